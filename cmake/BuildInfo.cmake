@@ -1,0 +1,21 @@
+# Generates build_info.hpp: version, git hash, Kokkos backend, precision.
+find_package(Git QUIET)
+set(KOLLEKTIV_GIT_HASH "unknown")
+if(GIT_FOUND AND EXISTS "${PROJECT_SOURCE_DIR}/.git")
+  execute_process(COMMAND ${GIT_EXECUTABLE} describe --always --dirty --abbrev=12
+                  WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
+                  OUTPUT_VARIABLE KOLLEKTIV_GIT_HASH OUTPUT_STRIP_TRAILING_WHITESPACE
+                  ERROR_QUIET)
+  if(NOT KOLLEKTIV_GIT_HASH)
+    set(KOLLEKTIV_GIT_HASH "unknown")
+  endif()
+endif()
+if(Kokkos_DEVICES)
+  string(REPLACE ";" "," KOLLEKTIV_KOKKOS_BACKEND "${Kokkos_DEVICES}")
+else()
+  set(KOLLEKTIV_KOKKOS_BACKEND "unknown")
+endif()
+set(KOLLEKTIV_KOKKOS_VERSION "${Kokkos_VERSION}")
+set(KOLLEKTIV_PRECISION "double")
+configure_file(${PROJECT_SOURCE_DIR}/cmake/build_info.hpp.in
+               ${PROJECT_BINARY_DIR}/generated/build_info.hpp @ONLY)

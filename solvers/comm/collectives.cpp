@@ -1,0 +1,73 @@
+// Thin, typed wrappers of the MPI collectives used outside solvers/comm.
+#include "solvers/comm/collectives.hpp"
+
+#include <numeric>
+
+namespace kollektiv::comm {
+
+namespace {
+template <class T>
+std::vector<T> gather(MPI_Comm comm, const std::vector<T>& local, int root, MPI_Datatype type) {
+  const int size = size_of(comm), rank = rank_of(comm);
+  int count = static_cast<int>(local.size());
+  std::vector<int> counts(rank == root ? size : 0), displs(rank == root ? size : 0);
+  MPI_Gather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, root, comm);
+  std::vector<T> all;
+  if (rank == root) {
+    std::exclusive_scan(counts.begin(), counts.end(), displs.begin(), 0);
+    all.resize(static_cast<std::size_t>(displs.back() + counts.back()));
+  }
+  MPI_Gatherv(local.data(), count, type, all.data(), counts.data(), displs.data(), type, root, comm);
+  return all;
+}
+}  // namespace
+
+int rank_of(MPI_Comm comm) {
+  int rank = 0;
+  MPI_Comm_rank(comm, &rank);
+  return rank;
+}
+
+int size_of(MPI_Comm comm) {
+  int size = 1;
+  MPI_Comm_size(comm, &size);
+  return size;
+}
+
+std::vector<double> gather_to_root(MPI_Comm comm, const std::vector<double>& local, int root) {
+  return gather(comm, local, root, MPI_DOUBLE);
+}
+
+std::vector<std::int64_t> gather_to_root(MPI_Comm comm, const std::vector<std::int64_t>& local, int root) {
+  return gather(comm, local, root, MPI_INT64_T);
+}
+
+bool any_rank(MPI_Comm comm, bool flag) {
+  int value = flag ? 1 : 0;
+  MPI_Allreduce(MPI_IN_PLACE, &value, 1, MPI_INT, MPI_LOR, comm);
+  return value != 0;
+}
+
+std::int64_t allreduce_sum(MPI_Comm comm, std::int64_t value) {
+  MPI_Allreduce(MPI_IN_PLACE, &value, 1, MPI_INT64_T, MPI_SUM, comm);
+  return value;
+}
+
+void allreduce_sum(MPI_Comm comm, std::vector<std::int64_t>& values) {
+  MPI_Allreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()), MPI_INT64_T, MPI_SUM, comm);
+}
+
+double allreduce_max(MPI_Comm comm, double value) {
+  MPI_Allreduce(MPI_IN_PLACE, &value, 1, MPI_DOUBLE, MPI_MAX, comm);
+  return value;
+}
+
+std::string broadcast(MPI_Comm comm, const std::string& text, int root) {
+  std::int64_t length = static_cast<std::int64_t>(text.size());
+  MPI_Bcast(&length, 1, MPI_INT64_T, root, comm);
+  std::string out = rank_of(comm) == root ? text : std::string(static_cast<std::size_t>(length), '\0');
+  MPI_Bcast(out.data(), static_cast<int>(length), MPI_CHAR, root, comm);
+  return out;
+}
+
+}  // namespace kollektiv::comm

@@ -1,0 +1,30 @@
+// Small collectives the solvers need, so that only solvers/comm calls MPI.
+#pragma once
+
+#include <mpi.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace kollektiv::comm {
+
+int rank_of(MPI_Comm comm);
+int size_of(MPI_Comm comm);
+
+// Concatenation of every rank's `local` in rank order, on `root` only (empty elsewhere).
+std::vector<double> gather_to_root(MPI_Comm comm, const std::vector<double>& local, int root = 0);
+std::vector<std::int64_t> gather_to_root(MPI_Comm comm, const std::vector<std::int64_t>& local, int root = 0);
+
+// True on every rank if `flag` is true on any rank.
+bool any_rank(MPI_Comm comm, bool flag);
+
+// Integer sums and maxima, same on every rank.
+std::int64_t allreduce_sum(MPI_Comm comm, std::int64_t value);
+void allreduce_sum(MPI_Comm comm, std::vector<std::int64_t>& values);
+double allreduce_max(MPI_Comm comm, double value);
+
+// `text` from `root` on every rank.
+std::string broadcast(MPI_Comm comm, const std::string& text, int root = 0);
+
+}  // namespace kollektiv::comm

@@ -1,0 +1,49 @@
+// PartExchange: the communication plan that moves factory messages (parts on a conveyor,
+// freed buffer places) between neighbouring ranks. Built once from the neighbour list;
+// each exchange() is one round of point-to-point messages with those neighbours only.
+#pragma once
+
+#include <mpi.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "solvers/comm/decomposition.hpp"
+
+namespace kollektiv::comm {
+
+// One message between stations. Plain data: sent as bytes between ranks of one build.
+struct PartMessage {
+  std::int64_t dest_gid = 0;     // station that receives it
+  std::int32_t kind = 0;         // meaning is the factory's (part arrival, freed place, ...)
+  std::int32_t reserved = 0;
+  double time_s = 0.0;           // simulated time at which it takes effect
+  std::int64_t part_id = -1;
+  double entry_time_s = 0.0;     // when the part entered its line
+};
+
+class PartExchange {
+ public:
+  // `neighbours`: ranks this rank may send to and receive from; must be symmetric
+  // (if a lists b then b lists a). Duplicates and this rank itself are dropped.
+  PartExchange(MPI_Comm comm, const Decomposition& decomposition, std::vector<int> neighbours);
+
+  // Sends each message in `outgoing` to the owner of its dest_gid (which must be a
+  // neighbour) and returns what the neighbours sent, ordered by source rank and then by
+  // the order the sender queued them. Collective over the neighbours.
+  std::vector<PartMessage> exchange(const std::vector<PartMessage>& outgoing);
+
+  const std::vector<int>& neighbours() const { return neighbours_; }
+  std::int64_t bytes_sent() const { return bytes_sent_; }
+
+ private:
+  MPI_Comm comm_;
+  Decomposition decomposition_;
+  std::vector<int> neighbours_;
+  std::vector<std::vector<PartMessage>> send_;
+  std::vector<std::int64_t> recv_counts_;
+  std::vector<MPI_Request> requests_;
+  std::int64_t bytes_sent_ = 0;
+};
+
+}  // namespace kollektiv::comm

@@ -1,0 +1,73 @@
+// Philox-4x32-10 counter-based generator (Salmon et al., SC'11) and the draws built on it.
+// Every random number in kollektiv is a pure function of (seed, stream, global id, counter):
+// no generator state lives on a rank, so results do not depend on the decomposition.
+#pragma once
+
+#include <cstdint>
+
+#include "solvers/core/math.hpp"
+
+namespace kollektiv::rng {
+
+struct Philox4x32 {
+  std::uint32_t v[4];
+};
+
+// Ten rounds of Philox-4x32 with the reference multipliers and Weyl key increments.
+KOKKOS_INLINE_FUNCTION Philox4x32 philox4x32_10(Philox4x32 ctr, std::uint32_t k0, std::uint32_t k1) {
+  constexpr std::uint32_t m0 = 0xD2511F53u, m1 = 0xCD9E8D57u;
+  constexpr std::uint32_t w0 = 0x9E3779B9u, w1 = 0xBB67AE85u;
+  for (int round = 0; round < 10; ++round) {
+    if (round > 0) {
+      k0 += w0;
+      k1 += w1;
+    }
+    const std::uint64_t p0 = static_cast<std::uint64_t>(m0) * ctr.v[0];
+    const std::uint64_t p1 = static_cast<std::uint64_t>(m1) * ctr.v[2];
+    const std::uint32_t hi0 = static_cast<std::uint32_t>(p0 >> 32), lo0 = static_cast<std::uint32_t>(p0);
+    const std::uint32_t hi1 = static_cast<std::uint32_t>(p1 >> 32), lo1 = static_cast<std::uint32_t>(p1);
+    ctr = Philox4x32{{hi1 ^ ctr.v[1] ^ k0, lo1, hi0 ^ ctr.v[3] ^ k1, lo0}};
+  }
+  return ctr;
+}
+
+// Streams separate the uses of randomness so that adding a draw in one place never shifts
+// another. Values are part of the file format of results: never renumber, only append.
+enum class Stream : std::uint32_t {
+  source_arrival = 1,
+  process_time = 2,
+  scrap = 3,
+  failure = 4,
+  repair = 5,
+  test = 100,
+};
+
+// Four 32-bit words for (seed, stream, id, counter). The key is the 64-bit seed; the
+// counter words are (counter lo, counter hi, id lo, (id hi 24 bits | stream 8 bits)).
+KOKKOS_INLINE_FUNCTION Philox4x32 draw(std::uint64_t seed, Stream stream, std::uint64_t id,
+                                       std::uint64_t counter) {
+  const std::uint32_t s = static_cast<std::uint32_t>(stream);
+  Philox4x32 ctr{{static_cast<std::uint32_t>(counter), static_cast<std::uint32_t>(counter >> 32),
+                  static_cast<std::uint32_t>(id),
+                  (static_cast<std::uint32_t>(id >> 32) & 0x00FFFFFFu) | (s << 24)}};
+  return philox4x32_10(ctr, static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32));
+}
+
+// Uniform double in the open interval (0, 1) from two words (53 random bits, never 0 or 1),
+// so that log(u) and log(1-u) are always finite.
+KOKKOS_INLINE_FUNCTION double uniform_open(std::uint32_t hi, std::uint32_t lo) {
+  const std::uint64_t bits = ((static_cast<std::uint64_t>(hi) << 32) | lo) >> 11;  // 53 bits
+  return (static_cast<double>(bits) + 0.5) * 0x1.0p-53;
+}
+
+// The two uniforms of one draw: u0 from words 0,1 and u1 from words 2,3.
+KOKKOS_INLINE_FUNCTION double uniform0(const Philox4x32& r) { return uniform_open(r.v[0], r.v[1]); }
+KOKKOS_INLINE_FUNCTION double uniform1(const Philox4x32& r) { return uniform_open(r.v[2], r.v[3]); }
+
+// Standard normal from one draw by Box-Muller (the cosine branch only, for purity).
+KOKKOS_INLINE_FUNCTION double normal(const Philox4x32& r) {
+  const double u0 = uniform0(r), u1 = uniform1(r);
+  return math::sqrt(-2.0 * math::log(u0)) * math::cos(2.0 * math::pi * u1);
+}
+
+}  // namespace kollektiv::rng
