@@ -53,11 +53,11 @@ KOKKOS_INLINE_FUNCTION Philox4x32 draw(std::uint64_t seed, Stream stream, std::u
   return philox4x32_10(ctr, static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32));
 }
 
-// Uniform double in the open interval (0, 1) from two words (53 random bits, never 0 or 1),
-// so that log(u) and log(1-u) are always finite.
+// Uniform double in the open interval (0, 1) from two words: 52 random bits placed at the
+// centres of 2^52 equal cells, so the result is never 0 or 1 (log(u), log(1-u) finite).
 KOKKOS_INLINE_FUNCTION double uniform_open(std::uint32_t hi, std::uint32_t lo) {
-  const std::uint64_t bits = ((static_cast<std::uint64_t>(hi) << 32) | lo) >> 11;  // 53 bits
-  return (static_cast<double>(bits) + 0.5) * 0x1.0p-53;
+  const std::uint64_t bits = ((static_cast<std::uint64_t>(hi) << 32) | lo) >> 12;  // 52 bits
+  return (static_cast<double>(bits) + 0.5) * 0x1.0p-52;
 }
 
 // The two uniforms of one draw: u0 from words 0,1 and u1 from words 2,3.

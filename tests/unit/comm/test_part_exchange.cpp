@@ -1,0 +1,52 @@
+// PartExchange moves messages to the owner of their destination, in sender order.
+#include <gtest/gtest.h>
+
+#include "solvers/comm/collectives.hpp"
+#include "solvers/comm/part_exchange.hpp"
+#include "solvers/core/error.hpp"
+
+namespace kollektiv::comm {
+namespace {
+
+TEST(PartExchange, RingOfNeighboursDeliversInOrder) {
+  const int rank = rank_of(MPI_COMM_WORLD), size = size_of(MPI_COMM_WORLD);
+  const Decomposition d(4 * size, rank, size);  // four stations per rank
+  std::vector<int> neighbours;
+  if (rank > 0) neighbours.push_back(rank - 1);
+  if (rank + 1 < size) neighbours.push_back(rank + 1);
+  PartExchange exchange(MPI_COMM_WORLD, d, neighbours);
+
+  // Each rank sends three messages to the first station of the next rank, one to the
+  // last station of the previous rank.
+  std::vector<PartMessage> out;
+  if (rank + 1 < size)
+    for (int k = 0; k < 3; ++k) out.push_back(PartMessage{d.range_of(rank + 1).begin, 1, 0, 10.0 + k, 100 * rank + k, 1.0});
+  if (rank > 0) out.push_back(PartMessage{d.range_of(rank - 1).end - 1, 2, 0, 5.0, -1, 0.0});
+  for (int round = 0; round < 3; ++round) {
+    const auto in = exchange.exchange(out);
+    std::size_t expected = (rank > 0 ? 3u : 0u) + (rank + 1 < size ? 1u : 0u);
+    ASSERT_EQ(in.size(), expected);
+    std::size_t i = 0;
+    if (rank > 0)
+      for (int k = 0; k < 3; ++k, ++i) {
+        EXPECT_EQ(in[i].dest_gid, d.local().begin);
+        EXPECT_EQ(in[i].part_id, 100 * (rank - 1) + k);
+        EXPECT_EQ(in[i].time_s, 10.0 + k);
+      }
+    if (rank + 1 < size) {
+      EXPECT_EQ(in[i].kind, 2);
+    }
+  }
+}
+
+TEST(PartExchange, MessageToANonNeighbourIsAnError) {
+  const int rank = rank_of(MPI_COMM_WORLD), size = size_of(MPI_COMM_WORLD);
+  if (size < 3) GTEST_SKIP() << "needs a rank that is not a neighbour";
+  const Decomposition d(size, rank, size);
+  PartExchange exchange(MPI_COMM_SELF, d, {});
+  const std::vector<PartMessage> out{PartMessage{(rank + 2) % size, 1, 0, 0.0, 0, 0.0}};
+  EXPECT_THROW(exchange.exchange(out), Error);
+}
+
+}  // namespace
+}  // namespace kollektiv::comm
