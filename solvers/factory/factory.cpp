@@ -1,1 +1,649 @@
-// placeholder
+// The factory flow simulation: station logical processes, conservative windows, KPIs and
+// checkpoint arrays. The model is specified in factory.hpp.
+#include "solvers/factory/factory.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "solvers/comm/collectives.hpp"
+#include "solvers/comm/exact_reduce.hpp"
+#include "solvers/core/error.hpp"
+#include "solvers/core/exact_sum.hpp"
+#include "solvers/core/kokkos_types.hpp"
+#include "solvers/core/philox.hpp"
+
+namespace kollektiv::factory {
+
+namespace {
+constexpr double inf = std::numeric_limits<double>::infinity();
+constexpr std::int32_t kind_part = 0;    // PartMessage::kind: a part arrives from upstream
+constexpr std::int32_t kind_credit = 1;  // a freed place of the sender's buffer arrives
+
+enum Phase : std::int64_t { phase_idle = 0, phase_busy = 1, phase_blocked = 2 };
+enum KpiState : std::int64_t { kpi_busy = 0, kpi_blocked = 1, kpi_starved = 2, kpi_down = 3 };
+// Event priorities at equal times (factory.hpp): lower value first.
+enum Event : int { ev_credit, ev_part, ev_repair, ev_service_end, ev_failure, ev_source, ev_none };
+
+double exponential(std::uint64_t seed, rng::Stream stream, std::int64_t id, std::int64_t counter, double mean) {
+  const auto r = rng::draw(seed, stream, static_cast<std::uint64_t>(id), static_cast<std::uint64_t>(counter));
+  return -mean * std::log(rng::uniform0(r));
+}
+}  // namespace
+
+namespace detail {
+
+struct PartSlot {
+  double time_s;  // arrival at the station
+  std::int64_t id;
+  double entry_time_s;
+};
+
+struct Station {
+  // Configuration.
+  std::int64_t gid = 0;
+  std::int64_t line = 0;           // global line index
+  bool first = false, last = false;
+  bool breakdown = false, only_when_busy = false;
+  bool poisson = false;            // source kind (station 0 only)
+  bool downstream_limited = false; // buffer i+1 has a capacity: credits are counted
+  bool upstream_limited = false;   // own buffer has a capacity and an upstream station
+  std::int64_t own_capacity = 0;   // C_i (0 = unlimited), enforced here for source entries
+  double conveyor_s = inf;         // T_i, to the next station
+  double upstream_conveyor_s = inf;
+  double mtbf_s = 0.0, mttr_s = 0.0, interval_s = 0.0;
+
+  // Pending event times (+inf where none): the event loop compares these directly.
+  double service_end = inf, fail_at = inf, repair_end = inf, next_arrival = inf;
+  // Dynamic state (see StateInt / StateReal in factory_state.hpp).
+  std::int64_t phase = phase_idle;
+  bool down = false;
+  bool source_waiting = false;
+  bool current_good = true;
+  std::int64_t credits = 0;
+  std::int64_t service_count = 0, failure_count = 0, arrival_count = 0;
+  std::int64_t current_part_id = -1;
+  double current_entry_time = 0.0;
+  double remaining = 0.0, ttf_left = inf;
+  std::int64_t kpi_state = kpi_starved;
+  std::int64_t processed = 0, good = 0, scrapped = 0, sink_count = 0, entered = 0, wip_count = 0;
+
+  // Incoming FIFOs; entries before the heads are consumed. parts_in[part_head,
+  // part_head + parts_arrived) is the buffer, the rest is still on the conveyor.
+  std::vector<PartSlot> parts_in;
+  std::size_t part_head = 0;
+  std::int64_t parts_arrived = 0;
+  std::vector<double> credits_in;
+  std::size_t credit_head = 0;
+  std::vector<comm::PartMessage> outbox;
+
+  std::int64_t events = 0;
+  ExactSum sums[sum_count];
+
+  void compact() {
+    if (part_head > 0 && 2 * part_head >= parts_in.size()) {
+      parts_in.erase(parts_in.begin(), parts_in.begin() + static_cast<std::ptrdiff_t>(part_head));
+      part_head = 0;
+    }
+    if (credit_head > 0 && 2 * credit_head >= credits_in.size()) {
+      credits_in.erase(credits_in.begin(), credits_in.begin() + static_cast<std::ptrdiff_t>(credit_head));
+      credit_head = 0;
+    }
+  }
+  std::int64_t current_kpi_state() const {
+    if (down) return kpi_down;
+    if (phase == phase_busy) return kpi_busy;
+    if (phase == phase_blocked) return kpi_blocked;
+    return kpi_starved;
+  }
+};
+
+// Runs one station's events with time < window_end. Touches only `s` (its outbox too).
+struct StationRunner {
+  std::uint64_t seed;
+  const ProcessModel* model;
+  const DistributionProcessModel* distribution;
+
+  double interarrival(const Station& s, std::int64_t k) const {
+    return s.poisson ? exponential(seed, rng::Stream::source_arrival, s.gid, k, s.interval_s) : s.interval_s;
+  }
+  static void leave_station(Station& s, double t) {
+    --s.wip_count;
+    s.sums[ss_station_wip] += t;
+  }
+  static void exit_line(Station& s, double t) { s.sums[ss_line_wip] += t; }
+
+  void progress(Station& s, double t) const {
+    for (;;) {
+      if (!s.down && s.phase == phase_blocked && (!s.downstream_limited || s.credits > 0)) {
+        if (s.downstream_limited) --s.credits;
+        s.outbox.push_back(comm::PartMessage{s.gid + 1, kind_part, 0, t + s.conveyor_s, s.current_part_id,
+                                             s.current_entry_time});
+        leave_station(s, t);
+        s.phase = phase_idle;
+      }
+      if (!s.down && s.phase == phase_idle && s.parts_arrived > 0) {
+        const PartSlot p = s.parts_in[s.part_head++];
+        --s.parts_arrived;
+        if (s.upstream_limited)
+          s.outbox.push_back(comm::PartMessage{s.gid - 1, kind_credit, 0, t + s.upstream_conveyor_s, -1, 0.0});
+        const Part part{p.id, p.entry_time_s};
+        const Outcome o = distribution != nullptr ? distribution->process(s.gid, s.service_count, part)
+                                                  : model->process(s.gid, s.service_count, part);
+        ++s.service_count;
+        s.current_part_id = p.id;
+        s.current_entry_time = p.entry_time_s;
+        s.current_good = o.good;
+        s.service_end = t + o.duration_s;
+        s.phase = phase_busy;
+        if (s.breakdown && s.only_when_busy) s.fail_at = t + s.ttf_left;
+      }
+      if (s.source_waiting && (s.own_capacity == 0 || s.parts_arrived < s.own_capacity)) {
+        // Station 0 has no upstream: its FIFO holds only parts already in the buffer.
+        s.parts_in.push_back(PartSlot{t, (s.line << 40) | (s.arrival_count - 1), t});
+        ++s.parts_arrived;
+        ++s.entered;
+        s.sums[ss_line_wip] += -t;
+        ++s.wip_count;
+        s.sums[ss_station_wip] += -t;
+        s.source_waiting = false;
+        s.next_arrival = t + interarrival(s, s.arrival_count);
+        continue;  // the part may start service at once
+      }
+      return;
+    }
+  }
+
+  void run(Station& s, double window_end) const {
+    for (;;) {
+      double t = inf;
+      int ev = ev_none;
+      // Candidates in priority order; strict < keeps the earlier one on ties.
+      if (s.credit_head < s.credits_in.size()) {
+        t = s.credits_in[s.credit_head];
+        ev = ev_credit;
+      }
+      const std::size_t next_part = s.part_head + static_cast<std::size_t>(s.parts_arrived);
+      if (next_part < s.parts_in.size() && s.parts_in[next_part].time_s < t) {
+        t = s.parts_in[next_part].time_s;
+        ev = ev_part;
+      }
+      if (s.repair_end < t) {
+        t = s.repair_end;
+        ev = ev_repair;
+      }
+      if (s.service_end < t) {
+        t = s.service_end;
+        ev = ev_service_end;
+      }
+      if (s.fail_at < t) {
+        t = s.fail_at;
+        ev = ev_failure;
+      }
+      if (s.next_arrival < t) {
+        t = s.next_arrival;
+        ev = ev_source;
+      }
+      if (!(t < window_end)) return;
+      ++s.events;
+
+      switch (ev) {
+        case ev_credit:
+          ++s.credit_head;
+          ++s.credits;
+          break;
+        case ev_part:
+          ++s.parts_arrived;
+          ++s.wip_count;
+          s.sums[ss_station_wip] += -t;
+          break;
+        case ev_repair: {
+          s.down = false;
+          s.repair_end = inf;
+          const double ttf = exponential(seed, rng::Stream::failure, s.gid, s.failure_count, s.mtbf_s);
+          if (s.only_when_busy) {
+            s.ttf_left = ttf;
+            if (s.phase == phase_busy) s.fail_at = t + ttf;
+          } else {
+            s.fail_at = t + ttf;
+          }
+          if (s.phase == phase_busy) s.service_end = t + s.remaining;
+          break;
+        }
+        case ev_service_end:
+          s.service_end = inf;
+          ++s.processed;
+          if (s.breakdown && s.only_when_busy) {
+            s.ttf_left = s.fail_at - t;
+            s.fail_at = inf;
+          }
+          if (!s.current_good) {
+            ++s.scrapped;
+            exit_line(s, t);
+            leave_station(s, t);
+            s.phase = phase_idle;
+          } else {
+            ++s.good;
+            if (s.last) {
+              ++s.sink_count;
+              s.sums[ss_lead] += t;
+              s.sums[ss_lead] += -s.current_entry_time;
+              exit_line(s, t);
+              leave_station(s, t);
+              s.phase = phase_idle;
+            } else {
+              s.phase = phase_blocked;
+            }
+          }
+          break;
+        case ev_failure: {
+          const std::int64_t k = s.failure_count++;
+          s.repair_end = t + exponential(seed, rng::Stream::repair, s.gid, k, s.mttr_s);
+          s.down = true;
+          s.fail_at = inf;
+          if (s.only_when_busy) s.ttf_left = 0.0;
+          if (s.phase == phase_busy) {
+            s.remaining = s.service_end - t;
+            s.service_end = inf;
+          }
+          break;
+        }
+        case ev_source:
+          ++s.arrival_count;
+          s.source_waiting = true;
+          s.next_arrival = inf;
+          break;
+        default:
+          return;
+      }
+      progress(s, t);
+      const std::int64_t state = s.current_kpi_state();
+      if (state != s.kpi_state) {
+        s.sums[s.kpi_state] += t;
+        s.sums[state] += -t;
+        s.kpi_state = state;
+      }
+    }
+  }
+};
+
+}  // namespace detail
+
+using detail::Station;
+
+Factory::Factory(const FactoryModelConfig& config, std::uint64_t seed, MPI_Comm comm)
+    : Factory(config, seed, comm, std::make_shared<DistributionProcessModel>(config, seed)) {}
+
+Factory::Factory(const FactoryModelConfig& config, std::uint64_t seed, MPI_Comm comm,
+                 std::shared_ptr<const ProcessModel> process_model)
+    : comm_(comm), seed_(seed), process_model_(std::move(process_model)) {
+  require(process_model_ != nullptr, "factory: no process model");
+  distribution_model_ = dynamic_cast<const DistributionProcessModel*>(process_model_.get());
+
+  // Global numbering and the lookahead, identical on every rank.
+  std::vector<std::int64_t> station_line;  // by gid
+  std::vector<const StationConfig*> station_config;
+  std::vector<const LineConfig*> line_config;
+  lookahead_s_ = inf;
+  for (const FactoryConfig& f : config.factories) {
+    factory_first_line_.push_back(static_cast<std::int64_t>(line_config.size()));
+    for (const LineConfig& line : f.lines) {
+      require(!line.stations.empty(), "factory: line '" + line.name + "' has no stations");
+      line_first_gid_.push_back(static_cast<std::int64_t>(station_config.size()));
+      for (std::size_t i = 0; i < line.stations.size(); ++i) {
+        const StationConfig& s = line.stations[i];
+        if (i + 1 < line.stations.size()) {
+          require(s.conveyor_time_s > 0.0, "factory: station '" + s.name + "' needs conveyor_time_s > 0");
+          lookahead_s_ = std::min(lookahead_s_, s.conveyor_time_s);
+        }
+        station_line.push_back(static_cast<std::int64_t>(line_config.size()));
+        station_config.push_back(&s);
+      }
+      line_config.push_back(&line);
+    }
+  }
+  factory_first_line_.push_back(static_cast<std::int64_t>(line_config.size()));
+  line_first_gid_.push_back(static_cast<std::int64_t>(station_config.size()));
+  station_count_ = static_cast<std::int64_t>(station_config.size());
+  for (std::int64_t g = 0; g < station_count_; ++g) station_ideal_cycle_s_.push_back(process_model_->ideal_cycle_s(g));
+
+  const comm::Decomposition decomposition(station_count_, comm::rank_of(comm), comm::size_of(comm));
+  local_ = decomposition.local();
+
+  // Local stations.
+  stations_.resize(static_cast<std::size_t>(local_.size()));
+  for (std::int64_t g = local_.begin; g < local_.end; ++g) {
+    Station& s = stations_[static_cast<std::size_t>(g - local_.begin)];
+    const StationConfig& c = *station_config[static_cast<std::size_t>(g)];
+    const std::int64_t line = station_line[static_cast<std::size_t>(g)];
+    const LineConfig& lc = *line_config[static_cast<std::size_t>(line)];
+    s.gid = g;
+    s.line = line;
+    s.first = g == line_first_gid_[static_cast<std::size_t>(line)];
+    s.last = g + 1 == line_first_gid_[static_cast<std::size_t>(line) + 1];
+    s.own_capacity = c.buffer_capacity;
+    s.upstream_limited = !s.first && c.buffer_capacity > 0;
+    if (!s.last) {
+      const StationConfig& next = *station_config[static_cast<std::size_t>(g + 1)];
+      s.conveyor_s = c.conveyor_time_s;
+      s.downstream_limited = next.buffer_capacity > 0;
+      s.credits = next.buffer_capacity;
+    }
+    if (!s.first) s.upstream_conveyor_s = station_config[static_cast<std::size_t>(g - 1)]->conveyor_time_s;
+    s.breakdown = c.breakdown.enabled;
+    s.only_when_busy = c.breakdown.only_when_busy;
+    s.mtbf_s = c.breakdown.mtbf_s;
+    s.mttr_s = c.breakdown.mttr_s;
+    if (s.breakdown) {
+      const double ttf = exponential(seed_, rng::Stream::failure, g, 0, s.mtbf_s);
+      if (s.only_when_busy) s.ttf_left = ttf;
+      else s.fail_at = ttf;
+    }
+    if (s.first) {
+      s.poisson = lc.source.kind == ArrivalKind::poisson;
+      s.interval_s = lc.source.interval_s;
+      s.next_arrival = detail::StationRunner{seed_, nullptr, nullptr}.interarrival(s, 0);
+    }
+  }
+
+  // The exchange plan: the ranks holding the neighbours of our first and last station in
+  // their line. Symmetric because the other rank sees us the same way.
+  std::vector<int> neighbours;
+  if (local_.size() > 0) {
+    const auto line_of = [&](std::int64_t g) { return station_line[static_cast<std::size_t>(g)]; };
+    if (local_.begin > 0 && line_of(local_.begin - 1) == line_of(local_.begin))
+      neighbours.push_back(decomposition.owner(local_.begin - 1));
+    if (local_.end < station_count_ && line_of(local_.end) == line_of(local_.end - 1))
+      neighbours.push_back(decomposition.owner(local_.end));
+  }
+  exchange_ = std::make_unique<comm::PartExchange>(comm_, decomposition, neighbours);
+}
+
+Factory::~Factory() = default;
+Factory::Factory(Factory&&) noexcept = default;
+Factory& Factory::operator=(Factory&&) noexcept = default;
+
+void Factory::run_window(double window_end_s) {
+  const detail::StationRunner runner{seed_, process_model_.get(), distribution_model_};
+  Station* stations = stations_.data();
+  // Stations are independent within a window: each touches only itself and its outbox.
+  Kokkos::parallel_for("factory::window",
+                       Kokkos::RangePolicy<HostExecSpace>(0, static_cast<std::int64_t>(stations_.size())),
+                       [=](std::int64_t i) { runner.run(stations[i], window_end_s); });
+}
+
+void Factory::deliver() {
+  const auto push = [this](const comm::PartMessage& m) {
+    Station& d = stations_[static_cast<std::size_t>(m.dest_gid - local_.begin)];
+    if (m.kind == kind_part) d.parts_in.push_back(detail::PartSlot{m.time_s, m.part_id, m.entry_time_s});
+    else d.credits_in.push_back(m.time_s);
+  };
+  for (Station& s : stations_) s.compact();
+  remote_out_.clear();
+  // Each FIFO has one sender, so delivering in station order keeps every FIFO in send order.
+  for (Station& s : stations_) {
+    for (const comm::PartMessage& m : s.outbox) {
+      if (local_.contains(m.dest_gid)) push(m);
+      else remote_out_.push_back(m);
+    }
+    s.outbox.clear();
+  }
+  for (const comm::PartMessage& m : exchange_->exchange(remote_out_)) push(m);
+}
+
+double Factory::advance(double t_end_s, const std::function<bool()>& stop_requested, int check_every) {
+  std::int64_t windows = 0;
+  while (time_s_ < t_end_s) {
+    const double window_end = std::min(time_s_ + lookahead_s_, t_end_s);
+    require(window_end > time_s_, "factory: window does not advance (lookahead below time resolution)");
+    run_window(window_end);
+    deliver();
+    time_s_ = window_end;
+    ++windows;
+    if (stop_requested && check_every > 0 && windows % check_every == 0 && time_s_ < t_end_s &&
+        stop_requested())
+      break;
+  }
+  return time_s_;
+}
+
+std::int64_t Factory::events_processed() const {
+  std::int64_t n = 0;
+  for (const Station& s : stations_) n += s.events;
+  return n;
+}
+
+KpiReport Factory::report() const {
+  const double T = time_s_;
+  const auto ratio = [](double a, double b) { return b != 0.0 ? a / b : 0.0; };
+  const auto closed = [T](ExactSum sum, double extra) {
+    sum += extra;
+    return sum.to_double();
+  };
+
+  // Per-station columns, computed where the station lives and gathered to rank 0.
+  static const char* const station_names[][2] = {
+      {"processed", "parts"},   {"good", "parts"},        {"scrapped", "parts"},  {"busy_fraction", "1"},
+      {"blocked_fraction", "1"}, {"starved_fraction", "1"}, {"down_fraction", "1"}, {"utilisation", "1"},
+      {"wip", "parts"},         {"ideal_cycle", "s"},     {"availability", "1"},  {"performance", "1"},
+      {"quality", "1"},         {"oee", "1"}};
+  constexpr int station_columns = sizeof(station_names) / sizeof(station_names[0]);
+  std::vector<double> local_rows;
+  local_rows.reserve(stations_.size() * station_columns);
+  const std::int64_t lines = line_count();
+  std::vector<ExactSum> line_sums(static_cast<std::size_t>(2 * lines));   // [line][wip, lead]
+  std::vector<std::int64_t> line_counts(static_cast<std::size_t>(3 * lines), 0);  // [line][entered, sink, scrapped]
+  for (const Station& s : stations_) {
+    double fraction[4];
+    for (int k = 0; k < 4; ++k) fraction[k] = ratio(closed(s.sums[k], s.kpi_state == k ? T : 0.0), T);
+    const double down_s = closed(s.sums[ss_down], s.kpi_state == kpi_down ? T : 0.0);
+    const double up_s = T - down_s;
+    const double wip = ratio(closed(s.sums[ss_station_wip], static_cast<double>(s.wip_count) * T), T);
+    const double ideal = station_ideal_cycle_s_[static_cast<std::size_t>(s.gid)];
+    const double availability = ratio(up_s, T);
+    const double performance = ratio(static_cast<double>(s.processed) * ideal, up_s);
+    const double quality = ratio(static_cast<double>(s.good), static_cast<double>(s.processed));
+    const double row[station_columns] = {static_cast<double>(s.processed),
+                                         static_cast<double>(s.good),
+                                         static_cast<double>(s.scrapped),
+                                         fraction[kpi_busy],
+                                         fraction[kpi_blocked],
+                                         fraction[kpi_starved],
+                                         fraction[kpi_down],
+                                         fraction[kpi_busy],
+                                         wip,
+                                         ideal,
+                                         availability,
+                                         performance,
+                                         quality,
+                                         availability * performance * quality};
+    local_rows.insert(local_rows.end(), row, row + station_columns);
+    const auto l = static_cast<std::size_t>(s.line);
+    line_sums[2 * l] += s.sums[ss_line_wip];
+    line_sums[2 * l + 1] += s.sums[ss_lead];
+    line_counts[3 * l] += s.entered;
+    line_counts[3 * l + 1] += s.sink_count;
+    line_counts[3 * l + 2] += s.scrapped;
+  }
+  const std::vector<double> rows = comm::gather_to_root(comm_, local_rows);
+  comm::allreduce_exact(comm_, line_sums);
+  comm::allreduce_sum(comm_, line_counts);
+  const bool root = comm::rank_of(comm_) == 0;
+
+  KpiReport report;
+  report.time_s = T;
+  for (int c = 0; c < station_columns; ++c) {
+    KpiColumn column{station_names[c][0], station_names[c][1], {}};
+    if (root)
+      for (std::int64_t g = 0; g < station_count_; ++g)
+        column.values.push_back(rows[static_cast<std::size_t>(g * station_columns + c)]);
+    report.station.push_back(std::move(column));
+  }
+  const std::vector<double>* busy = &KpiReport::find(report.station, "busy_fraction")->values;
+  const std::vector<double>* down = &KpiReport::find(report.station, "down_fraction")->values;
+  const auto load = [&](std::int64_t g) {
+    return (*busy)[static_cast<std::size_t>(g)] + (*down)[static_cast<std::size_t>(g)];
+  };
+  // Index of the largest busy + down fraction among gids [b, e), ties to the lowest.
+  const auto bottleneck = [&](std::int64_t b, std::int64_t e) {
+    std::int64_t best = b;
+    for (std::int64_t g = b + 1; g < e; ++g)
+      if (load(g) > load(best)) best = g;
+    return best;
+  };
+
+  static const char* const group_names[][2] = {{"entered", "parts"},  {"sink_count", "parts"},
+                                               {"scrapped", "parts"}, {"throughput", "1/h"},
+                                               {"yield", "1"},        {"wip", "parts"},
+                                               {"lead_time", "s"},    {"oee", "1"},
+                                               {"bottleneck", "index"}};
+  constexpr int group_columns = sizeof(group_names) / sizeof(group_names[0]);
+  for (int c = 0; c < group_columns; ++c) {
+    report.line.push_back(KpiColumn{group_names[c][0], group_names[c][1], {}});
+    report.factory.push_back(KpiColumn{group_names[c][0], group_names[c][1], {}});
+  }
+  report.factory.back().unit = "gid";
+  if (!root) return report;
+
+  // One row of group KPIs from summed parts: wip and lead are exact sums.
+  const auto group_row = [&](std::int64_t entered, std::int64_t sink, std::int64_t scrapped, ExactSum wip_sum,
+                             const ExactSum& lead_sum, double oee, std::int64_t bottleneck_value,
+                             std::vector<KpiColumn>& out) {
+    const double n_in = static_cast<double>(entered - sink - scrapped);
+    const double values[group_columns] = {static_cast<double>(entered),
+                                          static_cast<double>(sink),
+                                          static_cast<double>(scrapped),
+                                          ratio(static_cast<double>(sink), T) * 3600.0,
+                                          ratio(static_cast<double>(sink), static_cast<double>(sink + scrapped)),
+                                          ratio(closed(wip_sum, n_in * T), T),
+                                          ratio(lead_sum.to_double(), static_cast<double>(sink)),
+                                          oee,
+                                          static_cast<double>(bottleneck_value)};
+    for (int c = 0; c < group_columns; ++c) out[static_cast<std::size_t>(c)].values.push_back(values[c]);
+  };
+  std::vector<double> line_oee(static_cast<std::size_t>(lines));
+  for (std::int64_t l = 0; l < lines; ++l) {
+    const auto u = static_cast<std::size_t>(l);
+    const std::int64_t b = line_first_gid_[u], e = line_first_gid_[u + 1];
+    double ideal = 0.0;
+    for (std::int64_t g = b; g < e; ++g) ideal = std::max(ideal, station_ideal_cycle_s_[static_cast<std::size_t>(g)]);
+    line_oee[u] = ratio(static_cast<double>(line_counts[3 * u + 1]) * ideal, T);
+    group_row(line_counts[3 * u], line_counts[3 * u + 1], line_counts[3 * u + 2], line_sums[2 * u],
+              line_sums[2 * u + 1], line_oee[u], bottleneck(b, e) - b, report.line);
+  }
+  for (std::int64_t f = 0; f + 1 < static_cast<std::int64_t>(factory_first_line_.size()); ++f) {
+    const std::int64_t l0 = factory_first_line_[static_cast<std::size_t>(f)];
+    const std::int64_t l1 = factory_first_line_[static_cast<std::size_t>(f) + 1];
+    std::int64_t entered = 0, sink = 0, scrapped = 0;
+    ExactSum wip, lead;
+    double oee = 0.0;
+    for (std::int64_t l = l0; l < l1; ++l) {
+      const auto u = static_cast<std::size_t>(l);
+      entered += line_counts[3 * u];
+      sink += line_counts[3 * u + 1];
+      scrapped += line_counts[3 * u + 2];
+      wip += line_sums[2 * u];
+      lead += line_sums[2 * u + 1];
+      oee += line_oee[u];
+    }
+    const std::int64_t b = line_first_gid_[static_cast<std::size_t>(l0)];
+    const std::int64_t e = line_first_gid_[static_cast<std::size_t>(l1)];
+    group_row(entered, sink, scrapped, wip, lead, l1 > l0 ? oee / static_cast<double>(l1 - l0) : 0.0,
+              e > b ? bottleneck(b, e) : -1, report.factory);
+  }
+  return report;
+}
+
+FactoryState Factory::save() const {
+  FactoryState st;
+  for (const Station& s : stations_) {
+    const std::int64_t ints[int_field_count] = {
+        s.phase,          s.down ? 1 : 0,    s.credits,     s.service_count,      s.failure_count,
+        s.arrival_count,  s.source_waiting,  s.current_part_id, s.current_good ? 1 : 0, s.kpi_state,
+        s.processed,      s.good,            s.scrapped,    s.sink_count,         s.entered,
+        s.wip_count,      s.parts_arrived};
+    st.station_int.insert(st.station_int.end(), ints, ints + int_field_count);
+    const double reals[real_field_count] = {s.service_end, s.remaining,  s.current_entry_time, s.fail_at,
+                                            s.ttf_left,    s.repair_end, s.next_arrival};
+    st.station_real.insert(st.station_real.end(), reals, reals + real_field_count);
+    for (int k = 0; k < sum_count; ++k) {
+      ExactSum sum = s.sums[k];
+      sum.normalise();  // restored sums start a fresh normalisation count
+      st.station_sum.insert(st.station_sum.end(), sum.words(), sum.words() + ExactSum::word_count);
+    }
+    st.part_count.push_back(static_cast<std::int64_t>(s.parts_in.size() - s.part_head));
+    for (std::size_t i = s.part_head; i < s.parts_in.size(); ++i) {
+      st.part_time_s.push_back(s.parts_in[i].time_s);
+      st.part_id.push_back(s.parts_in[i].id);
+      st.part_entry_time_s.push_back(s.parts_in[i].entry_time_s);
+    }
+    st.credit_count.push_back(static_cast<std::int64_t>(s.credits_in.size() - s.credit_head));
+    st.credit_time_s.insert(st.credit_time_s.end(),
+                            s.credits_in.begin() + static_cast<std::ptrdiff_t>(s.credit_head), s.credits_in.end());
+  }
+  return st;
+}
+
+void Factory::restore(double time_s, const FactoryState& state) {
+  bool bad = state.station_count() != local_.size();
+  if (!bad) {
+    try {
+      check_state(state);
+    } catch (const Error&) {
+      bad = true;
+    }
+  }
+  // Agree first so that a bad state on one rank fails every rank alike.
+  if (comm::any_rank(comm_, bad))
+    throw Error("factory restore: the state does not match the local stations on some rank (rank " +
+                std::to_string(comm::rank_of(comm_)) + " holds " + std::to_string(local_.size()) + ")");
+  time_s_ = time_s;
+  std::size_t part = 0, credit = 0;
+  for (std::size_t i = 0; i < stations_.size(); ++i) {
+    Station& s = stations_[i];
+    const std::int64_t* v = state.station_int.data() + i * int_field_count;
+    s.phase = v[si_phase];
+    s.down = v[si_down] != 0;
+    s.credits = v[si_credits];
+    s.service_count = v[si_service_count];
+    s.failure_count = v[si_failure_count];
+    s.arrival_count = v[si_arrival_count];
+    s.source_waiting = v[si_source_waiting] != 0;
+    s.current_part_id = v[si_current_part_id];
+    s.current_good = v[si_current_good] != 0;
+    s.kpi_state = v[si_kpi_state];
+    s.processed = v[si_processed];
+    s.good = v[si_good];
+    s.scrapped = v[si_scrapped];
+    s.sink_count = v[si_sink_count];
+    s.entered = v[si_entered];
+    s.wip_count = v[si_wip_count];
+    s.parts_arrived = v[si_parts_arrived];
+    const double* r = state.station_real.data() + i * real_field_count;
+    s.service_end = r[sr_service_end];
+    s.remaining = r[sr_remaining];
+    s.current_entry_time = r[sr_current_entry_time];
+    s.fail_at = r[sr_fail_at];
+    s.ttf_left = r[sr_ttf_left];
+    s.repair_end = r[sr_repair_end];
+    s.next_arrival = r[sr_next_arrival];
+    for (int k = 0; k < sum_count; ++k) {
+      const std::int64_t* w = state.station_sum.data() + (i * sum_count + static_cast<std::size_t>(k)) * ExactSum::word_count;
+      s.sums[k] = ExactSum();
+      std::copy(w, w + ExactSum::word_count, s.sums[k].words());
+    }
+    s.parts_in.clear();
+    s.part_head = 0;
+    for (std::int64_t n = 0; n < state.part_count[i]; ++n, ++part)
+      s.parts_in.push_back(detail::PartSlot{state.part_time_s[part], state.part_id[part], state.part_entry_time_s[part]});
+    s.credits_in.assign(state.credit_time_s.begin() + static_cast<std::ptrdiff_t>(credit),
+                        state.credit_time_s.begin() + static_cast<std::ptrdiff_t>(credit + state.credit_count[i]));
+    credit += static_cast<std::size_t>(state.credit_count[i]);
+    s.credit_head = 0;
+    s.outbox.clear();
+    s.events = 0;
+  }
+}
+
+}  // namespace kollektiv::factory

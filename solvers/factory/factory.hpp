@@ -1,0 +1,162 @@
+// Factory: a deterministic, distributed discrete-event simulation of factory flow lines.
+//
+// MODEL (this comment is the specification)
+//
+// A factory has lines; a line is source -> station_0 -> conveyor -> station_1 -> ... ->
+// station_{n-1} -> sink. Stations get global ids (gid) in the order factory, line, station;
+// lines get global indices in the order factory, line. Each station is a logical process
+// (LP) owned by one rank; ranks own contiguous gid ranges (comm::Decomposition over all
+// stations), so a line may span ranks.
+//
+// Source (part of station_0's LP). Inter-arrival times are fixed (interval_s) or
+// exponential with mean interval_s, drawn with (seed, Stream::source_arrival, gid of
+// station_0, arrival count). Arrival k (k = 0, 1, ...) happens one inter-arrival after
+// part k-1 entered the line (the first at time 0 + inter-arrival 0). The part id is
+// (global line index << 40) | k. If station_0's buffer is full the part waits at the source
+// (source blocked) and enters when a place frees; only then does the next inter-arrival
+// start. A part "enters the line" when it enters station_0's buffer.
+//
+// Buffers (kanban). The buffer before station i has capacity C_i = buffer_capacity
+// (0 = unlimited), counting parts on the conveyor into it plus parts waiting in it (for
+// station_0: waiting only). Station i-1 holds credits = the free places of buffer i it
+// knows of, initially C_i. When station i takes a part from its buffer into service it
+// sends a credit that arrives at station i-1 at t + T_{i-1} (T_j = conveyor_time_s of
+// station j; the card rides back on the conveyor). No credits flow into an unlimited buffer.
+//
+// Stations. A station takes the oldest part of its buffer when it is up and idle. The
+// ProcessModel gives the service duration and good/scrap (drawn with the station's service
+// count). At service end: scrap leaves the line there (no credit, nothing downstream); a
+// good part at the last station goes to the sink (exit time recorded, never blocked);
+// otherwise, if credits > 0 (or buffer i+1 is unlimited) the part is sent (credits - 1)
+// and arrives at station i+1 at t + T_i; else the station is BLOCKED holding it and sends
+// it at the first credit. Every message between stations thus has a delay >= T >= L, the
+// lookahead L = min conveyor time over all conveyors (stations that are not last in their
+// line); L = +inf if there are none.
+//
+// Breakdowns (if enabled). Time to failure k ~ Exp(mtbf_s) drawn with (seed,
+// Stream::failure, gid, k), repair k ~ Exp(mttr_s) with (seed, Stream::repair, gid, k),
+// k = failures so far. The failure clock starts at 0 and restarts after each repair; it runs
+// while the station is up, or only while it is processing if only_when_busy. A failure
+// during service suspends it (preempt-resume: the remaining time continues after the
+// repair). A failure while idle or blocked makes the station down; after the repair it goes
+// back to what it was doing. A down station starts, finishes and sends nothing; parts and
+// credits still arrive, and the source still fills its buffer.
+//
+// Event order. Events of one station with equal times are processed in this priority:
+//   1 credit arrival, 2 part arrival (into the buffer), 3 repair end, 4 service end,
+//   5 failure, 6 source arrival.
+// After every event the station does, at the same time and in this order until nothing
+// changes: send a held part if it has a credit; start a service from the buffer; let a
+// waiting source part into the buffer if there is room. Incoming FIFOs: parts from the one
+// upstream station and credits from the one downstream station, each in non-decreasing
+// time order (in send order).
+//
+// Time stepping: conservative windows [t, t + w) with w = min(L, t_end - t). Every local
+// station processes all its events with time < window end independently (messages go to
+// its outbox); at the window end the outboxes are delivered, local ones directly, remote
+// ones through comm::PartExchange (plan built once). Every message has time >= its sending
+// event + L >= window end, so it is in the receiver's FIFO before it is due: the result is
+// exactly that of a sequential simulation for any rank count and any window splitting.
+// KPI state times and WIP integrals are kept in ExactSum as sum(+leave time) - sum(enter
+// time), which is exact and so independent of where windows end.
+//
+// KPIs (cumulative from t = 0 to T = time_s(); ratios with a zero denominator are 0):
+// per station: processed, good, scrapped, busy/blocked/starved/down fractions (busy =
+// processing; blocked = holding a finished part without credit; starved = up with nothing
+// to do; down dominates), utilisation (= busy fraction), wip (time-average parts in buffer +
+// in service/held), ideal_cycle (ProcessModel::ideal_cycle_s), availability (T - down)/T,
+// performance processed * ideal_cycle / (T - down), quality good/processed, oee (product).
+// Per line: entered, sink_count, scrapped, throughput (sink parts per hour), yield
+// sink/(sink + scrapped), wip (time-average parts entered and not yet exited, conveyors
+// included: (sum exit times + n_in T - sum entry times)/T), lead_time (mean over sink exits
+// of exit - entry), oee (sink_count * max ideal cycle of the line / T), bottleneck (index in
+// the line of the largest busy + down fraction, ties -> lowest index).
+// Per factory: the same with sums over its lines (throughput, counts, wip; lead time and
+// yield from the summed parts), oee = mean of its lines' oee, bottleneck as a station gid.
+// Line and factory sums of doubles use ExactSum and counts int64, so every KPI has the
+// same bits at any rank count.
+#pragma once
+
+#include <mpi.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "solvers/comm/decomposition.hpp"
+#include "solvers/comm/part_exchange.hpp"
+#include "solvers/factory/factory_config.hpp"
+#include "solvers/factory/factory_state.hpp"
+#include "solvers/factory/kpi_report.hpp"
+#include "solvers/factory/process_model.hpp"
+
+namespace kollektiv::factory {
+
+namespace detail {
+struct Station;
+}
+
+class Factory {
+ public:
+  // Collective over `comm`. Uses DistributionProcessModel(config, seed).
+  Factory(const FactoryModelConfig& config, std::uint64_t seed, MPI_Comm comm);
+  // With another process model (shared, must be a pure function; see ProcessModel).
+  Factory(const FactoryModelConfig& config, std::uint64_t seed, MPI_Comm comm,
+          std::shared_ptr<const ProcessModel> process_model);
+  ~Factory();
+  Factory(Factory&&) noexcept;
+  Factory& operator=(Factory&&) noexcept;
+  Factory(const Factory&) = delete;
+  Factory& operator=(const Factory&) = delete;
+
+  double time_s() const { return time_s_; }
+  double lookahead_s() const { return lookahead_s_; }
+
+  // Collective. Advances to t_end_s in windows. Every `check_every` windows of this call
+  // (the same on all ranks) it calls stop_requested() (if set): a collective supplied by the
+  // caller that returns the same on all ranks; if true it returns at that window boundary.
+  // Returns the time reached.
+  double advance(double t_end_s, const std::function<bool()>& stop_requested = {}, int check_every = 64);
+
+  std::int64_t station_count() const { return station_count_; }
+  std::int64_t line_count() const { return static_cast<std::int64_t>(line_first_gid_.size()) - 1; }
+  std::int64_t factory_count() const { return static_cast<std::int64_t>(factory_first_line_.size()) - 1; }
+  comm::Range local_stations() const { return local_; }
+
+  // Collective. Values are complete on rank 0 only (other ranks get the names and units
+  // with empty values).
+  KpiReport report() const;
+
+  // The local stations' state (a checkpoint at time_s()). Not collective.
+  FactoryState save() const;
+  // Collective. Sets the time to `time_s` and the local stations to `state`, which must hold
+  // exactly local_stations().size() stations (from any earlier decomposition).
+  void restore(double time_s, const FactoryState& state);
+
+  // Events processed by the local stations since construction or restore (timing figures).
+  std::int64_t events_processed() const;
+  // Bytes this rank sent to other ranks through the part exchange.
+  std::int64_t bytes_sent() const { return exchange_->bytes_sent(); }
+
+ private:
+  void run_window(double window_end_s);
+  void deliver();
+
+  MPI_Comm comm_;
+  std::uint64_t seed_;
+  std::shared_ptr<const ProcessModel> process_model_;
+  const DistributionProcessModel* distribution_model_ = nullptr;  // devirtualised fast path
+  std::int64_t station_count_ = 0;
+  comm::Range local_;
+  double time_s_ = 0.0;
+  double lookahead_s_ = 0.0;
+  std::vector<std::int64_t> line_first_gid_;      // by global line index, plus the end
+  std::vector<std::int64_t> factory_first_line_;  // by factory, plus the end
+  std::vector<double> station_ideal_cycle_s_;     // by gid
+  std::vector<detail::Station> stations_;         // local stations
+  std::unique_ptr<comm::PartExchange> exchange_;
+  std::vector<comm::PartMessage> remote_out_;
+};
+
+}  // namespace kollektiv::factory

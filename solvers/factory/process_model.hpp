@@ -1,0 +1,57 @@
+// ProcessModel: how long and how well a station processes one part. The factory asks it
+// once per service start; the default DistributionProcessModel draws the duration from the
+// station's configured distribution and the scrap decision from its scrap probability.
+// A robot-cell station kind plugs in here later (an episode of the cell's skill).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "solvers/factory/factory_config.hpp"
+
+namespace kollektiv::factory {
+
+// A part as a station sees it.
+struct Part {
+  std::int64_t id = -1;       // (global line index << 40) | arrival count at the line's source
+  double entry_time_s = 0.0;  // when it entered its line (the buffer of station 0)
+};
+
+struct Outcome {
+  double duration_s = 0.0;  // service time, >= 0
+  bool good = true;         // false: scrapped at the end of the service
+};
+
+// Must be a pure function of its arguments (and the model's seed): the factory may call it
+// for any station from any thread, and the result must not depend on the decomposition.
+class ProcessModel {
+ public:
+  virtual ~ProcessModel() = default;
+  // `service_count`: how many services the station started before this one (0, 1, ...).
+  virtual Outcome process(std::int64_t station_gid, std::int64_t service_count, const Part& part) const = 0;
+  // The ideal (mean) cycle time of the station, for OEE performance.
+  virtual double ideal_cycle_s(std::int64_t station_gid) const = 0;
+};
+
+// Durations from ProcessConfig, drawn with (seed, Stream::process_time, gid, service_count);
+// scrap with probability p from (seed, Stream::scrap, gid, service_count), drawn only when
+// p > 0. Lognormal(mean, cv): sigma^2 = ln(1 + cv^2), mu = ln(mean) - sigma^2 / 2.
+class DistributionProcessModel final : public ProcessModel {
+ public:
+  DistributionProcessModel(const FactoryModelConfig& config, std::uint64_t seed);
+  Outcome process(std::int64_t station_gid, std::int64_t service_count, const Part& part) const override;
+  double ideal_cycle_s(std::int64_t station_gid) const override;
+
+ private:
+  struct Params {
+    Distribution distribution;
+    double a;  // fixed/exponential: mean; uniform: min; lognormal: mu
+    double b;  // uniform: max - min; lognormal: sigma
+    double scrap_probability;
+    double mean_s;
+  };
+  std::uint64_t seed_;
+  std::vector<Params> params_;  // by station gid
+};
+
+}  // namespace kollektiv::factory

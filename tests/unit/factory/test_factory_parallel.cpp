@@ -1,0 +1,168 @@
+// Determinism and restart of the factory across decompositions: run at 1, 2 and 4 ranks,
+// each rank count compared bitwise with a serial run on MPI_COMM_SELF, with uneven window
+// splittings, an early stop, and checkpoints restored on other decompositions.
+#include <gtest/gtest.h>
+#include <mpi.h>
+
+#include "solvers/comm/collectives.hpp"
+#include "solvers/core/error.hpp"
+#include "tests/unit/factory/factory_test_models.hpp"
+
+namespace kollektiv::factory {
+namespace {
+
+using testing::expect_identical;
+using testing::line;
+using testing::model_of;
+using testing::station;
+
+constexpr std::uint64_t seed = 0x5eed0f5eedULL;
+
+// Two factories, five lines of 5, 3, 4, 1 and 6 stations (19 in all, so lines span rank
+// boundaries at 2 and 4 ranks), with every distribution, both breakdown modes, scrap,
+// finite and unlimited buffers, and both source kinds.
+FactoryModelConfig mixed_model() {
+  const Distribution kinds[] = {Distribution::exponential, Distribution::lognormal, Distribution::uniform,
+                                Distribution::fixed};
+  int k = 0;
+  const auto make_line = [&](int stations, ArrivalKind arrivals, double interval_s) {
+    std::vector<StationConfig> s;
+    for (int i = 0; i < stations; ++i, ++k) {
+      StationConfig c = station(kinds[k % 4], 0.9 + 0.05 * (k % 5), k % 3 == 0 ? 0 : 2 + k % 4, 3.0 + 0.25 * (k % 7));
+      c.process.min_s = 0.4;
+      c.process.max_s = 1.6;
+      c.process.cv = 0.5;
+      c.scrap_probability = k % 4 == 1 ? 0.05 : 0.0;
+      c.breakdown.enabled = k % 2 == 0;
+      c.breakdown.mtbf_s = 120.0 + k;
+      c.breakdown.mttr_s = 9.0;
+      c.breakdown.only_when_busy = k % 4 == 0;
+      s.push_back(c);
+    }
+    return line(arrivals, interval_s, s);
+  };
+  return model_of({{make_line(5, ArrivalKind::poisson, 1.1), make_line(3, ArrivalKind::fixed, 1.3)},
+                   {make_line(4, ArrivalKind::poisson, 0.9), make_line(1, ArrivalKind::fixed, 0.7),
+                    make_line(6, ArrivalKind::poisson, 1.2)}});
+}
+
+// Advances in uneven chunks that do not line up with the lookahead.
+void advance_unevenly(Factory& f, double t_end_s) {
+  const double chunks[] = {0.7, 13.3, 0.001, 100.0, 1234.5678};
+  for (int i = 0; f.time_s() < t_end_s; ++i) f.advance(std::min(t_end_s, f.time_s() + chunks[i % 5]), {});
+}
+
+// The concatenation in gid order of every rank's state, on rank 0.
+FactoryState gather_state(MPI_Comm comm, const FactoryState& s) {
+  FactoryState all;
+  all.station_int = comm::gather_to_root(comm, s.station_int);
+  all.station_real = comm::gather_to_root(comm, s.station_real);
+  all.station_sum = comm::gather_to_root(comm, s.station_sum);
+  all.part_count = comm::gather_to_root(comm, s.part_count);
+  all.part_time_s = comm::gather_to_root(comm, s.part_time_s);
+  all.part_id = comm::gather_to_root(comm, s.part_id);
+  all.part_entry_time_s = comm::gather_to_root(comm, s.part_entry_time_s);
+  all.credit_count = comm::gather_to_root(comm, s.credit_count);
+  all.credit_time_s = comm::gather_to_root(comm, s.credit_time_s);
+  return all;
+}
+
+constexpr double t_mid = 2000.0, t_end = 5000.0;
+
+TEST(FactoryParallel, SameBitsAtAnyRankCountAndWindowSplitting) {
+  const FactoryModelConfig model = mixed_model();
+  const int rank = comm::rank_of(MPI_COMM_WORLD);
+  Factory world(model, seed, MPI_COMM_WORLD);
+  EXPECT_EQ(world.station_count(), 19);
+  EXPECT_EQ(world.line_count(), 5);
+  EXPECT_EQ(world.lookahead_s(), 3.0);
+  EXPECT_EQ(world.advance(t_end), t_end);
+  const KpiReport one_go = world.report();
+  const std::int64_t events = comm::allreduce_sum(MPI_COMM_WORLD, world.events_processed());
+  EXPECT_EQ(comm::any_rank(MPI_COMM_WORLD, world.bytes_sent() > 0), comm::size_of(MPI_COMM_WORLD) > 1);
+
+  Factory uneven(model, seed, MPI_COMM_WORLD);
+  advance_unevenly(uneven, t_end);
+  const KpiReport chunked = uneven.report();
+
+  if (rank == 0) {
+    Factory serial(model, seed, MPI_COMM_SELF);
+    advance_unevenly(serial, t_end);
+    const KpiReport reference = serial.report();
+    EXPECT_EQ(serial.events_processed(), events);
+    expect_identical(one_go, reference, "world in one go vs serial");
+    expect_identical(chunked, reference, "world in chunks vs serial");
+    // The model is busy: lots of traffic, some scrap, some blocking.
+    EXPECT_GT(events, 100000);
+    EXPECT_GT(testing::value(reference.factory, "scrapped", 0), 0.0);
+    EXPECT_EQ(reference.station[0].values.size(), 19u);
+    EXPECT_EQ(reference.line[0].values.size(), 5u);
+    EXPECT_EQ(reference.factory[0].values.size(), 2u);
+  } else {
+    EXPECT_TRUE(one_go.station[0].values.empty());
+  }
+}
+
+TEST(FactoryParallel, StopRequestReturnsAtAWindowBoundaryAndContinuesIdentically) {
+  const FactoryModelConfig model = mixed_model();
+  Factory f(model, seed, MPI_COMM_WORLD);
+  int calls = 0;
+  const auto stop = [&] { return comm::any_rank(MPI_COMM_WORLD, ++calls == 3); };
+  const double reached = f.advance(t_end, stop, 4);
+  EXPECT_EQ(calls, 3);
+  EXPECT_EQ(reached, f.time_s());
+  double expected = 0.0;
+  for (int w = 0; w < 12; ++w) expected += f.lookahead_s();
+  EXPECT_EQ(reached, expected);
+  f.advance(t_end, stop, 4);
+  Factory straight(model, seed, MPI_COMM_WORLD);
+  straight.advance(t_end);
+  const KpiReport a = f.report(), b = straight.report();
+  if (comm::rank_of(MPI_COMM_WORLD) == 0) expect_identical(a, b, "stopped and continued vs straight");
+}
+
+TEST(FactoryParallel, RestoreOnAnyDecompositionContinuesBitwise) {
+  const FactoryModelConfig model = mixed_model();
+  const int rank = comm::rank_of(MPI_COMM_WORLD);
+  Factory world(model, seed, MPI_COMM_WORLD);
+  world.advance(t_mid);
+  const FactoryState saved = world.save();
+  EXPECT_EQ(saved.station_count(), world.local_stations().size());
+  world.advance(t_end);
+  const KpiReport reference = world.report();
+
+  // Same decomposition, fresh object.
+  Factory same(model, seed, MPI_COMM_WORLD);
+  same.restore(t_mid, saved);
+  same.advance(t_end);
+  const KpiReport same_report = same.report();
+
+  // Every rank's stations collected on rank 0 and continued there alone.
+  const FactoryState all = gather_state(MPI_COMM_WORLD, saved);
+  if (rank == 0) {
+    Factory serial(model, seed, MPI_COMM_SELF);
+    serial.restore(t_mid, all);
+    serial.advance(t_end);
+    expect_identical(serial.report(), reference, "N ranks -> 1 rank");
+    expect_identical(same_report, reference, "restore on the same decomposition");
+  }
+
+  // A serial checkpoint cut into this decomposition's ranges.
+  Factory serial_first(model, seed, MPI_COMM_SELF);
+  serial_first.advance(t_mid);
+  const FactoryState whole = serial_first.save();
+  Factory split(model, seed, MPI_COMM_WORLD);
+  const comm::Range mine = split.local_stations();
+  split.restore(t_mid, slice_state(whole, mine.begin, mine.size()));
+  split.advance(t_end);
+  const KpiReport split_report = split.report();
+  if (rank == 0) expect_identical(split_report, reference, "1 rank -> N ranks");
+
+  // A state of the wrong size is refused on every rank alike.
+  Factory wrong(model, seed, MPI_COMM_WORLD);
+  EXPECT_THROW(wrong.restore(t_mid, rank == 0 ? FactoryState{} : slice_state(whole, mine.begin, mine.size())),
+               Error);
+}
+
+}  // namespace
+}  // namespace kollektiv::factory
