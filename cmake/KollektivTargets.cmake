@@ -19,6 +19,19 @@ if(TARGET Kokkos::kokkos)
   set_target_properties(Kokkos::kokkos PROPERTIES INTERFACE_SYSTEM_INCLUDE_DIRECTORIES "${_kk_inc}")
 endif()
 
+# Debian's mujoco config lists /usr/include/libqhull_r/ even when that folder is absent;
+# keep only include folders that exist.
+if(TARGET mujoco::mujoco)
+  get_target_property(_mj_inc mujoco::mujoco INTERFACE_INCLUDE_DIRECTORIES)
+  set(_mj_inc_ok "")
+  foreach(_dir IN LISTS _mj_inc)
+    if(EXISTS "${_dir}")
+      list(APPEND _mj_inc_ok "${_dir}")
+    endif()
+  endforeach()
+  set_target_properties(mujoco::mujoco PROPERTIES INTERFACE_INCLUDE_DIRECTORIES "${_mj_inc_ok}")
+endif()
+
 # The HDF5 found by FindHDF5 as one imported target.
 if(NOT TARGET kollektiv_hdf5)
   add_library(kollektiv_hdf5 INTERFACE)

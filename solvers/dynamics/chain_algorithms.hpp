@@ -1,0 +1,259 @@
+// Per-robot rigid-body algorithms for serial chains (Featherstone, "Rigid Body Dynamics
+// Algorithms", 2008): forward kinematics, tool Jacobian, RNEA, CRBA, ABA, energy.
+// Each function works on one robot's fixed-size local arrays, so a kernel calls it once
+// per thread. Joint frames are aligned (DeviceModel), so every motion subspace is a unit
+// vector: S = [z; 0] (revolute) or [0; z] (prismatic), and S^T f picks one component.
+// Joint-space quantities include the armature on M's diagonal: M(q) qdd + h(q, qd) = tau.
+#pragma once
+
+#include "solvers/dynamics/robot_model.hpp"
+#include "solvers/dynamics/spatial.hpp"
+
+namespace kollektiv::dynamics {
+
+KOKKOS_INLINE_FUNCTION bool is_revolute(const DeviceModel& m, int i) {
+  return m.type[i] == static_cast<int>(JointType::revolute);
+}
+
+// Transform from link i-1 (or the base) to link i at joint position q.
+KOKKOS_INLINE_FUNCTION Transform joint_transform(const DeviceModel& m, int i, Real q) {
+  Transform x;
+  if (is_revolute(m, i)) {
+    // Link orientation in the parent: tree_rot * Rz(q); E is its transpose.
+    x.e = transpose(mul_rot_z(m.tree_rot[i], math::cos(q), math::sin(q)));
+    x.r = m.tree_pos[i];
+  } else {
+    x.e = transpose(m.tree_rot[i]);
+    x.r = m.tree_pos[i] + q * column(m.tree_rot[i], 2);
+  }
+  return x;
+}
+
+// S * s for joint i.
+KOKKOS_INLINE_FUNCTION SVec subspace_times(const DeviceModel& m, int i, Real s) {
+  SVec r;
+  if (is_revolute(m, i))
+    r.w.z = s;
+  else
+    r.v.z = s;
+  return r;
+}
+// S^T f for joint i.
+KOKKOS_INLINE_FUNCTION Real subspace_dot(const DeviceModel& m, int i, const SVec& f) {
+  return is_revolute(m, i) ? f.w.z : f.v.z;
+}
+// v × (S qd): the velocity-product acceleration of joint i, using S's single non-zero.
+KOKKOS_INLINE_FUNCTION SVec velocity_product(const DeviceModel& m, int i, const SVec& v, Real qd) {
+  SVec c;
+  if (is_revolute(m, i)) {
+    c.w = {v.w.y * qd, -v.w.x * qd, 0};
+    c.v = {v.v.y * qd, -v.v.x * qd, 0};
+  } else {
+    c.v = {v.w.y * qd, -v.w.x * qd, 0};
+  }
+  return c;
+}
+// I S for joint i: one column of the articulated inertia.
+KOKKOS_INLINE_FUNCTION SVec inertia_column(const DeviceModel& m, int i, const ArtInertia& in) {
+  if (is_revolute(m, i)) return {{in.a.xz, in.a.yz, in.a.zz}, {in.b.m[2][0], in.b.m[2][1], in.b.m[2][2]}};
+  return {{in.b.m[0][2], in.b.m[1][2], in.b.m[2][2]}, {in.c.xz, in.c.yz, in.c.zz}};
+}
+
+// Base acceleration that stands in for gravity: a_0 = -[0; g].
+KOKKOS_INLINE_FUNCTION SVec gravity_acceleration(const DeviceModel& m) { return {{0, 0, 0}, -m.gravity}; }
+
+// ---------------------------------------------------------------------------------------
+// Forward kinematics: world (base) pose of every link frame and of the tool frame.
+struct ChainPose {
+  Mat3 link_rot[kMaxJoints];
+  Vec3 link_pos[kMaxJoints];
+  Mat3 tool_rot;
+  Vec3 tool_pos;
+};
+KOKKOS_INLINE_FUNCTION void forward_kinematics(const DeviceModel& m, int n, const Real* q, ChainPose& pose) {
+  Mat3 rot = identity3();
+  Vec3 pos{0, 0, 0};
+  for (int i = 0; i < n; ++i) {
+    const Transform x = joint_transform(m, i, q[i]);
+    pos = pos + rot * x.r;
+    rot = rot * transpose(x.e);
+    pose.link_rot[i] = rot;
+    pose.link_pos[i] = pos;
+  }
+  pose.tool_rot = rot * m.tool_rot;
+  pose.tool_pos = pos + rot * m.tool_pos;
+}
+
+// Geometric Jacobian of the tool point in base coordinates: rows 0-2 linear velocity,
+// rows 3-5 angular velocity; jac[row * n + col].
+KOKKOS_INLINE_FUNCTION void tool_jacobian(const DeviceModel& m, int n, const Real* q, Real* jac) {
+  ChainPose pose;
+  forward_kinematics(m, n, q, pose);
+  for (int i = 0; i < n; ++i) {
+    const Vec3 z = column(pose.link_rot[i], 2);  // joint axis (aligned frames)
+    Vec3 lin = z, ang{0, 0, 0};
+    if (is_revolute(m, i)) {
+      lin = cross(z, pose.tool_pos - pose.link_pos[i]);
+      ang = z;
+    }
+    jac[0 * n + i] = lin.x;
+    jac[1 * n + i] = lin.y;
+    jac[2 * n + i] = lin.z;
+    jac[3 * n + i] = ang.x;
+    jac[4 * n + i] = ang.y;
+    jac[5 * n + i] = ang.z;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Inverse dynamics, recursive Newton-Euler: tau = M(q) qdd + h(q, qd).
+KOKKOS_INLINE_FUNCTION void rnea(const DeviceModel& m, int n, const Real* q, const Real* qd, const Real* qdd,
+                                 Real* tau) {
+  Transform x[kMaxJoints];
+  SVec f[kMaxJoints];
+  SVec v{}, a = gravity_acceleration(m);
+  for (int i = 0; i < n; ++i) {
+    x[i] = joint_transform(m, i, q[i]);
+    v = apply_motion(x[i], v) + subspace_times(m, i, qd[i]);
+    a = apply_motion(x[i], a) + subspace_times(m, i, qdd[i]) + velocity_product(m, i, v, qd[i]);
+    const RigidInertia& in = m.inertia[i];
+    f[i] = in * a + cross_force(v, in * v);
+  }
+  for (int i = n - 1; i >= 0; --i) {
+    tau[i] = subspace_dot(m, i, f[i]) + m.armature[i] * qdd[i];
+    if (i > 0) f[i - 1] = f[i - 1] + apply_force_transpose(x[i], f[i]);
+  }
+}
+
+// X^T I X for a rigid (composite) inertia: the centre of mass moves to c' = E^T c + r and
+// the rotational inertia about the centre of mass rotates.
+KOKKOS_INLINE_FUNCTION RigidInertia rigid_to_parent(const Transform& x, const RigidInertia& in) {
+  const Real m = in.m;
+  const Vec3 c = (1.0 / m) * in.h;
+  // Inertia about the centre of mass, child axes: ic = io - m (|c|^2 1 - c c^T)
+  const Sym3 ic = in.io + Sym3{-m * (c.y * c.y + c.z * c.z), -m * (c.x * c.x + c.z * c.z), -m * (c.x * c.x + c.y * c.y),
+                               m * c.x * c.y, m * c.x * c.z, m * c.y * c.z};
+  const Sym3 ic_p = congruence_transpose(x.e, ic);
+  const Vec3 cp = mul_transpose(x.e, c) + x.r;
+  RigidInertia out;
+  out.m = m;
+  out.h = m * cp;
+  out.io = ic_p + Sym3{m * (cp.y * cp.y + cp.z * cp.z), m * (cp.x * cp.x + cp.z * cp.z), m * (cp.x * cp.x + cp.y * cp.y),
+                       -m * cp.x * cp.y, -m * cp.x * cp.z, -m * cp.y * cp.z};
+  return out;
+}
+KOKKOS_INLINE_FUNCTION RigidInertia operator+(const RigidInertia& a, const RigidInertia& b) {
+  RigidInertia r;
+  r.m = a.m + b.m;
+  r.h = a.h + b.h;
+  r.io = a.io + b.io;
+  return r;
+}
+
+// Joint-space mass matrix by the composite-rigid-body algorithm; mass[i * n + j].
+KOKKOS_INLINE_FUNCTION void crba(const DeviceModel& m, int n, const Real* q, Real* mass) {
+  Transform x[kMaxJoints];
+  RigidInertia ic[kMaxJoints];
+  for (int i = 0; i < n; ++i) {
+    x[i] = joint_transform(m, i, q[i]);
+    ic[i] = m.inertia[i];
+  }
+  for (int i = n - 1; i > 0; --i) ic[i - 1] = ic[i - 1] + rigid_to_parent(x[i], ic[i]);
+  for (int i = 0; i < n; ++i) {
+    SVec f = ic[i] * subspace_times(m, i, 1.0);
+    mass[i * n + i] = subspace_dot(m, i, f) + m.armature[i];
+    for (int j = i; j > 0; --j) {
+      f = apply_force_transpose(x[j], f);
+      mass[i * n + (j - 1)] = mass[(j - 1) * n + i] = subspace_dot(m, j - 1, f);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Forward dynamics, articulated-body algorithm: qdd = M^{-1} (tau - h). Three sweeps over
+// the chain; articulated inertias in 21-number block form (ArtInertia), U = I^A S is one
+// column of I^A, D = S^T U a single entry.
+KOKKOS_INLINE_FUNCTION void aba(const DeviceModel& m, int n, const Real* q, const Real* qd, const Real* tau,
+                                Real* qdd) {
+  Transform x[kMaxJoints];
+  SVec c[kMaxJoints], p[kMaxJoints], u_col[kMaxJoints];
+  ArtInertia ia[kMaxJoints];
+  Real d_inv[kMaxJoints], u[kMaxJoints];
+
+  // Outward: transforms, velocities, velocity-product accelerations, bias forces.
+  SVec v{};
+  for (int i = 0; i < n; ++i) {
+    x[i] = joint_transform(m, i, q[i]);
+    v = (i == 0 ? SVec{} : apply_motion(x[i], v)) + subspace_times(m, i, qd[i]);
+    c[i] = velocity_product(m, i, v, qd[i]);
+    const RigidInertia& in = m.inertia[i];
+    p[i] = cross_force(v, in * v);
+    ia[i] = to_articulated(in);
+  }
+  // Inward: articulated inertias and bias forces.
+  for (int i = n - 1; i >= 0; --i) {
+    const SVec uc = inertia_column(m, i, ia[i]);
+    const Real d = subspace_dot(m, i, uc) + m.armature[i];
+    const Real dinv = 1.0 / d;
+    u_col[i] = uc;
+    d_inv[i] = dinv;
+    u[i] = tau[i] - subspace_dot(m, i, p[i]);
+    if (i == 0) break;
+    // I^a = I^A - U U^T / D, p^a = p + I^a c + U u / D
+    ArtInertia a = ia[i];
+    const Vec3 uw = dinv * uc.w;
+    a.a.xx -= uw.x * uc.w.x;
+    a.a.yy -= uw.y * uc.w.y;
+    a.a.zz -= uw.z * uc.w.z;
+    a.a.xy -= uw.x * uc.w.y;
+    a.a.xz -= uw.x * uc.w.z;
+    a.a.yz -= uw.y * uc.w.z;
+    const Real uwv[3] = {uw.x, uw.y, uw.z};
+    const Real ucv[3] = {uc.v.x, uc.v.y, uc.v.z};
+    for (int r = 0; r < 3; ++r)
+      for (int s = 0; s < 3; ++s) a.b.m[r][s] -= uwv[r] * ucv[s];
+    const Vec3 uv = dinv * uc.v;
+    a.c.xx -= uv.x * uc.v.x;
+    a.c.yy -= uv.y * uc.v.y;
+    a.c.zz -= uv.z * uc.v.z;
+    a.c.xy -= uv.x * uc.v.y;
+    a.c.xz -= uv.x * uc.v.z;
+    a.c.yz -= uv.y * uc.v.z;
+    const SVec pa = p[i] + a * c[i] + (u[i] * dinv) * uc;
+    const ArtInertia ap = transform_to_parent(x[i], a);
+    ArtInertia& parent = ia[i - 1];
+    parent.a = parent.a + ap.a;
+    parent.c = parent.c + ap.c;
+    for (int r = 0; r < 3; ++r)
+      for (int s = 0; s < 3; ++s) parent.b.m[r][s] += ap.b.m[r][s];
+    p[i - 1] = p[i - 1] + apply_force_transpose(x[i], pa);
+  }
+  // Outward: accelerations.
+  SVec a = gravity_acceleration(m);
+  for (int i = 0; i < n; ++i) {
+    a = apply_motion(x[i], a) + c[i];
+    qdd[i] = (u[i] - dot(u_col[i], a)) * d_inv[i];
+    a = a + subspace_times(m, i, qdd[i]);
+  }
+}
+
+// Total mechanical energy (J): kinetic (links plus armature) + gravitational potential.
+KOKKOS_INLINE_FUNCTION Real mechanical_energy(const DeviceModel& m, int n, const Real* q, const Real* qd) {
+  Real kinetic = 0, potential = 0;
+  SVec v{};
+  Mat3 rot = identity3();
+  Vec3 pos{0, 0, 0};
+  for (int i = 0; i < n; ++i) {
+    const Transform x = joint_transform(m, i, q[i]);
+    v = apply_motion(x, v) + subspace_times(m, i, qd[i]);
+    const RigidInertia& in = m.inertia[i];
+    kinetic += 0.5 * dot(v, in * v) + 0.5 * m.armature[i] * qd[i] * qd[i];
+    pos = pos + rot * x.r;
+    rot = rot * transpose(x.e);
+    const Vec3 com_world = pos + rot * ((1.0 / in.m) * in.h);
+    potential -= in.m * dot(m.gravity, com_world);
+  }
+  return kinetic + potential;
+}
+
+}  // namespace kollektiv::dynamics

@@ -1,0 +1,251 @@
+// Small 3-D and spatial (6-D, Featherstone) algebra for the per-robot dynamics kernels.
+// Spatial motion vectors are [angular; linear], force vectors [moment; force]. A Plücker
+// transform from a parent frame P to a child frame C is stored as (E, r): E rotates P
+// coordinates into C coordinates, r is C's origin in P coordinates; as a 6x6 matrix
+// X = [E 0; -E r× E]. Everything is fixed-size, allocation-free and KOKKOS_INLINE_FUNCTION.
+#pragma once
+
+#include <Kokkos_Core.hpp>
+
+#include "solvers/core/kokkos_types.hpp"
+#include "solvers/core/math.hpp"
+
+namespace kollektiv::dynamics {
+
+struct Vec3 {
+  Real x = 0, y = 0, z = 0;
+};
+
+// Row-major 3x3 matrix: m[row][col].
+struct Mat3 {
+  Real m[3][3] = {{0, 0, 0}, {0, 0, 0}, {0, 0, 0}};
+};
+
+// Symmetric 3x3 matrix stored as xx, yy, zz, xy, xz, yz.
+struct Sym3 {
+  Real xx = 0, yy = 0, zz = 0, xy = 0, xz = 0, yz = 0;
+};
+
+KOKKOS_INLINE_FUNCTION Vec3 operator+(const Vec3& a, const Vec3& b) { return {a.x + b.x, a.y + b.y, a.z + b.z}; }
+KOKKOS_INLINE_FUNCTION Vec3 operator-(const Vec3& a, const Vec3& b) { return {a.x - b.x, a.y - b.y, a.z - b.z}; }
+KOKKOS_INLINE_FUNCTION Vec3 operator-(const Vec3& a) { return {-a.x, -a.y, -a.z}; }
+KOKKOS_INLINE_FUNCTION Vec3 operator*(Real s, const Vec3& a) { return {s * a.x, s * a.y, s * a.z}; }
+KOKKOS_INLINE_FUNCTION Real dot(const Vec3& a, const Vec3& b) { return a.x * b.x + a.y * b.y + a.z * b.z; }
+KOKKOS_INLINE_FUNCTION Vec3 cross(const Vec3& a, const Vec3& b) {
+  return {a.y * b.z - a.z * b.y, a.z * b.x - a.x * b.z, a.x * b.y - a.y * b.x};
+}
+
+KOKKOS_INLINE_FUNCTION Mat3 identity3() {
+  Mat3 r;
+  r.m[0][0] = r.m[1][1] = r.m[2][2] = 1;
+  return r;
+}
+KOKKOS_INLINE_FUNCTION Vec3 operator*(const Mat3& a, const Vec3& v) {
+  return {a.m[0][0] * v.x + a.m[0][1] * v.y + a.m[0][2] * v.z,
+          a.m[1][0] * v.x + a.m[1][1] * v.y + a.m[1][2] * v.z,
+          a.m[2][0] * v.x + a.m[2][1] * v.y + a.m[2][2] * v.z};
+}
+// a^T v
+KOKKOS_INLINE_FUNCTION Vec3 mul_transpose(const Mat3& a, const Vec3& v) {
+  return {a.m[0][0] * v.x + a.m[1][0] * v.y + a.m[2][0] * v.z,
+          a.m[0][1] * v.x + a.m[1][1] * v.y + a.m[2][1] * v.z,
+          a.m[0][2] * v.x + a.m[1][2] * v.y + a.m[2][2] * v.z};
+}
+KOKKOS_INLINE_FUNCTION Mat3 operator*(const Mat3& a, const Mat3& b) {
+  Mat3 r;
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j) r.m[i][j] = a.m[i][0] * b.m[0][j] + a.m[i][1] * b.m[1][j] + a.m[i][2] * b.m[2][j];
+  return r;
+}
+KOKKOS_INLINE_FUNCTION Mat3 transpose(const Mat3& a) {
+  Mat3 r;
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j) r.m[i][j] = a.m[j][i];
+  return r;
+}
+KOKKOS_INLINE_FUNCTION Vec3 column(const Mat3& a, int j) { return {a.m[0][j], a.m[1][j], a.m[2][j]}; }
+
+// Rotation of a frame about its own z axis by angle q: columns are the rotated x, y, z.
+KOKKOS_INLINE_FUNCTION Mat3 rot_z(Real c, Real s) {
+  Mat3 r;
+  r.m[0][0] = c;
+  r.m[0][1] = -s;
+  r.m[1][0] = s;
+  r.m[1][1] = c;
+  r.m[2][2] = 1;
+  return r;
+}
+
+// a * rot_z(c, s): only the first two columns mix (12 flops instead of 45).
+KOKKOS_INLINE_FUNCTION Mat3 mul_rot_z(const Mat3& a, Real c, Real s) {
+  Mat3 r = a;
+  for (int i = 0; i < 3; ++i) {
+    r.m[i][0] = a.m[i][0] * c + a.m[i][1] * s;
+    r.m[i][1] = a.m[i][1] * c - a.m[i][0] * s;
+  }
+  return r;
+}
+
+// Fixed-axis roll-pitch-yaw (URDF convention): R = Rz(yaw) Ry(pitch) Rx(roll).
+KOKKOS_INLINE_FUNCTION Mat3 rpy_to_matrix(Real roll, Real pitch, Real yaw) {
+  const Real cr = math::cos(roll), sr = math::sin(roll);
+  const Real cp = math::cos(pitch), sp = math::sin(pitch);
+  const Real cy = math::cos(yaw), sy = math::sin(yaw);
+  Mat3 r;
+  r.m[0][0] = cy * cp;
+  r.m[0][1] = cy * sp * sr - sy * cr;
+  r.m[0][2] = cy * sp * cr + sy * sr;
+  r.m[1][0] = sy * cp;
+  r.m[1][1] = sy * sp * sr + cy * cr;
+  r.m[1][2] = sy * sp * cr - cy * sr;
+  r.m[2][0] = -sp;
+  r.m[2][1] = cp * sr;
+  r.m[2][2] = cp * cr;
+  return r;
+}
+
+KOKKOS_INLINE_FUNCTION Vec3 operator*(const Sym3& a, const Vec3& v) {
+  return {a.xx * v.x + a.xy * v.y + a.xz * v.z, a.xy * v.x + a.yy * v.y + a.yz * v.z,
+          a.xz * v.x + a.yz * v.y + a.zz * v.z};
+}
+KOKKOS_INLINE_FUNCTION Sym3 operator+(const Sym3& a, const Sym3& b) {
+  return {a.xx + b.xx, a.yy + b.yy, a.zz + b.zz, a.xy + b.xy, a.xz + b.xz, a.yz + b.yz};
+}
+KOKKOS_INLINE_FUNCTION Mat3 to_mat3(const Sym3& a) {
+  Mat3 r;
+  r.m[0][0] = a.xx;
+  r.m[1][1] = a.yy;
+  r.m[2][2] = a.zz;
+  r.m[0][1] = r.m[1][0] = a.xy;
+  r.m[0][2] = r.m[2][0] = a.xz;
+  r.m[1][2] = r.m[2][1] = a.yz;
+  return r;
+}
+// E^T S E for a rotation E (re-expresses a tensor given in child coordinates in the parent).
+KOKKOS_INLINE_FUNCTION Sym3 congruence_transpose(const Mat3& e, const Sym3& s) {
+  const Mat3 se = to_mat3(s) * e;  // S E
+  Sym3 r;
+  r.xx = e.m[0][0] * se.m[0][0] + e.m[1][0] * se.m[1][0] + e.m[2][0] * se.m[2][0];
+  r.yy = e.m[0][1] * se.m[0][1] + e.m[1][1] * se.m[1][1] + e.m[2][1] * se.m[2][1];
+  r.zz = e.m[0][2] * se.m[0][2] + e.m[1][2] * se.m[1][2] + e.m[2][2] * se.m[2][2];
+  r.xy = e.m[0][0] * se.m[0][1] + e.m[1][0] * se.m[1][1] + e.m[2][0] * se.m[2][1];
+  r.xz = e.m[0][0] * se.m[0][2] + e.m[1][0] * se.m[1][2] + e.m[2][0] * se.m[2][2];
+  r.yz = e.m[0][1] * se.m[0][2] + e.m[1][1] * se.m[1][2] + e.m[2][1] * se.m[2][2];
+  return r;
+}
+
+// Spatial motion (angular w, linear v) or force (moment n = w, force f = v) vector.
+struct SVec {
+  Vec3 w, v;
+};
+KOKKOS_INLINE_FUNCTION SVec operator+(const SVec& a, const SVec& b) { return {a.w + b.w, a.v + b.v}; }
+KOKKOS_INLINE_FUNCTION SVec operator-(const SVec& a, const SVec& b) { return {a.w - b.w, a.v - b.v}; }
+KOKKOS_INLINE_FUNCTION SVec operator*(Real s, const SVec& a) { return {s * a.w, s * a.v}; }
+KOKKOS_INLINE_FUNCTION Real dot(const SVec& a, const SVec& b) { return dot(a.w, b.w) + dot(a.v, b.v); }
+
+// Motion cross product a × b (velocity-product terms).
+KOKKOS_INLINE_FUNCTION SVec cross_motion(const SVec& a, const SVec& b) {
+  return {cross(a.w, b.w), cross(a.w, b.v) + cross(a.v, b.w)};
+}
+// Force cross product a ×* f.
+KOKKOS_INLINE_FUNCTION SVec cross_force(const SVec& a, const SVec& f) {
+  return {cross(a.w, f.w) + cross(a.v, f.v), cross(a.w, f.v)};
+}
+
+// Plücker transform parent -> child, see the file comment.
+struct Transform {
+  Mat3 e;  // parent coordinates -> child coordinates
+  Vec3 r;  // child origin in parent coordinates
+};
+// X m (motion, parent -> child): w' = E w, v' = E (v - r × w).
+KOKKOS_INLINE_FUNCTION SVec apply_motion(const Transform& x, const SVec& m) {
+  return {x.e * m.w, x.e * (m.v - cross(x.r, m.w))};
+}
+// X^T f (force, child -> parent): f' = E^T f, n' = E^T n + r × f'.
+KOKKOS_INLINE_FUNCTION SVec apply_force_transpose(const Transform& x, const SVec& f) {
+  const Vec3 fp = mul_transpose(x.e, f.v);
+  return {mul_transpose(x.e, f.w) + cross(x.r, fp), fp};
+}
+
+// Rigid-body spatial inertia about a frame's origin: mass m, first moment h = m c, and
+// rotational inertia about the origin io = ic - m c× c×.
+struct RigidInertia {
+  Real m = 0;
+  Vec3 h;
+  Sym3 io;
+};
+// I v = [io w + h × v; m v - h × w]
+KOKKOS_INLINE_FUNCTION SVec operator*(const RigidInertia& in, const SVec& a) {
+  return {in.io * a.w + cross(in.h, a.v), in.m * a.v - cross(in.h, a.w)};
+}
+
+// General symmetric 6x6 (articulated) inertia in 3x3 blocks [a b; b^T c], a and c
+// symmetric: 21 numbers instead of 36, and the structured transform below.
+struct ArtInertia {
+  Sym3 a;
+  Mat3 b;
+  Sym3 c;
+};
+KOKKOS_INLINE_FUNCTION ArtInertia to_articulated(const RigidInertia& in) {
+  ArtInertia r;
+  r.a = in.io;
+  // b = h×
+  r.b.m[0][1] = -in.h.z;
+  r.b.m[0][2] = in.h.y;
+  r.b.m[1][0] = in.h.z;
+  r.b.m[1][2] = -in.h.x;
+  r.b.m[2][0] = -in.h.y;
+  r.b.m[2][1] = in.h.x;
+  r.c.xx = r.c.yy = r.c.zz = in.m;
+  return r;
+}
+KOKKOS_INLINE_FUNCTION SVec operator*(const ArtInertia& in, const SVec& s) {
+  return {in.a * s.w + in.b * s.v, mul_transpose(in.b, s.w) + in.c * s.v};
+}
+
+// X^T I X: an inertia given in child coordinates, re-expressed in the parent. Done as a
+// rotation by E^T of each block, then the shift by r in block form:
+//   a' = a + R b^T - b R - R c R,  b' = b + R c,  c' = c   with R = r×
+// which costs about a third of the generic 6x6 triple product.
+KOKKOS_INLINE_FUNCTION ArtInertia transform_to_parent(const Transform& x, const ArtInertia& in) {
+  const Sym3 a = congruence_transpose(x.e, in.a);
+  const Sym3 c = congruence_transpose(x.e, in.c);
+  const Mat3 b = transpose(x.e) * (in.b * x.e);
+  const Vec3 r = x.r;
+  // rc = R c (c symmetric), rows of R are (0,-rz,ry), (rz,0,-rx), (-ry,rx,0)
+  const Mat3 cm = to_mat3(c);
+  Mat3 rc;
+  for (int j = 0; j < 3; ++j) {
+    rc.m[0][j] = -r.z * cm.m[1][j] + r.y * cm.m[2][j];
+    rc.m[1][j] = r.z * cm.m[0][j] - r.x * cm.m[2][j];
+    rc.m[2][j] = -r.y * cm.m[0][j] + r.x * cm.m[1][j];
+  }
+  ArtInertia out;
+  out.c = c;
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j) out.b.m[i][j] = b.m[i][j] + rc.m[i][j];
+  // t = R b^T - R c R = R (b^T - c R) ; since (c R)^T = -R c: b^T - cR = b^T + (R c)^T
+  Mat3 t;  // t = b^T + (R c)^T
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j) t.m[i][j] = b.m[j][i] + rc.m[j][i];
+  // k = R t, then a' = a + k - b R where (b R)_{ij} = -(R b^T)_{ji}; so a' = a + k + (R b^T)^T.
+  // Symmetry of the result lets us compute the upper triangle only.
+  Mat3 k, rbt;
+  for (int j = 0; j < 3; ++j) {
+    k.m[0][j] = -r.z * t.m[1][j] + r.y * t.m[2][j];
+    k.m[1][j] = r.z * t.m[0][j] - r.x * t.m[2][j];
+    k.m[2][j] = -r.y * t.m[0][j] + r.x * t.m[1][j];
+    rbt.m[0][j] = -r.z * b.m[j][1] + r.y * b.m[j][2];
+    rbt.m[1][j] = r.z * b.m[j][0] - r.x * b.m[j][2];
+    rbt.m[2][j] = -r.y * b.m[j][0] + r.x * b.m[j][1];
+  }
+  out.a.xx = a.xx + k.m[0][0] + rbt.m[0][0];
+  out.a.yy = a.yy + k.m[1][1] + rbt.m[1][1];
+  out.a.zz = a.zz + k.m[2][2] + rbt.m[2][2];
+  out.a.xy = a.xy + k.m[0][1] + rbt.m[1][0];
+  out.a.xz = a.xz + k.m[0][2] + rbt.m[2][0];
+  out.a.yz = a.yz + k.m[1][2] + rbt.m[2][1];
+  return out;
+}
+
+}  // namespace kollektiv::dynamics

@@ -1,0 +1,102 @@
+// One robot's time step: applied joint forces (control, effort saturation, damping, joint
+// limits as stiff spring-dampers) and the integrators (semi-implicit Euler, RK4).
+#pragma once
+
+#include "solvers/dynamics/chain_algorithms.hpp"
+
+namespace kollektiv::dynamics {
+
+enum class Integrator : int { semi_implicit_euler = 0, rk4 = 1 };
+enum class ControlMode : int { torque = 0, pd = 1 };
+
+// How a batch is stepped; plain values, copied into kernels.
+struct StepParams {
+  Real dt_s = 1e-3;  // control period; each substep advances dt_s / substeps
+  int substeps = 1;  // >= 1
+  Integrator integrator = Integrator::semi_implicit_euler;
+  ControlMode control = ControlMode::torque;  // torque: control = tau; pd: control = q target
+  Real kp[kMaxJoints] = {};  // PD stiffness, N m/rad or N/m
+  Real kd[kMaxJoints] = {};  // PD damping, N m s/rad or N s/m
+  bool joint_limits = true;       // position-limit spring-dampers and velocity clamp
+  Real limit_stiffness = 1.0e4;   // N m/rad or N/m, acts only beyond a position limit
+  Real limit_damping = 1.0e2;     // N m s/rad or N s/m, acts only beyond a position limit
+};
+
+// Total joint force on the chain for state (q, qd) and the control input held over the
+// step: saturated actuator force, minus viscous damping, plus limit spring-dampers.
+KOKKOS_INLINE_FUNCTION void applied_forces(const DeviceModel& m, const StepParams& sp, int n, const Real* q,
+                                           const Real* qd, const Real* control, Real* tau) {
+  for (int i = 0; i < n; ++i) {
+    Real t = sp.control == ControlMode::torque ? control[i] : sp.kp[i] * (control[i] - q[i]) - sp.kd[i] * qd[i];
+    const Real e = m.effort_limit[i];
+    t = t > e ? e : (t < -e ? -e : t);
+    t -= m.damping[i] * qd[i];
+    if (sp.joint_limits) {
+      if (q[i] < m.lower[i]) t += sp.limit_stiffness * (m.lower[i] - q[i]) - sp.limit_damping * qd[i];
+      if (q[i] > m.upper[i]) t += sp.limit_stiffness * (m.upper[i] - q[i]) - sp.limit_damping * qd[i];
+    }
+    tau[i] = t;
+  }
+}
+
+KOKKOS_INLINE_FUNCTION void accelerations(const DeviceModel& m, const StepParams& sp, int n, const Real* q,
+                                          const Real* qd, const Real* control, Real* qdd) {
+  Real tau[kMaxJoints];
+  applied_forces(m, sp, n, q, qd, control, tau);
+  aba(m, n, q, qd, tau, qdd);
+}
+
+// Advances (q, qd) by one control period; returns false if the state became non-finite
+// (the state is then left as computed, and the caller flags the robot).
+KOKKOS_INLINE_FUNCTION bool step_robot(const DeviceModel& m, const StepParams& sp, int n, Real* q, Real* qd,
+                                       const Real* control) {
+  const Real h = sp.dt_s / sp.substeps;
+  Real qdd[kMaxJoints];
+  for (int s = 0; s < sp.substeps; ++s) {
+    if (sp.integrator == Integrator::semi_implicit_euler) {
+      accelerations(m, sp, n, q, qd, control, qdd);
+      for (int i = 0; i < n; ++i) {
+        qd[i] += h * qdd[i];
+        q[i] += h * qd[i];
+      }
+    } else {
+      Real k1q[kMaxJoints], k1v[kMaxJoints], k2q[kMaxJoints], k2v[kMaxJoints], k3q[kMaxJoints], k3v[kMaxJoints];
+      Real qt[kMaxJoints], vt[kMaxJoints];
+      accelerations(m, sp, n, q, qd, control, k1v);
+      for (int i = 0; i < n; ++i) {
+        k1q[i] = qd[i];
+        qt[i] = q[i] + 0.5 * h * k1q[i];
+        vt[i] = qd[i] + 0.5 * h * k1v[i];
+      }
+      accelerations(m, sp, n, qt, vt, control, k2v);
+      for (int i = 0; i < n; ++i) {
+        k2q[i] = vt[i];
+        qt[i] = q[i] + 0.5 * h * k2q[i];
+        vt[i] = qd[i] + 0.5 * h * k2v[i];
+      }
+      accelerations(m, sp, n, qt, vt, control, k3v);
+      for (int i = 0; i < n; ++i) {
+        k3q[i] = vt[i];
+        qt[i] = q[i] + h * k3q[i];
+        vt[i] = qd[i] + h * k3v[i];
+      }
+      accelerations(m, sp, n, qt, vt, control, qdd);  // k4v; k4q = vt
+      for (int i = 0; i < n; ++i) {
+        q[i] += (h / 6.0) * (k1q[i] + 2.0 * k2q[i] + 2.0 * k3q[i] + vt[i]);
+        qd[i] += (h / 6.0) * (k1v[i] + 2.0 * k2v[i] + 2.0 * k3v[i] + qdd[i]);
+      }
+    }
+    bool finite = true;
+    for (int i = 0; i < n; ++i) {
+      if (sp.joint_limits) {
+        const Real vmax = m.velocity_limit[i];
+        qd[i] = qd[i] > vmax ? vmax : (qd[i] < -vmax ? -vmax : qd[i]);
+      }
+      finite = finite && math::isfinite(q[i]) && math::isfinite(qd[i]);
+    }
+    if (!finite) return false;
+  }
+  return true;
+}
+
+}  // namespace kollektiv::dynamics

@@ -1,0 +1,179 @@
+// Robot-steps per second per core of the batched dynamics step (ABA + semi-implicit Euler,
+// gravity, damping, armature, effort saturation, limit spring-dampers) for each shipped
+// model at N = 1, 64, 4096, 65536, next to MuJoCo's mj_step on the equivalent MJCF (same
+// timestep and integrator, contacts and limits off), measured in the same run. Prints
+// counted FLOPs per step, the fraction of one core's peak, and one RESULT line per case.
+#include <benchmark/benchmark.h>
+#include <mujoco/mujoco.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "io/robot_model_io.hpp"
+#include "solvers/dynamics/arm_batch.hpp"
+#include "tests/unit/dynamics/mjcf_writer.hpp"
+#include "tests/unit/dynamics/mujoco_model.hpp"
+
+namespace kd = kollektiv::dynamics;
+namespace kt = kollektiv::testing;
+
+namespace {
+
+constexpr double kDt = 1e-3;          // s, both engines
+constexpr int kMaxMujocoData = 4096;  // mjData instances kept; beyond, robots share them round-robin
+const char* const kModels[] = {"planar2", "ur5", "panda"};
+const int kSizes[] = {1, 64, 4096, 65536};
+
+std::map<std::string, double> g_rate;  // "engine/model/n" -> robot-steps per second
+
+std::string key(const std::string& engine, const std::string& model, int n) {
+  return engine + "/" + model + "/" + std::to_string(n);
+}
+
+kd::RobotModel load(const std::string& name) {
+  return kollektiv::io::read_robot_model(std::string(KOLLEKTIV_SOURCE_DIR) + "/inputs/robots/" + name + ".yaml");
+}
+
+// Random joint positions inside the limits (or +-1 rad where unlimited), zero velocity.
+std::vector<double> start_positions(const kd::RobotModel& m, int robots) {
+  std::mt19937_64 rng(1);
+  std::uniform_real_distribution<double> u(0.1, 0.9);
+  const int n = static_cast<int>(m.joints.size());
+  std::vector<double> q(static_cast<std::size_t>(robots) * n);
+  for (int r = 0; r < robots; ++r)
+    for (int i = 0; i < n; ++i) {
+      const auto& j = m.joints[i];
+      const double lo = std::max(j.lower, -1.0), hi = std::min(j.upper, 1.0);
+      q[static_cast<std::size_t>(r) * n + i] = lo + (hi - lo) * u(rng);
+    }
+  return q;
+}
+
+// Counted floating-point operations of one semi-implicit Euler step of an n-joint chain
+// (revolute joints), by hand from chain_algorithms.hpp/spatial.hpp; sin and cos are
+// counted as one operation each. Per joint: outward sweep 137 (transform 18 + motion
+// transform 42 + S qd 1 + v×Sqd 4 + I v 42 + v×*Iv 30), inward sweep 556 (D, u 3,
+// rank-1 update 48, I^a c 66, p^a 19, block X^T I X 351, accumulate 21, X^T p^a 48), last
+// sweep 62, applied forces 10, integration 4, finite check 2, sin/cos 2. The base joint
+// skips the inward transfer (-485) and the first motion transform (-42).
+double flops_per_step(int n) { return n * (137.0 + 556 + 62 + 10 + 4 + 2 + 2) - 485 - 42; }
+
+// Peak double-precision FLOP/s of one core: clock (from /proc/cpuinfo) x 16 (two 256-bit
+// FMA pipes x 4 doubles x 2) where AVX2+FMA are present, else x 4 (SSE2, two pipes).
+double peak_flops_per_core(std::string& how) {
+  std::ifstream info("/proc/cpuinfo");
+  std::string line;
+  double mhz = 0;
+  bool avx2 = false, fma = false;
+  while (std::getline(info, line)) {
+    if (mhz == 0 && line.rfind("cpu MHz", 0) == 0) mhz = std::stod(line.substr(line.find(':') + 1));
+    if (line.rfind("flags", 0) == 0) {
+      avx2 = avx2 || line.find(" avx2") != std::string::npos;
+      fma = fma || line.find(" fma") != std::string::npos;
+    }
+  }
+  if (mhz == 0) mhz = 2000;
+  const double per_cycle = (avx2 && fma) ? 16 : 4;
+  how = std::to_string(static_cast<int>(mhz)) + " MHz x " + std::to_string(static_cast<int>(per_cycle)) + " flop/cycle";
+  return mhz * 1e6 * per_cycle;
+}
+
+void bm_kollektiv(benchmark::State& state, const std::string& name) {
+  const int robots = static_cast<int>(state.range(0));
+  const kd::RobotModel model = load(name);
+  kd::ArmBatch batch(model, robots);
+  const int n = batch.dof();
+  const std::vector<double> q0 = start_positions(model, robots);
+  auto q = Kokkos::create_mirror_view(batch.q());
+  for (int r = 0; r < robots; ++r)
+    for (int i = 0; i < n; ++i) q(r, i) = q0[static_cast<std::size_t>(r) * n + i];
+  Kokkos::deep_copy(batch.q(), q);
+  kd::StepParams sp;
+  sp.dt_s = kDt;
+  batch.step(sp);  // warm-up, as for MuJoCo
+  double seconds = 0;
+  std::int64_t steps = 0;
+  for (auto _ : state) {
+    const auto t0 = std::chrono::steady_clock::now();
+    batch.step(sp);  // includes the error-flag reduction a real caller pays
+    seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    steps += robots;
+  }
+  state.counters["robot_steps_per_s"] = benchmark::Counter(static_cast<double>(steps), benchmark::Counter::kIsRate);
+  g_rate[key("kollektiv", name, robots)] = steps / seconds;
+}
+
+void bm_mujoco(benchmark::State& state, const std::string& name) {
+  const int robots = static_cast<int>(state.range(0));
+  const kd::RobotModel model = load(name);
+  kt::MjModelPtr m = kt::load_mjcf(kt::mjcf_from_model(model, kDt, "Euler"));
+  const int n = m->nq;
+  const int instances = std::min(robots, kMaxMujocoData);
+  const std::vector<double> q0 = start_positions(model, instances);
+  std::vector<kt::MjDataPtr> data;
+  for (int r = 0; r < instances; ++r) {
+    data.emplace_back(mj_makeData(m.get()));
+    for (int i = 0; i < n; ++i) data.back()->qpos[i] = q0[static_cast<std::size_t>(r) * n + i];
+    mj_step(m.get(), data.back().get());  // warm-up: first touch of mjData's arena is not stepping
+  }
+  double seconds = 0;
+  std::int64_t steps = 0;
+  for (auto _ : state) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int r = 0; r < robots; ++r) mj_step(m.get(), data[r % instances].get());
+    seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    steps += robots;
+  }
+  state.counters["robot_steps_per_s"] = benchmark::Counter(static_cast<double>(steps), benchmark::Counter::kIsRate);
+  g_rate[key("mujoco", name, robots)] = steps / seconds;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Kokkos::initialize(argc, argv);
+  {
+    benchmark::Initialize(&argc, argv);
+    for (const char* name : kModels) {
+      for (int n : kSizes) {
+        benchmark::RegisterBenchmark(("kollektiv_step/" + std::string(name)).c_str(), bm_kollektiv, std::string(name))
+            ->Arg(n)
+            ->Unit(benchmark::kMicrosecond)
+            ->UseRealTime();
+        benchmark::RegisterBenchmark(("mujoco_mj_step/" + std::string(name)).c_str(), bm_mujoco, std::string(name))
+            ->Arg(n)
+            ->Unit(benchmark::kMicrosecond)
+            ->UseRealTime();
+      }
+    }
+    benchmark::RunSpecifiedBenchmarks();
+    std::string how;
+    const double peak = peak_flops_per_core(how);
+    std::printf("\nKokkos backend %s, one core; MuJoCo %s (mj_step, Euler, dt = %g s, contacts off); "
+                "MuJoCo keeps at most %d mjData, robots beyond share them round-robin.\n",
+                kollektiv::exec_space_name(), mj_versionString(), kDt, kMaxMujocoData);
+    std::printf("Peak of one core assumed: %s = %.3g GFLOP/s\n", how.c_str(), peak * 1e-9);
+    for (const char* name : kModels) {
+      const int dof = static_cast<int>(load(name).joints.size());
+      const double flops = flops_per_step(dof);
+      std::printf("FLOPS model=%s joints=%d flops_per_step=%.0f (counted)\n", name, dof, flops);
+      for (int n : kSizes) {
+        const auto k = g_rate.find(key("kollektiv", name, n)), j = g_rate.find(key("mujoco", name, n));
+        if (k == g_rate.end() || j == g_rate.end()) continue;  // filtered out
+        std::printf("RESULT model=%s n=%d kollektiv_steps_per_s=%.4g mujoco_steps_per_s=%.4g ratio=%.3g "
+                    "gflops=%.3g peak_fraction=%.4f\n",
+                    name, n, k->second, j->second, k->second / j->second, k->second * flops * 1e-9,
+                    k->second * flops / peak);
+      }
+    }
+    benchmark::Shutdown();
+  }
+  Kokkos::finalize();
+  return 0;
+}
