@@ -1,1 +1,256 @@
-// placeholder: replaced by the module's implementation
+// RAII ids, HDF5 error translation and attribute helpers shared by checkpoints and history.
+#include "io/hdf5_file.hpp"
+
+#include <sstream>
+
+#include "solvers/comm/collectives.hpp"
+
+namespace kollektiv::io::h5 {
+
+QuietErrors::QuietErrors() {
+  H5Eget_auto2(H5E_DEFAULT, &saved_func_, &saved_data_);
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+}
+
+QuietErrors::~QuietErrors() { H5Eset_auto2(H5E_DEFAULT, saved_func_, saved_data_); }
+
+Handle& Handle::operator=(Handle&& other) noexcept {
+  if (this != &other) {
+    reset();
+    id_ = other.id_;
+    other.id_ = H5I_INVALID_HID;
+  }
+  return *this;
+}
+
+herr_t Handle::close() {
+  if (id_ < 0) return 0;
+  const hid_t id = id_;
+  id_ = H5I_INVALID_HID;
+  switch (H5Iget_type(id)) {
+    case H5I_FILE: return H5Fclose(id);
+    case H5I_GROUP: return H5Gclose(id);
+    case H5I_DATASET: return H5Dclose(id);
+    case H5I_DATASPACE: return H5Sclose(id);
+    case H5I_DATATYPE: return H5Tclose(id);
+    case H5I_GENPROP_LST: return H5Pclose(id);
+    case H5I_ATTR: return H5Aclose(id);
+    default: return H5Idec_ref(id) < 0 ? -1 : 0;
+  }
+}
+
+namespace {
+
+// Walks upward from the innermost failure: the first entry is the most specific one.
+herr_t take_innermost(unsigned n, const H5E_error2_t* entry, void* data) {
+  auto* out = static_cast<std::string*>(data);
+  if (n != 0) return 0;
+  char minor[256] = {0};
+  H5Eget_msg(entry->min_num, nullptr, minor, sizeof(minor));
+  std::ostringstream text;
+  text << (entry->desc ? entry->desc : "") << " [" << minor << " in " << (entry->func_name ? entry->func_name : "?")
+       << "]";
+  *out = text.str();
+  return 0;
+}
+
+}  // namespace
+
+std::string last_error() {
+  std::string message;
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, take_innermost, &message);
+  H5Eclear2(H5E_DEFAULT);
+  return message;
+}
+
+hid_t check(hid_t id, const std::string& what, ExitCode code) {
+  if (id < 0) {
+    const std::string detail = last_error();
+    throw Error(what + (detail.empty() ? std::string() : ": " + detail), code);
+  }
+  return id;
+}
+
+void check_status(herr_t status, const std::string& what, ExitCode code) {
+  if (status < 0) check(static_cast<hid_t>(-1), what, code);
+}
+
+Handle checked(hid_t id, const std::string& what, ExitCode code) { return Handle(check(id, what, code)); }
+
+bool stored_as(hid_t dataset, hid_t memory_type) {
+  Handle type = checked(H5Dget_type(dataset), "cannot get the type of a dataset");
+  const H5T_class_t stored_class = H5Tget_class(type.get());
+  if (stored_class != H5Tget_class(memory_type) || H5Tget_size(type.get()) != H5Tget_size(memory_type)) return false;
+  if (stored_class == H5T_INTEGER && H5Tget_sign(type.get()) != H5Tget_sign(memory_type)) return false;
+  return true;
+}
+
+Handle file_access(bool mpio, MPI_Comm comm) {
+  Handle fapl = checked(H5Pcreate(H5P_FILE_ACCESS), "cannot create a file access property list");
+  check_status(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V18, H5F_LIBVER_LATEST), "cannot set the file format");
+  if (mpio) {
+    check_status(H5Pset_fapl_mpio(fapl.get(), comm, MPI_INFO_NULL), "cannot select the MPI-IO driver");
+    // Metadata writes at flush and close collective. Metadata reads stay independent, so
+    // a query on some ranks only cannot hang the others.
+    check_status(H5Pset_coll_metadata_write(fapl.get(), true), "cannot set collective metadata writes");
+  }
+  return fapl;
+}
+
+Handle create_intermediate_groups() {
+  Handle lcpl = checked(H5Pcreate(H5P_LINK_CREATE), "cannot create a link creation property list");
+  check_status(H5Pset_create_intermediate_group(lcpl.get(), 1), "cannot request intermediate groups");
+  return lcpl;
+}
+
+bool path_exists(hid_t location, const std::string& path) {
+  if (path.empty()) return false;
+  std::string prefix;
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    const std::size_t slash = path.find('/', start);
+    const std::string part = path.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+    if (!part.empty()) {
+      prefix += (prefix.empty() ? "" : "/") + part;
+      if (H5Lexists(location, prefix.c_str(), H5P_DEFAULT) <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return false;
+      }
+      // Every component but the last must be a group for the next lookup to make sense.
+      if (slash != std::string::npos && H5Oexists_by_name(location, prefix.c_str(), H5P_DEFAULT) <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return false;
+      }
+    }
+    if (slash == std::string::npos) break;
+    start = slash + 1;
+  }
+  return !prefix.empty();
+}
+
+namespace {
+
+Handle scalar_space() { return checked(H5Screate(H5S_SCALAR), "cannot create a scalar dataspace"); }
+
+// Creates (or replaces) attribute `name` of type `file_type` and writes `data` as `memory_type`.
+void put_attribute(hid_t object, const std::string& name, hid_t file_type, hid_t memory_type, const void* data) {
+  if (H5Aexists(object, name.c_str()) > 0) {
+    check_status(H5Adelete(object, name.c_str()), "cannot replace attribute '" + name + "'");
+  }
+  Handle space = scalar_space();
+  Handle attribute = checked(H5Acreate2(object, name.c_str(), file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT),
+                             "cannot create attribute '" + name + "'");
+  check_status(H5Awrite(attribute.get(), memory_type, data), "cannot write attribute '" + name + "'");
+}
+
+Handle open_attribute(hid_t object, const std::string& name, ExitCode code) {
+  if (H5Aexists(object, name.c_str()) <= 0) {
+    H5Eclear2(H5E_DEFAULT);
+    throw Error("attribute '" + name + "' is missing", code);
+  }
+  return checked(H5Aopen(object, name.c_str(), H5P_DEFAULT), "cannot open attribute '" + name + "'", code);
+}
+
+template <class T>
+T get_attribute(hid_t object, const std::string& name, hid_t memory_type, ExitCode code) {
+  Handle attribute = open_attribute(object, name, code);
+  Handle space = checked(H5Aget_space(attribute.get()), "cannot read attribute '" + name + "'", code);
+  if (H5Sget_simple_extent_npoints(space.get()) != 1) throw Error("attribute '" + name + "' is not a scalar", code);
+  T value{};
+  check_status(H5Aread(attribute.get(), memory_type, &value), "cannot read attribute '" + name + "' as a number", code);
+  return value;
+}
+
+}  // namespace
+
+void write_attribute(hid_t object, const std::string& name, const std::string& value) {
+  // Variable-length UTF-8: h5py reads it as str, and texts of any length (decks) fit,
+  // since the object header holds only a reference to the text.
+  Handle type = checked(H5Tcopy(H5T_C_S1), "cannot create a string type");
+  check_status(H5Tset_size(type.get(), H5T_VARIABLE), "cannot make a string type variable");
+  check_status(H5Tset_cset(type.get(), H5T_CSET_UTF8), "cannot set a string's character set");
+  const char* text = value.c_str();
+  put_attribute(object, name, type.get(), type.get(), &text);
+}
+
+void write_attribute(hid_t object, const std::string& name, double value) {
+  put_attribute(object, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &value);
+}
+
+void write_attribute(hid_t object, const std::string& name, std::int64_t value) {
+  put_attribute(object, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &value);
+}
+
+void write_attribute(hid_t object, const std::string& name, std::uint64_t value) {
+  put_attribute(object, name, H5T_STD_U64LE, H5T_NATIVE_UINT64, &value);
+}
+
+bool has_attribute(hid_t object, const std::string& name) {
+  const htri_t exists = H5Aexists(object, name.c_str());
+  if (exists < 0) H5Eclear2(H5E_DEFAULT);
+  return exists > 0;
+}
+
+std::string read_attribute_string(hid_t object, const std::string& name, ExitCode code) {
+  Handle attribute = open_attribute(object, name, code);
+  Handle type = checked(H5Aget_type(attribute.get()), "cannot read attribute '" + name + "'", code);
+  if (H5Tget_class(type.get()) != H5T_STRING) throw Error("attribute '" + name + "' is not a string", code);
+  Handle space = checked(H5Aget_space(attribute.get()), "cannot read attribute '" + name + "'", code);
+  if (H5Sget_simple_extent_npoints(space.get()) != 1) throw Error("attribute '" + name + "' is not a scalar", code);
+  if (H5Tis_variable_str(type.get()) > 0) {
+    Handle memory = checked(H5Tcopy(H5T_C_S1), "cannot create a string type", code);
+    check_status(H5Tset_size(memory.get(), H5T_VARIABLE), "cannot size a string type", code);
+    check_status(H5Tset_cset(memory.get(), H5Tget_cset(type.get())), "cannot set a string's character set", code);
+    char* text = nullptr;
+    check_status(H5Aread(attribute.get(), memory.get(), &text), "cannot read attribute '" + name + "'", code);
+    std::string value = text ? text : "";
+    H5free_memory(text);
+    return value;
+  }
+  std::string buffer(H5Tget_size(type.get()), '\0');
+  check_status(H5Aread(attribute.get(), type.get(), buffer.data()), "cannot read attribute '" + name + "'", code);
+  const std::size_t end = buffer.find('\0');
+  return end == std::string::npos ? buffer : buffer.substr(0, end);
+}
+
+double read_attribute_double(hid_t object, const std::string& name, ExitCode code) {
+  return get_attribute<double>(object, name, H5T_NATIVE_DOUBLE, code);
+}
+
+std::int64_t read_attribute_int(hid_t object, const std::string& name, ExitCode code) {
+  return get_attribute<std::int64_t>(object, name, H5T_NATIVE_INT64, code);
+}
+
+std::uint64_t read_attribute_uint(hid_t object, const std::string& name, ExitCode code) {
+  return get_attribute<std::uint64_t>(object, name, H5T_NATIVE_UINT64, code);
+}
+
+std::vector<hsize_t> dims_of(hid_t dataset) {
+  Handle space = checked(H5Dget_space(dataset), "cannot get a dataset's dataspace");
+  const int rank = H5Sget_simple_extent_ndims(space.get());
+  if (rank < 0) check(-1, "cannot get a dataset's rank");
+  std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
+  if (rank > 0) H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+  return dims;
+}
+
+}  // namespace kollektiv::io::h5
+
+namespace kollektiv::io {
+
+void agree(MPI_Comm comm, const std::string& message, int code) {
+  const int size = comm::size_of(comm), rank = comm::rank_of(comm);
+  const bool failed = code >= 0;
+  int counts[2] = {failed ? rank : size, failed ? 1 : 0};  // lowest failing rank, failures
+  MPI_Allreduce(MPI_IN_PLACE, &counts[0], 1, MPI_INT, MPI_MIN, comm);
+  MPI_Allreduce(MPI_IN_PLACE, &counts[1], 1, MPI_INT, MPI_SUM, comm);
+  const int first = counts[0];
+  if (first == size) return;
+  std::string text = comm::broadcast(comm, message, first);
+  int agreed_code = code;
+  MPI_Bcast(&agreed_code, 1, MPI_INT, first, comm);
+  if (counts[1] < size) text += " (on rank " + std::to_string(first) + ")";
+  throw Error(text, static_cast<ExitCode>(agreed_code));
+}
+
+}  // namespace kollektiv::io

@@ -1,1 +1,249 @@
-// placeholder: replaced by the module's implementation
+// The history file: per-iteration rows of named columns, written by rank 0 (see history.hpp).
+#include "io/history.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <limits>
+#include <type_traits>
+
+#include "build_info.hpp"
+#include "solvers/comm/collectives.hpp"
+
+namespace kollektiv::io {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Rows per chunk: chunks of at most 8192 values (64 KiB), at least one row.
+hsize_t chunk_rows(std::size_t width) { return std::max<hsize_t>(1, 8192 / static_cast<hsize_t>(width)); }
+
+// The datasets whose first dimension is unlimited: the history columns.
+herr_t collect_columns(hid_t root, const char* name, const H5L_info_t* info, void* data) {
+  if (info->type != H5L_TYPE_HARD) return 0;
+  hid_t object = H5Oopen(root, name, H5P_DEFAULT);
+  if (object < 0) return -1;
+  if (H5Iget_type(object) == H5I_DATASET) {
+    hid_t space = H5Dget_space(object);
+    hsize_t dims[2] = {0, 0}, max_dims[2] = {0, 0};
+    const int rank = space < 0 || H5Sget_simple_extent_ndims(space) > 2 ? -1
+                                                                        : H5Sget_simple_extent_dims(space, dims, max_dims);
+    if (space >= 0) H5Sclose(space);
+    if (rank >= 1 && max_dims[0] == H5S_UNLIMITED) static_cast<std::vector<std::string>*>(data)->push_back(name);
+  }
+  H5Oclose(object);
+  return 0;
+}
+
+}  // namespace
+
+History::History(MPI_Comm comm, std::string path) : comm_(comm), rank_(comm::rank_of(comm)), path_(std::move(path)) {}
+
+void History::write_root_attributes(const std::string& deck_text, const std::string& resolved_deck) {
+  h5::write_attribute(file_.get(), "deck", deck_text);
+  h5::write_attribute(file_.get(), "resolved_deck", resolved_deck);
+  h5::write_attribute(file_.get(), "build_info", std::string(build_info::summary));
+  h5::write_attribute(file_.get(), "rows", rows_);
+}
+
+History History::create(MPI_Comm comm, const std::string& path, const std::string& deck_text,
+                        const std::string& resolved_deck, bool overwrite) {
+  h5::QuietErrors quiet;
+  History history(comm, path);
+  collectively(comm, [&] {
+    if (history.rank_ != 0) return;
+    std::error_code ec;
+    if (!overwrite && fs::exists(path, ec)) {
+      throw Error("history file " + path + " already exists (overwrite it with --overwrite, or continue it with --restart)",
+                  ExitCode::bad_input);
+    }
+    const fs::path parent = fs::path(path).parent_path();
+    if (!parent.empty()) fs::create_directories(parent, ec);
+    if (ec) throw Error("cannot create directory " + parent.string() + " for the history file: " + ec.message());
+    h5::Handle fapl = h5::file_access(false);
+    history.file_ = h5::checked(
+        H5Fcreate(path.c_str(), overwrite ? H5F_ACC_TRUNC : H5F_ACC_EXCL, H5P_DEFAULT, fapl.get()),
+        "cannot create history file " + path);
+    history.write_root_attributes(deck_text, resolved_deck);
+    h5::check_status(H5Fflush(history.file_.get(), H5F_SCOPE_LOCAL), "cannot flush history file " + path);
+  });
+  return history;
+}
+
+History History::resume(MPI_Comm comm, const std::string& path, std::int64_t keep_rows, const std::string& deck_text,
+                        const std::string& resolved_deck) {
+  h5::QuietErrors quiet;
+  int exists = 0;
+  if (comm::rank_of(comm) == 0) {
+    std::error_code ec;
+    exists = fs::exists(path, ec) ? 1 : 0;
+  }
+  MPI_Bcast(&exists, 1, MPI_INT, 0, comm);
+  if (!exists) return create(comm, path, deck_text, resolved_deck);
+
+  History history(comm, path);
+  collectively(comm, [&] {
+    require(keep_rows >= 0, "history rows to keep must be >= 0, got " + std::to_string(keep_rows));
+    if (history.rank_ != 0) return;
+    h5::Handle fapl = h5::file_access(false);
+    history.file_ = h5::checked(H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get()), "cannot open history file " + path);
+    if (!h5::has_attribute(history.file_.get(), "rows")) {
+      throw Error(path + " is not a kollektiv history file (no 'rows' attribute)");
+    }
+    const std::int64_t rows = h5::read_attribute_int(history.file_.get(), "rows");
+    if (rows < keep_rows) {
+      throw Error("history file " + path + " holds " + std::to_string(rows) + " rows, fewer than the " +
+                  std::to_string(keep_rows) + " the checkpoint was written after");
+    }
+    std::vector<std::string> columns;
+    h5::check_status(H5Lvisit(history.file_.get(), H5_INDEX_NAME, H5_ITER_NATIVE, collect_columns, &columns),
+                     "cannot list the columns of history file " + path);
+    for (const auto& name : columns) {
+      h5::Handle dataset =
+          h5::checked(H5Dopen2(history.file_.get(), name.c_str(), H5P_DEFAULT), "cannot open history column " + name);
+      std::vector<hsize_t> dims = h5::dims_of(dataset.get());
+      dims[0] = std::min<hsize_t>(dims[0], static_cast<hsize_t>(keep_rows));
+      h5::check_status(H5Dset_extent(dataset.get(), dims.data()), "cannot truncate history column " + name);
+    }
+    history.rows_ = keep_rows;
+    history.write_root_attributes(deck_text, resolved_deck);
+    h5::check_status(H5Fflush(history.file_.get(), H5F_SCOPE_LOCAL), "cannot flush history file " + path);
+  });
+  history.rows_ = keep_rows;
+  return history;
+}
+
+h5::Handle History::open_or_create_column(const std::string& path, std::size_t width, bool integer,
+                                          const std::string& unit) {
+  const hid_t type = integer ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE;
+  const int rank = width == 1 ? 1 : 2;
+  if (h5::path_exists(file_.get(), path)) {  // a column of the run this one continues
+    h5::Handle dataset = h5::checked(H5Dopen2(file_.get(), path.c_str(), H5P_DEFAULT), "cannot open history column '" + path + "'");
+    const std::vector<hsize_t> dims = h5::dims_of(dataset.get());
+    const bool same_width = static_cast<int>(dims.size()) == rank && (rank == 1 || dims[1] == width);
+    if (!same_width || !h5::stored_as(dataset.get(), type)) {
+      throw Error("history column '" + path + "' in " + path_ + " has another width or type than the " +
+                  std::to_string(width) + (integer ? " int64" : " float64") + " values appended now");
+    }
+    return dataset;
+  }
+  const hsize_t dims[2] = {static_cast<hsize_t>(rows_), width};
+  const hsize_t max_dims[2] = {H5S_UNLIMITED, width};
+  const hsize_t chunk[2] = {chunk_rows(width), width};
+  h5::Handle space = h5::checked(H5Screate_simple(rank, dims, max_dims), "cannot create a dataspace");
+  h5::Handle dcpl = h5::checked(H5Pcreate(H5P_DATASET_CREATE), "cannot create a dataset property list");
+  h5::check_status(H5Pset_chunk(dcpl.get(), rank, chunk), "cannot set the chunk shape");
+  // Rows before the column's first append read as "missing".
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const std::int64_t int_missing = std::numeric_limits<std::int64_t>::min();
+  h5::check_status(H5Pset_fill_value(dcpl.get(), type, integer ? static_cast<const void*>(&int_missing) : &nan),
+                   "cannot set the fill value");
+  h5::Handle lcpl = h5::create_intermediate_groups();
+  h5::Handle dataset =
+      h5::checked(H5Dcreate2(file_.get(), path.c_str(), integer ? H5T_STD_I64LE : H5T_IEEE_F64LE, space.get(),
+                             lcpl.get(), dcpl.get(), H5P_DEFAULT),
+                  "cannot create history column '" + path + "'");
+  h5::write_attribute(dataset.get(), "unit", unit);
+  return dataset;
+}
+
+template <class T>
+void History::append_row(const std::string& path, const std::vector<T>& values, const std::string& unit) {
+  constexpr bool integer = std::is_same_v<T, std::int64_t>;
+  if (!pending_error_.empty()) return;  // this row has failed already; end_row() reports it
+  try {
+    require(!path.empty(), "history column names must not be empty");
+    require(!values.empty(), "history column '" + path + "' needs at least one value per row");
+    auto [it, is_new] = columns_.try_emplace(path);
+    Column& column = it->second;
+    if (is_new) {
+      column.width = values.size();
+      column.integer = integer;
+    }
+    require(column.width == values.size(), "history column '" + path + "' has " + std::to_string(column.width) +
+                                               " values per row, got " + std::to_string(values.size()));
+    require(column.integer == integer, "history column '" + path + "' holds " +
+                                           (column.integer ? "int64" : "float64") + " values, got " +
+                                           (integer ? "int64" : "float64"));
+    require(!column.appended, "history column '" + path + "' appended twice in row " + std::to_string(rows_));
+    column.appended = true;
+    if (rank_ != 0) return;
+    if (!column.dataset.valid()) column.dataset = open_or_create_column(path, column.width, integer, unit);
+    const hsize_t new_dims[2] = {static_cast<hsize_t>(rows_) + 1, column.width};
+    h5::check_status(H5Dset_extent(column.dataset.get(), new_dims), "cannot extend history column '" + path + "'");
+    h5::Handle file_space = h5::checked(H5Dget_space(column.dataset.get()), "cannot get a dataspace");
+    const hsize_t start[2] = {static_cast<hsize_t>(rows_), 0}, count[2] = {1, column.width};
+    h5::check_status(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr),
+                     "cannot select a history row");
+    const hsize_t memory_dims = column.width;
+    h5::Handle memory_space = h5::checked(H5Screate_simple(1, &memory_dims, nullptr), "cannot create a dataspace");
+    h5::check_status(H5Dwrite(column.dataset.get(), h5::native_type<T>(), memory_space.get(), file_space.get(),
+                              H5P_DEFAULT, values.data()),
+                     "cannot write history column '" + path + "'");
+  } catch (const Error& e) {
+    pending_error_ = e.what();
+  }
+}
+
+void History::append(const std::string& path, const std::vector<double>& values, const std::string& unit) {
+  h5::QuietErrors quiet;
+  append_row(path, values, unit);
+}
+
+void History::append(const std::string& path, const std::vector<std::int64_t>& values, const std::string& unit) {
+  h5::QuietErrors quiet;
+  append_row(path, values, unit);
+}
+
+void History::end_row() {
+  h5::QuietErrors quiet;
+  std::string error = pending_error_;
+  std::string missing;
+  for (auto& [name, column] : columns_) {
+    if (!column.appended) missing += (missing.empty() ? "" : ", ") + name;
+    column.appended = false;
+  }
+  pending_error_.clear();
+  if (error.empty() && !missing.empty()) error = "history row " + std::to_string(rows_) + " lacks columns: " + missing;
+  collectively(comm_, [&] {
+    if (!error.empty()) throw Error(error);
+    if (rank_ != 0) return;
+    h5::write_attribute(file_.get(), "rows", rows_ + 1);
+    h5::check_status(H5Fflush(file_.get(), H5F_SCOPE_LOCAL), "cannot flush history file " + path_);
+  });
+  ++rows_;
+}
+
+void History::write_static(const std::string& path, const std::vector<std::string>& values) {
+  h5::QuietErrors quiet;
+  collectively(comm_, [&] {
+    if (!pending_error_.empty()) {
+      const std::string message = pending_error_;
+      pending_error_.clear();
+      throw Error(message);
+    }
+    require(!path.empty(), "history dataset names must not be empty");
+    if (rank_ != 0) return;
+    if (h5::path_exists(file_.get(), path)) {
+      h5::check_status(H5Ldelete(file_.get(), path.c_str(), H5P_DEFAULT), "cannot replace '" + path + "'");
+    }
+    h5::Handle type = h5::checked(H5Tcopy(H5T_C_S1), "cannot create a string type");
+    h5::check_status(H5Tset_size(type.get(), H5T_VARIABLE), "cannot make a string type variable");
+    h5::check_status(H5Tset_cset(type.get(), H5T_CSET_UTF8), "cannot set a string's character set");
+    const hsize_t dims = values.size();
+    h5::Handle space = h5::checked(H5Screate_simple(1, &dims, nullptr), "cannot create a dataspace");
+    h5::Handle lcpl = h5::create_intermediate_groups();
+    h5::Handle dataset = h5::checked(
+        H5Dcreate2(file_.get(), path.c_str(), type.get(), space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT),
+        "cannot create history dataset '" + path + "'");
+    std::vector<const char*> pointers;
+    for (const auto& value : values) pointers.push_back(value.c_str());
+    if (!pointers.empty()) {
+      h5::check_status(H5Dwrite(dataset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, pointers.data()),
+                       "cannot write history dataset '" + path + "'");
+    }
+    h5::check_status(H5Fflush(file_.get(), H5F_SCOPE_LOCAL), "cannot flush history file " + path_);
+  });
+}
+
+}  // namespace kollektiv::io

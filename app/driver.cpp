@@ -1,0 +1,103 @@
+// Program flow: init → command line → deck (rank 0 reads, all parse) → run → exit code.
+// Errors that every rank meets alike (deck, arguments, checkpoints) are reported once by
+// rank 0 and end the run cleanly with their exit code; anything else is reported by the
+// rank that met it and aborts the job, so no rank waits forever in a collective.
+#include "app/driver.hpp"
+
+#include <mpi.h>
+
+#include <Kokkos_Core.hpp>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "app/cli.hpp"
+#include "app/factory_run.hpp"
+#include "io/deck.hpp"
+#include "solvers/comm/collectives.hpp"
+#include "solvers/core/error.hpp"
+
+namespace kollektiv::app {
+
+namespace {
+
+class MpiSession {
+ public:
+  MpiSession(int& argc, char**& argv) { MPI_Init(&argc, &argv); }
+  ~MpiSession() { MPI_Finalize(); }
+  MpiSession(const MpiSession&) = delete;
+  MpiSession& operator=(const MpiSession&) = delete;
+};
+
+class KokkosSession {
+ public:
+  KokkosSession(int& argc, char** argv) { Kokkos::initialize(argc, argv); }
+  ~KokkosSession() { Kokkos::finalize(); }
+  KokkosSession(const KokkosSession&) = delete;
+  KokkosSession& operator=(const KokkosSession&) = delete;
+};
+
+// Rank 0 reads the deck; every rank gets the same bytes (or the same error).
+std::string read_deck(MPI_Comm comm, const std::string& path) {
+  std::string text, problem;
+  if (comm::rank_of(comm) == 0) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      problem = "cannot read deck '" + path + "': no such file or not readable";
+    } else {
+      std::ostringstream buffer;
+      buffer << in.rdbuf();
+      text = buffer.str();
+    }
+  }
+  problem = comm::broadcast(comm, problem);
+  if (!problem.empty()) throw Error(problem, ExitCode::bad_input);
+  return comm::broadcast(comm, text);
+}
+
+int run_with(MPI_Comm comm, const CliOptions& cli) {
+  const bool root = comm::rank_of(comm) == 0;
+  const std::string text = read_deck(comm, cli.deck);
+  io::DeckResult parsed = io::parse_deck(text, cli.deck, cli.overrides);
+  if (!parsed.errors.empty()) {
+    if (root) {
+      for (const auto& e : parsed.errors) std::cerr << e.format() << "\n";
+      std::cerr << parsed.errors.size() << (parsed.errors.size() == 1 ? " error" : " errors") << " in deck "
+                << cli.deck << "; nothing was run or written\n";
+    }
+    return static_cast<int>(ExitCode::bad_input);
+  }
+  io::Deck deck = std::move(*parsed.deck);
+  if (cli.output) deck.run.output_dir = *cli.output;
+  if (cli.validate) {
+    if (root) std::cout << deck.resolved_yaml << std::endl;
+    return 0;
+  }
+  return run_factory(comm, deck, cli);
+}
+
+}  // namespace
+
+int run(int argc, char** argv) {
+  MpiSession mpi(argc, argv);
+  MPI_Comm comm = MPI_COMM_WORLD;
+  const int rank = comm::rank_of(comm);
+  const CliResult cli = parse_cli(argc, argv, rank == 0);
+  if (!cli.options) return cli.exit_code;
+  KokkosSession kokkos(argc, argv);
+  try {
+    return run_with(comm, *cli.options);
+  } catch (const Error& e) {
+    if (e.code() == ExitCode::bad_input || e.code() == ExitCode::bad_checkpoint) {
+      if (rank == 0) std::cerr << "error: " << e.what() << std::endl;
+      return static_cast<int>(e.code());
+    }
+    std::cerr << "error on rank " << rank << ": " << e.what() << std::endl;
+  } catch (const std::exception& e) {
+    std::cerr << "error on rank " << rank << ": " << e.what() << std::endl;
+  }
+  MPI_Abort(comm, static_cast<int>(ExitCode::failure));
+  return static_cast<int>(ExitCode::failure);
+}
+
+}  // namespace kollektiv::app

@@ -1,0 +1,214 @@
+// The factory run loop. Each pass: advance the simulation to the next report or
+// checkpoint time (stopping early if a signal arrives), then write what is due.
+//
+//   restart or start ─► advance ─► history row ─► checkpoint ─► … ─► final checkpoint
+//
+// Report i (1-based) is at min(i · report_interval_s, end_time_s); checkpoints at
+// multiples of checkpoint_interval_s and at the end. All these times are products of deck
+// values, so every rank count and every restart sees the same times.
+#include "app/factory_run.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+
+#include "app/output_dir.hpp"
+#include "app/progress.hpp"
+#include "app/signals.hpp"
+#include "build_info.hpp"
+#include "io/checkpoint.hpp"
+#include "io/factory_checkpoint.hpp"
+#include "io/history.hpp"
+#include "solvers/comm/collectives.hpp"
+#include "solvers/core/error.hpp"
+#include "solvers/factory/factory.hpp"
+
+namespace kollektiv::app {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// The progress line's KPIs: all factories together (rank 0 holds the values).
+std::string summarize(const factory::KpiReport& report) {
+  const auto total = [&](const char* name) {
+    const factory::KpiColumn* c = factory::KpiReport::find(report.factory, name);
+    double sum = 0;
+    if (c != nullptr)
+      for (double v : c->values) sum += v;
+    return sum;
+  };
+  const factory::KpiColumn* oee = factory::KpiReport::find(report.factory, "oee");
+  const double mean_oee = oee != nullptr && !oee->values.empty() ? total("oee") / oee->values.size() : 0.0;
+  char text[160];
+  std::snprintf(text, sizeof text, "out %.0f parts  throughput %.1f/h  WIP %.1f  OEE %.3f", total("sink_count"),
+                total("throughput"), total("wip"), mean_oee);
+  return text;
+}
+
+// Wall-clock time per phase, cumulative, printed as a table at exit (rank 0's view).
+struct Timers {
+  double advance_s = 0, report_s = 0, checkpoint_s = 0, restart_s = 0;
+};
+
+class FactoryRun {
+ public:
+  FactoryRun(MPI_Comm comm, const io::Deck& deck, const CliOptions& cli)
+      : comm_(comm), deck_(deck), cli_(cli), root_(comm::rank_of(comm) == 0),
+        paths_(output_paths(deck.run.output_dir)),
+        factory_(deck.factory, deck.run.seed, comm) {}
+
+  int execute() {
+    const auto t0 = Clock::now();
+    prepare_output_dir(comm_, paths_, cli_.restart.has_value(), cli_.overwrite);
+    if (cli_.restart) {
+      restart(*cli_.restart);
+      history_ = io::History::resume(comm_, paths_.history, rows_, deck_.text, deck_.resolved_yaml);
+    } else {
+      history_ = io::History::create(comm_, paths_.history, deck_.text, deck_.resolved_yaml);
+    }
+    timers_.restart_s = seconds_since(t0);
+    install_stop_signal_handlers();
+    if (root_) print_header();
+
+    const RunConfig& run = deck_.run;
+    Progress progress(factory_.time_s(), run.end_time_s, root_);
+    const auto stop_requested = [this] { return comm::any_rank(comm_, stop_signal_received()); };
+    double t = factory_.time_s();
+    while (t < run.end_time_s) {
+      const double next_report = std::min(run.end_time_s, static_cast<double>(rows_ + 1) * run.report_interval_s);
+      const double next_checkpoint = next_checkpoint_time(t);
+      const double target = std::min(next_report, next_checkpoint);
+      auto phase = Clock::now();
+      t = factory_.advance(target, stop_requested);
+      timers_.advance_s += seconds_since(phase);
+      if (t < target) {  // a signal: checkpoint where we are and ask to be requeued
+        write_checkpoint();
+        if (root_)
+          std::cout << "stopped by " << stop_signal_name() << " at t=" << format_duration(t)
+                    << " after writing a checkpoint; restart with --restart latest (exit 4)" << std::endl;
+        print_timers(t0);
+        return static_cast<int>(ExitCode::stopped);
+      }
+      if (t == next_report) {
+        phase = Clock::now();
+        write_report(t0, progress);
+        timers_.report_s += seconds_since(phase);
+      }
+      if (t == next_checkpoint && t < run.end_time_s) write_checkpoint();
+    }
+    if (last_checkpoint_time_ != t) write_checkpoint();
+    print_timers(t0);
+    return 0;
+  }
+
+ private:
+  double next_checkpoint_time(double t) const {
+    const double interval = deck_.run.checkpoint_interval_s;
+    if (interval <= 0) return deck_.run.end_time_s;
+    return std::min(deck_.run.end_time_s, (std::floor(t / interval) + 1.0) * interval);
+  }
+
+  void restart(const std::string& from) {
+    const std::string source = from == "latest" ? paths_.checkpoints : from;
+    const std::uint64_t fingerprint = io::factory_fingerprint(deck_.factory, deck_.run.seed);
+    const std::string used = io::load_newest_valid(comm_, source, [&](io::CheckpointReader& reader) {
+      if (static_cast<std::uint64_t>(reader.attribute_int("model_fingerprint")) != fingerprint)
+        throw Error("checkpoint " + source + " was written for a different factory model or seed than deck " +
+                        cli_.deck + "; only run-block settings (end time, reports, checkpoints) may change on restart",
+                    ExitCode::bad_input);
+      rows_ = reader.attribute_int("history_rows");
+      sequence_ = reader.attribute_int("sequence") + 1;
+      io::read_factory_state(reader, factory_);
+    });
+    last_checkpoint_time_ = factory_.time_s();
+    if (root_)
+      std::cout << "restarted from " << used << " at t=" << format_duration(factory_.time_s()) << " ("
+                << rows_ << " history rows kept)" << std::endl;
+  }
+
+  void write_checkpoint() {
+    const auto phase = Clock::now();
+    io::CheckpointWriter writer(comm_, paths_.checkpoints, sequence_);
+    writer.attribute("deck", deck_.text);
+    writer.attribute("resolved_deck", deck_.resolved_yaml);
+    writer.attribute("build_info", std::string(build_info::summary));
+    writer.attribute("time_s", factory_.time_s());
+    writer.attribute("history_rows", rows_);
+    writer.attribute("sequence", sequence_);
+    writer.attribute("model_fingerprint",
+                     static_cast<std::int64_t>(io::factory_fingerprint(deck_.factory, deck_.run.seed)));
+    io::write_factory_state(writer, factory_);
+    writer.commit(deck_.run.checkpoint_keep);
+    ++sequence_;
+    last_checkpoint_time_ = factory_.time_s();
+    timers_.checkpoint_s += seconds_since(phase);
+  }
+
+  void write_report(Clock::time_point t0, Progress& progress) {
+    const factory::KpiReport report = factory_.report();
+    const std::int64_t events = comm::allreduce_sum(comm_, factory_.events_processed());
+    if (root_) {
+      history_.append("time_s", std::vector<double>{report.time_s}, "s");
+      for (const auto& c : report.station) history_.append("stations/" + c.name, c.values, c.unit);
+      for (const auto& c : report.line) history_.append("lines/" + c.name, c.values, c.unit);
+      for (const auto& c : report.factory) history_.append("factories/" + c.name, c.values, c.unit);
+      history_.append("timings/wall_s", std::vector<double>{seconds_since(t0)}, "s");
+      history_.append("timings/advance_s", std::vector<double>{timers_.advance_s}, "s");
+      history_.append("timings/checkpoint_s", std::vector<double>{timers_.checkpoint_s}, "s");
+      history_.append("timings/events", std::vector<std::int64_t>{events}, "1");
+    }
+    history_.end_row();
+    ++rows_;
+    progress.report(report.time_s, summarize(report));
+  }
+
+  void print_header() const {
+    std::cout << build_info::summary << "\n"
+              << "deck " << cli_.deck << ": " << factory_.station_count() << " stations in "
+              << factory_.line_count() << " lines on " << comm::size_of(comm_) << " ranks; lookahead "
+              << factory_.lookahead_s() << " s; output " << paths_.dir << std::endl;
+  }
+
+  void print_timers(Clock::time_point t0) const {
+    const double total = seconds_since(t0);
+    const std::int64_t events = comm::allreduce_sum(comm_, factory_.events_processed());
+    if (!root_) return;
+    const int ranks = comm::size_of(comm_);
+    std::printf("%-12s %10s %7s\n", "phase", "wall_s", "share");
+    const auto row = [&](const char* name, double s) {
+      std::printf("%-12s %10.3f %6.1f%%\n", name, s, total > 0 ? 100.0 * s / total : 0.0);
+    };
+    row("restart", timers_.restart_s);
+    row("advance", timers_.advance_s);
+    row("report", timers_.report_s);
+    row("checkpoint", timers_.checkpoint_s);
+    row("total", total);
+    std::printf("events %lld, %.3g events/s, %.3g events/s per rank\n", static_cast<long long>(events),
+                timers_.advance_s > 0 ? events / timers_.advance_s : 0.0,
+                timers_.advance_s > 0 ? events / timers_.advance_s / ranks : 0.0);
+    std::fflush(stdout);
+  }
+
+  MPI_Comm comm_;
+  const io::Deck& deck_;
+  const CliOptions& cli_;
+  bool root_;
+  OutputPaths paths_;
+  factory::Factory factory_;
+  io::History history_;
+  std::int64_t rows_ = 0;
+  std::int64_t sequence_ = 0;
+  double last_checkpoint_time_ = -1.0;
+  Timers timers_;
+};
+
+}  // namespace
+
+int run_factory(MPI_Comm comm, const io::Deck& deck, const CliOptions& cli) {
+  return FactoryRun(comm, deck, cli).execute();
+}
+
+}  // namespace kollektiv::app

@@ -1,0 +1,127 @@
+// FactoryState <-> checkpoint datasets.
+#include "io/factory_checkpoint.hpp"
+
+#include <cstring>
+#include <string>
+
+#include "solvers/comm/exact_reduce.hpp"
+#include "solvers/core/error.hpp"
+
+namespace kollektiv::io {
+
+namespace {
+
+using factory::FactoryState;
+
+constexpr std::int64_t int_fields = factory::int_field_count;
+constexpr std::int64_t real_fields = factory::real_field_count;
+
+// FNV-1a over the bytes of each value, in a fixed order.
+class Fingerprint {
+ public:
+  template <class T>
+  void add(const T& value) {
+    unsigned char bytes[sizeof(T)];
+    std::memcpy(bytes, &value, sizeof(T));
+    for (unsigned char b : bytes) hash_ = (hash_ ^ b) * 0x100000001b3ull;
+  }
+  void add(const std::string& text) {
+    add(static_cast<std::uint64_t>(text.size()));
+    for (unsigned char b : text) hash_ = (hash_ ^ b) * 0x100000001b3ull;
+  }
+  std::uint64_t value() const { return hash_; }
+
+ private:
+  std::uint64_t hash_ = 0xcbf29ce484222325ull;
+};
+
+}  // namespace
+
+void write_factory_state(CheckpointWriter& writer, const factory::Factory& factory) {
+  const FactoryState state = factory.save();
+  const std::int64_t n = factory.station_count();
+  const std::int64_t first = factory.local_stations().begin;
+  writer.write("factory/station_int", n * int_fields, first * int_fields, state.station_int);
+  writer.write("factory/station_real", n * real_fields, first * real_fields, state.station_real);
+  writer.write("factory/part_count", n, first, state.part_count);
+  writer.write("factory/credit_count", n, first, state.credit_count);
+  // Ranks own contiguous gid ranges in rank order, so concatenating in rank order puts
+  // the FIFO entries in gid order.
+  writer.write_concatenated("factory/part_time_s", state.part_time_s);
+  writer.write_concatenated("factory/part_id", state.part_id);
+  writer.write_concatenated("factory/part_entry_time_s", state.part_entry_time_s);
+  writer.write_concatenated("factory/credit_time_s", state.credit_time_s);
+}
+
+void read_factory_state(CheckpointReader& reader, factory::Factory& factory) {
+  const std::int64_t n = factory.station_count();
+  if (reader.size("factory/part_count") != n)
+    throw Error("checkpoint " + reader.file() + " holds " + std::to_string(reader.size("factory/part_count")) +
+                    " stations, the deck has " + std::to_string(n),
+                ExitCode::bad_checkpoint);
+  // Checkpoints of older builds held ExactSum words per station (factory/station_sum) and
+  // fewer real fields: refuse them with a message rather than misread them.
+  if (reader.size("factory/station_int") != n * int_fields || reader.size("factory/station_real") != n * real_fields)
+    throw Error("checkpoint " + reader.file() + " has a different per-station factory layout (written by another "
+                    "version of kollektiv)",
+                ExitCode::bad_checkpoint);
+  const comm::Range local = factory.local_stations();
+  FactoryState state;
+  state.station_int = reader.read<std::int64_t>("factory/station_int", local.begin * int_fields, local.size() * int_fields);
+  state.station_real = reader.read<double>("factory/station_real", local.begin * real_fields, local.size() * real_fields);
+  state.part_count = reader.read<std::int64_t>("factory/part_count", local.begin, local.size());
+  state.credit_count = reader.read<std::int64_t>("factory/credit_count", local.begin, local.size());
+
+  // This rank's FIFO entries start after those of all stations before its range, which
+  // are exactly the entries of the ranks before it.
+  const auto read_ragged = [&](const std::vector<std::int64_t>& counts, const std::string& path, auto tag) {
+    std::int64_t local_total = 0;
+    for (std::int64_t c : counts) local_total += c;
+    const comm::GlobalOffset at = comm::exclusive_offset(reader.comm(), local_total);
+    if (reader.size(path) != at.total)
+      throw Error("checkpoint " + reader.file() + ": " + path + " has " + std::to_string(reader.size(path)) +
+                      " entries, its counts say " + std::to_string(at.total),
+                  ExitCode::bad_checkpoint);
+    return reader.read<decltype(tag)>(path, at.offset, local_total);
+  };
+  state.part_time_s = read_ragged(state.part_count, "factory/part_time_s", double{});
+  state.part_id = read_ragged(state.part_count, "factory/part_id", std::int64_t{});
+  state.part_entry_time_s = read_ragged(state.part_count, "factory/part_entry_time_s", double{});
+  state.credit_time_s = read_ragged(state.credit_count, "factory/credit_time_s", double{});
+  factory::check_state(state);
+  factory.restore(reader.attribute_double("time_s"), state);
+}
+
+std::uint64_t factory_fingerprint(const factory::FactoryModelConfig& config, std::uint64_t seed) {
+  Fingerprint f;
+  f.add(seed);
+  f.add(static_cast<std::uint64_t>(config.factories.size()));
+  for (const auto& fac : config.factories) {
+    f.add(fac.name);
+    f.add(static_cast<std::uint64_t>(fac.lines.size()));
+    for (const auto& line : fac.lines) {
+      f.add(line.name);
+      f.add(static_cast<int>(line.source.kind));
+      f.add(line.source.interval_s);
+      f.add(static_cast<std::uint64_t>(line.stations.size()));
+      for (const auto& s : line.stations) {
+        f.add(s.name);
+        f.add(static_cast<int>(s.process.distribution));
+        f.add(s.process.mean_s);
+        f.add(s.process.min_s);
+        f.add(s.process.max_s);
+        f.add(s.process.cv);
+        f.add(s.scrap_probability);
+        f.add(s.buffer_capacity);
+        f.add(s.conveyor_time_s);
+        f.add(s.breakdown.enabled);
+        f.add(s.breakdown.mtbf_s);
+        f.add(s.breakdown.mttr_s);
+        f.add(s.breakdown.only_when_busy);
+      }
+    }
+  }
+  return f.value();
+}
+
+}  // namespace kollektiv::io

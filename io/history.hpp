@@ -1,0 +1,93 @@
+// The run's time series: one HDF5 file, one row per iteration, written by rank 0 only.
+//
+// Each column is a dataset at its path (groups created as needed, e.g. "lines/oee",
+// "timings/wall_s"): shape [rows] for one value per row, [rows, width] otherwise; chunked
+// and unlimited along rows; float64 or int64; attribute `unit`. Root attributes: `deck`
+// (the deck text), `resolved_deck`, `build_info` and `rows` (committed rows; a run killed
+// mid-row may leave longer columns, which readers cut at `rows` and resume() truncates).
+// Rows are flushed as they are committed, so a killed run loses at most the current row.
+//
+// All ranks construct the object; only rank 0 touches the file. append() is local: call it
+// on every rank with the same values, or on rank 0 only. Its errors (wrong width or type,
+// a column appended twice, I/O failures on rank 0) are held back and thrown on every rank
+// by the next collective call, end_row() or write_static(); create() and resume() agree
+// on their own errors at once.
+#pragma once
+
+#include <mpi.h>
+
+#include <cstdint>
+#include <initializer_list>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "io/hdf5_file.hpp"
+
+namespace kollektiv::io {
+
+class History {
+ public:
+  // A new history file (parent directories created). If `path` exists, throws
+  // Error(ExitCode::bad_input) unless `overwrite`, which replaces it.
+  static History create(MPI_Comm comm, const std::string& path, const std::string& deck_text,
+                        const std::string& resolved_deck, bool overwrite = false);
+  // For a restart: opens `path` and cuts every column to `keep_rows` rows (the rows the
+  // checkpoint knows), dropping rows written after it; creates a new file if `path` is
+  // absent. Throws Error if the file holds fewer than `keep_rows` rows or is no history.
+  static History resume(MPI_Comm comm, const std::string& path, std::int64_t keep_rows,
+                        const std::string& deck_text, const std::string& resolved_deck);
+
+  // An empty history to assign create() or resume() to later; it holds no file.
+  History() = default;
+  History(History&&) = default;
+  History& operator=(History&&) = default;
+  History(const History&) = delete;
+  History& operator=(const History&) = delete;
+
+  // This row's values of column `path`; never throws (see above). The width
+  // (values.size() >= 1) and the type are fixed by the first append. A column first appended after row 0 gets NaN (float64) or
+  // INT64_MIN (int64) in the earlier rows. `unit` is stored when the column is created.
+  void append(const std::string& path, const std::vector<double>& values, const std::string& unit = "");
+  void append(const std::string& path, const std::vector<std::int64_t>& values, const std::string& unit = "");
+  // Braced lists of doubles ({1.0, 2.0}) would be ambiguous between the two above.
+  void append(const std::string& path, std::initializer_list<double> values, const std::string& unit = "") {
+    append(path, std::vector<double>(values), unit);
+  }
+
+  // Commits the row: every column seen so far must have been appended exactly once since
+  // the last end_row(). Updates `rows` and flushes the file. Collective; throws the row's
+  // first error on every rank (the row is then not counted and the next one starts clean).
+  void end_row();
+
+  // Static metadata (e.g. station names): a 1-D dataset of UTF-8 strings, replaced if it
+  // exists. Collective.
+  void write_static(const std::string& path, const std::vector<std::string>& values);
+
+  std::int64_t rows() const { return rows_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  struct Column {
+    std::size_t width = 0;
+    bool integer = false;
+    bool appended = false;  // in the current row
+    h5::Handle dataset;     // rank 0 only
+  };
+
+  History(MPI_Comm comm, std::string path);
+  void write_root_attributes(const std::string& deck_text, const std::string& resolved_deck);
+  template <class T>
+  void append_row(const std::string& path, const std::vector<T>& values, const std::string& unit);
+  h5::Handle open_or_create_column(const std::string& path, std::size_t width, bool integer, const std::string& unit);
+
+  MPI_Comm comm_ = MPI_COMM_NULL;
+  int rank_ = 0;
+  std::string path_;
+  h5::Handle file_;                        // rank 0 only; declared before the columns so
+  std::map<std::string, Column> columns_;  // that their datasets close first
+  std::int64_t rows_ = 0;
+  std::string pending_error_;  // this row's first error, thrown by the next collective call
+};
+
+}  // namespace kollektiv::io

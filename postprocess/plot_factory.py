@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""Plot the factory KPIs of a kollektiv history.h5 to PNG files.
+
+usage: postprocess/plot_factory.py OUTPUT/history.h5 [--out DIR]
+
+Writes DIR/factory_kpis.png (throughput, WIP, lead time and OEE of every factory against
+simulated time), DIR/lines_throughput.png (per-line throughput at the last row) and
+DIR/stations_state.png (busy/blocked/starved/down fractions per station at the last row,
+the bottleneck marked). DIR defaults to the history file's directory. Reads HDF5 only.
+"""
+import argparse
+import os
+
+import h5py
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def column(f, path):
+    return np.asarray(f[path]) if path in f else None
+
+
+def plot_factories(f, out):
+    t_h = np.asarray(f["time_s"]) / 3600.0
+    panels = [("throughput", "throughput [parts/h]"), ("wip", "WIP [parts]"), ("lead_time", "lead time [s]"),
+              ("oee", "OEE")]
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7), sharex=True)
+    for ax, (name, label) in zip(axes.flat, panels):
+        values = column(f, f"factories/{name}")
+        if values is None:
+            ax.set_visible(False)
+            continue
+        values = values.reshape(len(t_h), -1)
+        for k in range(values.shape[1]):
+            ax.plot(t_h, values[:, k], label=f"factory {k}")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    for ax in axes[-1]:
+        ax.set_xlabel("simulated time [h]")
+    axes.flat[0].legend(fontsize=8)
+    fig.suptitle("factory KPIs (cumulative from t = 0)")
+    fig.tight_layout()
+    path = os.path.join(out, "factory_kpis.png")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_lines(f, out):
+    tp = column(f, "lines/throughput")
+    if tp is None:
+        return None
+    last = tp.reshape(tp.shape[0], -1)[-1]
+    fig, ax = plt.subplots(figsize=(10, 4))
+    ax.bar(np.arange(len(last)), last)
+    ax.set_xlabel("line (global index)")
+    ax.set_ylabel("throughput [parts/h]")
+    ax.set_title(f"throughput per line at t = {float(f['time_s'][-1]) / 3600:.2f} h")
+    fig.tight_layout()
+    path = os.path.join(out, "lines_throughput.png")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_stations(f, out, max_stations=200):
+    states = ["busy", "blocked", "starved", "down"]
+    data = [column(f, f"stations/{s}") for s in states]
+    if any(d is None for d in data):
+        return None
+    last = [d.reshape(d.shape[0], -1)[-1][:max_stations] for d in data]
+    n = len(last[0])
+    fig, ax = plt.subplots(figsize=(max(8, n * 0.12), 4))
+    bottom = np.zeros(n)
+    for name, values, colour in zip(states, last, ["tab:green", "tab:orange", "tab:blue", "tab:red"]):
+        ax.bar(np.arange(n), values, bottom=bottom, label=name, color=colour, width=0.9)
+        bottom += values
+    ax.set_xlabel("station (global id)" + (f", first {max_stations}" if n == max_stations else ""))
+    ax.set_ylabel("fraction of time")
+    ax.set_ylim(0, 1.05)
+    ax.legend(ncol=4, fontsize=8, loc="upper right")
+    ax.set_title("station states at the last report")
+    fig.tight_layout()
+    path = os.path.join(out, "stations_state.png")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("history")
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args()
+    out = args.out or os.path.dirname(os.path.abspath(args.history))
+    os.makedirs(out, exist_ok=True)
+    with h5py.File(args.history, "r") as f:
+        if "time_s" not in f or len(f["time_s"]) == 0:
+            raise SystemExit(f"{args.history}: no history rows to plot")
+        for path in (plot_factories(f, out), plot_lines(f, out), plot_stations(f, out)):
+            if path:
+                print("wrote", path)
+
+
+if __name__ == "__main__":
+    main()

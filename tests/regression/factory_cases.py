@@ -1,0 +1,243 @@
+"""End-to-end regression cases of the kollektiv executable on factory decks.
+
+Each case runs the real executable under mpiexec and checks a promise of DESIGN.md:
+  ranks     history and final checkpoint bitwise identical at 1, 2, 3 and 4 ranks
+  restart   N + restart + N equals 2N, also onto a different rank count, and a restart
+            into the same directory drops history rows written after the checkpoint
+  corrupt   a corrupt or truncated newest checkpoint falls back to the previous one;
+            none valid is exit 3
+  signal    SIGUSR1 leaves a valid checkpoint and exit 4; continuing equals a straight run
+  cli       exit codes and messages of bad decks, arguments and output directories
+
+usage: factory_cases.py CASE --exe KOLLEKTIV --mpiexec MPIEXEC --deck DECK --work DIR
+"""
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import h5py
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from h5compare import differences  # noqa: E402
+
+ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+           OMPI_MCA_rmaps_base_oversubscribe="1")
+failures = []
+
+
+def check(condition, message):
+    if not condition:
+        failures.append(message)
+        print("FAIL:", message, flush=True)
+    return condition
+
+
+class Runner:
+    def __init__(self, args):
+        self.exe, self.mpiexec, self.deck, self.work = args.exe, args.mpiexec, args.deck, args.work
+
+    def command(self, ranks, *extra):
+        return [self.mpiexec, "-np", str(ranks), "--oversubscribe", "--bind-to", "none", self.exe, *extra]
+
+    def run(self, ranks, out, *extra, deck=None, expect=0):
+        cmd = self.command(ranks, deck or self.deck, "--output", out, *extra)
+        p = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=600)
+        if not check(p.returncode == expect, f"{' '.join(cmd)}: exit {p.returncode}, expected {expect}\n"
+                     f"stdout:\n{p.stdout[-3000:]}\nstderr:\n{p.stderr[-3000:]}"):
+            raise SystemExit(report())
+        return p
+
+    def dir(self, name):
+        path = os.path.join(self.work, name)
+        shutil.rmtree(path, ignore_errors=True)
+        return path
+
+
+def latest(out):
+    with open(os.path.join(out, "checkpoints", "latest")) as f:
+        return os.path.join(out, "checkpoints", f.read().strip())
+
+
+def checkpoints(out):
+    d = os.path.join(out, "checkpoints")
+    return sorted(os.path.join(d, n) for n in os.listdir(d) if n.startswith("ckpt_") and n.endswith(".h5"))
+
+
+def same_files(a, b, what):
+    d = differences(a, b)
+    check(not d, f"{what}: {a} vs {b}:\n  " + "\n  ".join(d[:20]))
+
+
+def end_time(out):
+    with h5py.File(os.path.join(out, "history.h5"), "r") as f:
+        return float(f["time_s"][-1])
+
+
+def case_ranks(r):
+    ref = r.dir("np1")
+    r.run(1, ref)
+    for n in (2, 3, 4):
+        out = r.dir(f"np{n}")
+        r.run(n, out)
+        same_files(os.path.join(ref, "history.h5"), os.path.join(out, "history.h5"), f"history at {n} ranks")
+        same_files(latest(ref), latest(out), f"final checkpoint at {n} ranks")
+
+
+def case_restart(r):
+    full = r.dir("full")
+    r.run(2, full)
+    t_end = end_time(full)
+    half = t_end / 2
+    for first, second in ((2, 2), (2, 3), (3, 1)):
+        out = r.dir(f"split_{first}_{second}")
+        r.run(first, out, "--set", f"run.end_time_s={half}")
+        r.run(second, out, "--restart", "latest")
+        same_files(os.path.join(full, "history.h5"), os.path.join(out, "history.h5"),
+                   f"history after restart {first}->{second} ranks")
+        same_files(latest(full), latest(out), f"final checkpoint after restart {first}->{second} ranks")
+    # Restart into the same directory from an older checkpoint: later rows are dropped first.
+    out = r.dir("rewind")
+    shutil.copytree(full, out)
+    older = checkpoints(out)[0]
+    p = r.run(4, out, "--restart", older)
+    check("restarted from" in p.stdout, "restart does not say where it restarted from")
+    same_files(os.path.join(full, "history.h5"), os.path.join(out, "history.h5"), "history after rewinding restart")
+
+
+def corrupt_middle(path):
+    size = os.path.getsize(path)
+    with h5py.File(path, "r") as f:  # flip bytes inside the largest dataset's raw data
+        best = None
+
+        def visit(name, obj):
+            nonlocal best
+            if isinstance(obj, h5py.Dataset) and obj.id.get_offset() is not None and obj.nbytes > 0:
+                if best is None or obj.nbytes > best[1]:
+                    best = (obj.id.get_offset(), obj.nbytes)
+
+        f.visititems(visit)
+    offset, nbytes = best if best else (size // 2, 8)
+    with open(path, "r+b") as f:
+        f.seek(offset + nbytes // 2)
+        chunk = bytearray(f.read(8))
+        f.seek(offset + nbytes // 2)
+        f.write(bytes(b ^ 0x5A for b in chunk))
+
+
+def case_corrupt(r):
+    full = r.dir("full")
+    r.run(2, full)
+    for how in ("corrupt", "truncate"):
+        out = r.dir(how)
+        r.run(2, out)
+        files = checkpoints(out)
+        check(len(files) >= 2, f"deck must keep at least two checkpoints, found {files}")
+        newest = files[-1]
+        if how == "corrupt":
+            corrupt_middle(newest)
+        else:
+            os.truncate(newest, os.path.getsize(newest) // 2)
+        p = r.run(2, out, "--restart", "latest", "--set", f"run.end_time_s={end_time(full)}")
+        check(os.path.basename(newest) in p.stderr and "unusable" in p.stderr,
+              f"{how}: no warning naming the unusable checkpoint:\n{p.stderr}")
+        # Continuing from the previous checkpoint recomputes the same results.
+        same_files(os.path.join(full, "history.h5"), os.path.join(out, "history.h5"), f"history after {how} fallback")
+    out = r.dir("none_valid")
+    r.run(2, out)
+    for path in checkpoints(out):
+        os.truncate(path, 100)
+    p = r.run(2, out, "--restart", "latest", expect=3)
+    check("no valid checkpoint" in p.stderr, f"exit 3 without a clear message:\n{p.stderr}")
+
+
+def case_signal(r):
+    # Long enough (a few seconds) that the signal lands mid-run; reports are hourly.
+    settings = ["--set", "run.end_time_s=1800000", "--set", "run.report_interval_s=18000",
+                "--set", "run.checkpoint_interval_s=0"]
+    out = r.dir("signalled")
+    cmd = r.command(2, r.deck, "--output", out, *settings)
+    proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Wait for the first progress line, then ask for a checkpoint as Slurm would.
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        line = proc.stdout.readline()
+        if not line or line.startswith("t="):
+            break
+    proc.send_signal(signal.SIGUSR1)
+    stdout, stderr = proc.communicate(timeout=300)
+    check(proc.returncode == 4, f"signalled run exit {proc.returncode}, expected 4\n{stdout[-2000:]}\n{stderr[-2000:]}")
+    check("stopped by SIGUSR1" in stdout, "no message about the signal")
+    ckpt = latest(out)
+    check(os.path.exists(ckpt), "no checkpoint after the signal")
+    r.run(2, out, "--restart", "latest", *settings)
+    # The signal stopped the run at an arbitrary window; continuing must still give exactly
+    # the straight run's results.
+    straight = r.dir("straight")
+    r.run(2, straight, *settings)
+    same_files(os.path.join(straight, "history.h5"), os.path.join(out, "history.h5"), "history after signal and restart")
+
+
+def case_cli(r):
+    bad = os.path.join(r.work, "bad.yaml")
+    os.makedirs(r.work, exist_ok=True)
+    with open(bad, "w") as f:
+        f.write("run:\n  seed: -3\n  end_tme_s: 10\n")
+    out = r.dir("never")
+    p = subprocess.run(r.command(2, bad, "--output", out), env=ENV, capture_output=True, text=True)
+    check(p.returncode == 2, f"bad deck: exit {p.returncode}")
+    check(f"{bad}:2:9: run.seed:" in p.stderr, f"bad deck: no file:line:col error for run.seed:\n{p.stderr}")
+    check("did you mean 'end_time_s'?" in p.stderr, f"bad deck: no suggestion:\n{p.stderr}")
+    check(p.stderr.count("run.seed") == 1, "error printed by more than one rank")
+    check(not os.path.exists(out), "a bad deck created the output directory")
+    p = subprocess.run(r.command(1, r.deck, "--output", out, "--set", "run.seed=abc"), env=ENV, capture_output=True,
+                       text=True)
+    check(p.returncode == 2 and "--set:1:10: run.seed:" in p.stderr, f"bad --set:\n{p.stderr}")
+    p = subprocess.run(r.command(1, r.deck, "--bogus"), env=ENV, capture_output=True, text=True)
+    check(p.returncode == 2, f"unknown option: exit {p.returncode}")
+    p = subprocess.run(r.command(1, os.path.join(r.work, "missing.yaml")), env=ENV, capture_output=True, text=True)
+    check(p.returncode == 2 and "cannot read deck" in p.stderr, f"missing deck:\n{p.stderr}")
+    p = subprocess.run([r.exe, "--version"], env=ENV, capture_output=True, text=True)
+    check(p.returncode == 0 and p.stdout.startswith("kollektiv "), f"--version:\n{p.stdout}{p.stderr}")
+    p = subprocess.run(r.command(1, r.deck, "--validate"), env=ENV, capture_output=True, text=True)
+    check(p.returncode == 0 and "end_time_s" in p.stdout, f"--validate:\n{p.stdout}{p.stderr}")
+    check(not os.path.exists(out), "--validate created the output directory")
+    r.run(1, out, "--set", "run.end_time_s=1200")
+    p = r.run(1, out, expect=2)
+    check("already exists" in p.stderr, f"existing output directory: {p.stderr}")
+    r.run(1, out, "--overwrite", "--set", "run.end_time_s=1200")
+    p = subprocess.run(r.command(1, r.deck, "--output", r.dir("fresh"), "--restart", "latest"), env=ENV,
+                       capture_output=True, text=True)
+    check(p.returncode == 3 and "no valid checkpoint" in p.stderr, f"restart without checkpoints:\n{p.stderr}")
+    with h5py.File(os.path.join(out, "history.h5"), "r") as f:
+        check("kollektiv" in str(f.attrs["build_info"]), "history without build_info")
+        check("run:" in str(f.attrs["deck"]), "history without the deck text")
+
+
+def report():
+    if failures:
+        print(f"{len(failures)} check(s) failed")
+        return 1
+    print("all checks passed")
+    return 0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("case", choices=["ranks", "restart", "corrupt", "signal", "cli"])
+    ap.add_argument("--exe", required=True)
+    ap.add_argument("--mpiexec", required=True)
+    ap.add_argument("--deck", required=True)
+    ap.add_argument("--work", required=True)
+    args = ap.parse_args()
+    shutil.rmtree(args.work, ignore_errors=True)
+    os.makedirs(args.work)
+    globals()["case_" + args.case](Runner(args))
+    return report()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

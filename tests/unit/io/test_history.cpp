@@ -1,0 +1,359 @@
+// History: rows of named columns written by rank 0, read back with plain HDF5; resume
+// truncation; and every error path. Bodies hold at any rank count.
+#include <gtest/gtest.h>
+#include <hdf5.h>
+#include <mpi.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "io/history.hpp"
+#include "solvers/comm/collectives.hpp"
+
+namespace kollektiv::io {
+namespace {
+
+namespace fs = std::filesystem;
+
+int rank() { return comm::rank_of(MPI_COMM_WORLD); }
+
+// The scratch directories of this process; removed at the end if every test passed.
+std::vector<std::string>& scratch_dirs() {
+  static std::vector<std::string> dirs;
+  return dirs;
+}
+
+class RemoveScratchDirs : public testing::Environment {
+ public:
+  void TearDown() override {
+    if (rank() != 0 || !testing::UnitTest::GetInstance()->Passed()) return;
+    for (const auto& dir : scratch_dirs()) fs::remove_all(dir);
+  }
+};
+[[maybe_unused]] testing::Environment* const remove_scratch_dirs =
+    testing::AddGlobalTestEnvironment(new RemoveScratchDirs);
+
+// A fresh directory, the same on every rank.
+std::string fresh_dir(const std::string& name) {
+  std::string dir;
+  if (rank() == 0) {
+    dir = (fs::temp_directory_path() / ("kollektiv_test_history_" + std::to_string(::getpid()) + "_" + name)).string();
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    scratch_dirs().push_back(dir);
+  }
+  return comm::broadcast(MPI_COMM_WORLD, dir);
+}
+
+ExitCode code_of(const std::function<void()>& f, std::string* message = nullptr) {
+  try {
+    f();
+  } catch (const Error& e) {
+    if (message) *message = e.what();
+    return e.code();
+  }
+  return ExitCode::ok;
+}
+
+// A dataset of the file as read by plain HDF5 (rank 0 only).
+template <class T>
+struct Column {
+  std::vector<hsize_t> dims;
+  std::vector<T> values;
+  std::string unit;
+};
+
+// Strings are variable-length UTF-8 (h5py reads them as str).
+std::string string_attribute(hid_t object, const char* name) {
+  hid_t a = H5Aopen(object, name, H5P_DEFAULT);
+  hid_t t = H5Aget_type(a);
+  EXPECT_GT(H5Tis_variable_str(t), 0);
+  EXPECT_EQ(H5Tget_cset(t), H5T_CSET_UTF8);
+  char* text = nullptr;
+  H5Aread(a, t, &text);
+  std::string value = text ? text : "";
+  H5free_memory(text);
+  H5Tclose(t);
+  H5Aclose(a);
+  return value;
+}
+
+std::int64_t int_attribute(hid_t object, const char* name) {
+  hid_t a = H5Aopen(object, name, H5P_DEFAULT);
+  std::int64_t value = -1;
+  H5Aread(a, H5T_NATIVE_INT64, &value);
+  H5Aclose(a);
+  return value;
+}
+
+template <class T>
+Column<T> read_column(const std::string& file, const std::string& path) {
+  Column<T> column;
+  hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  hid_t d = H5Dopen2(f, path.c_str(), H5P_DEFAULT);
+  hid_t s = H5Dget_space(d);
+  column.dims.resize(static_cast<std::size_t>(H5Sget_simple_extent_ndims(s)));
+  H5Sget_simple_extent_dims(s, column.dims.data(), nullptr);
+  column.values.resize(static_cast<std::size_t>(H5Sget_simple_extent_npoints(s)));
+  if (!column.values.empty()) {
+    H5Dread(d, std::is_same_v<T, double> ? H5T_NATIVE_DOUBLE : H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+            column.values.data());
+  }
+  column.unit = string_attribute(d, "unit");
+  H5Sclose(s);
+  H5Dclose(d);
+  H5Fclose(f);
+  return column;
+}
+
+std::vector<hsize_t> read_column_dims(hid_t f, const char* path) {
+  hid_t d = H5Dopen2(f, path, H5P_DEFAULT);
+  hid_t s = H5Dget_space(d);
+  std::vector<hsize_t> dims(static_cast<std::size_t>(H5Sget_simple_extent_ndims(s)));
+  H5Sget_simple_extent_dims(s, dims.data(), nullptr);
+  H5Sclose(s);
+  H5Dclose(d);
+  return dims;
+}
+
+std::int64_t rows_in_file(const std::string& file) {
+  hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  const std::int64_t rows = int_attribute(f, "rows");
+  H5Fclose(f);
+  return rows;
+}
+
+void append_row(History& history, std::int64_t row) {
+  const double r = static_cast<double>(row);
+  history.append("lines/throughput_per_h", {r, 10 + r, 20 + r}, "1/h");
+  history.append("timings/wall_s", {0.5 * r}, "s");
+  history.append("counts", std::vector<std::int64_t>{row, -row});
+  history.end_row();
+}
+
+TEST(History, RowsReadBackWithPlainHdf5) {
+  const std::string file = fresh_dir("rows") + "/out/history.h5";  // parent created on demand
+  {
+    History history = History::create(MPI_COMM_WORLD, file, "deck: text", "deck: resolved");
+    history.write_static("stations/names", {"replaced"});
+    history.write_static("stations/names", {"weld_1", "pick_2", "säge"});
+    history.write_static("empty", {});
+    for (std::int64_t row = 0; row < 3; ++row) append_row(history, row);
+    EXPECT_EQ(history.rows(), 3);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (rank() != 0) return;
+  const auto throughput = read_column<double>(file, "lines/throughput_per_h");
+  EXPECT_EQ(throughput.dims, (std::vector<hsize_t>{3, 3}));
+  EXPECT_EQ(throughput.values, (std::vector<double>{0, 10, 20, 1, 11, 21, 2, 12, 22}));
+  EXPECT_EQ(throughput.unit, "1/h");
+  const auto wall = read_column<double>(file, "timings/wall_s");
+  EXPECT_EQ(wall.dims, (std::vector<hsize_t>{3}));
+  EXPECT_EQ(wall.values, (std::vector<double>{0, 0.5, 1.0}));
+  EXPECT_EQ(wall.unit, "s");
+  const auto counts = read_column<std::int64_t>(file, "counts");
+  EXPECT_EQ(counts.dims, (std::vector<hsize_t>{3, 2}));
+  EXPECT_EQ(counts.values, (std::vector<std::int64_t>{0, 0, 1, -1, 2, -2}));
+  EXPECT_EQ(counts.unit, "");
+
+  hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  EXPECT_EQ(int_attribute(f, "rows"), 3);
+  EXPECT_EQ(string_attribute(f, "deck"), "deck: text");
+  EXPECT_EQ(string_attribute(f, "resolved_deck"), "deck: resolved");
+  EXPECT_NE(string_attribute(f, "build_info").find("kollektiv"), std::string::npos);
+  hid_t d = H5Dopen2(f, "stations/names", H5P_DEFAULT);
+  hid_t t = H5Dget_type(d);
+  EXPECT_GT(H5Tis_variable_str(t), 0);
+  std::vector<char*> names(3);
+  H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, names.data());
+  EXPECT_STREQ(names[0], "weld_1");
+  EXPECT_STREQ(names[2], "säge");
+  for (char* name : names) H5free_memory(name);
+  EXPECT_EQ(read_column_dims(f, "empty"), std::vector<hsize_t>{0});
+  H5Tclose(t);
+  H5Dclose(d);
+  H5Fclose(f);
+}
+
+TEST(History, ResumeDropsRowsAfterTheCheckpoint) {
+  const std::string file = fresh_dir("resume") + "/history.h5";
+  {
+    History history = History::create(MPI_COMM_WORLD, file, "deck", "resolved");
+    for (std::int64_t row = 0; row < 5; ++row) append_row(history, row);
+    history.append("timings/wall_s", {99.0});  // killed in the middle of row 5
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (rank() == 0) {
+    EXPECT_EQ(rows_in_file(file), 5);
+    EXPECT_EQ(read_column<double>(file, "timings/wall_s").dims, (std::vector<hsize_t>{6}));
+  }
+  {
+    History history = History::resume(MPI_COMM_WORLD, file, 3, "deck 2", "resolved 2");
+    EXPECT_EQ(history.rows(), 3);
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (rank() == 0) {
+      EXPECT_EQ(rows_in_file(file), 3);
+      EXPECT_EQ(read_column<double>(file, "lines/throughput_per_h").dims, (std::vector<hsize_t>{3, 3}));
+      EXPECT_EQ(read_column<double>(file, "timings/wall_s").dims, (std::vector<hsize_t>{3}));
+      EXPECT_EQ(read_column<std::int64_t>(file, "counts").dims, (std::vector<hsize_t>{3, 2}));
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    for (std::int64_t row = 3; row < 5; ++row) append_row(history, 100 + row);
+    EXPECT_EQ(history.rows(), 5);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (rank() == 0) {
+    EXPECT_EQ(rows_in_file(file), 5);
+    EXPECT_EQ(read_column<double>(file, "timings/wall_s").values, (std::vector<double>{0, 0.5, 1.0, 51.5, 52.0}));
+    EXPECT_EQ(read_column<double>(file, "lines/throughput_per_h").unit, "1/h");
+    hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    EXPECT_EQ(string_attribute(f, "deck"), "deck 2");
+    H5Fclose(f);
+  }
+}
+
+TEST(History, ResumeWithoutAFileStartsANewOne) {
+  const std::string file = fresh_dir("resume_absent") + "/history.h5";
+  History history = History::resume(MPI_COMM_WORLD, file, 7, "deck", "resolved");
+  EXPECT_EQ(history.rows(), 0);
+  append_row(history, 0);
+  EXPECT_EQ(history.rows(), 1);
+}
+
+TEST(History, LateColumnsAreFilledWithMissingValues) {
+  const std::string file = fresh_dir("late") + "/history.h5";
+  {
+    History history = History::create(MPI_COMM_WORLD, file, "deck", "resolved");
+    history.append("a", {1.0});
+    history.end_row();
+    history.append("a", {2.0});
+    history.append("b", {3.0, 4.0});
+    history.append("c", std::vector<std::int64_t>{5});
+    history.end_row();
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (rank() != 0) return;
+  const auto b = read_column<double>(file, "b");
+  EXPECT_EQ(b.dims, (std::vector<hsize_t>{2, 2}));
+  EXPECT_TRUE(std::isnan(b.values[0]) && std::isnan(b.values[1]));
+  EXPECT_EQ(b.values[2], 3.0);
+  const auto c = read_column<std::int64_t>(file, "c");
+  EXPECT_EQ(c.values, (std::vector<std::int64_t>{std::numeric_limits<std::int64_t>::min(), 5}));
+}
+
+TEST(History, LargeDeckTextIsKept) {
+  const std::string file = fresh_dir("large_deck") + "/history.h5";
+  std::string deck;
+  while (deck.size() < 200000) deck += "line: " + std::to_string(deck.size()) + "\n";
+  { History history = History::create(MPI_COMM_WORLD, file, deck, deck); }
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (rank() != 0) return;
+  hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  EXPECT_EQ(string_attribute(f, "deck"), deck);
+  H5Fclose(f);
+}
+
+TEST(History, CreatingOverAnExistingFileFails) {
+  const std::string file = fresh_dir("exists") + "/history.h5";
+  {
+    History history = History::create(MPI_COMM_WORLD, file, "deck", "resolved");
+    append_row(history, 0);
+  }
+  std::string message;
+  EXPECT_EQ(code_of([&] { History::create(MPI_COMM_WORLD, file, "deck", "resolved"); }, &message), ExitCode::bad_input);
+  EXPECT_NE(message.find("already exists"), std::string::npos) << message;
+  History history = History::create(MPI_COMM_WORLD, file, "deck", "resolved", true);
+  EXPECT_EQ(history.rows(), 0);
+}
+
+// The row's errors surface at end_row(), on every rank.
+std::string row_error(History& history, const std::function<void()>& appends) {
+  appends();
+  std::string message;
+  EXPECT_EQ(code_of([&] { history.end_row(); }, &message), ExitCode::failure);
+  return message;
+}
+
+TEST(History, UsageErrorsFailEveryRankAtTheEndOfTheRow) {
+  const std::string dir = fresh_dir("usage");
+  History history = History::create(MPI_COMM_WORLD, dir + "/history.h5", "deck", "resolved");
+  history.append("x", {1.0, 2.0});
+  history.append("z", {1.0});
+  history.end_row();
+  EXPECT_NE(row_error(history, [&] { history.append("x", {1.0}); }).find("'x' has 2 values per row, got 1"),
+            std::string::npos);
+  EXPECT_NE(row_error(history, [&] { history.append("x", std::vector<std::int64_t>{1, 2}); }).find("holds float64"),
+            std::string::npos);
+  EXPECT_NE(row_error(history, [&] {
+              history.append("x", {1.0, 2.0});
+              history.append("x", {1.0, 2.0});
+            }).find("appended twice"),
+            std::string::npos);
+  EXPECT_NE(row_error(history, [&] { history.append("y", std::vector<double>{}); }).find("at least one value"),
+            std::string::npos);
+  EXPECT_NE(row_error(history, [&] { history.append("", {1.0}); }).find("must not be empty"), std::string::npos);
+  EXPECT_NE(row_error(history, [&] { history.append("x", {1.0, 2.0}); }).find("lacks columns: z"), std::string::npos);
+  EXPECT_EQ(history.rows(), 1);
+  history.append("x", {3.0, 4.0});
+  history.append("z", {5.0});
+  history.end_row();  // a failed row leaves the history usable
+  EXPECT_EQ(history.rows(), 2);
+  EXPECT_EQ(code_of([&] { history.write_static("", {"a"}); }), ExitCode::failure);
+  history.append("x", {1.0});
+  EXPECT_EQ(code_of([&] { history.write_static("names", {"a"}); }), ExitCode::failure);
+}
+
+TEST(History, OnlyRankZeroMayAppend) {
+  const std::string file = fresh_dir("rank0") + "/history.h5";
+  History history = History::create(MPI_COMM_WORLD, file, "deck", "resolved");
+  if (rank() == 0) history.append("x", {1.0});
+  history.end_row();
+  EXPECT_EQ(history.rows(), 1);
+  // An error only rank 0 can see still fails every rank.
+  if (rank() == 0) history.append("x", {1.0, 2.0});
+  std::string message;
+  EXPECT_EQ(code_of([&] { history.end_row(); }, &message), ExitCode::failure);
+  EXPECT_NE(message.find("has 1 values per row, got 2"), std::string::npos) << message;
+}
+
+TEST(History, ResumeErrorsFailEveryRank) {
+  const std::string dir = fresh_dir("resume_errors");
+  const std::string file = dir + "/history.h5";
+  {
+    History history = History::create(MPI_COMM_WORLD, file, "deck", "resolved");
+    append_row(history, 0);
+  }
+  std::string message;
+  EXPECT_EQ(code_of([&] { History::resume(MPI_COMM_WORLD, file, 2, "deck", "resolved"); }, &message), ExitCode::failure);
+  EXPECT_NE(message.find("holds 1 rows, fewer than the 2"), std::string::npos) << message;
+  EXPECT_EQ(code_of([&] { History::resume(MPI_COMM_WORLD, file, -1, "deck", "resolved"); }), ExitCode::failure);
+
+  if (rank() == 0) {
+    hid_t f = H5Fcreate((dir + "/other.h5").c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    H5Fclose(f);
+    std::ofstream(dir + "/text.h5") << "not HDF5";
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  EXPECT_EQ(code_of([&] { History::resume(MPI_COMM_WORLD, dir + "/other.h5", 0, "d", "r"); }, &message),
+            ExitCode::failure);
+  EXPECT_NE(message.find("not a kollektiv history file"), std::string::npos) << message;
+  EXPECT_EQ(code_of([&] { History::resume(MPI_COMM_WORLD, dir + "/text.h5", 0, "d", "r"); }, &message),
+            ExitCode::failure);
+  EXPECT_NE(message.find("cannot open history file"), std::string::npos) << message;
+
+  // A column that changed width since the checkpoint fails at the end of the row, everywhere.
+  History history = History::resume(MPI_COMM_WORLD, file, 1, "deck", "resolved");
+  history.append("lines/throughput_per_h", {1.0, 2.0});
+  EXPECT_EQ(code_of([&] { history.end_row(); }, &message), ExitCode::failure);
+  EXPECT_NE(message.find("another width or type"), std::string::npos) << message;
+}
+
+}  // namespace
+}  // namespace kollektiv::io
