@@ -40,6 +40,12 @@ enum class Stream : std::uint32_t {
   failure = 4,
   repair = 5,
   test = 100,
+  policy_noise = 101,       // learning: Gaussian action noise, id = robot gid, counter = step, dim
+  minibatch_shuffle = 102,  // learning: minibatch of a sample, id = robot gid, counter = epoch, t
+  parameter_init = 103,     // learning: initial network weights, id = parameter index
+  skill_reach = 104,        // skills: reach episode set-up, id = robot gid, counter = episode * 64 + draw
+  skill_weld = 105,         // skills: weld seam and start, id = robot gid, counter = episode * 64 + draw
+  skill_pick_place = 106,   // skills: part, mass and place target, id = robot gid, counter = episode * 64 + draw
 };
 
 // Four 32-bit words for (seed, stream, id, counter). The key is the 64-bit seed; the

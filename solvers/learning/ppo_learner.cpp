@@ -1,0 +1,400 @@
+// PPO learner: acting, bootstrapped GAE, global advantage normalisation, minibatches over
+// global samples, exact gradient combination, norm clipping, Adam, learning-rate decay.
+#include "solvers/learning/ppo_learner.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <tuple>
+
+#include "solvers/comm/collectives.hpp"
+#include "solvers/comm/exact_reduce.hpp"
+#include "solvers/core/philox.hpp"
+#include "solvers/learning/gae.hpp"
+
+namespace kollektiv::learning {
+
+namespace {
+
+std::vector<double> to_vector(View<const Real*> v) {
+  auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), v);
+  return std::vector<double>(host.data(), host.data() + host.extent(0));
+}
+
+void from_vector(const std::vector<double>& values, View<Real*> v, std::int64_t offset = 0) {
+  HostView<const double*> src(values.data(), values.size());
+  Kokkos::deep_copy(Kokkos::subview(v, Kokkos::make_pair(offset, offset + static_cast<std::int64_t>(values.size()))),
+                    src);
+}
+
+// dst(i, :) = src(rows(i), :) for i < n.
+void gather_rows(View<const Real**> src, View<const int*> rows, int n, int cols, View<Real**> dst) {
+  Kokkos::parallel_for(
+      "learning::gather_rows", Kokkos::RangePolicy<ExecSpace>(0, n), KOKKOS_LAMBDA(const int i) {
+        for (int c = 0; c < cols; ++c) dst(i, c) = src(rows(i), c);
+      });
+}
+
+void gather(View<const Real*> src, View<const int*> rows, int n, View<Real*> dst) {
+  Kokkos::parallel_for(
+      "learning::gather", Kokkos::RangePolicy<ExecSpace>(0, n), KOKKOS_LAMBDA(const int i) { dst(i) = src(rows(i)); });
+}
+
+View<int*> to_device(const std::vector<int>& values) {
+  View<int*> v("learning::indices", values.size());
+  auto host = Kokkos::create_mirror_view(v);
+  for (std::size_t i = 0; i < values.size(); ++i) host(i) = values[i];
+  Kokkos::deep_copy(v, host);
+  return v;
+}
+
+}  // namespace
+
+Rollout::Rollout(const LearnerConfig& cfg, int horizon_steps, int robot_count)
+    : horizon(horizon_steps),
+      robots(robot_count),
+      gid("learning::rollout_gid", robot_count),
+      obs("learning::rollout_obs", horizon_steps * robot_count, cfg.obs_dim),
+      actions("learning::rollout_actions", horizon_steps * robot_count, cfg.act_dim),
+      log_prob("learning::rollout_log_prob", horizon_steps * robot_count),
+      value("learning::rollout_value", horizon_steps * robot_count),
+      reward("learning::rollout_reward", horizon_steps * robot_count),
+      terminated("learning::rollout_terminated", horizon_steps * robot_count),
+      truncated("learning::rollout_truncated", horizon_steps * robot_count),
+      final_obs("learning::rollout_final_obs", horizon_steps * robot_count, cfg.obs_dim),
+      last_obs("learning::rollout_last_obs", robot_count, cfg.obs_dim) {}
+
+PpoLearner::PpoLearner(const LearnerConfig& cfg, MPI_Comm comm)
+    : cfg_(cfg),
+      comm_(comm),
+      policy_(cfg.obs_dim, cfg.policy_hidden, cfg.act_dim, 0),
+      normalizer_(cfg.obs_dim, cfg.observation_clip) {
+  std::vector<int> widths{cfg.obs_dim};
+  widths.insert(widths.end(), cfg.value_hidden.begin(), cfg.value_hidden.end());
+  widths.push_back(1);
+  value_ = Mlp(widths, policy_.end_offset());
+  n_params_ = value_.end_offset();
+  if (cfg.epochs < 1 || cfg.minibatches < 1 || cfg.robots_per_block < 1 || cfg.total_updates < 1)
+    throw std::invalid_argument("learning::PpoLearner: epochs, minibatches, robots_per_block, total_updates >= 1");
+  params_ = View<Real*>("learning::parameters", n_params_);
+  grad_ = View<Real*>("learning::gradient", n_params_);
+  sums_ = View<ExactSum*>("learning::gradient_sums", n_params_ + stat_count);
+  policy_.initialize(params_, cfg.seed, cfg.init_log_std);
+  value_.initialize(params_, cfg.seed, 1.0);
+  adam_ = Adam(n_params_, cfg.adam);
+}
+
+void PpoLearner::reserve(int rows) {
+  if (rows <= capacity_) return;
+  capacity_ = std::max(rows, 2 * capacity_);
+  policy_work_ = policy_.mean_net().make_work(capacity_);
+  value_work_ = value_.make_work(capacity_);
+  norm_obs_ = View<Real**>("learning::normalized_obs", capacity_, cfg_.obs_dim);
+  d_mean_ = View<Real**>("learning::d_mean", capacity_, cfg_.act_dim);
+  d_log_std_ = View<Real**>("learning::d_log_std", capacity_, cfg_.act_dim);
+  d_value_ = View<Real**>("learning::d_value", capacity_, 1);
+  stats_ = View<Real**>("learning::sample_stats", capacity_, static_cast<int>(stat_count));
+  column_partial_ = View<Real**>("learning::column_partial", policy_work_.partial.extent(0),
+                                 std::max<int>(cfg_.act_dim, stat_count));
+  scratch_log_prob_ = View<Real*>("learning::scratch_log_prob", capacity_);
+  step_actions_ = View<Real**>("learning::step_actions", capacity_, cfg_.act_dim);
+  step_value_ = View<Real*>("learning::step_value", capacity_);
+}
+
+void PpoLearner::normalize(View<const Real**> raw, int rows, View<Real**> out) const {
+  if (cfg_.normalize_observations) {
+    normalizer_.normalize(raw, rows, out);
+  } else {
+    const int dim = cfg_.obs_dim;
+    Kokkos::parallel_for(
+        "learning::copy_obs", Kokkos::RangePolicy<ExecSpace>(0, rows), KOKKOS_LAMBDA(const int r) {
+          for (int f = 0; f < dim; ++f) out(r, f) = raw(r, f);
+        });
+  }
+}
+
+void PpoLearner::act(View<const Real**> raw_obs, View<const std::int64_t*> gid, int rows, std::uint64_t step,
+                     bool explore, View<Real**> actions, View<Real*> log_prob, View<Real*> value) {
+  reserve(rows);
+  normalize(raw_obs, rows, norm_obs_);
+  if (explore && cfg_.normalize_observations) normalizer_.observe(raw_obs, rows);
+  policy_.act(params_, norm_obs_, rows, gid, step, cfg_.seed, !explore, policy_work_, actions, log_prob);
+  value_.forward(params_, norm_obs_, rows, value_work_);
+  const auto v = value_work_.output();
+  Kokkos::parallel_for(
+      "learning::copy_value", Kokkos::RangePolicy<ExecSpace>(0, rows), KOKKOS_LAMBDA(const int r) { value(r) = v(r, 0); });
+}
+
+void PpoLearner::act(View<const Real**> raw_obs, std::uint64_t step, int t, Rollout& rollout) {
+  const int n = rollout.robots, first = t * n;
+  reserve(n);
+  const auto actions = step_actions_;
+  const auto value = step_value_;
+  act(raw_obs, rollout.gid, n, step, true, actions, scratch_log_prob_, value);
+  const auto obs = norm_obs_;
+  const auto lp = scratch_log_prob_;
+  const auto r_obs = rollout.obs, r_act = rollout.actions;
+  const auto r_lp = rollout.log_prob, r_v = rollout.value;
+  const int obs_dim = cfg_.obs_dim, act_dim = cfg_.act_dim;
+  Kokkos::parallel_for(
+      "learning::store_step", Kokkos::RangePolicy<ExecSpace>(0, n), KOKKOS_LAMBDA(const int r) {
+        for (int f = 0; f < obs_dim; ++f) r_obs(first + r, f) = obs(r, f);
+        for (int k = 0; k < act_dim; ++k) r_act(first + r, k) = actions(r, k);
+        r_lp(first + r) = lp(r);
+        r_v(first + r) = value(r);
+      });
+}
+
+void PpoLearner::value_of(View<const Real**> raw_obs, int rows, View<Real*> value) {
+  reserve(rows);
+  normalize(raw_obs, rows, norm_obs_);
+  value_.forward(params_, norm_obs_, rows, value_work_);
+  const auto v = value_work_.output();
+  Kokkos::parallel_for(
+      "learning::copy_value", Kokkos::RangePolicy<ExecSpace>(0, rows), KOKKOS_LAMBDA(const int r) { value(r) = v(r, 0); });
+}
+
+double PpoLearner::learning_rate() const {
+  if (!cfg_.anneal_learning_rate) return cfg_.learning_rate;
+  const double frac = 1.0 - static_cast<double>(updates_) / static_cast<double>(cfg_.total_updates);
+  return cfg_.learning_rate * std::max(frac, 0.0);
+}
+
+PpoGradient PpoLearner::loss_gradient(const PpoBatch& batch) {
+  const int rows = batch.rows;
+  reserve(rows);
+  Kokkos::deep_copy(sums_, ExactSum());
+  const Mlp& mean_net = policy_.mean_net();
+  mean_net.forward(params_, batch.obs, rows, policy_work_);
+  value_.forward(params_, batch.obs, rows, value_work_);
+
+  PpoSamples samples;
+  samples.rows = rows;
+  samples.mean = policy_work_.output();
+  samples.value = value_work_.output();
+  samples.actions = batch.actions;
+  samples.old_log_prob = batch.old_log_prob;
+  samples.advantage = batch.advantage;
+  samples.returns = batch.returns;
+  samples.old_value = batch.old_value;
+  const PpoSampleGradients out{d_mean_, d_log_std_, d_value_, stats_};
+  ppo_loss_terms(cfg_.loss, samples, params_, policy_.log_std_offset(), cfg_.act_dim, batch.weight, out);
+
+  mean_net.backward(params_, batch.obs, rows, d_mean_, batch.segments, policy_work_, sums_);
+  accumulate_columns(d_log_std_, cfg_.act_dim, batch.segments, column_partial_, sums_, policy_.log_std_offset());
+  value_.backward(params_, batch.obs, rows, d_value_, batch.segments, value_work_, sums_);
+  accumulate_columns(stats_, stat_count, batch.segments, column_partial_, sums_, n_params_);
+
+  std::vector<double> all = combine_exact(comm_, sums_);
+  PpoGradient g;
+  g.policy_loss = all[n_params_ + stat_policy_loss];
+  g.value_loss = all[n_params_ + stat_value_loss];
+  g.approx_kl = all[n_params_ + stat_approx_kl];
+  g.clip_fraction = all[n_params_ + stat_clipped];
+  all.resize(n_params_);
+  // The entropy is state-independent: H = sum_k (log_std_k + const), dH/dlog_std_k = 1.
+  const auto ls = to_vector(Kokkos::subview(params_, Kokkos::make_pair(policy_.log_std_offset(), policy_.end_offset())));
+  g.entropy = GaussianPolicy::entropy(ls);
+  for (int k = 0; k < cfg_.act_dim; ++k) all[policy_.log_std_offset() + k] -= cfg_.entropy_coef;
+  g.loss = g.policy_loss + cfg_.loss.value_coef * g.value_loss - cfg_.entropy_coef * g.entropy;
+  g.gradient = std::move(all);
+  return g;
+}
+
+void PpoLearner::check_blocks_whole(HostView<const std::int64_t*> gid, int robots) const {
+  // Each rank's [lowest, highest] block; blocks of two ranks may not overlap, or a segment
+  // would be split and the sums would depend on the rank count. Agreed on every rank.
+  std::vector<double> range{1e300, -1e300};
+  for (int r = 0; r < robots; ++r) {
+    const double block = static_cast<double>(gid(r) / cfg_.robots_per_block);
+    range[0] = std::min(range[0], block);
+    range[1] = std::max(range[1], block);
+  }
+  const std::vector<double> all = comm::gather_to_root(comm_, range);
+  bool split = false;
+  for (std::size_t a = 0; a + 1 < all.size(); a += 2)
+    for (std::size_t b = a + 2; b + 1 < all.size(); b += 2)
+      if (all[a] <= all[b + 1] && all[b] <= all[a + 1]) split = true;
+  if (comm::any_rank(comm_, split))
+    throw std::invalid_argument("learning::PpoLearner: a block of robots_per_block robots spans two ranks");
+}
+
+PpoStats PpoLearner::update(const Rollout& ro) {
+  const int horizon = ro.horizon, robots = ro.robots, n = horizon * robots;
+  const int obs_dim = cfg_.obs_dim, act_dim = cfg_.act_dim;
+  reserve(std::max(n, 1));
+
+  // Bootstrap values, with the statistics the rollout was normalised with.
+  View<Real*> last_value("learning::last_value", robots);
+  if (robots > 0) value_of(ro.last_obs, robots, last_value);
+  View<Real*> truncation_value("learning::truncation_value", n);
+  {
+    auto flags = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), ro.truncated);
+    std::vector<int> rows;
+    for (int s = 0; s < n; ++s)
+      if (flags(s) != 0) rows.push_back(s);
+    if (!rows.empty()) {
+      const int k = static_cast<int>(rows.size());
+      const auto idx = to_device(rows);
+      View<Real**> final_obs("learning::final_obs", k, obs_dim);
+      View<Real*> values("learning::final_values", k);
+      gather_rows(ro.final_obs, idx, k, obs_dim, final_obs);
+      value_of(final_obs, k, values);
+      Kokkos::parallel_for(
+          "learning::scatter_truncation_value", Kokkos::RangePolicy<ExecSpace>(0, k),
+          KOKKOS_LAMBDA(const int i) { truncation_value(idx(i)) = values(i); });
+    }
+  }
+
+  View<Real*> advantage("learning::advantage", n), returns("learning::returns", n);
+  compute_gae(GaeInputs{horizon, robots, ro.reward, ro.value, ro.terminated, ro.truncated, truncation_value, last_value},
+              cfg_.gamma, cfg_.gae_lambda, advantage, returns);
+
+  const std::int64_t n_global = comm::allreduce_sum(comm_, static_cast<std::int64_t>(n));
+  if (cfg_.normalize_advantages && n_global > 1) {
+    std::vector<ExactSum> sum{exact_total(advantage, n)};
+    comm::allreduce_exact(comm_, sum);
+    const double mean = sum[0].to_double() / static_cast<double>(n_global);
+    View<Real*> squares("learning::advantage_squares", n);
+    Kokkos::parallel_for(
+        "learning::advantage_squares", Kokkos::RangePolicy<ExecSpace>(0, n),
+        KOKKOS_LAMBDA(const int s) { squares(s) = (advantage(s) - mean) * (advantage(s) - mean); });
+    std::vector<ExactSum> sq{exact_total(squares, n)};
+    comm::allreduce_exact(comm_, sq);
+    const double std_dev = std::sqrt(sq[0].to_double() / static_cast<double>(n_global - 1));
+    const double scale = 1.0 / (std_dev + 1e-8);
+    Kokkos::parallel_for(
+        "learning::normalize_advantage", Kokkos::RangePolicy<ExecSpace>(0, n),
+        KOKKOS_LAMBDA(const int s) { advantage(s) = (advantage(s) - mean) * scale; });
+  }
+
+  const auto gid = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), ro.gid);
+  if (cfg_.robots_per_block > 1) check_blocks_whole(gid, robots);
+  const double lr = learning_rate();
+  const int n_mb = cfg_.minibatches;
+  PpoStats stats;
+  stats.learning_rate = lr;
+  PpoBatch batch;
+  batch.obs = View<Real**>("learning::mb_obs", std::max(n, 1), obs_dim);
+  batch.actions = View<Real**>("learning::mb_actions", std::max(n, 1), act_dim);
+  batch.old_log_prob = View<Real*>("learning::mb_log_prob", std::max(n, 1));
+  batch.advantage = View<Real*>("learning::mb_advantage", std::max(n, 1));
+  batch.returns = View<Real*>("learning::mb_returns", std::max(n, 1));
+  batch.old_value = View<Real*>("learning::mb_value", std::max(n, 1));
+
+  for (int epoch = 0; epoch < cfg_.epochs; ++epoch) {
+    // Minibatch of global sample (gid, t): a pure function of the seed, the update, the
+    // epoch and the sample, so every rank agrees without communication.
+    const std::uint64_t round = static_cast<std::uint64_t>(updates_) * cfg_.epochs + epoch;
+    std::vector<std::vector<std::tuple<std::int64_t, int, std::int64_t, int>>> members(n_mb);
+    for (int s = 0; s < n; ++s) {
+      const int t = s / robots, r = s % robots;
+      const std::uint64_t counter = round * static_cast<std::uint64_t>(horizon) + static_cast<std::uint64_t>(t);
+      const double u = rng::uniform0(rng::draw(cfg_.seed, rng::Stream::minibatch_shuffle,
+                                               static_cast<std::uint64_t>(gid(r)), counter));
+      const int b = std::min(static_cast<int>(u * n_mb), n_mb - 1);
+      members[b].emplace_back(gid(r) / cfg_.robots_per_block, t, gid(r), s);
+    }
+    std::vector<std::int64_t> global_size(n_mb);
+    for (int b = 0; b < n_mb; ++b) global_size[b] = static_cast<std::int64_t>(members[b].size());
+    comm::allreduce_sum(comm_, global_size);
+
+    for (int b = 0; b < n_mb; ++b) {
+      if (global_size[b] == 0) continue;  // the same decision on every rank
+      // Rows ordered by (block, t, gid): each block is one segment in a fixed order.
+      auto& m = members[b];
+      std::sort(m.begin(), m.end());
+      std::vector<int> rows, offsets{0};
+      for (std::size_t i = 0; i < m.size(); ++i) {
+        rows.push_back(std::get<3>(m[i]));
+        if (i + 1 == m.size() || std::get<0>(m[i + 1]) != std::get<0>(m[i])) offsets.push_back(static_cast<int>(i + 1));
+      }
+      const int k = static_cast<int>(rows.size());
+      const auto idx = to_device(rows);
+      gather_rows(ro.obs, idx, k, obs_dim, batch.obs);
+      gather_rows(ro.actions, idx, k, act_dim, batch.actions);
+      gather(ro.log_prob, idx, k, batch.old_log_prob);
+      gather(advantage, idx, k, batch.advantage);
+      gather(returns, idx, k, batch.returns);
+      gather(ro.value, idx, k, batch.old_value);
+      batch.rows = k;
+      batch.segments = segments_from_offsets(offsets);
+      batch.weight = 1.0 / static_cast<double>(global_size[b]);
+
+      PpoGradient g = loss_gradient(batch);
+      double norm2 = 0;
+      for (double x : g.gradient) norm2 += x * x;
+      const double norm = std::sqrt(norm2);
+      if (cfg_.max_grad_norm > 0 && norm > cfg_.max_grad_norm) {
+        const double c = cfg_.max_grad_norm / (norm + 1e-6);
+        for (double& x : g.gradient) x *= c;
+      }
+      from_vector(g.gradient, grad_);
+      adam_.step(params_, grad_, lr);
+
+      stats.policy_loss += g.policy_loss;
+      stats.value_loss += g.value_loss;
+      stats.approx_kl += g.approx_kl;
+      stats.clip_fraction += g.clip_fraction;
+      stats.entropy += g.entropy;
+      stats.grad_norm += norm;
+      ++stats.minibatches;
+    }
+  }
+  if (stats.minibatches > 0) {
+    const double c = 1.0 / static_cast<double>(stats.minibatches);
+    stats.policy_loss *= c;
+    stats.value_loss *= c;
+    stats.approx_kl *= c;
+    stats.clip_fraction *= c;
+    stats.entropy *= c;
+    stats.grad_norm *= c;
+  }
+  if (cfg_.normalize_observations) normalizer_.commit(comm_);
+  ++updates_;
+  return stats;
+}
+
+LearnerState PpoLearner::state() const {
+  LearnerState s;
+  s.parameters = to_vector(params_);
+  s.adam_m = to_vector(adam_.first_moment());
+  s.adam_v = to_vector(adam_.second_moment());
+  s.adam_steps = adam_.steps();
+  s.updates = updates_;
+  s.normalizer = normalizer_.state();
+  return s;
+}
+
+void PpoLearner::restore(const LearnerState& s) {
+  const auto n = static_cast<std::size_t>(n_params_);
+  if (s.parameters.size() != n || s.adam_m.size() != n || s.adam_v.size() != n ||
+      s.normalizer.mean.size() != static_cast<std::size_t>(cfg_.obs_dim))
+    throw std::invalid_argument("learning::PpoLearner::restore: state does not match the network sizes");
+  from_vector(s.parameters, params_);
+  from_vector(s.adam_m, adam_.first_moment());
+  from_vector(s.adam_v, adam_.second_moment());
+  adam_.set_steps(s.adam_steps);
+  updates_ = s.updates;
+  normalizer_.restore(s.normalizer);
+}
+
+PolicyExport PpoLearner::export_policy() const {
+  PolicyExport p;
+  p.widths = policy_.mean_net().widths();
+  const auto all = to_vector(params_);
+  p.parameters.assign(all.begin() + policy_.base_offset(), all.begin() + policy_.end_offset());
+  p.normalizer = normalizer_.state();
+  p.normalize_observations = cfg_.normalize_observations;
+  p.observation_clip = cfg_.observation_clip;
+  return p;
+}
+
+void PpoLearner::import_policy(const PolicyExport& p) {
+  if (p.widths != policy_.mean_net().widths() || p.parameters.size() != static_cast<std::size_t>(policy_.parameter_count()))
+    throw std::invalid_argument("learning::PpoLearner::import_policy: policy widths do not match");
+  from_vector(p.parameters, params_, policy_.base_offset());
+  normalizer_.restore(p.normalizer);
+}
+
+}  // namespace kollektiv::learning

@@ -1,0 +1,164 @@
+// PpoLearner: one per skill. Owns the flat parameter array [policy mean MLP | log-stds |
+// value MLP], the Adam moments, the observation normaliser and the update counter, and
+// runs PPO updates whose combined gradients have the same bits for any number of ranks:
+// minibatches are drawn per global sample (robot gid, step t) from the counter-based
+// generator, each rank contributes its own samples, and per-parameter sums are exact
+// (segments of one robot block, then ExactSum, then an exact allreduce over `comm`).
+#pragma once
+
+#include <mpi.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "solvers/core/exact_sum.hpp"
+#include "solvers/core/kokkos_types.hpp"
+#include "solvers/learning/adam.hpp"
+#include "solvers/learning/exact_gradient.hpp"
+#include "solvers/learning/gaussian_policy.hpp"
+#include "solvers/learning/mlp.hpp"
+#include "solvers/learning/observation_normalizer.hpp"
+#include "solvers/learning/ppo_loss.hpp"
+
+namespace kollektiv::learning {
+
+struct LearnerConfig {
+  int obs_dim = 1;
+  int act_dim = 1;
+  std::vector<int> policy_hidden{64, 64};
+  std::vector<int> value_hidden{64, 64};
+  double gamma = 0.99;
+  double gae_lambda = 0.95;
+  PpoLossConfig loss;  // clip, value clip, value coefficient
+  double entropy_coef = 0.0;
+  double max_grad_norm = 0.5;  // global norm over all parameters; <= 0 disables clipping
+  double learning_rate = 3e-4;
+  bool anneal_learning_rate = true;  // linear decay to 0 over total_updates
+  std::int64_t total_updates = 1;
+  int epochs = 5;
+  int minibatches = 8;
+  bool normalize_advantages = true;  // global mean and (unbiased) std over the rollout
+  bool normalize_observations = true;
+  double observation_clip = 10.0;
+  double init_log_std = 0.0;
+  AdamConfig adam;
+  std::uint64_t seed = 1;
+  // Robots gid / robots_per_block form one exact-summation segment. Any block must lie on
+  // one rank (1 always does); larger blocks make the exact sums cheaper.
+  int robots_per_block = 1;
+};
+
+// What one rollout of `horizon` steps of this rank's `robots` robots leaves for update().
+// Rows are s = t * robots + r.
+struct Rollout {
+  Rollout() = default;
+  Rollout(const LearnerConfig& cfg, int horizon, int robots);
+  int horizon = 0;
+  int robots = 0;
+  View<std::int64_t*> gid;   // [robots] global robot ids
+  View<Real**> obs;          // normalised observations the policy saw [rows][obs]
+  View<Real**> actions;      // [rows][act]
+  View<Real*> log_prob;      // log pi_old(a | obs)
+  View<Real*> value;         // V_old(obs)
+  View<Real*> reward;        // reward of step t
+  View<int*> terminated;     // episode ended after t in a terminal state
+  View<int*> truncated;      // episode was cut by the time limit after t
+  View<Real**> final_obs;    // raw observation that ended a truncated episode [rows][obs]
+  View<Real**> last_obs;     // raw observation after the last step [robots][obs]
+};
+
+// A minibatch for loss_gradient(): rows ordered in segments (see exact_gradient.hpp).
+struct PpoBatch {
+  int rows = 0;
+  View<Real**> obs, actions;
+  View<Real*> old_log_prob, advantage, returns, old_value;
+  Segments segments;
+  double weight = 1.0;  // 1 / global minibatch size
+};
+
+struct PpoGradient {
+  std::vector<double> gradient;  // dLoss/dparameters, same bits on every rank
+  double loss = 0, policy_loss = 0, value_loss = 0, entropy = 0, approx_kl = 0, clip_fraction = 0;
+};
+
+// Means over the minibatches of one update.
+struct PpoStats {
+  double policy_loss = 0, value_loss = 0, entropy = 0, approx_kl = 0, clip_fraction = 0;
+  double grad_norm = 0;  // before clipping
+  double learning_rate = 0;
+  std::int64_t minibatches = 0;
+};
+
+struct LearnerState {
+  std::vector<double> parameters, adam_m, adam_v;
+  std::int64_t adam_steps = 0;
+  std::int64_t updates = 0;
+  NormalizerState normalizer;
+};
+
+struct PolicyExport {
+  std::vector<int> widths;         // obs_dim, hidden..., act_dim
+  std::vector<double> parameters;  // mean MLP then log-stds
+  NormalizerState normalizer;
+  bool normalize_observations = true;
+  double observation_clip = 10.0;
+};
+
+class PpoLearner {
+ public:
+  PpoLearner(const LearnerConfig& cfg, MPI_Comm comm);
+
+  // Acting on raw observations of `rows` robots: normalised obs, action, log-prob, value.
+  // explore: sample with noise keyed by (gid, step) and add obs to the normaliser's
+  // pending statistics; otherwise the mean action and no statistics.
+  void act(View<const Real**> raw_obs, View<const std::int64_t*> gid, int rows, std::uint64_t step, bool explore,
+           View<Real**> actions, View<Real*> log_prob, View<Real*> value);
+  // act() for step t of a rollout, writing obs, actions, log_prob and value rows of t.
+  void act(View<const Real**> raw_obs, std::uint64_t step, int t, Rollout& rollout);
+  // V of raw observations.
+  void value_of(View<const Real**> raw_obs, int rows, View<Real*> value);
+
+  PpoStats update(const Rollout& rollout);
+  // Loss and combined gradient of one minibatch at the current parameters (collective).
+  PpoGradient loss_gradient(const PpoBatch& batch);
+  double learning_rate() const;
+
+  LearnerState state() const;
+  void restore(const LearnerState& state);
+  PolicyExport export_policy() const;
+  void import_policy(const PolicyExport& policy);
+
+  View<Real*> parameters() const { return params_; }
+  std::int64_t parameter_count() const { return n_params_; }
+  std::int64_t updates() const { return updates_; }
+  const GaussianPolicy& policy() const { return policy_; }
+  const Mlp& value_net() const { return value_; }
+  const ObservationNormalizer& normalizer() const { return normalizer_; }
+  const LearnerConfig& config() const { return cfg_; }
+
+ private:
+  void reserve(int rows);
+  void check_blocks_whole(HostView<const std::int64_t*> gid, int robots) const;
+  void normalize(View<const Real**> raw, int rows, View<Real**> out) const;
+
+  LearnerConfig cfg_;
+  MPI_Comm comm_;
+  GaussianPolicy policy_;
+  Mlp value_;
+  std::int64_t n_params_ = 0;
+  View<Real*> params_;
+  View<Real*> grad_;
+  View<ExactSum*> sums_;  // n_params gradient sums, then stat_count statistics
+  Adam adam_;
+  ObservationNormalizer normalizer_;
+  std::int64_t updates_ = 0;
+
+  // Scratch sized for `capacity_` rows.
+  int capacity_ = 0;
+  MlpWork policy_work_, value_work_;
+  View<Real**> norm_obs_, d_mean_, d_log_std_, d_value_, stats_, column_partial_;
+  View<Real*> scratch_log_prob_, step_value_;
+  View<Real**> step_actions_;
+};
+
+}  // namespace kollektiv::learning

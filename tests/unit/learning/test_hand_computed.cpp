@@ -1,0 +1,189 @@
+// Hand-computed checks: GAE with terminations and time-limit truncation, the clipped PPO
+// loss and its gradients, three Adam steps, and the normaliser's merge of batches.
+#include <gtest/gtest.h>
+#include <mpi.h>
+
+#include <cmath>
+#include <vector>
+
+#include "solvers/core/philox.hpp"
+#include "solvers/learning/adam.hpp"
+#include "solvers/learning/gae.hpp"
+#include "solvers/learning/gaussian_policy.hpp"
+#include "solvers/learning/observation_normalizer.hpp"
+#include "solvers/learning/ppo_loss.hpp"
+
+namespace kl = kollektiv::learning;
+using kollektiv::Real;
+using kollektiv::View;
+
+namespace {
+
+template <class T>
+View<T*> make(const std::vector<T>& values) {
+  View<T*> v("test::values", values.size());
+  auto h = Kokkos::create_mirror_view(v);
+  for (std::size_t i = 0; i < values.size(); ++i) h(i) = values[i];
+  Kokkos::deep_copy(v, h);
+  return v;
+}
+
+View<Real**> column(const std::vector<double>& values) {
+  View<Real**> v("test::column", values.size(), 1);
+  auto h = Kokkos::create_mirror_view(v);
+  for (std::size_t i = 0; i < values.size(); ++i) h(i, 0) = values[i];
+  Kokkos::deep_copy(v, h);
+  return v;
+}
+
+}  // namespace
+
+TEST(LearningHand, Gae) {
+  // gamma = 0.9, lambda = 0.5, horizon 3, two robots; rows s = t * 2 + r.
+  // Robot 0 runs through: rewards 1, 2, 3; values 0.5, 1, 1.5; V(last obs) = 2.
+  //   t=2: delta = 3 + 0.9*2   - 1.5 = 3.3    A = 3.3
+  //   t=1: delta = 2 + 0.9*1.5 - 1   = 2.35   A = 2.35 + 0.45*3.3   = 3.835
+  //   t=0: delta = 1 + 0.9*1   - 0.5 = 1.4    A = 1.4  + 0.45*3.835 = 3.12575
+  // Robot 1: rewards 1, 1, 1; values 1, 2, 3; terminated after t=0, truncated after t=1
+  // with V(final obs) = 4; V(last obs) = 5.
+  //   t=2: delta = 1 + 0.9*5 - 3 = 2.5        A = 2.5
+  //   t=1: delta = 1 + 0.9*4 - 2 = 2.6        A = 2.6 (episode ended: no A_{t+1})
+  //   t=0: delta = 1 + 0     - 1 = 0          A = 0
+  // returns = A + V.
+  kl::GaeInputs in;
+  in.horizon = 3;
+  in.robots = 2;
+  in.reward = make<Real>({1, 1, 2, 1, 3, 1});
+  in.value = make<Real>({0.5, 1, 1, 2, 1.5, 3});
+  in.terminated = make<int>({0, 1, 0, 0, 0, 0});
+  in.truncated = make<int>({0, 0, 0, 1, 0, 0});
+  in.truncation_value = make<Real>({0, 0, 0, 4, 0, 0});
+  in.last_value = make<Real>({2, 5});
+  View<Real*> adv("test::adv", 6), ret("test::ret", 6);
+  kl::compute_gae(in, 0.9, 0.5, adv, ret);
+  auto a = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), adv);
+  auto r = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), ret);
+  const double expect_a[6] = {3.12575, 0, 3.835, 2.6, 3.3, 2.5};
+  const double expect_r[6] = {3.62575, 1, 4.835, 4.6, 4.8, 5.5};
+  for (int s = 0; s < 6; ++s) {
+    EXPECT_NEAR(a(s), expect_a[s], 1e-12) << s;
+    EXPECT_NEAR(r(s), expect_r[s], 1e-12) << s;
+  }
+}
+
+TEST(LearningHand, ClippedLoss) {
+  // One action dimension, mean 0, log_std 0 (sigma 1), action 0.5, clip 0.2, value clip 0.2,
+  // value_coef 0.5, weight 1. log pi = -0.125 - log(2 pi)/2; dlogpi/dmu = 0.5,
+  // dlogpi/dlog_std = 0.25 - 1 = -0.75.
+  //  s0: ratio 1.5, A =  2: min(3, 1.2*2 = 2.4) = 2.4 (clipped) -> loss -2.4, grads 0, clipped
+  //  s1: ratio 0.5, A =  2: min(1, 0.8*2 = 1.6) = 1   -> loss -1, dL/dlogpi = -A*ratio = -1
+  //      -> d_mean = -0.5, d_log_std = 0.75; |ratio - 1| > 0.2: counted as clipped
+  //  s2: ratio 1.5, A = -1: min(-1.5, -1.2) = -1.5     -> loss 1.5, dL/dlogpi = 1.5
+  //      -> d_mean = 0.75, d_log_std = -1.125
+  //  s3: ratio 1.1, A =  1: inside the range           -> loss -1.1, dL/dlogpi = -1.1
+  //      -> d_mean = -0.55, d_log_std = 0.825; not clipped
+  // Values (v, v_old, R): s0 (1, 0.5, 2): v_clip = 0.7, errors 1 and 1.69 -> 0.845, d_v = 0
+  //                       s1 (1, 0.5, 0): v_clip = 0.7, errors 1 and 0.49 -> 0.5, d_v = 0.5*1
+  //                       s2 (1, 0.9, 3): inside, error 4 -> 2, d_v = 0.5*(1 - 3) = -1
+  //                       s3 (1, 1.0, 1): 0, 0
+  const double logp = -0.125 - kl::half_log_two_pi;
+  const std::vector<double> ratio{1.5, 0.5, 1.5, 1.1};
+  std::vector<double> old_lp;
+  for (double q : ratio) old_lp.push_back(logp - std::log(q));
+  kl::PpoSamples in;
+  in.rows = 4;
+  in.mean = column({0, 0, 0, 0});
+  in.value = column({1, 1, 1, 1});
+  in.actions = column({0.5, 0.5, 0.5, 0.5});
+  in.old_log_prob = make<Real>(old_lp);
+  in.advantage = make<Real>({2, 2, -1, 1});
+  in.returns = make<Real>({2, 0, 3, 1});
+  in.old_value = make<Real>({0.5, 0.5, 0.9, 1.0});
+  const auto params = make<Real>({0.0});
+  kl::PpoSampleGradients out{View<Real**>("test::dm", 4, 1), View<Real**>("test::dls", 4, 1),
+                             View<Real**>("test::dv", 4, 1), View<Real**>("test::stats", 4, kl::stat_count)};
+  kl::ppo_loss_terms(kl::PpoLossConfig{0.2, 0.2, 0.5}, in, params, 0, 1, 1.0, out);
+  auto dm = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), out.d_mean);
+  auto dls = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), out.d_log_std);
+  auto dv = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), out.d_value);
+  auto st = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), out.stats);
+  const double e_loss[4] = {-2.4, -1, 1.5, -1.1}, e_dm[4] = {0, -0.5, 0.75, -0.55},
+               e_dls[4] = {0, 0.75, -1.125, 0.825}, e_clip[4] = {1, 1, 1, 0}, e_vl[4] = {0.845, 0.5, 2, 0},
+               e_dv[4] = {0, 0.5, -1, 0};
+  for (int s = 0; s < 4; ++s) {
+    EXPECT_NEAR(st(s, kl::stat_policy_loss), e_loss[s], 1e-12) << s;
+    EXPECT_NEAR(dm(s, 0), e_dm[s], 1e-12) << s;
+    EXPECT_NEAR(dls(s, 0), e_dls[s], 1e-12) << s;
+    EXPECT_EQ(st(s, kl::stat_clipped), e_clip[s]) << s;
+    EXPECT_NEAR(st(s, kl::stat_value_loss), e_vl[s], 1e-12) << s;
+    EXPECT_NEAR(dv(s, 0), e_dv[s], 1e-12) << s;
+    // approx KL = (ratio - 1) - log ratio
+    EXPECT_NEAR(st(s, kl::stat_approx_kl), ratio[s] - 1 - std::log(ratio[s]), 1e-12) << s;
+  }
+}
+
+TEST(LearningHand, AdamThreeSteps) {
+  // p0 = 1, lr 0.1, b1 0.9, b2 0.999, eps 1e-8, gradients 0.1, -0.2, 0.3.
+  // t=1: m = 0.01,    v = 1e-5,          m^ = 0.1,        v^ = 0.01       -> p = 0.90000001
+  // t=2: m = -0.011,  v = 4.999e-5,      m^ = -0.011/0.19, v^ = 4.999e-5/0.001999
+  //      step = 0.1 * -0.0578947 / 0.158138 = -0.0366104    -> p = 0.9366104
+  // t=3: m = 0.0201,  v = 1.3994001e-4,  m^ = 0.0201/0.271, v^ = 1.3994001e-4/0.002997001
+  //      step = 0.1 * 0.0741697 / 0.216087 = 0.0343241      -> p = 0.9022863
+  kl::Adam adam(1, kl::AdamConfig{0.9, 0.999, 1e-8});
+  View<Real*> p = make<Real>({1.0});
+  const double expected[3] = {0.90000001, 0.9366103604, 0.9022862539};
+  const double grads[3] = {0.1, -0.2, 0.3};
+  for (int t = 0; t < 3; ++t) {
+    adam.step(p, make<Real>({grads[t]}), 0.1);
+    auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), p);
+    EXPECT_NEAR(h(0), expected[t], 1e-9) << t;
+  }
+  EXPECT_EQ(adam.steps(), 3);
+}
+
+TEST(LearningHand, NormalizerMergeEqualsSinglePass) {
+  const int dim = 3, rows = 300;
+  std::vector<double> data(rows * dim);
+  for (int i = 0; i < rows * dim; ++i)  // a large offset: the variance must not cancel
+    data[i] = 1000.0 * (i % dim) + (1 + i % dim) * kollektiv::rng::normal(kollektiv::rng::draw(3, kollektiv::rng::Stream::test, i, 0));
+  auto rows_view = [&](int first, int count) {
+    View<Real**> v("test::obs", count, dim);
+    auto h = Kokkos::create_mirror_view(v);
+    for (int r = 0; r < count; ++r)
+      for (int f = 0; f < dim; ++f) h(r, f) = data[(first + r) * dim + f];
+    Kokkos::deep_copy(v, h);
+    return v;
+  };
+  kl::ObservationNormalizer once(dim, 10), merged(dim, 10);
+  once.observe(rows_view(0, rows), rows);
+  once.commit(MPI_COMM_SELF);
+  merged.observe(rows_view(0, 50), 50);
+  merged.commit(MPI_COMM_SELF);
+  merged.observe(rows_view(50, 70), 70);  // two observes before one commit
+  merged.observe(rows_view(120, 100), 100);
+  merged.commit(MPI_COMM_SELF);
+  merged.observe(rows_view(220, 80), 80);
+  merged.commit(MPI_COMM_SELF);
+
+  for (int f = 0; f < dim; ++f) {  // two-pass reference
+    double mean = 0, m2 = 0;
+    for (int r = 0; r < rows; ++r) mean += data[r * dim + f];
+    mean /= rows;
+    for (int r = 0; r < rows; ++r) m2 += (data[r * dim + f] - mean) * (data[r * dim + f] - mean);
+    const double var = m2 / rows;
+    EXPECT_NEAR(once.mean()[f], mean, 1e-12 * std::fabs(mean) + 1e-14);
+    EXPECT_NEAR(merged.mean()[f], mean, 1e-12 * std::fabs(mean) + 1e-14);
+    EXPECT_NEAR(once.variance()[f], var, 1e-10 * var);
+    EXPECT_NEAR(merged.variance()[f], var, 1e-10 * var);
+  }
+  EXPECT_EQ(merged.count(), rows);
+  // Normalised values are clipped to the range.
+  View<Real**> out("test::out", 1, dim);
+  auto extreme = rows_view(0, 1);
+  auto eh = Kokkos::create_mirror_view(extreme);
+  for (int f = 0; f < dim; ++f) eh(0, f) = 1e9;
+  Kokkos::deep_copy(extreme, eh);
+  merged.normalize(extreme, 1, out);
+  auto oh = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), out);
+  for (int f = 0; f < dim; ++f) EXPECT_EQ(oh(0, f), 10.0);
+}
