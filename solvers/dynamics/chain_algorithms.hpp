@@ -4,6 +4,8 @@
 // per thread. Joint frames are aligned (DeviceModel), so every motion subspace is a unit
 // vector: S = [z; 0] (revolute) or [0; z] (prismatic), and S^T f picks one component.
 // Joint-space quantities include the armature on M's diagonal: M(q) qdd + h(q, qd) = tau.
+// A payload (a rigid body held by the tool, e.g. a grasped part) is an optional extra
+// inertia rigidly attached to the last link: pass it as `payload` (nullptr: none).
 #pragma once
 
 #include "solvers/dynamics/robot_model.hpp"
@@ -62,6 +64,33 @@ KOKKOS_INLINE_FUNCTION SVec inertia_column(const DeviceModel& m, int i, const Ar
 // Base acceleration that stands in for gravity: a_0 = -[0; g].
 KOKKOS_INLINE_FUNCTION SVec gravity_acceleration(const DeviceModel& m) { return {{0, 0, 0}, -m.gravity}; }
 
+// Spatial inertia of link i, with the payload folded into the last link (i == n - 1).
+KOKKOS_INLINE_FUNCTION RigidInertia link_inertia(const DeviceModel& m, int n, int i, const RigidInertia* payload) {
+  RigidInertia in = m.inertia[i];
+  if (payload != nullptr && i == n - 1) {
+    in.m += payload->m;
+    in.h = in.h + payload->h;
+    in.io = in.io + payload->io;
+  }
+  return in;
+}
+
+// A payload of `mass` (kg) whose centre of mass sits at `com_tool` (m, tool frame) with
+// rotational inertia `inertia_tool` about that centre (kg m^2, tool-frame axes), as a
+// spatial inertia about the aligned last-link frame (what link_inertia() adds).
+KOKKOS_INLINE_FUNCTION RigidInertia payload_inertia(const DeviceModel& m, Real mass, const Vec3& com_tool,
+                                                    const Sym3& inertia_tool) {
+  const Vec3 c = m.tool_pos + m.tool_rot * com_tool;
+  // R I R^T with R = tool_rot: congruence_transpose(E, S) = E^T S E, so E = R^T.
+  const Sym3 ic = congruence_transpose(transpose(m.tool_rot), inertia_tool);
+  RigidInertia out;
+  out.m = mass;
+  out.h = mass * c;
+  out.io = ic + Sym3{mass * (c.y * c.y + c.z * c.z), mass * (c.x * c.x + c.z * c.z), mass * (c.x * c.x + c.y * c.y),
+                     -mass * c.x * c.y, -mass * c.x * c.z, -mass * c.y * c.z};
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------
 // Forward kinematics: world (base) pose of every link frame and of the tool frame.
 struct ChainPose {
@@ -108,7 +137,7 @@ KOKKOS_INLINE_FUNCTION void tool_jacobian(const DeviceModel& m, int n, const Rea
 // ---------------------------------------------------------------------------------------
 // Inverse dynamics, recursive Newton-Euler: tau = M(q) qdd + h(q, qd).
 KOKKOS_INLINE_FUNCTION void rnea(const DeviceModel& m, int n, const Real* q, const Real* qd, const Real* qdd,
-                                 Real* tau) {
+                                 Real* tau, const RigidInertia* payload = nullptr) {
   Transform x[kMaxJoints];
   SVec f[kMaxJoints];
   SVec v{}, a = gravity_acceleration(m);
@@ -116,7 +145,7 @@ KOKKOS_INLINE_FUNCTION void rnea(const DeviceModel& m, int n, const Real* q, con
     x[i] = joint_transform(m, i, q[i]);
     v = apply_motion(x[i], v) + subspace_times(m, i, qd[i]);
     a = apply_motion(x[i], a) + subspace_times(m, i, qdd[i]) + velocity_product(m, i, v, qd[i]);
-    const RigidInertia& in = m.inertia[i];
+    const RigidInertia in = link_inertia(m, n, i, payload);
     f[i] = in * a + cross_force(v, in * v);
   }
   for (int i = n - 1; i >= 0; --i) {
@@ -151,12 +180,13 @@ KOKKOS_INLINE_FUNCTION RigidInertia operator+(const RigidInertia& a, const Rigid
 }
 
 // Joint-space mass matrix by the composite-rigid-body algorithm; mass[i * n + j].
-KOKKOS_INLINE_FUNCTION void crba(const DeviceModel& m, int n, const Real* q, Real* mass) {
+KOKKOS_INLINE_FUNCTION void crba(const DeviceModel& m, int n, const Real* q, Real* mass,
+                                 const RigidInertia* payload = nullptr) {
   Transform x[kMaxJoints];
   RigidInertia ic[kMaxJoints];
   for (int i = 0; i < n; ++i) {
     x[i] = joint_transform(m, i, q[i]);
-    ic[i] = m.inertia[i];
+    ic[i] = link_inertia(m, n, i, payload);
   }
   for (int i = n - 1; i > 0; --i) ic[i - 1] = ic[i - 1] + rigid_to_parent(x[i], ic[i]);
   for (int i = 0; i < n; ++i) {
@@ -174,7 +204,7 @@ KOKKOS_INLINE_FUNCTION void crba(const DeviceModel& m, int n, const Real* q, Rea
 // the chain; articulated inertias in 21-number block form (ArtInertia), U = I^A S is one
 // column of I^A, D = S^T U a single entry.
 KOKKOS_INLINE_FUNCTION void aba(const DeviceModel& m, int n, const Real* q, const Real* qd, const Real* tau,
-                                Real* qdd) {
+                                Real* qdd, const RigidInertia* payload = nullptr) {
   Transform x[kMaxJoints];
   SVec c[kMaxJoints], p[kMaxJoints], u_col[kMaxJoints];
   ArtInertia ia[kMaxJoints];
@@ -186,7 +216,7 @@ KOKKOS_INLINE_FUNCTION void aba(const DeviceModel& m, int n, const Real* q, cons
     x[i] = joint_transform(m, i, q[i]);
     v = (i == 0 ? SVec{} : apply_motion(x[i], v)) + subspace_times(m, i, qd[i]);
     c[i] = velocity_product(m, i, v, qd[i]);
-    const RigidInertia& in = m.inertia[i];
+    const RigidInertia in = link_inertia(m, n, i, payload);
     p[i] = cross_force(v, in * v);
     ia[i] = to_articulated(in);
   }
@@ -238,7 +268,8 @@ KOKKOS_INLINE_FUNCTION void aba(const DeviceModel& m, int n, const Real* q, cons
 }
 
 // Total mechanical energy (J): kinetic (links plus armature) + gravitational potential.
-KOKKOS_INLINE_FUNCTION Real mechanical_energy(const DeviceModel& m, int n, const Real* q, const Real* qd) {
+KOKKOS_INLINE_FUNCTION Real mechanical_energy(const DeviceModel& m, int n, const Real* q, const Real* qd,
+                                              const RigidInertia* payload = nullptr) {
   Real kinetic = 0, potential = 0;
   SVec v{};
   Mat3 rot = identity3();
@@ -246,7 +277,7 @@ KOKKOS_INLINE_FUNCTION Real mechanical_energy(const DeviceModel& m, int n, const
   for (int i = 0; i < n; ++i) {
     const Transform x = joint_transform(m, i, q[i]);
     v = apply_motion(x, v) + subspace_times(m, i, qd[i]);
-    const RigidInertia& in = m.inertia[i];
+    const RigidInertia in = link_inertia(m, n, i, payload);
     kinetic += 0.5 * dot(v, in * v) + 0.5 * m.armature[i] * qd[i] * qd[i];
     pos = pos + rot * x.r;
     rot = rot * transpose(x.e);

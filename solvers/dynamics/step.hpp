@@ -20,14 +20,25 @@ struct StepParams {
   bool joint_limits = true;       // position-limit spring-dampers and velocity clamp
   Real limit_stiffness = 1.0e4;   // N m/rad or N/m, acts only beyond a position limit
   Real limit_damping = 1.0e2;     // N m s/rad or N s/m, acts only beyond a position limit
+  // Adds the gravity torque g(q) of the model (payload included) to the actuator command
+  // before saturation, as industrial joint controllers do; costs one RNEA per substep.
+  bool gravity_compensation = false;
 };
 
 // Total joint force on the chain for state (q, qd) and the control input held over the
 // step: saturated actuator force, minus viscous damping, plus limit spring-dampers.
+// `payload`: optional inertia held by the tool (chain_algorithms.hpp).
 KOKKOS_INLINE_FUNCTION void applied_forces(const DeviceModel& m, const StepParams& sp, int n, const Real* q,
-                                           const Real* qd, const Real* control, Real* tau) {
+                                           const Real* qd, const Real* control, Real* tau,
+                                           const RigidInertia* payload = nullptr) {
+  Real g[kMaxJoints] = {};
+  if (sp.gravity_compensation) {
+    const Real zero[kMaxJoints] = {};
+    rnea(m, n, q, zero, zero, g, payload);
+  }
   for (int i = 0; i < n; ++i) {
     Real t = sp.control == ControlMode::torque ? control[i] : sp.kp[i] * (control[i] - q[i]) - sp.kd[i] * qd[i];
+    t += g[i];
     const Real e = m.effort_limit[i];
     t = t > e ? e : (t < -e ? -e : t);
     t -= m.damping[i] * qd[i];
@@ -40,21 +51,22 @@ KOKKOS_INLINE_FUNCTION void applied_forces(const DeviceModel& m, const StepParam
 }
 
 KOKKOS_INLINE_FUNCTION void accelerations(const DeviceModel& m, const StepParams& sp, int n, const Real* q,
-                                          const Real* qd, const Real* control, Real* qdd) {
+                                          const Real* qd, const Real* control, Real* qdd,
+                                          const RigidInertia* payload = nullptr) {
   Real tau[kMaxJoints];
-  applied_forces(m, sp, n, q, qd, control, tau);
-  aba(m, n, q, qd, tau, qdd);
+  applied_forces(m, sp, n, q, qd, control, tau, payload);
+  aba(m, n, q, qd, tau, qdd, payload);
 }
 
 // Advances (q, qd) by one control period; returns false if the state became non-finite
 // (the state is then left as computed, and the caller flags the robot).
 KOKKOS_INLINE_FUNCTION bool step_robot(const DeviceModel& m, const StepParams& sp, int n, Real* q, Real* qd,
-                                       const Real* control) {
+                                       const Real* control, const RigidInertia* payload = nullptr) {
   const Real h = sp.dt_s / sp.substeps;
   Real qdd[kMaxJoints];
   for (int s = 0; s < sp.substeps; ++s) {
     if (sp.integrator == Integrator::semi_implicit_euler) {
-      accelerations(m, sp, n, q, qd, control, qdd);
+      accelerations(m, sp, n, q, qd, control, qdd, payload);
       for (int i = 0; i < n; ++i) {
         qd[i] += h * qdd[i];
         q[i] += h * qd[i];
@@ -62,25 +74,25 @@ KOKKOS_INLINE_FUNCTION bool step_robot(const DeviceModel& m, const StepParams& s
     } else {
       Real k1q[kMaxJoints], k1v[kMaxJoints], k2q[kMaxJoints], k2v[kMaxJoints], k3q[kMaxJoints], k3v[kMaxJoints];
       Real qt[kMaxJoints], vt[kMaxJoints];
-      accelerations(m, sp, n, q, qd, control, k1v);
+      accelerations(m, sp, n, q, qd, control, k1v, payload);
       for (int i = 0; i < n; ++i) {
         k1q[i] = qd[i];
         qt[i] = q[i] + 0.5 * h * k1q[i];
         vt[i] = qd[i] + 0.5 * h * k1v[i];
       }
-      accelerations(m, sp, n, qt, vt, control, k2v);
+      accelerations(m, sp, n, qt, vt, control, k2v, payload);
       for (int i = 0; i < n; ++i) {
         k2q[i] = vt[i];
         qt[i] = q[i] + 0.5 * h * k2q[i];
         vt[i] = qd[i] + 0.5 * h * k2v[i];
       }
-      accelerations(m, sp, n, qt, vt, control, k3v);
+      accelerations(m, sp, n, qt, vt, control, k3v, payload);
       for (int i = 0; i < n; ++i) {
         k3q[i] = vt[i];
         qt[i] = q[i] + h * k3q[i];
         vt[i] = qd[i] + h * k3v[i];
       }
-      accelerations(m, sp, n, qt, vt, control, qdd);  // k4v; k4q = vt
+      accelerations(m, sp, n, qt, vt, control, qdd, payload);  // k4v; k4q = vt
       for (int i = 0; i < n; ++i) {
         q[i] += (h / 6.0) * (k1q[i] + 2.0 * k2q[i] + 2.0 * k3q[i] + vt[i]);
         qd[i] += (h / 6.0) * (k1v[i] + 2.0 * k2v[i] + 2.0 * k3v[i] + qdd[i]);

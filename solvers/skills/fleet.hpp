@@ -1,0 +1,96 @@
+// Fleet: the robots of one skill on one rank, robots [gid_offset, gid_offset + n) of one
+// RobotModel. Owns their dynamics state (q, qd) and task state, and steps them as Kokkos
+// kernels ("skills::..."): action -> control -> physics substeps -> reward, termination,
+// success, quality -> auto-reset with the next episode's randomisation. Every random draw
+// is rng::draw(seed, skill stream, robot gid, episode * 64 + k), so a robot's trajectory is
+// the same on whichever rank it lives.
+//
+// Observation (obs_dim), per robot, in this order:
+//   sin q_i, cos q_i (revolute) or q_i, 1 (prismatic), 2 n values; qd (n); tool position (3);
+//   reach:      target - tool (3)
+//   weld:       closest seam point - tool (3), seam tangent there (3), reference point - tool
+//               (3), lateral error (1), standoff error (1), progress / length (1)
+//   pick_place: part - tool (3), place target - part (3), attached flag (1)
+//   then the time-in-episode fraction step / episode_steps (1).
+// Action (act_dim): n joint actions in [-1, 1] (clipped; see ActionMode), plus for
+// pick_place one gripper action (closed when > gripper_threshold).
+#pragma once
+
+#include <cstdint>
+
+#include "solvers/core/kokkos_types.hpp"
+#include "solvers/dynamics/robot_model.hpp"
+#include "solvers/dynamics/step.hpp"
+#include "solvers/skills/fleet_state.hpp"
+#include "solvers/skills/skill_config.hpp"
+
+namespace kollektiv::skills {
+
+// Largest observation of any skill (3 * kMaxJoints + 3 + 12 + 1).
+inline constexpr int kMaxObs = 3 * dynamics::kMaxJoints + 16;
+
+// What one step() leaves, per robot of the fleet.
+struct StepResult {
+  StepResult() = default;
+  StepResult(int robots, int obs_dim);
+  View<Real*> reward;
+  View<int*> terminated;   // the episode ended in a terminal state (weld done, part placed)
+  View<int*> truncated;    // the episode was cut by the time limit
+  View<Real**> final_obs;  // observation that ended the episode, before the auto-reset
+                           // (rows of robots whose episode did not end are left as they were)
+  // Per-episode results, valid where episode_done == 1 (terminated or truncated).
+  View<int*> episode_done;
+  View<Real*> episode_return;   // undiscounted sum of the episode's rewards
+  View<int*> episode_success;
+  View<Real*> episode_quality;  // in [0, 1], see README.md
+  View<int*> episode_length;    // control steps
+};
+
+class Fleet {
+ public:
+  // Throws kollektiv::Error (bad_input) for an inconsistent config (sizes of kp, kd,
+  // initial_q; non-positive dt, tolerances, ...).
+  Fleet(const dynamics::RobotModel& model, const SkillConfig& cfg, std::uint64_t seed, std::int64_t gid_offset,
+        int n_robots);
+
+  int size() const { return n_robots_; }
+  int dof() const { return model_.n_joints; }
+  int obs_dim() const { return obs_dim_; }
+  int act_dim() const { return act_dim_; }
+  SkillKind kind() const { return cfg_.kind; }
+  std::int64_t gid_offset() const { return gid_offset_; }
+  const SkillConfig& config() const { return cfg_; }
+  const dynamics::DeviceModel& model() const { return model_; }
+  const dynamics::StepParams& step_params() const { return sp_; }  // includes the PD gains used
+
+  // Every robot starts episode 0.
+  void reset_all();
+  // obs: (>= size(), >= obs_dim()).
+  void observe(View<Real**> obs) const;
+  // actions: (>= size(), >= act_dim()). Robots whose episode ends are reset to their next
+  // episode. Throws kollektiv::Error naming the robot gid if a state became non-finite.
+  void step(View<const Real**> actions, StepResult& out);
+
+  FleetState save_state() const;
+  // Throws kollektiv::Error if the state does not have size() robots of dof() joints.
+  void restore_state(const FleetState& state);
+
+  View<Real**> q() const { return q_; }
+  View<Real**> qd() const { return qd_; }
+  View<Real**> task_real() const { return task_real_; }
+  View<std::int64_t**> task_int() const { return task_int_; }
+
+ private:
+  SkillConfig cfg_;
+  dynamics::DeviceModel model_;
+  dynamics::StepParams sp_;
+  std::uint64_t seed_;
+  std::int64_t gid_offset_;
+  int n_robots_;
+  int obs_dim_ = 0, act_dim_ = 0;
+  View<Real**> q_, qd_, task_real_;
+  View<std::int64_t**> task_int_;
+  View<int*> error_;
+};
+
+}  // namespace kollektiv::skills
