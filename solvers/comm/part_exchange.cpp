@@ -9,7 +9,6 @@
 namespace kollektiv::comm {
 
 namespace {
-constexpr int tag_count = 7101;
 constexpr int tag_data = 7102;
 }  // namespace
 
@@ -20,11 +19,12 @@ PartExchange::PartExchange(MPI_Comm comm, const Decomposition& decomposition, st
   for (int n : neighbours)
     if (n != decomposition.rank()) neighbours_.push_back(n);
   send_.resize(neighbours_.size());
-  recv_counts_.resize(neighbours_.size());
-  requests_.reserve(4 * neighbours_.size());
+  probed_.resize(neighbours_.size());
+  recv_bytes_.resize(neighbours_.size());
+  requests_.reserve(neighbours_.size());
 }
 
-std::vector<PartMessage> PartExchange::exchange(const std::vector<PartMessage>& outgoing) {
+const std::vector<PartMessage>& PartExchange::exchange(const std::vector<PartMessage>& outgoing) {
   for (auto& s : send_) s.clear();
   for (const PartMessage& m : outgoing) {
     const int dest = decomposition_.owner(m.dest_gid);
@@ -35,47 +35,39 @@ std::vector<PartMessage> PartExchange::exchange(const std::vector<PartMessage>& 
                   std::to_string(dest) + ", which is not a neighbour");
     send_[static_cast<std::size_t>(it - neighbours_.begin())].push_back(m);
   }
+  incoming_.clear();
   const int n = static_cast<int>(neighbours_.size());
-  if (n == 0) return {};
+  if (n == 0) return incoming_;
 
-  // Round 1: counts. Round 2: payloads, received straight into place.
-  std::vector<std::int64_t> send_counts(static_cast<std::size_t>(n));
-  requests_.clear();
-  for (int i = 0; i < n; ++i) {
-    requests_.emplace_back();
-    MPI_Irecv(&recv_counts_[i], 1, MPI_INT64_T, neighbours_[i], tag_count, comm_, &requests_.back());
-  }
-  for (int i = 0; i < n; ++i) {
-    send_counts[i] = static_cast<std::int64_t>(send_[i].size());
-    requests_.emplace_back();
-    MPI_Isend(&send_counts[i], 1, MPI_INT64_T, neighbours_[i], tag_count, comm_, &requests_.back());
-  }
-  MPI_Waitall(static_cast<int>(requests_.size()), requests_.data(), MPI_STATUSES_IGNORE);
-
-  std::int64_t total = 0;
-  for (auto c : recv_counts_) total += c;
-  std::vector<PartMessage> incoming(static_cast<std::size_t>(total));
-  requests_.clear();
-  std::int64_t offset = 0;
+  // One round: every neighbour gets exactly one message per call (possibly empty), and a
+  // matched probe gives its size. Messages between two ranks with one tag and
+  // communicator are not overtaken, so the k-th call on each side pairs up.
   const int bytes = static_cast<int>(sizeof(PartMessage));
+  requests_.clear();
   for (int i = 0; i < n; ++i) {
-    if (recv_counts_[i] > 0) {
-      requests_.emplace_back();
-      MPI_Irecv(incoming.data() + offset, static_cast<int>(recv_counts_[i]) * bytes, MPI_BYTE,
-                neighbours_[i], tag_data, comm_, &requests_.back());
-    }
-    offset += recv_counts_[i];
+    const auto u = static_cast<std::size_t>(i);
+    requests_.emplace_back();
+    MPI_Isend(send_[u].data(), static_cast<int>(send_[u].size()) * bytes, MPI_BYTE, neighbours_[u], tag_data, comm_,
+              &requests_.back());
+    bytes_sent_ += static_cast<std::int64_t>(send_[u].size()) * bytes;
   }
+  std::size_t total = 0;
   for (int i = 0; i < n; ++i) {
-    if (send_counts[i] > 0) {
-      requests_.emplace_back();
-      MPI_Isend(send_[i].data(), static_cast<int>(send_counts[i]) * bytes, MPI_BYTE, neighbours_[i],
-                tag_data, comm_, &requests_.back());
-      bytes_sent_ += send_counts[i] * bytes;
-    }
+    const auto u = static_cast<std::size_t>(i);
+    MPI_Status status;
+    MPI_Mprobe(neighbours_[u], tag_data, comm_, &probed_[u], &status);
+    MPI_Get_count(&status, MPI_BYTE, &recv_bytes_[u]);
+    total += static_cast<std::size_t>(recv_bytes_[u] / bytes);
+  }
+  incoming_.resize(total);
+  std::size_t offset = 0;
+  for (int i = 0; i < n; ++i) {
+    const auto u = static_cast<std::size_t>(i);
+    MPI_Mrecv(incoming_.data() + offset, recv_bytes_[u], MPI_BYTE, &probed_[u], MPI_STATUS_IGNORE);
+    offset += static_cast<std::size_t>(recv_bytes_[u] / bytes);
   }
   MPI_Waitall(static_cast<int>(requests_.size()), requests_.data(), MPI_STATUSES_IGNORE);
-  return incoming;
+  return incoming_;
 }
 
 }  // namespace kollektiv::comm

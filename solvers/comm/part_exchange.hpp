@@ -1,6 +1,7 @@
 // PartExchange: the communication plan that moves factory messages (parts on a conveyor,
 // freed buffer places) between neighbouring ranks. Built once from the neighbour list;
-// each exchange() is one round of point-to-point messages with those neighbours only.
+// each exchange() is one round of point-to-point messages with those neighbours only: one
+// message per neighbour, empty if there is nothing to send, sized by a matched probe.
 #pragma once
 
 #include <mpi.h>
@@ -30,8 +31,9 @@ class PartExchange {
 
   // Sends each message in `outgoing` to the owner of its dest_gid (which must be a
   // neighbour) and returns what the neighbours sent, ordered by source rank and then by
-  // the order the sender queued them. Collective over the neighbours.
-  std::vector<PartMessage> exchange(const std::vector<PartMessage>& outgoing);
+  // the order the sender queued them. Collective over the neighbours. The result is valid
+  // until the next call.
+  const std::vector<PartMessage>& exchange(const std::vector<PartMessage>& outgoing);
 
   const std::vector<int>& neighbours() const { return neighbours_; }
   std::int64_t bytes_sent() const { return bytes_sent_; }
@@ -41,8 +43,10 @@ class PartExchange {
   Decomposition decomposition_;
   std::vector<int> neighbours_;
   std::vector<std::vector<PartMessage>> send_;
-  std::vector<std::int64_t> recv_counts_;
+  std::vector<MPI_Message> probed_;
+  std::vector<int> recv_bytes_;
   std::vector<MPI_Request> requests_;
+  std::vector<PartMessage> incoming_;
   std::int64_t bytes_sent_ = 0;
 };
 

@@ -20,6 +20,10 @@ namespace {
 constexpr double inf = std::numeric_limits<double>::infinity();
 constexpr std::int32_t kind_part = 0;    // PartMessage::kind: a part arrives from upstream
 constexpr std::int32_t kind_credit = 1;  // a freed place of the sender's buffer arrives
+// How many active stations ahead of the current one the window loop prefetches the station,
+// and (once that has arrived) the heads of its FIFOs.
+constexpr std::size_t prefetch_stations = 8;
+constexpr std::size_t prefetch_fifos = 4;
 
 enum Phase : std::int64_t { phase_idle = 0, phase_busy = 1, phase_blocked = 2 };
 enum KpiState : std::int64_t { kpi_busy = 0, kpi_blocked = 1, kpi_starved = 2, kpi_down = 3 };
@@ -40,7 +44,19 @@ struct PartSlot {
   double entry_time_s;
 };
 
-struct Station {
+struct alignas(64) Station {
+  // What the event loop reads first, in the first two cache lines: the pending event
+  // times (+inf where none) and the incoming FIFOs, whose entries before the heads are
+  // consumed. parts_in[part_head, part_head + parts_arrived) is the buffer, the rest is
+  // still on the conveyor.
+  double service_end = inf, fail_at = inf, repair_end = inf, next_arrival = inf;
+  std::size_t part_head = 0;
+  std::int64_t parts_arrived = 0;
+  std::size_t credit_head = 0;
+  std::vector<PartSlot> parts_in;
+  std::vector<double> credits_in;
+  std::vector<comm::PartMessage> outbox;
+
   // Configuration.
   std::int64_t gid = 0;
   std::int64_t line = 0;           // global line index
@@ -54,8 +70,6 @@ struct Station {
   double upstream_conveyor_s = inf;
   double mtbf_s = 0.0, mttr_s = 0.0, interval_s = 0.0;
 
-  // Pending event times (+inf where none): the event loop compares these directly.
-  double service_end = inf, fail_at = inf, repair_end = inf, next_arrival = inf;
   // Dynamic state (see StateInt / StateReal in factory_state.hpp).
   std::int64_t phase = phase_idle;
   bool down = false;
@@ -68,18 +82,15 @@ struct Station {
   double remaining = 0.0, ttf_left = inf;
   std::int64_t kpi_state = kpi_starved;
   std::int64_t processed = 0, good = 0, scrapped = 0, sink_count = 0, entered = 0, wip_count = 0;
-
-  // Incoming FIFOs; entries before the heads are consumed. parts_in[part_head,
-  // part_head + parts_arrived) is the buffer, the rest is still on the conveyor.
-  std::vector<PartSlot> parts_in;
-  std::size_t part_head = 0;
-  std::int64_t parts_arrived = 0;
-  std::vector<double> credits_in;
-  std::size_t credit_head = 0;
-  std::vector<comm::PartMessage> outbox;
+  // KPI accumulators, plain doubles added to at this station's events only (factory.hpp).
+  double state_s[4] = {0.0, 0.0, 0.0, 0.0};  // closed intervals, indexed by KpiState
+  double state_since = 0.0;                  // start of the open interval of kpi_state
+  double wip_area = 0.0;                     // integral of wip_count over [0, wip_since]
+  double wip_since = 0.0;
+  double line_exit_s = 0.0;                  // sum of exit - entry of parts leaving the line here
+  double lead_s = 0.0;                       // the same over sink exits
 
   std::int64_t events = 0;
-  ExactSum sums[sum_count];
 
   void compact() {
     if (part_head > 0 && 2 * part_head >= parts_in.size()) {
@@ -89,6 +100,38 @@ struct Station {
     if (credit_head > 0 && 2 * credit_head >= credits_in.size()) {
       credits_in.erase(credits_in.begin(), credits_in.begin() + static_cast<std::ptrdiff_t>(credit_head));
       credit_head = 0;
+    }
+  }
+  // The earliest pending event (+inf if none): the candidates StationRunner::run compares.
+  double next_event_time() const {
+    double t = service_end;
+    t = std::min(t, fail_at);
+    t = std::min(t, repair_end);
+    t = std::min(t, next_arrival);
+    if (credit_head < credits_in.size()) t = std::min(t, credits_in[credit_head]);
+    const std::size_t next_part = part_head + static_cast<std::size_t>(parts_arrived);
+    if (next_part < parts_in.size()) t = std::min(t, parts_in[next_part].time_s);
+    return t;
+  }
+  // Sum over the parts in the line held here (in the FIFO: on the conveyor into this
+  // station or in its buffer; in service or held) of T - entry time.
+  double in_line_s(double T) const {
+    double sum = 0.0;
+    for (std::size_t i = part_head; i < parts_in.size(); ++i) sum += T - parts_in[i].entry_time_s;
+    if (phase != phase_idle) sum += T - current_entry_time;
+    return sum;
+  }
+  // Hints the cache to load the station (and, with `fifos`, the heads of its FIFOs) ahead of
+  // its turn: the active stations of a window are scattered over a working set far larger
+  // than the caches, so each visit would otherwise wait for several misses in a row.
+  void prefetch(bool fifos) const {
+    const char* p = reinterpret_cast<const char*>(this);
+    for (std::size_t b = 0; b < sizeof(Station); b += 64) __builtin_prefetch(p + b);
+    if (fifos) {
+      if (credit_head < credits_in.size()) __builtin_prefetch(credits_in.data() + credit_head);
+      const std::size_t next_part = part_head + static_cast<std::size_t>(parts_arrived);
+      if (next_part < parts_in.size()) __builtin_prefetch(parts_in.data() + next_part);
+      if (part_head < parts_in.size()) __builtin_prefetch(parts_in.data() + part_head);
     }
   }
   std::int64_t current_kpi_state() const {
@@ -108,11 +151,14 @@ struct StationRunner {
   double interarrival(const Station& s, std::int64_t k) const {
     return s.poisson ? exponential(seed, rng::Stream::source_arrival, s.gid, k, s.interval_s) : s.interval_s;
   }
-  static void leave_station(Station& s, double t) {
-    --s.wip_count;
-    s.sums[ss_station_wip] += t;
+  // wip_count changes by `delta` at t: close the constant piece since the last change.
+  static void change_wip(Station& s, double t, std::int64_t delta) {
+    s.wip_area += static_cast<double>(s.wip_count) * (t - s.wip_since);
+    s.wip_since = t;
+    s.wip_count += delta;
   }
-  static void exit_line(Station& s, double t) { s.sums[ss_line_wip] += t; }
+  static void leave_station(Station& s, double t) { change_wip(s, t, -1); }
+  static void exit_line(Station& s, double t) { s.line_exit_s += t - s.current_entry_time; }
 
   void progress(Station& s, double t) const {
     for (;;) {
@@ -144,9 +190,7 @@ struct StationRunner {
         s.parts_in.push_back(PartSlot{t, (s.line << 40) | (s.arrival_count - 1), t});
         ++s.parts_arrived;
         ++s.entered;
-        s.sums[ss_line_wip] += -t;
-        ++s.wip_count;
-        s.sums[ss_station_wip] += -t;
+        change_wip(s, t, +1);
         s.source_waiting = false;
         s.next_arrival = t + interarrival(s, s.arrival_count);
         continue;  // the part may start service at once
@@ -155,7 +199,8 @@ struct StationRunner {
     }
   }
 
-  void run(Station& s, double window_end) const {
+  // Returns the time of the station's next event (>= window_end).
+  double run(Station& s, double window_end) const {
     for (;;) {
       double t = inf;
       int ev = ev_none;
@@ -185,7 +230,10 @@ struct StationRunner {
         t = s.next_arrival;
         ev = ev_source;
       }
-      if (!(t < window_end)) return;
+      if (!(t < window_end)) {
+        s.compact();
+        return t;
+      }
       ++s.events;
 
       switch (ev) {
@@ -195,8 +243,7 @@ struct StationRunner {
           break;
         case ev_part:
           ++s.parts_arrived;
-          ++s.wip_count;
-          s.sums[ss_station_wip] += -t;
+          change_wip(s, t, +1);
           break;
         case ev_repair: {
           s.down = false;
@@ -227,8 +274,7 @@ struct StationRunner {
             ++s.good;
             if (s.last) {
               ++s.sink_count;
-              s.sums[ss_lead] += t;
-              s.sums[ss_lead] += -s.current_entry_time;
+              s.lead_s += t - s.current_entry_time;
               exit_line(s, t);
               leave_station(s, t);
               s.phase = phase_idle;
@@ -255,13 +301,13 @@ struct StationRunner {
           s.next_arrival = inf;
           break;
         default:
-          return;
+          return t;
       }
       progress(s, t);
       const std::int64_t state = s.current_kpi_state();
       if (state != s.kpi_state) {
-        s.sums[s.kpi_state] += t;
-        s.sums[state] += -t;
+        s.state_s[s.kpi_state] += t - s.state_since;
+        s.state_since = t;
         s.kpi_state = state;
       }
     }
@@ -358,37 +404,87 @@ Factory::Factory(const FactoryModelConfig& config, std::uint64_t seed, MPI_Comm 
       neighbours.push_back(decomposition.owner(local_.end));
   }
   exchange_ = std::make_unique<comm::PartExchange>(comm_, decomposition, neighbours);
+  refresh_next_events();
 }
 
 Factory::~Factory() = default;
 Factory::Factory(Factory&&) noexcept = default;
 Factory& Factory::operator=(Factory&&) noexcept = default;
 
+void Factory::refresh_next_events() {
+  next_event_s_.resize(stations_.size());
+  for (std::size_t i = 0; i < stations_.size(); ++i) next_event_s_[i] = stations_[i].next_event_time();
+  active_.resize(stations_.size());
+  active_count_ = 0;
+}
+
 void Factory::run_window(double window_end_s) {
+  // Only stations with an event before the window end have anything to do: a branch-free
+  // scan of the dense next-event times lists them in station order.
+  const double* next = next_event_s_.data();
+  std::int32_t* active = active_.data();
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < next_event_s_.size(); ++i) {
+    active[n] = static_cast<std::int32_t>(i);
+    n += next[i] < window_end_s ? 1 : 0;
+  }
+  active_count_ = n;
+  const auto count = static_cast<std::int64_t>(n);
   const detail::StationRunner runner{seed_, process_model_.get(), distribution_model_};
   Station* stations = stations_.data();
-  // Stations are independent within a window: each touches only itself and its outbox.
-  Kokkos::parallel_for("factory::window",
-                       Kokkos::RangePolicy<HostExecSpace>(0, static_cast<std::int64_t>(stations_.size())),
-                       [=](std::int64_t i) { runner.run(stations[i], window_end_s); });
+  double* next_out = next_event_s_.data();
+  // Stations are independent within a window: each touches only itself, its outbox and its
+  // next-event time.
+  Kokkos::parallel_for("factory::window", Kokkos::RangePolicy<HostExecSpace>(0, count),
+                       [=](std::int64_t k) {
+                         if (k + static_cast<std::int64_t>(prefetch_stations) < count) stations[active[k + prefetch_stations]].prefetch(false);
+                         if (k + static_cast<std::int64_t>(prefetch_fifos) < count) stations[active[k + prefetch_fifos]].prefetch(true);
+                         const std::int32_t i = active[k];
+                         next_out[i] = runner.run(stations[i], window_end_s);
+                       });
 }
 
 void Factory::deliver() {
   const auto push = [this](const comm::PartMessage& m) {
-    Station& d = stations_[static_cast<std::size_t>(m.dest_gid - local_.begin)];
+    const auto i = static_cast<std::size_t>(m.dest_gid - local_.begin);
+    Station& d = stations_[i];
     if (m.kind == kind_part) d.parts_in.push_back(detail::PartSlot{m.time_s, m.part_id, m.entry_time_s});
     else d.credits_in.push_back(m.time_s);
+    // FIFOs are in non-decreasing time order, so this is exact, not just a lower bound.
+    next_event_s_[i] = std::min(next_event_s_[i], m.time_s);
   };
-  for (Station& s : stations_) s.compact();
   remote_out_.clear();
-  // Each FIFO has one sender, so delivering in station order keeps every FIFO in send order.
-  for (Station& s : stations_) {
+  // Only the stations that ran have outbox entries. Each FIFO has one sender, so delivering
+  // in station order keeps every FIFO in send order.
+  for (std::size_t k = 0; k < active_count_; ++k) {
+    // Prefetch the outbox and the receivers' FIFO headers (a station's messages go to its
+    // neighbours) of a station ahead, then, once those have arrived, the data they point to.
+    if (k + prefetch_stations < active_count_) {
+      const auto a = static_cast<std::size_t>(active_[k + prefetch_stations]);
+      __builtin_prefetch(&stations_[a].outbox);
+      if (a + 1 < stations_.size()) __builtin_prefetch(&stations_[a + 1].parts_in);
+      if (a > 0) __builtin_prefetch(&stations_[a - 1].credits_in);
+    }
+    if (k + prefetch_fifos < active_count_) {
+      const auto a = static_cast<std::size_t>(active_[k + prefetch_fifos]);
+      __builtin_prefetch(stations_[a].outbox.data());
+      if (a + 1 < stations_.size()) {
+        const auto& fifo = stations_[a + 1].parts_in;
+        __builtin_prefetch(fifo.data() + fifo.size());
+      }
+      if (a > 0) {
+        const auto& fifo = stations_[a - 1].credits_in;
+        __builtin_prefetch(fifo.data() + fifo.size());
+      }
+    }
+    Station& s = stations_[static_cast<std::size_t>(active_[k])];
     for (const comm::PartMessage& m : s.outbox) {
       if (local_.contains(m.dest_gid)) push(m);
       else remote_out_.push_back(m);
     }
     s.outbox.clear();
   }
+  active_count_ = 0;
   for (const comm::PartMessage& m : exchange_->exchange(remote_out_)) push(m);
 }
 
@@ -417,10 +513,6 @@ std::int64_t Factory::events_processed() const {
 KpiReport Factory::report() const {
   const double T = time_s_;
   const auto ratio = [](double a, double b) { return b != 0.0 ? a / b : 0.0; };
-  const auto closed = [T](ExactSum sum, double extra) {
-    sum += extra;
-    return sum.to_double();
-  };
 
   // Per-station columns, computed where the station lives and gathered to rank 0.
   static const char* const station_names[][2] = {
@@ -432,14 +524,17 @@ KpiReport Factory::report() const {
   std::vector<double> local_rows;
   local_rows.reserve(stations_.size() * station_columns);
   const std::int64_t lines = line_count();
-  std::vector<ExactSum> line_sums(static_cast<std::size_t>(2 * lines));   // [line][wip, lead]
+  std::vector<ExactSum> line_sums(static_cast<std::size_t>(2 * lines));   // [line][wip area, lead]
   std::vector<std::int64_t> line_counts(static_cast<std::size_t>(3 * lines), 0);  // [line][entered, sink, scrapped]
   for (const Station& s : stations_) {
+    // The open intervals are added here only, never accrued at window ends.
+    double state_s[4];
+    for (int k = 0; k < 4; ++k) state_s[k] = s.state_s[k] + (s.kpi_state == k ? T - s.state_since : 0.0);
     double fraction[4];
-    for (int k = 0; k < 4; ++k) fraction[k] = ratio(closed(s.sums[k], s.kpi_state == k ? T : 0.0), T);
-    const double down_s = closed(s.sums[ss_down], s.kpi_state == kpi_down ? T : 0.0);
-    const double up_s = T - down_s;
-    const double wip = ratio(closed(s.sums[ss_station_wip], static_cast<double>(s.wip_count) * T), T);
+    for (int k = 0; k < 4; ++k) fraction[k] = ratio(state_s[k], T);
+    const double up_s = T - state_s[kpi_down];
+    const double wip_area = s.wip_area + static_cast<double>(s.wip_count) * (T - s.wip_since);
+    const double wip = ratio(wip_area, T);
     const double ideal = station_ideal_cycle_s_[static_cast<std::size_t>(s.gid)];
     const double availability = ratio(up_s, T);
     const double performance = ratio(static_cast<double>(s.processed) * ideal, up_s);
@@ -460,8 +555,9 @@ KpiReport Factory::report() const {
                                          availability * performance * quality};
     local_rows.insert(local_rows.end(), row, row + station_columns);
     const auto l = static_cast<std::size_t>(s.line);
-    line_sums[2 * l] += s.sums[ss_line_wip];
-    line_sums[2 * l + 1] += s.sums[ss_lead];
+    line_sums[2 * l] += s.line_exit_s;
+    line_sums[2 * l] += s.in_line_s(T);
+    line_sums[2 * l + 1] += s.lead_s;
     line_counts[3 * l] += s.entered;
     line_counts[3 * l + 1] += s.sink_count;
     line_counts[3 * l + 2] += s.scrapped;
@@ -506,17 +602,17 @@ KpiReport Factory::report() const {
   report.factory.back().unit = "gid";
   if (!root) return report;
 
-  // One row of group KPIs from summed parts: wip and lead are exact sums.
-  const auto group_row = [&](std::int64_t entered, std::int64_t sink, std::int64_t scrapped, ExactSum wip_sum,
+  // One row of group KPIs from summed parts: the wip area and lead are exact sums of the
+  // stations' contributions.
+  const auto group_row = [&](std::int64_t entered, std::int64_t sink, std::int64_t scrapped, const ExactSum& wip_sum,
                              const ExactSum& lead_sum, double oee, std::int64_t bottleneck_value,
                              std::vector<KpiColumn>& out) {
-    const double n_in = static_cast<double>(entered - sink - scrapped);
     const double values[group_columns] = {static_cast<double>(entered),
                                           static_cast<double>(sink),
                                           static_cast<double>(scrapped),
                                           ratio(static_cast<double>(sink), T) * 3600.0,
                                           ratio(static_cast<double>(sink), static_cast<double>(sink + scrapped)),
-                                          ratio(closed(wip_sum, n_in * T), T),
+                                          ratio(wip_sum.to_double(), T),
                                           ratio(lead_sum.to_double(), static_cast<double>(sink)),
                                           oee,
                                           static_cast<double>(bottleneck_value)};
@@ -564,14 +660,12 @@ FactoryState Factory::save() const {
         s.processed,      s.good,            s.scrapped,    s.sink_count,         s.entered,
         s.wip_count,      s.parts_arrived};
     st.station_int.insert(st.station_int.end(), ints, ints + int_field_count);
-    const double reals[real_field_count] = {s.service_end, s.remaining,  s.current_entry_time, s.fail_at,
-                                            s.ttf_left,    s.repair_end, s.next_arrival};
+    const double reals[real_field_count] = {s.service_end, s.remaining,   s.current_entry_time, s.fail_at,
+                                            s.ttf_left,    s.repair_end,  s.next_arrival,       s.state_s[kpi_busy],
+                                            s.state_s[kpi_blocked],       s.state_s[kpi_starved],
+                                            s.state_s[kpi_down],          s.state_since,        s.wip_area,
+                                            s.wip_since,   s.line_exit_s, s.lead_s};
     st.station_real.insert(st.station_real.end(), reals, reals + real_field_count);
-    for (int k = 0; k < sum_count; ++k) {
-      ExactSum sum = s.sums[k];
-      sum.normalise();  // restored sums start a fresh normalisation count
-      st.station_sum.insert(st.station_sum.end(), sum.words(), sum.words() + ExactSum::word_count);
-    }
     st.part_count.push_back(static_cast<std::int64_t>(s.parts_in.size() - s.part_head));
     for (std::size_t i = s.part_head; i < s.parts_in.size(); ++i) {
       st.part_time_s.push_back(s.parts_in[i].time_s);
@@ -628,11 +722,12 @@ void Factory::restore(double time_s, const FactoryState& state) {
     s.ttf_left = r[sr_ttf_left];
     s.repair_end = r[sr_repair_end];
     s.next_arrival = r[sr_next_arrival];
-    for (int k = 0; k < sum_count; ++k) {
-      const std::int64_t* w = state.station_sum.data() + (i * sum_count + static_cast<std::size_t>(k)) * ExactSum::word_count;
-      s.sums[k] = ExactSum();
-      std::copy(w, w + ExactSum::word_count, s.sums[k].words());
-    }
+    for (int k = 0; k < 4; ++k) s.state_s[k] = r[sr_busy_s + k];
+    s.state_since = r[sr_state_since];
+    s.wip_area = r[sr_wip_area];
+    s.wip_since = r[sr_wip_since];
+    s.line_exit_s = r[sr_line_exit_s];
+    s.lead_s = r[sr_lead_s];
     s.parts_in.clear();
     s.part_head = 0;
     for (std::int64_t n = 0; n < state.part_count[i]; ++n, ++part)
@@ -644,6 +739,7 @@ void Factory::restore(double time_s, const FactoryState& state) {
     s.outbox.clear();
     s.events = 0;
   }
+  refresh_next_events();
 }
 
 }  // namespace kollektiv::factory

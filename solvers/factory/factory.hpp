@@ -57,8 +57,16 @@
 // ones through comm::PartExchange (plan built once). Every message has time >= its sending
 // event + L >= window end, so it is in the receiver's FIFO before it is due: the result is
 // exactly that of a sequential simulation for any rank count and any window splitting.
-// KPI state times and WIP integrals are kept in ExactSum as sum(+leave time) - sum(enter
-// time), which is exact and so independent of where windows end.
+// Windows cost O(stations with an event before the window end) plus a scan of a dense
+// array of next-event times.
+//
+// KPI accumulation. Each station's events are processed in the same order whatever the rank
+// count and window splitting, so per-station plain double sums updated AT EVENTS ONLY have
+// the same bits everywhere: a state interval adds (t - start) when it closes; the station
+// WIP integral adds wip * (t - last change) at each change; a part leaving the line (scrap
+// or sink) adds exit - entry (and the lead-time sum, at the sink). Nothing is accrued at
+// window ends: the open intervals (current state, current WIP, parts still in the line)
+// are added only in report(), at T.
 //
 // KPIs (cumulative from t = 0 to T = time_s(); ratios with a zero denominator are 0):
 // per station: processed, good, scrapped, busy/blocked/starved/down fractions (busy =
@@ -68,13 +76,14 @@
 // performance processed * ideal_cycle / (T - down), quality good/processed, oee (product).
 // Per line: entered, sink_count, scrapped, throughput (sink parts per hour), yield
 // sink/(sink + scrapped), wip (time-average parts entered and not yet exited, conveyors
-// included: (sum exit times + n_in T - sum entry times)/T), lead_time (mean over sink exits
+// included: (sum over parts that left of (exit - entry) + sum over parts in the line of
+// (T - entry))/T), lead_time (mean over sink exits
 // of exit - entry), oee (sink_count * max ideal cycle of the line / T), bottleneck (index in
 // the line of the largest busy + down fraction, ties -> lowest index).
 // Per factory: the same with sums over its lines (throughput, counts, wip; lead time and
 // yield from the summed parts), oee = mean of its lines' oee, bottleneck as a station gid.
-// Line and factory sums of doubles use ExactSum and counts int64, so every KPI has the
-// same bits at any rank count.
+// Line and factory sums of the stations' doubles use ExactSum (order-independent across
+// ranks) and counts int64, so every KPI has the same bits at any rank count.
 #pragma once
 
 #include <mpi.h>
@@ -140,6 +149,7 @@ class Factory {
   std::int64_t bytes_sent() const { return exchange_->bytes_sent(); }
 
  private:
+  void refresh_next_events();  // next_event_s_ from the stations' state
   void run_window(double window_end_s);
   void deliver();
 
@@ -155,6 +165,11 @@ class Factory {
   std::vector<std::int64_t> factory_first_line_;  // by factory, plus the end
   std::vector<double> station_ideal_cycle_s_;     // by gid
   std::vector<detail::Station> stations_;         // local stations
+  // Hot per-window data, dense by local station: the earliest pending event of each station
+  // (exact after every run and delivery), and the stations that run in the current window.
+  std::vector<double> next_event_s_;
+  std::vector<std::int32_t> active_;
+  std::size_t active_count_ = 0;
   std::unique_ptr<comm::PartExchange> exchange_;
   std::vector<comm::PartMessage> remote_out_;
 };

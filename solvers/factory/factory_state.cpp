@@ -23,7 +23,7 @@ void check_state(const FactoryState& s) {
   const auto parts = static_cast<std::size_t>(sum_of(s.part_count, s.station_count()));
   const auto credits = static_cast<std::size_t>(sum_of(s.credit_count, s.station_count()));
   const bool ok = s.station_int.size() == n * int_field_count && s.station_real.size() == n * real_field_count &&
-                  s.station_sum.size() == n * sum_count * ExactSum::word_count && s.credit_count.size() == n &&
+                  s.credit_count.size() == n &&
                   s.part_time_s.size() == parts && s.part_id.size() == parts &&
                   s.part_entry_time_s.size() == parts && s.credit_time_s.size() == credits;
   require(ok, "factory state: inconsistent array sizes for " + std::to_string(n) + " stations");
@@ -36,8 +36,6 @@ FactoryState slice_state(const FactoryState& s, std::int64_t first, std::int64_t
   const std::int64_t last = first + count;
   append(out.station_int, s.station_int, first * int_field_count, last * int_field_count);
   append(out.station_real, s.station_real, first * real_field_count, last * real_field_count);
-  const std::int64_t sum_words = sum_count * ExactSum::word_count;
-  append(out.station_sum, s.station_sum, first * sum_words, last * sum_words);
   append(out.part_count, s.part_count, first, last);
   append(out.credit_count, s.credit_count, first, last);
   const std::int64_t p0 = sum_of(s.part_count, first), p1 = sum_of(s.part_count, last);
@@ -53,7 +51,6 @@ void append_state(FactoryState& into, const FactoryState& more) {
   const auto all = [](const auto& v) { return static_cast<std::int64_t>(v.size()); };
   append(into.station_int, more.station_int, 0, all(more.station_int));
   append(into.station_real, more.station_real, 0, all(more.station_real));
-  append(into.station_sum, more.station_sum, 0, all(more.station_sum));
   append(into.part_count, more.part_count, 0, all(more.part_count));
   append(into.part_time_s, more.part_time_s, 0, all(more.part_time_s));
   append(into.part_id, more.part_id, 0, all(more.part_id));

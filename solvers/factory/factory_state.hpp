@@ -8,8 +8,6 @@
 #include <cstdint>
 #include <vector>
 
-#include "solvers/core/exact_sum.hpp"
-
 namespace kollektiv::factory {
 
 // Columns of FactoryState::station_int, row-major [station][int_field_count].
@@ -35,7 +33,9 @@ enum StateInt : int {
 };
 
 // Columns of FactoryState::station_real, row-major [station][real_field_count].
-// Times are absolute simulated seconds; +inf where no such event is pending.
+// Times are absolute simulated seconds; +inf where no such event is pending. The KPI
+// accumulators are plain doubles updated at the station's events only (factory.hpp), so
+// they have the same bits at any rank count and window splitting.
 enum StateReal : int {
   sr_service_end = 0,      // end of the running service (+inf if none or preempted)
   sr_remaining,            // service time left when preempted by a failure
@@ -44,28 +44,22 @@ enum StateReal : int {
   sr_ttf_left,             // only_when_busy: busy time left to the next failure
   sr_repair_end,           // end of the running repair (+inf if up)
   sr_next_arrival,         // next source arrival (+inf if none or waiting)
+  sr_busy_s,               // closed state intervals in seconds, indexed like si_kpi_state:
+  sr_blocked_s,            //   sr_busy_s + kpi_state
+  sr_starved_s,
+  sr_down_s,
+  sr_state_since,          // start of the open state interval (si_kpi_state)
+  sr_wip_area,             // integral of si_wip_count over [0, sr_wip_since] (part seconds)
+  sr_wip_since,            // time of the last change of si_wip_count
+  sr_line_exit_s,          // sum over parts that left the line here (scrap or sink) of exit - entry
+  sr_lead_s,               // the same over sink exits only
   real_field_count
-};
-
-// ExactSum accumulators per station, stored as ExactSum::word_count int64 words each,
-// row-major [station][sum_count][word]. State times use the +t / -t form: entering a state
-// at t subtracts t, leaving it adds t, so the sum over closed intervals is exact.
-enum StateSum : int {
-  ss_busy = 0,      // state-time sums, indexed like si_kpi_state
-  ss_blocked,
-  ss_starved,
-  ss_down,
-  ss_station_wip,   // sum of (leave times) - sum of (arrival-in-buffer times) of this station
-  ss_line_wip,      // sum of line exit times here - sum of line entry times here
-  ss_lead,          // sum over sink exits of (exit time - entry time), exact
-  sum_count
 };
 
 struct FactoryState {
   // Per station (size = stations * field count).
   std::vector<std::int64_t> station_int;
   std::vector<double> station_real;
-  std::vector<std::int64_t> station_sum;  // stations * sum_count * ExactSum::word_count
   // Part FIFO of each station (on the conveyor into it, then waiting in its buffer; the
   // first si_parts_arrived entries are in the buffer), oldest first: counts per station,
   // then the entries of all stations concatenated in station order.

@@ -57,7 +57,6 @@ FactoryState gather_state(MPI_Comm comm, const FactoryState& s) {
   FactoryState all;
   all.station_int = comm::gather_to_root(comm, s.station_int);
   all.station_real = comm::gather_to_root(comm, s.station_real);
-  all.station_sum = comm::gather_to_root(comm, s.station_sum);
   all.part_count = comm::gather_to_root(comm, s.part_count);
   all.part_time_s = comm::gather_to_root(comm, s.part_time_s);
   all.part_id = comm::gather_to_root(comm, s.part_id);
