@@ -58,7 +58,8 @@ class FactoryRun {
   FactoryRun(MPI_Comm comm, const io::Deck& deck, const CliOptions& cli)
       : comm_(comm), deck_(deck), cli_(cli), root_(comm::rank_of(comm) == 0),
         paths_(output_paths(deck.run.output_dir)),
-        factory_(deck.factory, deck.run.seed, comm) {}
+        factory_(deck.factory, deck.run.seed, comm),
+        fingerprint_(io::factory_fingerprint(deck.factory, deck.run.seed)) {}
 
   int execute() {
     const auto t0 = Clock::now();
@@ -113,9 +114,8 @@ class FactoryRun {
 
   void restart(const std::string& from) {
     const std::string source = from == "latest" ? paths_.checkpoints : from;
-    const std::uint64_t fingerprint = io::factory_fingerprint(deck_.factory, deck_.run.seed);
     const std::string used = io::load_newest_valid(comm_, source, [&](io::CheckpointReader& reader) {
-      if (static_cast<std::uint64_t>(reader.attribute_int("model_fingerprint")) != fingerprint)
+      if (static_cast<std::uint64_t>(reader.attribute_int("model_fingerprint")) != fingerprint_)
         throw Error("checkpoint " + source + " was written for a different factory model or seed than deck " +
                         cli_.deck + "; only run-block settings (end time, reports, checkpoints) may change on restart",
                     ExitCode::bad_input);
@@ -138,8 +138,7 @@ class FactoryRun {
     writer.attribute("time_s", factory_.time_s());
     writer.attribute("history_rows", rows_);
     writer.attribute("sequence", sequence_);
-    writer.attribute("model_fingerprint",
-                     static_cast<std::int64_t>(io::factory_fingerprint(deck_.factory, deck_.run.seed)));
+    writer.attribute("model_fingerprint", static_cast<std::int64_t>(fingerprint_));
     io::write_factory_state(writer, factory_);
     writer.commit(deck_.run.checkpoint_keep);
     ++sequence_;
@@ -198,6 +197,7 @@ class FactoryRun {
   bool root_;
   OutputPaths paths_;
   factory::Factory factory_;
+  std::uint64_t fingerprint_;  // of the model and seed: a checkpoint continues only the same
   io::History history_;
   std::int64_t rows_ = 0;
   std::int64_t sequence_ = 0;

@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""Factory-simulation figures for the README and the closing notes (a benchmark, not a test).
+
+Runs the kollektiv executable and prints one machine-readable line per figure:
+  RESULT bench=weak_scaling ranks=R lines=L events_per_s=E events_per_s_per_rank=... efficiency=...
+  RESULT bench=serial_line engine=kollektiv parts=P wall_s=W parts_per_s=...   (and engine=simpy)
+  RESULT bench=checkpoint bytes=B kollektiv_s=T kollektiv_mb_per_s=... dd_mb_per_s=... ratio=...
+
+usage: tests/bench/factory_bench.py [--build build] [--quick]
+Weak scaling: inputs/bench/factory_large.yaml with 500 lines per rank at 1 and 2 ranks.
+Serial line: inputs/bench/serial_line.yaml on one rank against the same line in SimPy 3
+(tests/bench/simpy_serial_line.py, Debian's python3-simpy3). Checkpoint: a 20,000-line
+(400,000-station) factory written once, against dd writing the same bytes with fsync.
+"""
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import h5py
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+           OMPI_MCA_rmaps_base_oversubscribe="1")
+
+
+def kollektiv(exe, ranks, deck, out, *sets):
+    cmd = ["mpirun", "-np", str(ranks), "--bind-to", "core" if ranks <= os.cpu_count() else "none", exe,
+           os.path.join(ROOT, deck), "--output", out, "--overwrite"]
+    for s in sets:
+        cmd += ["--set", s]
+    p = subprocess.run(cmd, env=ENV, capture_output=True, text=True, check=True)
+    return p.stdout
+
+
+def phase(stdout, name):
+    return float(re.search(rf"^{name}\s+([0-9.]+)", stdout, re.M).group(1))
+
+
+def events(stdout):
+    return int(re.search(r"^events (\d+)", stdout, re.M).group(1))
+
+
+def weak_scaling(exe, work, end_time):
+    base = None
+    for ranks in (1, 2):
+        lines = 500 * ranks
+        out = kollektiv(exe, ranks, "inputs/bench/factory_large.yaml", os.path.join(work, f"weak{ranks}"),
+                        f"factory.factories.0.lines.0.count={lines}", f"run.end_time_s={end_time}")
+        rate = events(out) / phase(out, "advance")
+        per_rank = rate / ranks
+        base = base or per_rank
+        print(f"RESULT bench=weak_scaling ranks={ranks} lines={lines} stations={lines * 20} "
+              f"events_per_s={rate:.4g} events_per_s_per_rank={per_rank:.4g} efficiency={per_rank / base:.3f}",
+              flush=True)
+
+
+def serial_line(exe, work, end_time):
+    out_dir = os.path.join(work, "serial")
+    out = kollektiv(exe, 1, "inputs/bench/serial_line.yaml", out_dir, f"run.end_time_s={end_time}",
+                    f"run.report_interval_s={end_time}")
+    with h5py.File(os.path.join(out_dir, "history.h5"), "r") as f:
+        parts = int(f["factories/sink_count"][-1].sum())
+    wall = phase(out, "advance")
+    print(f"RESULT bench=serial_line engine=kollektiv parts={parts} wall_s={wall:.3f} parts_per_s={parts / wall:.0f}",
+          flush=True)
+    # The same line in SimPy (the deck's parameters): Poisson source every 60 s, exponential
+    # services of 40, 45, 50, 45, 40 s, 1 s conveyors, unlimited buffers.
+    p = subprocess.run([sys.executable, os.path.join(HERE, "simpy_serial_line.py"), "--end-time", str(end_time),
+                        "--interval", "60", "--mean", "40", "45", "50", "45", "40", "--conveyor", "1"],
+                       capture_output=True, text=True, check=True)
+    simpy = dict(kv.split("=") for kv in p.stdout.split()[1:])
+    print(f"RESULT bench=serial_line engine=simpy parts={simpy['parts']} wall_s={simpy['wall_s']} "
+          f"parts_per_s={simpy['parts_per_s']} kollektiv_over_simpy={parts / wall / float(simpy['parts_per_s']):.1f}",
+          flush=True)
+
+
+def checkpoint(exe, work):
+    out_dir = os.path.join(work, "ckpt")
+    out = kollektiv(exe, 1, "inputs/bench/factory_large.yaml", out_dir, "factory.factories.0.lines.0.count=20000",
+                    "run.end_time_s=600", "run.report_interval_s=600")
+    seconds = phase(out, "checkpoint")
+    ckpt = [os.path.join(out_dir, "checkpoints", n) for n in os.listdir(os.path.join(out_dir, "checkpoints"))
+            if n.endswith(".h5")][0]
+    size = os.path.getsize(ckpt)
+    target = os.path.join(out_dir, "dd.bin")
+    p = subprocess.run(["dd", "if=/dev/zero", f"of={target}", "bs=1M", f"count={max(1, size // 2**20)}",
+                        "conv=fsync"], capture_output=True, text=True, check=True)
+    dd_rate = float(re.search(r"([0-9.]+) ([MG])B/s", p.stderr).group(1)) * (1000 if "GB/s" in p.stderr else 1)
+    rate = size / seconds / 1e6
+    print(f"RESULT bench=checkpoint bytes={size} kollektiv_s={seconds:.3f} kollektiv_mb_per_s={rate:.0f} "
+          f"dd_mb_per_s={dd_rate:.0f} ratio={rate / dd_rate:.2f}", flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--quick", action="store_true", help="shorter runs (noisier figures)")
+    args = ap.parse_args()
+    exe = os.path.join(args.build, "app", "kollektiv")
+    work = tempfile.mkdtemp(prefix="kollektiv_bench_")
+    try:
+        weak_scaling(exe, work, 21600 if args.quick else 86400)
+        serial_line(exe, work, 3600000 if args.quick else 36000000)
+        checkpoint(exe, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
