@@ -3,6 +3,7 @@
 
 #include <type_traits>
 
+#include "solvers/dynamics/dispatch_dof.hpp"
 #include "solvers/core/error.hpp"
 
 namespace kollektiv::dynamics {
@@ -10,22 +11,6 @@ namespace {
 
 using Policy = Kokkos::RangePolicy<ExecSpace>;
 
-// Calls f(std::integral_constant<int, N>{}) with N = the model's joint count, so the hot
-// kernels see a compile-time trip count and the compiler unrolls the chain sweeps.
-template <class F>
-void dispatch_dof(int n, F&& f) {
-  switch (n) {
-    case 1: f(std::integral_constant<int, 1>{}); break;
-    case 2: f(std::integral_constant<int, 2>{}); break;
-    case 3: f(std::integral_constant<int, 3>{}); break;
-    case 4: f(std::integral_constant<int, 4>{}); break;
-    case 5: f(std::integral_constant<int, 5>{}); break;
-    case 6: f(std::integral_constant<int, 6>{}); break;
-    case 7: f(std::integral_constant<int, 7>{}); break;
-    case 8: f(std::integral_constant<int, 8>{}); break;
-    default: throw Error("dynamics: unsupported joint count " + std::to_string(n));
-  }
-}
 
 void require_shape(const char* what, std::size_t robots, std::size_t joints, std::size_t n_robots, int dof) {
   if (robots != n_robots || joints < static_cast<std::size_t>(dof))

@@ -7,6 +7,7 @@
 #include <string>
 #include <type_traits>
 
+#include "solvers/dynamics/dispatch_dof.hpp"
 #include "solvers/core/error.hpp"
 #include "solvers/core/math.hpp"
 #include "solvers/core/philox.hpp"
@@ -17,6 +18,7 @@ namespace kollektiv::skills {
 namespace {
 
 using dynamics::ChainPose;
+using dynamics::dispatch_dof;
 using dynamics::DeviceModel;
 using dynamics::kMaxJoints;
 using dynamics::Mat3;
@@ -501,20 +503,6 @@ struct StepKernel {
   }
 };
 
-template <class F>
-void dispatch_dof(int n, F&& f) {
-  switch (n) {
-    case 1: f(std::integral_constant<int, 1>{}); break;
-    case 2: f(std::integral_constant<int, 2>{}); break;
-    case 3: f(std::integral_constant<int, 3>{}); break;
-    case 4: f(std::integral_constant<int, 4>{}); break;
-    case 5: f(std::integral_constant<int, 5>{}); break;
-    case 6: f(std::integral_constant<int, 6>{}); break;
-    case 7: f(std::integral_constant<int, 7>{}); break;
-    case 8: f(std::integral_constant<int, 8>{}); break;
-    default: throw Error("skills: unsupported joint count " + std::to_string(n));
-  }
-}
 
 Vec3 to_vec(const std::array<double, 3>& a) { return {a[0], a[1], a[2]}; }
 

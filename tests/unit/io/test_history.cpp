@@ -16,6 +16,7 @@
 
 #include "io/history.hpp"
 #include "solvers/comm/collectives.hpp"
+#include "tests/unit/io/io_test_support.hpp"
 
 namespace kollektiv::io {
 namespace {
@@ -24,43 +25,8 @@ namespace fs = std::filesystem;
 
 int rank() { return comm::rank_of(MPI_COMM_WORLD); }
 
-// The scratch directories of this process; removed at the end if every test passed.
-std::vector<std::string>& scratch_dirs() {
-  static std::vector<std::string> dirs;
-  return dirs;
-}
-
-class RemoveScratchDirs : public testing::Environment {
- public:
-  void TearDown() override {
-    if (rank() != 0 || !testing::UnitTest::GetInstance()->Passed()) return;
-    for (const auto& dir : scratch_dirs()) fs::remove_all(dir);
-  }
-};
-[[maybe_unused]] testing::Environment* const remove_scratch_dirs =
-    testing::AddGlobalTestEnvironment(new RemoveScratchDirs);
-
-// A fresh directory, the same on every rank.
-std::string fresh_dir(const std::string& name) {
-  std::string dir;
-  if (rank() == 0) {
-    dir = (fs::temp_directory_path() / ("kollektiv_test_history_" + std::to_string(::getpid()) + "_" + name)).string();
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-    scratch_dirs().push_back(dir);
-  }
-  return comm::broadcast(MPI_COMM_WORLD, dir);
-}
-
-ExitCode code_of(const std::function<void()>& f, std::string* message = nullptr) {
-  try {
-    f();
-  } catch (const Error& e) {
-    if (message) *message = e.what();
-    return e.code();
-  }
-  return ExitCode::ok;
-}
+using test::code_of;
+std::string fresh_dir(const std::string& name) { return test::fresh_dir("history", name); }
 
 // A dataset of the file as read by plain HDF5 (rank 0 only).
 template <class T>
