@@ -13,6 +13,7 @@
 
 #include "app/cli.hpp"
 #include "app/factory_run.hpp"
+#include "app/training_run.hpp"
 #include "io/deck.hpp"
 #include "solvers/comm/collectives.hpp"
 #include "solvers/core/error.hpp"
@@ -37,6 +38,19 @@ class KokkosSession {
   KokkosSession& operator=(const KokkosSession&) = delete;
 };
 
+// Files a deck refers to (robot models): rank 0 reads, every rank gets the same bytes or
+// the same "cannot read". Parsing calls this in the same order on every rank.
+io::FileReader broadcast_reader(MPI_Comm comm) {
+  return [comm](const std::string& path) -> std::optional<std::string> {
+    std::optional<std::string> text;
+    if (comm::rank_of(comm) == 0) text = io::read_file_from_disk(path);
+    const bool found = comm::any_rank(comm, text.has_value());
+    const std::string bytes = comm::broadcast(comm, text.value_or(std::string()));
+    if (!found) return std::nullopt;
+    return bytes;
+  };
+}
+
 // Rank 0 reads the deck; every rank gets the same bytes (or the same error).
 std::string read_deck(MPI_Comm comm, const std::string& path) {
   std::string text, problem;
@@ -58,7 +72,7 @@ std::string read_deck(MPI_Comm comm, const std::string& path) {
 int run_with(MPI_Comm comm, const CliOptions& cli) {
   const bool root = comm::rank_of(comm) == 0;
   const std::string text = read_deck(comm, cli.deck);
-  io::DeckResult parsed = io::parse_deck(text, cli.deck, cli.overrides);
+  io::DeckResult parsed = io::parse_deck(text, cli.deck, cli.overrides, broadcast_reader(comm));
   if (!parsed.errors.empty()) {
     if (root) {
       for (const auto& e : parsed.errors) std::cerr << e.format() << "\n";
@@ -73,6 +87,7 @@ int run_with(MPI_Comm comm, const CliOptions& cli) {
     if (root) std::cout << deck.resolved_yaml << std::endl;
     return 0;
   }
+  if (deck.training.enabled) return run_training(comm, deck, cli);
   return run_factory(comm, deck, cli);
 }
 

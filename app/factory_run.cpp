@@ -70,6 +70,7 @@ class FactoryRun {
     } else {
       history_ = io::History::create(comm_, paths_.history, deck_.text, deck_.resolved_yaml);
     }
+    write_names();
     timers_.restart_s = seconds_since(t0);
     install_stop_signal_handlers();
     if (root_) print_header();
@@ -162,6 +163,21 @@ class FactoryRun {
     history_.end_row();
     ++rows_;
     progress.report(report.time_s, summarize(report));
+  }
+
+  // Names of the columns of stations/*, lines/* and factories/*, in global-id order.
+  void write_names() {
+    std::vector<std::string> stations, lines, factories;
+    for (const auto& f : deck_.factory.factories) {
+      factories.push_back(f.name);
+      for (const auto& l : f.lines) {
+        lines.push_back(f.name + "/" + l.name);
+        for (const auto& st : l.stations) stations.push_back(f.name + "/" + l.name + "/" + st.name);
+      }
+    }
+    history_.write_static("stations/names", stations);
+    history_.write_static("lines/names", lines);
+    history_.write_static("factories/names", factories);
   }
 
   void print_header() const {

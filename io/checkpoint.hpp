@@ -68,6 +68,7 @@ class CheckpointWriter {
   std::string commit(int keep);
 
   const std::string& path() const { return final_path_; }
+  MPI_Comm comm() const { return comm_; }
 
  private:
   MPI_Comm comm_;

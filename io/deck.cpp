@@ -3,9 +3,15 @@
 #include "io/deck.hpp"
 
 #include <algorithm>
+#include <cstdlib>
+#include <fstream>
 #include <limits>
+#include <sstream>
+#include <tuple>
 
 #include "io/deck_tree.hpp"
+#include "io/robot_model_io.hpp"
+#include "solvers/core/error.hpp"
 
 namespace kollektiv::io {
 
@@ -17,6 +23,7 @@ std::string DeckError::format() const {
 
 namespace {
 
+using deck_detail::Entry;
 using deck_detail::Errors;
 using deck_detail::IntRange;
 using deck_detail::MapReader;
@@ -59,6 +66,11 @@ struct FactorySpec {
 struct DeckSpec {
   RunConfig run;
   std::vector<FactorySpec> factories;
+  bool training_deck = false;  // the deck has a `training` block
+  TrainingConfig training;
+  // Where the deck came from, for the files it refers to.
+  std::string file;
+  const FileReader* read_file = nullptr;
 };
 
 // Names seen so far in one scope, to report the second use of a name.
@@ -100,10 +112,33 @@ std::optional<std::int64_t> read_capacity(MapReader& m, std::int64_t fallback) {
 // ---------------------------------------------------------------------------------------
 // run
 
+// The run keys that only a factory run uses, and what a training deck says instead.
+const std::pair<const char*, const char*> factory_only_run_keys[] = {
+    {"end_time_s", "in a training deck use training.iterations"},
+    {"iterations", "in a training deck use training.iterations"},
+    {"report_interval_s", "a training run reports once per iteration"},
+    {"checkpoint_interval_s", "in a training deck use training.checkpoint_every"},
+};
+
 void read_run(MapReader& m, DeckSpec& spec) {
   RunConfig& run = spec.run;
   const RunConfig defaults;
   run.seed = static_cast<std::uint64_t>(m.integer("seed", non_negative, 1).value_or(1));
+  if (spec.training_deck) {
+    // Their defaults stay in RunConfig, unused; given explicitly they would be ignored, so
+    // they are refused, and the resolved deck leaves them out.
+    for (const auto& [key, instead] : factory_only_run_keys) {
+      if (const Node* node = m.get(key, false)) {
+        m.error(node->mark, key, std::string("applies to factory runs only; ") + instead);
+      }
+    }
+    run.deterministic = m.boolean("deterministic", defaults.deterministic).value_or(defaults.deterministic);
+    run.output_dir = m.string("output_dir", defaults.output_dir).value_or(defaults.output_dir);
+    run.checkpoint_keep = static_cast<int>(
+        m.integer("checkpoint_keep", IntRange{1, 1000}, defaults.checkpoint_keep).value_or(defaults.checkpoint_keep));
+    m.finish();
+    return;
+  }
   // The length of the run is end_time_s or iterations (report intervals); the output holds
   // end_time_s, here, once report_interval_s is known.
   m.out()["end_time_s"] = "";
@@ -138,6 +173,7 @@ void read_run(MapReader& m, DeckSpec& spec) {
                                   .value_or(defaults.checkpoint_interval_s);
   run.checkpoint_keep = static_cast<int>(
       m.integer("checkpoint_keep", IntRange{1, 1000}, defaults.checkpoint_keep).value_or(defaults.checkpoint_keep));
+  m.finish();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -315,21 +351,590 @@ void read_factory(MapReader& m, DeckSpec& spec) {
                    "expected at most " + std::to_string(max_total_stations) +
                        " stations counting replicas, found " + std::to_string(total));
   }
+  m.finish();
 }
 
 // ---------------------------------------------------------------------------------------
-// The top level: a table, so that a later block (robots, skills, training) is one line here
-// plus its reader.
+// training
+
+const RealRange any_number{-inf, true, inf, true, false};
+const RealRange non_negative_number{0.0, false, inf, true, false};
+const RealRange unit_interval{0.0, false, 1.0, false, false};  // [0, 1]
+// int fields of the skill and learner configs: bounded well inside int.
+const IntRange positive_int{1, 1'000'000'000};
+const IntRange non_negative_int{0, 1'000'000'000};
+const IntRange layer_width{1, 256};
+constexpr std::size_t max_hidden_layers = 8;
+constexpr std::int64_t default_robots_per_block = 64;
+
+const std::vector<std::string> skill_names = {"reach", "weld", "pick_place"};
+
+// The keys of each mapping under `training`, in the order their readers declare them: the
+// "expected one of" list of a key written in the wrong mapping, and the hint where it goes.
+const std::vector<std::pair<std::string, std::vector<std::string>>> training_sections = {
+    {"training",
+     {"skill", "robot", "robots", "horizon", "iterations", "checkpoint_every", "target", "policy_file",
+      "eval_episodes", "export_policy", "common", "reach", "weld", "pick_place", "ppo"}},
+    {"training.common",
+     {"episode_steps", "control_dt_s", "substeps", "integrator", "action_mode", "action_scale", "kp", "kd",
+      "pd_frequency_hz", "pd_damping_ratio", "gravity_compensation", "joint_limits", "initial_q",
+      "initial_q_noise"}},
+    {"training.reach", {"target_box", "tolerance_m", "hold_steps", "w_distance", "w_action", "w_success"}},
+    {"training.weld",
+     {"seam_kind", "start_box", "surface_normal", "yaw_min_rad", "yaw_max_rad", "length_min_m", "length_max_m",
+      "curvature_min", "curvature_max", "travel_speed_m_s", "speed_tolerance", "lateral_tolerance_m", "standoff_m",
+      "standoff_tolerance_m", "start_offset_m", "ik_iterations", "quality_threshold", "w_progress", "w_track",
+      "w_error", "w_action", "w_success"}},
+    {"training.pick_place",
+     {"part_box", "place_box", "part_mass_min_kg", "part_mass_max_kg", "part_side_m", "grasp_tolerance_m",
+      "place_tolerance_m", "gripper_threshold", "w_reach", "w_place", "w_hold", "w_grasp", "w_action",
+      "w_success"}},
+    {"training.ppo",
+     {"policy_hidden", "value_hidden", "gamma", "gae_lambda", "clip", "value_clip", "value_coef", "entropy_coef",
+      "max_grad_norm", "learning_rate", "anneal_learning_rate", "epochs", "minibatches", "normalize_advantages",
+      "normalize_observations", "observation_clip", "init_log_std", "adam", "robots_per_block", "seed"}},
+};
+
+std::string join(const std::vector<std::string>& words) {
+  std::string s;
+  for (const std::string& w : words) s += (s.empty() ? "" : ", ") + w;
+  return s;
+}
+
+// finish() helper for the mapping `section`: a key that belongs to another training mapping
+// is named with the mapping it belongs to.
+std::function<std::optional<std::string>(const std::string&)> explain_misplaced(const std::string& section) {
+  return [section](const std::string& key) -> std::optional<std::string> {
+    const std::vector<std::string>* own = nullptr;
+    std::vector<std::string> owners;
+    for (const auto& [name, keys] : training_sections) {
+      if (name == section) {
+        own = &keys;
+      } else if (std::find(keys.begin(), keys.end(), key) != keys.end()) {
+        owners.push_back(name);
+      }
+    }
+    if (own == nullptr || owners.empty()) return std::nullopt;
+    std::string where;
+    for (std::size_t i = 0; i < owners.size(); ++i) {
+      if (i > 0) where += i + 1 == owners.size() ? " or " : ", ";
+      where += owners[i];
+    }
+    return "'" + key + "' is a key of " + where + ", not of " + section + "; expected one of: " + join(*own);
+  };
+}
+
+std::string format_point(const std::array<double, 3>& p) {
+  return "[" + deck_detail::format_real(p[0]) + ", " + deck_detail::format_real(p[1]) + ", " +
+         deck_detail::format_real(p[2]) + "]";
+}
+
+int to_int(std::int64_t v) { return static_cast<int>(v); }
+
+// {min: [x, y, z], max: [x, y, z]}, min <= max on every axis; both required when the box is given.
+void read_box(MapReader& m, const char* key, skills::Box& box) {
+  const bool given = m.has(key);
+  MapReader b = m.mapping(key, false);
+  if (!b.valid()) return;
+  b.out().SetStyle(YAML::EmitterStyle::Flow);
+  const auto as_vector = [](const std::array<double, 3>& p) { return std::vector<double>(p.begin(), p.end()); };
+  const Node* max_node = b.peek("max");
+  const std::optional<std::vector<double>> lo =
+      b.reals("min", any_number, 3, 3, given ? std::nullopt : std::optional(as_vector(box.min)));
+  const std::optional<std::vector<double>> hi =
+      b.reals("max", any_number, 3, 3, given ? std::nullopt : std::optional(as_vector(box.max)));
+  b.finish();
+  if (!lo || !hi) return;
+  static const char* const axes[] = {"x", "y", "z"};
+  for (int a = 0; a < 3; ++a) {
+    if ((*hi)[a] < (*lo)[a]) {
+      b.error(max_node != nullptr ? max_node->mark : b.where(), "max",
+              std::string("expected max >= min on every axis, found max.") + axes[a] + " = " +
+                  deck_detail::format_real((*hi)[a]) + " < min." + axes[a] + " = " + deck_detail::format_real((*lo)[a]));
+      return;
+    }
+  }
+  std::copy(lo->begin(), lo->end(), box.min.begin());
+  std::copy(hi->begin(), hi->end(), box.max.begin());
+}
+
+// Two keys that bound a range (length_min_m, length_max_m): each in `range`, lo <= hi. The
+// error is at the upper key, or at the lower one when only it is given.
+void read_ordered_pair(MapReader& m, const char* lo_key, const char* hi_key, const RealRange& range, double& lo,
+                       double& hi) {
+  const Node* lo_node = m.peek(lo_key);
+  const Node* hi_node = m.peek(hi_key);
+  const std::optional<double> a = m.real(lo_key, range, lo);
+  const std::optional<double> b = m.real(hi_key, range, hi);
+  if (a && b && *b < *a) {
+    if (hi_node != nullptr) {
+      m.error(hi_node->mark, hi_key,
+              std::string("expected a number >= ") + lo_key + " (" + deck_detail::format_real(*a) + "), found " +
+                  deck_detail::describe_found(*hi_node));
+    } else {
+      m.error(lo_node->mark, lo_key,
+              std::string("expected a number <= ") + hi_key + " (" + deck_detail::format_real(*b) +
+                  ", its default), found " + deck_detail::describe_found(*lo_node));
+    }
+    return;
+  }
+  if (a) lo = *a;
+  if (b) hi = *b;
+}
+
+// common: the settings every skill shares. `robot` (null when it could not be read) sizes
+// the per-joint lists.
+void read_common(MapReader& m, skills::CommonConfig& c, const dynamics::RobotModel* robot) {
+  const skills::CommonConfig d;
+  c.episode_steps = to_int(m.integer("episode_steps", positive_int, d.episode_steps).value_or(d.episode_steps));
+  c.control_dt_s = m.real("control_dt_s", positive_s, d.control_dt_s).value_or(d.control_dt_s);
+  c.substeps = to_int(m.integer("substeps", positive_int, d.substeps).value_or(d.substeps));
+  c.integrator = static_cast<dynamics::Integrator>(
+      m.choice("integrator", {"semi_implicit_euler", "rk4"}, static_cast<std::size_t>(d.integrator))
+          .value_or(static_cast<std::size_t>(d.integrator)));
+  c.action_mode = static_cast<skills::ActionMode>(
+      m.choice("action_mode", {"torque", "pd_target", "pd_delta"}, static_cast<std::size_t>(d.action_mode))
+          .value_or(static_cast<std::size_t>(d.action_mode)));
+  c.action_scale = m.real("action_scale", positive_number, d.action_scale).value_or(d.action_scale);
+  const std::size_t n = robot != nullptr ? robot->joints.size() : 0;
+  // kp, kd: empty (automatic), one value for every joint, or one per joint.
+  const auto gains = [&](const char* key) {
+    const Node* node = m.peek(key);
+    const std::optional<std::vector<double>> g =
+        m.reals(key, non_negative_number, 0, dynamics::kMaxJoints, std::vector<double>{});
+    if (g && robot != nullptr && g->size() > 1 && g->size() != n) {
+      m.error(node->mark, key,
+              "expected an empty list, one value or one per joint (" + std::to_string(n) + "), found a list of " +
+                  std::to_string(g->size()));
+    }
+    return g.value_or(std::vector<double>{});
+  };
+  c.kp = gains("kp");
+  c.kd = gains("kd");
+  c.pd_frequency_hz = m.real("pd_frequency_hz", positive_number, d.pd_frequency_hz).value_or(d.pd_frequency_hz);
+  c.pd_damping_ratio = m.real("pd_damping_ratio", positive_number, d.pd_damping_ratio).value_or(d.pd_damping_ratio);
+  c.gravity_compensation =
+      m.boolean("gravity_compensation", d.gravity_compensation).value_or(d.gravity_compensation);
+  c.joint_limits = m.boolean("joint_limits", d.joint_limits).value_or(d.joint_limits);
+  {
+    const Node* node = m.peek("initial_q");
+    std::optional<std::vector<double>> q = m.reals("initial_q", any_number, 0, dynamics::kMaxJoints, d.initial_q);
+    if (q && robot != nullptr && !q->empty()) {
+      if (q->size() != n) {
+        m.error(node->mark, "initial_q",
+                "expected an empty list (all zeros) or one value per joint (" + std::to_string(n) +
+                    "), found a list of " + std::to_string(q->size()));
+      } else {
+        for (std::size_t i = 0; i < n; ++i) {
+          const dynamics::JointModel& j = robot->joints[i];
+          if ((*q)[i] < j.lower || (*q)[i] > j.upper) {
+            m.error(node->items[i].mark, "initial_q." + std::to_string(i),
+                    "expected a number in [" + deck_detail::format_real(j.lower) + ", " +
+                        deck_detail::format_real(j.upper) + "] (the limits of joint '" + j.name + "'), found " +
+                        deck_detail::describe_found(node->items[i]));
+          }
+        }
+      }
+    }
+    c.initial_q = q.value_or(std::vector<double>{});
+  }
+  c.initial_q_noise = m.real("initial_q_noise", non_negative_number, d.initial_q_noise).value_or(d.initial_q_noise);
+  m.finish(explain_misplaced("training.common"));
+}
+
+void read_reach(MapReader& m, skills::ReachConfig& c) {
+  const skills::ReachConfig d;
+  read_box(m, "target_box", c.target_box);
+  c.tolerance_m = m.real("tolerance_m", positive_number, d.tolerance_m).value_or(d.tolerance_m);
+  c.hold_steps = to_int(m.integer("hold_steps", positive_int, d.hold_steps).value_or(d.hold_steps));
+  c.w_distance = m.real("w_distance", any_number, d.w_distance).value_or(d.w_distance);
+  c.w_action = m.real("w_action", any_number, d.w_action).value_or(d.w_action);
+  c.w_success = m.real("w_success", any_number, d.w_success).value_or(d.w_success);
+  m.finish(explain_misplaced("training.reach"));
+}
+
+void read_weld(MapReader& m, skills::WeldConfig& c) {
+  const skills::WeldConfig d;
+  c.seam_kind = static_cast<skills::SeamKind>(
+      m.choice("seam_kind", {"line", "arc", "both"}, static_cast<std::size_t>(d.seam_kind))
+          .value_or(static_cast<std::size_t>(d.seam_kind)));
+  read_box(m, "start_box", c.start_box);
+  {
+    const Node* node = m.peek("surface_normal");
+    const std::optional<std::vector<double>> v = m.reals(
+        "surface_normal", any_number, 3, 3, std::vector<double>(d.surface_normal.begin(), d.surface_normal.end()));
+    if (v) {
+      if ((*v)[0] * (*v)[0] + (*v)[1] * (*v)[1] + (*v)[2] * (*v)[2] > 1e-24) {
+        std::copy(v->begin(), v->end(), c.surface_normal.begin());
+      } else {
+        m.error(node->mark, "surface_normal", "expected a non-zero vector, found " + format_point({(*v)[0], (*v)[1], (*v)[2]}));
+      }
+    }
+  }
+  read_ordered_pair(m, "yaw_min_rad", "yaw_max_rad", any_number, c.yaw_min_rad, c.yaw_max_rad);
+  read_ordered_pair(m, "length_min_m", "length_max_m", positive_number, c.length_min_m, c.length_max_m);
+  read_ordered_pair(m, "curvature_min", "curvature_max", positive_number, c.curvature_min, c.curvature_max);
+  c.travel_speed_m_s = m.real("travel_speed_m_s", positive_number, d.travel_speed_m_s).value_or(d.travel_speed_m_s);
+  c.speed_tolerance = m.real("speed_tolerance", positive_number, d.speed_tolerance).value_or(d.speed_tolerance);
+  c.lateral_tolerance_m =
+      m.real("lateral_tolerance_m", positive_number, d.lateral_tolerance_m).value_or(d.lateral_tolerance_m);
+  c.standoff_m = m.real("standoff_m", any_number, d.standoff_m).value_or(d.standoff_m);
+  c.standoff_tolerance_m =
+      m.real("standoff_tolerance_m", positive_number, d.standoff_tolerance_m).value_or(d.standoff_tolerance_m);
+  c.start_offset_m = m.real("start_offset_m", non_negative_number, d.start_offset_m).value_or(d.start_offset_m);
+  c.ik_iterations = to_int(m.integer("ik_iterations", non_negative_int, d.ik_iterations).value_or(d.ik_iterations));
+  c.quality_threshold = m.real("quality_threshold", RealRange{0.0, true, 1.0, false, false}, d.quality_threshold)
+                            .value_or(d.quality_threshold);
+  c.w_progress = m.real("w_progress", any_number, d.w_progress).value_or(d.w_progress);
+  c.w_track = m.real("w_track", any_number, d.w_track).value_or(d.w_track);
+  c.w_error = m.real("w_error", any_number, d.w_error).value_or(d.w_error);
+  c.w_action = m.real("w_action", any_number, d.w_action).value_or(d.w_action);
+  c.w_success = m.real("w_success", any_number, d.w_success).value_or(d.w_success);
+  m.finish(explain_misplaced("training.weld"));
+}
+
+void read_pick_place(MapReader& m, skills::PickPlaceConfig& c) {
+  const skills::PickPlaceConfig d;
+  read_box(m, "part_box", c.part_box);
+  read_box(m, "place_box", c.place_box);
+  read_ordered_pair(m, "part_mass_min_kg", "part_mass_max_kg", positive_number, c.part_mass_min_kg,
+                    c.part_mass_max_kg);
+  c.part_side_m = m.real("part_side_m", positive_number, d.part_side_m).value_or(d.part_side_m);
+  c.grasp_tolerance_m = m.real("grasp_tolerance_m", positive_number, d.grasp_tolerance_m).value_or(d.grasp_tolerance_m);
+  c.place_tolerance_m = m.real("place_tolerance_m", positive_number, d.place_tolerance_m).value_or(d.place_tolerance_m);
+  c.gripper_threshold = m.real("gripper_threshold", any_number, d.gripper_threshold).value_or(d.gripper_threshold);
+  c.w_reach = m.real("w_reach", any_number, d.w_reach).value_or(d.w_reach);
+  c.w_place = m.real("w_place", any_number, d.w_place).value_or(d.w_place);
+  c.w_hold = m.real("w_hold", any_number, d.w_hold).value_or(d.w_hold);
+  c.w_grasp = m.real("w_grasp", any_number, d.w_grasp).value_or(d.w_grasp);
+  c.w_action = m.real("w_action", any_number, d.w_action).value_or(d.w_action);
+  c.w_success = m.real("w_success", any_number, d.w_success).value_or(d.w_success);
+  m.finish(explain_misplaced("training.pick_place"));
+}
+
+// `key`'s value, which must not exceed `limit` (described by `what`); at the key when given,
+// else at the mapping (the default broke the limit).
+void check_at_most(MapReader& m, const Node* node, const char* key, std::int64_t value, std::int64_t limit,
+                   const std::string& what) {
+  if (value <= limit) return;
+  m.error(node != nullptr ? node->mark : m.where(), key,
+          "expected an integer <= " + what + ", found " +
+              (node != nullptr ? deck_detail::describe_found(*node) : std::to_string(value) + " (the default)"));
+}
+
+void read_ppo(MapReader& m, learning::LearnerConfig& c, std::uint64_t run_seed, std::int64_t robots, int horizon) {
+  const learning::LearnerConfig d;
+  const auto widths = [&](const char* key, const std::vector<int>& fallback) {
+    const std::optional<std::vector<std::int64_t>> w = m.integers(
+        key, layer_width, 1, max_hidden_layers, std::vector<std::int64_t>(fallback.begin(), fallback.end()));
+    return w ? std::vector<int>(w->begin(), w->end()) : fallback;
+  };
+  c.policy_hidden = widths("policy_hidden", d.policy_hidden);
+  c.value_hidden = widths("value_hidden", d.value_hidden);
+  c.gamma = m.real("gamma", RealRange{0.0, true, 1.0, false, false}, d.gamma).value_or(d.gamma);
+  c.gae_lambda = m.real("gae_lambda", unit_interval, d.gae_lambda).value_or(d.gae_lambda);
+  c.loss.clip = m.real("clip", RealRange{0.0, true, 1.0, true, false}, d.loss.clip).value_or(d.loss.clip);
+  c.loss.value_clip = m.real("value_clip", non_negative_number, d.loss.value_clip).value_or(d.loss.value_clip);
+  c.loss.value_coef = m.real("value_coef", non_negative_number, d.loss.value_coef).value_or(d.loss.value_coef);
+  c.entropy_coef = m.real("entropy_coef", non_negative_number, d.entropy_coef).value_or(d.entropy_coef);
+  c.max_grad_norm = m.real("max_grad_norm", non_negative_number, d.max_grad_norm).value_or(d.max_grad_norm);
+  c.learning_rate = m.real("learning_rate", positive_number, d.learning_rate).value_or(d.learning_rate);
+  c.anneal_learning_rate =
+      m.boolean("anneal_learning_rate", d.anneal_learning_rate).value_or(d.anneal_learning_rate);
+  c.epochs = to_int(m.integer("epochs", positive_int, d.epochs).value_or(d.epochs));
+  const Node* minibatches_node = m.peek("minibatches");
+  const std::optional<std::int64_t> minibatches = m.integer("minibatches", positive_int, d.minibatches);
+  c.minibatches = to_int(minibatches.value_or(d.minibatches));
+  c.normalize_advantages =
+      m.boolean("normalize_advantages", d.normalize_advantages).value_or(d.normalize_advantages);
+  c.normalize_observations =
+      m.boolean("normalize_observations", d.normalize_observations).value_or(d.normalize_observations);
+  c.observation_clip = m.real("observation_clip", positive_number, d.observation_clip).value_or(d.observation_clip);
+  c.init_log_std = m.real("init_log_std", any_number, d.init_log_std).value_or(d.init_log_std);
+  {
+    MapReader adam = m.mapping("adam", false);
+    if (adam.valid()) {
+      const RealRange beta{0.0, false, 1.0, true, false};  // [0, 1)
+      c.adam.beta1 = adam.real("beta1", beta, d.adam.beta1).value_or(d.adam.beta1);
+      c.adam.beta2 = adam.real("beta2", beta, d.adam.beta2).value_or(d.adam.beta2);
+      c.adam.epsilon = adam.real("epsilon", positive_number, d.adam.epsilon).value_or(d.adam.epsilon);
+      adam.finish();
+    }
+  }
+  const Node* block_node = m.peek("robots_per_block");
+  const std::optional<std::int64_t> robots_per_block =
+      m.integer("robots_per_block", positive_int, default_robots_per_block);
+  c.robots_per_block = to_int(robots_per_block.value_or(default_robots_per_block));
+  // The learner's generator key; by default the run's seed, written out so the resolved deck
+  // says which.
+  c.seed = static_cast<std::uint64_t>(
+      m.integer("seed", non_negative, static_cast<std::int64_t>(run_seed)).value_or(static_cast<std::int64_t>(run_seed)));
+  m.finish(explain_misplaced("training.ppo"));
+
+  // Every minibatch needs at least one sample; a block of robots lies on one rank.
+  if (minibatches && robots > 0 && horizon > 0) {
+    const std::int64_t samples = saturating_mul(robots, horizon);
+    check_at_most(m, minibatches_node, "minibatches", *minibatches, samples,
+                  "robots × horizon (" + std::to_string(robots) + " × " + std::to_string(horizon) + " = " +
+                      std::to_string(samples) + ")");
+  }
+  if (robots_per_block && robots > 0) {
+    check_at_most(m, block_node, "robots_per_block", *robots_per_block, robots,
+                  "robots (" + std::to_string(robots) + ")");
+  }
+}
+
+// "FILE:LINE:COL: key.path: message", split; a line without a position keeps it all in `message`.
+struct RobotError {
+  bool positioned = false;
+  std::string file;
+  int line = 0;
+  int column = 0;
+  std::string key_path;
+  std::string message;
+};
+
+RobotError split_robot_error(const std::string& text) {
+  RobotError e;
+  e.message = text;
+  const auto digits_at = [&](std::size_t i, int& value) -> std::size_t {  // end of the digits from i
+    std::size_t j = i;
+    while (j < text.size() && text[j] >= '0' && text[j] <= '9') ++j;
+    if (j == i || j - i > 9) return std::string::npos;
+    value = std::atoi(text.substr(i, j - i).c_str());
+    return j;
+  };
+  for (std::size_t colon = text.find(':'); colon != std::string::npos; colon = text.find(':', colon + 1)) {
+    int line = 0;
+    int column = 0;
+    const std::size_t a = digits_at(colon + 1, line);
+    if (a == std::string::npos || a >= text.size() || text[a] != ':') continue;
+    const std::size_t b = digits_at(a + 1, column);
+    if (b == std::string::npos || text.compare(b, 2, ": ") != 0) continue;
+    e.positioned = true;
+    e.file = text.substr(0, colon);
+    e.line = line;
+    e.column = column;
+    std::string rest = text.substr(b + 2);
+    const std::size_t sep = rest.find(": ");
+    if (sep != std::string::npos && rest.substr(0, sep).find(' ') == std::string::npos) {
+      e.key_path = rest.substr(0, sep);
+      e.message = rest.substr(sep + 2);
+    } else {
+      e.message = rest;
+    }
+    break;
+  }
+  return e;
+}
+
+// The mark of `path` ("training.robot.joints.1.mass") inside `base`, the node at `base_path`;
+// the key's own mark when `at_key`; the deepest node found when the path leaves the tree.
+Mark locate(const Node& base, const std::string& base_path, const std::string& path, bool at_key) {
+  Mark mark = base.mark;
+  if (path.compare(0, base_path.size(), base_path) != 0) return mark;
+  const Node* cur = &base;
+  std::size_t start = base_path.size();
+  while (start < path.size() && path[start] == '.') {
+    const std::size_t end = std::min(path.find('.', start + 1), path.size());
+    const std::string segment = path.substr(start + 1, end - start - 1);
+    const bool last = end == path.size();
+    if (cur->kind == Node::Kind::mapping) {
+      const Entry* found = nullptr;
+      for (const Entry& e : cur->entries) {
+        if (e.key == segment) found = &e;
+      }
+      if (found == nullptr) break;
+      mark = last && at_key ? found->key_mark : found->value.mark;
+      cur = &found->value;
+    } else if (cur->kind == Node::Kind::sequence) {
+      const auto index = deck_detail::parse_integer(segment);
+      if (!index || *index < 0 || static_cast<std::size_t>(*index) >= cur->items.size()) break;
+      cur = &cur->items[static_cast<std::size_t>(*index)];
+      mark = cur->mark;
+    } else {
+      break;
+    }
+    start = end;
+  }
+  return mark;
+}
+
+YAML::Node to_yaml(const Node& n) {
+  switch (n.kind) {
+    case Node::Kind::null: return YAML::Node(YAML::NodeType::Null);
+    case Node::Kind::scalar: return YAML::Node(n.text);
+    case Node::Kind::sequence: {
+      YAML::Node s(YAML::NodeType::Sequence);
+      for (const Node& item : n.items) s.push_back(to_yaml(item));
+      return s;
+    }
+    case Node::Kind::mapping: {
+      YAML::Node m(YAML::NodeType::Map);
+      for (const Entry& e : n.entries) m[e.key] = to_yaml(e.value);
+      return m;
+    }
+  }
+  return YAML::Node();
+}
+
+std::string folder_of(const std::string& path) {
+  const std::size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? std::string() : path.substr(0, slash + 1);
+}
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// training.robot: a robot file (.yaml with a top-level `robot`, or .urdf; relative to the
+// deck's folder) or an inline robot block. The robot readers throw kollektiv::Error with one
+// "FILE:LINE:COL: key.path: message" line per problem; each becomes a deck error: in the
+// referenced file with its own position, inline at the deck position of its key path.
+std::optional<dynamics::RobotModel> read_robot(MapReader& m, const DeckSpec& spec, std::string& source) {
+  const Node* node = m.get("robot", true);
+  if (node == nullptr) return std::nullopt;
+  Errors& errors = m.errors();
+  const std::string path = m.path_of("robot");
+  const FileReader& read_file = *spec.read_file;
+  if (node->kind == Node::Kind::scalar && !node->text.empty()) {
+    const std::string& name = node->text;
+    const bool urdf = ends_with(name, ".urdf");
+    if (!urdf && !ends_with(name, ".yaml") && !ends_with(name, ".yml")) {
+      m.mismatch("robot", *node, "a robot file ending in .yaml, .yml or .urdf, or a robot mapping");
+      return std::nullopt;
+    }
+    m.out()["robot"] = name;
+    const std::string full = name.front() == '/' ? name : folder_of(spec.file) + name;
+    const std::optional<std::string> text = read_file(full);
+    if (!text) {
+      m.error(node->mark, "robot",
+              "cannot read robot file '" + name + "'" + (full == name ? "" : " (looked for '" + full + "')") +
+                  ": no such file or not readable");
+      return std::nullopt;
+    }
+    source = full;
+    try {
+      return urdf ? robot_model_from_urdf_text(*text, full) : robot_model_from_yaml_text(*text, full, read_file);
+    } catch (const Error& e) {
+      std::istringstream lines(e.what());
+      for (std::string line; std::getline(lines, line);) {
+        const RobotError r = split_robot_error(line);
+        if (r.positioned && r.file == full) {
+          errors.add_external(node->mark, DeckError{r.file, std::max(r.line, 1), std::max(r.column, 1), r.key_path,
+                                                    r.message});
+        } else {
+          errors.add(node->mark, path, line);
+        }
+      }
+    } catch (const std::exception& e) {
+      errors.add(node->mark, path, "cannot read robot file '" + name + "': " + e.what());
+    }
+    return std::nullopt;
+  }
+  if (node->kind != Node::Kind::mapping) {
+    m.mismatch("robot", *node, "a robot file ending in .yaml, .yml or .urdf, or a robot mapping");
+    return std::nullopt;
+  }
+  const YAML::Node block = to_yaml(*node);
+  m.out()["robot"] = block;
+  source = "inline";
+  try {
+    return robot_model_from_yaml(block, spec.file, path, read_file);
+  } catch (const Error& e) {
+    std::istringstream lines(e.what());
+    for (std::string line; std::getline(lines, line);) {
+      const RobotError r = split_robot_error(line);
+      if (r.positioned && r.file == spec.file) {
+        // The block was rebuilt from the deck's tree (so --set applies to it), which has the
+        // positions: find the key path there. Unknown keys are marked at the key.
+        const bool at_key = r.message.rfind("unknown key", 0) == 0;
+        errors.add(locate(*node, path, r.key_path, at_key), r.key_path.empty() ? path : r.key_path, r.message);
+      } else {
+        errors.add(node->mark, path, line);
+      }
+    }
+  } catch (const std::exception& e) {
+    errors.add(node->mark, path, std::string("invalid robot block: ") + e.what());
+  }
+  return std::nullopt;
+}
+
+void read_training(MapReader& m, DeckSpec& spec) {
+  TrainingConfig& t = spec.training;
+  const TrainingConfig d;
+  const std::optional<std::size_t> skill = m.choice("skill", skill_names, std::nullopt);
+  if (skill) t.skill.kind = static_cast<skills::SkillKind>(*skill);
+  std::optional<dynamics::RobotModel> robot = read_robot(m, spec, t.robot_source);
+  if (robot) t.robot = std::move(*robot);
+
+  const std::optional<std::int64_t> robots = m.integer("robots", positive, d.robots);
+  t.robots = robots.value_or(d.robots);
+  const std::optional<std::int64_t> horizon = m.integer("horizon", positive_int, d.horizon);
+  t.horizon = to_int(horizon.value_or(d.horizon));
+  t.iterations = m.integer("iterations", positive, d.iterations).value_or(d.iterations);
+  t.checkpoint_every = m.integer("checkpoint_every", non_negative, d.checkpoint_every).value_or(d.checkpoint_every);
+  t.target = m.real("target", unit_interval, d.target).value_or(d.target);
+  t.policy_file = m.scalar<std::string>(
+                       "policy_file", "a file name, or \"\" to train",
+                       [](const std::string& s) -> std::optional<std::string> { return s; },
+                       [](const std::string& s) { return s; }, d.policy_file)
+                      .value_or(d.policy_file);
+  t.eval_episodes = m.integer("eval_episodes", positive, d.eval_episodes).value_or(d.eval_episodes);
+  t.export_policy = m.string("export_policy", d.export_policy).value_or(d.export_policy);
+
+  {
+    MapReader common = m.mapping("common", false);
+    if (common.valid()) read_common(common, t.skill.common, robot ? &t.robot : nullptr);
+  }
+  if (skill) {
+    MapReader settings = m.mapping(skill_names[*skill], false);
+    if (settings.valid()) {
+      switch (t.skill.kind) {
+        case skills::SkillKind::reach: read_reach(settings, t.skill.reach); break;
+        case skills::SkillKind::weld: read_weld(settings, t.skill.weld); break;
+        case skills::SkillKind::pick_place: read_pick_place(settings, t.skill.pick_place); break;
+      }
+    }
+  } else {
+    // Unknown skill: its settings cannot be checked, but must not show up as unknown keys.
+    for (const std::string& name : skill_names) m.get(name, false);
+  }
+  {
+    MapReader ppo = m.mapping("ppo", false);
+    if (ppo.valid()) {
+      read_ppo(ppo, t.learner, spec.run.seed, robots ? *robots : 0, horizon ? static_cast<int>(*horizon) : 0);
+    }
+  }
+  t.learner.total_updates = t.iterations;
+
+  const std::string chosen = skill ? skill_names[*skill] : std::string();
+  const auto explain = explain_misplaced("training");
+  m.finish([&](const std::string& key) -> std::optional<std::string> {
+    if (skill && std::find(skill_names.begin(), skill_names.end(), key) != skill_names.end()) {
+      return "'" + key + "' is not allowed with skill '" + chosen + "'; the settings of '" + chosen + "' go under '" +
+             chosen + "'";
+    }
+    return explain(key);
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// The top level: a table, so that a later block is one line here plus its reader (which
+// finishes its mapping).
 
 struct Block {
   const char* key;
-  bool required;
+  // The block says what kind of run the deck is (factory, training): a deck has exactly one
+  // of these. Other blocks are optional.
+  bool kind;
   void (*read)(MapReader&, DeckSpec&);
 };
 
 const Block top_level_blocks[] = {
     {"run", false, read_run},
     {"factory", true, read_factory},
+    {"training", true, read_training},
 };
 
 // "name" for one copy, "name#0", "name#1", ... for several.
@@ -361,7 +966,17 @@ factory::FactoryModelConfig expand(const std::vector<FactorySpec>& factories) {
 
 }  // namespace
 
-DeckResult parse_deck(const std::string& text, const std::string& file, const std::vector<std::string>& overrides) {
+std::optional<std::string> read_file_from_disk(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) return std::nullopt;
+  return ss.str();
+}
+
+DeckResult parse_deck(const std::string& text, const std::string& file, const std::vector<std::string>& overrides,
+                      const FileReader& read_file) {
   Errors errors(file);
   DeckResult result;
   std::optional<Node> root = deck_detail::load_yaml(text, 0, 0, "", errors);
@@ -376,11 +991,39 @@ DeckResult parse_deck(const std::string& text, const std::string& file, const st
   YAML::Node out(YAML::NodeType::Map);
   MapReader top(errors, &*root, Mark{}, "", out);
   DeckSpec spec;
+  spec.file = file;
+  spec.read_file = &read_file;
+  spec.training_deck = top.has("training");
+  std::vector<std::string> kinds;  // the kind blocks the deck has
   for (const Block& block : top_level_blocks) {
-    MapReader reader = top.mapping(block.key, block.required);
-    if (!reader.valid()) continue;
-    block.read(reader, spec);
-    reader.finish();
+    if (block.kind && !top.has(block.key)) {
+      top.get(block.key, false);  // known, and absent
+      continue;
+    }
+    if (block.kind) kinds.emplace_back(block.key);
+    MapReader reader = top.mapping(block.key, false);
+    if (reader.valid()) block.read(reader, spec);
+  }
+  if (top.valid() && kinds.size() != 1) {
+    std::string expected;
+    for (const Block& block : top_level_blocks) {
+      if (block.kind) expected += std::string(expected.empty() ? "'" : " or '") + block.key + "'";
+    }
+    if (kinds.empty()) {
+      errors.add(Mark{}, "", "expected exactly one of " + expected + ", found neither");
+    } else {
+      // At the one that comes last in the deck (or the override that added it).
+      const Entry* last = nullptr;
+      for (const Entry& e : root->entries) {
+        if (std::find(kinds.begin(), kinds.end(), e.key) == kinds.end()) continue;
+        const Mark& a = e.key_mark;
+        if (last == nullptr || std::tie(a.source, a.line, a.column) >
+                                   std::tie(last->key_mark.source, last->key_mark.line, last->key_mark.column)) {
+          last = &e;
+        }
+      }
+      errors.add(last->key_mark, last->key, "expected exactly one of " + expected + ", found both");
+    }
   }
   top.finish();
 
@@ -391,6 +1034,10 @@ DeckResult parse_deck(const std::string& text, const std::string& file, const st
   Deck deck;
   deck.run = spec.run;
   deck.factory = expand(spec.factories);
+  if (spec.training_deck) {
+    deck.training = std::move(spec.training);
+    deck.training.enabled = true;
+  }
   deck.file = file;
   deck.text = text;
   YAML::Emitter emitter;

@@ -3,11 +3,13 @@
 // one pass. The keys, types, defaults and ranges are documented in inputs/README.md.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "io/run_config.hpp"
+#include "io/training_config.hpp"
 #include "solvers/factory/factory_config.hpp"
 
 namespace kollektiv::io {
@@ -25,9 +27,13 @@ struct DeckError {
   std::string format() const;
 };
 
+// A deck describes one of two kinds of run: a factory simulation (`factory` block) or the
+// training or evaluation of a skill (`training` block, training.enabled set). The other
+// kind's config keeps its defaults.
 struct Deck {
-  RunConfig run;
+  RunConfig run;  // in a training deck only seed, deterministic, output_dir, checkpoint_keep apply
   factory::FactoryModelConfig factory;  // lines and stations expanded (count replicas)
+  TrainingConfig training;
   std::string file;                     // the name the deck was read from
   std::string text;                     // the original bytes, stored in output files
   // Every key with its resolved value: defaults filled in, overrides applied, `count` kept
@@ -42,13 +48,23 @@ struct DeckResult {
   std::vector<DeckError> errors;
 };
 
-// Parses and validates a deck. Pure: no MPI, no filesystem, so that rank 0 can read the
-// file and broadcast the bytes and every rank reaches the same verdict.
-// `overrides` are "key.path=value" strings from --set; sequence elements are addressed by
-// index ("factory.factories.0.lines.1.count=5"); the value is read as YAML and checked
-// exactly like a value in the file.
+// Reads a file a deck refers to (a robot model): its bytes, or nullopt when it cannot be read.
+using FileReader = std::function<std::optional<std::string>(const std::string& path)>;
+
+// The whole file at `path` from disk, or nullopt.
+std::optional<std::string> read_file_from_disk(const std::string& path);
+
+// Parses and validates a deck. No MPI; the filesystem only through `read_file`, for the
+// files the deck refers to (training.robot and the URDF a robot block names), so that rank 0
+// can read the files and broadcast the bytes and every rank reaches the same verdict.
+// Referenced paths are relative to the folder of `file`. `overrides` are "key.path=value"
+// strings from --set; sequence elements are addressed by index
+// ("factory.factories.0.lines.1.count=5"); the value is read as YAML and checked exactly
+// like a value in the file. Errors inside a referenced robot file carry that file's name,
+// line and column.
 DeckResult parse_deck(const std::string& text, const std::string& file,
-                      const std::vector<std::string>& overrides = {});
+                      const std::vector<std::string>& overrides = {},
+                      const FileReader& read_file = read_file_from_disk);
 
 // The largest number of stations a deck may expand to (sum of all line and station
 // replicas); guards against a typo allocating the machine away.

@@ -45,6 +45,8 @@ void Errors::add(const Mark& at, std::string key_path, std::string message) {
   records_.push_back({at, std::move(e)});
 }
 
+void Errors::add_external(const Mark& sort_at, DeckError error) { records_.push_back({sort_at, std::move(error)}); }
+
 std::string Errors::where(const Mark& at) const {
   return (at.source == 0 ? file_ : std::string("--set")) + ":" + std::to_string(at.line) + ":" +
          std::to_string(at.column);
@@ -354,6 +356,7 @@ bool RealRange::contains(double v) const {
 
 std::string RealRange::describe() const {
   std::string s = seconds ? "a number of seconds" : "a number";
+  if (std::isinf(lo) && std::isinf(hi)) return s;  // any finite number
   if (std::isinf(hi)) return s + (lo_open ? " > " : " >= ") + format_real(lo);
   return s + " in " + (lo_open ? "(" : "[") + format_real(lo) + ", " + format_real(hi) +
          (hi_open ? ")" : "]");
@@ -459,6 +462,53 @@ std::optional<std::int64_t> MapReader::integer_if_present(std::string_view key, 
                                  if (v && range.contains(*v)) return v;
                                  return std::nullopt;
                                });
+}
+
+namespace {
+
+// "a list of 3 numbers", "a list of 1 to 8 integers in [1, 256]", "a list of numbers >= 0".
+std::string describe_list(std::size_t min_count, std::size_t max_count, const std::string& item) {
+  // item is "a number ..." / "an integer ...": the plural drops the article and adds an s.
+  std::string plural = item.substr(item.find(' ') + 1);
+  const std::size_t noun_end = plural.find(' ');
+  plural.insert(noun_end == std::string::npos ? plural.size() : noun_end, "s");
+  std::string count;
+  if (min_count == max_count) {
+    count = std::to_string(min_count) + " ";
+  } else if (max_count != std::numeric_limits<std::size_t>::max()) {
+    count = std::to_string(min_count) + " to " + std::to_string(max_count) + " ";
+  } else if (min_count > 0) {
+    count = std::to_string(min_count) + " or more ";
+  }
+  return "a list of " + count + plural;
+}
+
+}  // namespace
+
+std::optional<std::vector<double>> MapReader::reals(std::string_view key, const RealRange& range,
+                                                    std::size_t min_count, std::size_t max_count,
+                                                    std::optional<std::vector<double>> fallback) {
+  return list<double>(
+      key, describe_list(min_count, max_count, range.describe()), range.describe(),
+      [&range](const std::string& t) -> std::optional<double> {
+        const auto v = parse_real(t);
+        if (v && range.contains(*v)) return v;
+        return std::nullopt;
+      },
+      [](const double& v) { return format_real(v); }, min_count, max_count, std::move(fallback));
+}
+
+std::optional<std::vector<std::int64_t>> MapReader::integers(std::string_view key, const IntRange& range,
+                                                             std::size_t min_count, std::size_t max_count,
+                                                             std::optional<std::vector<std::int64_t>> fallback) {
+  return list<std::int64_t>(
+      key, describe_list(min_count, max_count, range.describe()), range.describe(),
+      [&range](const std::string& t) -> std::optional<std::int64_t> {
+        const auto v = parse_integer(t);
+        if (v && range.contains(*v)) return v;
+        return std::nullopt;
+      },
+      [](const std::int64_t& v) { return std::to_string(v); }, min_count, max_count, std::move(fallback));
 }
 
 std::optional<bool> MapReader::boolean(std::string_view key, std::optional<bool> fallback) {

@@ -54,6 +54,8 @@ class Errors {
   explicit Errors(std::string file) : file_(std::move(file)) {}
 
   void add(const Mark& at, std::string key_path, std::string message);
+  // An error in another file (a robot file the deck refers to), sorted as if at `sort_at`.
+  void add_external(const Mark& sort_at, DeckError error);
   bool empty() const { return records_.empty(); }
   std::string where(const Mark& at) const;  // "FILE:LINE:COL"
   std::vector<DeckError> sorted() const;
@@ -164,6 +166,55 @@ class MapReader {
     if (!value) mismatch(key, node, expected);
     return value;
   }
+
+  // A sequence of scalars under `key`, each checked with `parse` (an item error names its
+  // index), with min_count..max_count items; `expected` describes the whole list ("a list
+  // of 3 numbers"). Written to the output as a flow sequence.
+  template <class T>
+  std::optional<std::vector<T>> list(std::string_view key, const std::string& expected, const std::string& item_expected,
+                                     const std::function<std::optional<T>(const std::string&)>& parse,
+                                     const std::function<std::string(const T&)>& print, std::size_t min_count,
+                                     std::size_t max_count, std::optional<std::vector<T>> fallback) {
+    const Node* node = get(key, !fallback.has_value());
+    std::optional<std::vector<T>> value;
+    if (node == nullptr) {
+      value = std::move(fallback);
+    } else if (node->kind != Node::Kind::sequence || node->items.size() < min_count ||
+               node->items.size() > max_count) {
+      const std::string found = node->kind == Node::Kind::sequence && !node->items.empty()
+                                    ? "a list of " + std::to_string(node->items.size())
+                                    : describe_found(*node);
+      error(node->mark, key, "expected " + expected + ", found " + found);
+      return std::nullopt;
+    } else {
+      std::vector<T> items;
+      for (std::size_t i = 0; i < node->items.size(); ++i) {
+        const Node& item = node->items[i];
+        std::optional<T> v;
+        if (item.kind == Node::Kind::scalar) v = parse(item.text);
+        if (!v) {
+          error(item.mark, std::string(key) + "." + std::to_string(i),
+                "expected " + item_expected + ", found " + describe_found(item));
+          continue;
+        }
+        items.push_back(*v);
+      }
+      if (items.size() != node->items.size()) return std::nullopt;
+      value = std::move(items);
+    }
+    if (value && valid_) {
+      YAML::Node seq(YAML::NodeType::Sequence);
+      seq.SetStyle(YAML::EmitterStyle::Flow);
+      for (const T& v : *value) seq.push_back(print(v));
+      out_[std::string(key)] = seq;
+    }
+    return value;
+  }
+  std::optional<std::vector<double>> reals(std::string_view key, const RealRange& range, std::size_t min_count,
+                                           std::size_t max_count, std::optional<std::vector<double>> fallback);
+  std::optional<std::vector<std::int64_t>> integers(std::string_view key, const IntRange& range,
+                                                    std::size_t min_count, std::size_t max_count,
+                                                    std::optional<std::vector<std::int64_t>> fallback);
 
   // An optional key without a default (one of two alternatives, say): its checked value, or
   // nullopt when it is absent or wrong. Writes nothing to the output; the caller does.

@@ -334,7 +334,7 @@ std::string loop_hint(const std::string& xml) {
 }  // namespace
 
 dynamics::RobotModel robot_model_from_yaml(const YAML::Node& block, const std::string& file,
-                                           const std::string& key_path) {
+                                           const std::string& key_path, const RobotFileReader& read_file) {
   YamlReader r(file);
   RobotModel model;
   model.source = file;
@@ -350,7 +350,18 @@ dynamics::RobotModel robot_model_from_yaml(const YAML::Node& block, const std::s
     r.string_at(block, "urdf", key_path, urdf);
     if (!r.errors().empty()) throw_all(r.errors());
     const std::string full = (!urdf.empty() && urdf[0] == '/') ? urdf : folder_of(file) + urdf;
-    model = read_robot_model(full);
+    if (read_file) {
+      const std::optional<std::string> xml = read_file(full);
+      if (!xml) {
+        r.error(block["urdf"], key_path + ".urdf",
+                "cannot read robot file '" + urdf + "'" + (full == urdf ? "" : " (looked for '" + full + "')") +
+                    ": no such file or not readable");
+        throw_all(r.errors());
+      }
+      model = robot_model_from_urdf_text(*xml, full);
+    } else {
+      model = read_robot_model(full);
+    }
     if (const YAML::Node arm = block["armature"]) {
       if (!arm.IsSequence() || arm.size() != model.joints.size()) {
         r.error(arm, key_path + ".armature",
@@ -386,7 +397,8 @@ dynamics::RobotModel robot_model_from_yaml(const YAML::Node& block, const std::s
   return finish(model);
 }
 
-dynamics::RobotModel robot_model_from_yaml_text(const std::string& text, const std::string& file) {
+dynamics::RobotModel robot_model_from_yaml_text(const std::string& text, const std::string& file,
+                                                const RobotFileReader& read_file) {
   YAML::Node doc;
   try {
     doc = YAML::Load(text);
@@ -396,7 +408,7 @@ dynamics::RobotModel robot_model_from_yaml_text(const std::string& text, const s
                 ExitCode::bad_input);
   }
   if (!doc.IsMap() || !doc["robot"]) throw Error(file + ": expected a top-level 'robot' block", ExitCode::bad_input);
-  return robot_model_from_yaml(doc["robot"], file, "robot");
+  return robot_model_from_yaml(doc["robot"], file, "robot", read_file);
 }
 
 dynamics::RobotModel robot_model_from_urdf_text(const std::string& xml, const std::string& file) {

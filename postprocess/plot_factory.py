@@ -34,8 +34,10 @@ def plot_factories(f, out):
             ax.set_visible(False)
             continue
         values = values.reshape(len(t_h), -1)
+        names = [n.decode() if isinstance(n, bytes) else n for n in f["factories/names"]] \
+            if "factories/names" in f else [f"factory {k}" for k in range(values.shape[1])]
         for k in range(values.shape[1]):
-            ax.plot(t_h, values[:, k], label=f"factory {k}")
+            ax.plot(t_h, values[:, k], label=names[k])
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
     for ax in axes[-1]:
@@ -68,7 +70,7 @@ def plot_lines(f, out):
 
 def plot_stations(f, out, max_stations=200):
     states = ["busy", "blocked", "starved", "down"]
-    data = [column(f, f"stations/{s}") for s in states]
+    data = [column(f, f"stations/{s}_fraction") for s in states]
     if any(d is None for d in data):
         return None
     last = [d.reshape(d.shape[0], -1)[-1][:max_stations] for d in data]

@@ -1,8 +1,12 @@
 // io::Deck: every error path with its exact message and position, --set overrides,
-// replication, defaults, the resolved deck round trip, and the decks shipped in inputs/.
+// replication, defaults, the resolved deck round trip, and the decks shipped in inputs/;
+// training decks (skill, robot files through the reader, PPO settings) likewise.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <fstream>
+#include <map>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -400,8 +404,9 @@ TEST(DeckErrors, RecursiveAlias) {
 }
 
 TEST(DeckErrors, EmptyDeckMissesFactory) {
-  EXPECT_EQ(errors_of(""), Strings{"deck.yaml:1:1: missing required key 'factory'"});
-  EXPECT_EQ(errors_of("# nothing but a comment\n"), Strings{"deck.yaml:1:1: missing required key 'factory'"});
+  EXPECT_EQ(errors_of(""), Strings{"deck.yaml:1:1: expected exactly one of 'factory' or 'training', found neither"});
+  EXPECT_EQ(errors_of("# nothing but a comment\n"),
+            Strings{"deck.yaml:1:1: expected exactly one of 'factory' or 'training', found neither"});
 }
 
 TEST(DeckErrors, TopLevelNotAMapping) {
@@ -416,12 +421,12 @@ TEST(DeckErrors, UnknownTopLevelKeyWithSuggestion) {
 
 TEST(DeckErrors, UnknownKeyWithoutSuggestionListsKeys) {
   EXPECT_EQ(errors_of("robots: []\n" + minimal),
-            Strings{"deck.yaml:1:1: robots: unknown key 'robots'; expected one of: run, factory"});
+            Strings{"deck.yaml:1:1: robots: unknown key 'robots'; expected one of: run, factory, training"});
 }
 
 TEST(DeckErrors, MisspelledBlockAlsoMissesRequiredOne) {
   EXPECT_EQ(errors_of(with(minimal, "factory:", "factroy:")),
-            (Strings{"deck.yaml:1:1: missing required key 'factory'",
+            (Strings{"deck.yaml:1:1: expected exactly one of 'factory' or 'training', found neither",
                      "deck.yaml:1:1: factroy: unknown key 'factroy'; did you mean 'factory'?"}));
 }
 
@@ -799,7 +804,7 @@ TEST(DeckOverrides, UnknownPathWithSuggestion) {
             Strings{"--set:1:40: factory.factories.0.lines.0.stations.0.proces: unknown key 'proces'; did you mean "
                     "'process'?"});
   EXPECT_EQ(errors_of(minimal, {"nonsense.x=1"}),
-            Strings{"--set:1:1: nonsense: unknown key 'nonsense'; expected one of: run, factory"});
+            Strings{"--set:1:1: nonsense: unknown key 'nonsense'; expected one of: run, factory, training"});
 }
 
 TEST(DeckOverrides, Malformed) {
@@ -850,6 +855,789 @@ TEST(DeckOverrides, ErrorsOrderedByOverrideAfterFile) {
 
 TEST(DeckOverrides, SyntaxErrorInDeckStopsBeforeOverrides) {
   EXPECT_EQ(errors_of("run: [\n", {"run.seed=1"}), Strings{"deck.yaml:2:1: invalid YAML: end of sequence flow not found"});
+}
+
+// ---------------------------------------------------------------------------------------
+// Training decks
+
+// Files a training deck may refer to, served from memory so that the tests do not depend on
+// the working directory; the planar arm is the shipped one.
+std::optional<std::string> test_files(const std::string& path) {
+  const std::string root = KOLLEKTIV_SOURCE_DIR;
+  static const std::map<std::string, std::string> files = {
+      {"robots/planar2.yaml", read_file(root + "/inputs/robots/planar2.yaml")},
+      {"robots/planar2.urdf", read_file(root + "/inputs/robots/planar2.urdf")},
+      {"robots/bad.yaml", "robot:\n  joints:\n    - mass: -1\n      inertia: [1, 1, 1, 0, 0, 0]\n"},
+      {"robots/broken.yaml", "robot:\n  joints: [\n"},
+      {"robots/broken.urdf", "<robot name=\"x\"><link name=\"a\"/>"},
+  };
+  const auto it = files.find(path);
+  if (it == files.end()) return std::nullopt;
+  return it->second;
+}
+
+// The smallest valid training deck: line 2 "  skill: reach" (value col 10), line 3
+// "  robot: robots/planar2.yaml" (value col 10).
+const std::string training_minimal = R"(training:
+  skill: reach
+  robot: robots/planar2.yaml
+)";
+
+Strings training_errors(const std::string& text, const Strings& overrides = {},
+                        const std::string& file = "deck.yaml") {
+  const DeckResult r = parse_deck(text, file, overrides, test_files);
+  EXPECT_FALSE(r.deck.has_value());
+  Strings out;
+  for (const DeckError& e : r.errors) out.push_back(e.format());
+  return out;
+}
+
+Deck training_deck_of(const std::string& text, const Strings& overrides = {}) {
+  DeckResult r = parse_deck(text, "deck.yaml", overrides, test_files);
+  for (const DeckError& e : r.errors) ADD_FAILURE() << e.format();
+  EXPECT_TRUE(r.deck.has_value());
+  return r.deck ? *r.deck : Deck{};
+}
+
+void expect_same_box(const skills::Box& a, const skills::Box& b) {
+  EXPECT_EQ(a.min, b.min);
+  EXPECT_EQ(a.max, b.max);
+}
+
+// Field-by-field equality of everything a training deck produces.
+void expect_same_training(const TrainingConfig& a, const TrainingConfig& b) {
+  EXPECT_EQ(a.enabled, b.enabled);
+  EXPECT_EQ(a.skill.kind, b.skill.kind);
+  const skills::CommonConfig& ca = a.skill.common;
+  const skills::CommonConfig& cb = b.skill.common;
+  EXPECT_EQ(ca.episode_steps, cb.episode_steps);
+  EXPECT_EQ(ca.control_dt_s, cb.control_dt_s);
+  EXPECT_EQ(ca.substeps, cb.substeps);
+  EXPECT_EQ(ca.integrator, cb.integrator);
+  EXPECT_EQ(ca.action_mode, cb.action_mode);
+  EXPECT_EQ(ca.action_scale, cb.action_scale);
+  EXPECT_EQ(ca.kp, cb.kp);
+  EXPECT_EQ(ca.kd, cb.kd);
+  EXPECT_EQ(ca.pd_frequency_hz, cb.pd_frequency_hz);
+  EXPECT_EQ(ca.pd_damping_ratio, cb.pd_damping_ratio);
+  EXPECT_EQ(ca.gravity_compensation, cb.gravity_compensation);
+  EXPECT_EQ(ca.joint_limits, cb.joint_limits);
+  EXPECT_EQ(ca.initial_q, cb.initial_q);
+  EXPECT_EQ(ca.initial_q_noise, cb.initial_q_noise);
+  const skills::ReachConfig& ra = a.skill.reach;
+  const skills::ReachConfig& rb = b.skill.reach;
+  expect_same_box(ra.target_box, rb.target_box);
+  EXPECT_EQ(ra.tolerance_m, rb.tolerance_m);
+  EXPECT_EQ(ra.hold_steps, rb.hold_steps);
+  EXPECT_EQ(ra.w_distance, rb.w_distance);
+  EXPECT_EQ(ra.w_action, rb.w_action);
+  EXPECT_EQ(ra.w_success, rb.w_success);
+  const skills::WeldConfig& wa = a.skill.weld;
+  const skills::WeldConfig& wb = b.skill.weld;
+  EXPECT_EQ(wa.seam_kind, wb.seam_kind);
+  expect_same_box(wa.start_box, wb.start_box);
+  EXPECT_EQ(wa.surface_normal, wb.surface_normal);
+  EXPECT_EQ(wa.yaw_min_rad, wb.yaw_min_rad);
+  EXPECT_EQ(wa.yaw_max_rad, wb.yaw_max_rad);
+  EXPECT_EQ(wa.length_min_m, wb.length_min_m);
+  EXPECT_EQ(wa.length_max_m, wb.length_max_m);
+  EXPECT_EQ(wa.curvature_min, wb.curvature_min);
+  EXPECT_EQ(wa.curvature_max, wb.curvature_max);
+  EXPECT_EQ(wa.travel_speed_m_s, wb.travel_speed_m_s);
+  EXPECT_EQ(wa.speed_tolerance, wb.speed_tolerance);
+  EXPECT_EQ(wa.lateral_tolerance_m, wb.lateral_tolerance_m);
+  EXPECT_EQ(wa.standoff_m, wb.standoff_m);
+  EXPECT_EQ(wa.standoff_tolerance_m, wb.standoff_tolerance_m);
+  EXPECT_EQ(wa.start_offset_m, wb.start_offset_m);
+  EXPECT_EQ(wa.ik_iterations, wb.ik_iterations);
+  EXPECT_EQ(wa.quality_threshold, wb.quality_threshold);
+  EXPECT_EQ(wa.w_progress, wb.w_progress);
+  EXPECT_EQ(wa.w_track, wb.w_track);
+  EXPECT_EQ(wa.w_error, wb.w_error);
+  EXPECT_EQ(wa.w_action, wb.w_action);
+  EXPECT_EQ(wa.w_success, wb.w_success);
+  const skills::PickPlaceConfig& pa = a.skill.pick_place;
+  const skills::PickPlaceConfig& pb = b.skill.pick_place;
+  expect_same_box(pa.part_box, pb.part_box);
+  expect_same_box(pa.place_box, pb.place_box);
+  EXPECT_EQ(pa.part_mass_min_kg, pb.part_mass_min_kg);
+  EXPECT_EQ(pa.part_mass_max_kg, pb.part_mass_max_kg);
+  EXPECT_EQ(pa.part_side_m, pb.part_side_m);
+  EXPECT_EQ(pa.grasp_tolerance_m, pb.grasp_tolerance_m);
+  EXPECT_EQ(pa.place_tolerance_m, pb.place_tolerance_m);
+  EXPECT_EQ(pa.gripper_threshold, pb.gripper_threshold);
+  EXPECT_EQ(pa.w_reach, pb.w_reach);
+  EXPECT_EQ(pa.w_place, pb.w_place);
+  EXPECT_EQ(pa.w_hold, pb.w_hold);
+  EXPECT_EQ(pa.w_grasp, pb.w_grasp);
+  EXPECT_EQ(pa.w_action, pb.w_action);
+  EXPECT_EQ(pa.w_success, pb.w_success);
+  EXPECT_EQ(a.robot.name, b.robot.name);
+  EXPECT_EQ(a.robot.gravity, b.robot.gravity);
+  EXPECT_EQ(a.robot.tool_xyz, b.robot.tool_xyz);
+  EXPECT_EQ(a.robot.tool_rpy, b.robot.tool_rpy);
+  ASSERT_EQ(a.robot.joints.size(), b.robot.joints.size());
+  for (std::size_t j = 0; j < a.robot.joints.size(); ++j) {
+    EXPECT_EQ(a.robot.joints[j].name, b.robot.joints[j].name);
+    EXPECT_EQ(a.robot.joints[j].mass, b.robot.joints[j].mass);
+    EXPECT_EQ(a.robot.joints[j].inertia, b.robot.joints[j].inertia);
+    EXPECT_EQ(a.robot.joints[j].lower, b.robot.joints[j].lower);
+    EXPECT_EQ(a.robot.joints[j].upper, b.robot.joints[j].upper);
+  }
+  EXPECT_EQ(a.robot_source, b.robot_source);
+  EXPECT_EQ(a.robots, b.robots);
+  EXPECT_EQ(a.horizon, b.horizon);
+  EXPECT_EQ(a.iterations, b.iterations);
+  EXPECT_EQ(a.checkpoint_every, b.checkpoint_every);
+  EXPECT_EQ(a.policy_file, b.policy_file);
+  EXPECT_EQ(a.eval_episodes, b.eval_episodes);
+  EXPECT_EQ(a.export_policy, b.export_policy);
+  EXPECT_EQ(a.target, b.target);
+  const learning::LearnerConfig& la = a.learner;
+  const learning::LearnerConfig& lb = b.learner;
+  EXPECT_EQ(la.policy_hidden, lb.policy_hidden);
+  EXPECT_EQ(la.value_hidden, lb.value_hidden);
+  EXPECT_EQ(la.gamma, lb.gamma);
+  EXPECT_EQ(la.gae_lambda, lb.gae_lambda);
+  EXPECT_EQ(la.loss.clip, lb.loss.clip);
+  EXPECT_EQ(la.loss.value_clip, lb.loss.value_clip);
+  EXPECT_EQ(la.loss.value_coef, lb.loss.value_coef);
+  EXPECT_EQ(la.entropy_coef, lb.entropy_coef);
+  EXPECT_EQ(la.max_grad_norm, lb.max_grad_norm);
+  EXPECT_EQ(la.learning_rate, lb.learning_rate);
+  EXPECT_EQ(la.anneal_learning_rate, lb.anneal_learning_rate);
+  EXPECT_EQ(la.total_updates, lb.total_updates);
+  EXPECT_EQ(la.epochs, lb.epochs);
+  EXPECT_EQ(la.minibatches, lb.minibatches);
+  EXPECT_EQ(la.normalize_advantages, lb.normalize_advantages);
+  EXPECT_EQ(la.normalize_observations, lb.normalize_observations);
+  EXPECT_EQ(la.observation_clip, lb.observation_clip);
+  EXPECT_EQ(la.init_log_std, lb.init_log_std);
+  EXPECT_EQ(la.adam.beta1, lb.adam.beta1);
+  EXPECT_EQ(la.adam.beta2, lb.adam.beta2);
+  EXPECT_EQ(la.adam.epsilon, lb.adam.epsilon);
+  EXPECT_EQ(la.seed, lb.seed);
+  EXPECT_EQ(la.robots_per_block, lb.robots_per_block);
+}
+
+// A weld deck that sets every key to something other than its default.
+const std::string training_every_key = R"(run:
+  seed: 11
+  deterministic: false
+  output_dir: out/w
+  checkpoint_keep: 5
+training:
+  skill: weld
+  robot: robots/planar2.yaml
+  robots: 96
+  horizon: 8
+  iterations: 40
+  checkpoint_every: 10
+  target: 0.75
+  policy_file: best.h5
+  eval_episodes: 3
+  export_policy: p.h5
+  common:
+    episode_steps: 80
+    control_dt_s: 0.01
+    substeps: 2
+    integrator: rk4
+    action_mode: torque
+    action_scale: 5
+    kp: [100]
+    kd: [3, 4]
+    pd_frequency_hz: 2.5
+    pd_damping_ratio: 0.7
+    gravity_compensation: false
+    joint_limits: false
+    initial_q: [-0.6, 1.2]
+    initial_q_noise: 0
+  weld:
+    seam_kind: arc
+    start_box: {min: [0.9, -0.6, 0], max: [1.3, 0.2, 0]}
+    surface_normal: [0, 0, 2]
+    yaw_min_rad: 1.2
+    yaw_max_rad: 1.9
+    length_min_m: 0.2
+    length_max_m: 0.3
+    curvature_min: 0.5
+    curvature_max: 2
+    travel_speed_m_s: 0.2
+    speed_tolerance: 0.25
+    lateral_tolerance_m: 0.02
+    standoff_m: 0.001
+    standoff_tolerance_m: 0.03
+    start_offset_m: 0
+    ik_iterations: 0
+    quality_threshold: 1
+    w_progress: 2
+    w_track: -1
+    w_error: 0.2
+    w_action: 0
+    w_success: 5
+  ppo:
+    policy_hidden: [16, 8, 4]
+    value_hidden: [256]
+    gamma: 1
+    gae_lambda: 0
+    clip: 0.1
+    value_clip: 0
+    value_coef: 1
+    entropy_coef: 0.01
+    max_grad_norm: 0
+    learning_rate: 1e-3
+    anneal_learning_rate: false
+    epochs: 3
+    minibatches: 768
+    normalize_advantages: false
+    normalize_observations: false
+    observation_clip: 5
+    init_log_std: -0.5
+    adam: {beta1: 0.8, beta2: 0.99, epsilon: 1e-8}
+    robots_per_block: 96
+    seed: 0
+)";
+
+TEST(TrainingDeck, MinimalTakesEveryDefault) {
+  const Deck d = training_deck_of(training_minimal);
+  const TrainingConfig& t = d.training;
+  const TrainingConfig defaults;
+  EXPECT_TRUE(t.enabled);
+  EXPECT_TRUE(d.factory.factories.empty());
+  EXPECT_EQ(t.skill.kind, skills::SkillKind::reach);
+  EXPECT_EQ(t.robot_source, "robots/planar2.yaml");
+  EXPECT_EQ(t.robot.name, "planar2");
+  EXPECT_EQ(t.robot.joints.size(), 2u);
+  EXPECT_EQ(t.robots, 512);
+  EXPECT_EQ(t.horizon, 32);
+  EXPECT_EQ(t.iterations, 100);
+  EXPECT_EQ(t.checkpoint_every, 0);
+  EXPECT_EQ(t.target, 0.9);
+  EXPECT_EQ(t.policy_file, "");
+  EXPECT_EQ(t.eval_episodes, 1);
+  EXPECT_EQ(t.export_policy, "policy.h5");
+  // Skill settings: the struct defaults.
+  TrainingConfig expected = defaults;
+  expected.enabled = true;
+  expected.robot = t.robot;
+  expected.robot_source = t.robot_source;
+  expected.learner.robots_per_block = 64;  // the deck's default; the struct's is 1
+  expected.learner.total_updates = 100;
+  expect_same_training(t, expected);
+  EXPECT_EQ(t.learner.policy_hidden, (std::vector<int>{64, 64}));
+  EXPECT_EQ(t.learner.seed, 1u);  // run.seed
+  // The run keys that apply to training runs.
+  EXPECT_EQ(d.run.seed, 1u);
+  EXPECT_TRUE(d.run.deterministic);
+  EXPECT_EQ(d.run.output_dir, "output");
+  EXPECT_EQ(d.run.checkpoint_keep, 3);
+  // A factory deck is not a training run.
+  EXPECT_FALSE(deck_of(minimal).training.enabled);
+}
+
+TEST(TrainingDeck, EveryKeyIsRead) {
+  const Deck d = training_deck_of(training_every_key);
+  const TrainingConfig& t = d.training;
+  EXPECT_EQ(d.run.seed, 11u);
+  EXPECT_FALSE(d.run.deterministic);
+  EXPECT_EQ(d.run.output_dir, "out/w");
+  EXPECT_EQ(d.run.checkpoint_keep, 5);
+  EXPECT_EQ(t.skill.kind, skills::SkillKind::weld);
+  EXPECT_EQ(t.robots, 96);
+  EXPECT_EQ(t.horizon, 8);
+  EXPECT_EQ(t.iterations, 40);
+  EXPECT_EQ(t.checkpoint_every, 10);
+  EXPECT_EQ(t.target, 0.75);
+  EXPECT_EQ(t.policy_file, "best.h5");
+  EXPECT_EQ(t.eval_episodes, 3);
+  EXPECT_EQ(t.export_policy, "p.h5");
+  const skills::CommonConfig& c = t.skill.common;
+  EXPECT_EQ(c.episode_steps, 80);
+  EXPECT_EQ(c.control_dt_s, 0.01);
+  EXPECT_EQ(c.substeps, 2);
+  EXPECT_EQ(c.integrator, dynamics::Integrator::rk4);
+  EXPECT_EQ(c.action_mode, skills::ActionMode::torque);
+  EXPECT_EQ(c.action_scale, 5.0);
+  EXPECT_EQ(c.kp, std::vector<double>{100});
+  EXPECT_EQ(c.kd, (std::vector<double>{3, 4}));
+  EXPECT_EQ(c.pd_frequency_hz, 2.5);
+  EXPECT_EQ(c.pd_damping_ratio, 0.7);
+  EXPECT_FALSE(c.gravity_compensation);
+  EXPECT_FALSE(c.joint_limits);
+  EXPECT_EQ(c.initial_q, (std::vector<double>{-0.6, 1.2}));
+  EXPECT_EQ(c.initial_q_noise, 0.0);
+  const skills::WeldConfig& w = t.skill.weld;
+  EXPECT_EQ(w.seam_kind, skills::SeamKind::arc);
+  EXPECT_EQ(w.start_box.min, (std::array<double, 3>{0.9, -0.6, 0}));
+  EXPECT_EQ(w.start_box.max, (std::array<double, 3>{1.3, 0.2, 0}));
+  EXPECT_EQ(w.surface_normal, (std::array<double, 3>{0, 0, 2}));  // normalised by the skill
+  EXPECT_EQ(w.yaw_min_rad, 1.2);
+  EXPECT_EQ(w.yaw_max_rad, 1.9);
+  EXPECT_EQ(w.length_min_m, 0.2);
+  EXPECT_EQ(w.length_max_m, 0.3);
+  EXPECT_EQ(w.curvature_min, 0.5);
+  EXPECT_EQ(w.curvature_max, 2.0);
+  EXPECT_EQ(w.travel_speed_m_s, 0.2);
+  EXPECT_EQ(w.speed_tolerance, 0.25);
+  EXPECT_EQ(w.lateral_tolerance_m, 0.02);
+  EXPECT_EQ(w.standoff_m, 0.001);
+  EXPECT_EQ(w.standoff_tolerance_m, 0.03);
+  EXPECT_EQ(w.start_offset_m, 0.0);
+  EXPECT_EQ(w.ik_iterations, 0);
+  EXPECT_EQ(w.quality_threshold, 1.0);
+  EXPECT_EQ(w.w_progress, 2.0);
+  EXPECT_EQ(w.w_track, -1.0);
+  EXPECT_EQ(w.w_error, 0.2);
+  EXPECT_EQ(w.w_action, 0.0);
+  EXPECT_EQ(w.w_success, 5.0);
+  const learning::LearnerConfig& l = t.learner;
+  EXPECT_EQ(l.policy_hidden, (std::vector<int>{16, 8, 4}));
+  EXPECT_EQ(l.value_hidden, std::vector<int>{256});
+  EXPECT_EQ(l.gamma, 1.0);
+  EXPECT_EQ(l.gae_lambda, 0.0);
+  EXPECT_EQ(l.loss.clip, 0.1);
+  EXPECT_EQ(l.loss.value_clip, 0.0);
+  EXPECT_EQ(l.loss.value_coef, 1.0);
+  EXPECT_EQ(l.entropy_coef, 0.01);
+  EXPECT_EQ(l.max_grad_norm, 0.0);
+  EXPECT_EQ(l.learning_rate, 1e-3);
+  EXPECT_FALSE(l.anneal_learning_rate);
+  EXPECT_EQ(l.total_updates, 40);
+  EXPECT_EQ(l.epochs, 3);
+  EXPECT_EQ(l.minibatches, 768);  // = robots × horizon, the most allowed
+  EXPECT_FALSE(l.normalize_advantages);
+  EXPECT_FALSE(l.normalize_observations);
+  EXPECT_EQ(l.observation_clip, 5.0);
+  EXPECT_EQ(l.init_log_std, -0.5);
+  EXPECT_EQ(l.adam.beta1, 0.8);
+  EXPECT_EQ(l.adam.beta2, 0.99);
+  EXPECT_EQ(l.adam.epsilon, 1e-8);
+  EXPECT_EQ(l.robots_per_block, 96);
+  EXPECT_EQ(l.seed, 0u);  // given: not run.seed
+}
+
+TEST(TrainingDeck, ReachAndPickPlaceSettings) {
+  const Deck r = training_deck_of(training_minimal + R"(  reach:
+    target_box: {min: [0.3, -1.2, 0], max: [1.5, 1.2, 0]}
+    tolerance_m: 0.1
+    hold_steps: 3
+    w_distance: 2
+    w_action: 0.5
+    w_success: 1
+)");
+  EXPECT_EQ(r.training.skill.reach.target_box.min, (std::array<double, 3>{0.3, -1.2, 0}));
+  EXPECT_EQ(r.training.skill.reach.target_box.max, (std::array<double, 3>{1.5, 1.2, 0}));
+  EXPECT_EQ(r.training.skill.reach.tolerance_m, 0.1);
+  EXPECT_EQ(r.training.skill.reach.hold_steps, 3);
+  EXPECT_EQ(r.training.skill.reach.w_distance, 2.0);
+  EXPECT_EQ(r.training.skill.reach.w_action, 0.5);
+  EXPECT_EQ(r.training.skill.reach.w_success, 1.0);
+  const Deck p = training_deck_of(with(training_minimal, "reach", "pick_place") + R"(  pick_place:
+    part_box: {min: [1.0, -0.5, 0], max: [1.3, -0.2, 0]}
+    place_box: {min: [1.0, 0.2, 0], max: [1.3, 0.5, 0]}
+    part_mass_min_kg: 0.5
+    part_mass_max_kg: 0.5
+    part_side_m: 0.1
+    grasp_tolerance_m: 0.05
+    place_tolerance_m: 0.06
+    gripper_threshold: 0.2
+    w_reach: 2
+    w_place: 3
+    w_hold: 0.1
+    w_grasp: 4
+    w_action: 0
+    w_success: 20
+)");
+  const skills::PickPlaceConfig& pp = p.training.skill.pick_place;
+  EXPECT_EQ(p.training.skill.kind, skills::SkillKind::pick_place);
+  EXPECT_EQ(pp.part_box.min, (std::array<double, 3>{1.0, -0.5, 0}));
+  EXPECT_EQ(pp.place_box.max, (std::array<double, 3>{1.3, 0.5, 0}));
+  EXPECT_EQ(pp.part_mass_min_kg, 0.5);
+  EXPECT_EQ(pp.part_mass_max_kg, 0.5);
+  EXPECT_EQ(pp.part_side_m, 0.1);
+  EXPECT_EQ(pp.grasp_tolerance_m, 0.05);
+  EXPECT_EQ(pp.place_tolerance_m, 0.06);
+  EXPECT_EQ(pp.gripper_threshold, 0.2);
+  EXPECT_EQ(pp.w_reach, 2.0);
+  EXPECT_EQ(pp.w_place, 3.0);
+  EXPECT_EQ(pp.w_hold, 0.1);
+  EXPECT_EQ(pp.w_grasp, 4.0);
+  EXPECT_EQ(pp.w_action, 0.0);
+  EXPECT_EQ(pp.w_success, 20.0);
+}
+
+TEST(TrainingDeck, RobotFromYamlUrdfOrInline) {
+  const Deck yaml = training_deck_of(training_minimal);
+  const Deck urdf = training_deck_of(with(training_minimal, "planar2.yaml", "planar2.urdf"));
+  EXPECT_EQ(urdf.training.robot_source, "robots/planar2.urdf");
+  ASSERT_EQ(urdf.training.robot.joints.size(), 2u);
+  EXPECT_EQ(urdf.training.robot.joints[1].mass, yaml.training.robot.joints[1].mass);
+  const Deck inline_robot = training_deck_of(R"(training:
+  skill: reach
+  robot:
+    name: stick
+    gravity: [0, -9.81, 0]
+    joints:
+      - {mass: 2, inertia: [0.01, 0.2, 0.2, 0, 0, 0], com: [0.5, 0, 0], lower: -1, upper: 1}
+)");
+  EXPECT_EQ(inline_robot.training.robot_source, "inline");
+  EXPECT_EQ(inline_robot.training.robot.name, "stick");
+  ASSERT_EQ(inline_robot.training.robot.joints.size(), 1u);
+  EXPECT_EQ(inline_robot.training.robot.joints[0].mass, 2.0);
+  // An inline block may name a URDF, read through the same reader.
+  const Deck inline_urdf = training_deck_of(with(training_minimal, "robot: robots/planar2.yaml",
+                                                 "robot: {urdf: robots/planar2.urdf, armature: [0.1, 0.2]}"));
+  ASSERT_EQ(inline_urdf.training.robot.joints.size(), 2u);
+  EXPECT_EQ(inline_urdf.training.robot.joints[1].armature, 0.2);
+}
+
+TEST(TrainingDeck, ReferencedFilesAreReadThroughTheReaderRelativeToTheDeck) {
+  Strings asked;
+  const FileReader reader = [&](const std::string& path) -> std::optional<std::string> {
+    asked.push_back(path);
+    return test_files(path.substr(path.find("robots/")));
+  };
+  EXPECT_TRUE(parse_deck(training_minimal, "cases/a/deck.yaml", {}, reader).deck.has_value());
+  EXPECT_TRUE(parse_deck(with(training_minimal, "robots/", "/abs/robots/"), "cases/deck.yaml", {}, reader)
+                  .deck.has_value());
+  EXPECT_EQ(asked, (Strings{"cases/a/robots/planar2.yaml", "/abs/robots/planar2.yaml"}));
+  // A factory deck reads nothing.
+  asked.clear();
+  EXPECT_TRUE(parse_deck(minimal, "deck.yaml", {}, reader).deck.has_value());
+  EXPECT_TRUE(asked.empty());
+}
+
+TEST(TrainingDeck, OverridesApply) {
+  const Deck d = training_deck_of(training_minimal, {"training.robots=128", "training.ppo.epochs=2",
+                                                     "training.common.initial_q=[0.1, 0.2]",
+                                                     "training.reach.target_box={min: [0, 0, 0], max: [1, 1, 0]}", "run.seed=9"});
+  EXPECT_EQ(d.training.robots, 128);
+  EXPECT_EQ(d.training.learner.epochs, 2);
+  EXPECT_EQ(d.training.skill.common.initial_q, (std::vector<double>{0.1, 0.2}));
+  EXPECT_EQ(d.training.skill.reach.target_box.min, (std::array<double, 3>{0, 0, 0}));
+  EXPECT_EQ(d.training.learner.seed, 9u);
+  // A box is given whole: an override of one corner of a box the file leaves out lacks the other.
+  EXPECT_EQ(training_errors(training_minimal, {"training.reach.target_box.min=[0, 0, 0]"}),
+            Strings{"--set:1:16: training.reach.target_box: missing required key 'max'"});
+}
+
+TEST(TrainingDeck, ResolvedDeckFillsInDefaults) {
+  const Deck d = training_deck_of(training_minimal);
+  EXPECT_EQ(d.resolved_yaml,
+            R"(# resolved deck: every key with its value, defaults filled in, --set applied
+run:
+  seed: 1
+  deterministic: true
+  output_dir: output
+  checkpoint_keep: 3
+training:
+  skill: reach
+  robot: robots/planar2.yaml
+  robots: 512
+  horizon: 32
+  iterations: 100
+  checkpoint_every: 0
+  target: 0.9
+  policy_file: ""
+  eval_episodes: 1
+  export_policy: policy.h5
+  common:
+    episode_steps: 150
+    control_dt_s: 0.02
+    substeps: 4
+    integrator: semi_implicit_euler
+    action_mode: pd_delta
+    action_scale: 0.1
+    kp: []
+    kd: []
+    pd_frequency_hz: 4
+    pd_damping_ratio: 1
+    gravity_compensation: true
+    joint_limits: true
+    initial_q: []
+    initial_q_noise: 0.05
+  reach:
+    target_box: {min: [0.35, -0.25, 0.25], max: [0.6, 0.25, 0.55]}
+    tolerance_m: 0.05
+    hold_steps: 10
+    w_distance: 1
+    w_action: 0.01
+    w_success: 0.5
+  ppo:
+    policy_hidden: [64, 64]
+    value_hidden: [64, 64]
+    gamma: 0.99
+    gae_lambda: 0.95
+    clip: 0.2
+    value_clip: 0.2
+    value_coef: 0.5
+    entropy_coef: 0
+    max_grad_norm: 0.5
+    learning_rate: 3e-04
+    anneal_learning_rate: true
+    epochs: 5
+    minibatches: 8
+    normalize_advantages: true
+    normalize_observations: true
+    observation_clip: 10
+    init_log_std: 0
+    adam:
+      beta1: 0.9
+      beta2: 0.999
+      epsilon: 1e-05
+    robots_per_block: 64
+    seed: 1
+)");
+}
+
+TEST(TrainingDeck, ResolvedDeckRoundTrips) {
+  for (const std::string& text :
+       {training_every_key, training_minimal,
+        with(training_minimal, "robot: robots/planar2.yaml",
+             "robot:\n    name: stick\n    joints:\n      - {mass: 2, inertia: [0.01, 0.2, 0.2, 0, 0, 0]}")}) {
+    const Deck first = training_deck_of(text, {"training.ppo.learning_rate=2.5e-4"});
+    const Deck second = training_deck_of(first.resolved_yaml);
+    expect_same_training(first.training, second.training);
+    EXPECT_EQ(first.run.seed, second.run.seed);
+    EXPECT_EQ(first.run.deterministic, second.run.deterministic);
+    EXPECT_EQ(first.run.output_dir, second.run.output_dir);
+    EXPECT_EQ(first.run.checkpoint_keep, second.run.checkpoint_keep);
+    EXPECT_EQ(second.resolved_yaml, first.resolved_yaml);
+    EXPECT_EQ(second.training.learner.learning_rate, 2.5e-4);
+  }
+}
+
+TEST(TrainingDeck, ShippedTrainingDecksParseAndRoundTrip) {
+  const std::string root = KOLLEKTIV_SOURCE_DIR;
+  std::map<std::string, Deck> decks;
+  for (const char* name : {"train_reach", "train_weld", "train_pick_place", "train_smoke"}) {
+    SCOPED_TRACE(name);
+    const std::string path = root + "/inputs/" + name + ".yaml";
+    const DeckResult r = parse_deck(read_file(path), path);  // robots read from disk
+    for (const DeckError& e : r.errors) ADD_FAILURE() << e.format();
+    ASSERT_TRUE(r.deck.has_value());
+    const DeckResult again = parse_deck(r.deck->resolved_yaml, path);
+    for (const DeckError& e : again.errors) ADD_FAILURE() << e.format();
+    ASSERT_TRUE(again.deck.has_value());
+    expect_same_training(r.deck->training, again.deck->training);
+    decks[name] = *r.deck;
+  }
+  // The CleanRL-comparable setting of issue 4.
+  const TrainingConfig& reach = decks["train_reach"].training;
+  EXPECT_EQ(reach.skill.kind, skills::SkillKind::reach);
+  EXPECT_EQ(reach.robot.name, "planar2");
+  EXPECT_EQ(reach.robots, 512);
+  EXPECT_EQ(reach.horizon, 32);
+  EXPECT_EQ(reach.learner.epochs, 5);
+  EXPECT_EQ(reach.learner.minibatches, 8);
+  EXPECT_EQ(reach.learner.policy_hidden, (std::vector<int>{64, 64}));
+  EXPECT_EQ(reach.learner.value_hidden, (std::vector<int>{64, 64}));
+  EXPECT_EQ(reach.skill.reach.target_box.min[2], 0.0);  // in the arm's plane
+  EXPECT_EQ(reach.skill.reach.target_box.max[2], 0.0);
+  EXPECT_EQ(decks["train_weld"].training.skill.kind, skills::SkillKind::weld);
+  EXPECT_EQ(decks["train_weld"].training.robot.joints.size(), 6u);
+  EXPECT_EQ(decks["train_pick_place"].training.skill.kind, skills::SkillKind::pick_place);
+  EXPECT_EQ(decks["train_pick_place"].training.robot.joints.size(), 6u);
+  const TrainingConfig& smoke = decks["train_smoke"].training;
+  EXPECT_EQ(smoke.skill.kind, skills::SkillKind::reach);
+  EXPECT_EQ(smoke.robot.name, "planar2");
+  EXPECT_EQ(smoke.robots, 64);
+  EXPECT_EQ(smoke.horizon, 16);
+  EXPECT_LE(smoke.iterations, 10);
+  EXPECT_EQ(smoke.learner.policy_hidden, (std::vector<int>{32, 32}));
+  EXPECT_EQ(smoke.learner.value_hidden, (std::vector<int>{32, 32}));
+  EXPECT_EQ(smoke.learner.robots_per_block, 8);
+}
+
+// Malformed training decks: the exact messages
+
+TEST(TrainingDeckErrors, UnknownSkillWithSuggestion) {
+  EXPECT_EQ(training_errors(with(training_minimal, "skill: reach", "skill: wled")),
+            Strings{"deck.yaml:2:10: training.skill: expected 'reach', 'weld' or 'pick_place', found 'wled'; did you "
+                    "mean 'weld'?"});
+}
+
+TEST(TrainingDeckErrors, SkillAndRobotMissing) {
+  EXPECT_EQ(training_errors("training:\n  robots: 64\n"),
+            (Strings{"deck.yaml:2:3: training: missing required key 'skill'",
+                     "deck.yaml:2:3: training: missing required key 'robot'"}));
+}
+
+TEST(TrainingDeckErrors, FactoryAndTraining) {
+  EXPECT_EQ(training_errors(minimal + training_minimal),
+            Strings{"deck.yaml:13:1: training: expected exactly one of 'factory' or 'training', found both"});
+  // Added by an override: reported there.
+  EXPECT_EQ(training_errors(training_minimal, {"factory.factories=[]"}),
+            (Strings{"--set:1:1: factory: expected exactly one of 'factory' or 'training', found both",
+                     "--set:1:19: factory.factories: expected a non-empty sequence, found an empty sequence"}));
+}
+
+TEST(TrainingDeckErrors, NeitherFactoryNorTraining) {
+  EXPECT_EQ(training_errors("run:\n  seed: 3\n"),
+            Strings{"deck.yaml:1:1: expected exactly one of 'factory' or 'training', found neither"});
+  EXPECT_EQ(training_errors("trainig:\n  skill: reach\n"),
+            (Strings{"deck.yaml:1:1: expected exactly one of 'factory' or 'training', found neither",
+                     "deck.yaml:1:1: trainig: unknown key 'trainig'; did you mean 'training'?"}));
+}
+
+TEST(TrainingDeckErrors, FactoryRunKeysInATrainingDeck) {
+  EXPECT_EQ(training_errors("run:\n  end_time_s: 60\n  report_interval_s: 1\n  checkpoint_interval_s: 10\n" +
+                            training_minimal),
+            (Strings{"deck.yaml:2:15: run.end_time_s: applies to factory runs only; in a training deck use "
+                     "training.iterations",
+                     "deck.yaml:3:22: run.report_interval_s: applies to factory runs only; a training run reports "
+                     "once per iteration",
+                     "deck.yaml:4:26: run.checkpoint_interval_s: applies to factory runs only; in a training deck "
+                     "use training.checkpoint_every"}));
+  EXPECT_EQ(training_errors(training_minimal, {"run.iterations=5"}),
+            Strings{"--set:1:16: run.iterations: applies to factory runs only; in a training deck use "
+                    "training.iterations"});
+}
+
+TEST(TrainingDeckErrors, BoxMinAboveMax) {
+  EXPECT_EQ(training_errors(training_minimal + "  reach:\n    target_box: {min: [0.3, -1.2, 0], max: [1.5, -1.3, 0]}\n"),
+            Strings{"deck.yaml:5:44: training.reach.target_box.max: expected max >= min on every axis, found max.y = "
+                    "-1.3 < min.y = -1.2"});
+  EXPECT_EQ(training_errors(training_minimal + "  reach:\n    target_box: {min: [0.3, -1.2]}\n"),
+            (Strings{"deck.yaml:5:17: training.reach.target_box: missing required key 'max'",
+                     "deck.yaml:5:23: training.reach.target_box.min: expected a list of 3 numbers, found a list of "
+                     "2"}));
+}
+
+TEST(TrainingDeckErrors, OrderedPairs) {
+  EXPECT_EQ(training_errors(with(training_minimal, "reach", "weld") +
+                            "  weld:\n    length_min_m: 0.3\n    length_max_m: 0.2\n    curvature_min: 5\n"),
+            (Strings{"deck.yaml:6:19: training.weld.length_max_m: expected a number >= length_min_m (0.3), found "
+                     "'0.2'",
+                     "deck.yaml:7:20: training.weld.curvature_min: expected a number <= curvature_max (4, its "
+                     "default), found '5'"}));
+}
+
+TEST(TrainingDeckErrors, MissingRobotFile) {
+  EXPECT_EQ(training_errors(with(training_minimal, "planar2.yaml", "nope.yaml")),
+            Strings{"deck.yaml:3:10: training.robot: cannot read robot file 'robots/nope.yaml': no such file or not "
+                    "readable"});
+  EXPECT_EQ(training_errors(with(training_minimal, "planar2.yaml", "nope.yaml"), {}, "cases/deck.yaml"),
+            Strings{"cases/deck.yaml:3:10: training.robot: cannot read robot file 'robots/nope.yaml' (looked for "
+                    "'cases/robots/nope.yaml'): no such file or not readable"});
+  // The URDF an inline block names.
+  EXPECT_EQ(training_errors(with(training_minimal, "robot: robots/planar2.yaml", "robot: {urdf: arm.urdf}")),
+            Strings{"deck.yaml:3:17: training.robot.urdf: cannot read robot file 'arm.urdf': no such file or not "
+                    "readable"});
+}
+
+TEST(TrainingDeckErrors, RobotNeitherFileNorMapping) {
+  EXPECT_EQ(training_errors(with(training_minimal, "robots/planar2.yaml", "[1, 2]")),
+            Strings{"deck.yaml:3:10: training.robot: expected a robot file ending in .yaml, .yml or .urdf, or a robot "
+                    "mapping, found a sequence"});
+  EXPECT_EQ(training_errors(with(training_minimal, "robots/planar2.yaml", "arm.txt")),
+            Strings{"deck.yaml:3:10: training.robot: expected a robot file ending in .yaml, .yml or .urdf, or a robot "
+                    "mapping, found 'arm.txt'"});
+}
+
+TEST(TrainingDeckErrors, ErrorsInsideAnInlineRobotBlock) {
+  const std::string text = R"(training:
+  skill: reach
+  robot:
+    name: arm
+    joints:
+      - mass: -1
+        inertia: [1, 1, 1, 0, 0, 0]
+        colour: red
+)";
+  EXPECT_EQ(training_errors(text),
+            (Strings{"deck.yaml:6:15: training.robot.joints.0.mass: expected a positive number, found -1",
+                     "deck.yaml:8:9: training.robot.joints.0.colour: unknown key (expected one of: armature, axis, "
+                     "com, damping, effort, inertia, lower, mass, name, rpy, type, upper, velocity, xyz)"}));
+  // An override inside the block is reported at the override.
+  EXPECT_EQ(training_errors(with(text, "        colour: red\n", ""), {"training.robot.joints.0.inertia=[1, 1]"}),
+            (Strings{"deck.yaml:6:15: training.robot.joints.0.mass: expected a positive number, found -1",
+                     "--set:1:33: training.robot.joints.0.inertia: expected a list of 6 finite numbers, found a list "
+                     "of 2"}));
+}
+
+TEST(TrainingDeckErrors, ErrorsInsideAReferencedRobotFile) {
+  EXPECT_EQ(training_errors(with(training_minimal, "planar2.yaml", "bad.yaml")),
+            Strings{"robots/bad.yaml:3:13: robot.joints.0.mass: expected a positive number, found -1"});
+  EXPECT_EQ(training_errors(with(training_minimal, "planar2.yaml", "broken.yaml")),
+            Strings{"robots/broken.yaml:3:1: invalid YAML: end of sequence flow not found"});
+  // URDF messages carry no position: they are reported at the deck's robot key.
+  EXPECT_EQ(training_errors(with(training_minimal, "planar2.yaml", "broken.urdf")),
+            Strings{"deck.yaml:3:10: training.robot: robots/broken.urdf: not a valid URDF (urdfdom could not parse it "
+                    "into a tree)"});
+}
+
+TEST(TrainingDeckErrors, WrongWidths) {
+  EXPECT_EQ(training_errors(training_minimal + "  ppo:\n    policy_hidden: [64, 0]\n    value_hidden: 64\n"),
+            (Strings{"deck.yaml:5:25: training.ppo.policy_hidden.1: expected an integer in [1, 256], found '0'",
+                     "deck.yaml:6:19: training.ppo.value_hidden: expected a list of 1 to 8 integers in [1, 256], "
+                     "found '64'"}));
+  EXPECT_EQ(training_errors(training_minimal, {"training.ppo.value_hidden=[]"}),
+            Strings{"--set:1:27: training.ppo.value_hidden: expected a list of 1 to 8 integers in [1, 256], found "
+                    "an empty sequence"});
+}
+
+TEST(TrainingDeckErrors, TooManyMinibatches) {
+  EXPECT_EQ(training_errors(training_minimal +
+                            "  robots: 4\n  horizon: 2\n  ppo:\n    minibatches: 16\n    robots_per_block: 4\n"),
+            Strings{"deck.yaml:7:18: training.ppo.minibatches: expected an integer <= robots × horizon (4 × 2 = 8), "
+                    "found '16'"});
+}
+
+TEST(TrainingDeckErrors, RobotsPerBlockAboveRobots) {
+  EXPECT_EQ(training_errors(training_minimal + "  robots: 64\n  ppo:\n    robots_per_block: 128\n"),
+            Strings{"deck.yaml:6:23: training.ppo.robots_per_block: expected an integer <= robots (64), found "
+                    "'128'"});
+  // The default (64) is too many for 16 robots.
+  EXPECT_EQ(training_errors(training_minimal + "  robots: 16\n"),
+            Strings{"deck.yaml:2:3: training.ppo.robots_per_block: expected an integer <= robots (16), found 64 (the "
+                    "default)"});
+}
+
+TEST(TrainingDeckErrors, KeysInTheWrongMapping) {
+  EXPECT_EQ(training_errors(training_minimal + "  reach:\n    seam_kind: arc\n"),
+            Strings{"deck.yaml:5:5: training.reach.seam_kind: 'seam_kind' is a key of training.weld, not of "
+                    "training.reach; expected one of: target_box, tolerance_m, hold_steps, w_distance, w_action, "
+                    "w_success"});
+  EXPECT_EQ(training_errors(training_minimal + "  weld:\n    seam_kind: arc\n"),
+            Strings{"deck.yaml:4:3: training.weld: 'weld' is not allowed with skill 'reach'; the settings of 'reach' "
+                    "go under 'reach'"});
+  EXPECT_EQ(training_errors(training_minimal + "  episode_steps: 10\n"),
+            Strings{"deck.yaml:4:3: training.episode_steps: 'episode_steps' is a key of training.common, not of "
+                    "training; expected one of: skill, robot, robots, horizon, iterations, checkpoint_every, target, "
+                    "policy_file, eval_episodes, export_policy, common, reach, weld, pick_place, ppo"});
+  EXPECT_EQ(training_errors(training_minimal + "  common:\n    w_action: 1\n"),
+            Strings{"deck.yaml:5:5: training.common.w_action: 'w_action' is a key of training.reach, training.weld or "
+                    "training.pick_place, not of training.common; expected one of: episode_steps, control_dt_s, "
+                    "substeps, integrator, action_mode, action_scale, kp, kd, pd_frequency_hz, pd_damping_ratio, "
+                    "gravity_compensation, joint_limits, initial_q, initial_q_noise"});
+  EXPECT_EQ(training_errors(training_minimal + "  ppo:\n    lerning_rate: 1\n"),
+            Strings{"deck.yaml:5:5: training.ppo.lerning_rate: unknown key 'lerning_rate'; did you mean "
+                    "'learning_rate'?"});
+}
+
+TEST(TrainingDeckErrors, JointListsSizedByTheRobot) {
+  EXPECT_EQ(training_errors(training_minimal + "  common:\n    kp: [1, 2, 3]\n    kd: [-1]\n    initial_q: [0, 4]\n"),
+            (Strings{"deck.yaml:5:9: training.common.kp: expected an empty list, one value or one per joint (2), found "
+                     "a list of 3",
+                     "deck.yaml:6:10: training.common.kd.0: expected a number >= 0, found '-1'",
+                     "deck.yaml:7:20: training.common.initial_q.1: expected a number in [-3.141592653589793, "
+                     "3.141592653589793] (the limits of joint 'elbow'), found '4'"}));
+  EXPECT_EQ(training_errors(training_minimal + "  common:\n    initial_q: [0]\n"),
+            Strings{"deck.yaml:5:16: training.common.initial_q: expected an empty list (all zeros) or one value per "
+                    "joint (2), found a list of 1"});
+}
+
+TEST(TrainingDeckErrors, ValuesOutOfRange) {
+  EXPECT_EQ(training_errors(training_minimal + "  target: 1.5\n  horizon: 0\n  common:\n    action_mode: torqe\n",
+                            {"training.ppo.gamma=0", "training.ppo.clip=1", "training.ppo.adam.beta2=1"}),
+            (Strings{"deck.yaml:4:11: training.target: expected a number in [0, 1], found '1.5'",
+                     "deck.yaml:5:12: training.horizon: expected an integer in [1, 1000000000], found '0'",
+                     "deck.yaml:7:18: training.common.action_mode: expected 'torque', 'pd_target' or 'pd_delta', "
+                     "found 'torqe'; did you mean 'torque'?",
+                     "--set:1:20: training.ppo.gamma: expected a number in (0, 1], found '0'",
+                     "--set:1:19: training.ppo.clip: expected a number in (0, 1), found '1'",
+                     "--set:1:25: training.ppo.adam.beta2: expected a number in [0, 1), found '1'"}));
 }
 
 }  // namespace

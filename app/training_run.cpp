@@ -1,0 +1,524 @@
+// The training run loop. Each iteration:
+//
+//   rollout (horizon steps: observe → act → step physics → store) ─► PPO update
+//     ─► global diagnostics (exact sums) ─► history row + progress line ─► checkpoint if due
+//
+// Robots are cut into blocks of learner.robots_per_block (the learner's exact-sum segments)
+// and the blocks are spread over the ranks; a rank may own none. Every random draw is keyed
+// by robot gid and step, and every global figure is an exact or integer sum, so the history
+// and checkpoints have the same bits for any rank count and across restarts onto any rank
+// count. An evaluation run (training.policy_file) acts deterministically with the frozen
+// policy until every robot has finished eval_episodes episodes; it neither updates nor
+// checkpoints.
+#include "app/training_run.hpp"
+
+#include <Kokkos_Core.hpp>
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <limits>
+#include <vector>
+
+#include "app/output_dir.hpp"
+#include "app/progress.hpp"
+#include "app/signals.hpp"
+#include "build_info.hpp"
+#include "io/checkpoint.hpp"
+#include "io/history.hpp"
+#include "io/policy_io.hpp"
+#include "io/training_checkpoint.hpp"
+#include "solvers/comm/collectives.hpp"
+#include "solvers/comm/decomposition.hpp"
+#include "solvers/comm/exact_reduce.hpp"
+#include "solvers/core/error.hpp"
+#include "solvers/core/exact_sum.hpp"
+#include "solvers/learning/ppo_learner.hpp"
+#include "solvers/skills/fleet.hpp"
+
+namespace kollektiv::app {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+const char* skill_name(skills::SkillKind kind) {
+  switch (kind) {
+    case skills::SkillKind::reach: return "reach";
+    case skills::SkillKind::weld: return "weld";
+    case skills::SkillKind::pick_place: return "pick_place";
+  }
+  return "unknown";
+}
+
+// This rank's robots: whole blocks of `per_block` robots, blocks balanced over the ranks.
+comm::Range local_robots(std::int64_t robots, int per_block, int rank, int size) {
+  const std::int64_t blocks = (robots + per_block - 1) / per_block;
+  const comm::Range b = comm::Decomposition(blocks, rank, size).local();
+  return {std::min(b.begin * per_block, robots), std::min(b.end * per_block, robots)};
+}
+
+// The run fills in what follows from the fleet (observation and action sizes) and, when
+// the deck leaves it at 1, anneals the learning rate over the run's iterations.
+learning::LearnerConfig learner_config(const io::TrainingConfig& cfg, const skills::Fleet& fleet) {
+  learning::LearnerConfig l = cfg.learner;
+  l.obs_dim = fleet.obs_dim();
+  l.act_dim = fleet.act_dim();
+  if (l.total_updates <= 1) l.total_updates = std::max<std::int64_t>(cfg.iterations, 1);
+  return l;
+}
+
+// Episodes that ended, summed exactly: the same bits for any split of the robots.
+struct EpisodeTally {
+  ExactSum return_sum, quality_sum;
+  std::int64_t episodes = 0, successes = 0;
+
+  void add(double episode_return, int success, double quality) {
+    return_sum.add(episode_return);
+    quality_sum.add(quality);
+    ++episodes;
+    successes += success != 0 ? 1 : 0;
+  }
+};
+
+// Global figures of the episodes that ended (NaN when none did).
+struct EpisodeStats {
+  std::int64_t episodes = 0;
+  double mean_return = std::numeric_limits<double>::quiet_NaN();
+  double success = std::numeric_limits<double>::quiet_NaN();
+  double quality = std::numeric_limits<double>::quiet_NaN();
+};
+
+// Wall-clock time per phase, cumulative over this process (rank 0's view).
+struct Timers {
+  double restart_s = 0, physics_s = 0, inference_s = 0, update_s = 0, communication_s = 0, output_s = 0,
+         checkpoint_s = 0;
+};
+
+class TrainingRun {
+ public:
+  TrainingRun(MPI_Comm comm, const TrainingInputs& in, const CliOptions& cli)
+      : comm_(comm),
+        in_(in),
+        cfg_(in.training),
+        cli_(cli),
+        root_(comm::rank_of(comm) == 0),
+        evaluate_(!in.training.policy_file.empty()),
+        paths_(output_paths(in.run.output_dir)),
+        robots_(local_robots(cfg_.robots, cfg_.learner.robots_per_block, comm::rank_of(comm), comm::size_of(comm))),
+        n_(static_cast<int>(robots_.size())),
+        fleet_(cfg_.robot, cfg_.skill, in.run.seed, robots_.begin, n_),
+        learner_(learner_config(cfg_, fleet_), comm),
+        rollout_(learner_.config(), cfg_.horizon, n_),
+        obs_("training::obs", n_, fleet_.obs_dim()),
+        actions_("training::actions", n_, fleet_.act_dim()),
+        log_prob_("training::log_prob", n_),
+        value_("training::value", n_),
+        step_(n_, fleet_.obs_dim()) {
+    auto gid = Kokkos::create_mirror_view(rollout_.gid);
+    for (int r = 0; r < n_; ++r) gid(r) = robots_.begin + r;
+    Kokkos::deep_copy(rollout_.gid, gid);
+  }
+
+  int execute() { return evaluate_ ? evaluate() : train(); }
+
+ private:
+  // ---- training ----
+
+  int train() {
+    const auto t0 = Clock::now();
+    prepare_output_dir(comm_, paths_, cli_.restart.has_value(), cli_.overwrite);
+    if (cli_.restart) {
+      restart(*cli_.restart);
+      history_ = io::History::resume(comm_, paths_.history, rows_, in_.deck_text, in_.resolved_yaml);
+    } else {
+      fleet_.reset_all();
+      history_ = io::History::create(comm_, paths_.history, in_.deck_text, in_.resolved_yaml);
+    }
+    timers_.restart_s = seconds_since(t0);
+    install_stop_signal_handlers();
+    if (root_) print_header();
+
+    const std::int64_t first = iteration_;
+    const auto loop_start = Clock::now();
+    while (iteration_ < cfg_.iterations) {
+      const auto iteration_start = Clock::now();
+      EpisodeTally tally;
+      rollout(tally, true);
+      auto phase = Clock::now();
+      const learning::PpoStats ppo = learner_.update(rollout_);
+      timers_.update_s += seconds_since(phase);
+      phase = Clock::now();
+      const EpisodeStats episodes = combine(tally);
+      const bool stop = comm::any_rank(comm_, stop_signal_received());
+      timers_.communication_s += seconds_since(phase);
+      ++iteration_;
+      if (episodes.episodes > 0) last_finished_ = episodes;
+      write_row(t0, iteration_start, episodes, &ppo);
+      if (!target_reported_ && reached_target(episodes)) {
+        target_reported_ = true;
+        if (root_)
+          std::printf("target %s >= %g reached at iteration %lld, env_steps %lld, wall %.3f s\n",
+                      target_figure_name(), cfg_.target, static_cast<long long>(iteration_),
+                      static_cast<long long>(iteration_ * env_steps_per_iteration()), seconds_since(loop_start));
+      }
+      progress(loop_start, first, cfg_.iterations, episodes);
+      if (stop && iteration_ < cfg_.iterations) {  // at the last iteration: just finish
+        write_checkpoint();
+        if (root_)
+          std::cout << "stopped by " << stop_signal_name() << " after iteration " << iteration_
+                    << " and writing a checkpoint; restart with --restart latest (exit 4)" << std::endl;
+        print_timers(t0);
+        return static_cast<int>(ExitCode::stopped);
+      }
+      if (cfg_.checkpoint_every > 0 && iteration_ % cfg_.checkpoint_every == 0 && iteration_ < cfg_.iterations)
+        write_checkpoint();
+    }
+    const double loop_s = seconds_since(loop_start);
+    if (last_checkpoint_iteration_ != iteration_) write_checkpoint();
+    const std::string policy = (std::filesystem::path(paths_.dir) / cfg_.export_policy).string();
+    io::write_policy(comm_, policy, learner_.export_policy(), skill_name(fleet_.kind()), in_.deck_text);
+    if (root_) std::cout << "policy exported to " << policy << std::endl;
+    print_timers(t0);
+    print_result(iteration_, loop_s, iteration_ * env_steps_per_iteration(),
+                 static_cast<double>((iteration_ - first) * env_steps_per_iteration()), last_finished_);
+    return 0;
+  }
+
+  std::int64_t env_steps_per_iteration() const { return cfg_.robots * cfg_.horizon; }
+
+  // One rollout of `horizon` steps of this rank's robots into rollout_ (training) or with
+  // deterministic actions (evaluation), tallying the episodes that end. In evaluation only
+  // each robot's first eval_episodes episodes count.
+  void rollout(EpisodeTally& tally, bool explore) {
+    const int n = n_, obs_dim = fleet_.obs_dim(), act_dim = fleet_.act_dim();
+    for (int t = 0; t < cfg_.horizon; ++t) {
+      if (n == 0) continue;  // no robots here; the update's collectives still run
+      const std::uint64_t step = static_cast<std::uint64_t>(iteration_) * cfg_.horizon + t;
+      auto phase = Clock::now();
+      fleet_.observe(obs_);
+      timers_.physics_s += fenced_seconds_since(phase);
+      phase = Clock::now();
+      const auto actions = actions_;
+      if (explore) {
+        learner_.act(obs_, step, t, rollout_);
+        const auto stored = rollout_.actions;
+        const int first = t * n;
+        Kokkos::parallel_for(
+            "training::step_actions", Kokkos::RangePolicy<ExecSpace>(0, n), KOKKOS_LAMBDA(const int r) {
+              for (int k = 0; k < act_dim; ++k) actions(r, k) = stored(first + r, k);
+            });
+      } else {
+        learner_.act(obs_, rollout_.gid, n, step, false, actions_, log_prob_, value_);
+      }
+      timers_.inference_s += fenced_seconds_since(phase);
+      phase = Clock::now();
+      fleet_.step(actions_, step_);
+      if (explore) store_step(t, obs_dim);
+      timers_.physics_s += fenced_seconds_since(phase);
+      tally_episodes(tally);
+    }
+    if (explore && n > 0) {
+      const auto phase = Clock::now();
+      fleet_.observe(rollout_.last_obs);
+      timers_.physics_s += fenced_seconds_since(phase);
+    }
+  }
+
+  // Kernels run asynchronously on a device; the phase timers need them finished.
+  static double fenced_seconds_since(Clock::time_point t0) {
+    Kokkos::fence();
+    return seconds_since(t0);
+  }
+
+  void store_step(int t, int obs_dim) {
+    const int first = t * n_;
+    const auto reward = step_.reward;
+    const auto terminated = step_.terminated;
+    const auto truncated = step_.truncated;
+    const auto final_obs = step_.final_obs;
+    const auto r_reward = rollout_.reward;
+    const auto r_final = rollout_.final_obs;
+    const auto r_terminated = rollout_.terminated;
+    const auto r_truncated = rollout_.truncated;
+    Kokkos::parallel_for(
+        "training::store_step", Kokkos::RangePolicy<ExecSpace>(0, n_), KOKKOS_LAMBDA(const int r) {
+          r_reward(first + r) = reward(r);
+          r_terminated(first + r) = terminated(r);
+          r_truncated(first + r) = truncated(r);
+          if (truncated(r) != 0 || terminated(r) != 0)
+            for (int f = 0; f < obs_dim; ++f) r_final(first + r, f) = final_obs(r, f);
+        });
+  }
+
+  void tally_episodes(EpisodeTally& tally) {
+    const auto done = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), step_.episode_done);
+    const auto ret = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), step_.episode_return);
+    const auto success = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), step_.episode_success);
+    const auto quality = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), step_.episode_quality);
+    for (int r = 0; r < n_; ++r) {
+      if (done(r) == 0) continue;
+      if (evaluate_) {
+        if (finished_[r] >= cfg_.eval_episodes) continue;  // extra episodes of fast robots
+        ++finished_[r];
+      }
+      tally.add(ret(r), success(r), quality(r));
+    }
+  }
+
+  EpisodeStats combine(const EpisodeTally& tally) const {
+    std::vector<ExactSum> sums{tally.return_sum, tally.quality_sum};
+    comm::allreduce_exact(comm_, sums);
+    std::vector<std::int64_t> counts{tally.episodes, tally.successes};
+    comm::allreduce_sum(comm_, counts);
+    EpisodeStats s;
+    s.episodes = counts[0];
+    if (counts[0] > 0) {
+      const double k = static_cast<double>(counts[0]);
+      s.mean_return = sums[0].to_double() / k;
+      s.quality = sums[1].to_double() / k;
+      s.success = static_cast<double>(counts[1]) / k;
+    }
+    return s;
+  }
+
+  void write_row(Clock::time_point t0, Clock::time_point iteration_start, const EpisodeStats& e,
+                 const learning::PpoStats* ppo) {
+    const auto phase = Clock::now();
+    const double iteration_s = seconds_since(iteration_start);
+    if (root_) {
+      history_.append("iteration", std::vector<std::int64_t>{iteration_}, "1");
+      history_.append("env_steps", std::vector<std::int64_t>{iteration_ * env_steps_per_iteration()}, "1");
+      history_.append("training/episodes", std::vector<std::int64_t>{e.episodes}, "1");
+      history_.append("training/mean_return", {e.mean_return}, "1");
+      history_.append("training/success_rate", {e.success}, "1");
+      history_.append("training/quality", {e.quality}, "1");
+      if (ppo != nullptr) {
+        history_.append("training/policy_loss", {ppo->policy_loss}, "1");
+        history_.append("training/value_loss", {ppo->value_loss}, "1");
+        history_.append("training/approx_kl", {ppo->approx_kl}, "1");
+        history_.append("training/entropy", {ppo->entropy}, "1");
+        history_.append("training/clip_fraction", {ppo->clip_fraction}, "1");
+        history_.append("training/grad_norm", {ppo->grad_norm}, "1");
+        history_.append("training/learning_rate", {ppo->learning_rate}, "1");
+      }
+      history_.append("timings/physics_s", {timers_.physics_s}, "s");
+      history_.append("timings/inference_s", {timers_.inference_s}, "s");
+      history_.append("timings/update_s", {timers_.update_s}, "s");
+      history_.append("timings/communication_s", {timers_.communication_s}, "s");
+      history_.append("timings/wall_s", {seconds_since(t0)}, "s");
+      history_.append("timings/env_steps_per_s",
+                      {iteration_s > 0 ? static_cast<double>(env_steps_per_iteration()) / iteration_s : 0.0}, "1/s");
+    }
+    history_.end_row();
+    ++rows_;
+    timers_.output_s += seconds_since(phase);
+  }
+
+  // "iter 12/50 ( 24.0%)  2.31e+05 env-steps/s  return -12.3  success 0.125  quality 0.532
+  //  wall 3.2s  ETA 10.1s": rate over this process's iterations; the figures of the latest
+  // iteration in which episodes ended.
+  void progress(Clock::time_point loop_start, std::int64_t first, std::int64_t last, const EpisodeStats& e) const {
+    if (!root_) return;
+    const double wall = seconds_since(loop_start);
+    const double done = static_cast<double>(iteration_ - first);
+    const double rate = wall > 0 ? done * static_cast<double>(env_steps_per_iteration()) / wall : 0.0;
+    const double eta = done > 0 ? wall / done * static_cast<double>(last - iteration_) : NAN;
+    const EpisodeStats& shown = e.episodes > 0 ? e : last_finished_;
+    char line[256];
+    std::snprintf(line, sizeof line,
+                  "iter %lld/%lld (%5.1f%%)  %.4g env-steps/s  return %.4g  success %.3f  quality %.3f  wall %s  ETA %s",
+                  static_cast<long long>(iteration_), static_cast<long long>(last),
+                  last > 0 ? 100.0 * static_cast<double>(iteration_) / static_cast<double>(last) : 100.0, rate,
+                  shown.mean_return, shown.success, shown.quality, format_duration(wall).c_str(),
+                  format_duration(eta).c_str());
+    std::cout << line << std::endl;
+  }
+
+  void restart(const std::string& from) {
+    const std::string source = from == "latest" ? paths_.checkpoints : from;
+    const std::uint64_t fingerprint = io::training_fingerprint(cfg_, in_.run.seed);
+    const std::string used = io::load_newest_valid(comm_, source, [&](io::CheckpointReader& reader) {
+      if (static_cast<std::uint64_t>(reader.attribute_int("model_fingerprint")) != fingerprint)
+        throw Error("checkpoint " + reader.file() + " was written for a different robot, skill, learner or seed than deck " +
+                        in_.deck_file + "; only the run length (iterations), checkpoints and output may change on restart",
+                    ExitCode::bad_input);
+      iteration_ = reader.attribute_int("iteration");
+      rows_ = reader.attribute_int("history_rows");
+      sequence_ = reader.attribute_int("sequence") + 1;
+      last_finished_.episodes = reader.attribute_int("last_episodes");
+      last_finished_.mean_return = reader.attribute_double("last_mean_return");
+      last_finished_.success = reader.attribute_double("last_success");
+      last_finished_.quality = reader.attribute_double("last_quality");
+      fleet_.restore_state(io::read_fleet_state(reader, robots_.begin, n_, cfg_.robots, fleet_.dof()));
+      learner_.restore(io::read_learner_state(reader, learner_.parameter_count(), fleet_.obs_dim()));
+    });
+    last_checkpoint_iteration_ = iteration_;
+    if (root_)
+      std::cout << "restarted from " << used << " after iteration " << iteration_ << " (" << rows_
+                << " history rows kept)" << std::endl;
+  }
+
+  void write_checkpoint() {
+    const auto phase = Clock::now();
+    io::CheckpointWriter writer(comm_, paths_.checkpoints, sequence_);
+    writer.attribute("deck", in_.deck_text);
+    writer.attribute("resolved_deck", in_.resolved_yaml);
+    writer.attribute("build_info", std::string(build_info::summary));
+    writer.attribute("skill", skill_name(fleet_.kind()));
+    writer.attribute("iteration", iteration_);
+    writer.attribute("history_rows", rows_);
+    writer.attribute("sequence", sequence_);
+    writer.attribute("model_fingerprint", static_cast<std::int64_t>(io::training_fingerprint(cfg_, in_.run.seed)));
+    // The latest iteration's episode figures, for the RESULT line of a run that restarts
+    // at its last iteration.
+    writer.attribute("last_episodes", last_finished_.episodes);
+    writer.attribute("last_mean_return", last_finished_.mean_return);
+    writer.attribute("last_success", last_finished_.success);
+    writer.attribute("last_quality", last_finished_.quality);
+    io::write_training_state(writer, fleet_.save_state(), robots_.begin, cfg_.robots, learner_.state());
+    writer.commit(in_.run.checkpoint_keep);
+    ++sequence_;
+    last_checkpoint_iteration_ = iteration_;
+    timers_.checkpoint_s += seconds_since(phase);
+  }
+
+  // ---- evaluation ----
+
+  int evaluate() {
+    const auto t0 = Clock::now();
+    prepare_output_dir(comm_, paths_, false, cli_.overwrite);
+    learner_.import_policy(io::read_policy(comm_, cfg_.policy_file, skill_name(fleet_.kind())));
+    fleet_.reset_all();
+    finished_.assign(static_cast<std::size_t>(n_), 0);
+    history_ = io::History::create(comm_, paths_.history, in_.deck_text, in_.resolved_yaml);
+    timers_.restart_s = seconds_since(t0);
+    if (root_) print_header();
+
+    // Enough iterations for every robot to finish its episodes, whatever ends them; the loop
+    // ends as soon as every robot has.
+    const std::int64_t steps_needed = cfg_.eval_episodes * static_cast<std::int64_t>(cfg_.skill.common.episode_steps);
+    const std::int64_t planned = (steps_needed + cfg_.horizon - 1) / cfg_.horizon;
+    EpisodeTally total;
+    const auto loop_start = Clock::now();
+    bool all_done = false;
+    while (!all_done) {
+      const auto iteration_start = Clock::now();
+      EpisodeTally tally;
+      rollout(tally, false);
+      total.return_sum += tally.return_sum;
+      total.quality_sum += tally.quality_sum;
+      total.episodes += tally.episodes;
+      total.successes += tally.successes;
+      auto phase = Clock::now();
+      const EpisodeStats episodes = combine(tally);
+      const bool unfinished = std::any_of(finished_.begin(), finished_.end(),
+                                          [&](std::int64_t k) { return k < cfg_.eval_episodes; });
+      all_done = !comm::any_rank(comm_, unfinished);
+      timers_.communication_s += seconds_since(phase);
+      ++iteration_;
+      write_row(t0, iteration_start, episodes, nullptr);
+      progress(loop_start, 0, std::max(planned, iteration_), episodes);
+    }
+    const double loop_s = seconds_since(loop_start);
+    const EpisodeStats overall = combine(total);
+    if (root_)
+      std::printf("evaluation of %s: %lld episodes, mean return %.6g, success %.4f, quality %.4f\n",
+                  cfg_.policy_file.c_str(), static_cast<long long>(overall.episodes), overall.mean_return,
+                  overall.success, overall.quality);
+    print_timers(t0);
+    print_result(iteration_, loop_s, iteration_ * env_steps_per_iteration(),
+                 static_cast<double>(iteration_ * env_steps_per_iteration()), overall);
+    return 0;
+  }
+
+  // ---- output ----
+
+  // The RESULT line's target: mean quality for weld, success rate otherwise.
+  const char* target_figure_name() const { return fleet_.kind() == skills::SkillKind::weld ? "quality" : "success"; }
+  bool reached_target(const EpisodeStats& e) const {
+    const double figure = fleet_.kind() == skills::SkillKind::weld ? e.quality : e.success;
+    return e.episodes > 0 && figure >= cfg_.target;
+  }
+
+  void print_header() const {
+    std::cout << build_info::summary << "\n"
+              << "deck " << in_.deck_file << ": " << (evaluate_ ? "evaluating " : "training ")
+              << skill_name(fleet_.kind()) << " on " << cfg_.robots << " " << cfg_.robot.name << " robots ("
+              << fleet_.obs_dim() << " observations, " << fleet_.act_dim() << " actions, "
+              << learner_.parameter_count() << " parameters) on " << comm::size_of(comm_) << " ranks; horizon "
+              << cfg_.horizon << "; output " << paths_.dir << std::endl;
+  }
+
+  void print_timers(Clock::time_point t0) const {
+    if (!root_) return;
+    const double total = seconds_since(t0);
+    std::printf("%-14s %10s %7s\n", "phase", "wall_s", "share");
+    const auto row = [&](const char* name, double s) {
+      std::printf("%-14s %10.3f %6.1f%%\n", name, s, total > 0 ? 100.0 * s / total : 0.0);
+    };
+    row("restart", timers_.restart_s);
+    row("physics", timers_.physics_s);
+    row("inference", timers_.inference_s);
+    row("update", timers_.update_s);
+    row("communication", timers_.communication_s);
+    row("history", timers_.output_s);
+    row("checkpoint", timers_.checkpoint_s);
+    row("total", total);
+    std::fflush(stdout);
+  }
+
+  // env_steps: all so far (also before a restart); the rate is this process's `steps_here`
+  // over its loop's wall time `wall_s`.
+  void print_result(std::int64_t iterations, double wall_s, std::int64_t env_steps, double steps_here,
+                    const EpisodeStats& e) const {
+    if (!root_) return;
+    const bool reached = reached_target(e);
+    std::printf("RESULT skill=%s iterations=%lld env_steps=%lld wall_s=%.3f env_steps_per_s=%.0f success=%.4f "
+                "quality=%.4f reached_target=%s\n",
+                skill_name(fleet_.kind()), static_cast<long long>(iterations), static_cast<long long>(env_steps),
+                wall_s, wall_s > 0 ? steps_here / wall_s : 0.0, e.success, e.quality,
+                reached ? "yes" : "no");
+    std::fflush(stdout);
+  }
+
+  MPI_Comm comm_;
+  const TrainingInputs& in_;
+  const io::TrainingConfig& cfg_;
+  const CliOptions& cli_;
+  bool root_;
+  bool evaluate_;
+  OutputPaths paths_;
+  comm::Range robots_;  // this rank's robot gids
+  int n_;
+  skills::Fleet fleet_;
+  learning::PpoLearner learner_;
+  learning::Rollout rollout_;
+  View<Real**> obs_, actions_;
+  View<Real*> log_prob_, value_;
+  skills::StepResult step_;
+  std::vector<std::int64_t> finished_;  // evaluation: counted episodes per local robot
+  io::History history_;
+  std::int64_t iteration_ = 0;  // iterations completed
+  std::int64_t rows_ = 0;
+  std::int64_t sequence_ = 0;
+  std::int64_t last_checkpoint_iteration_ = -1;
+  EpisodeStats last_finished_;
+  bool target_reported_ = false;
+  Timers timers_;
+};
+
+}  // namespace
+
+int run_training(MPI_Comm comm, const TrainingInputs& inputs, const CliOptions& cli) {
+  return TrainingRun(comm, inputs, cli).execute();
+}
+
+int run_training(MPI_Comm comm, const io::Deck& deck, const CliOptions& cli) {
+  return run_training(comm, TrainingInputs{deck.training, deck.run, cli.deck, deck.text, deck.resolved_yaml}, cli);
+}
+
+}  // namespace kollektiv::app

@@ -1,0 +1,235 @@
+// FleetState + LearnerState <-> checkpoint datasets.
+#include "io/training_checkpoint.hpp"
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "solvers/comm/collectives.hpp"
+#include "solvers/core/error.hpp"
+
+namespace kollektiv::io {
+
+namespace {
+
+constexpr std::int64_t real_fields = skills::task_real_count;
+constexpr std::int64_t int_fields = skills::task_int_count;
+
+// FNV-1a over the bytes of each value, in a fixed order.
+class Fingerprint {
+ public:
+  template <class T>
+  void add(const T& value) {
+    unsigned char bytes[sizeof(T)];
+    std::memcpy(bytes, &value, sizeof(T));
+    for (unsigned char b : bytes) hash_ = (hash_ ^ b) * 0x100000001b3ull;
+  }
+  void add(const std::string& text) {
+    add(static_cast<std::uint64_t>(text.size()));
+    for (unsigned char b : text) hash_ = (hash_ ^ b) * 0x100000001b3ull;
+  }
+  template <class T>
+  void add(const std::vector<T>& values) {
+    add(static_cast<std::uint64_t>(values.size()));
+    for (const T& v : values) add(v);
+  }
+  void add(const skills::Box& box) {
+    add(box.min);
+    add(box.max);
+  }
+  std::uint64_t value() const { return hash_; }
+
+ private:
+  std::uint64_t hash_ = 0xcbf29ce484222325ull;
+};
+
+// Rank 0's values (the learner state is the same everywhere), nothing from the others.
+template <class T>
+std::vector<T> on_root(MPI_Comm comm, const std::vector<T>& values) {
+  return comm::rank_of(comm) == 0 ? values : std::vector<T>{};
+}
+
+void require_size(CheckpointReader& reader, const std::string& path, std::int64_t expected, const std::string& what) {
+  const std::int64_t found = reader.size(path);
+  if (found != expected)
+    throw Error("checkpoint " + reader.file() + ": " + path + " has " + std::to_string(found) + " elements, " + what +
+                    " needs " + std::to_string(expected),
+                ExitCode::bad_checkpoint);
+}
+
+}  // namespace
+
+void write_training_state(CheckpointWriter& writer, const skills::FleetState& local, std::int64_t gid_begin,
+                          std::int64_t robots, const learning::LearnerState& learner) {
+  const std::int64_t dof = local.dof;
+  writer.write("fleet/q", robots * dof, gid_begin * dof, local.q);
+  writer.write("fleet/qd", robots * dof, gid_begin * dof, local.qd);
+  writer.write("fleet/task_real", robots * real_fields, gid_begin * real_fields, local.task_real);
+  writer.write("fleet/task_int", robots * int_fields, gid_begin * int_fields, local.task_int);
+
+  const MPI_Comm comm = writer.comm();
+  writer.write_concatenated("learner/parameters", on_root(comm, learner.parameters));
+  writer.write_concatenated("learner/adam_m", on_root(comm, learner.adam_m));
+  writer.write_concatenated("learner/adam_v", on_root(comm, learner.adam_v));
+  writer.write_concatenated("learner/counters", on_root(comm, std::vector<std::int64_t>{learner.adam_steps, learner.updates}));
+  writer.write_concatenated("learner/normalizer_count", on_root(comm, std::vector<double>{learner.normalizer.count}));
+  writer.write_concatenated("learner/normalizer_mean", on_root(comm, learner.normalizer.mean));
+  writer.write_concatenated("learner/normalizer_m2", on_root(comm, learner.normalizer.m2));
+}
+
+skills::FleetState read_fleet_state(CheckpointReader& reader, std::int64_t gid_begin, std::int64_t count,
+                                    std::int64_t robots, int dof) {
+  const std::string what = std::to_string(robots) + " robots of " + std::to_string(dof) + " joints";
+  require_size(reader, "fleet/q", robots * dof, what);
+  require_size(reader, "fleet/qd", robots * dof, what);
+  require_size(reader, "fleet/task_real", robots * real_fields, what + " (task state of this build)");
+  require_size(reader, "fleet/task_int", robots * int_fields, what + " (task state of this build)");
+  skills::FleetState s;
+  s.dof = dof;
+  s.q = reader.read<double>("fleet/q", gid_begin * dof, count * dof);
+  s.qd = reader.read<double>("fleet/qd", gid_begin * dof, count * dof);
+  s.task_real = reader.read<double>("fleet/task_real", gid_begin * real_fields, count * real_fields);
+  s.task_int = reader.read<std::int64_t>("fleet/task_int", gid_begin * int_fields, count * int_fields);
+  skills::check_state(s);
+  return s;
+}
+
+learning::LearnerState read_learner_state(CheckpointReader& reader, std::int64_t parameters, int obs_dim) {
+  const std::string what = "a learner of " + std::to_string(parameters) + " parameters";
+  require_size(reader, "learner/parameters", parameters, what);
+  require_size(reader, "learner/adam_m", parameters, what);
+  require_size(reader, "learner/adam_v", parameters, what);
+  require_size(reader, "learner/counters", 2, "the learner");
+  require_size(reader, "learner/normalizer_count", 1, "the learner");
+  require_size(reader, "learner/normalizer_mean", obs_dim, "an observation of " + std::to_string(obs_dim));
+  require_size(reader, "learner/normalizer_m2", obs_dim, "an observation of " + std::to_string(obs_dim));
+  learning::LearnerState s;
+  s.parameters = reader.read_all<double>("learner/parameters");
+  s.adam_m = reader.read_all<double>("learner/adam_m");
+  s.adam_v = reader.read_all<double>("learner/adam_v");
+  const auto counters = reader.read_all<std::int64_t>("learner/counters");
+  s.adam_steps = counters[0];
+  s.updates = counters[1];
+  s.normalizer.count = reader.read_all<double>("learner/normalizer_count")[0];
+  s.normalizer.mean = reader.read_all<double>("learner/normalizer_mean");
+  s.normalizer.m2 = reader.read_all<double>("learner/normalizer_m2");
+  return s;
+}
+
+std::uint64_t training_fingerprint(const TrainingConfig& config, std::uint64_t seed) {
+  Fingerprint f;
+  f.add(seed);
+  f.add(config.robots);
+  f.add(config.horizon);
+  // Robot model.
+  const dynamics::RobotModel& m = config.robot;
+  f.add(static_cast<std::uint64_t>(m.joints.size()));
+  for (const auto& j : m.joints) {
+    f.add(static_cast<int>(j.type));
+    f.add(j.origin_xyz);
+    f.add(j.origin_rpy);
+    f.add(j.axis);
+    f.add(j.mass);
+    f.add(j.com);
+    f.add(j.inertia);
+    f.add(j.lower);
+    f.add(j.upper);
+    f.add(j.velocity);
+    f.add(j.effort);
+    f.add(j.damping);
+    f.add(j.armature);
+  }
+  f.add(m.tool_xyz);
+  f.add(m.tool_rpy);
+  f.add(m.gravity);
+  // Skill.
+  const skills::SkillConfig& s = config.skill;
+  f.add(static_cast<int>(s.kind));
+  const skills::CommonConfig& c = s.common;
+  f.add(c.episode_steps);
+  f.add(c.control_dt_s);
+  f.add(c.substeps);
+  f.add(static_cast<int>(c.integrator));
+  f.add(static_cast<int>(c.action_mode));
+  f.add(c.action_scale);
+  f.add(c.kp);
+  f.add(c.kd);
+  f.add(c.pd_frequency_hz);
+  f.add(c.pd_damping_ratio);
+  f.add(c.gravity_compensation);
+  f.add(c.joint_limits);
+  f.add(c.initial_q);
+  f.add(c.initial_q_noise);
+  const skills::ReachConfig& r = s.reach;
+  f.add(r.target_box);
+  f.add(r.tolerance_m);
+  f.add(r.hold_steps);
+  f.add(r.w_distance);
+  f.add(r.w_action);
+  f.add(r.w_success);
+  const skills::WeldConfig& w = s.weld;
+  f.add(static_cast<int>(w.seam_kind));
+  f.add(w.start_box);
+  f.add(w.surface_normal);
+  f.add(w.yaw_min_rad);
+  f.add(w.yaw_max_rad);
+  f.add(w.length_min_m);
+  f.add(w.length_max_m);
+  f.add(w.curvature_min);
+  f.add(w.curvature_max);
+  f.add(w.travel_speed_m_s);
+  f.add(w.speed_tolerance);
+  f.add(w.lateral_tolerance_m);
+  f.add(w.standoff_m);
+  f.add(w.standoff_tolerance_m);
+  f.add(w.start_offset_m);
+  f.add(w.ik_iterations);
+  f.add(w.quality_threshold);
+  f.add(w.w_progress);
+  f.add(w.w_track);
+  f.add(w.w_error);
+  f.add(w.w_action);
+  f.add(w.w_success);
+  const skills::PickPlaceConfig& p = s.pick_place;
+  f.add(p.part_box);
+  f.add(p.place_box);
+  f.add(p.part_mass_min_kg);
+  f.add(p.part_mass_max_kg);
+  f.add(p.part_side_m);
+  f.add(p.grasp_tolerance_m);
+  f.add(p.place_tolerance_m);
+  f.add(p.gripper_threshold);
+  f.add(p.w_reach);
+  f.add(p.w_place);
+  f.add(p.w_hold);
+  f.add(p.w_grasp);
+  f.add(p.w_action);
+  f.add(p.w_success);
+  // Learner (obs_dim/act_dim follow from the model and skill; total_updates is run length).
+  const learning::LearnerConfig& l = config.learner;
+  f.add(l.policy_hidden);
+  f.add(l.value_hidden);
+  f.add(l.gamma);
+  f.add(l.gae_lambda);
+  f.add(l.loss.clip);
+  f.add(l.loss.value_clip);
+  f.add(l.loss.value_coef);
+  f.add(l.entropy_coef);
+  f.add(l.max_grad_norm);
+  f.add(l.learning_rate);
+  f.add(l.anneal_learning_rate);
+  f.add(l.epochs);
+  f.add(l.minibatches);
+  f.add(l.normalize_advantages);
+  f.add(l.normalize_observations);
+  f.add(l.observation_clip);
+  f.add(l.init_log_std);
+  f.add(l.adam.beta1);
+  f.add(l.adam.beta2);
+  f.add(l.adam.epsilon);
+  f.add(l.seed);
+  f.add(l.robots_per_block);
+  return f.value();
+}
+
+}  // namespace kollektiv::io

@@ -1,0 +1,35 @@
+// The training run's part of a checkpoint: the fleet's robots as global arrays by robot
+// gid ("fleet/..."), so any rank count reads back its own contiguous gid range, and the
+// learner's state ("learner/..."), which is the same on every rank and written once.
+#pragma once
+
+#include <cstdint>
+
+#include "io/checkpoint.hpp"
+#include "io/training_config.hpp"
+#include "solvers/learning/ppo_learner.hpp"
+#include "solvers/skills/fleet_state.hpp"
+
+namespace kollektiv::io {
+
+// Collective: writes this rank's robots [gid_begin, gid_begin + local.robot_count()) of
+// `robots` in total (the ranks' ranges must partition [0, robots)), and `learner`, which
+// must be the same on every rank (rank 0's copy is written).
+void write_training_state(CheckpointWriter& writer, const skills::FleetState& local, std::int64_t gid_begin,
+                          std::int64_t robots, const learning::LearnerState& learner);
+
+// Collective: robots [gid_begin, gid_begin + count) of a checkpoint of `robots` robots of
+// `dof` joints. Error(bad_checkpoint) if the arrays do not fit.
+skills::FleetState read_fleet_state(CheckpointReader& reader, std::int64_t gid_begin, std::int64_t count,
+                                    std::int64_t robots, int dof);
+
+// Collective: the learner state, the same on every rank. Error(bad_checkpoint) if its sizes
+// are not `parameters` parameters and `obs_dim` normalised features.
+learning::LearnerState read_learner_state(CheckpointReader& reader, std::int64_t parameters, int obs_dim);
+
+// A hash of everything that defines the trained system: robot model, skill settings,
+// learner settings (not the run length: iterations, total_updates) and the seed. A
+// checkpoint only continues the same system.
+std::uint64_t training_fingerprint(const TrainingConfig& config, std::uint64_t seed);
+
+}  // namespace kollektiv::io

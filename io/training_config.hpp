@@ -1,0 +1,38 @@
+// Plain, validated `training` block of a deck: which skill, on which robot, how many
+// robots, and the PPO settings. Produced by io::Deck; the run driver builds a Fleet and a
+// PpoLearner from it. Units are SI unless a name says otherwise.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "solvers/dynamics/robot_model.hpp"
+#include "solvers/learning/ppo_learner.hpp"
+#include "solvers/skills/skill_config.hpp"
+
+namespace kollektiv::io {
+
+struct TrainingConfig {
+  bool enabled = false;               // a deck with a `training` block is a training run
+  skills::SkillConfig skill;          // the task (reach, weld, pick_place) and its settings
+  dynamics::RobotModel robot;         // resolved robot model (inline or from URDF/YAML file)
+  std::string robot_source;           // file the model came from, or "inline"
+  std::int64_t robots = 512;          // robots in total over all ranks (>= 1)
+  int horizon = 32;                   // rollout steps per iteration (>= 1)
+  std::int64_t iterations = 100;      // PPO iterations (rollout + update) to run
+  std::int64_t checkpoint_every = 0;  // iterations between checkpoints; 0: only at the end
+  // learner.obs_dim / act_dim are filled in by the run from the fleet; everything else from
+  // the deck (widths, gamma, lambda, clip, epochs, minibatches, learning rate, ...).
+  learning::LearnerConfig learner;
+  // Evaluation: with a policy file the run loads that frozen policy, acts deterministically
+  // and reports success and quality over `eval_episodes` episodes per robot, no updates.
+  std::string policy_file;            // empty: train
+  std::int64_t eval_episodes = 1;
+  // Where the trained policy is exported at the end (relative to the output directory).
+  std::string export_policy = "policy.h5";
+  // The figure that `reached_target` in the RESULT line compares against: mean success
+  // (reach, pick_place) or mean quality (weld) over the episodes of the last iteration.
+  double target = 0.9;
+};
+
+}  // namespace kollektiv::io

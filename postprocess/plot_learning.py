@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""Plot learning curves of one or several kollektiv training history.h5 files to a PNG.
+
+usage: postprocess/plot_learning.py RUN_A/history.h5 [RUN_B/history.h5 ...] [--out FILE]
+                                    [--labels A B ...]
+
+Draws mean episode return, success rate and quality (rows where episodes ended) against
+env-steps (top row) and wall time (bottom row), one line per file, legend by file (its
+directory name unless --labels is given). FILE defaults to learning_curves.png next to the
+first history file. Reads HDF5 only; rows past the file's `rows` attribute (a run killed
+mid-row) are ignored.
+"""
+import argparse
+import os
+
+import h5py
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+PANELS = [("training/mean_return", "mean episode return"), ("training/success_rate", "success rate"),
+          ("training/quality", "quality")]
+
+
+def read_run(path):
+    with h5py.File(path, "r") as f:
+        rows = int(f.attrs["rows"]) if "rows" in f.attrs else len(f["env_steps"])
+        run = {"env_steps": np.asarray(f["env_steps"][:rows], dtype=float)}
+        run["wall_s"] = np.asarray(f["timings/wall_s"][:rows]) if "timings/wall_s" in f else None
+        for name, _ in PANELS:
+            run[name] = np.asarray(f[name][:rows]) if name in f else None
+    return run
+
+
+def label_of(path):
+    parent = os.path.basename(os.path.dirname(os.path.abspath(path)))
+    return parent or os.path.basename(path)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("histories", nargs="+")
+    ap.add_argument("--out", default=None)
+    ap.add_argument("--labels", nargs="*", default=None)
+    args = ap.parse_args()
+    labels = args.labels if args.labels else [label_of(p) for p in args.histories]
+    if len(labels) != len(args.histories):
+        ap.error("give one label per history file")
+    out = args.out or os.path.join(os.path.dirname(os.path.abspath(args.histories[0])), "learning_curves.png")
+
+    fig, axes = plt.subplots(2, len(PANELS), figsize=(14, 7))
+    for path, label in zip(args.histories, labels):
+        run = read_run(path)
+        for col, (name, title) in enumerate(PANELS):
+            y = run[name]
+            if y is None:
+                continue
+            keep = ~np.isnan(y)  # rows in which no episode ended
+            axes[0, col].plot(run["env_steps"][keep], y[keep], marker=".", label=label)
+            if run["wall_s"] is not None:
+                axes[1, col].plot(run["wall_s"][keep], y[keep], marker=".", label=label)
+    for col, (_, title) in enumerate(PANELS):
+        axes[0, col].set_title(title)
+        axes[0, col].set_xlabel("env-steps")
+        axes[1, col].set_xlabel("wall time [s]")
+        for row in range(2):
+            axes[row, col].grid(alpha=0.3)
+    axes[0, 0].legend(fontsize="small")
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    print(out)
+
+
+if __name__ == "__main__":
+    main()

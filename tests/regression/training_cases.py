@@ -1,0 +1,230 @@
+"""End-to-end regression cases of the kollektiv executable on a training deck.
+
+Each case runs the real executable under mpiexec and checks a promise of DESIGN.md / issue 4:
+  ranks     history and final checkpoint bitwise identical at 1, 2, 3 and 4 ranks
+  restart   N iterations + restart + N more equals 2N, also onto a different rank count
+            (learning-rate annealing off, since it runs over the iterations of one run)
+  signal    SIGUSR1 leaves a valid checkpoint and exit 4; continuing equals a straight run
+  learn     a short reach run on the 2-link arm (the deck with LEARN's settings) improves
+            the mean episode return by at least --margin (mean of the last quarter of the
+            rows with finished episodes minus the first quarter)
+  export    the exported policy loads into an evaluation run, which prints a RESULT line
+            and writes no checkpoint and no policy
+
+usage: training_cases.py CASE --exe KOLLEKTIV --mpiexec MPIEXEC --deck DECK --work DIR [--margin M]
+"""
+import argparse
+import math
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import h5py
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from h5compare import differences  # noqa: E402
+
+ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+           OMPI_MCA_rmaps_base_oversubscribe="1")
+RESULT = re.compile(r"^RESULT skill=(\w+) iterations=(\d+) env_steps=(\d+) wall_s=([\d.]+) "
+                    r"env_steps_per_s=(\d+) success=(\S+) quality=(\S+) reached_target=(yes|no)$", re.M)
+NO_ANNEAL = ["--set", "training.ppo.anneal_learning_rate=false"]
+# The learn case's run: long enough for a dozen rows of finished episodes on the smoke deck
+# (50-step episodes, 16-step rollouts) and a learning rate at which 40 updates show progress.
+LEARN = ["--set", "training.iterations=40", "--set", "training.ppo.learning_rate=0.003",
+         "--set", "training.ppo.epochs=4"]
+failures = []
+
+
+def check(condition, message):
+    if not condition:
+        failures.append(message)
+        print("FAIL:", message, flush=True)
+    return condition
+
+
+class Runner:
+    def __init__(self, args):
+        self.exe, self.mpiexec, self.deck, self.work = args.exe, args.mpiexec, args.deck, args.work
+
+    def command(self, ranks, *extra):
+        return [self.mpiexec, "-np", str(ranks), "--oversubscribe", "--bind-to", "none", self.exe, *extra]
+
+    def run(self, ranks, out, *extra, expect=0):
+        cmd = self.command(ranks, self.deck, "--output", out, *extra)
+        p = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=900)
+        if not check(p.returncode == expect, f"{' '.join(cmd)}: exit {p.returncode}, expected {expect}\n"
+                     f"stdout:\n{p.stdout[-3000:]}\nstderr:\n{p.stderr[-3000:]}"):
+            raise SystemExit(report())
+        return p
+
+    def dir(self, name):
+        path = os.path.join(self.work, name)
+        shutil.rmtree(path, ignore_errors=True)
+        return path
+
+
+def latest(out):
+    with open(os.path.join(out, "checkpoints", "latest")) as f:
+        return os.path.join(out, "checkpoints", f.read().strip())
+
+
+def same_files(a, b, what):
+    d = differences(a, b)
+    check(not d, f"{what}: {a} vs {b}:\n  " + "\n  ".join(d[:20]))
+
+
+def history(out):
+    return os.path.join(out, "history.h5")
+
+
+def iterations(out):
+    with h5py.File(history(out), "r") as f:
+        return int(f["iteration"][-1])
+
+
+def result_line(p, what):
+    m = RESULT.search(p.stdout)
+    check(m is not None, f"{what}: no RESULT line in\n{p.stdout[-2000:]}")
+    return m
+
+
+def case_ranks(r):
+    ref = r.dir("np1")
+    result_line(r.run(1, ref), "1 rank")
+    for n in (2, 3, 4):
+        out = r.dir(f"np{n}")
+        r.run(n, out)
+        same_files(history(ref), history(out), f"history at {n} ranks")
+        same_files(latest(ref), latest(out), f"final checkpoint at {n} ranks")
+
+
+def case_restart(r):
+    full = r.dir("full")
+    r.run(2, full, *NO_ANNEAL)
+    total = iterations(full)
+    half = total // 2
+    check(half >= 1, f"the deck runs {total} iterations; the restart case needs at least 2")
+    for first, second in ((2, 2), (2, 3), (4, 1)):
+        out = r.dir(f"split_{first}_{second}")
+        r.run(first, out, *NO_ANNEAL, "--set", f"training.iterations={half}")
+        p = r.run(second, out, *NO_ANNEAL, "--restart", "latest")
+        check("restarted from" in p.stdout, "restart does not say where it restarted from")
+        same_files(history(full), history(out), f"history after restart {first}->{second} ranks")
+        same_files(latest(full), latest(out), f"final checkpoint after restart {first}->{second} ranks")
+
+
+def case_signal(r):
+    settings = ["--set", "training.iterations=400"] + NO_ANNEAL
+    out = r.dir("signalled")
+    cmd = r.command(2, r.deck, "--output", out, *settings)
+    proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline:  # the first progress line, then a signal as Slurm sends it
+        line = proc.stdout.readline()
+        if not line or line.startswith("iter "):
+            break
+    proc.send_signal(signal.SIGUSR1)
+    stdout, stderr = proc.communicate(timeout=600)
+    check(proc.returncode == 4, f"signalled run exit {proc.returncode}, expected 4\n{stdout[-2000:]}\n{stderr[-2000:]}")
+    check("stopped by SIGUSR1" in stdout, "no message about the signal")
+    stopped_at = iterations(out)
+    check(stopped_at < 400, "the signal did not stop the run early")
+    # Continue to a few iterations past the stop and compare with a straight run that long.
+    end = ["--set", f"training.iterations={stopped_at + 3}"] + NO_ANNEAL
+    r.run(3, out, "--restart", "latest", *end)
+    straight = r.dir("straight")
+    r.run(2, straight, *end)
+    same_files(history(straight), history(out), "history after signal and restart")
+    same_files(latest(straight), latest(out), "final checkpoint after signal and restart")
+
+
+def finished_returns(out):
+    with h5py.File(history(out), "r") as f:
+        rows = int(f.attrs["rows"])
+        ret = np.asarray(f["training/mean_return"][:rows])
+        steps = np.asarray(f["env_steps"][:rows])
+    keep = ~np.isnan(ret)
+    return ret[keep], steps[keep]
+
+
+def case_learn(r, margin):
+    out = r.dir("learn")
+    p = r.run(2, out, *LEARN)
+    result_line(p, "learning run")
+    ret, _ = finished_returns(out)
+    check(len(ret) >= 4, f"only {len(ret)} history rows with finished episodes; the deck is too short")
+    k = max(1, len(ret) // 4)
+    first, last = float(np.mean(ret[:k])), float(np.mean(ret[-k:]))
+    print(f"mean return: first {k} rows {first:.4f}, last {k} rows {last:.4f}, gain {last - first:.4f} "
+          f"(required {margin})")
+    check(last - first >= margin, f"mean return improved by {last - first:.4f} < {margin}: {ret}")
+
+
+def case_export(r):
+    out = r.dir("train")
+    p = r.run(2, out)
+    m = result_line(p, "training run")
+    policy = os.path.join(out, "policy.h5")
+    check(os.path.exists(policy), "no exported policy")
+    with h5py.File(policy, "r") as f:
+        check(str(f.attrs["format"]) == "kollektiv-policy", "policy file format attribute")
+        check("kollektiv" in str(f.attrs["build_info"]), "policy without build_info")
+        check("training" in str(f.attrs["deck"]), "policy without the deck text")
+        widths = list(f["widths"][:])
+        check(len(f["parameters"]) > widths[0] * widths[1], "policy parameters missing")
+    evaluated = r.dir("eval")
+    p = r.run(3, evaluated, "--set", f"training.policy_file={policy}", "--set", "training.eval_episodes=2")
+    m = result_line(p, "evaluation run")
+    if m:
+        check(m.group(1) == "reach" or m.group(1) in ("weld", "pick_place"), "RESULT skill")
+        check(not math.isnan(float(m.group(6))), f"evaluation success is NaN: {m.group(0)}")
+    check("evaluation of" in p.stdout, "evaluation summary line missing")
+    check(not os.path.exists(os.path.join(evaluated, "policy.h5")), "an evaluation run exported a policy")
+    ckpts = os.path.join(evaluated, "checkpoints")
+    check(not os.path.isdir(ckpts) or not os.listdir(ckpts), "an evaluation run wrote checkpoints")
+    with h5py.File(history(evaluated), "r") as f:
+        check(int(f.attrs["rows"]) >= 1 and "training/success_rate" in f, "evaluation history rows")
+    # The evaluation is deterministic: the same statistics at another rank count.
+    again = r.dir("eval_np1")
+    q = r.run(1, again, "--set", f"training.policy_file={policy}", "--set", "training.eval_episodes=2")
+    m2 = result_line(q, "evaluation at 1 rank")
+    if m and m2:
+        check(m.group(6, 7) == m2.group(6, 7), f"evaluation differs with the rank count: {m.group(0)} vs {m2.group(0)}")
+    same_files(history(evaluated), history(again), "evaluation history at 3 and 1 ranks")
+
+
+def report():
+    if failures:
+        print(f"{len(failures)} check(s) failed")
+        return 1
+    print("all checks passed")
+    return 0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("case", choices=["ranks", "restart", "signal", "learn", "export"])
+    ap.add_argument("--exe", required=True)
+    ap.add_argument("--mpiexec", required=True)
+    ap.add_argument("--deck", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--margin", type=float, default=1.0, help="learn: required gain of the mean episode return")
+    args = ap.parse_args()
+    shutil.rmtree(args.work, ignore_errors=True)
+    os.makedirs(args.work)
+    r = Runner(args)
+    if args.case == "learn":
+        case_learn(r, args.margin)
+    else:
+        globals()["case_" + args.case](r)
+    return report()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
