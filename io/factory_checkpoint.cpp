@@ -4,6 +4,7 @@
 #include <cstring>
 #include <string>
 
+#include "io/fingerprint.hpp"
 #include "solvers/comm/exact_reduce.hpp"
 #include "solvers/core/error.hpp"
 
@@ -16,24 +17,6 @@ using factory::FactoryState;
 constexpr std::int64_t int_fields = factory::int_field_count;
 constexpr std::int64_t real_fields = factory::real_field_count;
 
-// FNV-1a over the bytes of each value, in a fixed order.
-class Fingerprint {
- public:
-  template <class T>
-  void add(const T& value) {
-    unsigned char bytes[sizeof(T)];
-    std::memcpy(bytes, &value, sizeof(T));
-    for (unsigned char b : bytes) hash_ = (hash_ ^ b) * 0x100000001b3ull;
-  }
-  void add(const std::string& text) {
-    add(static_cast<std::uint64_t>(text.size()));
-    for (unsigned char b : text) hash_ = (hash_ ^ b) * 0x100000001b3ull;
-  }
-  std::uint64_t value() const { return hash_; }
-
- private:
-  std::uint64_t hash_ = 0xcbf29ce484222325ull;
-};
 
 }  // namespace
 

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "io/fingerprint.hpp"
 #include "solvers/comm/collectives.hpp"
 #include "solvers/core/error.hpp"
 
@@ -15,33 +16,6 @@ namespace {
 constexpr std::int64_t real_fields = skills::task_real_count;
 constexpr std::int64_t int_fields = skills::task_int_count;
 
-// FNV-1a over the bytes of each value, in a fixed order.
-class Fingerprint {
- public:
-  template <class T>
-  void add(const T& value) {
-    unsigned char bytes[sizeof(T)];
-    std::memcpy(bytes, &value, sizeof(T));
-    for (unsigned char b : bytes) hash_ = (hash_ ^ b) * 0x100000001b3ull;
-  }
-  void add(const std::string& text) {
-    add(static_cast<std::uint64_t>(text.size()));
-    for (unsigned char b : text) hash_ = (hash_ ^ b) * 0x100000001b3ull;
-  }
-  template <class T>
-  void add(const std::vector<T>& values) {
-    add(static_cast<std::uint64_t>(values.size()));
-    for (const T& v : values) add(v);
-  }
-  void add(const skills::Box& box) {
-    add(box.min);
-    add(box.max);
-  }
-  std::uint64_t value() const { return hash_; }
-
- private:
-  std::uint64_t hash_ = 0xcbf29ce484222325ull;
-};
 
 // Rank 0's values (the learner state is the same everywhere), nothing from the others.
 template <class T>

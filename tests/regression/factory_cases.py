@@ -22,54 +22,17 @@ import time
 import h5py
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from h5compare import differences  # noqa: E402
-
-ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-           OMPI_MCA_rmaps_base_oversubscribe="1")
-failures = []
+from cases import ENV, Runner, check, latest, report, same_files  # noqa: E402
 
 
-def check(condition, message):
-    if not condition:
-        failures.append(message)
-        print("FAIL:", message, flush=True)
-    return condition
 
 
-class Runner:
-    def __init__(self, args):
-        self.exe, self.mpiexec, self.deck, self.work = args.exe, args.mpiexec, args.deck, args.work
-
-    def command(self, ranks, *extra):
-        return [self.mpiexec, "-np", str(ranks), "--oversubscribe", "--bind-to", "none", self.exe, *extra]
-
-    def run(self, ranks, out, *extra, deck=None, expect=0):
-        cmd = self.command(ranks, deck or self.deck, "--output", out, *extra)
-        p = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=600)
-        if not check(p.returncode == expect, f"{' '.join(cmd)}: exit {p.returncode}, expected {expect}\n"
-                     f"stdout:\n{p.stdout[-3000:]}\nstderr:\n{p.stderr[-3000:]}"):
-            raise SystemExit(report())
-        return p
-
-    def dir(self, name):
-        path = os.path.join(self.work, name)
-        shutil.rmtree(path, ignore_errors=True)
-        return path
-
-
-def latest(out):
-    with open(os.path.join(out, "checkpoints", "latest")) as f:
-        return os.path.join(out, "checkpoints", f.read().strip())
 
 
 def checkpoints(out):
     d = os.path.join(out, "checkpoints")
     return sorted(os.path.join(d, n) for n in os.listdir(d) if n.startswith("ckpt_") and n.endswith(".h5"))
 
-
-def same_files(a, b, what):
-    d = differences(a, b)
-    check(not d, f"{what}: {a} vs {b}:\n  " + "\n  ".join(d[:20]))
 
 
 def end_time(out):
@@ -216,13 +179,6 @@ def case_cli(r):
         check("kollektiv" in str(f.attrs["build_info"]), "history without build_info")
         check("run:" in str(f.attrs["deck"]), "history without the deck text")
 
-
-def report():
-    if failures:
-        print(f"{len(failures)} check(s) failed")
-        return 1
-    print("all checks passed")
-    return 0
 
 
 def main():

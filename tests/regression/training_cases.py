@@ -27,10 +27,8 @@ import h5py
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from h5compare import differences  # noqa: E402
+from cases import ENV, Runner, check, latest, report, same_files  # noqa: E402
 
-ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-           OMPI_MCA_rmaps_base_oversubscribe="1")
 RESULT = re.compile(r"^RESULT skill=(\w+) iterations=(\d+) env_steps=(\d+) wall_s=([\d.]+) "
                     r"env_steps_per_s=(\d+) success=(\S+) quality=(\S+) reached_target=(yes|no)$", re.M)
 NO_ANNEAL = ["--set", "training.ppo.anneal_learning_rate=false"]
@@ -38,45 +36,10 @@ NO_ANNEAL = ["--set", "training.ppo.anneal_learning_rate=false"]
 # (50-step episodes, 16-step rollouts) and a learning rate at which 40 updates show progress.
 LEARN = ["--set", "training.iterations=40", "--set", "training.ppo.learning_rate=0.003",
          "--set", "training.ppo.epochs=4"]
-failures = []
 
 
-def check(condition, message):
-    if not condition:
-        failures.append(message)
-        print("FAIL:", message, flush=True)
-    return condition
 
 
-class Runner:
-    def __init__(self, args):
-        self.exe, self.mpiexec, self.deck, self.work = args.exe, args.mpiexec, args.deck, args.work
-
-    def command(self, ranks, *extra):
-        return [self.mpiexec, "-np", str(ranks), "--oversubscribe", "--bind-to", "none", self.exe, *extra]
-
-    def run(self, ranks, out, *extra, expect=0):
-        cmd = self.command(ranks, self.deck, "--output", out, *extra)
-        p = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=900)
-        if not check(p.returncode == expect, f"{' '.join(cmd)}: exit {p.returncode}, expected {expect}\n"
-                     f"stdout:\n{p.stdout[-3000:]}\nstderr:\n{p.stderr[-3000:]}"):
-            raise SystemExit(report())
-        return p
-
-    def dir(self, name):
-        path = os.path.join(self.work, name)
-        shutil.rmtree(path, ignore_errors=True)
-        return path
-
-
-def latest(out):
-    with open(os.path.join(out, "checkpoints", "latest")) as f:
-        return os.path.join(out, "checkpoints", f.read().strip())
-
-
-def same_files(a, b, what):
-    d = differences(a, b)
-    check(not d, f"{what}: {a} vs {b}:\n  " + "\n  ".join(d[:20]))
 
 
 def history(out):
@@ -198,13 +161,6 @@ def case_export(r):
         check(m.group(6, 7) == m2.group(6, 7), f"evaluation differs with the rank count: {m.group(0)} vs {m2.group(0)}")
     same_files(history(evaluated), history(again), "evaluation history at 3 and 1 ranks")
 
-
-def report():
-    if failures:
-        print(f"{len(failures)} check(s) failed")
-        return 1
-    print("all checks passed")
-    return 0
 
 
 def main():

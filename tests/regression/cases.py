@@ -1,0 +1,58 @@
+"""What the end-to-end regression scripts share: running the executable under mpiexec,
+recording failed checks, and comparing output files bit for bit."""
+import os
+import shutil
+import subprocess
+
+from h5compare import differences
+
+ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+           OMPI_MCA_rmaps_base_oversubscribe="1")
+failures = []
+
+
+def check(condition, message):
+    if not condition:
+        failures.append(message)
+        print("FAIL:", message, flush=True)
+    return condition
+
+
+def report():
+    if failures:
+        print(f"{len(failures)} check(s) failed")
+        return 1
+    print("all checks passed")
+    return 0
+
+
+class Runner:
+    def __init__(self, args):
+        self.exe, self.mpiexec, self.deck, self.work = args.exe, args.mpiexec, args.deck, args.work
+
+    def command(self, ranks, *extra):
+        return [self.mpiexec, "-np", str(ranks), "--oversubscribe", "--bind-to", "none", self.exe, *extra]
+
+    def run(self, ranks, out, *extra, deck=None, expect=0):
+        """Runs DECK (default: the case's deck) into `out`; a wrong exit code ends the case."""
+        cmd = self.command(ranks, deck or self.deck, "--output", out, *extra)
+        p = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=900)
+        if not check(p.returncode == expect, f"{' '.join(cmd)}: exit {p.returncode}, expected {expect}\n"
+                     f"stdout:\n{p.stdout[-3000:]}\nstderr:\n{p.stderr[-3000:]}"):
+            raise SystemExit(report())
+        return p
+
+    def dir(self, name):
+        path = os.path.join(self.work, name)
+        shutil.rmtree(path, ignore_errors=True)
+        return path
+
+
+def latest(out):
+    with open(os.path.join(out, "checkpoints", "latest")) as f:
+        return os.path.join(out, "checkpoints", f.read().strip())
+
+
+def same_files(a, b, what):
+    d = differences(a, b)
+    check(not d, f"{what}: {a} vs {b}:\n  " + "\n  ".join(d[:20]))
