@@ -8,6 +8,7 @@
 #include <mpi.h>
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "solvers/core/exact_sum.hpp"
@@ -46,6 +47,15 @@ void accumulate_columns(View<const Real**> values, int k, const Segments& segmen
 // The sums over all ranks of `comm`, rounded once: same bits on every rank and for any
 // split of the rows across ranks. Host function; the only MPI in the learning module.
 std::vector<double> combine_exact(MPI_Comm comm, View<const ExactSum*> sums);
+// The same with host scratch kept by the caller between calls (allocating it per
+// minibatch cost page faults in every update).
+struct CombineBuffer {
+  std::vector<std::int64_t> digits;           // [sum][limb] balanced digits
+  std::vector<std::pair<int, int>> own_range;  // [sum] nonzero digits on this rank
+  std::vector<int> range;                     // [sum] (lo, -hi) over all ranks
+  std::vector<std::int64_t> packed;           // what the allreduce sums
+};
+std::vector<double> combine_exact(MPI_Comm comm, View<const ExactSum*> sums, CombineBuffer& buffer);
 
 // The exact sum of values(0..n-1) on this rank (one accumulator, order-independent).
 ExactSum exact_total(View<const Real*> values, int n);

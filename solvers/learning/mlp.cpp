@@ -17,51 +17,106 @@ namespace {
 // which was a quarter of an update's time.
 KOKKOS_INLINE_FUNCTION Real tanh_activation(Real x) { return 1 - 2 / (1 + math::exp(2 * x)); }
 
-// y(r, :) = act(x(r, :) W + b) for one layer, one thread per row; the inner loop runs
-// over contiguous outputs and vectorises. Each output is a sum in a fixed order over j.
+// The dense kernels below work on tiles of row_tile rows x col_tile outputs whose
+// accumulators stay in registers: each weight loaded serves row_tile rows and each input
+// col_tile outputs (the old one-row-per-thread loops were bound by loads and stores of a
+// stack accumulator). Every element is still `init + sum_k x(r, k) m(k, c)` with k
+// ascending, the same operations in the same order whatever its tile, so a row's result
+// never depends on which rows share its tile, on the batch split or on the thread count.
+constexpr int row_tile = 2;
+constexpr int col_tile = 8;
+
+// A row-major matrix inside a flat View: m(k, c) = values(offset + k * stride + c).
+struct FlatMatrix {
+  View<const Real*> values;
+  std::int64_t offset = 0;
+  int stride = 0;
+  KOKKOS_INLINE_FUNCTION Real operator()(int k, int c) const {
+    return values(offset + static_cast<std::int64_t>(k) * stride + c);
+  }
+};
+
+// acc[a][c] += sum_{k < depth} x(r[a], k) m(k, c0 + c), k ascending.
+template <int width>
+KOKKOS_INLINE_FUNCTION void add_tile_product(View<const Real**> x, const int (&r)[row_tile], int depth,
+                                             const FlatMatrix& m, int c0, Real (&acc)[row_tile][width]) {
+  for (int k = 0; k < depth; ++k) {
+    Real xk[row_tile], w[width];
+    for (int a = 0; a < row_tile; ++a) xk[a] = x(r[a], k);
+    for (int c = 0; c < width; ++c) w[c] = m(k, c0 + c);
+    for (int a = 0; a < row_tile; ++a)
+      for (int c = 0; c < width; ++c) acc[a][c] += xk[a] * w[c];
+  }
+}
+
+// For rows [r0, r0 + row_tile) of [0, rows) and every c < cols:
+//   finish(r, c, init(c) + sum_{k < depth} x(r, k) m(k, c)).
+// Outputs in tiles of col_tile, then the remainder one at a time (same order per element).
+template <class Init, class Finish>
+KOKKOS_INLINE_FUNCTION void rows_times_matrix(View<const Real**> x, int r0, int rows, int depth, const FlatMatrix& m,
+                                              int cols, const Init& init, const Finish& finish) {
+  int r[row_tile];  // rows past the end repeat the last row; their results are dropped
+  for (int a = 0; a < row_tile; ++a) r[a] = r0 + a < rows ? r0 + a : rows - 1;
+  int c0 = 0;
+  for (; c0 + col_tile <= cols; c0 += col_tile) {
+    Real acc[row_tile][col_tile];
+    for (int a = 0; a < row_tile; ++a)
+      for (int c = 0; c < col_tile; ++c) acc[a][c] = init(c0 + c);
+    add_tile_product<col_tile>(x, r, depth, m, c0, acc);
+    for (int a = 0; a < row_tile && r0 + a < rows; ++a)
+      for (int c = 0; c < col_tile; ++c) finish(r0 + a, c0 + c, acc[a][c]);
+  }
+  for (; c0 < cols; ++c0) {
+    Real acc[row_tile][1];
+    for (int a = 0; a < row_tile; ++a) acc[a][0] = init(c0);
+    add_tile_product<1>(x, r, depth, m, c0, acc);
+    for (int a = 0; a < row_tile && r0 + a < rows; ++a) finish(r0 + a, c0, acc[a][0]);
+  }
+}
+
+int row_tiles(int rows) { return (rows + row_tile - 1) / row_tile; }
+
+// y(r, :) = act(x(r, :) W + b) for one layer; each output a sum in a fixed order over j.
 void dense_forward(View<const Real*> params, View<const Real**> x, int rows, const DenseLayer& layer,
                    View<Real**> y) {
+  if (rows == 0) return;
   const int in = layer.in, out = layer.out;
-  const std::int64_t wo = layer.weight_offset, bo = layer.bias_offset;
+  const FlatMatrix w{params, layer.weight_offset, out};
+  const std::int64_t bo = layer.bias_offset;
   const bool use_tanh = layer.tanh;
   Kokkos::parallel_for(
-      "learning::dense_forward", Kokkos::RangePolicy<ExecSpace>(0, rows), KOKKOS_LAMBDA(const int r) {
-        Real acc[max_layer_width];
-        for (int i = 0; i < out; ++i) acc[i] = params(bo + i);
-        for (int j = 0; j < in; ++j) {
-          const Real xj = x(r, j);
-          const std::int64_t row = wo + static_cast<std::int64_t>(j) * out;
-          for (int i = 0; i < out; ++i) acc[i] += xj * params(row + i);
-        }
-        for (int i = 0; i < out; ++i) y(r, i) = use_tanh ? tanh_activation(acc[i]) : acc[i];
+      "learning::dense_forward", Kokkos::RangePolicy<ExecSpace>(0, row_tiles(rows)), KOKKOS_LAMBDA(const int t) {
+        rows_times_matrix(
+            x, t * row_tile, rows, in, w, out, [&](int i) { return params(bo + i); },
+            [&](int r, int i, Real v) { y(r, i) = use_tanh ? tanh_activation(v) : v; });
       });
 }
 
-// wt(i, j) = W(j, i): the layer's weights transposed, so that the backward pass below
+// wt(i * in + j) = W(j, i): the layer's weights transposed, so that the backward pass below
 // streams contiguous rows as the forward pass does.
-void transpose_weights(View<const Real*> params, const DenseLayer& layer, View<Real**> wt) {
+void transpose_weights(View<const Real*> params, const DenseLayer& layer, View<Real*> wt) {
   const int in = layer.in, out = layer.out;
   const std::int64_t wo = layer.weight_offset;
   Kokkos::parallel_for(
       "learning::transpose_weights", Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {out, in}),
-      KOKKOS_LAMBDA(const int i, const int j) { wt(i, j) = params(wo + static_cast<std::int64_t>(j) * out + i); });
+      KOKKOS_LAMBDA(const int i, const int j) {
+        wt(static_cast<std::int64_t>(i) * in + j) = params(wo + static_cast<std::int64_t>(j) * out + i);
+      });
 }
 
 // dx(r, j) = sum_i delta(r, i) W(j, i), times (1 - a(r, j)^2) when the input `a` is the
 // output of a tanh layer (pass an empty `a` for the network input).
-void dense_backprop(View<const Real**> wt, View<const Real**> delta, int rows, const DenseLayer& layer,
+void dense_backprop(View<const Real*> wt, View<const Real**> delta, int rows, const DenseLayer& layer,
                     View<const Real**> a, View<Real**> dx) {
+  if (rows == 0) return;
   const int in = layer.in, out = layer.out;
+  const FlatMatrix w_t{wt, 0, in};
   const bool through_tanh = a.extent(0) > 0;
   Kokkos::parallel_for(
-      "learning::dense_backprop", Kokkos::RangePolicy<ExecSpace>(0, rows), KOKKOS_LAMBDA(const int r) {
-        Real acc[max_layer_width];
-        for (int j = 0; j < in; ++j) acc[j] = 0;
-        for (int i = 0; i < out; ++i) {
-          const Real d = delta(r, i);
-          for (int j = 0; j < in; ++j) acc[j] += d * wt(i, j);
-        }
-        for (int j = 0; j < in; ++j) dx(r, j) = through_tanh ? acc[j] * (1 - a(r, j) * a(r, j)) : acc[j];
+      "learning::dense_backprop", Kokkos::RangePolicy<ExecSpace>(0, row_tiles(rows)), KOKKOS_LAMBDA(const int t) {
+        rows_times_matrix(
+            delta, t * row_tile, rows, out, w_t, in, [](int) { return Real(0); },
+            [&](int r, int j, Real v) { dx(r, j) = through_tanh ? v * (1 - a(r, j) * a(r, j)) : v; });
       });
 }
 
@@ -100,7 +155,7 @@ MlpWork Mlp::make_work(int rows, int segment_chunk) const {
     const auto& layer = layers_[l];
     w.activation.emplace_back("learning::activation", rows, layer.out);
     if (l + 1 < layers_.size()) w.delta.emplace_back("learning::delta", rows, layer.out);
-    w.weights_t.emplace_back("learning::weights_t", layer.out, layer.in);
+    w.weights_t.emplace_back("learning::weights_t", static_cast<std::size_t>(layer.out) * layer.in);
     widest = std::max(widest, (layer.in + 1) * layer.out);
   }
   w.partial = View<Real**>("learning::gradient_partial", std::max(segment_chunk, 1), widest);

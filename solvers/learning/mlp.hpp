@@ -25,7 +25,7 @@ struct DenseLayer {
 struct MlpWork {
   std::vector<View<Real**>> activation;  // [layer] -> [rows][out]
   std::vector<View<Real**>> delta;       // [layer] -> [rows][out], dLoss/dpre-activation
-  std::vector<View<Real**>> weights_t;   // [layer] -> [out][in], W transposed for backward
+  std::vector<View<Real*>> weights_t;    // [layer] -> [out * in], W transposed for backward
   View<Real**> partial;                  // segment partial sums of a layer's gradient
   int capacity = 0;
   View<Real**> output() const { return activation.back(); }

@@ -185,7 +185,7 @@ PpoGradient PpoLearner::loss_gradient(const PpoBatch& batch) {
   value_.backward(params_, batch.obs, rows, d_value_, batch.segments, value_work_, sums_);
   accumulate_columns(stats_, stat_count, batch.segments, column_partial_, sums_, n_params_);
 
-  std::vector<double> all = combine_exact(comm_, sums_);
+  std::vector<double> all = combine_exact(comm_, sums_, combine_buffer_);
   PpoGradient g;
   g.policy_loss = all[n_params_ + stat_policy_loss];
   g.value_loss = all[n_params_ + stat_value_loss];

@@ -149,6 +149,7 @@ class PpoLearner {
   View<Real*> params_;
   View<Real*> grad_;
   View<ExactSum*> sums_;  // n_params gradient sums, then stat_count statistics
+  CombineBuffer combine_buffer_;
   Adam adam_;
   ObservationNormalizer normalizer_;
   std::int64_t updates_ = 0;
