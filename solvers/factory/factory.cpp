@@ -490,7 +490,17 @@ void Factory::deliver() {
 
 double Factory::advance(double t_end_s, const std::function<bool()>& stop_requested, int check_every) {
   std::int64_t windows = 0;
+  // A single rank may skip stretches in which no station has anything to do: all its future
+  // events are in next_event_s_ and nothing can arrive from elsewhere. Results do not depend
+  // on where windows start (see the header), so this changes speed only. With several ranks
+  // every rank must run the same windows (the stop check is collective), so none skips.
+  const bool alone = comm::size_of(comm_) == 1;
   while (time_s_ < t_end_s) {
+    if (alone && !next_event_s_.empty()) {
+      const double next = *std::min_element(next_event_s_.begin(), next_event_s_.end());
+      if (next > time_s_) time_s_ = std::min(next, t_end_s);
+      if (time_s_ >= t_end_s) break;
+    }
     const double window_end = std::min(time_s_ + lookahead_s_, t_end_s);
     require(window_end > time_s_, "factory: window does not advance (lookahead below time resolution)");
     run_window(window_end);
