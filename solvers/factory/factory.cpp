@@ -663,6 +663,20 @@ KpiReport Factory::report() const {
 
 FactoryState Factory::save() const {
   FactoryState st;
+  std::size_t parts = 0, credits = 0;
+  for (const Station& s : stations_) {
+    parts += s.parts_in.size() - s.part_head;
+    credits += s.credits_in.size() - s.credit_head;
+  }
+  const std::size_t n = stations_.size();
+  st.station_int.reserve(n * int_field_count);
+  st.station_real.reserve(n * real_field_count);
+  st.part_count.reserve(n);
+  st.credit_count.reserve(n);
+  st.part_time_s.reserve(parts);
+  st.part_id.reserve(parts);
+  st.part_entry_time_s.reserve(parts);
+  st.credit_time_s.reserve(credits);
   for (const Station& s : stations_) {
     const std::int64_t ints[int_field_count] = {
         s.phase,          s.down ? 1 : 0,    s.credits,     s.service_count,      s.failure_count,

@@ -4,13 +4,14 @@
 Runs the kollektiv executable and prints one machine-readable line per figure:
   RESULT bench=weak_scaling ranks=R lines=L events_per_s=E events_per_s_per_rank=... efficiency=...
   RESULT bench=serial_line engine=kollektiv parts=P wall_s=W parts_per_s=...   (and engine=simpy)
-  RESULT bench=checkpoint bytes=B kollektiv_s=T kollektiv_mb_per_s=... dd_mb_per_s=... ratio=...
+  RESULT bench=checkpoint ranks=R bytes=B kollektiv_s=T kollektiv_mb_per_s=... dd_mb_per_s=... ratio=...
 
 usage: tests/bench/factory_bench.py [--build build] [--quick]
 Weak scaling: inputs/bench/factory_large.yaml with 500 lines per rank at 1 and 2 ranks.
 Serial line: inputs/bench/serial_line.yaml on one rank against the same line in SimPy 3
 (tests/bench/simpy_serial_line.py, Debian's python3-simpy3). Checkpoint: a 20,000-line
-(400,000-station) factory written once, against dd writing the same bytes with fsync.
+(400,000-station) factory written once by 1 and by 2 ranks, against dd writing the same
+bytes with fsync.
 """
 import argparse
 import os
@@ -79,9 +80,9 @@ def serial_line(exe, work, end_time):
           flush=True)
 
 
-def checkpoint(exe, work):
-    out_dir = os.path.join(work, "ckpt")
-    out = kollektiv(exe, 1, "inputs/bench/factory_large.yaml", out_dir, "factory.factories.0.lines.0.count=20000",
+def checkpoint(exe, work, ranks):
+    out_dir = os.path.join(work, f"ckpt{ranks}")
+    out = kollektiv(exe, ranks, "inputs/bench/factory_large.yaml", out_dir, "factory.factories.0.lines.0.count=20000",
                     "run.end_time_s=600", "run.report_interval_s=600")
     seconds = phase(out, "checkpoint")
     ckpt = [os.path.join(out_dir, "checkpoints", n) for n in os.listdir(os.path.join(out_dir, "checkpoints"))
@@ -92,7 +93,7 @@ def checkpoint(exe, work):
                         "conv=fsync"], capture_output=True, text=True, check=True)
     dd_rate = float(re.search(r"([0-9.]+) ([MG])B/s", p.stderr).group(1)) * (1000 if "GB/s" in p.stderr else 1)
     rate = size / seconds / 1e6
-    print(f"RESULT bench=checkpoint bytes={size} kollektiv_s={seconds:.3f} kollektiv_mb_per_s={rate:.0f} "
+    print(f"RESULT bench=checkpoint ranks={ranks} bytes={size} kollektiv_s={seconds:.3f} kollektiv_mb_per_s={rate:.0f} "
           f"dd_mb_per_s={dd_rate:.0f} ratio={rate / dd_rate:.2f}", flush=True)
 
 
@@ -106,7 +107,8 @@ def main():
     try:
         weak_scaling(exe, work, 21600 if args.quick else 86400)
         serial_line(exe, work, 3600000 if args.quick else 36000000)
-        checkpoint(exe, work)
+        for ranks in (1, 2):
+            checkpoint(exe, work, ranks)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
