@@ -408,7 +408,8 @@ std::int64_t CheckpointReader::size(const std::string& path) {
 }
 
 template <class T>
-std::vector<T> CheckpointReader::read(const std::string& path, std::int64_t offset, std::int64_t count) {
+std::vector<T> CheckpointReader::read_range(const std::string& path, std::int64_t offset, std::int64_t count,
+                                            bool whole) {
   h5::QuietErrors quiet;
   std::vector<T> out;
   in_file(file_, [&] {
@@ -420,6 +421,10 @@ std::vector<T> CheckpointReader::read(const std::string& path, std::int64_t offs
         throw Error("dataset '" + path + "' holds another element type than the one requested", bad);
       }
       n = static_cast<std::int64_t>(h5::dims_of(dataset.get())[0]);
+      if (whole) {
+        offset = 0;
+        count = n;
+      }
       if (offset < 0 || count < 0 || offset + count > n) {
         throw Error("cannot read elements [" + std::to_string(offset) + ", " + std::to_string(offset + count) +
                         ") of dataset '" + path + "', which holds " + std::to_string(n),
@@ -427,16 +432,28 @@ std::vector<T> CheckpointReader::read(const std::string& path, std::int64_t offs
       }
     });
     out.resize(static_cast<std::size_t>(count));
-    if (n == 0) return;  // an empty dataset has no storage to read from
     collectively(comm_, [&] {
-      Selection s = select_range(dataset.get(), offset, count);
-      h5::Handle dxpl = collective_transfer();
-      T unused{};
-      h5::check_status(H5Dread(dataset.get(), h5::native_type<T>(), s.memory_space.get(), s.file_space.get(),
-                               dxpl.get(), count > 0 ? out.data() : &unused),
-                       "cannot read dataset '" + path + "'", bad);
+      if (n > 0) {  // an empty dataset has no storage to read from
+        Selection s = select_range(dataset.get(), offset, count);
+        h5::Handle dxpl = collective_transfer();
+        T unused{};
+        h5::check_status(H5Dread(dataset.get(), h5::native_type<T>(), s.memory_space.get(), s.file_space.get(),
+                                 dxpl.get(), count > 0 ? out.data() : &unused),
+                         "cannot read dataset '" + path + "'", bad);
+      }
+      if (whole) {  // every rank holds all of it: check at once
+        const std::uint64_t stored = h5::read_attribute_uint(dataset.get(), "checksum", bad);
+        if (stored != content_hash(out.data(), out.size(), 0))
+          throw Error("dataset '" + path + "' fails its checksum: the data are corrupt", bad);
+      }
     });
   });
+  return out;
+}
+
+template <class T>
+std::vector<T> CheckpointReader::read(const std::string& path, std::int64_t offset, std::int64_t count) {
+  std::vector<T> out = read_range<T>(path, offset, count, false);
   Partial& part = partial_[path];
   part.hash += content_hash(out.data(), out.size(), offset);
   part.count += count;
@@ -445,33 +462,7 @@ std::vector<T> CheckpointReader::read(const std::string& path, std::int64_t offs
 
 template <class T>
 std::vector<T> CheckpointReader::read_all(const std::string& path) {
-  h5::QuietErrors quiet;
-  std::vector<T> out;
-  in_file(file_, [&] {
-    h5::Handle dataset;
-    std::int64_t n = 0;
-    collectively(comm_, [&] {
-      dataset = open_dataset(path);
-      if (!h5::stored_as(dataset.get(), h5::native_type<T>())) {
-        throw Error("dataset '" + path + "' holds another element type than the one requested", bad);
-      }
-      n = static_cast<std::int64_t>(h5::dims_of(dataset.get())[0]);
-    });
-    out.resize(static_cast<std::size_t>(n));
-    collectively(comm_, [&] {
-      if (n > 0) {  // an empty dataset has no storage to read from
-        Selection s = select_range(dataset.get(), 0, n);
-        h5::Handle dxpl = collective_transfer();
-        h5::check_status(H5Dread(dataset.get(), h5::native_type<T>(), s.memory_space.get(), s.file_space.get(),
-                                 dxpl.get(), out.data()),
-                         "cannot read dataset '" + path + "'", bad);
-      }
-      const std::uint64_t stored = h5::read_attribute_uint(dataset.get(), "checksum", bad);
-      const std::uint64_t computed = content_hash(out.data(), out.size(), 0);
-      if (stored != computed) throw Error("dataset '" + path + "' fails its checksum: the data are corrupt", bad);
-    });
-  });
-  return out;
+  return read_range<T>(path, 0, 0, true);
 }
 
 void CheckpointReader::verify() {

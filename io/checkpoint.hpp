@@ -120,6 +120,9 @@ class CheckpointReader {
     std::int64_t count = 0;
   };
   h5::Handle open_dataset(const std::string& path);
+  // Elements [offset, offset + count) of `path`, or all of it (checksum checked) if `whole`.
+  template <class T>
+  std::vector<T> read_range(const std::string& path, std::int64_t offset, std::int64_t count, bool whole);
 
   MPI_Comm comm_;
   std::string file_;
