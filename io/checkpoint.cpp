@@ -123,6 +123,16 @@ h5::Handle collective_transfer() {
   return dxpl;
 }
 
+// Raw-data writes go independent: every rank writes one contiguous hyperslab straight
+// from its own buffer, where a collective transfer would first shuffle the
+// data through MPI-IO's two-phase aggregation buffers (measured: 2x slower at 2 ranks).
+// Metadata stay collective (see h5::file_access), and callers agree on errors anyway.
+h5::Handle independent_transfer() {
+  h5::Handle dxpl = h5::checked(H5Pcreate(H5P_DATASET_XFER), "cannot create a transfer property list");
+  h5::check_status(H5Pset_dxpl_mpio(dxpl.get(), H5FD_MPIO_INDEPENDENT), "cannot request independent transfers");
+  return dxpl;
+}
+
 // Runs `body`, prefixing any Error with "checkpoint FILE: " (errors are already agreed).
 template <class Body>
 auto in_file(const std::string& file, Body&& body) -> decltype(body()) {
@@ -184,9 +194,31 @@ CheckpointWriter::CheckpointWriter(MPI_Comm comm, const std::string& checkpoint_
     h5::write_attribute(file_.get(), "ranks_written", static_cast<std::int64_t>(comm::size_of(comm_)));
     h5::write_attribute(file_.get(), "build_info", std::string(build_info::summary));
   });
+  writeback_fd_ = ::open(tmp_path_.c_str(), O_RDONLY | O_CLOEXEC);  // a hint only: -1 is fine
+}
+
+void CheckpointWriter::start_writeback(hid_t dataset, std::int64_t first_byte, std::int64_t bytes) {
+#ifdef __linux__
+  if (writeback_fd_ < 0 || bytes < (std::int64_t{1} << 20)) return;  // small ones: leave to the fsync
+  const haddr_t address = H5Dget_offset(dataset);  // contiguous and allocated early, so defined
+  if (address == HADDR_UNDEF) return;
+  // Asynchronous (SYNC_FILE_RANGE_WRITE only queues the dirty pages); failures are harmless,
+  // commit()'s fsync is what makes the checkpoint durable.
+  (void)::sync_file_range(writeback_fd_, static_cast<off_t>(address) + first_byte, bytes, SYNC_FILE_RANGE_WRITE);
+#else
+  (void)dataset;
+  (void)first_byte;
+  (void)bytes;
+#endif
+}
+
+void CheckpointWriter::close_writeback() {
+  if (writeback_fd_ >= 0) ::close(writeback_fd_);
+  writeback_fd_ = -1;
 }
 
 CheckpointWriter::~CheckpointWriter() {
+  close_writeback();
   if (!file_.valid()) return;
   // Not committed (an error unwound past us on every rank): drop the partial file.
   h5::QuietErrors quiet;
@@ -270,11 +302,13 @@ void CheckpointWriter::write(const std::string& path, std::int64_t global_size, 
         "cannot create checkpoint dataset '" + path + "'");
     if (global_size > 0) {
       Selection s = select_range(dataset.get(), offset, count);
-      h5::Handle dxpl = collective_transfer();
+      h5::Handle dxpl = independent_transfer();
       const T unused{};
       h5::check_status(H5Dwrite(dataset.get(), h5::native_type<T>(), s.memory_space.get(), s.file_space.get(),
                                 dxpl.get(), count > 0 ? local.data() : &unused),
                        "cannot write checkpoint dataset '" + path + "'");
+      start_writeback(dataset.get(), offset * static_cast<std::int64_t>(sizeof(T)),
+                      count * static_cast<std::int64_t>(sizeof(T)));
     }
     h5::write_attribute(dataset.get(), "checksum", checksum);
   });
@@ -296,6 +330,7 @@ std::string CheckpointWriter::commit(int keep) {
     h5::check_status(H5Fflush(file_.get(), H5F_SCOPE_GLOBAL), "cannot flush checkpoint " + tmp_path_);
     h5::check_status(file_.close(), "cannot close checkpoint " + tmp_path_);
   });
+  close_writeback();
   // The agreement above is the barrier: every rank has closed the file before rank 0
   // renames it, and no rank returns before the checkpoint and `latest` are in place.
   std::vector<std::string> warnings;
