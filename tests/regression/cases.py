@@ -2,7 +2,9 @@
 recording failed checks, and comparing output files bit for bit."""
 import os
 import shutil
+import signal
 import subprocess
+import time
 
 from h5compare import differences
 
@@ -56,3 +58,22 @@ def latest(out):
 def same_files(a, b, what):
     d = differences(a, b)
     check(not d, f"{what}: {a} vs {b}:\n  " + "\n  ".join(d[:20]))
+
+
+def run_and_signal(r, ranks, out, settings, progress_prefix):
+    """Starts the case's deck, waits for the first progress line (it starts with
+    `progress_prefix`), sends SIGUSR1 as Slurm would, and checks that the run checkpointed
+    and exited 4. Returns the run's stdout."""
+    cmd = r.command(ranks, r.deck, "--output", out, *settings)
+    proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        line = proc.stdout.readline()
+        if not line or line.startswith(progress_prefix):
+            break
+    proc.send_signal(signal.SIGUSR1)
+    stdout, stderr = proc.communicate(timeout=600)
+    check(proc.returncode == 4, f"signalled run exit {proc.returncode}, expected 4\n{stdout[-2000:]}\n{stderr[-2000:]}")
+    check("stopped by SIGUSR1" in stdout, "no message about the signal")
+    check(os.path.exists(latest(out)), "no checkpoint after the signal")
+    return stdout

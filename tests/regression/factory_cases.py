@@ -14,15 +14,13 @@ usage: factory_cases.py CASE --exe KOLLEKTIV --mpiexec MPIEXEC --deck DECK --wor
 import argparse
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 
 import h5py
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cases import ENV, Runner, check, latest, report, same_files  # noqa: E402
+from cases import ENV, Runner, check, latest, report, run_and_signal, same_files  # noqa: E402
 
 
 
@@ -122,20 +120,7 @@ def case_signal(r):
     settings = ["--set", "run.end_time_s=1800000", "--set", "run.report_interval_s=18000",
                 "--set", "run.checkpoint_interval_s=0"]
     out = r.dir("signalled")
-    cmd = r.command(2, r.deck, "--output", out, *settings)
-    proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    # Wait for the first progress line, then ask for a checkpoint as Slurm would.
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        line = proc.stdout.readline()
-        if not line or line.startswith("t="):
-            break
-    proc.send_signal(signal.SIGUSR1)
-    stdout, stderr = proc.communicate(timeout=300)
-    check(proc.returncode == 4, f"signalled run exit {proc.returncode}, expected 4\n{stdout[-2000:]}\n{stderr[-2000:]}")
-    check("stopped by SIGUSR1" in stdout, "no message about the signal")
-    ckpt = latest(out)
-    check(os.path.exists(ckpt), "no checkpoint after the signal")
+    run_and_signal(r, 2, out, settings, "t=")
     r.run(2, out, "--restart", "latest", *settings)
     # The signal stopped the run at an arbitrary window; continuing must still give exactly
     # the straight run's results.

@@ -18,16 +18,13 @@ import math
 import os
 import re
 import shutil
-import signal
-import subprocess
 import sys
-import time
 
 import h5py
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cases import ENV, Runner, check, latest, report, same_files  # noqa: E402
+from cases import Runner, check, latest, report, run_and_signal, same_files  # noqa: E402
 
 RESULT = re.compile(r"^RESULT skill=(\w+) iterations=(\d+) env_steps=(\d+) wall_s=([\d.]+) "
                     r"env_steps_per_s=(\d+) success=(\S+) quality=(\S+) reached_target=(yes|no)$", re.M)
@@ -85,17 +82,7 @@ def case_restart(r):
 def case_signal(r):
     settings = ["--set", "training.iterations=400"] + NO_ANNEAL
     out = r.dir("signalled")
-    cmd = r.command(2, r.deck, "--output", out, *settings)
-    proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 120
-    while time.time() < deadline:  # the first progress line, then a signal as Slurm sends it
-        line = proc.stdout.readline()
-        if not line or line.startswith("iter "):
-            break
-    proc.send_signal(signal.SIGUSR1)
-    stdout, stderr = proc.communicate(timeout=600)
-    check(proc.returncode == 4, f"signalled run exit {proc.returncode}, expected 4\n{stdout[-2000:]}\n{stderr[-2000:]}")
-    check("stopped by SIGUSR1" in stdout, "no message about the signal")
+    run_and_signal(r, 2, out, settings, "iter ")
     stopped_at = iterations(out)
     check(stopped_at < 400, "the signal did not stop the run early")
     # Continue to a few iterations past the stop and compare with a straight run that long.
