@@ -17,10 +17,11 @@ void GaussianPolicy::initialize(View<Real*> params, std::uint64_t seed, double i
   Kokkos::deep_copy(Kokkos::subview(params, Kokkos::make_pair(log_std_offset(), end_offset())), init_log_std);
 }
 
-void GaussianPolicy::act(View<const Real*> params, View<const Real**> obs, int rows, View<const std::int64_t*> gid,
-                         std::uint64_t step, std::uint64_t seed, bool deterministic, MlpWork& work,
-                         View<Real**> actions, View<Real*> log_prob) const {
-  mean_.forward(params, obs, rows, work);
+void GaussianPolicy::act(View<const Real*> params, View<const NetReal*> net_params, View<const NetReal**> obs,
+                         int rows, View<const std::int64_t*> gid, std::uint64_t step, std::uint64_t seed,
+                         bool deterministic, MlpWork<NetReal>& work, View<Real**> actions,
+                         View<Real*> log_prob) const {
+  mean_.forward(net_params, obs, rows, work);
   const auto mean = work.output();
   const int k_dim = act_dim();
   const std::int64_t ls = log_std_offset();

@@ -51,10 +51,11 @@ class GaussianPolicy {
   void initialize(View<Real*> params, std::uint64_t seed, double init_log_std) const;
 
   // For rows r < rows of normalised obs: actions a = mean + exp(log_std) * noise (noise = 0
-  // when deterministic) and their log-probabilities under the policy.
-  void act(View<const Real*> params, View<const Real**> obs, int rows, View<const std::int64_t*> gid,
-           std::uint64_t step, std::uint64_t seed, bool deterministic, MlpWork& work, View<Real**> actions,
-           View<Real*> log_prob) const;
+  // when deterministic) and their log-probabilities under the policy. The mean network runs
+  // on net_params (the NetReal copy of params); log-stds and sampling use params.
+  void act(View<const Real*> params, View<const NetReal*> net_params, View<const NetReal**> obs, int rows,
+           View<const std::int64_t*> gid, std::uint64_t step, std::uint64_t seed, bool deterministic,
+           MlpWork<NetReal>& work, View<Real**> actions, View<Real*> log_prob) const;
 
   // Summed entropy over the action dimensions (state-independent), from host log-stds.
   static double entropy(const std::vector<double>& log_std);

@@ -1,17 +1,26 @@
 // Mlp: a dense network with tanh hidden layers and a linear output, whose parameters live
-// in a flat View shared with other networks (one array for Adam, allreduce, checkpoints).
-// Layer l maps width[l] -> width[l+1]; its weights are stored [in][out] (row j holds the
-// weights from input j), then its biases, starting at the layer's offset in the flat array.
+// in a flat View shared with other networks (one array for Adam, the gradient sum and
+// checkpoints). Layer l maps width[l] -> width[l+1]; its weights are stored [in][out]
+// (row j holds the weights from input j), then its biases, from the layer's offset.
+//
+// The network is evaluated in a scalar type T: NetReal (float) in training and acting, and
+// double where a test needs tight finite differences; the parameters the learner keeps
+// (and Adam updates) are doubles, copied to T after every step.
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
-#include "solvers/core/exact_sum.hpp"
 #include "solvers/core/kokkos_types.hpp"
-#include "solvers/learning/exact_gradient.hpp"
+#include "solvers/learning/segment_sums.hpp"
 
 namespace kollektiv::learning {
+
+// The precision of network evaluation (forward, backward, per-segment gradient sums).
+using NetReal = float;
+
+// Widest layer a kernel handles; checked when an Mlp is built.
+inline constexpr int max_layer_width = 1024;
 
 struct DenseLayer {
   int in = 0;
@@ -22,13 +31,13 @@ struct DenseLayer {
 };
 
 // Activations and deltas of one batch; sized once for a row capacity and reused.
+template <class T>
 struct MlpWork {
-  std::vector<View<Real**>> activation;  // [layer] -> [rows][out]
-  std::vector<View<Real**>> delta;       // [layer] -> [rows][out], dLoss/dpre-activation
-  std::vector<View<Real*>> weights_t;    // [layer] -> [out * in], W transposed for backward
-  View<Real**> partial;                  // segment partial sums of a layer's gradient
+  std::vector<View<T**>> activation;  // [layer] -> [rows][out]
+  std::vector<View<T**>> delta;       // [layer] -> [rows][out], dLoss/dpre-activation
+  std::vector<View<T*>> weights_t;    // [layer] -> [out * in], W transposed for backward
   int capacity = 0;
-  View<Real**> output() const { return activation.back(); }
+  View<T**> output() const { return activation.back(); }
 };
 
 class Mlp {
@@ -47,22 +56,24 @@ class Mlp {
   // Multiply-adds per row of one forward pass (the weights count).
   std::int64_t weight_count() const;
 
-  // Workspace for batches of up to `rows` rows; gradients are summed `segment_chunk`
-  // segments at a time.
-  MlpWork make_work(int rows, int segment_chunk = 64) const;
+  // Workspace for batches of up to `rows` rows.
+  template <class T>
+  MlpWork<T> make_work(int rows) const;
 
   // Scaled normal weights (gain / sqrt(fan_in), gain sqrt(2) hidden, output_gain last),
   // zero biases; draws keyed by (seed, parameter_init, parameter index).
   void initialize(View<Real*> params, std::uint64_t seed, double output_gain) const;
 
   // work.activation[l] for rows [0, rows) of x ([rows][input_dim]).
-  void forward(View<const Real*> params, View<const Real**> x, int rows, MlpWork& work) const;
+  template <class T>
+  void forward(View<const T*> params, View<const T**> x, int rows, MlpWork<T>& work) const;
 
-  // Given dLoss/doutput for each row, adds the parameter gradient into grad (exact, by
-  // segments of rows) and, if dx is allocated, writes dLoss/dx. Needs forward() on x first.
-  void backward(View<const Real*> params, View<const Real**> x, int rows, View<const Real**> dy,
-                const Segments& segments, MlpWork& work, View<ExactSum*> grad,
-                View<Real**> dx = View<Real**>()) const;
+  // Given dLoss/doutput for each row, writes each segment's parameter gradient to
+  // partial(segment, parameter index) (rows summed in order; see segment_sums.hpp) and, if
+  // dx is allocated, dLoss/dx. Needs forward() on x first.
+  template <class T>
+  void backward(View<const T*> params, View<const T**> x, int rows, View<const T**> dy, const Segments& segments,
+                MlpWork<T>& work, View<Real**> partial, View<T**> dx = View<T**>()) const;
 
  private:
   std::vector<int> widths_;
@@ -70,5 +81,9 @@ class Mlp {
   std::int64_t base_ = 0;
   std::int64_t count_ = 0;
 };
+
+// dst(i) = src(i) converted to T, for the network copy of the parameters.
+template <class T>
+void convert_parameters(View<const Real*> src, View<T*> dst);
 
 }  // namespace kollektiv::learning

@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "solvers/comm/exact_reduce.hpp"
-#include "solvers/learning/exact_gradient.hpp"
+#include "solvers/learning/exact_views.hpp"
 
 namespace kollektiv::learning {
 
@@ -66,7 +66,8 @@ void ObservationNormalizer::commit(MPI_Comm comm) {
   refresh_device();
 }
 
-void ObservationNormalizer::normalize(View<const Real**> raw, int rows, View<Real**> out) const {
+template <class T>
+void ObservationNormalizer::normalize(View<const Real**> raw, int rows, View<T**> out) const {
   const auto mean = mean_d_, inv_std = inv_std_d_;
   const int dim = dim_;
   const double clip = clip_;
@@ -74,10 +75,12 @@ void ObservationNormalizer::normalize(View<const Real**> raw, int rows, View<Rea
       "learning::normalize", Kokkos::RangePolicy<ExecSpace>(0, rows), KOKKOS_LAMBDA(const int r) {
         for (int f = 0; f < dim; ++f) {
           const double z = (raw(r, f) - mean(f)) * inv_std(f);
-          out(r, f) = z < -clip ? -clip : (z > clip ? clip : z);
+          out(r, f) = static_cast<T>(z < -clip ? -clip : (z > clip ? clip : z));
         }
       });
 }
+template void ObservationNormalizer::normalize<float>(View<const Real**>, int, View<float**>) const;
+template void ObservationNormalizer::normalize<double>(View<const Real**>, int, View<double**>) const;
 
 void ObservationNormalizer::restore(const NormalizerState& state) {
   state_ = state;

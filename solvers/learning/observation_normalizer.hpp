@@ -37,8 +37,9 @@ class ObservationNormalizer {
   void observe(View<const Real**> raw, int rows);
   // Merges every rank's pending sums into the statistics (collective over comm).
   void commit(MPI_Comm comm);
-  // out = normalised raw, with the committed statistics.
-  void normalize(View<const Real**> raw, int rows, View<Real**> out) const;
+  // out = normalised raw, with the committed statistics (T: float or double).
+  template <class T>
+  void normalize(View<const Real**> raw, int rows, View<T**> out) const;
 
   NormalizerState state() const { return state_; }
   void restore(const NormalizerState& state);  // also drops pending sums

@@ -9,7 +9,9 @@
 
 #include "solvers/comm/collectives.hpp"
 #include "solvers/comm/exact_reduce.hpp"
+#include "solvers/core/exact_sum.hpp"
 #include "solvers/core/philox.hpp"
+#include "solvers/learning/exact_views.hpp"
 #include "solvers/learning/gae.hpp"
 
 namespace kollektiv::learning {
@@ -28,7 +30,8 @@ void from_vector(const std::vector<double>& values, View<Real*> v, std::int64_t 
 }
 
 // dst(i, :) = src(rows(i), :) for i < n.
-void gather_rows(View<const Real**> src, View<const int*> rows, int n, int cols, View<Real**> dst) {
+template <class T>
+void gather_rows(View<const T**> src, View<const int*> rows, int n, int cols, View<T**> dst) {
   Kokkos::parallel_for(
       "learning::gather_rows", Kokkos::RangePolicy<ExecSpace>(0, n), KOKKOS_LAMBDA(const int i) {
         for (int c = 0; c < cols; ++c) dst(i, c) = src(rows(i), c);
@@ -77,38 +80,52 @@ PpoLearner::PpoLearner(const LearnerConfig& cfg, MPI_Comm comm)
   if (cfg.epochs < 1 || cfg.minibatches < 1 || cfg.robots_per_block < 1 || cfg.total_updates < 1)
     throw std::invalid_argument("learning::PpoLearner: epochs, minibatches, robots_per_block, total_updates >= 1");
   params_ = View<Real*>("learning::parameters", n_params_);
+  net_params_ = View<NetReal*>("learning::net_parameters", n_params_);
   grad_ = View<Real*>("learning::gradient", n_params_);
-  sums_ = View<ExactSum*>("learning::gradient_sums", n_params_ + stat_count);
   policy_.initialize(params_, cfg.seed, cfg.init_log_std);
   value_.initialize(params_, cfg.seed, 1.0);
+  refresh_net_parameters();
   adam_ = Adam(n_params_, cfg.adam);
+}
+
+void PpoLearner::refresh_net_parameters() { convert_parameters<NetReal>(params_, net_params_); }
+
+void PpoLearner::set_parameters(const std::vector<double>& values) {
+  if (values.size() != static_cast<std::size_t>(n_params_))
+    throw std::invalid_argument("learning::PpoLearner::set_parameters: wrong parameter count");
+  from_vector(values, params_);
+  refresh_net_parameters();
+}
+
+void PpoLearner::reserve_segments(int segments) {
+  if (segments <= static_cast<int>(partial_.extent(0))) return;
+  partial_ = View<Real**>("learning::gradient_partial", std::max(segments, 2 * static_cast<int>(partial_.extent(0))),
+                          n_params_ + stat_count);
 }
 
 void PpoLearner::reserve(int rows) {
   if (rows <= capacity_) return;
   capacity_ = std::max(rows, 2 * capacity_);
-  policy_work_ = policy_.mean_net().make_work(capacity_);
-  value_work_ = value_.make_work(capacity_);
-  norm_obs_ = View<Real**>("learning::normalized_obs", capacity_, cfg_.obs_dim);
-  d_mean_ = View<Real**>("learning::d_mean", capacity_, cfg_.act_dim);
+  policy_work_ = policy_.mean_net().make_work<NetReal>(capacity_);
+  value_work_ = value_.make_work<NetReal>(capacity_);
+  norm_obs_ = View<NetReal**>("learning::normalized_obs", capacity_, cfg_.obs_dim);
+  d_mean_ = View<NetReal**>("learning::d_mean", capacity_, cfg_.act_dim);
   d_log_std_ = View<Real**>("learning::d_log_std", capacity_, cfg_.act_dim);
-  d_value_ = View<Real**>("learning::d_value", capacity_, 1);
+  d_value_ = View<NetReal**>("learning::d_value", capacity_, 1);
   stats_ = View<Real**>("learning::sample_stats", capacity_, static_cast<int>(stat_count));
-  column_partial_ = View<Real**>("learning::column_partial", policy_work_.partial.extent(0),
-                                 std::max<int>(cfg_.act_dim, stat_count));
   scratch_log_prob_ = View<Real*>("learning::scratch_log_prob", capacity_);
   step_actions_ = View<Real**>("learning::step_actions", capacity_, cfg_.act_dim);
   step_value_ = View<Real*>("learning::step_value", capacity_);
 }
 
-void PpoLearner::normalize(View<const Real**> raw, int rows, View<Real**> out) const {
+void PpoLearner::normalize(View<const Real**> raw, int rows, View<NetReal**> out) const {
   if (cfg_.normalize_observations) {
     normalizer_.normalize(raw, rows, out);
   } else {
     const int dim = cfg_.obs_dim;
     Kokkos::parallel_for(
         "learning::copy_obs", Kokkos::RangePolicy<ExecSpace>(0, rows), KOKKOS_LAMBDA(const int r) {
-          for (int f = 0; f < dim; ++f) out(r, f) = raw(r, f);
+          for (int f = 0; f < dim; ++f) out(r, f) = static_cast<NetReal>(raw(r, f));
         });
   }
 }
@@ -118,8 +135,8 @@ void PpoLearner::act(View<const Real**> raw_obs, View<const std::int64_t*> gid, 
   reserve(rows);
   normalize(raw_obs, rows, norm_obs_);
   if (explore && cfg_.normalize_observations) normalizer_.observe(raw_obs, rows);
-  policy_.act(params_, norm_obs_, rows, gid, step, cfg_.seed, !explore, policy_work_, actions, log_prob);
-  value_.forward(params_, norm_obs_, rows, value_work_);
+  policy_.act(params_, net_params_, norm_obs_, rows, gid, step, cfg_.seed, !explore, policy_work_, actions, log_prob);
+  value_.forward<NetReal>(net_params_, norm_obs_, rows, value_work_);
   const auto v = value_work_.output();
   Kokkos::parallel_for(
       "learning::copy_value", Kokkos::RangePolicy<ExecSpace>(0, rows), KOKKOS_LAMBDA(const int r) { value(r) = v(r, 0); });
@@ -133,7 +150,8 @@ void PpoLearner::act(View<const Real**> raw_obs, std::uint64_t step, int t, Roll
   act(raw_obs, rollout.gid, n, step, true, actions, scratch_log_prob_, value);
   const auto obs = norm_obs_;
   const auto lp = scratch_log_prob_;
-  const auto r_obs = rollout.obs, r_act = rollout.actions;
+  const auto r_obs = rollout.obs;
+  const auto r_act = rollout.actions;
   const auto r_lp = rollout.log_prob, r_v = rollout.value;
   const int obs_dim = cfg_.obs_dim, act_dim = cfg_.act_dim;
   Kokkos::parallel_for(
@@ -148,7 +166,7 @@ void PpoLearner::act(View<const Real**> raw_obs, std::uint64_t step, int t, Roll
 void PpoLearner::value_of(View<const Real**> raw_obs, int rows, View<Real*> value) {
   reserve(rows);
   normalize(raw_obs, rows, norm_obs_);
-  value_.forward(params_, norm_obs_, rows, value_work_);
+  value_.forward<NetReal>(net_params_, norm_obs_, rows, value_work_);
   const auto v = value_work_.output();
   Kokkos::parallel_for(
       "learning::copy_value", Kokkos::RangePolicy<ExecSpace>(0, rows), KOKKOS_LAMBDA(const int r) { value(r) = v(r, 0); });
@@ -163,10 +181,10 @@ double PpoLearner::learning_rate() const {
 PpoGradient PpoLearner::loss_gradient(const PpoBatch& batch) {
   const int rows = batch.rows;
   reserve(rows);
-  Kokkos::deep_copy(sums_, ExactSum());
+  reserve_segments(batch.segments.count);
   const Mlp& mean_net = policy_.mean_net();
-  mean_net.forward(params_, batch.obs, rows, policy_work_);
-  value_.forward(params_, batch.obs, rows, value_work_);
+  mean_net.forward<NetReal>(net_params_, batch.obs, rows, policy_work_);
+  value_.forward<NetReal>(net_params_, batch.obs, rows, value_work_);
 
   PpoSamples samples;
   samples.rows = rows;
@@ -178,14 +196,18 @@ PpoGradient PpoLearner::loss_gradient(const PpoBatch& batch) {
   samples.returns = batch.returns;
   samples.old_value = batch.old_value;
   const PpoSampleGradients out{d_mean_, d_log_std_, d_value_, stats_};
-  ppo_loss_terms(cfg_.loss, samples, params_, policy_.log_std_offset(), cfg_.act_dim, batch.weight, out);
+  const double weight = 1.0 / static_cast<double>(std::max<std::int64_t>(batch.global_rows, 1));
+  ppo_loss_terms(cfg_.loss, samples, params_, policy_.log_std_offset(), cfg_.act_dim, weight, out);
 
-  mean_net.backward(params_, batch.obs, rows, d_mean_, batch.segments, policy_work_, sums_);
-  accumulate_columns(d_log_std_, cfg_.act_dim, batch.segments, column_partial_, sums_, policy_.log_std_offset());
-  value_.backward(params_, batch.obs, rows, d_value_, batch.segments, value_work_, sums_);
-  accumulate_columns(stats_, stat_count, batch.segments, column_partial_, sums_, n_params_);
+  // Every column of partial_ is written for each segment: the mean net's parameters, the
+  // log-stds, the value net's parameters, the statistics.
+  mean_net.backward<NetReal>(net_params_, batch.obs, rows, d_mean_, batch.segments, policy_work_, partial_);
+  segment_column_sums(d_log_std_, cfg_.act_dim, batch.segments, partial_, policy_.log_std_offset());
+  value_.backward<NetReal>(net_params_, batch.obs, rows, d_value_, batch.segments, value_work_, partial_);
+  segment_column_sums(stats_, stat_count, batch.segments, partial_, n_params_);
 
-  std::vector<double> all = combine_exact(comm_, sums_, combine_buffer_);
+  std::vector<double> all = fixed_sum_.sum(comm_, partial_, batch.segments.count,
+                                           static_cast<int>(n_params_) + stat_count, batch.global_rows);
   PpoGradient g;
   g.policy_loss = all[n_params_ + stat_policy_loss];
   g.value_loss = all[n_params_ + stat_value_loss];
@@ -238,7 +260,7 @@ PpoStats PpoLearner::update(const Rollout& ro) {
       const auto idx = to_device(rows);
       View<Real**> final_obs("learning::final_obs", k, obs_dim);
       View<Real*> values("learning::final_values", k);
-      gather_rows(ro.final_obs, idx, k, obs_dim, final_obs);
+      gather_rows<Real>(ro.final_obs, idx, k, obs_dim, final_obs);
       value_of(final_obs, k, values);
       Kokkos::parallel_for(
           "learning::scatter_truncation_value", Kokkos::RangePolicy<ExecSpace>(0, k),
@@ -275,7 +297,7 @@ PpoStats PpoLearner::update(const Rollout& ro) {
   PpoStats stats;
   stats.learning_rate = lr;
   PpoBatch batch;
-  batch.obs = View<Real**>("learning::mb_obs", std::max(n, 1), obs_dim);
+  batch.obs = View<NetReal**>("learning::mb_obs", std::max(n, 1), obs_dim);
   batch.actions = View<Real**>("learning::mb_actions", std::max(n, 1), act_dim);
   batch.old_log_prob = View<Real*>("learning::mb_log_prob", std::max(n, 1));
   batch.advantage = View<Real*>("learning::mb_advantage", std::max(n, 1));
@@ -311,15 +333,15 @@ PpoStats PpoLearner::update(const Rollout& ro) {
       }
       const int k = static_cast<int>(rows.size());
       const auto idx = to_device(rows);
-      gather_rows(ro.obs, idx, k, obs_dim, batch.obs);
-      gather_rows(ro.actions, idx, k, act_dim, batch.actions);
+      gather_rows<NetReal>(ro.obs, idx, k, obs_dim, batch.obs);
+      gather_rows<Real>(ro.actions, idx, k, act_dim, batch.actions);
       gather(ro.log_prob, idx, k, batch.old_log_prob);
       gather(advantage, idx, k, batch.advantage);
       gather(returns, idx, k, batch.returns);
       gather(ro.value, idx, k, batch.old_value);
       batch.rows = k;
       batch.segments = segments_from_offsets(offsets);
-      batch.weight = 1.0 / static_cast<double>(global_size[b]);
+      batch.global_rows = global_size[b];
 
       PpoGradient g = loss_gradient(batch);
       double norm2 = 0;
@@ -331,6 +353,7 @@ PpoStats PpoLearner::update(const Rollout& ro) {
       }
       from_vector(g.gradient, grad_);
       adam_.step(params_, grad_, lr);
+      refresh_net_parameters();
 
       stats.policy_loss += g.policy_loss;
       stats.value_loss += g.value_loss;
@@ -377,6 +400,7 @@ void PpoLearner::restore(const LearnerState& s) {
   adam_.set_steps(s.adam_steps);
   updates_ = s.updates;
   normalizer_.restore(s.normalizer);
+  refresh_net_parameters();
 }
 
 PolicyExport PpoLearner::export_policy() const {
@@ -395,6 +419,7 @@ void PpoLearner::import_policy(const PolicyExport& p) {
     throw std::invalid_argument("learning::PpoLearner::import_policy: policy widths do not match");
   from_vector(p.parameters, params_, policy_.base_offset());
   normalizer_.restore(p.normalizer);
+  refresh_net_parameters();
 }
 
 }  // namespace kollektiv::learning

@@ -2,8 +2,10 @@
 // value MLP], the Adam moments, the observation normaliser and the update counter, and
 // runs PPO updates whose combined gradients have the same bits for any number of ranks:
 // minibatches are drawn per global sample (robot gid, step t) from the counter-based
-// generator, each rank contributes its own samples, and per-parameter sums are exact
-// (segments of one robot block, then ExactSum, then an exact allreduce over `comm`).
+// generator, each rank contributes its own samples, and per-parameter sums are
+// reproducible (segments of one robot block summed in a fixed order, then added as
+// integers on a grid all ranks agree on; see segment_sums.hpp). The networks run in
+// NetReal (float) on a copy of the double parameters that Adam updates.
 #pragma once
 
 #include <mpi.h>
@@ -11,14 +13,13 @@
 #include <cstdint>
 #include <vector>
 
-#include "solvers/core/exact_sum.hpp"
 #include "solvers/core/kokkos_types.hpp"
 #include "solvers/learning/adam.hpp"
-#include "solvers/learning/exact_gradient.hpp"
 #include "solvers/learning/gaussian_policy.hpp"
 #include "solvers/learning/mlp.hpp"
 #include "solvers/learning/observation_normalizer.hpp"
 #include "solvers/learning/ppo_loss.hpp"
+#include "solvers/learning/segment_sums.hpp"
 
 namespace kollektiv::learning {
 
@@ -56,7 +57,7 @@ struct Rollout {
   int horizon = 0;
   int robots = 0;
   View<std::int64_t*> gid;   // [robots] global robot ids
-  View<Real**> obs;          // normalised observations the policy saw [rows][obs]
+  View<NetReal**> obs;       // normalised observations the policy saw [rows][obs]
   View<Real**> actions;      // [rows][act]
   View<Real*> log_prob;      // log pi_old(a | obs)
   View<Real*> value;         // V_old(obs)
@@ -67,13 +68,14 @@ struct Rollout {
   View<Real**> last_obs;     // raw observation after the last step [robots][obs]
 };
 
-// A minibatch for loss_gradient(): rows ordered in segments (see exact_gradient.hpp).
+// A minibatch for loss_gradient(): rows ordered in segments (see segment_sums.hpp).
 struct PpoBatch {
   int rows = 0;
-  View<Real**> obs, actions;
+  View<NetReal**> obs;
+  View<Real**> actions;
   View<Real*> old_log_prob, advantage, returns, old_value;
   Segments segments;
-  double weight = 1.0;  // 1 / global minibatch size
+  std::int64_t global_rows = 1;  // the minibatch's size over all ranks; the loss is the mean
 };
 
 struct PpoGradient {
@@ -128,7 +130,9 @@ class PpoLearner {
   PolicyExport export_policy() const;
   void import_policy(const PolicyExport& policy);
 
-  View<Real*> parameters() const { return params_; }
+  View<const Real*> parameters() const { return params_; }
+  // Replaces all parameters (policy, log-stds, value), e.g. in tests.
+  void set_parameters(const std::vector<double>& values);
   std::int64_t parameter_count() const { return n_params_; }
   std::int64_t updates() const { return updates_; }
   const GaussianPolicy& policy() const { return policy_; }
@@ -139,7 +143,9 @@ class PpoLearner {
  private:
   void reserve(int rows);
   void check_blocks_whole(HostView<const std::int64_t*> gid, int robots) const;
-  void normalize(View<const Real**> raw, int rows, View<Real**> out) const;
+  void normalize(View<const Real**> raw, int rows, View<NetReal**> out) const;
+  void refresh_net_parameters();  // net_params_ = params_ in NetReal
+  void reserve_segments(int segments);
 
   LearnerConfig cfg_;
   MPI_Comm comm_;
@@ -147,17 +153,19 @@ class PpoLearner {
   Mlp value_;
   std::int64_t n_params_ = 0;
   View<Real*> params_;
+  View<NetReal*> net_params_;
   View<Real*> grad_;
-  View<ExactSum*> sums_;  // n_params gradient sums, then stat_count statistics
-  CombineBuffer combine_buffer_;
+  View<Real**> partial_;  // [segment][n_params gradient sums, then stat_count statistics]
+  FixedPointSum fixed_sum_;
   Adam adam_;
   ObservationNormalizer normalizer_;
   std::int64_t updates_ = 0;
 
   // Scratch sized for `capacity_` rows.
   int capacity_ = 0;
-  MlpWork policy_work_, value_work_;
-  View<Real**> norm_obs_, d_mean_, d_log_std_, d_value_, stats_, column_partial_;
+  MlpWork<NetReal> policy_work_, value_work_;
+  View<NetReal**> norm_obs_, d_mean_, d_value_;
+  View<Real**> d_log_std_, stats_;
   View<Real*> scratch_log_prob_, step_value_;
   View<Real**> step_actions_;
 };

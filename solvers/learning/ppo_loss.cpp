@@ -8,10 +8,12 @@ namespace kollektiv::learning {
 void ppo_loss_terms(const PpoLossConfig& cfg, const PpoSamples& in, View<const Real*> params,
                     std::int64_t log_std_offset, int act_dim, double weight, const PpoSampleGradients& out) {
   const double clip = cfg.clip, value_clip = cfg.value_clip, value_coef = cfg.value_coef;
-  const auto mean = in.mean, value = in.value, actions = in.actions;
+  const auto mean = in.mean, value = in.value;
+  const auto actions = in.actions;
   const auto old_log_prob = in.old_log_prob, advantage = in.advantage, returns = in.returns,
              old_value = in.old_value;
-  const auto d_mean = out.d_mean, d_log_std = out.d_log_std, d_value = out.d_value, stats = out.stats;
+  const auto d_mean = out.d_mean, d_value = out.d_value;
+  const auto d_log_std = out.d_log_std, stats = out.stats;
   Kokkos::parallel_for(
       "learning::ppo_loss", Kokkos::RangePolicy<ExecSpace>(0, in.rows), KOKKOS_LAMBDA(const int r) {
         double log_prob = 0;
@@ -28,7 +30,7 @@ void ppo_loss_terms(const PpoLossConfig& cfg, const PpoSamples& in, View<const R
         for (int k = 0; k < act_dim; ++k) {
           double g_mu, g_ls;
           gaussian_log_prob_grad(actions(r, k), mean(r, k), params(log_std_offset + k), g_mu, g_ls);
-          d_mean(r, k) = weight * d_log_prob * g_mu;
+          d_mean(r, k) = static_cast<NetReal>(weight * d_log_prob * g_mu);
           d_log_std(r, k) = weight * d_log_prob * g_ls;
         }
 
@@ -47,7 +49,7 @@ void ppo_loss_terms(const PpoLossConfig& cfg, const PpoSamples& in, View<const R
           value_loss = 0.5 * unclipped_error;
           d_v = v - target;
         }
-        d_value(r, 0) = weight * value_coef * d_v;
+        d_value(r, 0) = static_cast<NetReal>(weight * value_coef * d_v);
 
         stats(r, stat_policy_loss) = weight * policy_loss;
         stats(r, stat_value_loss) = weight * value_loss;

@@ -1,4 +1,4 @@
-// Per-sample PPO loss terms and their gradients (the loss is the sum over a minibatch of
+// Per-sample PPO loss terms and their gradients, in double from the networks' outputs (the loss is the sum over a minibatch of
 // these terms; weight = 1 / global minibatch size turns the sum into the mean):
 //   ratio  = exp(logp - logp_old)
 //   policy = -min(ratio A, clip(ratio, 1 - clip, 1 + clip) A)
@@ -11,6 +11,7 @@
 #include <cstdint>
 
 #include "solvers/core/kokkos_types.hpp"
+#include "solvers/learning/mlp.hpp"
 
 namespace kollektiv::learning {
 
@@ -25,8 +26,8 @@ enum PpoStat : int { stat_policy_loss = 0, stat_value_loss = 1, stat_approx_kl =
 
 struct PpoSamples {
   int rows = 0;
-  View<const Real**> mean;           // policy mean [rows][act]
-  View<const Real**> value;          // value net output [rows][1]
+  View<const NetReal**> mean;        // policy mean [rows][act]
+  View<const NetReal**> value;       // value net output [rows][1]
   View<const Real**> actions;        // [rows][act]
   View<const Real*> old_log_prob;    // [rows]
   View<const Real*> advantage;       // normalised advantages [rows]
@@ -35,9 +36,9 @@ struct PpoSamples {
 };
 
 struct PpoSampleGradients {
-  View<Real**> d_mean;     // dLoss/dmean [rows][act]
+  View<NetReal**> d_mean;  // dLoss/dmean [rows][act], fed to the network's backward pass
   View<Real**> d_log_std;  // per-sample dLoss/dlog_std [rows][act]
-  View<Real**> d_value;    // dLoss/dv [rows][1]
+  View<NetReal**> d_value; // dLoss/dv [rows][1]
   View<Real**> stats;      // [rows][stat_count]
 };
 

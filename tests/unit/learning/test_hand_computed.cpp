@@ -28,8 +28,9 @@ View<T*> make(const std::vector<T>& values) {
   return v;
 }
 
-View<Real**> column(const std::vector<double>& values) {
-  View<Real**> v("test::column", values.size(), 1);
+template <class T = Real>
+View<T**> column(const std::vector<double>& values) {
+  View<T**> v("test::column", values.size(), 1);
   auto h = Kokkos::create_mirror_view(v);
   for (std::size_t i = 0; i < values.size(); ++i) h(i, 0) = values[i];
   Kokkos::deep_copy(v, h);
@@ -92,16 +93,16 @@ TEST(LearningHand, ClippedLoss) {
   for (double q : ratio) old_lp.push_back(logp - std::log(q));
   kl::PpoSamples in;
   in.rows = 4;
-  in.mean = column({0, 0, 0, 0});
-  in.value = column({1, 1, 1, 1});
+  in.mean = column<kl::NetReal>({0, 0, 0, 0});  // network outputs, in network precision
+  in.value = column<kl::NetReal>({1, 1, 1, 1});
   in.actions = column({0.5, 0.5, 0.5, 0.5});
   in.old_log_prob = make<Real>(old_lp);
   in.advantage = make<Real>({2, 2, -1, 1});
   in.returns = make<Real>({2, 0, 3, 1});
   in.old_value = make<Real>({0.5, 0.5, 0.9, 1.0});
   const auto params = make<Real>({0.0});
-  kl::PpoSampleGradients out{View<Real**>("test::dm", 4, 1), View<Real**>("test::dls", 4, 1),
-                             View<Real**>("test::dv", 4, 1), View<Real**>("test::stats", 4, kl::stat_count)};
+  kl::PpoSampleGradients out{View<kl::NetReal**>("test::dm", 4, 1), View<Real**>("test::dls", 4, 1),
+                             View<kl::NetReal**>("test::dv", 4, 1), View<Real**>("test::stats", 4, kl::stat_count)};
   kl::ppo_loss_terms(kl::PpoLossConfig{0.2, 0.2, 0.5}, in, params, 0, 1, 1.0, out);
   auto dm = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), out.d_mean);
   auto dls = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), out.d_log_std);
@@ -112,11 +113,11 @@ TEST(LearningHand, ClippedLoss) {
                e_dv[4] = {0, 0.5, -1, 0};
   for (int s = 0; s < 4; ++s) {
     EXPECT_NEAR(st(s, kl::stat_policy_loss), e_loss[s], 1e-12) << s;
-    EXPECT_NEAR(dm(s, 0), e_dm[s], 1e-12) << s;
+    EXPECT_NEAR(dm(s, 0), e_dm[s], 1e-7) << s;  // rounded to float for the backward pass
     EXPECT_NEAR(dls(s, 0), e_dls[s], 1e-12) << s;
     EXPECT_EQ(st(s, kl::stat_clipped), e_clip[s]) << s;
     EXPECT_NEAR(st(s, kl::stat_value_loss), e_vl[s], 1e-12) << s;
-    EXPECT_NEAR(dv(s, 0), e_dv[s], 1e-12) << s;
+    EXPECT_NEAR(dv(s, 0), e_dv[s], 1e-7) << s;
     // approx KL = (ratio - 1) - log ratio
     EXPECT_NEAR(st(s, kl::stat_approx_kl), ratio[s] - 1 - std::log(ratio[s]), 1e-12) << s;
   }
@@ -173,8 +174,10 @@ TEST(LearningHand, NormalizerMergeEqualsSinglePass) {
     const double var = m2 / rows;
     EXPECT_NEAR(once.mean()[f], mean, 1e-12 * std::fabs(mean) + 1e-14);
     EXPECT_NEAR(merged.mean()[f], mean, 1e-12 * std::fabs(mean) + 1e-14);
-    EXPECT_NEAR(once.variance()[f], var, 1e-10 * var);
-    EXPECT_NEAR(merged.variance()[f], var, 1e-10 * var);
+    // The first commit shifts by the initial mean 0, 1000x the spread: about
+    // (1000)^2 * 1e-16 of cancellation, so 1e-9 relative.
+    EXPECT_NEAR(once.variance()[f], var, 1e-9 * var);
+    EXPECT_NEAR(merged.variance()[f], var, 1e-9 * var);
   }
   EXPECT_EQ(merged.count(), rows);
   // Normalised values are clipped to the range.
