@@ -73,12 +73,13 @@ learning::LearnerConfig learner_config(const io::TrainingConfig& cfg, const skil
 
 // Episodes that ended, summed exactly: the same bits for any split of the robots.
 struct EpisodeTally {
-  ExactSum return_sum, quality_sum;
+  ExactSum return_sum, quality_sum, error_sum;
   std::int64_t episodes = 0, successes = 0;
 
-  void add(double episode_return, int success, double quality) {
+  void add(double episode_return, int success, double quality, double final_error) {
     return_sum.add(episode_return);
     quality_sum.add(quality);
+    error_sum.add(final_error);
     ++episodes;
     successes += success != 0 ? 1 : 0;
   }
@@ -90,6 +91,7 @@ struct EpisodeStats {
   double mean_return = std::numeric_limits<double>::quiet_NaN();
   double success = std::numeric_limits<double>::quiet_NaN();
   double quality = std::numeric_limits<double>::quiet_NaN();
+  double final_error = std::numeric_limits<double>::quiet_NaN();  // m
 };
 
 // Wall-clock time per phase, cumulative over this process (rank 0's view).
@@ -135,7 +137,7 @@ class TrainingRun {
       restart(*cli_.restart);
       history_ = io::History::resume(comm_, paths_.history, rows_, in_.deck_text, in_.resolved_yaml);
     } else {
-      fleet_.reset_all();
+      fleet_.reset_all(cfg_.skill.common.stagger_start);
       history_ = io::History::create(comm_, paths_.history, in_.deck_text, in_.resolved_yaml);
     }
     timers_.restart_s = seconds_since(t0);
@@ -161,8 +163,8 @@ class TrainingRun {
       if (!target_reported_ && reached_target(episodes)) {
         target_reported_ = true;
         if (root_)
-          std::printf("target %s >= %g reached at iteration %lld, env_steps %lld, wall %.3f s\n",
-                      target_figure_name(), cfg_.target, static_cast<long long>(iteration_),
+          std::printf("target %s %g reached at iteration %lld, env_steps %lld, wall %.3f s\n",
+                      target_description(), cfg_.target, static_cast<long long>(iteration_),
                       static_cast<long long>(iteration_ * env_steps_per_iteration()), seconds_since(loop_start));
       }
       progress(loop_start, first, cfg_.iterations, episodes);
@@ -259,18 +261,19 @@ class TrainingRun {
     const auto ret = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), step_.episode_return);
     const auto success = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), step_.episode_success);
     const auto quality = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), step_.episode_quality);
+    const auto error = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), step_.episode_final_error);
     for (int r = 0; r < n_; ++r) {
       if (done(r) == 0) continue;
       if (evaluate_) {
         if (finished_[r] >= cfg_.eval_episodes) continue;  // extra episodes of fast robots
         ++finished_[r];
       }
-      tally.add(ret(r), success(r), quality(r));
+      tally.add(ret(r), success(r), quality(r), error(r));
     }
   }
 
   EpisodeStats combine(const EpisodeTally& tally) const {
-    std::vector<ExactSum> sums{tally.return_sum, tally.quality_sum};
+    std::vector<ExactSum> sums{tally.return_sum, tally.quality_sum, tally.error_sum};
     comm::allreduce_exact(comm_, sums);
     std::vector<std::int64_t> counts{tally.episodes, tally.successes};
     comm::allreduce_sum(comm_, counts);
@@ -280,6 +283,7 @@ class TrainingRun {
       const double k = static_cast<double>(counts[0]);
       s.mean_return = sums[0].to_double() / k;
       s.quality = sums[1].to_double() / k;
+      s.final_error = sums[2].to_double() / k;
       s.success = static_cast<double>(counts[1]) / k;
     }
     return s;
@@ -296,6 +300,7 @@ class TrainingRun {
       history_.append("training/mean_return", {e.mean_return}, "1");
       history_.append("training/success_rate", {e.success}, "1");
       history_.append("training/quality", {e.quality}, "1");
+      history_.append("training/final_error", {e.final_error}, "m");
       if (ppo != nullptr) {
         history_.append("training/policy_loss", {ppo->policy_loss}, "1");
         history_.append("training/value_loss", {ppo->value_loss}, "1");
@@ -319,7 +324,7 @@ class TrainingRun {
   }
 
   // "iter 12/50 ( 24.0%)  2.31e+05 env-steps/s  return -12.3  success 0.125  quality 0.532
-  //  wall 3.2s  ETA 10.1s": rate over this process's iterations; the figures of the latest
+  //  error 0.083 m  wall 3.2s  ETA 10.1s": rate over this process's iterations; the figures of the latest
   // iteration in which episodes ended.
   void progress(Clock::time_point loop_start, std::int64_t first, std::int64_t last, const EpisodeStats& e) const {
     if (!root_) return;
@@ -330,10 +335,11 @@ class TrainingRun {
     const EpisodeStats& shown = e.episodes > 0 ? e : last_finished_;
     char line[256];
     std::snprintf(line, sizeof line,
-                  "iter %lld/%lld (%5.1f%%)  %.4g env-steps/s  return %.4g  success %.3f  quality %.3f  wall %s  ETA %s",
+                  "iter %lld/%lld (%5.1f%%)  %.4g env-steps/s  return %.4g  success %.3f  quality %.3f  error %.3g m  "
+                  "wall %s  ETA %s",
                   static_cast<long long>(iteration_), static_cast<long long>(last),
                   last > 0 ? 100.0 * static_cast<double>(iteration_) / static_cast<double>(last) : 100.0, rate,
-                  shown.mean_return, shown.success, shown.quality, format_duration(wall).c_str(),
+                  shown.mean_return, shown.success, shown.quality, shown.final_error, format_duration(wall).c_str(),
                   format_duration(eta).c_str());
     std::cout << line << std::endl;
   }
@@ -353,6 +359,7 @@ class TrainingRun {
       last_finished_.mean_return = reader.attribute_double("last_mean_return");
       last_finished_.success = reader.attribute_double("last_success");
       last_finished_.quality = reader.attribute_double("last_quality");
+      last_finished_.final_error = reader.attribute_double("last_final_error");
       fleet_.restore_state(io::read_fleet_state(reader, robots_.begin, n_, cfg_.robots, fleet_.dof()));
       learner_.restore(io::read_learner_state(reader, learner_.parameter_count(), fleet_.obs_dim()));
     });
@@ -379,6 +386,7 @@ class TrainingRun {
     writer.attribute("last_mean_return", last_finished_.mean_return);
     writer.attribute("last_success", last_finished_.success);
     writer.attribute("last_quality", last_finished_.quality);
+    writer.attribute("last_final_error", last_finished_.final_error);
     io::write_training_state(writer, fleet_.save_state(), robots_.begin, cfg_.robots, learner_.state());
     writer.commit(in_.run.checkpoint_keep);
     ++sequence_;
@@ -411,6 +419,7 @@ class TrainingRun {
       rollout(tally, false);
       total.return_sum += tally.return_sum;
       total.quality_sum += tally.quality_sum;
+      total.error_sum += tally.error_sum;
       total.episodes += tally.episodes;
       total.successes += tally.successes;
       auto phase = Clock::now();
@@ -426,9 +435,9 @@ class TrainingRun {
     const double loop_s = seconds_since(loop_start);
     const EpisodeStats overall = combine(total);
     if (root_)
-      std::printf("evaluation of %s: %lld episodes, mean return %.6g, success %.4f, quality %.4f\n",
+      std::printf("evaluation of %s: %lld episodes, mean return %.6g, success %.4f, quality %.4f, final error %.4g m\n",
                   cfg_.policy_file.c_str(), static_cast<long long>(overall.episodes), overall.mean_return,
-                  overall.success, overall.quality);
+                  overall.success, overall.quality, overall.final_error);
     print_timers(t0);
     print_result(iteration_, loop_s, iteration_ * env_steps_per_iteration(),
                  static_cast<double>(iteration_ * env_steps_per_iteration()), overall);
@@ -437,11 +446,26 @@ class TrainingRun {
 
   // ---- output ----
 
-  // The RESULT line's target: mean quality for weld, success rate otherwise.
-  const char* target_figure_name() const { return fleet_.kind() == skills::SkillKind::weld ? "quality" : "success"; }
+  // The target's figure: the deck's target_metric, where `auto` means mean quality for
+  // weld and the success rate otherwise.
+  io::TargetMetric target_metric() const {
+    if (cfg_.target_metric != io::TargetMetric::automatic) return cfg_.target_metric;
+    return fleet_.kind() == skills::SkillKind::weld ? io::TargetMetric::quality : io::TargetMetric::success;
+  }
+  const char* target_description() const {
+    switch (target_metric()) {
+      case io::TargetMetric::quality: return "quality >=";
+      case io::TargetMetric::final_error: return "final_error (m) <=";
+      default: return "success >=";
+    }
+  }
   bool reached_target(const EpisodeStats& e) const {
-    const double figure = fleet_.kind() == skills::SkillKind::weld ? e.quality : e.success;
-    return e.episodes > 0 && figure >= cfg_.target;
+    if (e.episodes == 0) return false;
+    switch (target_metric()) {
+      case io::TargetMetric::quality: return e.quality >= cfg_.target;
+      case io::TargetMetric::final_error: return e.final_error <= cfg_.target;
+      default: return e.success >= cfg_.target;
+    }
   }
 
   void print_header() const {

@@ -373,11 +373,11 @@ const std::vector<std::string> skill_names = {"reach", "weld", "pick_place"};
 // "expected one of" list of a key written in the wrong mapping, and the hint where it goes.
 const std::vector<std::pair<std::string, std::vector<std::string>>> training_sections = {
     {"training",
-     {"skill", "robot", "robots", "horizon", "iterations", "checkpoint_every", "target", "policy_file",
+     {"skill", "robot", "robots", "horizon", "iterations", "checkpoint_every", "target_metric", "target", "policy_file",
       "eval_episodes", "export_policy", "common", "reach", "weld", "pick_place", "ppo"}},
     {"training.common",
      {"episode_steps", "control_dt_s", "substeps", "integrator", "action_mode", "action_scale", "kp", "kd",
-      "pd_frequency_hz", "pd_damping_ratio", "gravity_compensation", "joint_limits", "initial_q",
+      "pd_frequency_hz", "pd_damping_ratio", "gravity_compensation", "joint_limits", "stagger_start", "initial_q",
       "initial_q_noise"}},
     {"training.reach", {"target_box", "tolerance_m", "hold_steps", "w_distance", "w_action", "w_success"}},
     {"training.weld",
@@ -516,6 +516,7 @@ void read_common(MapReader& m, skills::CommonConfig& c, const dynamics::RobotMod
   c.gravity_compensation =
       m.boolean("gravity_compensation", d.gravity_compensation).value_or(d.gravity_compensation);
   c.joint_limits = m.boolean("joint_limits", d.joint_limits).value_or(d.joint_limits);
+  c.stagger_start = m.boolean("stagger_start", d.stagger_start).value_or(d.stagger_start);
   {
     const Node* node = m.peek("initial_q");
     std::optional<std::vector<double>> q = m.reals("initial_q", any_number, 0, dynamics::kMaxJoints, d.initial_q);
@@ -874,7 +875,12 @@ void read_training(MapReader& m, DeckSpec& spec) {
   t.horizon = to_int(horizon.value_or(d.horizon));
   t.iterations = m.integer("iterations", positive, d.iterations).value_or(d.iterations);
   t.checkpoint_every = m.integer("checkpoint_every", non_negative, d.checkpoint_every).value_or(d.checkpoint_every);
-  t.target = m.real("target", unit_interval, d.target).value_or(d.target);
+  const std::optional<std::size_t> metric = m.choice(
+      "target_metric", {"auto", "success", "quality", "final_error"}, static_cast<std::size_t>(d.target_metric));
+  if (metric) t.target_metric = static_cast<TargetMetric>(*metric);
+  // A fraction for success and quality, metres for final_error.
+  const bool in_metres = t.target_metric == TargetMetric::final_error;
+  t.target = m.real("target", in_metres ? non_negative_number : unit_interval, d.target).value_or(d.target);
   t.policy_file = m.scalar<std::string>(
                        "policy_file", "a file name, or \"\" to train",
                        [](const std::string& s) -> std::optional<std::string> { return s; },

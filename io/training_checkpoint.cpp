@@ -132,6 +132,7 @@ std::uint64_t training_fingerprint(const TrainingConfig& config, std::uint64_t s
   f.add(c.pd_damping_ratio);
   f.add(c.gravity_compensation);
   f.add(c.joint_limits);
+  f.add(c.stagger_start);
   f.add(c.initial_q);
   f.add(c.initial_q_noise);
   const skills::ReachConfig& r = s.reach;

@@ -12,6 +12,14 @@
 
 namespace kollektiv::io {
 
+// The episode figure the training target is stated in.
+enum class TargetMetric : int {
+  automatic = 0,    // success for reach and pick_place, quality for weld
+  success = 1,      // fraction of episodes that succeeded, reached when >= target
+  quality = 2,      // mean episode quality in [0, 1], reached when >= target
+  final_error = 3,  // mean distance from the goal at the episode's end (m), reached when <= target
+};
+
 struct TrainingConfig {
   bool enabled = false;               // a deck with a `training` block is a training run
   skills::SkillConfig skill;          // the task (reach, weld, pick_place) and its settings
@@ -30,8 +38,9 @@ struct TrainingConfig {
   std::int64_t eval_episodes = 1;
   // Where the trained policy is exported at the end (relative to the output directory).
   std::string export_policy = "policy.h5";
-  // The figure that `reached_target` in the RESULT line compares against: mean success
-  // (reach, pick_place) or mean quality (weld) over the episodes of the last iteration.
+  // The figure that the "target reached" line and `reached_target` in the RESULT line
+  // compare against, over the episodes that ended in an iteration.
+  TargetMetric target_metric = TargetMetric::automatic;
   double target = 0.9;
 };
 

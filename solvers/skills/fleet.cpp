@@ -297,6 +297,7 @@ KOKKOS_INLINE_FUNCTION void observe_robot(const DeviceModel& m, const KernelPara
 // episode end (terminated or time limit) success and quality.
 struct Outcome {
   Real reward = 0, quality = 0;
+  Real error = 0;  // m from the goal: reach target, unwelded seam length, part to place target
   bool terminated = false, success = false;
 };
 
@@ -307,6 +308,7 @@ KOKKOS_INLINE_FUNCTION Outcome reach_rules(const KernelParams& p, Local& s, cons
   s.ti[ti_streak] = inside ? s.ti[ti_streak] + 1 : 0;
   o.reward = -p.w_distance * dist - p.w_action * a2 + (inside ? p.w_success : 0.0);
   o.success = s.ti[ti_streak] >= p.hold_steps;
+  o.error = dist;
   const Real d0 = s.tr[tr_initial_distance];
   o.quality = d0 > 0 ? clamp(1 - dist / d0, 0, 1) : (inside ? 1.0 : 0.0);
   return o;
@@ -331,6 +333,7 @@ KOKKOS_INLINE_FUNCTION Outcome weld_rules(const KernelParams& p, Local& s, const
   const Real track = norm(weld_reference(w, p, s.ti[ti_step]) - x);
   o.reward = p.w_progress * welded / (p.speed * p.dt) - p.w_track * track - p.w_error * err - p.w_action * a2;
   o.quality = clamp(s.tr[tr_welded] / w.length, 0, 1);
+  o.error = w.length - (s.tr[tr_welded] < w.length ? s.tr[tr_welded] : w.length);
   o.success = o.quality >= p.quality_threshold;
   o.terminated = s.tr[tr_progress] >= w.length;
   if (o.terminated) o.reward += p.w_success * o.quality;
@@ -368,6 +371,7 @@ KOKKOS_INLINE_FUNCTION Outcome pick_place_rules(const KernelParams& p, Local& s,
              (held ? 0.0 : p.w_reach * norm(part - x) + p.w_hold);
   const Real err = s.tr[tr_place_error];
   o.quality = o.success ? clamp(1 - err / p.place_tol, 0, 1) : 0.0;
+  o.error = norm(place - part);
   return o;
 }
 
@@ -401,10 +405,17 @@ struct ResetKernel {
   StateViews st;
   View<int*> error;
   std::int64_t gid_offset;
+  bool stagger;
   KOKKOS_INLINE_FUNCTION void operator()(int r) const {
     Local s;
     s.ti[ti_episode] = 0;
-    begin_episode<N>(m, p, static_cast<std::uint64_t>(gid_offset + r), s);
+    const auto gid = static_cast<std::uint64_t>(gid_offset + r);
+    begin_episode<N>(m, p, gid, s);
+    if (stagger) {  // the last draw of episode 0, used by nothing else
+      const EpisodeDraws d{p.seed, p.stream, gid, 0};
+      const auto offset = static_cast<std::int64_t>(d.uniform(2 * kDrawsPerEpisode - 1) * p.episode_steps);
+      s.ti[ti_step] = offset < p.episode_steps ? offset : p.episode_steps - 1;
+    }
     st.store(r, N, s);
     error(r) = 0;
   }
@@ -443,6 +454,7 @@ struct StepKernel {
   View<Real*> ep_return;
   View<int*> ep_success;
   View<Real*> ep_quality;
+  View<Real*> ep_error;
   View<int*> ep_length;
 
   KOKKOS_INLINE_FUNCTION void operator()(int r) const {
@@ -495,6 +507,7 @@ struct StepKernel {
       ep_return(r) = s.tr[tr_return];
       ep_success(r) = o.success ? 1 : 0;
       ep_quality(r) = o.quality;
+      ep_error(r) = o.error;
       ep_length(r) = static_cast<int>(s.ti[ti_step]);
       s.ti[ti_episode] += 1;
       begin_episode<N>(m, p, static_cast<std::uint64_t>(gid_offset + r), s);
@@ -660,6 +673,7 @@ StepResult::StepResult(int robots, int obs_dim)
       episode_return("skills::episode_return", robots),
       episode_success("skills::episode_success", robots),
       episode_quality("skills::episode_quality", robots),
+      episode_final_error("skills::episode_final_error", robots),
       episode_length("skills::episode_length", robots) {}
 
 Fleet::Fleet(const dynamics::RobotModel& model, const SkillConfig& cfg, std::uint64_t seed, std::int64_t gid_offset,
@@ -704,12 +718,12 @@ Fleet::Fleet(const dynamics::RobotModel& model, const SkillConfig& cfg, std::uin
   reset_all();
 }
 
-void Fleet::reset_all() {
+void Fleet::reset_all(bool stagger) {
   const KernelParams p = make_params(cfg_, model_, seed_, obs_dim_, act_dim_);
   const StateViews st{q_, qd_, task_real_, task_int_};
   dispatch_dof(model_.n_joints, [&](auto dof) {
     Kokkos::parallel_for("skills::reset", Policy(0, n_robots_),
-                         ResetKernel<decltype(dof)::value>{model_, p, st, error_, gid_offset_});
+                         ResetKernel<decltype(dof)::value>{model_, p, st, error_, gid_offset_, stagger});
   });
 }
 
@@ -733,7 +747,8 @@ void Fleet::step(View<const Real**> actions, StepResult& out) {
                          StepKernel<decltype(dof)::value>{model_, p, sp_, st, actions, error_, gid_offset_, out.reward,
                                                           out.terminated, out.truncated, out.final_obs,
                                                           out.episode_done, out.episode_return, out.episode_success,
-                                                          out.episode_quality, out.episode_length});
+                                                          out.episode_quality, out.episode_final_error,
+                                                          out.episode_length});
   });
   dynamics::throw_if_flagged(error_, gid_offset_, "in skills::step");
 }

@@ -43,6 +43,7 @@ struct StepResult {
   View<Real*> episode_return;   // undiscounted sum of the episode's rewards
   View<int*> episode_success;
   View<Real*> episode_quality;  // in [0, 1], see README.md
+  View<Real*> episode_final_error;  // m from the goal at the episode's end, see README.md
   View<int*> episode_length;    // control steps
 };
 
@@ -64,7 +65,9 @@ class Fleet {
   const dynamics::StepParams& step_params() const { return sp_; }  // includes the PD gains used
 
   // Every robot starts episode 0.
-  void reset_all();
+  // Every robot starts episode 0; with stagger, at a step drawn per robot in
+  // [0, episode_steps) (training uses common.stagger_start, evaluation never).
+  void reset_all(bool stagger = false);
   // obs: (>= size(), >= obs_dim()).
   void observe(View<Real**> obs) const;
   // actions: (>= size(), >= act_dim()). Robots whose episode ends are reset to their next

@@ -48,6 +48,10 @@ struct CommonConfig {
   // as industrial joint controllers do; default true.
   bool gravity_compensation = true;
   bool joint_limits = true;      // joint-limit spring-dampers and velocity clamp
+  // Training: each robot's first episode starts at a step drawn uniformly from
+  // [0, episode_steps) (keyed by its gid), so that episode ends, resets and their statistics
+  // spread over the iterations instead of arriving all at once; default true.
+  bool stagger_start = true;
   // Home configuration, rad (m for prismatic); empty = all zeros; else one per joint.
   std::vector<double> initial_q;
   double initial_q_noise = 0.05; // rad, >= 0: each joint starts at initial_q + U(-x, x)

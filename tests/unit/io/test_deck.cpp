@@ -922,6 +922,7 @@ void expect_same_training(const TrainingConfig& a, const TrainingConfig& b) {
   EXPECT_EQ(ca.pd_damping_ratio, cb.pd_damping_ratio);
   EXPECT_EQ(ca.gravity_compensation, cb.gravity_compensation);
   EXPECT_EQ(ca.joint_limits, cb.joint_limits);
+  EXPECT_EQ(ca.stagger_start, cb.stagger_start);
   EXPECT_EQ(ca.initial_q, cb.initial_q);
   EXPECT_EQ(ca.initial_q_noise, cb.initial_q_noise);
   const skills::ReachConfig& ra = a.skill.reach;
@@ -1050,6 +1051,7 @@ training:
     pd_damping_ratio: 0.7
     gravity_compensation: false
     joint_limits: false
+    stagger_start: false
     initial_q: [-0.6, 1.2]
     initial_q_noise: 0
   weld:
@@ -1164,6 +1166,7 @@ TEST(TrainingDeck, EveryKeyIsRead) {
   EXPECT_EQ(c.pd_damping_ratio, 0.7);
   EXPECT_FALSE(c.gravity_compensation);
   EXPECT_FALSE(c.joint_limits);
+  EXPECT_FALSE(c.stagger_start);
   EXPECT_EQ(c.initial_q, (std::vector<double>{-0.6, 1.2}));
   EXPECT_EQ(c.initial_q_noise, 0.0);
   const skills::WeldConfig& w = t.skill.weld;
@@ -1337,6 +1340,7 @@ training:
   horizon: 32
   iterations: 100
   checkpoint_every: 0
+  target_metric: auto
   target: 0.9
   policy_file: ""
   eval_episodes: 1
@@ -1354,6 +1358,7 @@ training:
     pd_damping_ratio: 1
     gravity_compensation: true
     joint_limits: true
+    stagger_start: true
     initial_q: []
     initial_q_noise: 0.05
   reach:
@@ -1604,13 +1609,14 @@ TEST(TrainingDeckErrors, KeysInTheWrongMapping) {
                     "go under 'reach'"});
   EXPECT_EQ(training_errors(training_minimal + "  episode_steps: 10\n"),
             Strings{"deck.yaml:4:3: training.episode_steps: 'episode_steps' is a key of training.common, not of "
-                    "training; expected one of: skill, robot, robots, horizon, iterations, checkpoint_every, target, "
+                    "training; expected one of: skill, robot, robots, horizon, iterations, checkpoint_every, target_metric, "
+                    "target, "
                     "policy_file, eval_episodes, export_policy, common, reach, weld, pick_place, ppo"});
   EXPECT_EQ(training_errors(training_minimal + "  common:\n    w_action: 1\n"),
             Strings{"deck.yaml:5:5: training.common.w_action: 'w_action' is a key of training.reach, training.weld or "
                     "training.pick_place, not of training.common; expected one of: episode_steps, control_dt_s, "
                     "substeps, integrator, action_mode, action_scale, kp, kd, pd_frequency_hz, pd_damping_ratio, "
-                    "gravity_compensation, joint_limits, initial_q, initial_q_noise"});
+                    "gravity_compensation, joint_limits, stagger_start, initial_q, initial_q_noise"});
   EXPECT_EQ(training_errors(training_minimal + "  ppo:\n    lerning_rate: 1\n"),
             Strings{"deck.yaml:5:5: training.ppo.lerning_rate: unknown key 'lerning_rate'; did you mean "
                     "'learning_rate'?"});
@@ -1641,4 +1647,17 @@ TEST(TrainingDeckErrors, ValuesOutOfRange) {
 }
 
 }  // namespace
+TEST(TrainingDeck, TargetMetricSetsTheTargetsUnit) {
+  EXPECT_EQ(training_deck_of(training_minimal).training.target_metric, TargetMetric::automatic);
+  const Deck d = training_deck_of(training_minimal + "  target_metric: final_error\n  target: 2.5\n");
+  EXPECT_EQ(d.training.target_metric, TargetMetric::final_error);
+  EXPECT_EQ(d.training.target, 2.5);  // metres: not limited to [0, 1]
+  EXPECT_EQ(training_errors(training_minimal + "  target_metric: quality\n  target: 2.5\n"),
+            Strings{"deck.yaml:5:11: training.target: expected a number in [0, 1], found '2.5'"});
+  EXPECT_EQ(training_errors(training_minimal + "  target_metric: final_eror\n  target: -1\n"),
+            (Strings{"deck.yaml:4:18: training.target_metric: expected 'auto', 'success', 'quality' or "
+                     "'final_error', found 'final_eror'; did you mean 'final_error'?",
+                     "deck.yaml:5:11: training.target: expected a number in [0, 1], found '-1'"}));
+}
+
 }  // namespace kollektiv::io

@@ -81,6 +81,7 @@ TEST(Skills, ReachRewardSuccessQuality) {
   EXPECT_EQ(host_vector(out.episode_done)[0], 1);
   EXPECT_EQ(host_vector(out.episode_success)[0], 1);
   EXPECT_NEAR(host_vector(out.episode_quality)[0], 1 - 0.03 / 0.5, 1e-9);
+  EXPECT_NEAR(host_vector(out.episode_final_error)[0], 0.03, 1e-9);
   EXPECT_EQ(host_vector(out.episode_length)[0], cfg.common.episode_steps);
   const auto fo = host_rows(out.final_obs);
   const int k = 3 * 2 + 3;  // target - tool
@@ -164,6 +165,7 @@ TEST(Skills, WeldLineProgressToleranceAndEnd) {
   EXPECT_EQ(host_vector(out.terminated)[0], 1);
   EXPECT_EQ(host_vector(out.truncated)[0], 0);
   EXPECT_NEAR(host_vector(out.episode_quality)[0], quality, 1e-9);
+  EXPECT_NEAR(host_vector(out.episode_final_error)[0], (1 - quality) * 5.0 * vdt, 1e-9);
   EXPECT_EQ(host_vector(out.episode_success)[0], quality >= w.quality_threshold ? 1 : 0);
   FleetState next = f.save_state();
   EXPECT_EQ(int_of(next, 0, ti_episode), int_of(a, 0, ti_episode) + 1);
@@ -247,6 +249,7 @@ TEST(Skills, PickPlaceGraspCarryRelease) {
   EXPECT_EQ(host_vector(out.terminated)[0], 1);
   EXPECT_EQ(host_vector(out.episode_success)[0], 1);
   EXPECT_NEAR(host_vector(out.episode_quality)[0], 1 - 0.02 / p.place_tolerance_m, 1e-9);
+  EXPECT_NEAR(host_vector(out.episode_final_error)[0], 0.02, 1e-9);
   EXPECT_NEAR(host_vector(out.reward)[0], p.w_success - p.w_place * 0.02 - p.w_reach * 0.01 - p.w_hold, 1e-9);
   EXPECT_EQ(host_vector(out.episode_length)[0], 10);
 }
