@@ -4,7 +4,8 @@
 usage: postprocess/plot_learning.py RUN_A/history.h5 [RUN_B/history.h5 ...] [--out FILE]
                                     [--labels A B ...]
 
-Draws mean episode return, success rate and quality (rows where episodes ended) against
+Draws mean episode return, success rate, quality and final error (m from the goal when an
+episode ends; absent in histories from before it existed) (rows where episodes ended) against
 env-steps (top row) and wall time (bottom row), one line per file, legend by file (its
 directory name unless --labels is given). FILE defaults to learning_curves.png next to the
 first history file. Reads HDF5 only; rows past the file's `rows` attribute (a run killed
@@ -21,7 +22,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 PANELS = [("training/mean_return", "mean episode return"), ("training/success_rate", "success rate"),
-          ("training/quality", "quality")]
+          ("training/quality", "quality"), ("training/final_error", "final error [m]")]
 
 
 def read_run(path):
@@ -50,7 +51,7 @@ def main():
         ap.error("give one label per history file")
     out = args.out or os.path.join(os.path.dirname(os.path.abspath(args.histories[0])), "learning_curves.png")
 
-    fig, axes = plt.subplots(2, len(PANELS), figsize=(14, 7))
+    fig, axes = plt.subplots(2, len(PANELS), figsize=(18, 7))
     for path, label in zip(args.histories, labels):
         run = read_run(path)
         for col, (name, title) in enumerate(PANELS):

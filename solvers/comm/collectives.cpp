@@ -57,6 +57,14 @@ void allreduce_sum(MPI_Comm comm, std::vector<std::int64_t>& values) {
   MPI_Allreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()), MPI_INT64_T, MPI_SUM, comm);
 }
 
+void allreduce_max(MPI_Comm comm, std::vector<int>& values) {
+  MPI_Allreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()), MPI_INT, MPI_MAX, comm);
+}
+
+void allreduce_min(MPI_Comm comm, std::vector<int>& values) {
+  MPI_Allreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()), MPI_INT, MPI_MIN, comm);
+}
+
 double allreduce_max(MPI_Comm comm, double value) {
   MPI_Allreduce(MPI_IN_PLACE, &value, 1, MPI_DOUBLE, MPI_MAX, comm);
   return value;

@@ -3,6 +3,8 @@
 
 #include <utility>
 
+#include "solvers/comm/collectives.hpp"
+
 namespace kollektiv::learning {
 
 namespace {
@@ -61,7 +63,7 @@ std::vector<double> combine_exact(MPI_Comm comm, View<const ExactSum*> sums) {
     range[2 * i] = empty ? limbs : own[i].first;  // (lo, -hi): MPI_MIN gives the union
     range[2 * i + 1] = empty ? 0 : -own[i].second;
   }
-  MPI_Allreduce(MPI_IN_PLACE, range.data(), 2 * n, MPI_INT, MPI_MIN, comm);
+  comm::allreduce_min(comm, range);
 
   std::vector<std::int64_t> packed;  // what the allreduce sums
   for (int i = 0; i < n; ++i) {
@@ -71,7 +73,7 @@ std::vector<double> combine_exact(MPI_Comm comm, View<const ExactSum*> sums) {
     const std::int64_t* w = host(i).words();
     for (int k = limbs; k < limbs + specials; ++k) packed.push_back(w[k]);
   }
-  MPI_Allreduce(MPI_IN_PLACE, packed.data(), static_cast<int>(packed.size()), MPI_INT64_T, MPI_SUM, comm);
+  comm::allreduce_sum(comm, packed);
 
   std::vector<double> result(n);
   std::size_t at = 0;

@@ -28,6 +28,19 @@ namespace {
 // an activation), saturating to +-1 without overflow.
 KOKKOS_INLINE_FUNCTION double tanh_activation(double x) { return 1 - 2 / (1 + math::exp(2 * x)); }
 
+// e^r for |r| <= ln 2 / 2 by Horner's rule on its degree-7 Taylor polynomial, for a float
+// or a vector of floats.
+template <class U>
+KOKKOS_INLINE_FUNCTION U exp_taylor7(U r) {
+  U p = r * (1.0f / 5040) + 1.0f / 720;
+  p = p * r + 1.0f / 120;
+  p = p * r + 1.0f / 24;
+  p = p * r + 1.0f / 6;
+  p = p * r + 0.5f;
+  p = p * r + 1;
+  return p * r + 1;
+}
+
 // The same in float with e^{2x} = 2^n e^r, n = round(2x / ln 2), |r| <= ln 2 / 2, and e^r
 // from its degree-7 Taylor polynomial (truncation error < 6e-9 relative): plain arithmetic
 // that the compiler vectorises, where libm's expf is a scalar call. Absolute error about
@@ -39,14 +52,7 @@ KOKKOS_INLINE_FUNCTION float tanh_activation(float x) {
   const int n = static_cast<int>(t + (t >= 0 ? 0.5f : -0.5f));
   const float nf = static_cast<float>(n);
   const float r = (y - nf * 0.693359375f) + nf * 2.12194440e-4f;  // ln 2 = 0.693359375 - 2.12194440e-4
-  float p = 1.0f / 5040;
-  p = p * r + 1.0f / 720;
-  p = p * r + 1.0f / 120;
-  p = p * r + 1.0f / 24;
-  p = p * r + 1.0f / 6;
-  p = p * r + 0.5f;
-  p = p * r + 1;
-  p = p * r + 1;
+  const float p = exp_taylor7(r);
   const std::int32_t bits = (n + 127) << 23;  // 2^n, |n| <= 29
   float scale;
   std::memcpy(&scale, &bits, sizeof scale);
@@ -83,14 +89,7 @@ inline Vec<float>::type tanh_activation(Vec<float>::type x) {
   const IntVec8 n = __builtin_convertvector(t + (t >= 0 ? half : -half), IntVec8);
   const V nf = __builtin_convertvector(n, V);
   const V r = (y - nf * 0.693359375f) + nf * 2.12194440e-4f;
-  V p = V{} + 1.0f / 5040;
-  p = p * r + 1.0f / 720;
-  p = p * r + 1.0f / 120;
-  p = p * r + 1.0f / 24;
-  p = p * r + 1.0f / 6;
-  p = p * r + 0.5f;
-  p = p * r + 1;
-  p = p * r + 1;
+  const V p = exp_taylor7(r);
   const V scale = (V)((n + 127) << 23);
   return 1 - 2 / (1 + p * scale);
 }

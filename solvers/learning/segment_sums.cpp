@@ -6,6 +6,8 @@
 #include <cmath>
 #include <limits>
 
+#include "solvers/comm/collectives.hpp"
+
 namespace kollektiv::learning {
 
 Segments segments_per_row(int rows) {
@@ -76,7 +78,7 @@ std::vector<double> FixedPointSum::sum(MPI_Comm comm, View<const Real**> partial
     if (!finite) exponent_[c] = bad_column;
     else if (largest > 0) std::frexp(largest, &exponent_[c]);  // largest < 2^exponent
   }
-  MPI_Allreduce(MPI_IN_PLACE, exponent_.data(), columns, MPI_INT, MPI_MAX, comm);
+  comm::allreduce_max(comm, exponent_);
 
   const int shift = 61 - bits_for(std::max<std::int64_t>(global_rows, 1));
   for (int c = 0; c < columns; ++c) {
@@ -92,7 +94,7 @@ std::vector<double> FixedPointSum::sum(MPI_Comm comm, View<const Real**> partial
   for (int g = 0; g < segments; ++g)
     for (int c = 0; c < columns; ++c)
       fixed_[c] += static_cast<std::int64_t>(host(g, c) * up_[c] * down_[c]);  // |term| < 2^shift
-  MPI_Allreduce(MPI_IN_PLACE, fixed_.data(), columns, MPI_INT64_T, MPI_SUM, comm);
+  comm::allreduce_sum(comm, fixed_);
 
   std::vector<double> result(columns);
   for (int c = 0; c < columns; ++c) {

@@ -460,12 +460,15 @@ struct StepKernel {
   KOKKOS_INLINE_FUNCTION void operator()(int r) const {
     Local s;
     st.load(r, N, s);
-    // Actions, clipped to [-1, 1]; the joint part becomes the control.
+    // Actions, clipped to [-1, 1]; the joint part becomes the control. The action penalty
+    // takes the policy's actions before clipping, the gripper's included: past +-1 an action
+    // changes nothing else, and without it a Gaussian mean can drift there and stop
+    // exploring (a gripper that never opens again).
     Real a[kMaxJoints], control[kMaxJoints];
     Real a2 = 0;
+    for (int k = 0; k < p.act_dim; ++k) a2 += actions(r, k) * actions(r, k);
     for (int i = 0; i < N; ++i) {
       a[i] = clamp(actions(r, i), -1, 1);
-      a2 += a[i] * a[i];
       if (p.action_mode == static_cast<int>(ActionMode::torque))
         control[i] = p.action_scale * a[i];
       else if (p.action_mode == static_cast<int>(ActionMode::pd_target))

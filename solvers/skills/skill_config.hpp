@@ -63,7 +63,7 @@ struct ReachConfig {
   double tolerance_m = 0.05;     // m, > 0: "at the target" radius
   int hold_steps = 10;           // >= 1: success = inside tolerance for the last hold_steps steps
   double w_distance = 1.0;       // reward per step: - w_distance * |target - tool| (m)
-  double w_action = 0.01;        // reward per step: - w_action * |a|^2
+  double w_action = 0.01;        // reward per step: - w_action * |a|^2 (a before clipping)
   double w_success = 0.5;        // reward per step while inside tolerance
 };
 
@@ -93,7 +93,7 @@ struct WeldConfig {
   double w_track = 10.0;     // reward: - w_track * |reference point - torch| (m); the reference
                              //   point moves along the seam at travel_speed from the start
   double w_error = 0.1;      // reward: - w_error * min(10, (e_lat/tol_lat)^2 + (e_so/tol_so)^2)
-  double w_action = 0.01;    // reward: - w_action * |a|^2
+  double w_action = 0.01;    // reward: - w_action * |a|^2 (a before clipping)
   double w_success = 10.0;   // reward at the seam end: + w_success * quality
 };
 
@@ -112,7 +112,7 @@ struct PickPlaceConfig {
   double w_place = 1.0;      // reward per step: - w_place * |place - part|
   double w_hold = 0.5;       // reward per step while the part is not held: - w_hold
   double w_grasp = 1.0;      // reward once per grasp
-  double w_action = 0.01;    // reward per step: - w_action * |a|^2 (joint actions only)
+  double w_action = 0.01;    // reward per step: - w_action * |a|^2 (a before clipping, gripper included)
   double w_success = 10.0;   // reward at a release inside the place tolerance
 };
 

@@ -18,6 +18,7 @@ import math
 import os
 import re
 import shutil
+import subprocess
 import sys
 
 import h5py
@@ -149,6 +150,18 @@ def case_export(r):
     if m and m2:
         check(m.group(6, 7) == m2.group(6, 7), f"evaluation differs with the rank count: {m.group(0)} vs {m2.group(0)}")
     same_files(history(evaluated), history(again), "evaluation history at 3 and 1 ranks")
+    # The learning-curve script draws the training history (return, success, quality and
+    # final error against env-steps and wall time).
+    with h5py.File(history(out), "r") as f:
+        check("training/final_error" in f, "history without training/final_error")
+    plots = r.dir("plots")
+    os.makedirs(plots)
+    png = os.path.join(plots, "curves.png")
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "postprocess", "plot_learning.py")
+    plot = subprocess.run([sys.executable, script, history(out), history(evaluated), "--out", png],
+                          capture_output=True, text=True)
+    check(plot.returncode == 0, f"plot_learning.py failed: {plot.stderr[-2000:]}")
+    check(os.path.exists(png) and os.path.getsize(png) > 10000, "plot_learning.py drew no PNG")
 
 
 

@@ -1415,7 +1415,7 @@ TEST(TrainingDeck, ResolvedDeckRoundTrips) {
 TEST(TrainingDeck, ShippedTrainingDecksParseAndRoundTrip) {
   const std::string root = KOLLEKTIV_SOURCE_DIR;
   std::map<std::string, Deck> decks;
-  for (const char* name : {"train_reach", "train_weld", "train_pick_place", "train_smoke"}) {
+  for (const char* name : {"train_reach", "train_reach_ur5", "train_weld", "train_pick_place", "train_smoke"}) {
     SCOPED_TRACE(name);
     const std::string path = root + "/inputs/" + name + ".yaml";
     const DeckResult r = parse_deck(read_file(path), path);  // robots read from disk
@@ -1439,6 +1439,10 @@ TEST(TrainingDeck, ShippedTrainingDecksParseAndRoundTrip) {
   EXPECT_EQ(reach.learner.value_hidden, (std::vector<int>{64, 64}));
   EXPECT_EQ(reach.skill.reach.target_box.min[2], 0.0);  // in the arm's plane
   EXPECT_EQ(reach.skill.reach.target_box.max[2], 0.0);
+  EXPECT_EQ(reach.target_metric, TargetMetric::final_error);
+  EXPECT_EQ(reach.target, 0.1);  // 5% of the 2 m arm
+  EXPECT_EQ(decks["train_reach_ur5"].training.robot.joints.size(), 6u);
+  EXPECT_EQ(decks["train_reach_ur5"].training.target_metric, TargetMetric::final_error);
   EXPECT_EQ(decks["train_weld"].training.skill.kind, skills::SkillKind::weld);
   EXPECT_EQ(decks["train_weld"].training.robot.joints.size(), 6u);
   EXPECT_EQ(decks["train_pick_place"].training.skill.kind, skills::SkillKind::pick_place);

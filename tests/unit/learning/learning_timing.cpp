@@ -1,7 +1,9 @@
 // Timing driver (not a test): wall time and achieved GFLOP/s of one PPO update (5 epochs x
 // 8 minibatches, 512 robots x 32 steps, 2x64 tanh policy and value MLPs) on one rank,
-// against OpenBLAS dgemm on one core for the matrix shapes of the same update.
-// Usage: learning_timing [obs_dim=8] [act_dim=2] [robots_per_block=1] [repeats=3]
+// against OpenBLAS sgemm (the networks run in float) on one core for the matrix shapes of
+// the same update.
+// Usage: learning_timing [obs_dim=13] [act_dim=2] [robots_per_block=64] [repeats=3]
+// (the defaults are inputs/train_reach.yaml's: the 2-link arm's 13 observations)
 // FLOPs counted: 2 per multiply-add of the dense layers (forward, weight gradient, and the
 // backpropagated input gradient of every layer but the first), for both networks.
 #include <mpi.h>
@@ -40,16 +42,16 @@ double flops_per_sample(const kl::Mlp& net) {
 }
 
 #ifdef KOLLEKTIV_HAVE_CBLAS
-// GFLOP/s of C[m][n] = A[m][k] B[k][n] on one thread, best of a few repetitions.
-double dgemm_rate(int m, int n, int k) {
-  std::vector<double> a(static_cast<std::size_t>(m) * k, 0.5), b(static_cast<std::size_t>(k) * n, 0.25),
+// GFLOP/s of C[m][n] = A[m][k] B[k][n] in float on one thread, best of a few repetitions.
+double sgemm_rate(int m, int n, int k) {
+  std::vector<float> a(static_cast<std::size_t>(m) * k, 0.5f), b(static_cast<std::size_t>(k) * n, 0.25f),
       c(static_cast<std::size_t>(m) * n);
   double best = 0;
   for (int rep = 0; rep < 5; ++rep) {
     const int inner = std::max(1, static_cast<int>(2e8 / (2.0 * m * n * k)));
     const auto t0 = std::chrono::steady_clock::now();
     for (int i = 0; i < inner; ++i)
-      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0, a.data(), k, b.data(), n, 0.0, c.data(), n);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, c.data(), n);
     best = std::max(best, 2.0 * m * n * k * inner / seconds_since(t0) / 1e9);
   }
   return best;
@@ -62,9 +64,9 @@ int main(int argc, char** argv) {
   MPI_Init(&argc, &argv);
   Kokkos::initialize(argc, argv);
   {
-    const int obs_dim = argc > 1 ? std::atoi(argv[1]) : 8;
+    const int obs_dim = argc > 1 ? std::atoi(argv[1]) : 13;
     const int act_dim = argc > 2 ? std::atoi(argv[2]) : 2;
-    const int block = argc > 3 ? std::atoi(argv[3]) : 1;
+    const int block = argc > 3 ? std::atoi(argv[3]) : 64;
     const int repeats = argc > 4 ? std::atoi(argv[4]) : 3;
     const int robots = 512, horizon = 32;
     kl::LearnerConfig cfg;
@@ -119,9 +121,9 @@ int main(int argc, char** argv) {
                 update_s, flops / 1e9, flops / update_s / 1e9, act_s, samples / act_s);
 #ifdef KOLLEKTIV_HAVE_CBLAS
     openblas_set_num_threads(1);
-    std::printf("  OpenBLAS dgemm, 1 thread: %.2f GFLOP/s (64x64 += 64x2048 * 2048x64, weight-gradient shape), "
+    std::printf("  OpenBLAS sgemm, 1 thread: %.2f GFLOP/s (64x64 += 64x2048 * 2048x64, weight-gradient shape), "
                 "%.2f GFLOP/s (2048x64 = 2048x64 * 64x64, forward shape), %.2f GFLOP/s (1024^3)\n",
-                dgemm_rate(64, 64, 2048), dgemm_rate(2048, 64, 64), dgemm_rate(1024, 1024, 1024));
+                sgemm_rate(64, 64, 2048), sgemm_rate(2048, 64, 64), sgemm_rate(1024, 1024, 1024));
 #endif
   }
   Kokkos::finalize();

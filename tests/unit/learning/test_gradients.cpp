@@ -53,6 +53,16 @@ View<T**> converted(View<Real**> m) {
   return out;
 }
 
+// All elements of a matrix, row by row, as doubles.
+template <class T>
+std::vector<double> flat(View<T**> m) {
+  auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), m);
+  std::vector<double> v;
+  for (std::size_t r = 0; r < h.extent(0); ++r)
+    for (std::size_t c = 0; c < h.extent(1); ++c) v.push_back(h(r, c));
+  return v;
+}
+
 // The gradient from the partials of segments [s0, s1): column sums in double.
 std::vector<double> summed(View<Real**> partial, int s0, int s1, std::int64_t first, std::int64_t end) {
   auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), partial);
@@ -172,29 +182,13 @@ TEST(LearningGradients, FloatKernelsMatchDouble) {
   net.forward<float>(params_f, x_f, rows, work_f);
   net.backward<float>(params_f, x_f, rows, converted<float>(c), segments, work_f, partial_f, dx_f);
 
-  auto y = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), work.output());
-  auto y_f = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), work_f.output());
-  std::vector<double> out, out_f;
-  for (int r = 0; r < rows; ++r)
-    for (int i = 0; i < net.output_dim(); ++i) {
-      out.push_back(y(r, i));
-      out_f.push_back(y_f(r, i));
-    }
-  EXPECT_LT(relative_error(out_f, out), 1e-5) << "outputs";
+  EXPECT_LT(relative_error(flat(work_f.output()), flat(work.output())), 1e-5) << "outputs";
   for (int s = 0; s < segments.count; ++s) {
     const auto g = summed(partial, s, s + 1, 0, net.end_offset());
     const auto g_f = summed(partial_f, s, s + 1, 0, net.end_offset());
     EXPECT_LT(relative_error(g_f, g), 1e-4) << "parameter gradient of segment " << s;
   }
-  auto dxh = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), dx);
-  auto dxh_f = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), dx_f);
-  std::vector<double> d, d_f;
-  for (int r = 0; r < rows; ++r)
-    for (int j = 0; j < net.input_dim(); ++j) {
-      d.push_back(dxh(r, j));
-      d_f.push_back(dxh_f(r, j));
-    }
-  EXPECT_LT(relative_error(d_f, d), 1e-4) << "input gradient";
+  EXPECT_LT(relative_error(flat(dx_f), flat(dx)), 1e-4) << "input gradient";
 }
 
 TEST(LearningGradients, GaussianLogProb) {

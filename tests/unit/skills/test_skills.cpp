@@ -220,10 +220,11 @@ TEST(Skills, PickPlaceGraspCarryRelease) {
   StepResult out(1, f.obs_dim());
   // Open gripper near the part: nothing happens.
   f.step(actions_view({0, 0, -1}, 1, 3), out);
-  EXPECT_NEAR(host_vector(out.reward)[0], -p.w_place * 0.1 - p.w_reach * 0.01 - p.w_hold, 1e-9);
+  // Every step below has a gripper action of +-1: w_action * 1 of action penalty.
+  EXPECT_NEAR(host_vector(out.reward)[0], -p.w_place * 0.1 - p.w_reach * 0.01 - p.w_hold - p.w_action, 1e-9);
   // Closing within the grasp tolerance attaches the part (bonus once).
   f.step(actions_view({0, 0, 1}, 1, 3), out);
-  EXPECT_NEAR(host_vector(out.reward)[0], p.w_grasp - p.w_place * 0.1, 1e-9);
+  EXPECT_NEAR(host_vector(out.reward)[0], p.w_grasp - p.w_place * 0.1 - p.w_action, 1e-9);
   FleetState a = f.save_state();
   EXPECT_EQ(int_of(a, 0, ti_attached), 1);
   // Holding a 1 kg part still: the gravity compensation includes the payload, so the
@@ -233,7 +234,7 @@ TEST(Skills, PickPlaceGraspCarryRelease) {
   const Vec3 x_now = tool_of(f.model(), a.q, 0);
   EXPECT_NEAR(x_now.x, x.x, 1e-9);
   EXPECT_NEAR(x_now.y, x.y, 1e-9);
-  EXPECT_NEAR(host_vector(out.reward)[0], -p.w_place * 0.1, 1e-9);
+  EXPECT_NEAR(host_vector(out.reward)[0], -p.w_place * 0.1 - p.w_action, 1e-9);
   // Release away from the target: the part stays there, no success.
   f.step(actions_view({0, 0, -1}, 1, 3), out);
   EXPECT_EQ(host_vector(out.episode_done)[0], 0);
@@ -244,13 +245,13 @@ TEST(Skills, PickPlaceGraspCarryRelease) {
   set3(a, 0, tr_goal_x, part + v3(0.02, 0, 0));
   f.restore_state(a);
   f.step(actions_view({0, 0, 1}, 1, 3), out);
-  EXPECT_NEAR(host_vector(out.reward)[0], -p.w_place * 0.02, 1e-9);
+  EXPECT_NEAR(host_vector(out.reward)[0], -p.w_place * 0.02 - p.w_action, 1e-9);
   f.step(actions_view({0, 0, -1}, 1, 3), out);
   EXPECT_EQ(host_vector(out.terminated)[0], 1);
   EXPECT_EQ(host_vector(out.episode_success)[0], 1);
   EXPECT_NEAR(host_vector(out.episode_quality)[0], 1 - 0.02 / p.place_tolerance_m, 1e-9);
   EXPECT_NEAR(host_vector(out.episode_final_error)[0], 0.02, 1e-9);
-  EXPECT_NEAR(host_vector(out.reward)[0], p.w_success - p.w_place * 0.02 - p.w_reach * 0.01 - p.w_hold, 1e-9);
+  EXPECT_NEAR(host_vector(out.reward)[0], p.w_success - p.w_place * 0.02 - p.w_reach * 0.01 - p.w_hold - p.w_action, 1e-9);
   EXPECT_EQ(host_vector(out.episode_length)[0], 10);
 }
 
