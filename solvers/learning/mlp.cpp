@@ -182,7 +182,9 @@ inline void tile_product_vec(View<const T**> x, const int (&r)[6], int depth, co
 
 // For rows [r0, r0 + block_rows) of [0, rows) and every c < cols:
 //   out(r, c) = act(init(c) + sum_{k < depth} x(r, k) m(k, c)),
-// act = tanh when `tanh`, else finish(r, c, v) (identity or the tanh derivative factor).
+// act = tanh when `tanh`; then finish(r, c, v) stores one output, or on vector builds
+// finish.store(r, c0, v0, v1) the 2 vectors of outputs [c0, c0 + C) of row r (the same
+// operations lane by lane; a column always takes the same path).
 template <class T, class Init, class Finish>
 KOKKOS_INLINE_FUNCTION void rows_times_matrix(View<const T**> x, int r0, int rows, int depth, const FlatMatrix<T>& m,
                                               int cols, const Init& init, bool tanh, const Finish& finish) {
@@ -206,9 +208,7 @@ KOKKOS_INLINE_FUNCTION void rows_times_matrix(View<const T**> x, int r0, int row
           vacc[a][0] = tanh_activation(vacc[a][0]);
           vacc[a][1] = tanh_activation(vacc[a][1]);
         }
-        T values[C];
-        std::memcpy(values, vacc[a], sizeof values);
-        for (int c = 0; c < C; ++c) finish(r0 + h + a, c0 + c, values[c]);
+        finish.store(r0 + h + a, c0, vacc[a][0], vacc[a][1]);
       }
 #else
       T acc[R][C];
@@ -251,6 +251,45 @@ int row_blocks(int rows) {
   return (rows + Tile<T>::block_rows - 1) / Tile<T>::block_rows;
 }
 
+// Stores a layer's outputs: y(r, c) = v.
+template <class T>
+struct StoreOutput {
+  View<T**> y;
+  KOKKOS_INLINE_FUNCTION void operator()(int r, int c, T v) const { y(r, c) = v; }
+#ifdef KOLLEKTIV_VECTOR_TILES
+  using V = typename Vec<T>::type;
+  void store(int r, int c0, V v0, V v1) const {
+    T* p = &y(r, c0);
+    std::memcpy(p, &v0, sizeof v0);
+    std::memcpy(p + Vec<T>::lanes, &v1, sizeof v1);
+  }
+#endif
+};
+
+// Stores a backpropagated delta: dx(r, j) = v, times (1 - a(r, j)^2) behind a tanh layer.
+template <class T>
+struct StoreInputDelta {
+  View<T**> dx;
+  View<const T**> a;  // the tanh layer's output, or empty for the network input
+  bool through_tanh;
+  KOKKOS_INLINE_FUNCTION void operator()(int r, int j, T v) const {
+    dx(r, j) = through_tanh ? v * (1 - a(r, j) * a(r, j)) : v;
+  }
+#ifdef KOLLEKTIV_VECTOR_TILES
+  using V = typename Vec<T>::type;
+  void store(int r, int j0, V v0, V v1) const {
+    if (through_tanh) {
+      const V a0 = load_vec(&a(r, j0)), a1 = load_vec(&a(r, j0) + Vec<T>::lanes);
+      v0 = v0 * (1 - a0 * a0);
+      v1 = v1 * (1 - a1 * a1);
+    }
+    T* p = &dx(r, j0);
+    std::memcpy(p, &v0, sizeof v0);
+    std::memcpy(p + Vec<T>::lanes, &v1, sizeof v1);
+  }
+#endif
+};
+
 // y(r, :) = act(x(r, :) W + b) for one layer.
 template <class T>
 void dense_forward(View<const T*> params, View<const T**> x, int rows, const DenseLayer& layer, View<T**> y) {
@@ -263,7 +302,7 @@ void dense_forward(View<const T*> params, View<const T**> x, int rows, const Den
       "learning::dense_forward", Kokkos::RangePolicy<ExecSpace>(0, row_blocks<T>(rows)), KOKKOS_LAMBDA(const int t) {
         rows_times_matrix<T>(
             x, t * Tile<T>::block_rows, rows, in, w, out, [&](int i) { return params(bo + i); }, use_tanh,
-            [&](int r, int i, T v) { y(r, i) = v; });
+            StoreOutput<T>{y});
       });
 }
 
@@ -293,7 +332,7 @@ void dense_backprop(View<const T*> wt, View<const T**> delta, int rows, const De
       "learning::dense_backprop", Kokkos::RangePolicy<ExecSpace>(0, row_blocks<T>(rows)), KOKKOS_LAMBDA(const int t) {
         rows_times_matrix<T>(
             delta, t * Tile<T>::block_rows, rows, out, w_t, in, [](int) { return T(0); }, false,
-            [&](int r, int j, T v) { dx(r, j) = through_tanh ? v * (1 - a(r, j) * a(r, j)) : v; });
+            StoreInputDelta<T>{dx, a, through_tanh});
       });
 }
 

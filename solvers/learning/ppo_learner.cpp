@@ -9,6 +9,7 @@
 
 #include "solvers/comm/collectives.hpp"
 #include "solvers/comm/exact_reduce.hpp"
+#include "solvers/core/error.hpp"
 #include "solvers/core/exact_sum.hpp"
 #include "solvers/core/philox.hpp"
 #include "solvers/learning/exact_views.hpp"
@@ -347,6 +348,15 @@ PpoStats PpoLearner::update(const Rollout& ro) {
       double norm2 = 0;
       for (double x : g.gradient) norm2 += x * x;
       const double norm = std::sqrt(norm2);
+      // The same figures on every rank, so every rank stops here together, before a
+      // non-finite step reaches the parameters. The loss is checked too: a NaN advantage or
+      // value fails the clip comparisons and leaves a zero, finite gradient behind.
+      if (!std::isfinite(norm) || !std::isfinite(g.loss))
+        throw Error("learning: the loss or its gradient is not finite at update " + std::to_string(updates_ + 1) +
+                    ", epoch " + std::to_string(epoch + 1) + ", minibatch " + std::to_string(b + 1) +
+                    " (a non-finite reward, observation or loss); the parameters were left unchanged. Restart "
+                    "from the last checkpoint with a lower ppo.learning_rate or ppo.max_grad_norm, or check the "
+                    "skill's rewards");
       if (cfg_.max_grad_norm > 0 && norm > cfg_.max_grad_norm) {
         const double c = cfg_.max_grad_norm / (norm + 1e-6);
         for (double& x : g.gradient) x *= c;

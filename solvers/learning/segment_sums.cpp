@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <climits>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
 
 #include "solvers/comm/collectives.hpp"
@@ -49,6 +51,15 @@ namespace {
 constexpr int zero_column = INT_MIN / 2;  // every partial of the column is zero
 constexpr int bad_column = INT_MAX;       // some partial is inf or NaN
 
+// 2^e for a normal exponent e in [-1022, 1023], from its bits (std::ldexp was a twentieth
+// of an update).
+double pow2(int e) {
+  const std::uint64_t bits = static_cast<std::uint64_t>(e + 1023) << 52;
+  double v;
+  std::memcpy(&v, &bits, sizeof v);
+  return v;
+}
+
 // Bits needed to count to n (ceil(log2 n)), for n >= 1.
 int bits_for(std::int64_t n) {
   int b = 0;
@@ -86,10 +97,10 @@ std::vector<double> FixedPointSum::sum(MPI_Comm comm, View<const Real**> partial
       up_[c] = down_[c] = 0;
       continue;
     }
-    // 2^(shift - E) as two factors, each within the double range for any E.
+    // 2^(shift - E) as two normal factors for any E of a double (|shift - E| < 1140).
     const int s = shift - exponent_[c], s1 = s / 2;
-    up_[c] = std::ldexp(1.0, s1);
-    down_[c] = std::ldexp(1.0, s - s1);
+    up_[c] = pow2(s1);
+    down_[c] = pow2(s - s1);
   }
   for (int g = 0; g < segments; ++g)
     for (int c = 0; c < columns; ++c)

@@ -8,9 +8,12 @@
 #include <mpi.h>
 
 #include <cstring>
+#include <limits>
 #include <stdexcept>
+#include <string>
 
 #include "solvers/comm/decomposition.hpp"
+#include "solvers/core/error.hpp"
 #include "solvers/core/philox.hpp"
 #include "solvers/learning/ppo_learner.hpp"
 
@@ -162,6 +165,30 @@ void check_blocks(int block) {
 TEST(LearningParallel, BitwiseIdenticalToOneRankBlocksOfOne) { check_split(1); }
 TEST(LearningParallel, BitwiseIdenticalToOneRankOrRefusedBlocksOfThree) { check_blocks(3); }
 TEST(LearningParallel, BitwiseIdenticalToOneRankOrRefusedBlocksOfSix) { check_blocks(6); }
+
+// A NaN in the value network makes values, advantages and the loss NaN: every rank stops
+// with one clear error before the parameters change.
+TEST(LearningParallel, NonFiniteGradientStopsEveryRankWithAnError) {
+  int rank = 0, size = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  const kollektiv::comm::Decomposition dec(global_robots, rank, size);
+  kl::PpoLearner learner(config(1), MPI_COMM_WORLD);
+  const auto bias = learner.value_net().layers().back().bias_offset;
+  std::vector<double> p = learner.state().parameters;
+  p[static_cast<std::size_t>(bias)] = std::numeric_limits<double>::quiet_NaN();
+  learner.set_parameters(p);
+  try {
+    iterate(learner, dec.local().begin, dec.local().end, 0);
+    ADD_FAILURE() << "no error for a NaN gradient";
+  } catch (const kollektiv::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("the loss or its gradient is not finite at update 1, epoch 1, minibatch 1"),
+              std::string::npos)
+        << e.what();
+  }
+  const std::vector<double> after = learner.state().parameters;
+  EXPECT_TRUE(same_bits(after, p)) << "the parameters changed";
+}
 
 TEST(LearningParallel, RestoreContinuesBitwise) {
   int rank = 0, size = 1;
