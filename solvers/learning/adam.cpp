@@ -13,15 +13,15 @@ Adam::Adam(std::int64_t size, const AdamConfig& cfg)
 void Adam::step(View<Real*> params, View<const Real*> grad, double learning_rate) {
   ++steps_;
   const double b1 = cfg_.beta1, b2 = cfg_.beta2, eps = cfg_.epsilon;
-  const double correction1 = 1 - std::pow(b1, static_cast<double>(steps_));
-  const double correction2 = 1 - std::pow(b2, static_cast<double>(steps_));
+  const double inv_correction1 = 1 / (1 - std::pow(b1, static_cast<double>(steps_)));
+  const double inv_correction2 = 1 / (1 - std::pow(b2, static_cast<double>(steps_)));
   const auto m = m_, v = v_;
   Kokkos::parallel_for(
       "learning::adam", Kokkos::RangePolicy<ExecSpace>(0, params.extent(0)), KOKKOS_LAMBDA(const int i) {
         const double g = grad(i);
         m(i) = b1 * m(i) + (1 - b1) * g;
         v(i) = b2 * v(i) + (1 - b2) * g * g;
-        const double m_hat = m(i) / correction1, v_hat = v(i) / correction2;
+        const double m_hat = m(i) * inv_correction1, v_hat = v(i) * inv_correction2;
         params(i) -= learning_rate * m_hat / (math::sqrt(v_hat) + eps);
       });
 }

@@ -77,17 +77,17 @@ std::vector<double> FixedPointSum::sum(MPI_Comm comm, View<const Real**> partial
   up_.resize(columns);
   down_.resize(columns);
 
-  // The largest magnitude per column on this rank, then its exponent.
-  for (int c = 0; c < columns; ++c) {
-    double largest = 0;
-    bool finite = true;
-    for (int g = 0; g < segments; ++g) {
+  // The largest magnitude per column on this rank (segments row by row, each contiguous;
+  // inf and NaN make it NaN or inf), then its exponent.
+  largest_.assign(columns, 0.0);
+  for (int g = 0; g < segments; ++g)
+    for (int c = 0; c < columns; ++c) {
       const double a = std::fabs(host(g, c));
-      finite = finite && a <= std::numeric_limits<double>::max();
-      largest = a > largest ? a : largest;
+      largest_[c] = a > largest_[c] || a != a ? a : largest_[c];
     }
-    if (!finite) exponent_[c] = bad_column;
-    else if (largest > 0) std::frexp(largest, &exponent_[c]);  // largest < 2^exponent
+  for (int c = 0; c < columns; ++c) {
+    if (!(largest_[c] <= std::numeric_limits<double>::max())) exponent_[c] = bad_column;
+    else if (largest_[c] > 0) std::frexp(largest_[c], &exponent_[c]);  // largest < 2^exponent
   }
   comm::allreduce_max(comm, exponent_);
 

@@ -48,6 +48,7 @@ class FixedPointSum {
                           std::int64_t global_rows);
 
  private:
+  std::vector<double> largest_;
   std::vector<int> exponent_;
   std::vector<std::int64_t> fixed_;
   std::vector<double> up_, down_;
