@@ -76,17 +76,24 @@ std::vector<double> FixedPointSum::sum(MPI_Comm comm, View<const Real**> partial
   fixed_.assign(columns, 0);
   up_.resize(columns);
   down_.resize(columns);
+  inv_up_.resize(columns);
+  inv_down_.resize(columns);
 
-  // The largest magnitude per column on this rank (segments row by row, each contiguous;
-  // inf and NaN make it NaN or inf), then its exponent.
+  // The largest magnitude per column on this rank and whether any term is inf or NaN
+  // (segments row by row, each contiguous: loops the compiler vectorises), then its exponent.
   largest_.assign(columns, 0.0);
-  for (int g = 0; g < segments; ++g)
+  non_finite_.assign(columns, 0);
+  constexpr double max_finite = std::numeric_limits<double>::max();
+  for (int g = 0; g < segments; ++g) {
+    const double* row = &host(g, 0);
     for (int c = 0; c < columns; ++c) {
-      const double a = std::fabs(host(g, c));
-      largest_[c] = a > largest_[c] || a != a ? a : largest_[c];
+      const double a = std::fabs(row[c]);
+      largest_[c] = a > largest_[c] ? a : largest_[c];
+      non_finite_[c] |= static_cast<unsigned char>(!(a <= max_finite));
     }
+  }
   for (int c = 0; c < columns; ++c) {
-    if (!(largest_[c] <= std::numeric_limits<double>::max())) exponent_[c] = bad_column;
+    if (non_finite_[c] != 0) exponent_[c] = bad_column;
     else if (largest_[c] > 0) std::frexp(largest_[c], &exponent_[c]);  // largest < 2^exponent
   }
   comm::allreduce_max(comm, exponent_);
@@ -101,6 +108,8 @@ std::vector<double> FixedPointSum::sum(MPI_Comm comm, View<const Real**> partial
     const int s = shift - exponent_[c], s1 = s / 2;
     up_[c] = pow2(s1);
     down_[c] = pow2(s - s1);
+    inv_up_[c] = pow2(-s1);  // exact inverses: the way back is two exact scalings
+    inv_down_[c] = pow2(s1 - s);
   }
   for (int g = 0; g < segments; ++g)
     for (int c = 0; c < columns; ++c)
@@ -111,7 +120,7 @@ std::vector<double> FixedPointSum::sum(MPI_Comm comm, View<const Real**> partial
   for (int c = 0; c < columns; ++c) {
     if (exponent_[c] == bad_column) result[c] = std::numeric_limits<double>::quiet_NaN();
     else if (exponent_[c] == zero_column) result[c] = 0;
-    else result[c] = static_cast<double>(fixed_[c]) / up_[c] / down_[c];
+    else result[c] = static_cast<double>(fixed_[c]) * inv_up_[c] * inv_down_[c];
   }
   return result;
 }

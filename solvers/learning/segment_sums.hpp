@@ -49,9 +49,10 @@ class FixedPointSum {
 
  private:
   std::vector<double> largest_;
+  std::vector<unsigned char> non_finite_;
   std::vector<int> exponent_;
   std::vector<std::int64_t> fixed_;
-  std::vector<double> up_, down_;
+  std::vector<double> up_, down_, inv_up_, inv_down_;
 };
 
 }  // namespace kollektiv::learning
