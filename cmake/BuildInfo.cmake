@@ -22,6 +22,6 @@ else()
   set(KOLLEKTIV_KOKKOS_BACKEND "unknown")
 endif()
 set(KOLLEKTIV_KOKKOS_VERSION "${Kokkos_VERSION}")
-set(KOLLEKTIV_PRECISION "double")
+set(KOLLEKTIV_PRECISION "double state, float networks")  # Real and learning::NetReal
 configure_file(${PROJECT_SOURCE_DIR}/cmake/build_info.hpp.in
                ${PROJECT_BINARY_DIR}/generated/build_info.hpp @ONLY)
