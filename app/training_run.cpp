@@ -152,7 +152,8 @@ class TrainingRun {
       rollout(tally, true);
       auto phase = Clock::now();
       const learning::PpoStats ppo = learner_.update(rollout_);
-      timers_.update_s += seconds_since(phase);
+      timers_.update_s += seconds_since(phase) - ppo.communication_s;  // its collectives count as
+      timers_.communication_s += ppo.communication_s;                  // communication
       phase = Clock::now();
       const EpisodeStats episodes = combine(tally);
       const bool stop = comm::any_rank(comm_, stop_signal_received());

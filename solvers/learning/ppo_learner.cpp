@@ -3,6 +3,7 @@
 #include "solvers/learning/ppo_learner.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <stdexcept>
 #include <tuple>
@@ -18,6 +19,14 @@
 namespace kollektiv::learning {
 
 namespace {
+
+// Adds the wall time of its scope to `total`: the update's collectives, so that the run can
+// report communication apart from computation.
+struct Stopwatch {
+  double& total;
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  ~Stopwatch() { total += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); }
+};
 
 std::vector<double> to_vector(View<const Real*> v) {
   auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), v);
@@ -269,21 +278,33 @@ PpoStats PpoLearner::update(const Rollout& ro) {
     }
   }
 
+  PpoStats stats;
+  const double fixed_sum_comm_before = fixed_sum_.communication_s();
   View<Real*> advantage("learning::advantage", n), returns("learning::returns", n);
   compute_gae(GaeInputs{horizon, robots, ro.reward, ro.value, ro.terminated, ro.truncated, truncation_value, last_value},
               cfg_.gamma, cfg_.gae_lambda, advantage, returns);
 
-  const std::int64_t n_global = comm::allreduce_sum(comm_, static_cast<std::int64_t>(n));
+  std::int64_t n_global = 0;
+  {
+    Stopwatch w{stats.communication_s};
+    n_global = comm::allreduce_sum(comm_, static_cast<std::int64_t>(n));
+  }
   if (cfg_.normalize_advantages && n_global > 1) {
     std::vector<ExactSum> sum{exact_total(advantage, n)};
-    comm::allreduce_exact(comm_, sum);
+    {
+      Stopwatch w{stats.communication_s};
+      comm::allreduce_exact(comm_, sum);
+    }
     const double mean = sum[0].to_double() / static_cast<double>(n_global);
     View<Real*> squares("learning::advantage_squares", n);
     Kokkos::parallel_for(
         "learning::advantage_squares", Kokkos::RangePolicy<ExecSpace>(0, n),
         KOKKOS_LAMBDA(const int s) { squares(s) = (advantage(s) - mean) * (advantage(s) - mean); });
     std::vector<ExactSum> sq{exact_total(squares, n)};
-    comm::allreduce_exact(comm_, sq);
+    {
+      Stopwatch w{stats.communication_s};
+      comm::allreduce_exact(comm_, sq);
+    }
     const double std_dev = std::sqrt(sq[0].to_double() / static_cast<double>(n_global - 1));
     const double scale = 1.0 / (std_dev + 1e-8);
     Kokkos::parallel_for(
@@ -295,7 +316,6 @@ PpoStats PpoLearner::update(const Rollout& ro) {
   if (cfg_.robots_per_block > 1) check_blocks_whole(gid, robots);
   const double lr = learning_rate();
   const int n_mb = cfg_.minibatches;
-  PpoStats stats;
   stats.learning_rate = lr;
   PpoBatch batch;
   batch.obs = View<NetReal**>("learning::mb_obs", std::max(n, 1), obs_dim);
@@ -320,7 +340,10 @@ PpoStats PpoLearner::update(const Rollout& ro) {
     }
     std::vector<std::int64_t> global_size(n_mb);
     for (int b = 0; b < n_mb; ++b) global_size[b] = static_cast<std::int64_t>(members[b].size());
-    comm::allreduce_sum(comm_, global_size);
+    {
+      Stopwatch w{stats.communication_s};
+      comm::allreduce_sum(comm_, global_size);
+    }
 
     for (int b = 0; b < n_mb; ++b) {
       if (global_size[b] == 0) continue;  // the same decision on every rank
@@ -383,7 +406,11 @@ PpoStats PpoLearner::update(const Rollout& ro) {
     stats.entropy *= c;
     stats.grad_norm *= c;
   }
-  if (cfg_.normalize_observations) normalizer_.commit(comm_);
+  if (cfg_.normalize_observations) {
+    Stopwatch w{stats.communication_s};  // mostly its allreduce
+    normalizer_.commit(comm_);
+  }
+  stats.communication_s += fixed_sum_.communication_s() - fixed_sum_comm_before;
   ++updates_;
   return stats;
 }

@@ -89,6 +89,7 @@ struct PpoStats {
   double grad_norm = 0;  // before clipping
   double learning_rate = 0;
   std::int64_t minibatches = 0;
+  double communication_s = 0;  // wall time in the update's collectives (waiting included)
 };
 
 struct LearnerState {

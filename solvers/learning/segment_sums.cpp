@@ -2,6 +2,7 @@
 #include "solvers/learning/segment_sums.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <climits>
 #include <cmath>
 #include <cstdint>
@@ -96,7 +97,9 @@ std::vector<double> FixedPointSum::sum(MPI_Comm comm, View<const Real**> partial
     if (non_finite_[c] != 0) exponent_[c] = bad_column;
     else if (largest_[c] > 0) std::frexp(largest_[c], &exponent_[c]);  // largest < 2^exponent
   }
+  auto t0 = std::chrono::steady_clock::now();
   comm::allreduce_max(comm, exponent_);
+  communication_s_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   const int shift = 61 - bits_for(std::max<std::int64_t>(global_rows, 1));
   for (int c = 0; c < columns; ++c) {
@@ -114,7 +117,9 @@ std::vector<double> FixedPointSum::sum(MPI_Comm comm, View<const Real**> partial
   for (int g = 0; g < segments; ++g)
     for (int c = 0; c < columns; ++c)
       fixed_[c] += static_cast<std::int64_t>(host(g, c) * up_[c] * down_[c]);  // |term| < 2^shift
+  t0 = std::chrono::steady_clock::now();
   comm::allreduce_sum(comm, fixed_);
+  communication_s_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   std::vector<double> result(columns);
   for (int c = 0; c < columns; ++c) {

@@ -46,6 +46,8 @@ class FixedPointSum {
  public:
   std::vector<double> sum(MPI_Comm comm, View<const Real**> partial, int segments, int columns,
                           std::int64_t global_rows);
+  // Wall time spent in the two allreduces so far (waiting for other ranks included).
+  double communication_s() const { return communication_s_; }
 
  private:
   std::vector<double> largest_;
@@ -53,6 +55,7 @@ class FixedPointSum {
   std::vector<int> exponent_;
   std::vector<std::int64_t> fixed_;
   std::vector<double> up_, down_, inv_up_, inv_down_;
+  double communication_s_ = 0;
 };
 
 }  // namespace kollektiv::learning
