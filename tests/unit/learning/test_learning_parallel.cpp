@@ -42,6 +42,14 @@ kl::LearnerConfig config(int robots_per_block) {
   return cfg;
 }
 
+// This rank's robots of the global_robots, as the training run splits them.
+kollektiv::comm::Range my_robots() {
+  int rank = 0, size = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  return kollektiv::comm::Decomposition(global_robots, rank, size).local();
+}
+
 double draw(std::uint64_t gid, std::uint64_t counter) {
   return rng::normal(rng::draw(21, rng::Stream::test, gid, counter));
 }
@@ -119,14 +127,11 @@ void expect_same_stats(const kl::PpoStats& a, const kl::PpoStats& b) {
 }
 
 void check_split(int robots_per_block) {
-  int rank = 0, size = 1;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &size);
-  const kollektiv::comm::Decomposition dec(global_robots, rank, size);
+  const kollektiv::comm::Range mine = my_robots();
   kl::PpoLearner split(config(robots_per_block), MPI_COMM_WORLD);
   kl::PpoLearner whole(config(robots_per_block), MPI_COMM_SELF);
   for (int it = 0; it < 3; ++it) {
-    const kl::PpoStats a = iterate(split, dec.local().begin, dec.local().end, it);
+    const kl::PpoStats a = iterate(split, mine.begin, mine.end, it);
     const kl::PpoStats b = iterate(whole, 0, global_robots, it);
     expect_same_stats(a, b);
     expect_same_state(split.state(), whole.state());
@@ -151,12 +156,9 @@ void check_blocks(int block) {
   if (blocks_whole(block)) {
     check_split(block);
   } else {
-    int rank = 0, size = 1;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
-    const kollektiv::comm::Decomposition dec(global_robots, rank, size);
+    const kollektiv::comm::Range mine = my_robots();
     kl::PpoLearner learner(config(block), MPI_COMM_WORLD);
-    EXPECT_THROW(iterate(learner, dec.local().begin, dec.local().end, 0), std::invalid_argument);
+    EXPECT_THROW(iterate(learner, mine.begin, mine.end, 0), std::invalid_argument);
   }
 }
 
@@ -169,17 +171,14 @@ TEST(LearningParallel, BitwiseIdenticalToOneRankOrRefusedBlocksOfSix) { check_bl
 // A NaN in the value network makes values, advantages and the loss NaN: every rank stops
 // with one clear error before the parameters change.
 TEST(LearningParallel, NonFiniteGradientStopsEveryRankWithAnError) {
-  int rank = 0, size = 1;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &size);
-  const kollektiv::comm::Decomposition dec(global_robots, rank, size);
+  const kollektiv::comm::Range mine = my_robots();
   kl::PpoLearner learner(config(1), MPI_COMM_WORLD);
   const auto bias = learner.value_net().layers().back().bias_offset;
   std::vector<double> p = learner.state().parameters;
   p[static_cast<std::size_t>(bias)] = std::numeric_limits<double>::quiet_NaN();
   learner.set_parameters(p);
   try {
-    iterate(learner, dec.local().begin, dec.local().end, 0);
+    iterate(learner, mine.begin, mine.end, 0);
     ADD_FAILURE() << "no error for a NaN gradient";
   } catch (const kollektiv::Error& e) {
     EXPECT_NE(std::string(e.what()).find("the loss or its gradient is not finite at update 1, epoch 1, minibatch 1"),
@@ -191,16 +190,13 @@ TEST(LearningParallel, NonFiniteGradientStopsEveryRankWithAnError) {
 }
 
 TEST(LearningParallel, RestoreContinuesBitwise) {
-  int rank = 0, size = 1;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &size);
-  const kollektiv::comm::Decomposition dec(global_robots, rank, size);
+  const kollektiv::comm::Range mine = my_robots();
   kl::PpoLearner first(config(1), MPI_COMM_WORLD);
-  iterate(first, dec.local().begin, dec.local().end, 0);
+  iterate(first, mine.begin, mine.end, 0);
   // The restart runs on one rank per process: a different rank count than `first`.
   kl::PpoLearner restarted(config(1), MPI_COMM_SELF);
   restarted.restore(first.state());
-  const kl::PpoStats a = iterate(first, dec.local().begin, dec.local().end, 1);
+  const kl::PpoStats a = iterate(first, mine.begin, mine.end, 1);
   const kl::PpoStats b = iterate(restarted, 0, global_robots, 1);
   expect_same_stats(a, b);
   expect_same_state(first.state(), restarted.state());
