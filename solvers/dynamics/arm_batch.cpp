@@ -94,7 +94,7 @@ struct ForwardDynamicsKernel {
     load_row(q, r, N, qr);
     load_row(qd, r, N, vr);
     load_row(tau, r, N, tr);
-    aba(m, N, qr, vr, tr, ar);
+    aba<N>(m, N, qr, vr, tr, ar);
     for (int i = 0; i < N; ++i) qdd(r, i) = ar[i];
   }
 };
@@ -124,7 +124,7 @@ struct StepKernel {
     load_row(q, r, N, qr);
     load_row(qd, r, N, vr);
     load_row(control, r, N, ur);
-    if (!step_robot(m, sp, N, qr, vr, ur)) error(r) = 1;
+    if (!step_robot<N>(m, sp, N, qr, vr, ur)) error(r) = 1;
     for (int i = 0; i < N; ++i) {
       q(r, i) = qr[i];
       qd(r, i) = vr[i];

@@ -136,10 +136,15 @@ KOKKOS_INLINE_FUNCTION void tool_jacobian(const DeviceModel& m, int n, const Rea
 
 // ---------------------------------------------------------------------------------------
 // Inverse dynamics, recursive Newton-Euler: tau = M(q) qdd + h(q, qd).
+// Capacity (n <= Capacity <= kMaxJoints) sizes the per-joint scratch: callers that know the
+// joint count at compile time (dispatch_dof) pass it, so that a 2-joint arm does not
+// construct, and zero, scratch for eight.
+template <int Capacity = kMaxJoints>
 KOKKOS_INLINE_FUNCTION void rnea(const DeviceModel& m, int n, const Real* q, const Real* qd, const Real* qdd,
                                  Real* tau, const RigidInertia* payload = nullptr) {
-  Transform x[kMaxJoints];
-  SVec f[kMaxJoints];
+  static_assert(Capacity >= 1 && Capacity <= kMaxJoints, "rnea: 1 <= Capacity <= kMaxJoints");
+  Transform x[Capacity];
+  SVec f[Capacity];
   SVec v{}, a = gravity_acceleration(m);
   for (int i = 0; i < n; ++i) {
     x[i] = joint_transform(m, i, q[i]);
@@ -202,13 +207,15 @@ KOKKOS_INLINE_FUNCTION void crba(const DeviceModel& m, int n, const Real* q, Rea
 // ---------------------------------------------------------------------------------------
 // Forward dynamics, articulated-body algorithm: qdd = M^{-1} (tau - h). Three sweeps over
 // the chain; articulated inertias in 21-number block form (ArtInertia), U = I^A S is one
-// column of I^A, D = S^T U a single entry.
+// column of I^A, D = S^T U a single entry. Capacity as for rnea.
+template <int Capacity = kMaxJoints>
 KOKKOS_INLINE_FUNCTION void aba(const DeviceModel& m, int n, const Real* q, const Real* qd, const Real* tau,
                                 Real* qdd, const RigidInertia* payload = nullptr) {
-  Transform x[kMaxJoints];
-  SVec c[kMaxJoints], p[kMaxJoints], u_col[kMaxJoints];
-  ArtInertia ia[kMaxJoints];
-  Real d_inv[kMaxJoints], u[kMaxJoints];
+  static_assert(Capacity >= 1 && Capacity <= kMaxJoints, "aba: 1 <= Capacity <= kMaxJoints");
+  Transform x[Capacity];
+  SVec c[Capacity], p[Capacity], u_col[Capacity];
+  ArtInertia ia[Capacity];
+  Real d_inv[Capacity], u[Capacity];
 
   // Outward: transforms, velocities, velocity-product accelerations, bias forces.
   SVec v{};

@@ -27,14 +27,16 @@ struct StepParams {
 
 // Total joint force on the chain for state (q, qd) and the control input held over the
 // step: saturated actuator force, minus viscous damping, plus limit spring-dampers.
-// `payload`: optional inertia held by the tool (chain_algorithms.hpp).
+// `payload`: optional inertia held by the tool (chain_algorithms.hpp). Capacity: as for
+// rnea and aba, an upper bound of n known at compile time (the default fits any chain).
+template <int Capacity = kMaxJoints>
 KOKKOS_INLINE_FUNCTION void applied_forces(const DeviceModel& m, const StepParams& sp, int n, const Real* q,
                                            const Real* qd, const Real* control, Real* tau,
                                            const RigidInertia* payload = nullptr) {
-  Real g[kMaxJoints] = {};
+  Real g[Capacity] = {};
   if (sp.gravity_compensation) {
-    const Real zero[kMaxJoints] = {};
-    rnea(m, n, q, zero, zero, g, payload);
+    const Real zero[Capacity] = {};
+    rnea<Capacity>(m, n, q, zero, zero, g, payload);
   }
   for (int i = 0; i < n; ++i) {
     Real t = sp.control == ControlMode::torque ? control[i] : sp.kp[i] * (control[i] - q[i]) - sp.kd[i] * qd[i];
@@ -50,49 +52,51 @@ KOKKOS_INLINE_FUNCTION void applied_forces(const DeviceModel& m, const StepParam
   }
 }
 
+template <int Capacity = kMaxJoints>
 KOKKOS_INLINE_FUNCTION void accelerations(const DeviceModel& m, const StepParams& sp, int n, const Real* q,
                                           const Real* qd, const Real* control, Real* qdd,
                                           const RigidInertia* payload = nullptr) {
-  Real tau[kMaxJoints];
-  applied_forces(m, sp, n, q, qd, control, tau, payload);
-  aba(m, n, q, qd, tau, qdd, payload);
+  Real tau[Capacity];
+  applied_forces<Capacity>(m, sp, n, q, qd, control, tau, payload);
+  aba<Capacity>(m, n, q, qd, tau, qdd, payload);
 }
 
 // Advances (q, qd) by one control period; returns false if the state became non-finite
 // (the state is then left as computed, and the caller flags the robot).
+template <int Capacity = kMaxJoints>
 KOKKOS_INLINE_FUNCTION bool step_robot(const DeviceModel& m, const StepParams& sp, int n, Real* q, Real* qd,
                                        const Real* control, const RigidInertia* payload = nullptr) {
   const Real h = sp.dt_s / sp.substeps;
-  Real qdd[kMaxJoints];
+  Real qdd[Capacity];
   for (int s = 0; s < sp.substeps; ++s) {
     if (sp.integrator == Integrator::semi_implicit_euler) {
-      accelerations(m, sp, n, q, qd, control, qdd, payload);
+      accelerations<Capacity>(m, sp, n, q, qd, control, qdd, payload);
       for (int i = 0; i < n; ++i) {
         qd[i] += h * qdd[i];
         q[i] += h * qd[i];
       }
     } else {
-      Real k1q[kMaxJoints], k1v[kMaxJoints], k2q[kMaxJoints], k2v[kMaxJoints], k3q[kMaxJoints], k3v[kMaxJoints];
-      Real qt[kMaxJoints], vt[kMaxJoints];
-      accelerations(m, sp, n, q, qd, control, k1v, payload);
+      Real k1q[Capacity], k1v[Capacity], k2q[Capacity], k2v[Capacity], k3q[Capacity], k3v[Capacity];
+      Real qt[Capacity], vt[Capacity];
+      accelerations<Capacity>(m, sp, n, q, qd, control, k1v, payload);
       for (int i = 0; i < n; ++i) {
         k1q[i] = qd[i];
         qt[i] = q[i] + 0.5 * h * k1q[i];
         vt[i] = qd[i] + 0.5 * h * k1v[i];
       }
-      accelerations(m, sp, n, qt, vt, control, k2v, payload);
+      accelerations<Capacity>(m, sp, n, qt, vt, control, k2v, payload);
       for (int i = 0; i < n; ++i) {
         k2q[i] = vt[i];
         qt[i] = q[i] + 0.5 * h * k2q[i];
         vt[i] = qd[i] + 0.5 * h * k2v[i];
       }
-      accelerations(m, sp, n, qt, vt, control, k3v, payload);
+      accelerations<Capacity>(m, sp, n, qt, vt, control, k3v, payload);
       for (int i = 0; i < n; ++i) {
         k3q[i] = vt[i];
         qt[i] = q[i] + h * k3q[i];
         vt[i] = qd[i] + h * k3v[i];
       }
-      accelerations(m, sp, n, qt, vt, control, qdd, payload);  // k4v; k4q = vt
+      accelerations<Capacity>(m, sp, n, qt, vt, control, qdd, payload);  // k4v; k4q = vt
       for (int i = 0; i < n; ++i) {
         q[i] += (h / 6.0) * (k1q[i] + 2.0 * k2q[i] + 2.0 * k3q[i] + vt[i]);
         qd[i] += (h / 6.0) * (k1v[i] + 2.0 * k2v[i] + 2.0 * k3v[i] + qdd[i]);

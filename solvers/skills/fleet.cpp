@@ -481,7 +481,7 @@ struct StepKernel {
     RigidInertia payload;
     const bool held = pick && s.ti[ti_attached] != 0;
     if (held) payload = part_payload(m, p, s);
-    if (!dynamics::step_robot(m, sp, N, s.q, s.qd, control, held ? &payload : nullptr)) {
+    if (!dynamics::step_robot<N>(m, sp, N, s.q, s.qd, control, held ? &payload : nullptr)) {
       error(r) = 1;
       reward(r) = 0;
       terminated(r) = truncated(r) = done(r) = 0;
