@@ -165,7 +165,7 @@ class TrainingRun {
         target_reported_ = true;
         if (root_)
           std::printf("target %s %g reached at iteration %lld, env_steps %lld, wall %.3f s\n",
-                      target_description(), cfg_.target, static_cast<long long>(iteration_),
+                      target_figure(episodes).name, cfg_.target, static_cast<long long>(iteration_),
                       static_cast<long long>(iteration_ * env_steps_per_iteration()), seconds_since(loop_start));
       }
       progress(loop_start, first, cfg_.iterations, episodes);
@@ -447,26 +447,27 @@ class TrainingRun {
 
   // ---- output ----
 
-  // The target's figure: the deck's target_metric, where `auto` means mean quality for
-  // weld and the success rate otherwise.
-  io::TargetMetric target_metric() const {
-    if (cfg_.target_metric != io::TargetMetric::automatic) return cfg_.target_metric;
-    return fleet_.kind() == skills::SkillKind::weld ? io::TargetMetric::quality : io::TargetMetric::success;
-  }
-  const char* target_description() const {
-    switch (target_metric()) {
-      case io::TargetMetric::quality: return "quality >=";
-      case io::TargetMetric::final_error: return "final_error (m) <=";
-      default: return "success >=";
+  // The target's figure, from the deck's target_metric (`auto`: mean quality for weld, the
+  // success rate otherwise): its name as printed, its value, and whether it must stay below
+  // the target (final error) or reach it.
+  struct TargetFigure {
+    const char* name;
+    double value;
+    bool at_most;
+  };
+  TargetFigure target_figure(const EpisodeStats& e) const {
+    io::TargetMetric metric = cfg_.target_metric;
+    if (metric == io::TargetMetric::automatic)
+      metric = fleet_.kind() == skills::SkillKind::weld ? io::TargetMetric::quality : io::TargetMetric::success;
+    switch (metric) {
+      case io::TargetMetric::quality: return {"quality >=", e.quality, false};
+      case io::TargetMetric::final_error: return {"final_error (m) <=", e.final_error, true};
+      default: return {"success >=", e.success, false};
     }
   }
   bool reached_target(const EpisodeStats& e) const {
-    if (e.episodes == 0) return false;
-    switch (target_metric()) {
-      case io::TargetMetric::quality: return e.quality >= cfg_.target;
-      case io::TargetMetric::final_error: return e.final_error <= cfg_.target;
-      default: return e.success >= cfg_.target;
-    }
+    const TargetFigure f = target_figure(e);
+    return e.episodes > 0 && (f.at_most ? f.value <= cfg_.target : f.value >= cfg_.target);
   }
 
   void print_header() const {
