@@ -13,6 +13,7 @@
 
 #include "app/cli.hpp"
 #include "app/factory_run.hpp"
+#include "app/signals.hpp"
 #include "app/training_run.hpp"
 #include "io/deck.hpp"
 #include "solvers/comm/collectives.hpp"
@@ -94,6 +95,9 @@ int run_with(MPI_Comm comm, const CliOptions& cli) {
 }  // namespace
 
 int run(int argc, char** argv) {
+  // Before anything that can take long (MPI start-up, a deck read from a slow file system,
+  // a restart): a stop signal then waits for the run loop instead of killing the process.
+  install_stop_signal_handlers();
   MpiSession mpi(argc, argv);
   MPI_Comm comm = MPI_COMM_WORLD;
   const int rank = comm::rank_of(comm);

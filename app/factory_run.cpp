@@ -3,15 +3,18 @@
 //
 //   restart or start ─► advance ─► history row ─► checkpoint ─► … ─► final checkpoint
 //
-// Report i (1-based) is at min(i · report_interval_s, end_time_s); checkpoints at
-// multiples of checkpoint_interval_s and at the end. All these times are products of deck
-// values, so every rank count and every restart sees the same times.
+// Reports are at the multiples of report_interval_s and at end_time_s; checkpoints at the
+// multiples of checkpoint_interval_s and at the end. The next one is always the first
+// multiple after the current time, so every rank count, every restart and every change of
+// the intervals on restart sees the same, strictly later times: each pass advances the
+// simulated time (checked), and the loop cannot spin.
 #include "app/factory_run.hpp"
 
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 
 #include "app/output_dir.hpp"
 #include "app/progress.hpp"
@@ -72,32 +75,36 @@ class FactoryRun {
     }
     write_names();
     timers_.restart_s = seconds_since(t0);
-    install_stop_signal_handlers();
     if (root_) print_header();
 
     const RunConfig& run = deck_.run;
     Progress progress(factory_.time_s(), run.end_time_s, root_);
-    const auto stop_requested = [this] { return comm::any_rank(comm_, stop_signal_received()); };
+    // Asked after every window and after every pass: a signal is honoured within about a
+    // quarter second of work or at the next window boundary, whatever the deck's windows.
+    StopPoll stop(comm_);
+    const auto stop_requested = [&stop] { return stop.poll(); };
     double t = factory_.time_s();
     while (t < run.end_time_s) {
-      const double next_report = std::min(run.end_time_s, static_cast<double>(rows_ + 1) * run.report_interval_s);
-      const double next_checkpoint = next_checkpoint_time(t);
+      const double next_report = next_multiple_after(t, run.report_interval_s, run.end_time_s);
+      const double next_checkpoint = next_multiple_after(t, run.checkpoint_interval_s, run.end_time_s);
       const double target = std::min(next_report, next_checkpoint);
       auto phase = Clock::now();
-      t = factory_.advance(target, stop_requested);
+      const double reached = factory_.advance(target, stop_requested);
       timers_.advance_s += seconds_since(phase);
-      if (t < target) {  // a signal: checkpoint where we are and ask to be requeued
+      require(reached > t || stop.stopped(), "factory run: no progress in simulated time at t = " + std::to_string(t));
+      t = reached;
+      if (t == next_report) {
+        phase = Clock::now();
+        write_report(t0, progress);
+        timers_.report_s += seconds_since(phase);
+      }
+      if (stop.poll() && t < run.end_time_s) {  // checkpoint where we are and ask to be requeued
         write_checkpoint();
         if (root_)
           std::cout << "stopped by " << stop_signal_name() << " at t=" << format_duration(t)
                     << " after writing a checkpoint; restart with --restart latest (exit 4)" << std::endl;
         print_timers(t0);
         return static_cast<int>(ExitCode::stopped);
-      }
-      if (t == next_report) {
-        phase = Clock::now();
-        write_report(t0, progress);
-        timers_.report_s += seconds_since(phase);
       }
       if (t == next_checkpoint && t < run.end_time_s) write_checkpoint();
     }
@@ -107,12 +114,6 @@ class FactoryRun {
   }
 
  private:
-  double next_checkpoint_time(double t) const {
-    const double interval = deck_.run.checkpoint_interval_s;
-    if (interval <= 0) return deck_.run.end_time_s;
-    return std::min(deck_.run.end_time_s, (std::floor(t / interval) + 1.0) * interval);
-  }
-
   void restart(const std::string& from) {
     const std::string source = from == "latest" ? paths_.checkpoints : from;
     const std::string used = io::load_newest_valid(comm_, source, [&](io::CheckpointReader& reader) {
@@ -120,9 +121,16 @@ class FactoryRun {
         throw Error("checkpoint " + source + " was written for a different factory model or seed than deck " +
                         cli_.deck + "; only run-block settings (end time, reports, checkpoints) may change on restart",
                     ExitCode::bad_input);
-      rows_ = reader.attribute_int("history_rows");
-      sequence_ = reader.attribute_int("sequence") + 1;
-      io::read_factory_state(reader, factory_);
+      const std::int64_t rows = reader.attribute_int("history_rows");
+      const std::int64_t sequence = reader.attribute_int("sequence");
+      if (rows < 0 || sequence < 0)
+        throw Error("checkpoint " + reader.file() + ": negative history_rows or sequence", ExitCode::bad_checkpoint);
+      auto snapshot = std::make_shared<io::FactorySnapshot>(io::read_factory_state(reader, factory_));
+      return [this, rows, sequence, snapshot] {
+        factory_.restore(snapshot->time_s, snapshot->state);
+        rows_ = rows;
+        sequence_ = sequence + 1;
+      };
     });
     last_checkpoint_time_ = factory_.time_s();
     if (root_)

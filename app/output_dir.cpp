@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <system_error>
+#include <vector>
 
 #include "solvers/comm/collectives.hpp"
 #include "solvers/core/error.hpp"
@@ -15,6 +16,45 @@ OutputPaths output_paths(const std::string& dir) {
   return OutputPaths{dir, (fs::path(dir) / "history.h5").string(), (fs::path(dir) / "checkpoints").string()};
 }
 
+namespace {
+
+// Files kollektiv writes in DIR/checkpoints: checkpoints, their temporaries, `latest` and
+// its temporary.
+bool written_by_us(const std::string& name) {
+  const auto ends_with = [&](const std::string& suffix) {
+    return name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  if (name == "latest" || name == "latest.tmp") return true;
+  return name.rfind("ckpt_", 0) == 0 && (ends_with(".h5") || ends_with(".h5.tmp"));
+}
+
+// Removes history.h5 and what kollektiv wrote in checkpoints/; refuses (and removes
+// nothing) when checkpoints/ holds anything else. Returns the problem, or "".
+std::string clear_our_files(const OutputPaths& paths) {
+  std::error_code ec;
+  std::vector<fs::path> ours;
+  if (fs::is_directory(paths.checkpoints, ec)) {
+    for (const auto& entry : fs::directory_iterator(paths.checkpoints, ec)) {
+      const std::string name = entry.path().filename().string();
+      if (!written_by_us(name) || entry.is_directory(ec))
+        return "--overwrite removes only what kollektiv wrote, but '" + entry.path().string() +
+               "' is not a checkpoint file; move it away or choose another output directory";
+      ours.push_back(entry.path());
+    }
+  } else if (fs::exists(paths.checkpoints, ec)) {
+    return "--overwrite: '" + paths.checkpoints + "' is not a directory; move it away or choose another output directory";
+  }
+  if (ec) return "cannot list '" + paths.checkpoints + "': " + ec.message();
+  for (const fs::path& file : ours) {
+    if (!fs::remove(file, ec) && ec) return "cannot remove '" + file.string() + "': " + ec.message();
+  }
+  fs::remove(paths.history, ec);
+  if (ec) return "cannot remove '" + paths.history + "': " + ec.message();
+  return std::string();
+}
+
+}  // namespace
+
 void prepare_output_dir(MPI_Comm comm, const OutputPaths& paths, bool restart, bool overwrite) {
   std::string problem;
   if (comm::rank_of(comm) == 0) {
@@ -25,12 +65,7 @@ void prepare_output_dir(MPI_Comm comm, const OutputPaths& paths, bool restart, b
                 "' already exists; continue it with --restart latest, replace its results with "
                 "--overwrite, or choose another with --output";
     } else {
-      if (exists && overwrite && !restart) {
-        // Only what kollektiv writes there; anything else the user keeps in it stays.
-        fs::remove(paths.history, ec);
-        if (!ec) fs::remove_all(paths.checkpoints, ec);
-        if (ec) problem = "cannot clear output directory '" + paths.dir + "': " + ec.message();
-      }
+      if (exists && overwrite && !restart) problem = clear_our_files(paths);
       if (problem.empty()) {
         fs::create_directories(paths.checkpoints, ec);
         if (ec) problem = "cannot create output directory '" + paths.checkpoints + "': " + ec.message();

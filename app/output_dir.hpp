@@ -16,7 +16,9 @@ struct OutputPaths {
 
 OutputPaths output_paths(const std::string& dir);
 
-// Fresh run: DIR must not exist unless `overwrite` (then our files in it are removed).
+// Fresh run: DIR must not exist unless `overwrite`: then history.h5 and the checkpoint
+// files (ckpt_*.h5, latest) are removed, and nothing else; if DIR/checkpoints holds
+// anything else the run is refused and nothing is removed.
 // Restart: DIR may exist. Throws Error(bad_input) on every rank alike.
 void prepare_output_dir(MPI_Comm comm, const OutputPaths& paths, bool restart, bool overwrite);
 

@@ -1,6 +1,7 @@
 // Progress reporting.
 #include "app/progress.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -35,6 +36,14 @@ void Progress::report(double time_s, const std::string& kpis) {
   std::snprintf(head, sizeof head, "t=%s (%5.1f%%)  rate %.4g sim-s/s  wall %s  ETA %s", format_duration(time_s).c_str(),
                 percent, rate, format_duration(wall).c_str(), format_duration(eta).c_str());
   std::cout << head << "  " << kpis << std::endl;
+}
+
+double next_multiple_after(double t, double interval, double end) {
+  if (!(interval > 0.0)) return end;
+  double k = std::floor(t / interval) + 1.0;
+  while (k > 1.0 && (k - 1.0) * interval > t) k -= 1.0;  // the quotient rounded up
+  while (k * interval <= t) k += 1.0;                     // or down
+  return std::min(end, k * interval);
 }
 
 }  // namespace kollektiv::app

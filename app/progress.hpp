@@ -21,4 +21,10 @@ class Progress {
 
 std::string format_duration(double seconds);  // "1h02m03s", "45.2s"
 
+// When the next report or checkpoint is due: the first multiple of `interval` strictly after
+// `t`, or `end` if that comes first or `interval` is 0 (none). Always > t for t < end when
+// end / interval <= 1e9 (the deck's limit), so a run loop built on it always advances; the
+// multiples are the same products k · interval whatever the time restarted from.
+double next_multiple_after(double t, double interval, double end);
+
 }  // namespace kollektiv::app

@@ -1,7 +1,12 @@
-// Async-signal-safe stop flag.
+// Async-signal-safe stop flag and its agreement across ranks.
 #include "app/signals.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <csignal>
+#include <vector>
+
+#include "solvers/comm/collectives.hpp"
 
 namespace kollektiv::app {
 
@@ -27,6 +32,25 @@ const char* stop_signal_name() {
     case SIGUSR1: return "SIGUSR1";
     default: return "none";
   }
+}
+
+StopPoll::StopPoll(MPI_Comm comm, double period_s)
+    : comm_(comm), period_s_(period_s), since_(std::chrono::steady_clock::now()) {}
+
+bool StopPoll::poll() {
+  if (stopped_) return true;
+  if (++calls_ < every_) return false;
+  const auto now = std::chrono::steady_clock::now();
+  // One allreduce: the flag, and the slowest rank's wall time since the last collective.
+  std::vector<double> seen = {stop_signal_received() ? 1.0 : 0.0, std::chrono::duration<double>(now - since_).count()};
+  comm::allreduce_max(comm_, seen);
+  stopped_ = seen[0] > 0.0;
+  const double per_call_s = seen[1] / static_cast<double>(calls_);
+  constexpr double most_calls = 1 << 20;
+  every_ = static_cast<std::int64_t>(std::clamp(std::floor(period_s_ / std::max(per_call_s, 1e-9)), 1.0, most_calls));
+  calls_ = 0;
+  since_ = now;
+  return stopped_;
 }
 
 }  // namespace kollektiv::app

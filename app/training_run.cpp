@@ -18,8 +18,10 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <limits>
+#include <memory>
 #include <vector>
 
 #include "app/output_dir.hpp"
@@ -61,13 +63,12 @@ comm::Range local_robots(std::int64_t robots, int per_block, int rank, int size)
   return {std::min(b.begin * per_block, robots), std::min(b.end * per_block, robots)};
 }
 
-// The run fills in what follows from the fleet (observation and action sizes) and, when
-// the deck leaves it at 1, anneals the learning rate over the run's iterations.
+// The run fills in what follows from the fleet (observation and action sizes); the
+// annealing schedule's length (total_updates) comes from the deck.
 learning::LearnerConfig learner_config(const io::TrainingConfig& cfg, const skills::Fleet& fleet) {
   learning::LearnerConfig l = cfg.learner;
   l.obs_dim = fleet.obs_dim();
   l.act_dim = fleet.act_dim();
-  if (l.total_updates <= 1) l.total_updates = std::max<std::int64_t>(cfg.iterations, 1);
   return l;
 }
 
@@ -141,7 +142,6 @@ class TrainingRun {
       history_ = io::History::create(comm_, paths_.history, in_.deck_text, in_.resolved_yaml);
     }
     timers_.restart_s = seconds_since(t0);
-    install_stop_signal_handlers();
     if (root_) print_header();
 
     const std::int64_t first = iteration_;
@@ -353,21 +353,53 @@ class TrainingRun {
         throw Error("checkpoint " + reader.file() + " was written for a different robot, skill, learner or seed than deck " +
                         in_.deck_file + "; only the run length (iterations), checkpoints and output may change on restart",
                     ExitCode::bad_input);
-      iteration_ = reader.attribute_int("iteration");
-      rows_ = reader.attribute_int("history_rows");
-      sequence_ = reader.attribute_int("sequence") + 1;
-      last_finished_.episodes = reader.attribute_int("last_episodes");
-      last_finished_.mean_return = reader.attribute_double("last_mean_return");
-      last_finished_.success = reader.attribute_double("last_success");
-      last_finished_.quality = reader.attribute_double("last_quality");
-      last_finished_.final_error = reader.attribute_double("last_final_error");
-      fleet_.restore_state(io::read_fleet_state(reader, robots_.begin, n_, cfg_.robots, fleet_.dof()));
-      learner_.restore(io::read_learner_state(reader, learner_.parameter_count(), fleet_.obs_dim()));
+      check_schedule(reader);
+      struct Counters {
+        std::int64_t iteration, rows, sequence;
+        EpisodeStats last;
+      } c{};
+      c.iteration = reader.attribute_int("iteration");
+      c.rows = reader.attribute_int("history_rows");
+      c.sequence = reader.attribute_int("sequence");
+      c.last.episodes = reader.attribute_int("last_episodes");
+      c.last.mean_return = reader.attribute_double("last_mean_return");
+      c.last.success = reader.attribute_double("last_success");
+      c.last.quality = reader.attribute_double("last_quality");
+      c.last.final_error = reader.attribute_double("last_final_error");
+      if (c.iteration < 0 || c.rows < 0 || c.sequence < 0 || c.last.episodes < 0)
+        throw Error("checkpoint " + reader.file() + ": negative counters", ExitCode::bad_checkpoint);
+      auto fleet = std::make_shared<skills::FleetState>(
+          io::read_fleet_state(reader, robots_.begin, n_, cfg_.robots, fleet_.dof()));
+      auto learner = std::make_shared<learning::LearnerState>(
+          io::read_learner_state(reader, learner_.parameter_count(), fleet_.obs_dim()));
+      return [this, c, fleet, learner] {
+        fleet_.restore_state(*fleet);  // each refuses out-of-range values before changing anything
+        learner_.restore(*learner);
+        iteration_ = c.iteration;
+        rows_ = c.rows;
+        sequence_ = c.sequence + 1;
+        last_finished_ = c.last;
+      };
     });
     last_checkpoint_iteration_ = iteration_;
     if (root_)
       std::cout << "restarted from " << used << " after iteration " << iteration_ << " (" << rows_
                 << " history rows kept)" << std::endl;
+  }
+
+  // The learning rate decays linearly over the schedule's length; a restart that changed
+  // it would not continue the interrupted run bit for bit, so it is refused.
+  void check_schedule(io::CheckpointReader& reader) const {
+    const learning::LearnerConfig& l = learner_.config();
+    if (!l.anneal_learning_rate || !reader.has_attribute("anneal_iterations")) return;
+    const std::int64_t stored = reader.attribute_int("anneal_iterations");
+    if (stored == l.total_updates) return;
+    throw Error("checkpoint " + reader.file() + " anneals the learning rate over " + std::to_string(stored) +
+                    " iterations, deck " + in_.deck_file + " over " + std::to_string(l.total_updates) +
+                    " (training.ppo.anneal_iterations, by default training.iterations); a continued run would not "
+                    "equal an uninterrupted one. Keep the schedule with --set training.ppo.anneal_iterations=" +
+                    std::to_string(stored) + ", or set training.ppo.anneal_learning_rate: false",
+                ExitCode::bad_input);
   }
 
   void write_checkpoint() {
@@ -381,6 +413,7 @@ class TrainingRun {
     writer.attribute("history_rows", rows_);
     writer.attribute("sequence", sequence_);
     writer.attribute("model_fingerprint", static_cast<std::int64_t>(io::training_fingerprint(cfg_, in_.run.seed)));
+    writer.attribute("anneal_iterations", learner_.config().total_updates);
     // The latest iteration's episode figures, for the RESULT line of a run that restarts
     // at its last iteration.
     writer.attribute("last_episodes", last_finished_.episodes);
@@ -428,10 +461,20 @@ class TrainingRun {
       const bool unfinished = std::any_of(finished_.begin(), finished_.end(),
                                           [&](std::int64_t k) { return k < cfg_.eval_episodes; });
       all_done = !comm::any_rank(comm_, unfinished);
+      const bool stop = comm::any_rank(comm_, stop_signal_received());
       timers_.communication_s += seconds_since(phase);
       ++iteration_;
       write_row(t0, iteration_start, episodes, nullptr);
       progress(loop_start, 0, std::max(planned, iteration_), episodes);
+      if (stop && !all_done) {
+        // An evaluation keeps no checkpoint: it is short and starts over (with --overwrite).
+        if (root_)
+          std::cout << "stopped by " << stop_signal_name() << " after iteration " << iteration_
+                    << " of an evaluation, which writes no checkpoint; run it again with --overwrite (exit 4)"
+                    << std::endl;
+        print_timers(t0);
+        return static_cast<int>(ExitCode::stopped);
+      }
     }
     const double loop_s = seconds_since(loop_start);
     const EpisodeStats overall = combine(total);
@@ -537,9 +580,66 @@ class TrainingRun {
   Timers timers_;
 };
 
+// MemAvailable of this node in bytes (0 if unknown).
+double node_available_bytes() {
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  double kib = 0;
+  std::string unit;
+  while (meminfo >> key >> kib >> unit) {
+    if (key == "MemAvailable:") return kib * 1024.0;
+  }
+  return 0.0;
+}
+
+// Refuses, on every rank alike and before anything is allocated or written (exit 2), a run
+// whose ranks would hold more rollout rows than the kernels index (int) or need more
+// memory than their node has: the deck bounds robots and horizon, but what one rank holds
+// depends on the rank count. The bytes are an estimate from the rollout's arrays, the
+// learner's per-row scratch and the fleet's state.
+void check_training_fits(MPI_Comm comm, const io::TrainingConfig& cfg) {
+  const comm::Range mine =
+      local_robots(cfg.robots, cfg.learner.robots_per_block, comm::rank_of(comm), comm::size_of(comm));
+  const double robots = static_cast<double>(mine.size());
+  const double rows = robots * cfg.horizon;
+  const double dof = static_cast<double>(cfg.robot.joints.size());
+  const double obs = 3.0 * dof + 16.0, act = dof + 1.0;  // the largest skill's layout
+  double widths = obs + act + 1.0;
+  for (int w : cfg.learner.policy_hidden) widths += w;
+  for (int w : cfg.learner.value_hidden) widths += w;
+  const double minibatch_rows = rows / std::max(1, cfg.learner.minibatches) + robots;
+  const double bytes = rows * (12.0 * obs + 8.0 * act + 64.0) + minibatch_rows * widths * 16.0 + robots * 2048.0;
+  std::string problem;
+  if (rows > static_cast<double>(std::numeric_limits<int>::max())) {
+    problem = "a rank would hold " + std::to_string(mine.size()) +
+              " robots × horizon " + std::to_string(cfg.horizon) + " rollout rows, more than " +
+              std::to_string(std::numeric_limits<int>::max()) + "; run on more ranks or shorten training.horizon";
+  } else {
+    // Ranks on one node share its memory.
+    MPI_Comm node;
+    MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+    const int on_node = comm::size_of(node);
+    MPI_Comm_free(&node);
+    const double available = node_available_bytes() / on_node;
+    if (available > 0 && bytes > available) {
+      char text[320];
+      std::snprintf(text, sizeof text,
+                    "a rank needs about %.3g GiB for its %lld robots × horizon %d (rollout, learner scratch, fleet), "
+                    "but this node has %.3g GiB available per rank (%d ranks on it); run on more nodes or with fewer "
+                    "robots or a shorter horizon",
+                    bytes / 1073741824.0, static_cast<long long>(mine.size()), cfg.horizon,
+                    available / 1073741824.0, on_node);
+      problem = text;
+    }
+  }
+  problem = comm::first_problem(comm, problem);
+  if (!problem.empty()) throw Error("training does not fit: " + problem, ExitCode::bad_input);
+}
+
 }  // namespace
 
 int run_training(MPI_Comm comm, const TrainingInputs& inputs, const CliOptions& cli) {
+  check_training_fits(comm, inputs.training);
   return TrainingRun(comm, inputs, cli).execute();
 }
 

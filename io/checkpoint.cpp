@@ -11,6 +11,7 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <new>
 #include <optional>
 #include <sstream>
 
@@ -140,6 +141,16 @@ auto in_file(const std::string& file, Body&& body) -> decltype(body()) {
     return body();
   } catch (const Error& e) {
     throw Error("checkpoint " + file + ": " + e.what(), e.code());
+  }
+}
+
+// `v` resized to `count` elements; a failure to allocate is the checkpoint's fault.
+template <class T>
+void allocate(std::vector<T>& v, std::int64_t count, const std::string& path) {
+  try {
+    v.resize(static_cast<std::size_t>(count));
+  } catch (const std::bad_alloc&) {
+    throw Error("cannot allocate " + std::to_string(count) + " elements for dataset '" + path + "'", bad);
   }
 }
 
@@ -425,6 +436,11 @@ bool CheckpointReader::has(const std::string& path) {
   return h5::path_exists(handle_.get(), path);
 }
 
+bool CheckpointReader::has_attribute(const std::string& name) {
+  h5::QuietErrors quiet;
+  return h5::has_attribute(handle_.get(), name);
+}
+
 h5::Handle CheckpointReader::open_dataset(const std::string& path) {
   if (!h5::path_exists(handle_.get(), path)) throw Error("has no dataset '" + path + "'", bad);
   h5::Handle dataset = h5::checked(H5Dopen2(handle_.get(), path.c_str(), H5P_DEFAULT),
@@ -466,7 +482,12 @@ std::vector<T> CheckpointReader::read_range(const std::string& path, std::int64_
                     bad);
       }
     });
-    out.resize(static_cast<std::size_t>(count));
+    collectively(comm_, [&] {
+      // The file is untrusted: a declared size beyond the bytes it holds fails here, as a
+      // bad checkpoint (the run falls back to the previous one), before anything is allocated.
+      h5::check_stored(handle_.get(), dataset.get(), "dataset '" + path + "'", n, bad);
+      allocate(out, count, path);
+    });
     collectively(comm_, [&] {
       if (n > 0) {  // an empty dataset has no storage to read from
         Selection s = select_range(dataset.get(), offset, count);
@@ -543,7 +564,11 @@ void CheckpointReader::verify() {
       // Not read exactly once across the ranks (or corrupt): read it again in an even
       // split, as raw bytes of the stored width, and hash that.
       const std::int64_t first = size * rank / ranks, last = size * (rank + 1) / ranks;
-      std::vector<unsigned char> bytes(static_cast<std::size_t>(last - first) * element_size + 1);
+      std::vector<unsigned char> bytes;
+      collectively(comm_, [&] {
+        h5::check_stored(handle_.get(), dataset.get(), "dataset '" + path + "'", size, bad);
+        allocate(bytes, (last - first) * static_cast<std::int64_t>(element_size) + 1, path);
+      });
       collectively(comm_, [&] {
         if (size == 0) return;
         Selection s = select_range(dataset.get(), first, last - first);
@@ -592,8 +617,7 @@ std::vector<std::string> list_checkpoints(const std::string& checkpoint_dir) {
   return files;
 }
 
-std::string load_newest_valid(MPI_Comm comm, const std::string& where,
-                              const std::function<void(CheckpointReader&)>& load) {
+std::string load_newest_valid(MPI_Comm comm, const std::string& where, const CheckpointLoad& load) {
   // Rank 0 looks at the file system, so that every rank tries the same candidates.
   std::string listing;
   if (comm::rank_of(comm) == 0) {
@@ -613,11 +637,15 @@ std::string load_newest_valid(MPI_Comm comm, const std::string& where,
   for (std::size_t i = 0; i < candidates.size(); ++i) {
     const std::string& candidate = candidates[i];
     try {
+      CheckpointApply apply;
       collectively(comm, [&] {
         CheckpointReader reader(comm, candidate);
-        load(reader);
+        apply = load(reader);
         reader.verify();
       });
+      // Only verified data reach the run; apply may still refuse them (out of range for
+      // this run) before it changes anything.
+      if (apply) collectively(comm, [&] { apply(); });
       return candidate;
     } catch (const Error& e) {
       if (e.code() != bad) throw;

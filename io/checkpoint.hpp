@@ -102,12 +102,14 @@ class CheckpointReader {
   std::int64_t attribute_int(const std::string& name);
 
   bool has(const std::string& path);
+  bool has_attribute(const std::string& name);  // a root attribute
   // Number of elements of dataset `path`; Error(bad_checkpoint) if there is none.
   std::int64_t size(const std::string& path);
 
   // Elements [offset, offset + count) of dataset `path` (collective read; count may differ
   // between ranks and be zero). Remembers this rank's share of the checksum; verify()
-  // checks it. Error(bad_checkpoint) if the dataset is missing, of another type, or shorter.
+  // checks it. Error(bad_checkpoint) if the dataset is missing, of another type, shorter,
+  // or declares more elements than the file holds bytes for (nothing is allocated then).
   template <class T>
   std::vector<T> read(const std::string& path, std::int64_t offset, std::int64_t count);
 
@@ -141,15 +143,22 @@ class CheckpointReader {
 // exists), then the rest by descending sequence. *.tmp files are never listed.
 std::vector<std::string> list_checkpoints(const std::string& checkpoint_dir);
 
+// A loader reads what it needs from one candidate checkpoint and checks it, without
+// touching the run, and returns the step that applies it (or nothing). The step runs only
+// after the checksums of everything read have been verified; it may still throw
+// Error(bad_checkpoint) for values out of range for this run, before it changes anything.
+using CheckpointApply = std::function<void()>;
+using CheckpointLoad = std::function<CheckpointApply(CheckpointReader&)>;
+
 // Restores from the newest usable checkpoint. `where` is a checkpoint file, a checkpoint
 // directory, or an output directory holding `checkpoints/`. For each candidate, newest
-// first, opens it, calls `load(reader)` and verifies the checksums of what it read; a
-// candidate that fails with Error(bad_checkpoint) on any rank is reported on rank 0's
-// stderr ("warning: checkpoint FILE is unusable (REASON); trying the previous one") and
-// the next is tried. Returns the path used. Throws Error(bad_checkpoint, "no valid
-// checkpoint in WHERE: ...") with every candidate's reason if none works. Other errors
-// propagate unchanged.
-std::string load_newest_valid(MPI_Comm comm, const std::string& where,
-                              const std::function<void(CheckpointReader&)>& load);
+// first: opens it, calls `load(reader)`, verifies the checksums of what it read, then calls
+// the returned apply step. A candidate that fails with Error(bad_checkpoint) on any rank
+// (unreadable, corrupt, a declared size the file does not hold, a value out of range) is
+// reported on rank 0's stderr ("warning: checkpoint FILE is unusable (REASON); trying the
+// previous one") and the next is tried. Returns the path used. Throws
+// Error(bad_checkpoint, "no valid checkpoint in WHERE: ...") with every candidate's reason
+// if none works. Other errors propagate unchanged.
+std::string load_newest_valid(MPI_Comm comm, const std::string& where, const CheckpointLoad& load);
 
 }  // namespace kollektiv::io

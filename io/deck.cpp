@@ -120,6 +120,17 @@ const std::pair<const char*, const char*> factory_only_run_keys[] = {
     {"checkpoint_interval_s", "in a training deck use training.checkpoint_every"},
 };
 
+// At most this many reports (or checkpoints) in a factory run.
+constexpr double max_interval_count = 1e9;
+
+// Keys that once were in the run block.
+std::optional<std::string> explain_removed_run_key(const std::string& key) {
+  if (key == "deterministic")
+    return "'deterministic' was removed: results are always bitwise identical at any rank count (the exact sums "
+           "cost little; see README \"Determinism\"); delete the key";
+  return std::nullopt;
+}
+
 void read_run(MapReader& m, DeckSpec& spec) {
   RunConfig& run = spec.run;
   const RunConfig defaults;
@@ -132,11 +143,10 @@ void read_run(MapReader& m, DeckSpec& spec) {
         m.error(node->mark, key, std::string("applies to factory runs only; ") + instead);
       }
     }
-    run.deterministic = m.boolean("deterministic", defaults.deterministic).value_or(defaults.deterministic);
     run.output_dir = m.string("output_dir", defaults.output_dir).value_or(defaults.output_dir);
     run.checkpoint_keep = static_cast<int>(
         m.integer("checkpoint_keep", IntRange{1, 1000}, defaults.checkpoint_keep).value_or(defaults.checkpoint_keep));
-    m.finish();
+    m.finish(explain_removed_run_key);
     return;
   }
   // The length of the run is end_time_s or iterations (report intervals); the output holds
@@ -167,13 +177,25 @@ void read_run(MapReader& m, DeckSpec& spec) {
     run.end_time_s = *end_time_s;
   }
   m.out()["end_time_s"] = deck_detail::format_real(run.end_time_s);
-  run.deterministic = m.boolean("deterministic", defaults.deterministic).value_or(defaults.deterministic);
   run.output_dir = m.string("output_dir", defaults.output_dir).value_or(defaults.output_dir);
+  const Node* checkpoint_node = m.peek("checkpoint_interval_s");
   run.checkpoint_interval_s = m.real("checkpoint_interval_s", non_negative_s, defaults.checkpoint_interval_s)
                                   .value_or(defaults.checkpoint_interval_s);
   run.checkpoint_keep = static_cast<int>(
       m.integer("checkpoint_keep", IntRange{1, 1000}, defaults.checkpoint_keep).value_or(defaults.checkpoint_keep));
-  m.finish();
+  // Report and checkpoint times are multiples of their intervals: at most max_interval_count
+  // of them in a run keeps every multiple a distinct double above the one before, so the
+  // run loop always advances (and the history stays a sane size).
+  const auto check_count = [&](const Node* node, const char* key, double interval) {
+    if (interval <= 0.0 || run.end_time_s / interval <= max_interval_count) return;
+    m.error(node != nullptr ? node->mark : m.where(), key,
+            "expected a number of seconds >= end_time_s / 1e9 (" +
+                deck_detail::format_real(run.end_time_s / max_interval_count) + "; at most 1e9 of them in a run), found " +
+                deck_detail::format_real(interval));
+  };
+  check_count(m.peek("report_interval_s"), "report_interval_s", run.report_interval_s);
+  check_count(checkpoint_node, "checkpoint_interval_s", run.checkpoint_interval_s);
+  m.finish(explain_removed_run_key);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -362,6 +384,25 @@ const RealRange non_negative_number{0.0, false, inf, true, false};
 const RealRange unit_interval{0.0, false, 1.0, false, false};  // [0, 1]
 // int fields of the skill and learner configs: bounded well inside int.
 const IntRange positive_int{1, 1'000'000'000};
+// Sizes that are multiplied into allocations: robots × horizon rollout rows per rank (the
+// run also checks what one rank holds against its memory), and the env-step count.
+const IntRange robot_count{1, 2'147'483'647};
+const IntRange horizon_steps{1, 65'536};
+constexpr std::int64_t max_env_steps = std::int64_t{1} << 62;
+
+// A relative path that stays inside the directory it is relative to: not empty, not
+// absolute, no ".." component (a file the run writes, like the exported policy).
+bool inside_output_dir(const std::string& path) {
+  if (path.empty() || path.front() == '/' || path.back() == '/') return false;
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    const std::size_t end = std::min(path.find('/', start), path.size());
+    const std::string part = path.substr(start, end - start);
+    if (part == ".." || part.empty()) return false;
+    start = end + 1;
+  }
+  return true;
+}
 const IntRange non_negative_int{0, 1'000'000'000};
 const IntRange layer_width{1, 256};
 constexpr std::size_t max_hidden_layers = 8;
@@ -391,8 +432,9 @@ const std::vector<std::pair<std::string, std::vector<std::string>>> training_sec
       "w_success"}},
     {"training.ppo",
      {"policy_hidden", "value_hidden", "gamma", "gae_lambda", "clip", "value_clip", "value_coef", "entropy_coef",
-      "max_grad_norm", "learning_rate", "anneal_learning_rate", "epochs", "minibatches", "normalize_advantages",
-      "normalize_observations", "observation_clip", "init_log_std", "adam", "robots_per_block", "seed"}},
+      "max_grad_norm", "learning_rate", "anneal_learning_rate", "anneal_iterations", "epochs", "minibatches",
+      "normalize_advantages", "normalize_observations", "observation_clip", "init_log_std", "adam",
+      "robots_per_block", "seed"}},
 };
 
 std::string join(const std::vector<std::string>& words) {
@@ -623,7 +665,8 @@ void check_at_most(MapReader& m, const Node* node, const char* key, std::int64_t
               (node != nullptr ? deck_detail::describe_found(*node) : std::to_string(value) + " (the default)"));
 }
 
-void read_ppo(MapReader& m, learning::LearnerConfig& c, std::uint64_t run_seed, std::int64_t robots, int horizon) {
+void read_ppo(MapReader& m, learning::LearnerConfig& c, std::uint64_t run_seed, std::int64_t robots, int horizon,
+              std::int64_t iterations) {
   const learning::LearnerConfig d;
   const auto widths = [&](const char* key, const std::vector<int>& fallback) {
     const std::optional<std::vector<std::int64_t>> w = m.integers(
@@ -642,6 +685,9 @@ void read_ppo(MapReader& m, learning::LearnerConfig& c, std::uint64_t run_seed, 
   c.learning_rate = m.real("learning_rate", positive_number, d.learning_rate).value_or(d.learning_rate);
   c.anneal_learning_rate =
       m.boolean("anneal_learning_rate", d.anneal_learning_rate).value_or(d.anneal_learning_rate);
+  // The schedule's length: by default the run's iterations (a restart keeps it; see
+  // inputs/README.md).
+  c.total_updates = m.integer("anneal_iterations", positive, iterations).value_or(iterations);
   c.epochs = to_int(m.integer("epochs", positive_int, d.epochs).value_or(d.epochs));
   const Node* minibatches_node = m.peek("minibatches");
   const std::optional<std::int64_t> minibatches = m.integer("minibatches", positive_int, d.minibatches);
@@ -869,11 +915,20 @@ void read_training(MapReader& m, DeckSpec& spec) {
   std::optional<dynamics::RobotModel> robot = read_robot(m, spec, t.robot_source);
   if (robot) t.robot = std::move(*robot);
 
-  const std::optional<std::int64_t> robots = m.integer("robots", positive, d.robots);
+  const std::optional<std::int64_t> robots = m.integer("robots", robot_count, d.robots);
   t.robots = robots.value_or(d.robots);
-  const std::optional<std::int64_t> horizon = m.integer("horizon", positive_int, d.horizon);
+  const std::optional<std::int64_t> horizon = m.integer("horizon", horizon_steps, d.horizon);
   t.horizon = to_int(horizon.value_or(d.horizon));
-  t.iterations = m.integer("iterations", positive, d.iterations).value_or(d.iterations);
+  const Node* iterations_node = m.peek("iterations");
+  const std::optional<std::int64_t> iterations = m.integer("iterations", positive, d.iterations);
+  t.iterations = iterations.value_or(d.iterations);
+  // env_steps = robots × horizon × iterations must stay an exact 64-bit count.
+  if (robots && horizon && iterations &&
+      saturating_mul(saturating_mul(*robots, *horizon), *iterations) > max_env_steps) {
+    m.error(iterations_node != nullptr ? iterations_node->mark : m.where(), "iterations",
+            "expected robots × horizon × iterations <= " + std::to_string(max_env_steps) + " env-steps, found " +
+                std::to_string(*robots) + " × " + std::to_string(*horizon) + " × " + std::to_string(*iterations));
+  }
   t.checkpoint_every = m.integer("checkpoint_every", non_negative, d.checkpoint_every).value_or(d.checkpoint_every);
   const std::optional<std::size_t> metric = m.choice(
       "target_metric", {"auto", "success", "quality", "final_error"}, static_cast<std::size_t>(d.target_metric));
@@ -886,8 +941,15 @@ void read_training(MapReader& m, DeckSpec& spec) {
                        [](const std::string& s) -> std::optional<std::string> { return s; },
                        [](const std::string& s) { return s; }, d.policy_file)
                       .value_or(d.policy_file);
-  t.eval_episodes = m.integer("eval_episodes", positive, d.eval_episodes).value_or(d.eval_episodes);
-  t.export_policy = m.string("export_policy", d.export_policy).value_or(d.export_policy);
+  t.eval_episodes = m.integer("eval_episodes", IntRange{1, 1'000'000}, d.eval_episodes).value_or(d.eval_episodes);
+  t.export_policy = m.scalar<std::string>(
+                         "export_policy", "a relative file path inside the output directory (no '..', not absolute)",
+                         [](const std::string& p) -> std::optional<std::string> {
+                           if (inside_output_dir(p)) return p;
+                           return std::nullopt;
+                         },
+                         [](const std::string& p) { return p; }, d.export_policy)
+                        .value_or(d.export_policy);
 
   {
     MapReader common = m.mapping("common", false);
@@ -909,10 +971,10 @@ void read_training(MapReader& m, DeckSpec& spec) {
   {
     MapReader ppo = m.mapping("ppo", false);
     if (ppo.valid()) {
-      read_ppo(ppo, t.learner, spec.run.seed, robots ? *robots : 0, horizon ? static_cast<int>(*horizon) : 0);
+      read_ppo(ppo, t.learner, spec.run.seed, robots ? *robots : 0, horizon ? static_cast<int>(*horizon) : 0,
+               t.iterations);
     }
   }
-  t.learner.total_updates = t.iterations;
 
   const std::string chosen = skill ? skill_names[*skill] : std::string();
   const auto explain = explain_misplaced("training");

@@ -31,7 +31,7 @@ struct DeckError {
 // training or evaluation of a skill (`training` block, training.enabled set). The other
 // kind's config keeps its defaults.
 struct Deck {
-  RunConfig run;  // in a training deck only seed, deterministic, output_dir, checkpoint_keep apply
+  RunConfig run;  // in a training deck only seed, output_dir, checkpoint_keep apply
   factory::FactoryModelConfig factory;  // lines and stations expanded (count replicas)
   TrainingConfig training;
   std::string file;                     // the name the deck was read from

@@ -95,8 +95,20 @@ struct TooDeep {
   YAML::Mark mark;
 };
 
-Node convert(const YAML::Node& y, int source, int column_offset, int depth = 0) {
+// yaml-cpp shares an aliased node; the tree here copies it at every alias, so a few hundred
+// bytes of nested aliases (a "billion laughs") would expand to gigabytes on every rank.
+// Counting nodes as they are made bounds the expansion before it allocates.
+struct TooLarge {
+  YAML::Mark mark;
+};
+
+struct Budget {
+  std::int64_t nodes_left = max_deck_nodes;
+};
+
+Node convert(const YAML::Node& y, int source, int column_offset, Budget& budget, int depth = 0) {
   if (depth > max_depth) throw TooDeep{y.Mark()};
+  if (--budget.nodes_left < 0) throw TooLarge{y.Mark()};
   Node n;
   n.mark = to_mark(y.Mark(), source, column_offset);
   switch (y.Type()) {
@@ -106,7 +118,7 @@ Node convert(const YAML::Node& y, int source, int column_offset, int depth = 0) 
       break;
     case YAML::NodeType::Sequence:
       n.kind = Node::Kind::sequence;
-      for (const auto& item : y) n.items.push_back(convert(item, source, column_offset, depth + 1));
+      for (const auto& item : y) n.items.push_back(convert(item, source, column_offset, budget, depth + 1));
       break;
     case YAML::NodeType::Map:
       n.kind = Node::Kind::mapping;
@@ -116,7 +128,7 @@ Node convert(const YAML::Node& y, int source, int column_offset, int depth = 0) 
         // scalar text is empty, which is reported as an unknown key.
         e.key = kv.first.IsScalar() ? kv.first.Scalar() : std::string();
         e.key_mark = to_mark(kv.first.Mark(), source, column_offset);
-        e.value = convert(kv.second, source, column_offset, depth + 1);
+        e.value = convert(kv.second, source, column_offset, budget, depth + 1);
         // yaml-cpp places an empty value at the next token, often lines later: point at
         // its key instead.
         if (e.value.kind == Node::Kind::null) e.value.mark = e.key_mark;
@@ -136,7 +148,12 @@ Node convert(const YAML::Node& y, int source, int column_offset, int depth = 0) 
 std::optional<Node> load_yaml(const std::string& text, int source, int column_offset,
                               const std::string& key_path, Errors& errors) {
   try {
-    return convert(YAML::Load(text), source, column_offset);
+    Budget budget;
+    return convert(YAML::Load(text), source, column_offset, budget);
+  } catch (const TooLarge& e) {
+    errors.add(to_mark(e.mark, source, column_offset), key_path,
+               "expected at most " + std::to_string(max_deck_nodes) +
+                   " YAML nodes with aliases expanded, found more (nested aliases that multiply?)");
   } catch (const YAML::ParserException& e) {
     errors.add(to_mark(e.mark, source, column_offset), key_path, "invalid YAML: " + e.msg);
   } catch (const YAML::Exception& e) {

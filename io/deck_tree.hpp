@@ -69,7 +69,12 @@ class Errors {
   std::vector<Record> records_;
 };
 
-// Parses YAML text into a tree. `source` and `column_offset` (0-based) place the text: the
+// The most YAML nodes (scalars, sequences, mappings; every alias expanded) a deck may hold:
+// far beyond any real deck (lines and stations repeat with `count`), small enough that
+// every rank can hold the tree.
+inline constexpr std::int64_t max_deck_nodes = 500'000;
+
+// Parses YAML text into a tree (at most max_deck_nodes nodes, else an error). `source` and `column_offset` (0-based) place the text: the
 // deck file is source 0 at offset 0; an override value is source k at the column of its
 // first character. A syntax error is added to `errors` under `key_path` and nullopt returned.
 std::optional<Node> load_yaml(const std::string& text, int source, int column_offset,

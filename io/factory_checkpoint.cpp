@@ -36,7 +36,7 @@ void write_factory_state(CheckpointWriter& writer, const factory::Factory& facto
   writer.write_concatenated("factory/credit_time_s", state.credit_time_s);
 }
 
-void read_factory_state(CheckpointReader& reader, factory::Factory& factory) {
+FactorySnapshot read_factory_state(CheckpointReader& reader, const factory::Factory& factory) {
   const std::int64_t n = factory.station_count();
   if (reader.size("factory/part_count") != n)
     throw Error("checkpoint " + reader.file() + " holds " + std::to_string(reader.size("factory/part_count")) +
@@ -49,20 +49,31 @@ void read_factory_state(CheckpointReader& reader, factory::Factory& factory) {
                     "version of kollektiv)",
                 ExitCode::bad_checkpoint);
   const comm::Range local = factory.local_stations();
-  FactoryState state;
+  FactorySnapshot snapshot;
+  snapshot.time_s = reader.attribute_double("time_s");
+  FactoryState& state = snapshot.state;
   state.station_int = reader.read<std::int64_t>("factory/station_int", local.begin * int_fields, local.size() * int_fields);
   state.station_real = reader.read<double>("factory/station_real", local.begin * real_fields, local.size() * real_fields);
   state.part_count = reader.read<std::int64_t>("factory/part_count", local.begin, local.size());
   state.credit_count = reader.read<std::int64_t>("factory/credit_count", local.begin, local.size());
 
   // This rank's FIFO entries start after those of all stations before its range, which
-  // are exactly the entries of the ranks before it.
+  // are exactly the entries of the ranks before it. The counts are untrusted: each must
+  // lie within the dataset it counts, and so must their sum (no overflow on the way).
   const auto read_ragged = [&](const std::vector<std::int64_t>& counts, const std::string& path, auto tag) {
+    const std::int64_t stored = reader.size(path);
     std::int64_t local_total = 0;
-    for (std::int64_t c : counts) local_total += c;
+    collectively(reader.comm(), [&] {
+      for (std::int64_t c : counts) {
+        if (c < 0 || c > stored || __builtin_add_overflow(local_total, c, &local_total) || local_total > stored)
+          throw Error("checkpoint " + reader.file() + ": the counts of " + path + " exceed its " +
+                          std::to_string(stored) + " entries",
+                      ExitCode::bad_checkpoint);
+      }
+    });
     const comm::GlobalOffset at = comm::exclusive_offset(reader.comm(), local_total);
-    if (reader.size(path) != at.total)
-      throw Error("checkpoint " + reader.file() + ": " + path + " has " + std::to_string(reader.size(path)) +
+    if (at.total != stored)
+      throw Error("checkpoint " + reader.file() + ": " + path + " has " + std::to_string(stored) +
                       " entries, its counts say " + std::to_string(at.total),
                   ExitCode::bad_checkpoint);
     return reader.read<decltype(tag)>(path, at.offset, local_total);
@@ -71,8 +82,7 @@ void read_factory_state(CheckpointReader& reader, factory::Factory& factory) {
   state.part_id = read_ragged(state.part_count, "factory/part_id", std::int64_t{});
   state.part_entry_time_s = read_ragged(state.part_count, "factory/part_entry_time_s", double{});
   state.credit_time_s = read_ragged(state.credit_count, "factory/credit_time_s", double{});
-  factory::check_state(state);
-  factory.restore(reader.attribute_double("time_s"), state);
+  return snapshot;
 }
 
 std::uint64_t factory_fingerprint(const factory::FactoryModelConfig& config, std::uint64_t seed) {

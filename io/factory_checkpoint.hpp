@@ -13,9 +13,17 @@ namespace kollektiv::io {
 // Collective: writes the local stations' state under "factory/".
 void write_factory_state(CheckpointWriter& writer, const factory::Factory& factory);
 
-// Collective: reads this rank's stations (factory.local_stations()) and restores the
-// factory to the checkpoint's "time_s". Error(bad_checkpoint) if the arrays do not fit.
-void read_factory_state(CheckpointReader& reader, factory::Factory& factory);
+// What a checkpoint holds for this rank's stations, read but not yet restored: apply it
+// with factory.restore(time_s, state) once the reader's checksums are verified (see
+// load_newest_valid), which also checks every value against the model.
+struct FactorySnapshot {
+  double time_s = 0.0;
+  factory::FactoryState state;
+};
+
+// Collective: reads this rank's stations (factory.local_stations()). Error(bad_checkpoint)
+// if the arrays do not fit the factory or a FIFO length is out of range.
+FactorySnapshot read_factory_state(CheckpointReader& reader, const factory::Factory& factory);
 
 // A hash of everything that defines the simulated model (structure, distributions,
 // capacities, breakdowns) and the seed: a checkpoint only continues the same model.

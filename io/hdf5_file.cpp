@@ -1,6 +1,7 @@
 // RAII ids, HDF5 error translation and attribute helpers shared by checkpoints and history.
 #include "io/hdf5_file.hpp"
 
+#include <algorithm>
 #include <sstream>
 
 #include "solvers/comm/collectives.hpp"
@@ -232,6 +233,22 @@ std::vector<hsize_t> dims_of(hid_t dataset) {
   std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
   if (rank > 0) H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
   return dims;
+}
+
+void check_stored(hid_t file, hid_t dataset, const std::string& what, std::int64_t elements, ExitCode code) {
+  if (elements <= 0) return;
+  Handle type = checked(H5Dget_type(dataset), "cannot get the element type of " + what, code);
+  const std::uint64_t element_size = H5Tget_size(type.get());
+  hsize_t file_size = 0;
+  check_status(H5Fget_filesize(file, &file_size), "cannot get the file size", code);
+  const std::uint64_t stored = H5Dget_storage_size(dataset);
+  std::uint64_t declared = 0;
+  if (element_size == 0 || __builtin_mul_overflow(static_cast<std::uint64_t>(elements), element_size, &declared) ||
+      declared > stored || stored > file_size) {
+    throw Error(what + " declares " + std::to_string(elements) + " elements but the file holds " +
+                    std::to_string(std::min<std::uint64_t>(stored, file_size)) + " bytes of them",
+                code);
+  }
 }
 
 }  // namespace kollektiv::io::h5

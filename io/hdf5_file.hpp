@@ -100,6 +100,12 @@ std::uint64_t read_attribute_uint(hid_t object, const std::string& name, ExitCod
 // Extent of each dimension of `dataset`.
 std::vector<hsize_t> dims_of(hid_t dataset);
 
+// Files are untrusted input: Error(code, "WHAT declares N elements but the file holds B
+// bytes of them") unless `elements` elements of `dataset` lie in storage the file `file`
+// really holds (its allocated bytes, which cannot exceed the file's size). Checked before a
+// reader allocates room for them, so a forged size cannot make it allocate beyond the file.
+void check_stored(hid_t file, hid_t dataset, const std::string& what, std::int64_t elements, ExitCode code);
+
 }  // namespace kollektiv::io::h5
 
 namespace kollektiv::io {

@@ -1,8 +1,10 @@
 // Policy export and import through serial HDF5 (the file is small: one copy of the policy).
 #include "io/policy_io.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <vector>
 
 #include "build_info.hpp"
@@ -16,6 +18,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::int64_t policy_format_version = 1;
+constexpr std::int64_t max_width = 1 << 20;  // any layer, observation or action width
 
 template <class T>
 void write_dataset(hid_t file, const std::string& name, const std::vector<T>& values) {
@@ -37,6 +40,11 @@ std::vector<T> read_dataset(hid_t file, const std::string& path, const std::stri
   h5::Handle set = h5::checked(H5Dopen2(file, name.c_str(), H5P_DEFAULT), "cannot open " + name, ExitCode::bad_input);
   const std::vector<hsize_t> dims = h5::dims_of(set.get());
   if (dims.size() != 1) throw Error("policy file " + path + ": '" + name + "' is not 1-D", ExitCode::bad_input);
+  if (dims[0] > static_cast<hsize_t>(std::numeric_limits<std::int64_t>::max()) ||
+      !h5::stored_as(set.get(), h5::native_type<T>()))
+    throw Error("policy file " + path + ": '" + name + "' is not a dataset of the expected type", ExitCode::bad_input);
+  h5::check_stored(file, set.get(), "policy file " + path + ": '" + name + "'", static_cast<std::int64_t>(dims[0]),
+                   ExitCode::bad_input);
   std::vector<T> values(dims[0]);
   if (!values.empty())
     h5::check_status(H5Dread(set.get(), h5::native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()),
@@ -95,6 +103,10 @@ learning::PolicyExport read_policy(MPI_Comm comm, const std::string& path, const
     policy.observation_clip = h5::read_attribute_double(file.get(), "observation_clip", ExitCode::bad_input);
     policy.normalizer.count = h5::read_attribute_double(file.get(), "normalizer_count", ExitCode::bad_input);
     const auto widths = read_dataset<std::int64_t>(file.get(), path, "widths");
+    if (widths.size() < 2 || std::any_of(widths.begin(), widths.end(), [](std::int64_t w) { return w < 1 || w > max_width; }))
+      throw Error("policy file " + path + ": 'widths' must hold at least two layer widths in [1, " +
+                      std::to_string(max_width) + "]",
+                  ExitCode::bad_input);
     policy.widths.assign(widths.begin(), widths.end());
     policy.parameters = read_dataset<double>(file.get(), path, "parameters");
     policy.normalizer.mean = read_dataset<double>(file.get(), path, "normalizer/mean");

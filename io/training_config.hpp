@@ -30,7 +30,9 @@ struct TrainingConfig {
   std::int64_t iterations = 100;      // PPO iterations (rollout + update) to run
   std::int64_t checkpoint_every = 0;  // iterations between checkpoints; 0: only at the end
   // learner.obs_dim / act_dim are filled in by the run from the fleet; everything else from
-  // the deck (widths, gamma, lambda, clip, epochs, minibatches, learning rate, ...).
+  // the deck (widths, gamma, lambda, clip, epochs, minibatches, learning rate, ...);
+  // learner.total_updates is the annealing schedule's length, ppo.anneal_iterations
+  // (default: iterations), kept across restarts (a checkpoint refuses another).
   learning::LearnerConfig learner;
   // Evaluation: with a policy file the run loads that frozen policy, acts deterministically
   // and reports success and quality over `eval_episodes` episodes per robot, no updates.

@@ -70,12 +70,27 @@ double allreduce_max(MPI_Comm comm, double value) {
   return value;
 }
 
+void allreduce_max(MPI_Comm comm, std::vector<double>& values) {
+  MPI_Allreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()), MPI_DOUBLE, MPI_MAX, comm);
+}
+
 std::string broadcast(MPI_Comm comm, const std::string& text, int root) {
   std::int64_t length = static_cast<std::int64_t>(text.size());
   MPI_Bcast(&length, 1, MPI_INT64_T, root, comm);
   std::string out = rank_of(comm) == root ? text : std::string(static_cast<std::size_t>(length), '\0');
   MPI_Bcast(out.data(), static_cast<int>(length), MPI_CHAR, root, comm);
   return out;
+}
+
+std::string first_problem(MPI_Comm comm, const std::string& local) {
+  const int size = size_of(comm);
+  int first[2] = {local.empty() ? size : rank_of(comm), local.empty() ? 0 : 1};  // lowest rank, how many
+  MPI_Allreduce(MPI_IN_PLACE, &first[0], 1, MPI_INT, MPI_MIN, comm);
+  MPI_Allreduce(MPI_IN_PLACE, &first[1], 1, MPI_INT, MPI_SUM, comm);
+  if (first[0] == size) return std::string();
+  std::string text = broadcast(comm, local, first[0]);
+  if (first[1] < size) text += " (rank " + std::to_string(first[0]) + ")";
+  return text;
 }
 
 }  // namespace kollektiv::comm

@@ -23,11 +23,16 @@ bool any_rank(MPI_Comm comm, bool flag);
 std::int64_t allreduce_sum(MPI_Comm comm, std::int64_t value);
 void allreduce_sum(MPI_Comm comm, std::vector<std::int64_t>& values);
 double allreduce_max(MPI_Comm comm, double value);
+void allreduce_max(MPI_Comm comm, std::vector<double>& values);  // element-wise
 // Element-wise maxima and minima of int vectors of the same length on every rank.
 void allreduce_max(MPI_Comm comm, std::vector<int>& values);
 void allreduce_min(MPI_Comm comm, std::vector<int>& values);
 
 // `text` from `root` on every rank.
 std::string broadcast(MPI_Comm comm, const std::string& text, int root = 0);
+
+// A problem found on some ranks, agreed on all: the non-empty `local` of the lowest rank
+// that has one (with " (rank R)" appended when not every rank has one), or "" everywhere.
+std::string first_problem(MPI_Comm comm, const std::string& local);
 
 }  // namespace kollektiv::comm

@@ -66,6 +66,7 @@ struct alignas(64) Station {
   bool downstream_limited = false; // buffer i+1 has a capacity: credits are counted
   bool upstream_limited = false;   // own buffer has a capacity and an upstream station
   std::int64_t own_capacity = 0;   // C_i (0 = unlimited), enforced here for source entries
+  std::int64_t downstream_capacity = 0;  // C_{i+1} (0 = unlimited or last): bounds the credits
   double conveyor_s = inf;         // T_i, to the next station
   double upstream_conveyor_s = inf;
   double mtbf_s = 0.0, mttr_s = 0.0, interval_s = 0.0;
@@ -374,6 +375,7 @@ Factory::Factory(const FactoryModelConfig& config, std::uint64_t seed, MPI_Comm 
       const StationConfig& next = *station_config[static_cast<std::size_t>(g + 1)];
       s.conveyor_s = c.conveyor_time_s;
       s.downstream_limited = next.buffer_capacity > 0;
+      s.downstream_capacity = next.buffer_capacity;
       s.credits = next.buffer_capacity;
     }
     if (!s.first) s.upstream_conveyor_s = station_config[static_cast<std::size_t>(g - 1)]->conveyor_time_s;
@@ -488,8 +490,7 @@ void Factory::deliver() {
   for (const comm::PartMessage& m : exchange_->exchange(remote_out_)) push(m);
 }
 
-double Factory::advance(double t_end_s, const std::function<bool()>& stop_requested, int check_every) {
-  std::int64_t windows = 0;
+double Factory::advance(double t_end_s, const std::function<bool()>& stop_requested) {
   // A single rank may skip stretches in which no station has anything to do: all its future
   // events are in next_event_s_ and nothing can arrive from elsewhere. Results do not depend
   // on where windows start (see the header), so this changes speed only. With several ranks
@@ -506,10 +507,7 @@ double Factory::advance(double t_end_s, const std::function<bool()>& stop_reques
     run_window(window_end);
     deliver();
     time_s_ = window_end;
-    ++windows;
-    if (stop_requested && check_every > 0 && windows % check_every == 0 && time_s_ < t_end_s &&
-        stop_requested())
-      break;
+    if (stop_requested && stop_requested()) break;
   }
   return time_s_;
 }
@@ -703,19 +701,62 @@ FactoryState Factory::save() const {
   return st;
 }
 
-void Factory::restore(double time_s, const FactoryState& state) {
-  bool bad = state.station_count() != local_.size();
-  if (!bad) {
-    try {
-      check_state(state);
-    } catch (const Error&) {
-      bad = true;
-    }
+namespace {
+
+// Why `state` cannot be the state of `stations` at `time_s`, or "". A checkpoint is
+// untrusted input: everything that indexes or sizes something (phase, KPI state, FIFO
+// lengths, parts in the buffer, credits) is checked against the model before anything is
+// restored, and so are the ranges the model keeps (counters >= 0, no NaN times).
+std::string restore_problem(double time_s, const FactoryState& state, const std::vector<detail::Station>& stations) {
+  if (state.station_count() != static_cast<std::int64_t>(stations.size()))
+    return "the state holds " + std::to_string(state.station_count()) + " stations, the rank " +
+           std::to_string(stations.size());
+  try {
+    check_state(state);
+  } catch (const Error& e) {
+    return e.what();
   }
-  // Agree first so that a bad state on one rank fails every rank alike.
-  if (comm::any_rank(comm_, bad))
-    throw Error("factory restore: the state does not match the local stations on some rank (rank " +
-                std::to_string(comm::rank_of(comm_)) + " holds " + std::to_string(local_.size()) + ")");
+  if (!(time_s >= 0.0) || !std::isfinite(time_s)) return "the time " + std::to_string(time_s) + " is not a time";
+  for (std::size_t i = 0; i < stations.size(); ++i) {
+    const detail::Station& s = stations[i];
+    const std::int64_t* v = state.station_int.data() + i * int_field_count;
+    const double* r = state.station_real.data() + i * real_field_count;
+    const std::int64_t parts = state.part_count[i], credits_on_way = state.credit_count[i];
+    const auto bad = [&](const std::string& what) { return "station " + std::to_string(s.gid) + ": " + what; };
+    const auto flag = [](std::int64_t x) { return x == 0 || x == 1; };
+    if (v[si_phase] < phase_idle || v[si_phase] > phase_blocked) return bad("phase " + std::to_string(v[si_phase]));
+    if (v[si_kpi_state] < kpi_busy || v[si_kpi_state] > kpi_down)
+      return bad("KPI state " + std::to_string(v[si_kpi_state]));
+    if (!flag(v[si_down]) || !flag(v[si_source_waiting]) || !flag(v[si_current_good])) return bad("a flag is not 0 or 1");
+    for (int k : {si_service_count, si_failure_count, si_arrival_count, si_processed, si_good, si_scrapped,
+                  si_sink_count, si_entered, si_wip_count})
+      if (v[k] < 0) return bad("a counter is negative");
+    if (parts < 0 || credits_on_way < 0) return bad("a FIFO length is negative");
+    if (v[si_parts_arrived] < 0 || v[si_parts_arrived] > parts)
+      return bad(std::to_string(v[si_parts_arrived]) + " parts in the buffer of a FIFO of " + std::to_string(parts));
+    if (s.own_capacity > 0 && !s.first && parts > s.own_capacity)
+      return bad(std::to_string(parts) + " parts on the way into a buffer of " + std::to_string(s.own_capacity));
+    if (s.downstream_limited &&
+        (v[si_credits] < 0 || v[si_credits] > s.downstream_capacity || credits_on_way > s.downstream_capacity))
+      return bad(std::to_string(v[si_credits]) + " credits and " + std::to_string(credits_on_way) +
+                 " on the way for a buffer of " + std::to_string(s.downstream_capacity));
+    for (int k = 0; k < real_field_count; ++k)
+      if (std::isnan(r[k])) return bad("a time or KPI sum is NaN");
+  }
+  for (double t : state.part_time_s)
+    if (std::isnan(t)) return "a part arrival time is NaN";
+  for (double t : state.credit_time_s)
+    if (std::isnan(t)) return "a credit arrival time is NaN";
+  return std::string();
+}
+
+}  // namespace
+
+void Factory::restore(double time_s, const FactoryState& state) {
+  // Agreed first, so that a bad state on one rank fails every rank alike, and before
+  // anything changes.
+  const std::string problem = comm::first_problem(comm_, restore_problem(time_s, state, stations_));
+  if (!problem.empty()) throw Error("factory state out of range: " + problem, ExitCode::bad_checkpoint);
   time_s_ = time_s;
   std::size_t part = 0, credit = 0;
   for (std::size_t i = 0; i < stations_.size(); ++i) {

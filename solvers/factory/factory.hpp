@@ -122,11 +122,11 @@ class Factory {
   double time_s() const { return time_s_; }
   double lookahead_s() const { return lookahead_s_; }
 
-  // Collective. Advances to t_end_s in windows. Every `check_every` windows of this call
-  // (the same on all ranks) it calls stop_requested() (if set): a collective supplied by the
-  // caller that returns the same on all ranks; if true it returns at that window boundary.
-  // Returns the time reached.
-  double advance(double t_end_s, const std::function<bool()>& stop_requested = {}, int check_every = 64);
+  // Collective. Advances to t_end_s in windows. After every window (the same windows on all
+  // ranks when there are several) it calls stop_requested(), if set: the caller's check,
+  // which may be collective and must return the same on every rank; if it returns true,
+  // advance returns at that window boundary. Returns the time reached.
+  double advance(double t_end_s, const std::function<bool()>& stop_requested = {});
 
   std::int64_t station_count() const { return station_count_; }
   std::int64_t line_count() const { return static_cast<std::int64_t>(line_first_gid_.size()) - 1; }
@@ -140,7 +140,9 @@ class Factory {
   // The local stations' state (a checkpoint at time_s()). Not collective.
   FactoryState save() const;
   // Collective. Sets the time to `time_s` and the local stations to `state`, which must hold
-  // exactly local_stations().size() stations (from any earlier decomposition).
+  // exactly local_stations().size() stations (from any earlier decomposition). A state that
+  // does not fit the model (sizes, phases, FIFO lengths against capacities, credits, NaN
+  // times) is refused with Error(bad_checkpoint) on every rank before anything changes.
   void restore(double time_s, const FactoryState& state);
 
   // Events processed by the local stations since construction or restore (timing figures).

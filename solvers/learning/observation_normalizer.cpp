@@ -2,6 +2,7 @@
 #include "solvers/learning/observation_normalizer.hpp"
 
 #include <cmath>
+#include <stdexcept>
 
 #include "solvers/comm/exact_reduce.hpp"
 #include "solvers/learning/exact_views.hpp"
@@ -82,7 +83,23 @@ void ObservationNormalizer::normalize(View<const Real**> raw, int rows, View<T**
 template void ObservationNormalizer::normalize<float>(View<const Real**>, int, View<float**>) const;
 template void ObservationNormalizer::normalize<double>(View<const Real**>, int, View<double**>) const;
 
+std::string ObservationNormalizer::state_problem(const NormalizerState& state) const {
+  const auto dim = static_cast<std::size_t>(dim_);
+  if (state.mean.size() != dim || state.m2.size() != dim)
+    return "the observation normaliser holds " + std::to_string(state.mean.size()) + " means and " +
+           std::to_string(state.m2.size()) + " sums of squares, the observation has " + std::to_string(dim_) +
+           " features";
+  if (!(state.count >= 0.0) || !std::isfinite(state.count)) return "the observation normaliser's count is not a count";
+  for (std::size_t f = 0; f < dim; ++f) {
+    if (!std::isfinite(state.mean[f]) || !(state.m2[f] >= 0.0) || !std::isfinite(state.m2[f]))
+      return "the observation normaliser's statistics of feature " + std::to_string(f) + " are not finite";
+  }
+  return std::string();
+}
+
 void ObservationNormalizer::restore(const NormalizerState& state) {
+  const std::string problem = state_problem(state);
+  if (!problem.empty()) throw std::invalid_argument("learning::ObservationNormalizer::restore: " + problem);
   state_ = state;
   Kokkos::deep_copy(pending_, ExactSum());
   pending_rows_ = 0;

@@ -10,6 +10,7 @@
 #include <mpi.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "solvers/core/exact_sum.hpp"
@@ -42,7 +43,11 @@ class ObservationNormalizer {
   void normalize(View<const Real**> raw, int rows, View<T**> out) const;
 
   NormalizerState state() const { return state_; }
-  void restore(const NormalizerState& state);  // also drops pending sums
+  // Why `state` cannot be this normaliser's (lengths other than dim(), a negative or
+  // non-finite count or m2, a non-finite mean), or "".
+  std::string state_problem(const NormalizerState& state) const;
+  // Also drops pending sums. std::invalid_argument if state_problem(state) is not "".
+  void restore(const NormalizerState& state);
 
  private:
   void refresh_device();

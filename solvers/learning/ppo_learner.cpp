@@ -426,11 +426,36 @@ LearnerState PpoLearner::state() const {
   return s;
 }
 
-void PpoLearner::restore(const LearnerState& s) {
+namespace {
+
+// "" if every value is finite (and >= 0 when `non_negative`), else what is wrong with `name`.
+std::string values_problem(const std::vector<double>& values, const char* name, bool non_negative = false) {
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (!std::isfinite(values[i]) || (non_negative && values[i] < 0.0))
+      return std::string(name) + " " + std::to_string(i) + " is " + std::to_string(values[i]);
+  }
+  return std::string();
+}
+
+}  // namespace
+
+std::string PpoLearner::restore_problem(const LearnerState& s) const {
   const auto n = static_cast<std::size_t>(n_params_);
-  if (s.parameters.size() != n || s.adam_m.size() != n || s.adam_v.size() != n ||
-      s.normalizer.mean.size() != static_cast<std::size_t>(cfg_.obs_dim))
-    throw std::invalid_argument("learning::PpoLearner::restore: state does not match the network sizes");
+  if (s.parameters.size() != n || s.adam_m.size() != n || s.adam_v.size() != n)
+    return "the learner state holds " + std::to_string(s.parameters.size()) + " parameters and " +
+           std::to_string(s.adam_m.size()) + "/" + std::to_string(s.adam_v.size()) +
+           " Adam moments, the networks have " + std::to_string(n);
+  if (s.adam_steps < 0 || s.updates < 0) return "the learner's counters are negative";
+  for (const std::string& p : {values_problem(s.parameters, "parameter"), values_problem(s.adam_m, "Adam first moment"),
+                               values_problem(s.adam_v, "Adam second moment", true),
+                               normalizer_.state_problem(s.normalizer)})
+    if (!p.empty()) return p;
+  return std::string();
+}
+
+void PpoLearner::restore(const LearnerState& s) {
+  const std::string problem = restore_problem(s);
+  if (!problem.empty()) throw Error("learner state: " + problem, ExitCode::bad_checkpoint);
   from_vector(s.parameters, params_);
   from_vector(s.adam_m, adam_.first_moment());
   from_vector(s.adam_v, adam_.second_moment());
@@ -451,9 +476,26 @@ PolicyExport PpoLearner::export_policy() const {
   return p;
 }
 
+std::string PpoLearner::import_problem(const PolicyExport& p) const {
+  const auto widths_text = [](const std::vector<int>& w) {
+    std::string t;
+    for (int x : w) t += (t.empty() ? "" : "-") + std::to_string(x);
+    return t;
+  };
+  if (p.widths != policy_.mean_net().widths())
+    return "the policy's layers are " + widths_text(p.widths) + ", this run's policy network is " +
+           widths_text(policy_.mean_net().widths()) + " (observations-hidden-actions)";
+  if (p.parameters.size() != static_cast<std::size_t>(policy_.parameter_count()))
+    return "the policy holds " + std::to_string(p.parameters.size()) + " parameters, its layers need " +
+           std::to_string(policy_.parameter_count());
+  const std::string values = values_problem(p.parameters, "parameter");
+  if (!values.empty()) return values;
+  return normalizer_.state_problem(p.normalizer);
+}
+
 void PpoLearner::import_policy(const PolicyExport& p) {
-  if (p.widths != policy_.mean_net().widths() || p.parameters.size() != static_cast<std::size_t>(policy_.parameter_count()))
-    throw std::invalid_argument("learning::PpoLearner::import_policy: policy widths do not match");
+  const std::string problem = import_problem(p);
+  if (!problem.empty()) throw Error(problem, ExitCode::bad_input);
   from_vector(p.parameters, params_, policy_.base_offset());
   normalizer_.restore(p.normalizer);
   refresh_net_parameters();

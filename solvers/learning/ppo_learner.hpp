@@ -11,6 +11,7 @@
 #include <mpi.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "solvers/core/kokkos_types.hpp"
@@ -127,8 +128,16 @@ class PpoLearner {
   double learning_rate() const;
 
   LearnerState state() const;
+  // Why `state` cannot be restored into this learner (array lengths, non-finite parameters
+  // or moments, negative second moments or counters, the normaliser), or "".
+  std::string restore_problem(const LearnerState& state) const;
+  // Error(bad_checkpoint) with restore_problem(state) if there is one.
   void restore(const LearnerState& state);
   PolicyExport export_policy() const;
+  // Why `policy` cannot be imported (layer widths, parameter and normaliser lengths,
+  // non-finite values), or "".
+  std::string import_problem(const PolicyExport& policy) const;
+  // Error(bad_input) with import_problem(policy) if there is one.
   void import_policy(const PolicyExport& policy);
 
   View<const Real*> parameters() const { return params_; }

@@ -35,10 +35,15 @@ class Runner:
     def command(self, ranks, *extra):
         return [self.mpiexec, "-np", str(ranks), "--oversubscribe", "--bind-to", "none", self.exe, *extra]
 
-    def run(self, ranks, out, *extra, deck=None, expect=0):
-        """Runs DECK (default: the case's deck) into `out`; a wrong exit code ends the case."""
+    def run(self, ranks, out, *extra, deck=None, expect=0, timeout=900):
+        """Runs DECK (default: the case's deck) into `out`; a wrong exit code (or running past
+        `timeout` seconds) ends the case."""
         cmd = self.command(ranks, deck or self.deck, "--output", out, *extra)
-        p = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=900)
+        try:
+            p = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            check(False, f"{' '.join(cmd)}: still running after {timeout} s")
+            raise SystemExit(report())
         if not check(p.returncode == expect, f"{' '.join(cmd)}: exit {p.returncode}, expected {expect}\n"
                      f"stdout:\n{p.stdout[-3000:]}\nstderr:\n{p.stderr[-3000:]}"):
             raise SystemExit(report())
@@ -60,11 +65,11 @@ def same_files(a, b, what):
     check(not d, f"{what}: {a} vs {b}:\n  " + "\n  ".join(d[:20]))
 
 
-def run_and_signal(r, ranks, out, settings, progress_prefix):
-    """Starts the case's deck, waits for the first progress line (it starts with
-    `progress_prefix`), sends SIGUSR1 as Slurm would, and checks that the run checkpointed
-    and exited 4. Returns the run's stdout."""
-    cmd = r.command(ranks, r.deck, "--output", out, *settings)
+def run_and_signal(r, ranks, out, settings, progress_prefix, deck=None):
+    """Starts DECK (default: the case's deck), waits for the first progress line (it starts
+    with `progress_prefix`), sends SIGUSR1 as Slurm would, and checks that the run
+    checkpointed and exited 4. Returns the run's stdout."""
+    cmd = r.command(ranks, deck or r.deck, "--output", out, *settings)
     proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     while time.time() < deadline:
@@ -77,3 +82,39 @@ def run_and_signal(r, ranks, out, settings, progress_prefix):
     check("stopped by SIGUSR1" in stdout, "no message about the signal")
     check(os.path.exists(latest(out)), "no checkpoint after the signal")
     return stdout
+
+
+def catches_sigusr1(pid):
+    """Whether process `pid` has a handler installed for SIGUSR1 (from /proc/PID/status)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("SigCgt:"):
+                    return bool(int(line.split()[1], 16) & (1 << (signal.SIGUSR1 - 1)))
+    except FileNotFoundError:
+        pass
+    return False
+
+
+def signal_while_reading_deck(r, deck, out, *extra, timeout=60):
+    """Runs the executable on one rank (no mpiexec) with its deck read from a FIFO, so that it
+    blocks before the deck is read; checks that by then it already catches SIGUSR1, sends
+    SIGUSR1, then hands it the deck. Returns the finished process (stdout, stderr, code):
+    a signal during set-up must wait for the run loop, not kill the process."""
+    fifo = os.path.join(r.work, f"deck_fifo_{os.getpid()}_{time.time_ns()}.yaml")
+    os.mkfifo(fifo)
+    try:
+        proc = subprocess.Popen([r.exe, fifo, "--output", out, *extra], env=ENV, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + timeout
+        while time.time() < deadline and not catches_sigusr1(proc.pid) and proc.poll() is None:
+            time.sleep(0.02)
+        check(catches_sigusr1(proc.pid), "no SIGUSR1 handler while the deck is being read: a signal during "
+              "set-up or restart would kill the process")
+        proc.send_signal(signal.SIGUSR1)
+        with open(deck) as src, open(fifo, "w") as dst:  # unblocks the reader
+            dst.write(src.read())
+        stdout, stderr = proc.communicate(timeout=600)
+        return proc.returncode, stdout, stderr
+    finally:
+        os.unlink(fifo)

@@ -20,7 +20,11 @@ import sys
 import h5py
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cases import ENV, Runner, check, latest, report, run_and_signal, same_files  # noqa: E402
+from cases import (ENV, Runner, check, latest, report, run_and_signal, same_files,  # noqa: E402
+                   signal_while_reading_deck)
+
+INPUTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "inputs")
+EXE = []  # the executable, set in main()
 
 
 
@@ -60,6 +64,17 @@ def case_restart(r):
         same_files(os.path.join(full, "history.h5"), os.path.join(out, "history.h5"),
                    f"history after restart {first}->{second} ranks")
         same_files(latest(full), latest(out), f"final checkpoint after restart {first}->{second} ranks")
+    # A restart may change the run settings: 600 s reports to 6000 s, then 300 s reports to
+    # the end. The next report is the first multiple after the restart time (this once
+    # computed a report before the restart time and spun forever).
+    deck = os.path.join(INPUTS, "quickstart.yaml")
+    out = r.dir("new_interval")
+    r.run(2, out, "--set", "run.end_time_s=6000", deck=deck)
+    r.run(1, out, "--restart", "latest", "--set", "run.report_interval_s=300", deck=deck, timeout=120)
+    with h5py.File(os.path.join(out, "history.h5"), "r") as f:
+        times = list(f["time_s"][: int(f.attrs["rows"])])
+    expected = [600.0 * k for k in range(1, 11)] + [6000.0 + 300.0 * k for k in range(1, 77)]
+    check(times == expected, f"report times after a restart with a shorter interval: {times}")
     # Restart into the same directory from an older checkpoint: later rows are dropped first.
     out = r.dir("rewind")
     shutil.copytree(full, out)
@@ -115,18 +130,42 @@ def case_corrupt(r):
     check("no valid checkpoint" in p.stderr, f"exit 3 without a clear message:\n{p.stderr}")
 
 
+def deck_end_time(deck):
+    p = subprocess.run([EXE[0], deck, "--validate"], env=ENV, capture_output=True, text=True)
+    for line in p.stdout.splitlines():
+        if line.strip().startswith("end_time_s:"):
+            return float(line.split(":")[1])
+    raise SystemExit(f"no end_time_s in the resolved deck of {deck}")
+
+
 def case_signal(r):
-    # Long enough (a few seconds) that the signal lands mid-run; reports are hourly.
-    settings = ["--set", "run.end_time_s=1800000", "--set", "run.report_interval_s=18000",
-                "--set", "run.checkpoint_interval_s=0"]
-    out = r.dir("signalled")
-    run_and_signal(r, 2, out, settings, "t=")
-    r.run(2, out, "--restart", "latest", *settings)
-    # The signal stopped the run at an arbitrary window; continuing must still give exactly
-    # the straight run's results.
-    straight = r.dir("straight")
-    r.run(2, straight, *settings)
-    same_files(os.path.join(straight, "history.h5"), os.path.join(out, "history.h5"), "history after signal and restart")
+    # The shipped decks at their own settings (reports every 600 s or every day, windows of 5
+    # to 15 s): a signal after the first progress line stops the run early, with a checkpoint.
+    for name in ("quickstart.yaml", "bench/factory_large.yaml"):
+        deck = os.path.join(INPUTS, name)
+        out = r.dir("signalled_" + name.replace("/", "_"))
+        run_and_signal(r, 2, out, [], "t=", deck=deck)
+        check(end_time(out) < deck_end_time(deck), f"{name}: the signal did not stop the run before its end")
+        if name == "quickstart.yaml":
+            # The signal stopped the run at an arbitrary window; continuing must still give
+            # exactly the straight run's results.
+            r.run(2, out, "--restart", "latest", deck=deck)
+            straight = r.dir("straight")
+            r.run(2, straight, deck=deck)
+            same_files(os.path.join(straight, "history.h5"), os.path.join(out, "history.h5"),
+                       "history after signal and restart")
+            same_files(latest(straight), latest(out), "final checkpoint after signal and restart")
+    # A signal while the run is still setting up (here: reading its deck, before a restart)
+    # waits for the run loop: checkpoint and exit 4, never death by signal.
+    deck = os.path.join(INPUTS, "quickstart.yaml")
+    out = r.dir("early")
+    r.run(1, out, "--set", "run.end_time_s=3600", deck=deck)
+    code, stdout, stderr = signal_while_reading_deck(r, deck, out, "--restart", "latest")
+    check(code == 4, f"signal during set-up: exit {code}, expected 4\n{stdout[-2000:]}\n{stderr[-2000:]}")
+    check("stopped by SIGUSR1" in stdout, f"signal during set-up: no message\n{stdout[-2000:]}")
+    with h5py.File(latest(out), "r") as f:
+        stopped_at = float(f.attrs["time_s"])
+    check(3600 < stopped_at < 28800, f"signal during set-up: the checkpoint is at t = {stopped_at}")
 
 
 def case_cli(r):
@@ -157,6 +196,19 @@ def case_cli(r):
     p = r.run(1, out, expect=2)
     check("already exists" in p.stderr, f"existing output directory: {p.stderr}")
     r.run(1, out, "--overwrite", "--set", "run.end_time_s=1200")
+    # --overwrite removes only what kollektiv wrote: with anything else in checkpoints/ it
+    # refuses and removes nothing.
+    keep = os.path.join(out, "checkpoints", "my_notes.txt")
+    with open(keep, "w") as f:
+        f.write("mine")
+    before = sorted(os.listdir(os.path.join(out, "checkpoints")))
+    p = r.run(1, out, "--overwrite", "--set", "run.end_time_s=1200", expect=2)
+    check("--overwrite removes only what kollektiv wrote" in p.stderr and "my_notes.txt" in p.stderr,
+          f"--overwrite with a foreign file: {p.stderr}")
+    check(sorted(os.listdir(os.path.join(out, "checkpoints"))) == before and os.path.exists(
+        os.path.join(out, "history.h5")), "--overwrite removed files although it refused")
+    os.remove(keep)
+    r.run(1, out, "--overwrite", "--set", "run.end_time_s=1200")
     p = subprocess.run(r.command(1, r.deck, "--output", r.dir("fresh"), "--restart", "latest"), env=ENV,
                        capture_output=True, text=True)
     check(p.returncode == 3 and "no valid checkpoint" in p.stderr, f"restart without checkpoints:\n{p.stderr}")
@@ -176,6 +228,7 @@ def main():
     args = ap.parse_args()
     shutil.rmtree(args.work, ignore_errors=True)
     os.makedirs(args.work)
+    EXE.append(args.exe)
     globals()["case_" + args.case](Runner(args))
     return report()
 

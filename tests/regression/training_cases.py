@@ -3,13 +3,17 @@
 Each case runs the real executable under mpiexec and checks a promise of DESIGN.md / issue 4:
   ranks     history and final checkpoint bitwise identical at 1, 2, 3 and 4 ranks
   restart   N iterations + restart + N more equals 2N, also onto a different rank count
-            (learning-rate annealing off, since it runs over the iterations of one run)
-  signal    SIGUSR1 leaves a valid checkpoint and exit 4; continuing equals a straight run
+            (learning-rate annealing off)
+  anneal_restart  with annealing: a restart that changes the schedule's length is refused
+            (exit 2); one that keeps it (ppo.anneal_iterations) equals a straight run
+  signal    SIGUSR1 leaves a valid checkpoint and exit 4; continuing equals a straight run; an
+            evaluation signalled during set-up exits 4 without a checkpoint
   learn     a short reach run on the 2-link arm (the deck with LEARN's settings) improves
             the mean episode return by at least --margin (mean of the last quarter of the
             rows with finished episodes minus the first quarter)
   export    the exported policy loads into an evaluation run, which prints a RESULT line
-            and writes no checkpoint and no policy
+            and writes no checkpoint and no policy; a damaged policy file and a run larger
+            than the machine are exit 2
 
 usage: training_cases.py CASE --exe KOLLEKTIV --mpiexec MPIEXEC --deck DECK --work DIR [--margin M]
 """
@@ -25,7 +29,7 @@ import h5py
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cases import Runner, check, latest, report, run_and_signal, same_files  # noqa: E402
+from cases import Runner, check, latest, report, run_and_signal, same_files, signal_while_reading_deck  # noqa: E402
 
 RESULT = re.compile(r"^RESULT skill=(\w+) iterations=(\d+) env_steps=(\d+) wall_s=([\d.]+) "
                     r"env_steps_per_s=(\d+) success=(\S+) quality=(\S+) reached_target=(yes|no)$", re.M)
@@ -82,12 +86,45 @@ def case_restart(r):
         same_files(latest(full), latest(out), f"final checkpoint after restart {first}->{second} ranks")
 
 
+def case_anneal_restart(r):
+    """The learning rate anneals over the schedule's length, which a checkpoint keeps: a
+    restart that would change it is refused; one that keeps it continues bit for bit."""
+    full = r.dir("anneal_full")
+    r.run(2, full)
+    total = iterations(full)
+    half = total // 2
+    out = r.dir("anneal_split")
+    r.run(2, out, "--set", f"training.iterations={half}")
+    p = r.run(2, out, "--restart", "latest", expect=2)
+    check("anneals the learning rate over" in p.stderr and f"anneal_iterations={half}" in p.stderr,
+          f"a restart that changes the schedule: {p.stderr}")
+    out = r.dir("anneal_kept")
+    r.run(2, out, "--set", f"training.iterations={half}", "--set", f"training.ppo.anneal_iterations={total}")
+    r.run(3, out, "--restart", "latest")
+    same_files(history(full), history(out), "annealed history after restart")
+    same_files(latest(full), latest(out), "annealed final checkpoint after restart")
+
+
 def case_signal(r):
     settings = ["--set", "training.iterations=400"] + NO_ANNEAL
     out = r.dir("signalled")
     run_and_signal(r, 2, out, settings, "iter ")
     stopped_at = iterations(out)
     check(stopped_at < 400, "the signal did not stop the run early")
+    # An evaluation run stopped by a signal (here one that came while it was still setting
+    # up) exits 4 and says so, without a checkpoint.
+    policy_dir = r.dir("policy")
+    r.run(2, policy_dir, "--set", "training.iterations=2")
+    evaluated = r.dir("eval_signalled")
+    code, stdout, stderr = signal_while_reading_deck(
+        r, r.deck, evaluated, "--set", f"training.policy_file={os.path.join(policy_dir, 'policy.h5')}",
+        # the deck is read from a FIFO elsewhere: its robot file by absolute path
+        "--set", f"training.robot={os.path.join(os.path.dirname(os.path.abspath(r.deck)), 'robots', 'planar2.yaml')}",
+        "--set", "training.eval_episodes=50")
+    check(code == 4 and "of an evaluation, which writes no checkpoint" in stdout,
+          f"signalled evaluation: exit {code}\n{stdout[-2000:]}\n{stderr[-2000:]}")
+    ckpts = os.path.join(evaluated, "checkpoints")
+    check(not os.path.isdir(ckpts) or not os.listdir(ckpts), "a signalled evaluation wrote a checkpoint")
     # Continue to a few iterations past the stop and compare with a straight run that long.
     end = ["--set", f"training.iterations={stopped_at + 3}"] + NO_ANNEAL
     r.run(3, out, "--restart", "latest", *end)
@@ -143,6 +180,30 @@ def case_export(r):
     check(not os.path.isdir(ckpts) or not os.listdir(ckpts), "an evaluation run wrote checkpoints")
     with h5py.File(history(evaluated), "r") as f:
         check(int(f.attrs["rows"]) >= 1 and "training/success_rate" in f, "evaluation history rows")
+    # A policy file is untrusted input: normaliser arrays shorter than the observation (an
+    # out-of-bounds read once) and a forged dataset size are clear errors, exit 2.
+    for what, change in (("short normaliser", "short"), ("forged size", "forged")):
+        bad = os.path.join(r.dir("bad_" + change), "policy.h5")
+        os.makedirs(os.path.dirname(bad))
+        shutil.copy(policy, bad)
+        with h5py.File(bad, "r+") as f:
+            if change == "short":
+                mean = f["normalizer/mean"][:]
+                del f["normalizer/mean"]
+                f["normalizer/mean"] = mean[:3]
+            else:
+                del f["parameters"]
+                f.create_dataset("parameters", shape=(10**12,), dtype="f8", chunks=(1024,))
+        p = r.run(2, r.dir("eval_" + change), "--set", f"training.policy_file={bad}", expect=2)
+        check(("normaliser" in p.stderr) if change == "short" else ("declares 1000000000000 elements" in p.stderr),
+              f"{what}: {p.stderr[-2000:]}")
+    # A deck that does not fit the machine is refused before anything is allocated or written.
+    big = r.dir("too_big")
+    p = r.run(2, big, "--set", "training.robots=2000000000", "--set", "training.horizon=1024", expect=2)
+    check("training does not fit" in p.stderr and not os.path.exists(big), f"an oversized run: {p.stderr}")
+    p = r.run(2, big, "--set", "training.robots=4000000", "--set", "training.horizon=512", expect=2)
+    check("GiB" in p.stderr and "available per rank" in p.stderr and not os.path.exists(big),
+          f"a run larger than memory: {p.stderr}")
     # The evaluation is deterministic: the same statistics at another rank count.
     again = r.dir("eval_np1")
     q = r.run(1, again, "--set", f"training.policy_file={policy}", "--set", "training.eval_episodes=2")
@@ -167,7 +228,7 @@ def case_export(r):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("case", choices=["ranks", "restart", "signal", "learn", "export"])
+    ap.add_argument("case", choices=["ranks", "restart", "anneal_restart", "signal", "learn", "export"])
     ap.add_argument("--exe", required=True)
     ap.add_argument("--mpiexec", required=True)
     ap.add_argument("--deck", required=True)

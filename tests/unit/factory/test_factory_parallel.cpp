@@ -2,6 +2,8 @@
 // each rank count compared bitwise with a serial run on MPI_COMM_SELF, with uneven window
 // splittings, an early stop, and checkpoints restored on other decompositions.
 #include <gtest/gtest.h>
+
+#include <cmath>
 #include <mpi.h>
 
 #include "solvers/comm/collectives.hpp"
@@ -107,22 +109,40 @@ TEST(FactoryParallel, StopRequestReturnsAtAWindowBoundaryAndContinuesIdentically
   Factory f(model, seed, MPI_COMM_WORLD);
   int calls = 0;
   const auto stop = [&] { return comm::any_rank(MPI_COMM_WORLD, ++calls == 3); };
-  const double reached = f.advance(t_end, stop, 4);
+  const double reached = f.advance(t_end, stop);
   EXPECT_EQ(calls, 3);
   EXPECT_EQ(reached, f.time_s());
   double expected = 0.0;
-  for (int w = 0; w < 12; ++w) expected += f.lookahead_s();
-  // Twelve windows of one lookahead each; alone, a rank also skips idle stretches.
+  for (int w = 0; w < 3; ++w) expected += f.lookahead_s();
+  // Asked after every window: three windows of one lookahead each; alone, a rank also skips
+  // idle stretches.
   if (comm::size_of(MPI_COMM_WORLD) == 1) {
     EXPECT_GE(reached, expected);
   } else {
     EXPECT_EQ(reached, expected);
   }
-  f.advance(t_end, stop, 4);
+  f.advance(t_end, stop);
   Factory straight(model, seed, MPI_COMM_WORLD);
   straight.advance(t_end);
   const KpiReport a = f.report(), b = straight.report();
   if (comm::rank_of(MPI_COMM_WORLD) == 0) expect_identical(a, b, "stopped and continued vs straight");
+}
+
+// The stop check is asked after the last window of a call too (it once was asked only
+// every 64th window of a call, never in its last, so a call of fewer windows never stopped).
+TEST(FactoryParallel, StopRequestIsAskedAfterEveryWindowIncludingTheLast) {
+  const FactoryModelConfig model = mixed_model();
+  Factory f(model, seed, MPI_COMM_WORLD);
+  int calls = 0;
+  const auto count = [&] { return comm::any_rank(MPI_COMM_WORLD, ++calls == 0); };
+  const double two_windows = 2.0 * f.lookahead_s();
+  EXPECT_EQ(f.advance(two_windows, count), two_windows);
+  if (comm::size_of(MPI_COMM_WORLD) > 1) EXPECT_EQ(calls, 2);
+  else EXPECT_GE(calls, 1);
+  const auto stop_now = [&] { return comm::any_rank(MPI_COMM_WORLD, true); };
+  const double reached = f.advance(t_end, stop_now);
+  EXPECT_LT(reached, t_end);
+  EXPECT_GT(reached, two_windows);
 }
 
 TEST(FactoryParallel, RestoreOnAnyDecompositionContinuesBitwise) {
@@ -166,6 +186,46 @@ TEST(FactoryParallel, RestoreOnAnyDecompositionContinuesBitwise) {
   Factory wrong(model, seed, MPI_COMM_WORLD);
   EXPECT_THROW(wrong.restore(t_mid, rank == 0 ? FactoryState{} : slice_state(whole, mine.begin, mine.size())),
                Error);
+}
+
+// Checkpoints are untrusted: a value that would index or size something out of range is
+// refused as a bad checkpoint on every rank, before the factory changes.
+TEST(FactoryParallel, RestoreRefusesOutOfRangeValues) {
+  const FactoryModelConfig model = mixed_model();
+  Factory serial(model, seed, MPI_COMM_SELF);
+  serial.advance(20.0);
+  const FactoryState whole = serial.save();
+  // Station 1 has a buffer of 3 and station 0 counts credits for it (mixed_model: k = 1).
+  const auto with = [&](auto change) {
+    FactoryState bad = whole;
+    change(bad);
+    return bad;
+  };
+  const std::vector<std::pair<const char*, FactoryState>> cases = {
+      {"KPI state", with([](FactoryState& s) { s.station_int[1 * int_field_count + si_kpi_state] = 7; })},
+      {"phase", with([](FactoryState& s) { s.station_int[2 * int_field_count + si_phase] = -1; })},
+      {"parts in the buffer",
+       with([](FactoryState& s) { s.station_int[1 * int_field_count + si_parts_arrived] = s.part_count[1] + 1; })},
+      {"credits", with([](FactoryState& s) { s.station_int[0 * int_field_count + si_credits] = 1000; })},
+      {"counter", with([](FactoryState& s) { s.station_int[3 * int_field_count + si_processed] = -5; })},
+      {"NaN time", with([](FactoryState& s) { s.station_real[4 * real_field_count + sr_state_since] = std::nan(""); })},
+  };
+  for (const auto& [what, bad] : cases) {
+    Factory f(model, seed, MPI_COMM_WORLD);
+    const comm::Range mine = f.local_stations();
+    try {
+      f.restore(20.0, slice_state(bad, mine.begin, mine.size()));
+      ADD_FAILURE() << what << ": accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ExitCode::bad_checkpoint) << what;
+      EXPECT_NE(std::string(e.what()).find("factory state out of range"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(f.time_s(), 0.0) << what << ": changed before refusing";
+  }
+  Factory good(model, seed, MPI_COMM_WORLD);
+  const comm::Range mine = good.local_stations();
+  good.restore(20.0, slice_state(whole, mine.begin, mine.size()));
+  EXPECT_EQ(good.time_s(), 20.0);
 }
 
 }  // namespace

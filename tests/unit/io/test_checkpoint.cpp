@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -69,6 +70,15 @@ std::string write_checkpoint(const std::string& dir, std::int64_t sequence, int 
   writer.write("counts", 3, 0, counts);
   writer.write_concatenated("hashes", hashes);
   return writer.commit(keep);
+}
+
+// A loader that only reads (nothing to apply).
+template <class Read>
+CheckpointLoad reading(Read read) {
+  return [read](CheckpointReader& r) -> CheckpointApply {
+    read(r);
+    return {};
+  };
 }
 
 // Loads "state/x" in an even split and checks it against `sequence`'s values.
@@ -220,7 +230,7 @@ TEST(Checkpoint, TemporaryIsNeverVisible) {
   }  // never committed: the temporary goes away
   MPI_Barrier(MPI_COMM_WORLD);
   EXPECT_FALSE(fs::exists(dir + "/ckpt_00000002.h5.tmp"));
-  EXPECT_EQ(load_newest_valid(MPI_COMM_WORLD, dir, [](CheckpointReader& r) { load_and_check(r, 1); }),
+  EXPECT_EQ(load_newest_valid(MPI_COMM_WORLD, dir, reading([](CheckpointReader& r) { load_and_check(r, 1); })),
             dir + "/ckpt_00000001.h5");
 }
 
@@ -263,13 +273,21 @@ TEST(Checkpoint, CorruptNewestFallsBackToThePrevious) {
   corrupt_dataset(newest, "state/x");
   std::int64_t loaded = -1;
   std::vector<double> x;
+  int applied = 0;
   StderrCapture capture;
-  const std::string used = load_newest_valid(MPI_COMM_WORLD, dir, [&](CheckpointReader& r) {
-    // Values are only known good once load_newest_valid has verified them.
-    loaded = r.attribute_int("iteration");
+  const std::string used = load_newest_valid(MPI_COMM_WORLD, dir, [&](CheckpointReader& r) -> CheckpointApply {
+    const std::int64_t iteration = r.attribute_int("iteration");
     const std::int64_t total = r.size("state/x");
-    x = r.read<double>("state/x", 0, rank() == 0 ? total : 0);
+    auto read = std::make_shared<std::vector<double>>(r.read<double>("state/x", 0, rank() == 0 ? total : 0));
+    // The run sees the values only once load_newest_valid has verified them: the corrupt
+    // newest checkpoint is read but never applied.
+    return [&, iteration, read] {
+      ++applied;
+      loaded = iteration;
+      x = *read;
+    };
   });
+  EXPECT_EQ(applied, 1);
   for (std::size_t k = 0; k < x.size(); ++k) EXPECT_EQ(x[k], value(static_cast<std::int64_t>(k), 1));
   if (rank() == 0) {
     const std::string err = capture.text();
@@ -281,13 +299,68 @@ TEST(Checkpoint, CorruptNewestFallsBackToThePrevious) {
   EXPECT_EQ(loaded, 1);
 }
 
+TEST(Checkpoint, ApplyRefusingTheValuesFallsBackToThePrevious) {
+  const std::string dir = fresh_dir("apply_refuses");
+  write_checkpoint(dir, 1);
+  write_checkpoint(dir, 2);
+  std::int64_t applied = -1;
+  StderrCapture capture;
+  const std::string used = load_newest_valid(MPI_COMM_WORLD, dir, [&](CheckpointReader& r) -> CheckpointApply {
+    const std::int64_t iteration = r.attribute_int("iteration");
+    return [&, iteration] {
+      // Out of range for this run on one rank only: refused on every rank alike.
+      if (iteration == 2 && rank() == ranks() - 1) throw Error("value out of range", ExitCode::bad_checkpoint);
+      applied = iteration;
+    };
+  });
+  capture.text();
+  EXPECT_EQ(used, dir + "/ckpt_00000001.h5");
+  EXPECT_EQ(applied, 1);
+}
+
+// A dataset that declares far more elements than the file holds (a chunked dataset with no
+// chunks written reads as fill values, so HDF5 itself would happily return 10^12 zeros):
+// the reader refuses it before allocating, and the previous checkpoint is used.
+TEST(Checkpoint, HugeDeclaredSizeFallsBackToThePrevious) {
+  const std::string dir = fresh_dir("huge");
+  write_checkpoint(dir, 1);
+  const std::string newest = write_checkpoint(dir, 2);
+  if (rank() == 0) {
+    const hid_t file = H5Fopen(newest.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    ASSERT_GE(file, 0);
+    ASSERT_GE(H5Ldelete(file, "state/x", H5P_DEFAULT), 0);
+    const hsize_t dims = 1000000000000ULL, chunk = 1024;
+    const hid_t space = H5Screate_simple(1, &dims, nullptr);
+    const hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(dcpl, 1, &chunk);
+    const hid_t set = H5Dcreate2(file, "state/x", H5T_NATIVE_DOUBLE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    ASSERT_GE(set, 0);
+    H5Dclose(set);
+    H5Pclose(dcpl);
+    H5Sclose(space);
+    H5Fclose(file);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  StderrCapture capture;
+  const std::string used = load_newest_valid(MPI_COMM_WORLD, dir, reading([](CheckpointReader& r) {
+    const std::int64_t total = r.size("state/x");
+    const Block b = even_block(total, rank(), ranks());
+    r.read<double>("state/x", b.offset, b.count);
+  }));
+  if (rank() == 0) {
+    const std::string err = capture.text();
+    EXPECT_NE(err.find("declares 1000000000000 elements but the file holds"), std::string::npos) << err;
+  }
+  EXPECT_EQ(used, dir + "/ckpt_00000001.h5");
+}
+
 TEST(Checkpoint, TruncatedNewestFallsBackToThePrevious) {
   const std::string dir = fresh_dir("truncated");
   write_checkpoint(dir, 1);
   const std::string newest = write_checkpoint(dir, 2);
   truncate_to_half(newest);
   StderrCapture capture;
-  const std::string used = load_newest_valid(MPI_COMM_WORLD, dir, [&](CheckpointReader& r) { load_and_check(r, 1); });
+  const std::string used = load_newest_valid(MPI_COMM_WORLD, dir, reading([&](CheckpointReader& r) { load_and_check(r, 1); }));
   if (rank() == 0) {
     const std::string err = capture.text();
     EXPECT_NE(err.find("warning: checkpoint " + newest + " is unusable"), std::string::npos) << err;
@@ -305,10 +378,10 @@ TEST(Checkpoint, AllUnusableIsBadCheckpoint) {
   StderrCapture capture;
   const ExitCode code = code_of(
       [&] {
-        load_newest_valid(MPI_COMM_WORLD, dir, [](CheckpointReader& r) {
+        load_newest_valid(MPI_COMM_WORLD, dir, reading([](CheckpointReader& r) {
           const std::int64_t total = r.size("state/x");
           r.read<double>("state/x", 0, rank() == 0 ? total : 0);
-        });
+        }));
       },
       &message);
   capture.text();
@@ -321,7 +394,7 @@ TEST(Checkpoint, AllUnusableIsBadCheckpoint) {
 TEST(Checkpoint, NoCheckpointAtAllIsBadCheckpoint) {
   const std::string dir = fresh_dir("empty");
   std::string message;
-  EXPECT_EQ(code_of([&] { load_newest_valid(MPI_COMM_WORLD, dir, [](CheckpointReader&) {}); }, &message),
+  EXPECT_EQ(code_of([&] { load_newest_valid(MPI_COMM_WORLD, dir, reading([](CheckpointReader&) {})); }, &message),
             ExitCode::bad_checkpoint);
   EXPECT_NE(message.find("no checkpoint files"), std::string::npos) << message;
 }
@@ -330,15 +403,15 @@ TEST(Checkpoint, OutputDirectoryAndSingleFileWork) {
   const std::string output = fresh_dir("output");
   const std::string file = write_checkpoint(output + "/checkpoints", 4);
   auto check = [](CheckpointReader& r) { load_and_check(r, 4); };
-  EXPECT_EQ(load_newest_valid(MPI_COMM_WORLD, output, check), file);
-  EXPECT_EQ(load_newest_valid(MPI_COMM_WORLD, file, check), file);
+  EXPECT_EQ(load_newest_valid(MPI_COMM_WORLD, output, reading(check)), file);
+  EXPECT_EQ(load_newest_valid(MPI_COMM_WORLD, file, reading(check)), file);
 }
 
 TEST(Checkpoint, OtherErrorsInLoadPropagate) {
   const std::string dir = fresh_dir("propagate");
   write_checkpoint(dir, 1);
   EXPECT_EQ(code_of([&] {
-              load_newest_valid(MPI_COMM_WORLD, dir, [](CheckpointReader&) { throw Error("deck mismatch", ExitCode::bad_input); });
+              load_newest_valid(MPI_COMM_WORLD, dir, reading([](CheckpointReader&) { throw Error("deck mismatch", ExitCode::bad_input); }));
             }),
             ExitCode::bad_input);
 }
@@ -447,12 +520,12 @@ TEST(Checkpoint, EmptyDatasetsRoundTrip) {
     writer.write_concatenated("rank0_only", rank() == 0 ? std::vector<std::int64_t>{5} : std::vector<std::int64_t>{});
     file = writer.commit(1);
   }
-  const std::string used = load_newest_valid(MPI_COMM_WORLD, dir, [](CheckpointReader& r) {
+  const std::string used = load_newest_valid(MPI_COMM_WORLD, dir, reading([](CheckpointReader& r) {
     EXPECT_EQ(r.size("none"), 0);
     EXPECT_TRUE(r.read<double>("none", 0, 0).empty());
     EXPECT_EQ(r.read<std::int64_t>("rank0_only", 0, rank() == ranks() - 1 ? 1 : 0).size(),
               rank() == ranks() - 1 ? 1u : 0u);
-  });
+  }));
   EXPECT_EQ(used, file);
 }
 

@@ -69,7 +69,6 @@ void expect_same_config(const Deck& a, const Deck& b) {
   EXPECT_EQ(a.run.seed, b.run.seed);
   EXPECT_EQ(a.run.end_time_s, b.run.end_time_s);
   EXPECT_EQ(a.run.report_interval_s, b.run.report_interval_s);
-  EXPECT_EQ(a.run.deterministic, b.run.deterministic);
   EXPECT_EQ(a.run.output_dir, b.run.output_dir);
   EXPECT_EQ(a.run.checkpoint_interval_s, b.run.checkpoint_interval_s);
   EXPECT_EQ(a.run.checkpoint_keep, b.run.checkpoint_keep);
@@ -124,7 +123,6 @@ TEST(Deck, MinimalDeckTakesEveryDefault) {
   EXPECT_EQ(d.run.seed, 1u);
   EXPECT_EQ(d.run.end_time_s, 28800.0);
   EXPECT_EQ(d.run.report_interval_s, 600.0);
-  EXPECT_TRUE(d.run.deterministic);
   EXPECT_EQ(d.run.output_dir, "output");
   EXPECT_EQ(d.run.checkpoint_interval_s, 0.0);
   EXPECT_EQ(d.run.checkpoint_keep, 3);
@@ -212,7 +210,6 @@ TEST(Deck, RunBlock) {
   seed: 42
   end_time_s: 3600
   report_interval_s: 60
-  deterministic: false
   output_dir: out/x
   checkpoint_interval_s: 1200
   checkpoint_keep: 1000
@@ -220,7 +217,6 @@ TEST(Deck, RunBlock) {
   EXPECT_EQ(d.run.seed, 42u);
   EXPECT_EQ(d.run.end_time_s, 3600.0);
   EXPECT_EQ(d.run.report_interval_s, 60.0);
-  EXPECT_FALSE(d.run.deterministic);
   EXPECT_EQ(d.run.output_dir, "out/x");
   EXPECT_EQ(d.run.checkpoint_interval_s, 1200.0);
   EXPECT_EQ(d.run.checkpoint_keep, 1000);
@@ -286,7 +282,6 @@ run:
   seed: 1
   end_time_s: 28800
   report_interval_s: 600
-  deterministic: true
   output_dir: output
   checkpoint_interval_s: 0
   checkpoint_keep: 3
@@ -475,8 +470,43 @@ TEST(DeckErrors, IterationsZero) {
 }
 
 TEST(DeckErrors, BooleanSpelledYes) {
-  EXPECT_EQ(errors_of("run:\n  deterministic: yes\n" + minimal),
-            Strings{"deck.yaml:2:18: run.deterministic: expected true or false, found 'yes'"});
+  EXPECT_EQ(errors_of("factory:\n  factories:\n    - name: f\n      lines:\n        - name: l\n          source: {interval_s: 60}\n          stations:\n            - name: s\n              process: {distribution: fixed, time_s: 30}\n              breakdown: {mtbf_s: 10, mttr_s: 1, only_when_busy: yes}\n"),
+            Strings{"deck.yaml:10:66: factory.factories.0.lines.0.stations.0.breakdown.only_when_busy: expected true or "
+                    "false, found 'yes'"});
+}
+
+// A "billion laughs": every level multiplies the one below by ten. yaml-cpp shares aliased
+// nodes, but the deck's tree copies them; the parse stops at the node budget instead of
+// expanding to gigabytes on every rank.
+TEST(DeckErrors, AliasBombIsRefused) {
+  std::string bomb = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int level = 1; level <= 9; ++level) {
+    const std::string prev = "*a" + std::to_string(level - 1);
+    bomb += "a" + std::to_string(level) + ": &a" + std::to_string(level) + " [" + prev;
+    for (int k = 1; k < 10; ++k) bomb += ", " + prev;
+    bomb += "]\n";
+  }
+  const Strings errors = errors_of(bomb + minimal);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].find("expected at most 500000 YAML nodes with aliases expanded, found more"),
+            std::string::npos)
+      << errors[0];
+  EXPECT_EQ(errors[0].rfind("deck.yaml:", 0), 0u) << errors[0];
+}
+
+TEST(DeckErrors, DeterministicWasRemoved) {
+  EXPECT_EQ(errors_of("run:\n  deterministic: true\n" + minimal),
+            Strings{"deck.yaml:2:3: run.deterministic: 'deterministic' was removed: results are always bitwise "
+                    "identical at any rank count (the exact sums cost little; see README \"Determinism\"); delete "
+                    "the key"});
+}
+
+TEST(DeckErrors, TooManyReportsOrCheckpoints) {
+  EXPECT_EQ(errors_of("run:\n  end_time_s: 1e12\n  report_interval_s: 1e-3\n  checkpoint_interval_s: 1\n" + minimal),
+            (Strings{"deck.yaml:3:22: run.report_interval_s: expected a number of seconds >= end_time_s / 1e9 (1000; "
+                     "at most 1e9 of them in a run), found 0.001",
+                     "deck.yaml:4:26: run.checkpoint_interval_s: expected a number of seconds >= end_time_s / 1e9 "
+                     "(1000; at most 1e9 of them in a run), found 1"}));
 }
 
 TEST(DeckErrors, CheckpointKeepOutOfRange) {
@@ -1024,7 +1054,6 @@ void expect_same_training(const TrainingConfig& a, const TrainingConfig& b) {
 // A weld deck that sets every key to something other than its default.
 const std::string training_every_key = R"(run:
   seed: 11
-  deterministic: false
   output_dir: out/w
   checkpoint_keep: 5
 training:
@@ -1089,6 +1118,7 @@ training:
     max_grad_norm: 0
     learning_rate: 1e-3
     anneal_learning_rate: false
+    anneal_iterations: 77
     epochs: 3
     minibatches: 768
     normalize_advantages: false
@@ -1130,7 +1160,6 @@ TEST(TrainingDeck, MinimalTakesEveryDefault) {
   EXPECT_EQ(t.learner.seed, 1u);  // run.seed
   // The run keys that apply to training runs.
   EXPECT_EQ(d.run.seed, 1u);
-  EXPECT_TRUE(d.run.deterministic);
   EXPECT_EQ(d.run.output_dir, "output");
   EXPECT_EQ(d.run.checkpoint_keep, 3);
   // A factory deck is not a training run.
@@ -1141,7 +1170,6 @@ TEST(TrainingDeck, EveryKeyIsRead) {
   const Deck d = training_deck_of(training_every_key);
   const TrainingConfig& t = d.training;
   EXPECT_EQ(d.run.seed, 11u);
-  EXPECT_FALSE(d.run.deterministic);
   EXPECT_EQ(d.run.output_dir, "out/w");
   EXPECT_EQ(d.run.checkpoint_keep, 5);
   EXPECT_EQ(t.skill.kind, skills::SkillKind::weld);
@@ -1205,7 +1233,7 @@ TEST(TrainingDeck, EveryKeyIsRead) {
   EXPECT_EQ(l.max_grad_norm, 0.0);
   EXPECT_EQ(l.learning_rate, 1e-3);
   EXPECT_FALSE(l.anneal_learning_rate);
-  EXPECT_EQ(l.total_updates, 40);
+  EXPECT_EQ(l.total_updates, 77);
   EXPECT_EQ(l.epochs, 3);
   EXPECT_EQ(l.minibatches, 768);  // = robots × horizon, the most allowed
   EXPECT_FALSE(l.normalize_advantages);
@@ -1330,7 +1358,6 @@ TEST(TrainingDeck, ResolvedDeckFillsInDefaults) {
             R"(# resolved deck: every key with its value, defaults filled in, --set applied
 run:
   seed: 1
-  deterministic: true
   output_dir: output
   checkpoint_keep: 3
 training:
@@ -1380,6 +1407,7 @@ training:
     max_grad_norm: 0.5
     learning_rate: 3e-04
     anneal_learning_rate: true
+    anneal_iterations: 100
     epochs: 5
     minibatches: 8
     normalize_advantages: true
@@ -1404,7 +1432,6 @@ TEST(TrainingDeck, ResolvedDeckRoundTrips) {
     const Deck second = training_deck_of(first.resolved_yaml);
     expect_same_training(first.training, second.training);
     EXPECT_EQ(first.run.seed, second.run.seed);
-    EXPECT_EQ(first.run.deterministic, second.run.deterministic);
     EXPECT_EQ(first.run.output_dir, second.run.output_dir);
     EXPECT_EQ(first.run.checkpoint_keep, second.run.checkpoint_keep);
     EXPECT_EQ(second.resolved_yaml, first.resolved_yaml);
@@ -1642,7 +1669,7 @@ TEST(TrainingDeckErrors, ValuesOutOfRange) {
   EXPECT_EQ(training_errors(training_minimal + "  target: 1.5\n  horizon: 0\n  common:\n    action_mode: torqe\n",
                             {"training.ppo.gamma=0", "training.ppo.clip=1", "training.ppo.adam.beta2=1"}),
             (Strings{"deck.yaml:4:11: training.target: expected a number in [0, 1], found '1.5'",
-                     "deck.yaml:5:12: training.horizon: expected an integer in [1, 1000000000], found '0'",
+                     "deck.yaml:5:12: training.horizon: expected an integer in [1, 65536], found '0'",
                      "deck.yaml:7:18: training.common.action_mode: expected 'torque', 'pd_target' or 'pd_delta', "
                      "found 'torqe'; did you mean 'torque'?",
                      "--set:1:20: training.ppo.gamma: expected a number in (0, 1], found '0'",
@@ -1651,6 +1678,43 @@ TEST(TrainingDeckErrors, ValuesOutOfRange) {
 }
 
 }  // namespace
+// Every size that is multiplied into an allocation is bounded in the deck, so that no deck
+// can ask for an overflowing buffer (robots × horizon rows) or env-step count.
+TEST(TrainingDeckErrors, SizesThatWouldOverflowAreRefused) {
+  EXPECT_EQ(training_errors(training_minimal + "  robots: 1000000000000\n  horizon: 1000000000\n"),
+            (Strings{"deck.yaml:4:11: training.robots: expected an integer in [1, 2147483647], found '1000000000000'",
+                     "deck.yaml:5:12: training.horizon: expected an integer in [1, 65536], found '1000000000'"}));
+  EXPECT_EQ(training_errors(training_minimal + "  robots: 2147483647\n  horizon: 65536\n  iterations: 2000000\n"),
+            Strings{"deck.yaml:6:15: training.iterations: expected robots × horizon × iterations <= "
+                    "4611686018427387904 env-steps, found 2147483647 × 65536 × 2000000"});
+  EXPECT_EQ(training_errors(training_minimal + "  eval_episodes: 1000000000000\n"),
+            Strings{"deck.yaml:4:18: training.eval_episodes: expected an integer in [1, 1000000], found "
+                    "'1000000000000'"});
+  // 1024 robots × 4194304 steps once overflowed the int row count to 0.
+  EXPECT_EQ(training_errors(training_minimal + "  robots: 1024\n  horizon: 4194304\n"),
+            Strings{"deck.yaml:5:12: training.horizon: expected an integer in [1, 65536], found '4194304'"});
+}
+
+TEST(TrainingDeckErrors, ExportedPolicyStaysInsideTheOutputDirectory) {
+  const std::string expected = "expected a relative file path inside the output directory (no '..', not absolute)";
+  for (const std::string bad : {"/etc/policy.h5", "../policy.h5", "a/../../policy.h5", "", "lib/"}) {
+    EXPECT_EQ(training_errors(training_minimal + "  export_policy: \"" + bad + "\"\n"),
+              Strings{"deck.yaml:4:18: training.export_policy: " + expected + ", found '" + bad + "'"})
+        << bad;
+  }
+  EXPECT_EQ(training_deck_of(training_minimal + "  export_policy: library/weld.h5\n").training.export_policy,
+            "library/weld.h5");
+}
+
+TEST(TrainingDeck, AnnealingRunsOverTheIterationsUnlessSet) {
+  EXPECT_EQ(training_deck_of(training_minimal + "  iterations: 300\n").training.learner.total_updates, 300);
+  EXPECT_EQ(training_deck_of(training_minimal + "  iterations: 300\n  ppo:\n    anneal_iterations: 600\n")
+                .training.learner.total_updates,
+            600);
+  EXPECT_EQ(training_errors(training_minimal + "  ppo:\n    anneal_iterations: 0\n"),
+            Strings{"deck.yaml:5:24: training.ppo.anneal_iterations: expected a positive integer, found '0'"});
+}
+
 TEST(TrainingDeck, TargetMetricSetsTheTargetsUnit) {
   EXPECT_EQ(training_deck_of(training_minimal).training.target_metric, TargetMetric::automatic);
   const Deck d = training_deck_of(training_minimal + "  target_metric: final_error\n  target: 2.5\n");
