@@ -13,6 +13,7 @@
 
 #include "app/cli.hpp"
 #include "app/factory_run.hpp"
+#include "app/memory.hpp"
 #include "app/signals.hpp"
 #include "app/training_run.hpp"
 #include "io/deck.hpp"
@@ -73,7 +74,8 @@ std::string read_deck(MPI_Comm comm, const std::string& path) {
 int run_with(MPI_Comm comm, const CliOptions& cli) {
   const bool root = comm::rank_of(comm) == 0;
   const std::string text = read_deck(comm, cli.deck);
-  io::DeckResult parsed = io::parse_deck(text, cli.deck, cli.overrides, broadcast_reader(comm));
+  io::DeckResult parsed =
+      io::parse_deck(text, cli.deck, cli.overrides, broadcast_reader(comm), memory_per_rank_bytes(comm));
   if (!parsed.errors.empty()) {
     if (root) {
       for (const auto& e : parsed.errors) std::cerr << e.format() << "\n";

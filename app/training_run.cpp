@@ -18,12 +18,12 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <limits>
 #include <memory>
 #include <vector>
 
+#include "app/memory.hpp"
 #include "app/output_dir.hpp"
 #include "app/progress.hpp"
 #include "app/signals.hpp"
@@ -580,18 +580,6 @@ class TrainingRun {
   Timers timers_;
 };
 
-// MemAvailable of this node in bytes (0 if unknown).
-double node_available_bytes() {
-  std::ifstream meminfo("/proc/meminfo");
-  std::string key;
-  double kib = 0;
-  std::string unit;
-  while (meminfo >> key >> kib >> unit) {
-    if (key == "MemAvailable:") return kib * 1024.0;
-  }
-  return 0.0;
-}
-
 // Refuses, on every rank alike and before anything is allocated or written (exit 2), a run
 // whose ranks would hold more rollout rows than the kernels index (int) or need more
 // memory than their node has: the deck bounds robots and horizon, but what one rank holds
@@ -609,28 +597,20 @@ void check_training_fits(MPI_Comm comm, const io::TrainingConfig& cfg) {
   for (int w : cfg.learner.value_hidden) widths += w;
   const double minibatch_rows = rows / std::max(1, cfg.learner.minibatches) + robots;
   const double bytes = rows * (12.0 * obs + 8.0 * act + 64.0) + minibatch_rows * widths * 16.0 + robots * 2048.0;
+  const double available = memory_per_rank_bytes(comm);  // collective: before any branch
   std::string problem;
   if (rows > static_cast<double>(std::numeric_limits<int>::max())) {
     problem = "a rank would hold " + std::to_string(mine.size()) +
               " robots × horizon " + std::to_string(cfg.horizon) + " rollout rows, more than " +
               std::to_string(std::numeric_limits<int>::max()) + "; run on more ranks or shorten training.horizon";
-  } else {
-    // Ranks on one node share its memory.
-    MPI_Comm node;
-    MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
-    const int on_node = comm::size_of(node);
-    MPI_Comm_free(&node);
-    const double available = node_available_bytes() / on_node;
-    if (available > 0 && bytes > available) {
-      char text[320];
-      std::snprintf(text, sizeof text,
-                    "a rank needs about %.3g GiB for its %lld robots × horizon %d (rollout, learner scratch, fleet), "
-                    "but this node has %.3g GiB available per rank (%d ranks on it); run on more nodes or with fewer "
-                    "robots or a shorter horizon",
-                    bytes / 1073741824.0, static_cast<long long>(mine.size()), cfg.horizon,
-                    available / 1073741824.0, on_node);
-      problem = text;
-    }
+  } else if (available > 0 && bytes > available) {
+    char text[320];
+    std::snprintf(text, sizeof text,
+                  "a rank needs about %.3g GiB for its %lld robots × horizon %d (rollout, learner scratch, fleet), "
+                  "but %.3g GiB are available per rank (the node's available memory shared by its ranks); run on "
+                  "more nodes or with fewer robots or a shorter horizon",
+                  bytes / 1073741824.0, static_cast<long long>(mine.size()), cfg.horizon, available / 1073741824.0);
+    problem = text;
   }
   problem = comm::first_problem(comm, problem);
   if (!problem.empty()) throw Error("training does not fit: " + problem, ExitCode::bad_input);

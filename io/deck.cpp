@@ -3,6 +3,7 @@
 #include "io/deck.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <limits>
@@ -71,6 +72,7 @@ struct DeckSpec {
   // Where the deck came from, for the files it refers to.
   std::string file;
   const FileReader* read_file = nullptr;
+  double memory_per_rank_bytes = 0.0;  // > 0: what a rank may hold
 };
 
 // Names seen so far in one scope, to report the second use of a name.
@@ -372,6 +374,14 @@ void read_factory(MapReader& m, DeckSpec& spec) {
     m.errors().add(m.where(), m.path(),
                    "expected at most " + std::to_string(max_total_stations) +
                        " stations counting replicas, found " + std::to_string(total));
+  } else if (spec.memory_per_rank_bytes > 0.0 && static_cast<double>(total) * bytes_per_station > spec.memory_per_rank_bytes) {
+    char text[256];
+    std::snprintf(text, sizeof text,
+                  "expected a factory that fits in memory: %lld stations need about %.3g GiB on every rank (each "
+                  "rank holds the whole model's configuration), %.3g GiB are available per rank",
+                  static_cast<long long>(total), static_cast<double>(total) * bytes_per_station / 1073741824.0,
+                  spec.memory_per_rank_bytes / 1073741824.0);
+    m.errors().add(m.where(), m.path(), text);
   }
   m.finish();
 }
@@ -1044,7 +1054,7 @@ std::optional<std::string> read_file_from_disk(const std::string& path) {
 }
 
 DeckResult parse_deck(const std::string& text, const std::string& file, const std::vector<std::string>& overrides,
-                      const FileReader& read_file) {
+                      const FileReader& read_file, double memory_per_rank_bytes) {
   Errors errors(file);
   DeckResult result;
   std::optional<Node> root = deck_detail::load_yaml(text, 0, 0, "", errors);
@@ -1061,6 +1071,7 @@ DeckResult parse_deck(const std::string& text, const std::string& file, const st
   DeckSpec spec;
   spec.file = file;
   spec.read_file = &read_file;
+  spec.memory_per_rank_bytes = memory_per_rank_bytes;
   spec.training_deck = top.has("training");
   std::vector<std::string> kinds;  // the kind blocks the deck has
   for (const Block& block : top_level_blocks) {

@@ -62,12 +62,19 @@ std::optional<std::string> read_file_from_disk(const std::string& path);
 // ("factory.factories.0.lines.1.count=5"); the value is read as YAML and checked exactly
 // like a value in the file. Errors inside a referenced robot file carry that file's name,
 // line and column.
+// `memory_per_rank_bytes` (> 0: known) is the memory each rank may use; a factory whose
+// expanded configuration (held whole on every rank) would not fit is a deck error. The
+// caller passes the same value on every rank so that every rank reaches the same verdict.
 DeckResult parse_deck(const std::string& text, const std::string& file,
                       const std::vector<std::string>& overrides = {},
-                      const FileReader& read_file = read_file_from_disk);
+                      const FileReader& read_file = read_file_from_disk, double memory_per_rank_bytes = 0.0);
 
 // The largest number of stations a deck may expand to (sum of all line and station
 // replicas); guards against a typo allocating the machine away.
 inline constexpr long long max_total_stations = 100'000'000;
+
+// What one station of the expanded model costs every rank (its configuration, name and the
+// factory's per-station index arrays), for the memory check above.
+inline constexpr double bytes_per_station = sizeof(factory::StationConfig) + 64.0;
 
 }  // namespace kollektiv::io

@@ -183,6 +183,13 @@ def case_cli(r):
     p = subprocess.run(r.command(1, r.deck, "--output", out, "--set", "run.seed=abc"), env=ENV, capture_output=True,
                        text=True)
     check(p.returncode == 2 and "--set:1:10: run.seed:" in p.stderr, f"bad --set:\n{p.stderr}")
+    # A factory whose configuration (held on every rank) exceeds the memory of a rank is a
+    # deck error (14.1 M copies of the quickstart's 7-station line: 99 M stations, ~20 GB).
+    quickstart = os.path.join(INPUTS, "quickstart.yaml")
+    p = subprocess.run(r.command(2, quickstart, "--output", out, "--set", "factory.factories.0.lines.0.count=14142857"),
+                       env=ENV, capture_output=True, text=True, timeout=300)
+    check(p.returncode == 2 and "expected a factory that fits in memory" in p.stderr and not os.path.exists(out),
+          f"a factory larger than memory: exit {p.returncode}\n{p.stderr[-2000:]}")
     p = subprocess.run(r.command(1, r.deck, "--bogus"), env=ENV, capture_output=True, text=True)
     check(p.returncode == 2, f"unknown option: exit {p.returncode}")
     p = subprocess.run(r.command(1, os.path.join(r.work, "missing.yaml")), env=ENV, capture_output=True, text=True)

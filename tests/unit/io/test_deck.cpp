@@ -740,6 +740,25 @@ TEST(DeckErrors, TooManyStations) {
                     "9223372036854775807"});
 }
 
+// Every rank holds the whole expanded model: one that would not fit the memory a rank may
+// use is a deck error, before anything is expanded or allocated.
+TEST(DeckErrors, FactoryLargerThanMemory) {
+  const std::string deck = with(minimal, "- name: l\n", "- name: l\n          count: 1000000\n");
+  const DeckResult fits = parse_deck(deck, "deck.yaml", {}, read_file_from_disk, 64.0 * 1073741824.0);
+  EXPECT_TRUE(fits.deck.has_value());
+  const DeckResult r = parse_deck(deck, "deck.yaml", {}, read_file_from_disk, 0.1 * 1073741824.0);
+  ASSERT_EQ(r.errors.size(), 1u);
+  const std::string e = r.errors[0].format();
+  EXPECT_EQ(e.rfind("deck.yaml:2:3: factory: expected a factory that fits in memory: 1000000 stations need about ",
+                    0),
+            0u)
+      << e;
+  EXPECT_NE(e.find("GiB on every rank (each rank holds the whole model's configuration), 0.1 GiB are available per "
+                   "rank"),
+            std::string::npos)
+      << e;
+}
+
 TEST(DeckErrors, AllErrorsReportedTogetherInFileOrder) {
   const std::string text = R"(run:
   sed: 1
