@@ -134,6 +134,9 @@ namespace {
 Handle scalar_space() { return checked(H5Screate(H5S_SCALAR), "cannot create a scalar dataspace"); }
 
 // Creates (or replaces) attribute `name` of type `file_type` and writes `data` as `memory_type`.
+// The largest string attribute a reader takes (decks are far smaller).
+constexpr std::size_t max_attribute_bytes = std::size_t{64} << 20;
+
 void put_attribute(hid_t object, const std::string& name, hid_t file_type, hid_t memory_type, const void* data) {
   if (H5Aexists(object, name.c_str()) > 0) {
     check_status(H5Adelete(object, name.c_str()), "cannot replace attribute '" + name + "'");
@@ -165,13 +168,15 @@ T get_attribute(hid_t object, const std::string& name, hid_t memory_type, ExitCo
 }  // namespace
 
 void write_attribute(hid_t object, const std::string& name, const std::string& value) {
-  // Variable-length UTF-8: h5py reads it as str, and texts of any length (decks) fit,
-  // since the object header holds only a reference to the text.
+  // Fixed-length, NUL-terminated UTF-8: the text lives in the attribute's own (checksummed)
+  // storage. A variable-length string would live in the global heap, which has no checksum
+  // and on which HDF5 1.10 hangs or reads out of bounds when it is damaged (found by
+  // tests/fuzz); read_attribute_string refuses those.
   Handle type = checked(H5Tcopy(H5T_C_S1), "cannot create a string type");
-  check_status(H5Tset_size(type.get(), H5T_VARIABLE), "cannot make a string type variable");
+  check_status(H5Tset_size(type.get(), value.size() + 1), "cannot size a string type");
+  check_status(H5Tset_strpad(type.get(), H5T_STR_NULLTERM), "cannot set a string's padding");
   check_status(H5Tset_cset(type.get(), H5T_CSET_UTF8), "cannot set a string's character set");
-  const char* text = value.c_str();
-  put_attribute(object, name, type.get(), type.get(), &text);
+  put_attribute(object, name, type.get(), type.get(), value.c_str());
 }
 
 void write_attribute(hid_t object, const std::string& name, double value) {
@@ -198,17 +203,18 @@ std::string read_attribute_string(hid_t object, const std::string& name, ExitCod
   if (H5Tget_class(type.get()) != H5T_STRING) throw Error("attribute '" + name + "' is not a string", code);
   Handle space = checked(H5Aget_space(attribute.get()), "cannot read attribute '" + name + "'", code);
   if (H5Sget_simple_extent_npoints(space.get()) != 1) throw Error("attribute '" + name + "' is not a scalar", code);
-  if (H5Tis_variable_str(type.get()) > 0) {
-    Handle memory = checked(H5Tcopy(H5T_C_S1), "cannot create a string type", code);
-    check_status(H5Tset_size(memory.get(), H5T_VARIABLE), "cannot size a string type", code);
-    check_status(H5Tset_cset(memory.get(), H5Tget_cset(type.get())), "cannot set a string's character set", code);
-    char* text = nullptr;
-    check_status(H5Aread(attribute.get(), memory.get(), &text), "cannot read attribute '" + name + "'", code);
-    std::string value = text ? text : "";
-    H5free_memory(text);
-    return value;
-  }
-  std::string buffer(H5Tget_size(type.get()), '\0');
+  if (H5Tis_variable_str(type.get()) != 0)
+    throw Error("attribute '" + name + "' is a variable-length string (written by an older kollektiv), which this "
+                    "build does not read: HDF5 keeps it in an unchecksummed heap on which it can hang or read out of "
+                    "bounds when the file is damaged",
+                code);
+  // The declared size must lie in the attribute's storage (a damaged file cannot make the
+  // reader allocate more than it holds).
+  const std::size_t size = H5Tget_size(type.get());
+  if (size == 0 || size > H5Aget_storage_size(attribute.get()) || size > max_attribute_bytes)
+    throw Error("attribute '" + name + "' declares " + std::to_string(size) + " bytes that its storage does not hold",
+                code);
+  std::string buffer(size, '\0');
   check_status(H5Aread(attribute.get(), type.get(), buffer.data()), "cannot read attribute '" + name + "'", code);
   const std::size_t end = buffer.find('\0');
   return end == std::string::npos ? buffer : buffer.substr(0, end);

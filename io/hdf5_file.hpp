@@ -89,7 +89,9 @@ void write_attribute(hid_t object, const std::string& name, std::int64_t value);
 void write_attribute(hid_t object, const std::string& name, std::uint64_t value);
 
 bool has_attribute(hid_t object, const std::string& name);
-// Strings are stored as variable-length UTF-8.
+// Strings are stored as fixed-length, NUL-terminated UTF-8 (in the attribute's checksummed
+// storage); variable-length strings, which live in HDF5's unchecksummed global heap, are
+// refused when read (Error(code)).
 // Read a scalar attribute; fixed- or variable-length strings. Throw Error(code) if missing
 // or not convertible.
 std::string read_attribute_string(hid_t object, const std::string& name, ExitCode code = ExitCode::failure);

@@ -742,11 +742,26 @@ std::string restore_problem(double time_s, const FactoryState& state, const std:
                  " on the way for a buffer of " + std::to_string(s.downstream_capacity));
     for (int k = 0; k < real_field_count; ++k)
       if (std::isnan(r[k])) return bad("a time or KPI sum is NaN");
+    // At a window boundary every pending event lies at or after the time, and every open
+    // interval started at or before it (a later time would make the first window process
+    // everything in between at once).
+    for (int k : {sr_service_end, sr_fail_at, sr_repair_end, sr_next_arrival})
+      if (r[k] < time_s) return bad("an event is pending before the time " + std::to_string(time_s));
+    if (r[sr_state_since] > time_s || r[sr_wip_since] > time_s) return bad("an interval starts after the time");
   }
-  for (double t : state.part_time_s)
-    if (std::isnan(t)) return "a part arrival time is NaN";
-  for (double t : state.credit_time_s)
-    if (std::isnan(t)) return "a credit arrival time is NaN";
+  std::size_t part = 0, credit = 0;
+  for (std::size_t i = 0; i < stations.size(); ++i) {
+    const std::int64_t arrived = state.station_int[i * int_field_count + si_parts_arrived];
+    for (std::int64_t k = 0; k < state.part_count[i]; ++k, ++part) {
+      const double t = state.part_time_s[part];
+      if (std::isnan(t) || (k >= arrived && t < time_s))
+        return "station " + std::to_string(stations[i].gid) + ": a part on its way arrives before the time";
+    }
+    for (std::int64_t k = 0; k < state.credit_count[i]; ++k, ++credit) {
+      if (!(state.credit_time_s[credit] >= time_s))
+        return "station " + std::to_string(stations[i].gid) + ": a credit on its way arrives before the time";
+    }
+  }
   return std::string();
 }
 

@@ -20,6 +20,11 @@ def check(condition, message):
     return condition
 
 
+def text(value):
+    """An HDF5 string attribute as str (h5py gives fixed-length strings as bytes)."""
+    return value.decode() if isinstance(value, (bytes, bytearray)) else str(value)
+
+
 def report():
     if failures:
         print(f"{len(failures)} check(s) failed")

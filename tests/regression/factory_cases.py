@@ -20,7 +20,7 @@ import sys
 import h5py
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cases import (ENV, Runner, check, latest, report, run_and_signal, same_files,  # noqa: E402
+from cases import (ENV, Runner, check, text, latest, report, run_and_signal, same_files,  # noqa: E402
                    signal_while_reading_deck)
 
 INPUTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "inputs")
@@ -220,8 +220,8 @@ def case_cli(r):
                        capture_output=True, text=True)
     check(p.returncode == 3 and "no valid checkpoint" in p.stderr, f"restart without checkpoints:\n{p.stderr}")
     with h5py.File(os.path.join(out, "history.h5"), "r") as f:
-        check("kollektiv" in str(f.attrs["build_info"]), "history without build_info")
-        check("run:" in str(f.attrs["deck"]), "history without the deck text")
+        check("kollektiv" in text(f.attrs["build_info"]), "history without build_info")
+        check("run:" in text(f.attrs["deck"]), "history without the deck text")
 
 
 

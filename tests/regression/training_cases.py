@@ -29,7 +29,7 @@ import h5py
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cases import Runner, check, latest, report, run_and_signal, same_files, signal_while_reading_deck  # noqa: E402
+from cases import Runner, check, text, latest, report, run_and_signal, same_files, signal_while_reading_deck  # noqa: E402
 
 RESULT = re.compile(r"^RESULT skill=(\w+) iterations=(\d+) env_steps=(\d+) wall_s=([\d.]+) "
                     r"env_steps_per_s=(\d+) success=(\S+) quality=(\S+) reached_target=(yes|no)$", re.M)
@@ -163,9 +163,9 @@ def case_export(r):
     policy = os.path.join(out, "policy.h5")
     check(os.path.exists(policy), "no exported policy")
     with h5py.File(policy, "r") as f:
-        check(str(f.attrs["format"]) == "kollektiv-policy", "policy file format attribute")
-        check("kollektiv" in str(f.attrs["build_info"]), "policy without build_info")
-        check("training" in str(f.attrs["deck"]), "policy without the deck text")
+        check(text(f.attrs["format"]) == "kollektiv-policy", "policy file format attribute")
+        check("kollektiv" in text(f.attrs["build_info"]), "policy without build_info")
+        check("training" in text(f.attrs["deck"]), "policy without the deck text")
         widths = list(f["widths"][:])
         check(len(f["parameters"]) > widths[0] * widths[1], "policy parameters missing")
     evaluated = r.dir("eval")

@@ -222,6 +222,14 @@ TEST(FactoryParallel, RestoreRefusesOutOfRangeValues) {
     }
     EXPECT_EQ(f.time_s(), 0.0) << what << ": changed before refusing";
   }
+  // A time after the pending events (found by tests/fuzz: the first window then processed
+  // every event up to 2^32 s at once) is refused too.
+  {
+    Factory f(model, seed, MPI_COMM_WORLD);
+    const comm::Range mine = f.local_stations();
+    EXPECT_THROW(f.restore(4294967296.0, slice_state(whole, mine.begin, mine.size())), Error);
+    EXPECT_EQ(f.time_s(), 0.0);
+  }
   Factory good(model, seed, MPI_COMM_WORLD);
   const comm::Range mine = good.local_stations();
   good.restore(20.0, slice_state(whole, mine.begin, mine.size()));

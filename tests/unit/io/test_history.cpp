@@ -36,16 +36,16 @@ struct Column {
   std::string unit;
 };
 
-// Strings are variable-length UTF-8 (h5py reads them as str).
+// String attributes are fixed-length, NUL-terminated UTF-8 (never in HDF5's global heap).
 std::string string_attribute(hid_t object, const char* name) {
   hid_t a = H5Aopen(object, name, H5P_DEFAULT);
   hid_t t = H5Aget_type(a);
-  EXPECT_GT(H5Tis_variable_str(t), 0);
+  EXPECT_EQ(H5Tis_variable_str(t), 0);
   EXPECT_EQ(H5Tget_cset(t), H5T_CSET_UTF8);
-  char* text = nullptr;
-  H5Aread(a, t, &text);
-  std::string value = text ? text : "";
-  H5free_memory(text);
+  EXPECT_EQ(H5Tget_strpad(t), H5T_STR_NULLTERM);
+  std::string value(H5Tget_size(t), '\0');
+  H5Aread(a, t, value.data());
+  value.resize(value.find('\0') == std::string::npos ? value.size() : value.find('\0'));
   H5Tclose(t);
   H5Aclose(a);
   return value;
