@@ -3,6 +3,7 @@
 // to the arm dynamics. One thread per robot; kernels are templated on the joint count.
 #include "solvers/skills/fleet.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <type_traits>
@@ -782,6 +783,22 @@ void Fleet::restore_state(const FleetState& s) {
           "skills: fleet state has " + std::to_string(s.robot_count()) + " robots of " + std::to_string(s.dof) +
               " joints, the fleet " + std::to_string(n_robots_) + " of " + std::to_string(n),
           ExitCode::bad_checkpoint);
+  // A checkpoint is untrusted: joint states finite, counters in their ranges, flags 0 or 1.
+  for (int r = 0; r < n_robots_; ++r) {
+    const auto row = static_cast<std::size_t>(r);
+    const auto finite = [&](const std::vector<double>& v) {
+      return std::all_of(v.begin() + static_cast<std::ptrdiff_t>(row * n),
+                         v.begin() + static_cast<std::ptrdiff_t>((row + 1) * n), [](double x) { return std::isfinite(x); });
+    };
+    const std::int64_t* ti = s.task_int.data() + row * task_int_count;
+    const auto flag = [](std::int64_t x) { return x == 0 || x == 1; };
+    require(finite(s.q) && finite(s.qd) && ti[ti_episode] >= 0 && ti[ti_step] >= 0 &&
+                ti[ti_step] <= cfg_.common.episode_steps && ti[ti_streak] >= 0 && flag(ti[ti_attached]) &&
+                flag(ti[ti_grasped]),
+            "skills: the fleet state of robot " + std::to_string(gid_offset_ + r) +
+                " is out of range (non-finite joint state, or counters or flags out of range)",
+            ExitCode::bad_checkpoint);
+  }
   auto q = Kokkos::create_mirror_view(q_);
   auto qd = Kokkos::create_mirror_view(qd_);
   auto tr = Kokkos::create_mirror_view(task_real_);

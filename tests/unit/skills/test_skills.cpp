@@ -331,7 +331,18 @@ TEST(Skills, NonFiniteStateThrowsNamingTheRobot) {
   auto cfg = config_for("planar2", SkillKind::reach);
   Fleet f(shipped_model("planar2"), cfg, 1, 40, 4);
   FleetState s = f.save_state();
-  s.qd[static_cast<std::size_t>(2 * 2 + 1)] = std::nan("");
+  // A restored state is untrusted: a NaN is refused as a bad checkpoint, naming the robot.
+  FleetState bad = s;
+  bad.qd[static_cast<std::size_t>(2 * 2 + 1)] = std::nan("");
+  try {
+    f.restore_state(bad);
+    ADD_FAILURE() << "a NaN velocity was restored";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::bad_checkpoint);
+    EXPECT_NE(std::string(e.what()).find("robot 42"), std::string::npos) << e.what();
+  }
+  // A finite state that blows up in the step is reported naming the robot.
+  s.qd[static_cast<std::size_t>(2 * 2 + 1)] = 1e308;
   f.restore_state(s);
   StepResult out;
   try {
