@@ -728,9 +728,11 @@ std::string restore_problem(double time_s, const FactoryState& state, const std:
     if (v[si_kpi_state] < kpi_busy || v[si_kpi_state] > kpi_down)
       return bad("KPI state " + std::to_string(v[si_kpi_state]));
     if (!flag(v[si_down]) || !flag(v[si_source_waiting]) || !flag(v[si_current_good])) return bad("a flag is not 0 or 1");
+    // Counters are incremented: far from the int64 limit (2^53 events take years of any run).
+    constexpr std::int64_t most_counted = std::int64_t{1} << 53;
     for (int k : {si_service_count, si_failure_count, si_arrival_count, si_processed, si_good, si_scrapped,
                   si_sink_count, si_entered, si_wip_count})
-      if (v[k] < 0) return bad("a counter is negative");
+      if (v[k] < 0 || v[k] > most_counted) return bad("a counter is out of range");
     if (parts < 0 || credits_on_way < 0) return bad("a FIFO length is negative");
     if (v[si_parts_arrived] < 0 || v[si_parts_arrived] > parts)
       return bad(std::to_string(v[si_parts_arrived]) + " parts in the buffer of a FIFO of " + std::to_string(parts));

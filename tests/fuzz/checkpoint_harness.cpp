@@ -20,20 +20,6 @@ namespace {
 std::unique_ptr<io::Deck> deck;
 long hdf5_baseline = 0;
 
-// Known finding (regressions/README.md): Factory::restore accepts pending events before
-// the restored time, and the first window then replays all of them. True if `snap` has one.
-bool has_event_before_time(const io::FactorySnapshot& snap) {
-  const factory::FactoryState& state = snap.state;
-  const auto before = [&](double t) { return t < snap.time_s; };
-  for (std::size_t i = 0; i < state.part_count.size(); ++i) {
-    const double* r = state.station_real.data() + i * factory::real_field_count;
-    for (int k : {factory::sr_service_end, factory::sr_fail_at, factory::sr_repair_end, factory::sr_next_arrival})
-      if (before(r[k])) return true;
-  }
-  return std::any_of(state.part_time_s.begin(), state.part_time_s.end(), before) ||
-         std::any_of(state.credit_time_s.begin(), state.credit_time_s.end(), before);
-}
-
 }  // namespace
 
 void initialize_checkpoint_harness() {
@@ -49,7 +35,6 @@ void load_checkpoint_file(const std::string& path) {
     factory::Factory f(deck->factory, deck->run.seed, MPI_COMM_SELF);
     io::load_newest_valid(MPI_COMM_SELF, path, [&](io::CheckpointReader& r) -> io::CheckpointApply {
       auto snap = std::make_shared<io::FactorySnapshot>(io::read_factory_state(r, f));
-      if (skip_known_findings() && has_event_before_time(*snap)) return {};  // not restored
       return [&f, snap] { f.restore(snap->time_s, snap->state); };
     });
     f.advance(f.time_s() + 100.0);

@@ -2,7 +2,7 @@
 // app/factory_run.cpp (io::read_factory_state, then Factory::restore once the checksums are
 // verified) on a factory built from inputs/factory_multiline.yaml, then 100 simulated
 // seconds more and a KPI report, to find states that pass validation but break the
-// simulation (with $KOLLEKTIV_FUZZ_SKIP_KNOWN, states of a known finding are not restored).
+// simulation.
 // Error(ExitCode::bad_checkpoint) is the expected outcome of a bad file; any other
 // exception, a sanitizer report, a hang or an HDF5 object left open is a finding.
 #pragma once

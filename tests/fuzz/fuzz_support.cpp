@@ -94,37 +94,4 @@ void check_no_hdf5_leak(long baseline, const char* after) {
     fail(std::to_string(open - baseline) + " HDF5 object(s) left open after " + after);
 }
 
-bool hdf5_global_heap_is_malformed(const std::uint8_t* data, std::size_t size) {
-  const auto le = [&](std::size_t at, int bytes) {
-    std::uint64_t v = 0;
-    for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | data[at + static_cast<std::size_t>(i)];
-    return v;
-  };
-  constexpr std::size_t header = 16, object_header = 16;  // 8-byte lengths, as kollektiv writes
-  for (std::size_t at = 0; at + header <= size; ++at) {
-    if (std::memcmp(data + at, "GCOL", 4) != 0) continue;
-    const std::uint64_t collection = le(at + 8, 8);
-    // The parse loop of H5HGcache.c (1.10.8) over objects: index, refs, reserved, size.
-    const std::uint64_t end = at + std::min<std::uint64_t>(collection, size - at);
-    std::uint64_t p = at + header;
-    while (p < end) {
-      if (p + object_header > end) break;  // a too-small tail counts as free space
-      const std::uint64_t index = le(p, 2), object_size = le(p + 8, 8);
-      const std::uint64_t need = index > 0 ? object_header + ((object_size + 7) & ~std::uint64_t{7}) : object_size;
-      if (need == 0 || need > (std::uint64_t{1} << 62)) return true;  // no progress, or wraps
-      if (index > 0 && need > end - p) return true;                    // past the collection
-      p += need;
-    }
-  }
-  return false;
-}
-
-bool skip_known_findings() {
-  static const bool skip = [] {
-    const char* v = std::getenv("KOLLEKTIV_FUZZ_SKIP_KNOWN");
-    return v && *v && std::string(v) != "0";
-  }();
-  return skip;
-}
-
 }  // namespace kollektiv::fuzz

@@ -42,14 +42,5 @@ long open_hdf5_objects();
 // fail() if more HDF5 objects are open than `baseline`.
 void check_no_hdf5_leak(long baseline, const char* after);
 
-// Known HDF5 1.10 bugs (regressions/README.md): a global heap collection ("GCOL", not
-// covered by HDF5's metadata checksums) holding a free-space object of size 0 makes
-// H5HG__cache_heap_deserialize loop forever, and an object larger than its collection
-// makes H5HG_read copy past its buffer, when a variable-length string is read. True if
-// some "GCOL" block in `data` has either. The raw-file targets skip such inputs when
-// $KOLLEKTIV_FUZZ_SKIP_KNOWN is set (run_fuzz.sh sets it while fuzzing, not while
-// replaying the regressions), so that fuzzing gets past these findings.
-bool hdf5_global_heap_is_malformed(const std::uint8_t* data, std::size_t size);
-bool skip_known_findings();
 
 }  // namespace kollektiv::fuzz

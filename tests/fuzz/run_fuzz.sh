@@ -8,8 +8,7 @@
 # Configures and builds build-fuzz (clang, -fsanitize=fuzzer-no-link,address,undefined on
 # every library), writes seed checkpoints and a policy with the app of the default build
 # (build/app/kollektiv; $KOLLEKTIV_APP overrides), replays the reproducers in
-# tests/fuzz/regressions/<target>/ (REPLAY lines), then fuzzes each target in turn, skipping
-# the inputs of the findings already known (fuzz_support.hpp); after a crash the target
+# tests/fuzz/regressions/<target>/ (REPLAY lines), then fuzzes each target in turn; after a crash the target
 # restarts on its corpus until its time is used (at most 5 findings each).
 # Corpora stay in build-fuzz/corpus/<target>, findings go to
 # build-fuzz/artifacts/<target>/<date-time>/, logs to build-fuzz/logs/. Last lines:
@@ -120,7 +119,7 @@ for target in "${targets[@]}"; do
     [ "$left" -ge 1 ] || break
     before=$(find "$artifacts" -type f | wc -l)
     status=0
-    (cd "$artifacts" && KOLLEKTIV_FUZZ_SKIP_KNOWN=1 "$bin" "${common[@]}" "${args[@]}" -max_total_time="$left" -artifact_prefix="$artifacts/" \
+    (cd "$artifacts" && "$bin" "${common[@]}" "${args[@]}" -max_total_time="$left" -artifact_prefix="$artifacts/" \
       "$corpus") >"$log.part" 2>&1 || status=$?
     cat "$log.part" >>"$log"
     runs=$(sed -n 's/^stat::number_of_executed_units: *\([0-9]*\).*/\1/p' "$log.part" | tail -1)

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <mpi.h>
 
 #include "solvers/comm/collectives.hpp"
@@ -208,6 +209,9 @@ TEST(FactoryParallel, RestoreRefusesOutOfRangeValues) {
        with([](FactoryState& s) { s.station_int[1 * int_field_count + si_parts_arrived] = s.part_count[1] + 1; })},
       {"credits", with([](FactoryState& s) { s.station_int[0 * int_field_count + si_credits] = 1000; })},
       {"counter", with([](FactoryState& s) { s.station_int[3 * int_field_count + si_processed] = -5; })},
+      // found by tests/fuzz: the next service overflowed the counter
+      {"counter at the int64 limit",
+       with([](FactoryState& s) { s.station_int[2 * int_field_count + si_service_count] = INT64_MAX; })},
       {"NaN time", with([](FactoryState& s) { s.station_real[4 * real_field_count + sr_state_since] = std::nan(""); })},
   };
   for (const auto& [what, bad] : cases) {
