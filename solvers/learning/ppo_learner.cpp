@@ -445,7 +445,9 @@ std::string PpoLearner::restore_problem(const LearnerState& s) const {
     return "the learner state holds " + std::to_string(s.parameters.size()) + " parameters and " +
            std::to_string(s.adam_m.size()) + "/" + std::to_string(s.adam_v.size()) +
            " Adam moments, the networks have " + std::to_string(n);
-  if (s.adam_steps < 0 || s.updates < 0) return "the learner's counters are negative";
+  constexpr std::int64_t most_counted = std::int64_t{1} << 53;  // incremented: far from the int64 limit
+  if (s.adam_steps < 0 || s.updates < 0 || s.adam_steps > most_counted || s.updates > most_counted)
+    return "the learner's counters are out of range";
   for (const std::string& p : {values_problem(s.parameters, "parameter"), values_problem(s.adam_m, "Adam first moment"),
                                values_problem(s.adam_v, "Adam second moment", true),
                                normalizer_.state_problem(s.normalizer)})

@@ -792,9 +792,10 @@ void Fleet::restore_state(const FleetState& s) {
     };
     const std::int64_t* ti = s.task_int.data() + row * task_int_count;
     const auto flag = [](std::int64_t x) { return x == 0 || x == 1; };
-    require(finite(s.q) && finite(s.qd) && ti[ti_episode] >= 0 && ti[ti_step] >= 0 &&
-                ti[ti_step] <= cfg_.common.episode_steps && ti[ti_streak] >= 0 && flag(ti[ti_attached]) &&
-                flag(ti[ti_grasped]),
+    constexpr std::int64_t most_episodes = std::int64_t{1} << 53;  // incremented: far from the int64 limit
+    require(finite(s.q) && finite(s.qd) && ti[ti_episode] >= 0 && ti[ti_episode] <= most_episodes &&
+                ti[ti_step] >= 0 && ti[ti_step] <= cfg_.common.episode_steps && ti[ti_streak] >= 0 &&
+                ti[ti_streak] <= cfg_.common.episode_steps && flag(ti[ti_attached]) && flag(ti[ti_grasped]),
             "skills: the fleet state of robot " + std::to_string(gid_offset_ + r) +
                 " is out of range (non-finite joint state, or counters or flags out of range)",
             ExitCode::bad_checkpoint);
