@@ -156,7 +156,7 @@ class TrainingRun {
       timers_.communication_s += ppo.communication_s;                  // communication
       phase = Clock::now();
       const EpisodeStats episodes = combine(tally);
-      const bool stop = comm::any_rank(comm_, stop_signal_received());
+      const bool stop = stop_.poll();
       timers_.communication_s += seconds_since(phase);
       ++iteration_;
       if (episodes.episodes > 0) last_finished_ = episodes;
@@ -461,7 +461,7 @@ class TrainingRun {
       const bool unfinished = std::any_of(finished_.begin(), finished_.end(),
                                           [&](std::int64_t k) { return k < cfg_.eval_episodes; });
       all_done = !comm::any_rank(comm_, unfinished);
-      const bool stop = comm::any_rank(comm_, stop_signal_received());
+      const bool stop = stop_.poll();
       timers_.communication_s += seconds_since(phase);
       ++iteration_;
       write_row(t0, iteration_start, episodes, nullptr);
@@ -578,6 +578,7 @@ class TrainingRun {
   EpisodeStats last_finished_;
   bool target_reported_ = false;
   Timers timers_;
+  StopPoll stop_{comm_};  // asked once per iteration
 };
 
 // Refuses, on every rank alike and before anything is allocated or written (exit 2), a run

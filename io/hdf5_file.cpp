@@ -262,18 +262,12 @@ void check_stored(hid_t file, hid_t dataset, const std::string& what, std::int64
 namespace kollektiv::io {
 
 void agree(MPI_Comm comm, const std::string& message, int code) {
-  const int size = comm::size_of(comm), rank = comm::rank_of(comm);
-  const bool failed = code >= 0;
-  int counts[2] = {failed ? rank : size, failed ? 1 : 0};  // lowest failing rank, failures
-  MPI_Allreduce(MPI_IN_PLACE, &counts[0], 1, MPI_INT, MPI_MIN, comm);
-  MPI_Allreduce(MPI_IN_PLACE, &counts[1], 1, MPI_INT, MPI_SUM, comm);
-  const int first = counts[0];
-  if (first == size) return;
-  std::string text = comm::broadcast(comm, message, first);
-  int agreed_code = code;
-  MPI_Bcast(&agreed_code, 1, MPI_INT, first, comm);
-  if (counts[1] < size) text += " (on rank " + std::to_string(first) + ")";
-  throw Error(text, static_cast<ExitCode>(agreed_code));
+  // The lowest failing rank's "CODE:MESSAGE" (never empty on a failing rank), on every rank.
+  const std::string first =
+      comm::first_problem(comm, code >= 0 ? std::to_string(code) + ":" + message : std::string());
+  if (first.empty()) return;
+  const std::size_t colon = first.find(':');
+  throw Error(first.substr(colon + 1), static_cast<ExitCode>(std::stoi(first.substr(0, colon))));
 }
 
 }  // namespace kollektiv::io

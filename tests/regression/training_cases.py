@@ -106,7 +106,9 @@ def case_anneal_restart(r):
 
 
 def case_signal(r):
-    settings = ["--set", "training.iterations=400"] + NO_ANNEAL
+    # The deck's own annealing, over the 400 iterations of the signalled run (kept below).
+    anneal = ["--set", "training.ppo.anneal_iterations=400"]
+    settings = ["--set", "training.iterations=400"] + anneal
     out = r.dir("signalled")
     run_and_signal(r, 2, out, settings, "iter ")
     stopped_at = iterations(out)
@@ -126,7 +128,7 @@ def case_signal(r):
     ckpts = os.path.join(evaluated, "checkpoints")
     check(not os.path.isdir(ckpts) or not os.listdir(ckpts), "a signalled evaluation wrote a checkpoint")
     # Continue to a few iterations past the stop and compare with a straight run that long.
-    end = ["--set", f"training.iterations={stopped_at + 3}"] + NO_ANNEAL
+    end = ["--set", f"training.iterations={stopped_at + 3}"] + anneal
     r.run(3, out, "--restart", "latest", *end)
     straight = r.dir("straight")
     r.run(2, straight, *end)
