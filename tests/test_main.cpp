@@ -1,10 +1,34 @@
 // One main for every gtest binary: MPI and Kokkos live for the whole run, and only rank 0
-// prints gtest's report (the others still run and assert; a failure anywhere fails the
-// test through the exit code).
+// prints gtest's report; the others print only their failed assertions, with their rank (a
+// failure anywhere fails the test through the exit code).
 #include <gtest/gtest.h>
 #include <mpi.h>
 
 #include <Kokkos_Core.hpp>
+#include <iostream>
+#include <string>
+
+namespace {
+
+// Prints a failed assertion of a rank other than 0 (whose report gtest prints).
+class RankFailurePrinter : public ::testing::EmptyTestEventListener {
+ public:
+  explicit RankFailurePrinter(int rank) : rank_(rank) {}
+  void OnTestStart(const ::testing::TestInfo& test) override {
+    test_ = std::string(test.test_suite_name()) + "." + test.name();
+  }
+  void OnTestPartResult(const ::testing::TestPartResult& result) override {
+    if (!result.failed()) return;
+    std::cerr << "rank " << rank_ << ": " << test_ << ": " << (result.file_name() ? result.file_name() : "") << ":"
+              << result.line_number() << ": " << result.summary() << std::endl;
+  }
+
+ private:
+  int rank_;
+  std::string test_;
+};
+
+}  // namespace
 
 int main(int argc, char** argv) {
   MPI_Init(&argc, &argv);
@@ -15,6 +39,7 @@ int main(int argc, char** argv) {
   if (rank != 0) {
     auto& listeners = ::testing::UnitTest::GetInstance()->listeners();
     delete listeners.Release(listeners.default_result_printer());
+    listeners.Append(new RankFailurePrinter(rank));
   }
   int failed = RUN_ALL_TESTS();
   MPI_Allreduce(MPI_IN_PLACE, &failed, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
