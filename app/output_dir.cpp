@@ -28,7 +28,7 @@ bool written_by_us(const std::string& name) {
   return name.rfind("ckpt_", 0) == 0 && (ends_with(".h5") || ends_with(".h5.tmp"));
 }
 
-// Removes history.h5 and what kollektiv wrote in checkpoints/; refuses (and removes
+// Removes history.h5 (and history.h5.new) and what kollektiv wrote in checkpoints/; refuses (and removes
 // nothing) when checkpoints/ holds anything else. Returns the problem, or "".
 std::string clear_our_files(const OutputPaths& paths) {
   std::error_code ec;
@@ -48,8 +48,10 @@ std::string clear_our_files(const OutputPaths& paths) {
   for (const fs::path& file : ours) {
     if (!fs::remove(file, ec) && ec) return "cannot remove '" + file.string() + "': " + ec.message();
   }
-  fs::remove(paths.history, ec);
-  if (ec) return "cannot remove '" + paths.history + "': " + ec.message();
+  for (const std::string& file : {paths.history, paths.history + ".new"}) {  // .new: a history being set up
+    fs::remove(file, ec);
+    if (ec) return "cannot remove '" + file + "': " + ec.message();
+  }
   return std::string();
 }
 

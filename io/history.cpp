@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <limits>
 #include <type_traits>
+#include <utility>
 
 #include "build_info.hpp"
 #include "solvers/comm/collectives.hpp"
@@ -18,7 +19,54 @@ namespace {
 // Rows per chunk: chunks of at most 8192 values (64 KiB), at least one row.
 hsize_t chunk_rows(std::size_t width) { return std::max<hsize_t>(1, 8192 / static_cast<hsize_t>(width)); }
 
-// The datasets whose first dimension is unlimited: the history columns.
+// File access for a history file: HDF5's 1.10 format, which SWMR needs (read by HDF5 >= 1.10).
+h5::Handle swmr_file_access() {
+  h5::Handle fapl = h5::file_access(false);
+  h5::check_status(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_LATEST, H5F_LIBVER_LATEST), "cannot set the file format");
+  return fapl;
+}
+
+// A dataset of `rows` rows of `width` values, unlimited along rows: [rows] when width is 1,
+// else [rows, width]. Rows before a column's first append read as "missing" (NaN, INT64_MIN).
+h5::Handle create_row_dataset(hid_t file, const std::string& path, std::size_t width, bool integer, std::int64_t rows,
+                              const std::string& unit) {
+  const hid_t type = integer ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE;
+  const int rank = width == 1 ? 1 : 2;
+  const hsize_t dims[2] = {static_cast<hsize_t>(rows), width};
+  const hsize_t max_dims[2] = {H5S_UNLIMITED, width};
+  const hsize_t chunk[2] = {chunk_rows(width), width};
+  h5::Handle space = h5::checked(H5Screate_simple(rank, dims, max_dims), "cannot create a dataspace");
+  h5::Handle dcpl = h5::checked(H5Pcreate(H5P_DATASET_CREATE), "cannot create a dataset property list");
+  h5::check_status(H5Pset_chunk(dcpl.get(), rank, chunk), "cannot set the chunk shape");
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const std::int64_t int_missing = std::numeric_limits<std::int64_t>::min();
+  h5::check_status(H5Pset_fill_value(dcpl.get(), type, integer ? static_cast<const void*>(&int_missing) : &nan),
+                   "cannot set the fill value");
+  h5::Handle lcpl = h5::create_intermediate_groups();
+  h5::Handle dataset = h5::checked(H5Dcreate2(file, path.c_str(), integer ? H5T_STD_I64LE : H5T_IEEE_F64LE,
+                                              space.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT),
+                                   "cannot create history column '" + path + "'");
+  h5::write_attribute(dataset.get(), "unit", unit);
+  return dataset;
+}
+
+// Writes `values` as row `row` of `dataset`, extending it to row + 1 rows.
+template <class T>
+void write_row(hid_t dataset, std::int64_t row, const std::vector<T>& values, const std::string& what) {
+  const hsize_t width = values.size();
+  const hsize_t new_dims[2] = {static_cast<hsize_t>(row) + 1, width};
+  h5::check_status(H5Dset_extent(dataset, new_dims), "cannot extend " + what);
+  h5::Handle file_space = h5::checked(H5Dget_space(dataset), "cannot get a dataspace");
+  const hsize_t start[2] = {static_cast<hsize_t>(row), 0}, count[2] = {1, width};
+  h5::check_status(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr),
+                   "cannot select a history row");
+  h5::Handle memory_space = h5::checked(H5Screate_simple(1, &width, nullptr), "cannot create a dataspace");
+  h5::check_status(
+      H5Dwrite(dataset, h5::native_type<T>(), memory_space.get(), file_space.get(), H5P_DEFAULT, values.data()),
+      "cannot write " + what);
+}
+
+// The datasets whose first dimension is unlimited: the history columns and `row`.
 herr_t collect_columns(hid_t root, const char* name, const H5L_info_t* info, void* data) {
   if (info->type != H5L_TYPE_HARD) return 0;
   hid_t object = H5Oopen(root, name, H5P_DEFAULT);
@@ -35,15 +83,42 @@ herr_t collect_columns(hid_t root, const char* name, const H5L_info_t* info, voi
   return 0;
 }
 
+// Copies one link of the source root (a column, a group of them, a static dataset) into
+// the root of the target file (`data`).
+herr_t copy_link(hid_t root, const char* name, const H5L_info_t* /*info*/, void* data) {
+  return H5Ocopy(root, name, *static_cast<hid_t*>(data), name, H5P_DEFAULT, H5P_DEFAULT);
+}
+
 }  // namespace
 
+History::Staging& History::Staging::operator=(Staging&& other) noexcept {
+  if (this != &other) {
+    discard();
+    path_ = std::exchange(other.path_, {});
+  }
+  return *this;
+}
+
+void History::Staging::discard() noexcept {
+  if (path_.empty()) return;
+  std::error_code ec;
+  fs::remove(path_, ec);  // best effort: a leftover is replaced by the next run's
+  path_.clear();
+}
+
 History::History(MPI_Comm comm, std::string path) : comm_(comm), rank_(comm::rank_of(comm)), path_(std::move(path)) {}
+
+void History::open_staging() {
+  staging_ = Staging(path_ + ".new");
+  h5::Handle fapl = swmr_file_access();
+  file_ = h5::checked(H5Fcreate(staging_.path().c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()),
+                      "cannot create history file " + staging_.path());
+}
 
 void History::write_root_attributes(const std::string& deck_text, const std::string& resolved_deck) {
   h5::write_attribute(file_.get(), "deck", deck_text);
   h5::write_attribute(file_.get(), "resolved_deck", resolved_deck);
   h5::write_attribute(file_.get(), "build_info", std::string(build_info::summary));
-  h5::write_attribute(file_.get(), "rows", rows_);
 }
 
 History History::create(MPI_Comm comm, const std::string& path, const std::string& deck_text,
@@ -60,12 +135,9 @@ History History::create(MPI_Comm comm, const std::string& path, const std::strin
     const fs::path parent = fs::path(path).parent_path();
     if (!parent.empty()) fs::create_directories(parent, ec);
     if (ec) throw Error("cannot create directory " + parent.string() + " for the history file: " + ec.message());
-    h5::Handle fapl = h5::file_access(false);
-    history.file_ = h5::checked(
-        H5Fcreate(path.c_str(), overwrite ? H5F_ACC_TRUNC : H5F_ACC_EXCL, H5P_DEFAULT, fapl.get()),
-        "cannot create history file " + path);
+    history.open_staging();
+    history.row_ = create_row_dataset(history.file_.get(), row_dataset, 1, true, 0, "1");
     history.write_root_attributes(deck_text, resolved_deck);
-    h5::check_status(H5Fflush(history.file_.get(), H5F_SCOPE_LOCAL), "cannot flush history file " + path);
   });
   return history;
 }
@@ -85,16 +157,31 @@ History History::resume(MPI_Comm comm, const std::string& path, std::int64_t kee
   collectively(comm, [&] {
     require(keep_rows >= 0, "history rows to keep must be >= 0, got " + std::to_string(keep_rows));
     if (history.rank_ != 0) return;
+    // SWMR read access opens a file whose writer was killed (its SWMR-writing mark is still set).
     h5::Handle fapl = h5::file_access(false);
-    history.file_ = h5::checked(H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get()), "cannot open history file " + path);
-    if (!h5::has_attribute(history.file_.get(), "rows")) {
-      throw Error(path + " is not a kollektiv history file (no 'rows' attribute)");
+    h5::Handle source = h5::checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl.get()),
+                                    "cannot open history file " + path);
+    if (!h5::path_exists(source.get(), row_dataset)) {
+      throw Error(path + " is not a kollektiv history file (no '" + row_dataset + "' dataset of committed rows)");
     }
-    const std::int64_t rows = h5::read_attribute_int(history.file_.get(), "rows");
-    if (rows < keep_rows) {
-      throw Error("history file " + path + " holds " + std::to_string(rows) + " rows, fewer than the " +
+    std::int64_t committed = 0;
+    {
+      h5::Handle row = h5::checked(H5Dopen2(source.get(), row_dataset, H5P_DEFAULT), "cannot open " + path + " row");
+      const std::vector<hsize_t> dims = h5::dims_of(row.get());
+      if (dims.size() != 1 || !h5::stored_as(row.get(), H5T_NATIVE_INT64)) {
+        throw Error(path + " is not a kollektiv history file ('" + row_dataset + "' is no 1-D int64 dataset)");
+      }
+      committed = static_cast<std::int64_t>(dims[0]);
+    }
+    if (committed < keep_rows) {
+      throw Error("history file " + path + " holds " + std::to_string(committed) + " rows, fewer than the " +
                   std::to_string(keep_rows) + " the checkpoint was written after");
     }
+    history.open_staging();
+    hid_t target_root = history.file_.get();
+    h5::check_status(H5Literate(source.get(), H5_INDEX_NAME, H5_ITER_NATIVE, nullptr, copy_link, &target_root),
+                     "cannot copy history file " + path);
+    source.reset();
     std::vector<std::string> columns;
     h5::check_status(H5Lvisit(history.file_.get(), H5_INDEX_NAME, H5_ITER_NATIVE, collect_columns, &columns),
                      "cannot list the columns of history file " + path);
@@ -105,9 +192,8 @@ History History::resume(MPI_Comm comm, const std::string& path, std::int64_t kee
       dims[0] = std::min<hsize_t>(dims[0], static_cast<hsize_t>(keep_rows));
       h5::check_status(H5Dset_extent(dataset.get(), dims.data()), "cannot truncate history column " + name);
     }
-    history.rows_ = keep_rows;
+    history.row_ = h5::checked(H5Dopen2(history.file_.get(), row_dataset, H5P_DEFAULT), "cannot open history rows");
     history.write_root_attributes(deck_text, resolved_deck);
-    h5::check_status(H5Fflush(history.file_.get(), H5F_SCOPE_LOCAL), "cannot flush history file " + path);
   });
   history.rows_ = keep_rows;
   return history;
@@ -127,24 +213,7 @@ h5::Handle History::open_or_create_column(const std::string& path, std::size_t w
     }
     return dataset;
   }
-  const hsize_t dims[2] = {static_cast<hsize_t>(rows_), width};
-  const hsize_t max_dims[2] = {H5S_UNLIMITED, width};
-  const hsize_t chunk[2] = {chunk_rows(width), width};
-  h5::Handle space = h5::checked(H5Screate_simple(rank, dims, max_dims), "cannot create a dataspace");
-  h5::Handle dcpl = h5::checked(H5Pcreate(H5P_DATASET_CREATE), "cannot create a dataset property list");
-  h5::check_status(H5Pset_chunk(dcpl.get(), rank, chunk), "cannot set the chunk shape");
-  // Rows before the column's first append read as "missing".
-  const double nan = std::numeric_limits<double>::quiet_NaN();
-  const std::int64_t int_missing = std::numeric_limits<std::int64_t>::min();
-  h5::check_status(H5Pset_fill_value(dcpl.get(), type, integer ? static_cast<const void*>(&int_missing) : &nan),
-                   "cannot set the fill value");
-  h5::Handle lcpl = h5::create_intermediate_groups();
-  h5::Handle dataset =
-      h5::checked(H5Dcreate2(file_.get(), path.c_str(), integer ? H5T_STD_I64LE : H5T_IEEE_F64LE, space.get(),
-                             lcpl.get(), dcpl.get(), H5P_DEFAULT),
-                  "cannot create history column '" + path + "'");
-  h5::write_attribute(dataset.get(), "unit", unit);
-  return dataset;
+  return create_row_dataset(file_.get(), path, width, integer, rows_, unit);
 }
 
 template <class T>
@@ -154,8 +223,15 @@ void History::append_row(const std::string& path, const std::vector<T>& values, 
   try {
     require(!path.empty(), "history column names must not be empty");
     require(!values.empty(), "history column '" + path + "' needs at least one value per row");
+    require(path != row_dataset, std::string("history column name '") + row_dataset + "' is reserved for the committed rows");
     auto [it, is_new] = columns_.try_emplace(path);
     Column& column = it->second;
+    if (is_new && published_) {
+      columns_.erase(it);
+      throw Error("history column '" + path + "' is first appended in row " + std::to_string(rows_) +
+                  ", after the first row: a history readers follow while it is written has the columns of its "
+                  "first row (append every column in every row, NaN where it has no value)");
+    }
     if (is_new) {
       column.width = values.size();
       column.integer = integer;
@@ -169,17 +245,7 @@ void History::append_row(const std::string& path, const std::vector<T>& values, 
     column.appended = true;
     if (rank_ != 0) return;
     if (!column.dataset.valid()) column.dataset = open_or_create_column(path, column.width, integer, unit);
-    const hsize_t new_dims[2] = {static_cast<hsize_t>(rows_) + 1, column.width};
-    h5::check_status(H5Dset_extent(column.dataset.get(), new_dims), "cannot extend history column '" + path + "'");
-    h5::Handle file_space = h5::checked(H5Dget_space(column.dataset.get()), "cannot get a dataspace");
-    const hsize_t start[2] = {static_cast<hsize_t>(rows_), 0}, count[2] = {1, column.width};
-    h5::check_status(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr),
-                     "cannot select a history row");
-    const hsize_t memory_dims = column.width;
-    h5::Handle memory_space = h5::checked(H5Screate_simple(1, &memory_dims, nullptr), "cannot create a dataspace");
-    h5::check_status(H5Dwrite(column.dataset.get(), h5::native_type<T>(), memory_space.get(), file_space.get(),
-                              H5P_DEFAULT, values.data()),
-                     "cannot write history column '" + path + "'");
+    write_row(column.dataset.get(), rows_, values, "history column '" + path + "'");
   } catch (const Error& e) {
     pending_error_ = e.what();
   }
@@ -207,11 +273,27 @@ void History::end_row() {
   if (error.empty() && !missing.empty()) error = "history row " + std::to_string(rows_) + " lacks columns: " + missing;
   collectively(comm_, [&] {
     if (!error.empty()) throw Error(error);
-    if (rank_ != 0) return;
-    h5::write_attribute(file_.get(), "rows", rows_ + 1);
-    h5::check_status(H5Fflush(file_.get(), H5F_SCOPE_LOCAL), "cannot flush history file " + path_);
+    if (rank_ == 0) commit_row_on_rank0();
   });
   ++rows_;
+  published_ = true;
+}
+
+void History::commit_row_on_rank0() {
+  if (!staging_.pending()) {
+    // Readers follow the file: the row's columns reach it before `row` grows.
+    h5::check_status(H5Fflush(file_.get(), H5F_SCOPE_LOCAL), "cannot flush history file " + path_);
+  }
+  write_row(row_.get(), rows_, std::vector<std::int64_t>{rows_}, "the committed rows of " + path_);
+  if (staging_.pending()) {
+    h5::check_status(H5Fstart_swmr_write(file_.get()), "cannot start SWMR writing of history file " + staging_.path());
+    std::error_code ec;
+    fs::rename(staging_.path(), path_, ec);
+    if (ec) throw Error("cannot rename " + staging_.path() + " to " + path_ + ": " + ec.message());
+    staging_.published();
+  } else {
+    h5::check_status(H5Dflush(row_.get()), "cannot flush history file " + path_);
+  }
 }
 
 void History::write_static(const std::string& path, const std::vector<std::string>& values) {
@@ -223,6 +305,8 @@ void History::write_static(const std::string& path, const std::vector<std::strin
       throw Error(message);
     }
     require(!path.empty(), "history dataset names must not be empty");
+    require(!published_, "history dataset '" + path + "' is written after the first row; static datasets go in before it");
+    require(path != row_dataset, std::string("history dataset name '") + row_dataset + "' is reserved for the committed rows");
     if (rank_ != 0) return;
     if (h5::path_exists(file_.get(), path)) {
       h5::check_status(H5Ldelete(file_.get(), path.c_str(), H5P_DEFAULT), "cannot replace '" + path + "'");
@@ -242,7 +326,6 @@ void History::write_static(const std::string& path, const std::vector<std::strin
       h5::check_status(H5Dwrite(dataset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, pointers.data()),
                        "cannot write history dataset '" + path + "'");
     }
-    h5::check_status(H5Fflush(file_.get(), H5F_SCOPE_LOCAL), "cannot flush history file " + path_);
   });
 }
 

@@ -1,17 +1,27 @@
-// The run's time series: one HDF5 file, one row per iteration, written by rank 0 only.
+// The run's time series: one HDF5 file, one row per iteration, written by rank 0 only,
+// readable while the run writes it (HDF5 single-writer/multiple-reader, SWMR).
 //
 // Each column is a dataset at its path (groups created as needed, e.g. "lines/oee",
 // "timings/wall_s"): shape [rows] for one value per row, [rows, width] otherwise; chunked
-// and unlimited along rows; float64 or int64; attribute `unit`. Root attributes: `deck`
-// (the deck text), `resolved_deck`, `build_info` and `rows` (committed rows; a run killed
-// mid-row may leave longer columns, which readers cut at `rows` and resume() truncates).
-// Rows are flushed as they are committed, so a killed run loses at most the current row.
+// and unlimited along rows; float64 or int64; attribute `unit`. The dataset `row` (int64,
+// the row's index) is written last in each row, after the row's columns are on disk: its
+// length is the number of committed rows. A reader opens the file with SWMR read access
+// (h5py: File(path, "r", swmr=True)), takes n = len(row) and cuts every column at n;
+// columns may be longer while a row is being written or after a run was killed mid-row.
+// Root attributes: `deck` (the deck text), `resolved_deck`, `build_info`.
+//
+// The file is built under `<path>.new` until this process commits its first row, then
+// switched to SWMR writing and renamed over `path` in one step, so `path` is always either
+// the previous file or one that readers can follow (never a file half-set-up or one whose
+// creator was killed before SWMR began). SWMR writing fixes the file's structure: every
+// column must be appended in this process's first row, and static datasets (names) go in
+// before it. A History that never commits a row removes its `.new` file.
 //
 // All ranks construct the object; only rank 0 touches the file. append() is local: call it
 // on every rank with the same values, or on rank 0 only. Its errors (wrong width or type,
-// a column appended twice, I/O failures on rank 0) are held back and thrown on every rank
-// by the next collective call, end_row() or write_static(); create() and resume() agree
-// on their own errors at once.
+// a column appended twice or first appended after the first row, I/O failures on rank 0)
+// are held back and thrown on every rank by the next collective call, end_row() or
+// write_static(); create() and resume() agree on their own errors at once.
 #pragma once
 
 #include <mpi.h>
@@ -20,6 +30,7 @@
 #include <initializer_list>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "io/hdf5_file.hpp"
@@ -29,12 +40,13 @@ namespace kollektiv::io {
 class History {
  public:
   // A new history file (parent directories created). If `path` exists, throws
-  // Error(ExitCode::bad_input) unless `overwrite`, which replaces it.
+  // Error(ExitCode::bad_input) unless `overwrite`, which replaces it at the first row.
   static History create(MPI_Comm comm, const std::string& path, const std::string& deck_text,
                         const std::string& resolved_deck, bool overwrite = false);
-  // For a restart: opens `path` and cuts every column to `keep_rows` rows (the rows the
-  // checkpoint knows), dropping rows written after it; creates a new file if `path` is
-  // absent. Throws Error if the file holds fewer than `keep_rows` rows or is no history.
+  // For a restart: copies `path` (also one whose writer was killed) with every column cut
+  // to `keep_rows` rows (the rows the checkpoint knows), dropping rows written after it;
+  // the copy replaces `path` at the first row. Creates a new file if `path` is absent.
+  // Throws Error if the file holds fewer than `keep_rows` committed rows or is no history.
   static History resume(MPI_Comm comm, const std::string& path, std::int64_t keep_rows,
                         const std::string& deck_text, const std::string& resolved_deck);
 
@@ -56,16 +68,21 @@ class History {
   }
 
   // Commits the row: every column seen so far must have been appended exactly once since
-  // the last end_row(). Updates `rows` and flushes the file. Collective; throws the row's
-  // first error on every rank (the row is then not counted and the next one starts clean).
+  // the last end_row(). Flushes the columns, then appends to `row` and flushes it (the
+  // first time: starts SWMR writing and publishes the file at `path`). Collective; throws
+  // the row's first error on every rank (the row is then not counted and the next one
+  // starts clean).
   void end_row();
 
   // Static metadata (e.g. station names): a 1-D dataset of UTF-8 strings, replaced if it
-  // exists. Collective.
+  // exists. Collective; only before the first end_row() of this process.
   void write_static(const std::string& path, const std::vector<std::string>& values);
 
   std::int64_t rows() const { return rows_; }
   const std::string& path() const { return path_; }
+
+  // The name of the committed-rows dataset, reserved: no column may take it.
+  static constexpr const char* row_dataset = "row";
 
  private:
   struct Column {
@@ -75,8 +92,30 @@ class History {
     h5::Handle dataset;     // rank 0 only
   };
 
+  // The `.new` file while it is unpublished: removed when the History that built it goes
+  // away without committing a row (closed after file_, which is declared after it).
+  class Staging {
+   public:
+    Staging() = default;
+    explicit Staging(std::string path) : path_(std::move(path)) {}
+    Staging(Staging&& other) noexcept : path_(std::exchange(other.path_, {})) {}
+    Staging& operator=(Staging&& other) noexcept;
+    Staging(const Staging&) = delete;
+    Staging& operator=(const Staging&) = delete;
+    ~Staging() { discard(); }
+    const std::string& path() const { return path_; }
+    bool pending() const { return !path_.empty(); }
+    void published() { path_.clear(); }
+
+   private:
+    void discard() noexcept;
+    std::string path_;
+  };
+
   History(MPI_Comm comm, std::string path);
+  void open_staging();
   void write_root_attributes(const std::string& deck_text, const std::string& resolved_deck);
+  void commit_row_on_rank0();
   template <class T>
   void append_row(const std::string& path, const std::vector<T>& values, const std::string& unit);
   h5::Handle open_or_create_column(const std::string& path, std::size_t width, bool integer, const std::string& unit);
@@ -84,9 +123,12 @@ class History {
   MPI_Comm comm_ = MPI_COMM_NULL;
   int rank_ = 0;
   std::string path_;
+  Staging staging_;                        // rank 0 only, until the first row is committed
   h5::Handle file_;                        // rank 0 only; declared before the columns so
   std::map<std::string, Column> columns_;  // that their datasets close first
+  h5::Handle row_;                         // rank 0 only: the committed-rows dataset
   std::int64_t rows_ = 0;
+  bool published_ = false;  // a row was committed: the columns are fixed
   std::string pending_error_;  // this row's first error, thrown by the next collective call
 };
 

@@ -6,25 +6,27 @@ usage: postprocess/plot_factory.py OUTPUT/history.h5 [--out DIR]
 Writes DIR/factory_kpis.png (throughput, WIP, lead time and OEE of every factory against
 simulated time), DIR/lines_throughput.png (per-line throughput at the last row) and
 DIR/stations_state.png (busy/blocked/starved/down fractions per station at the last row,
-the bottleneck marked). DIR defaults to the history file's directory. Reads HDF5 only.
+the bottleneck marked). DIR defaults to the history file's directory. Reads HDF5 only, also the history of a
+run that is still writing it (or was killed): the rows committed so far are plotted.
 """
 import argparse
 import os
 
-import h5py
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from history_reader import HistoryReader  # noqa: E402
+
 
 def column(f, path):
-    return np.asarray(f[path]) if path in f else None
+    return f.column(path)
 
 
 def plot_factories(f, out):
-    t_h = np.asarray(f["time_s"]) / 3600.0
+    t_h = f.column("time_s") / 3600.0
     panels = [("throughput", "throughput [parts/h]"), ("wip", "WIP [parts]"), ("lead_time", "lead time [s]"),
               ("oee", "OEE")]
     fig, axes = plt.subplots(2, 2, figsize=(10, 7), sharex=True)
@@ -34,8 +36,7 @@ def plot_factories(f, out):
             ax.set_visible(False)
             continue
         values = values.reshape(len(t_h), -1)
-        names = [n.decode() if isinstance(n, bytes) else n for n in f["factories/names"]] \
-            if "factories/names" in f else [f"factory {k}" for k in range(values.shape[1])]
+        names = f.strings("factories/names") or [f"factory {k}" for k in range(values.shape[1])]
         for k in range(values.shape[1]):
             ax.plot(t_h, values[:, k], label=names[k])
         ax.set_ylabel(label)
@@ -60,7 +61,7 @@ def plot_lines(f, out):
     ax.bar(np.arange(len(last)), last)
     ax.set_xlabel("line (global index)")
     ax.set_ylabel("throughput [parts/h]")
-    ax.set_title(f"throughput per line at t = {float(f['time_s'][-1]) / 3600:.2f} h")
+    ax.set_title(f"throughput per line at t = {float(f.column('time_s')[-1]) / 3600:.2f} h")
     fig.tight_layout()
     path = os.path.join(out, "lines_throughput.png")
     fig.savefig(path, dpi=110)
@@ -99,8 +100,8 @@ def main():
     args = ap.parse_args()
     out = args.out or os.path.dirname(os.path.abspath(args.history))
     os.makedirs(out, exist_ok=True)
-    with h5py.File(args.history, "r") as f:
-        if "time_s" not in f or len(f["time_s"]) == 0:
+    with HistoryReader(args.history) as f:
+        if "time_s" not in f or f.rows == 0:
             raise SystemExit(f"{args.history}: no history rows to plot")
         for path in (plot_factories(f, out), plot_lines(f, out), plot_stations(f, out)):
             if path:

@@ -8,30 +8,29 @@ Draws mean episode return, success rate, quality and final error (m from the goa
 episode ends; absent in histories from before it existed) (rows where episodes ended) against
 env-steps (top row) and wall time (bottom row), one line per file, legend by file (its
 directory name unless --labels is given). FILE defaults to learning_curves.png next to the
-first history file. Reads HDF5 only; rows past the file's `rows` attribute (a run killed
-mid-row) are ignored.
+first history file. Reads HDF5 only, also histories that a run is still writing (or that
+a killed run left): the rows committed so far are plotted.
 """
 import argparse
 import os
 
-import h5py
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from history_reader import HistoryReader  # noqa: E402
+
 PANELS = [("training/mean_return", "mean episode return"), ("training/success_rate", "success rate"),
           ("training/quality", "quality"), ("training/final_error", "final error [m]")]
 
 
 def read_run(path):
-    with h5py.File(path, "r") as f:
-        rows = int(f.attrs["rows"]) if "rows" in f.attrs else len(f["env_steps"])
-        run = {"env_steps": np.asarray(f["env_steps"][:rows], dtype=float)}
-        run["wall_s"] = np.asarray(f["timings/wall_s"][:rows]) if "timings/wall_s" in f else None
+    with HistoryReader(path) as f:
+        run = {"env_steps": f.column("env_steps").astype(float), "wall_s": f.column("timings/wall_s")}
         for name, _ in PANELS:
-            run[name] = np.asarray(f[name][:rows]) if name in f else None
+            run[name] = f.column(name)
     return run
 
 

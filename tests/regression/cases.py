@@ -4,9 +4,13 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 
 from h5compare import differences
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "postprocess"))
+from history_reader import HistoryReader  # noqa: E402,F401  (the cases read histories through it)
 
 ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
            OMPI_MCA_rmaps_base_oversubscribe="1")

@@ -7,6 +7,8 @@ Each case runs the real executable under mpiexec and checks a promise of DESIGN.
   corrupt   a corrupt or truncated newest checkpoint falls back to the previous one;
             none valid is exit 3
   signal    SIGUSR1 leaves a valid checkpoint and exit 4; continuing equals a straight run
+  follow    a reader polls the history while a run writes it and sees only whole committed
+            rows; a killed run's history reads and plots, and its restart equals a straight run
   cli       exit codes and messages of bad decks, arguments and output directories
 
 usage: factory_cases.py CASE --exe KOLLEKTIV --mpiexec MPIEXEC --deck DECK --work DIR
@@ -14,14 +16,16 @@ usage: factory_cases.py CASE --exe KOLLEKTIV --mpiexec MPIEXEC --deck DECK --wor
 import argparse
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 
 import h5py
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cases import (ENV, Runner, check, text, latest, report, run_and_signal, same_files,  # noqa: E402
-                   signal_while_reading_deck)
+from cases import (ENV, HistoryReader, Runner, check, text, latest, report, run_and_signal,  # noqa: E402
+                   same_files, signal_while_reading_deck)
 
 INPUTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "inputs")
 EXE = []  # the executable, set in main()
@@ -38,8 +42,8 @@ def checkpoints(out):
 
 
 def end_time(out):
-    with h5py.File(os.path.join(out, "history.h5"), "r") as f:
-        return float(f["time_s"][-1])
+    with HistoryReader(os.path.join(out, "history.h5")) as h:
+        return float(h.column("time_s")[-1])
 
 
 def case_ranks(r):
@@ -71,8 +75,8 @@ def case_restart(r):
     out = r.dir("new_interval")
     r.run(2, out, "--set", "run.end_time_s=6000", deck=deck)
     r.run(1, out, "--restart", "latest", "--set", "run.report_interval_s=300", deck=deck, timeout=120)
-    with h5py.File(os.path.join(out, "history.h5"), "r") as f:
-        times = list(f["time_s"][: int(f.attrs["rows"])])
+    with HistoryReader(os.path.join(out, "history.h5")) as h:
+        times = list(h.column("time_s"))
     expected = [600.0 * k for k in range(1, 11)] + [6000.0 + 300.0 * k for k in range(1, 77)]
     check(times == expected, f"report times after a restart with a shorter interval: {times}")
     # Restart into the same directory from an older checkpoint: later rows are dropped first.
@@ -168,6 +172,98 @@ def case_signal(r):
     check(3600 < stopped_at < 28800, f"signal during set-up: the checkpoint is at t = {stopped_at}")
 
 
+def numeric_columns(h):
+    """The names of a history's numeric datasets, wall-clock timings aside."""
+    names = []
+    h.file.visititems(lambda name, obj: names.append(name) if isinstance(obj, h5py.Dataset) and
+                      obj.dtype.kind in "fi" and not name.startswith("timings/") else None)
+    return names
+
+
+def plot(history, out):
+    """Runs postprocess/plot_factory.py; returns its process."""
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "postprocess", "plot_factory.py")
+    os.makedirs(out, exist_ok=True)
+    return subprocess.run([sys.executable, script, history, "--out", out], capture_output=True, text=True, timeout=300)
+
+
+def case_follow(r):
+    # The serial-line benchmark at its own settings writes 100 rows over a few seconds. A
+    # reader polls the file while the run writes it: every snapshot must be whole committed
+    # rows, equal to the final file's first rows, and the row count must only grow.
+    deck = os.path.join(INPUTS, "bench", "serial_line.yaml")
+    out = r.dir("followed")
+    history = os.path.join(out, "history.h5")
+    proc = subprocess.Popen(r.command(2, deck, "--output", out), env=ENV, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    snapshots, errors, plotted = [], [], None
+    deadline = time.time() + 600
+    while proc.poll() is None and time.time() < deadline:
+        if os.path.exists(history):
+            try:
+                with HistoryReader(history) as h:
+                    snapshots.append((h.rows, {name: h.column(name) for name in numeric_columns(h)}))
+            except (OSError, ValueError, KeyError) as e:
+                errors.append(repr(e))
+            if plotted is None and snapshots and snapshots[-1][0] >= 10:
+                plotted = plot(history, os.path.join(out, "plots_while_running"))
+                plotted_running = proc.poll() is None
+        time.sleep(0.01)
+    _, stderr = proc.communicate(timeout=60)
+    check(proc.returncode == 0, f"followed run: exit {proc.returncode}\n{stderr[-2000:]}")
+    check(not errors, f"a reader failed while the run wrote the history: {errors[:3]}")
+    counts = [n for n, _ in snapshots]
+    with HistoryReader(history) as h:
+        final_rows = h.rows
+        final = {name: h.column(name) for name in numeric_columns(h)}
+    intermediate = sorted({n for n in counts if 0 < n < final_rows})
+    print(f"follow: {len(snapshots)} snapshots, {len(intermediate)} distinct intermediate row counts of {final_rows}")
+    check(len(intermediate) >= 3, f"the reader saw too few intermediate states: {intermediate}")
+    check(counts == sorted(counts), "the committed row count went down while the run wrote")
+    for n, columns in snapshots:
+        check(set(columns) == set(final), f"snapshot at {n} rows has other columns than the final file")
+        for name, values in columns.items():
+            if name in final and values.tobytes() != final[name][:n].tobytes():
+                check(False, f"snapshot at {n} rows: '{name}' is not the final file's first {n} rows")
+                break
+    if check(plotted is not None, "no plot of the running history was attempted"):
+        check(plotted.returncode == 0, f"plot_factory.py on a running history failed:\n{plotted.stderr[-2000:]}")
+        print(f"follow: plot_factory.py ran {'while the run was still writing' if plotted_running else 'after the run'}")
+
+    # SIGKILL in the middle (checkpoints every 100 simulated hours): the history opens for
+    # SWMR readers and plots, though plain HDF5 refuses it (its writer never closed it);
+    # the restart continues it to a history bitwise equal to a straight run's.
+    settings = ["--set", "run.checkpoint_interval_s=360000"]
+    out = r.dir("killed")
+    history = os.path.join(out, "history.h5")
+    proc = subprocess.Popen(r.command(2, deck, "--output", out, *settings), env=ENV, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    rows = 0
+    while proc.poll() is None and time.time() < deadline and rows < 40:
+        if os.path.exists(history):
+            with HistoryReader(history) as h:
+                rows = h.rows
+        time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    with HistoryReader(history) as h:
+        killed_rows = h.rows
+    check(40 <= killed_rows < 100, f"the run was killed at {killed_rows} rows, expected 40 to 99")
+    try:
+        h5py.File(history, "r").close()
+        check(False, "plain HDF5 opened the history of a killed SWMR writer (the SWMR test proves nothing)")
+    except OSError:
+        pass
+    p = plot(history, os.path.join(out, "plots"))
+    check(p.returncode == 0 and os.path.exists(os.path.join(out, "plots", "factory_kpis.png")),
+          f"plot_factory.py on a killed run's history failed:\n{p.stderr[-2000:]}")
+    r.run(2, out, "--restart", "latest", *settings, deck=deck)
+    straight = r.dir("straight")
+    r.run(2, straight, *settings, deck=deck)
+    same_files(os.path.join(straight, "history.h5"), history, "history after SIGKILL and restart")
+    same_files(latest(straight), latest(out), "final checkpoint after SIGKILL and restart")
+
+
 def case_cli(r):
     bad = os.path.join(r.work, "bad.yaml")
     os.makedirs(r.work, exist_ok=True)
@@ -219,15 +315,15 @@ def case_cli(r):
     p = subprocess.run(r.command(1, r.deck, "--output", r.dir("fresh"), "--restart", "latest"), env=ENV,
                        capture_output=True, text=True)
     check(p.returncode == 3 and "no valid checkpoint" in p.stderr, f"restart without checkpoints:\n{p.stderr}")
-    with h5py.File(os.path.join(out, "history.h5"), "r") as f:
-        check("kollektiv" in text(f.attrs["build_info"]), "history without build_info")
-        check("run:" in text(f.attrs["deck"]), "history without the deck text")
+    with HistoryReader(os.path.join(out, "history.h5")) as h:
+        check("kollektiv" in text(h.attrs["build_info"]), "history without build_info")
+        check("run:" in text(h.attrs["deck"]), "history without the deck text")
 
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("case", choices=["ranks", "restart", "corrupt", "signal", "cli"])
+    ap.add_argument("case", choices=["ranks", "restart", "corrupt", "signal", "follow", "cli"])
     ap.add_argument("--exe", required=True)
     ap.add_argument("--mpiexec", required=True)
     ap.add_argument("--deck", required=True)

@@ -39,7 +39,8 @@ def differences(path_a, path_b, ignore_attrs=()):
     """A list of human-readable differences (empty when the files agree)."""
     ignored = IGNORED_ATTRS | set(ignore_attrs)
     diffs = []
-    with h5py.File(path_a, "r") as fa, h5py.File(path_b, "r") as fb:
+    # SWMR read access also opens a history a run is writing or a killed run left.
+    with h5py.File(path_a, "r", swmr=True) as fa, h5py.File(path_b, "r", swmr=True) as fb:
         ia, ib = _items(fa), _items(fb)
         for name in sorted(set(ia) ^ set(ib)):
             diffs.append(f"{name}: only in {'first' if name in ia else 'second'} file")

@@ -29,7 +29,8 @@ import h5py
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cases import Runner, check, text, latest, report, run_and_signal, same_files, signal_while_reading_deck  # noqa: E402
+from cases import (HistoryReader, Runner, check, text, latest, report, run_and_signal, same_files,  # noqa: E402
+                   signal_while_reading_deck)
 
 RESULT = re.compile(r"^RESULT skill=(\w+) iterations=(\d+) env_steps=(\d+) wall_s=([\d.]+) "
                     r"env_steps_per_s=(\d+) success=(\S+) quality=(\S+) reached_target=(yes|no)$", re.M)
@@ -51,8 +52,8 @@ def history(out):
 
 
 def iterations(out):
-    with h5py.File(history(out), "r") as f:
-        return int(f["iteration"][-1])
+    with HistoryReader(history(out)) as h:
+        return int(h.column("iteration")[-1])
 
 
 def result_line(p, what):
@@ -137,10 +138,9 @@ def case_signal(r):
 
 
 def finished_returns(out):
-    with h5py.File(history(out), "r") as f:
-        rows = int(f.attrs["rows"])
-        ret = np.asarray(f["training/mean_return"][:rows])
-        steps = np.asarray(f["env_steps"][:rows])
+    with HistoryReader(history(out)) as h:
+        ret = h.column("training/mean_return")
+        steps = h.column("env_steps")
     keep = ~np.isnan(ret)
     return ret[keep], steps[keep]
 
@@ -180,8 +180,8 @@ def case_export(r):
     check(not os.path.exists(os.path.join(evaluated, "policy.h5")), "an evaluation run exported a policy")
     ckpts = os.path.join(evaluated, "checkpoints")
     check(not os.path.isdir(ckpts) or not os.listdir(ckpts), "an evaluation run wrote checkpoints")
-    with h5py.File(history(evaluated), "r") as f:
-        check(int(f.attrs["rows"]) >= 1 and "training/success_rate" in f, "evaluation history rows")
+    with HistoryReader(history(evaluated)) as h:
+        check(h.rows >= 1 and "training/success_rate" in h, "evaluation history rows")
     # A policy file is untrusted input: normaliser arrays shorter than the observation (an
     # out-of-bounds read once) and a forged dataset size are clear errors, exit 2.
     for what, change in (("short normaliser", "short"), ("forged size", "forged")):
@@ -215,8 +215,8 @@ def case_export(r):
     same_files(history(evaluated), history(again), "evaluation history at 3 and 1 ranks")
     # The learning-curve script draws the training history (return, success, quality and
     # final error against env-steps and wall time).
-    with h5py.File(history(out), "r") as f:
-        check("training/final_error" in f, "history without training/final_error")
+    with HistoryReader(history(out)) as h:
+        check("training/final_error" in h, "history without training/final_error")
     plots = r.dir("plots")
     os.makedirs(plots)
     png = os.path.join(plots, "curves.png")

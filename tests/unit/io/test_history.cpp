@@ -1,5 +1,7 @@
-// History: rows of named columns written by rank 0, read back with plain HDF5; resume
-// truncation; and every error path. Bodies hold at any rank count.
+// History: rows of named columns written by rank 0, read back with plain HDF5 (SWMR read
+// access, as a reader of a running job opens it); the file published at the first row;
+// resume truncation, also of a file whose writer was killed; and every error path. Bodies
+// hold at any rank count.
 #include <gtest/gtest.h>
 #include <hdf5.h>
 #include <mpi.h>
@@ -51,18 +53,14 @@ std::string string_attribute(hid_t object, const char* name) {
   return value;
 }
 
-std::int64_t int_attribute(hid_t object, const char* name) {
-  hid_t a = H5Aopen(object, name, H5P_DEFAULT);
-  std::int64_t value = -1;
-  H5Aread(a, H5T_NATIVE_INT64, &value);
-  H5Aclose(a);
-  return value;
-}
+// Opens a history as its readers do: SWMR read access, which also opens a file being
+// written or whose writer was killed.
+hid_t open_for_reading(const std::string& file) { return H5Fopen(file.c_str(), H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, H5P_DEFAULT); }
 
 template <class T>
 Column<T> read_column(const std::string& file, const std::string& path) {
   Column<T> column;
-  hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  hid_t f = open_for_reading(file);
   hid_t d = H5Dopen2(f, path.c_str(), H5P_DEFAULT);
   hid_t s = H5Dget_space(d);
   column.dims.resize(static_cast<std::size_t>(H5Sget_simple_extent_ndims(s)));
@@ -89,12 +87,15 @@ std::vector<hsize_t> read_column_dims(hid_t f, const char* path) {
   return dims;
 }
 
+// The committed rows: the length of `row`, whose values are the row indices.
 std::int64_t rows_in_file(const std::string& file) {
-  hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-  const std::int64_t rows = int_attribute(f, "rows");
-  H5Fclose(f);
-  return rows;
+  const auto row = read_column<std::int64_t>(file, History::row_dataset);
+  EXPECT_EQ(row.dims.size(), 1u);
+  for (std::size_t k = 0; k < row.values.size(); ++k) EXPECT_EQ(row.values[k], static_cast<std::int64_t>(k));
+  return static_cast<std::int64_t>(row.values.size());
 }
+
+bool exists(const std::string& path) { return fs::exists(path); }
 
 void append_row(History& history, std::int64_t row) {
   const double r = static_cast<double>(row);
@@ -102,6 +103,14 @@ void append_row(History& history, std::int64_t row) {
   history.append("timings/wall_s", {0.5 * r}, "s");
   history.append("counts", std::vector<std::int64_t>{row, -row});
   history.end_row();
+}
+
+// The row's errors surface at end_row(), on every rank.
+std::string row_error(History& history, const std::function<void()>& appends) {
+  appends();
+  std::string message;
+  EXPECT_EQ(code_of([&] { history.end_row(); }, &message), ExitCode::failure);
+  return message;
 }
 
 TEST(History, RowsReadBackWithPlainHdf5) {
@@ -129,8 +138,8 @@ TEST(History, RowsReadBackWithPlainHdf5) {
   EXPECT_EQ(counts.values, (std::vector<std::int64_t>{0, 0, 1, -1, 2, -2}));
   EXPECT_EQ(counts.unit, "");
 
-  hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-  EXPECT_EQ(int_attribute(f, "rows"), 3);
+  EXPECT_EQ(rows_in_file(file), 3);
+  hid_t f = open_for_reading(file);
   EXPECT_EQ(string_attribute(f, "deck"), "deck: text");
   EXPECT_EQ(string_attribute(f, "resolved_deck"), "deck: resolved");
   EXPECT_NE(string_attribute(f, "build_info").find("kollektiv"), std::string::npos);
@@ -164,11 +173,13 @@ TEST(History, ResumeDropsRowsAfterTheCheckpoint) {
     History history = History::resume(MPI_COMM_WORLD, file, 3, "deck 2", "resolved 2");
     EXPECT_EQ(history.rows(), 3);
     MPI_Barrier(MPI_COMM_WORLD);
-    if (rank() == 0) {
-      EXPECT_EQ(rows_in_file(file), 3);
-      EXPECT_EQ(read_column<double>(file, "lines/throughput_per_h").dims, (std::vector<hsize_t>{3, 3}));
-      EXPECT_EQ(read_column<double>(file, "timings/wall_s").dims, (std::vector<hsize_t>{3}));
-      EXPECT_EQ(read_column<std::int64_t>(file, "counts").dims, (std::vector<hsize_t>{3, 2}));
+    if (rank() == 0) {  // the cut copy replaces the file at the first row; until then it is untouched
+      EXPECT_EQ(rows_in_file(file), 5);
+      const std::string copy = file + ".new";
+      EXPECT_EQ(rows_in_file(copy), 3);
+      EXPECT_EQ(read_column<double>(copy, "lines/throughput_per_h").dims, (std::vector<hsize_t>{3, 3}));
+      EXPECT_EQ(read_column<double>(copy, "timings/wall_s").dims, (std::vector<hsize_t>{3}));
+      EXPECT_EQ(read_column<std::int64_t>(copy, "counts").dims, (std::vector<hsize_t>{3, 2}));
     }
     MPI_Barrier(MPI_COMM_WORLD);
     for (std::int64_t row = 3; row < 5; ++row) append_row(history, 100 + row);
@@ -179,7 +190,7 @@ TEST(History, ResumeDropsRowsAfterTheCheckpoint) {
     EXPECT_EQ(rows_in_file(file), 5);
     EXPECT_EQ(read_column<double>(file, "timings/wall_s").values, (std::vector<double>{0, 0.5, 1.0, 51.5, 52.0}));
     EXPECT_EQ(read_column<double>(file, "lines/throughput_per_h").unit, "1/h");
-    hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t f = open_for_reading(file);
     EXPECT_EQ(string_attribute(f, "deck"), "deck 2");
     H5Fclose(f);
   }
@@ -193,13 +204,19 @@ TEST(History, ResumeWithoutAFileStartsANewOne) {
   EXPECT_EQ(history.rows(), 1);
 }
 
-TEST(History, LateColumnsAreFilledWithMissingValues) {
+// A continued run may add columns in its first row; the earlier rows read as missing.
+TEST(History, ColumnsNewInAContinuedRunAreFilledWithMissingValues) {
   const std::string file = fresh_dir("late") + "/history.h5";
   {
     History history = History::create(MPI_COMM_WORLD, file, "deck", "resolved");
-    history.append("a", {1.0});
-    history.end_row();
-    history.append("a", {2.0});
+    for (double a : {1.0, 2.0}) {
+      history.append("a", {a});
+      history.end_row();
+    }
+  }
+  {
+    History history = History::resume(MPI_COMM_WORLD, file, 2, "deck", "resolved");
+    history.append("a", {3.0});
     history.append("b", {3.0, 4.0});
     history.append("c", std::vector<std::int64_t>{5});
     history.end_row();
@@ -207,21 +224,126 @@ TEST(History, LateColumnsAreFilledWithMissingValues) {
   MPI_Barrier(MPI_COMM_WORLD);
   if (rank() != 0) return;
   const auto b = read_column<double>(file, "b");
-  EXPECT_EQ(b.dims, (std::vector<hsize_t>{2, 2}));
-  EXPECT_TRUE(std::isnan(b.values[0]) && std::isnan(b.values[1]));
-  EXPECT_EQ(b.values[2], 3.0);
+  EXPECT_EQ(b.dims, (std::vector<hsize_t>{3, 2}));
+  for (int k = 0; k < 4; ++k) EXPECT_TRUE(std::isnan(b.values[k]));
+  EXPECT_EQ(b.values[4], 3.0);
   const auto c = read_column<std::int64_t>(file, "c");
-  EXPECT_EQ(c.values, (std::vector<std::int64_t>{std::numeric_limits<std::int64_t>::min(), 5}));
+  const std::int64_t missing = std::numeric_limits<std::int64_t>::min();
+  EXPECT_EQ(c.values, (std::vector<std::int64_t>{missing, missing, 5}));
+}
+
+// SWMR writing fixes the file's structure at the first row: later columns and static
+// datasets are errors (every rank), and the reserved `row` is no column.
+TEST(History, ColumnsAndStaticDataAreFixedByTheFirstRow) {
+  History history = History::create(MPI_COMM_WORLD, fresh_dir("fixed") + "/history.h5", "deck", "resolved");
+  std::string message;
+  history.append(History::row_dataset, std::vector<std::int64_t>{1});
+  EXPECT_EQ(code_of([&] { history.end_row(); }, &message), ExitCode::failure);
+  EXPECT_NE(message.find("is reserved"), std::string::npos) << message;
+  EXPECT_EQ(code_of([&] { history.write_static(History::row_dataset, {"a"}); }), ExitCode::failure);
+  history.append("a", {1.0});
+  history.end_row();
+  EXPECT_NE(row_error(history, [&] {
+              history.append("a", {2.0});
+              history.append("late", {2.0});
+            }).find("'late' is first appended in row 1, after the first row"),
+            std::string::npos);
+  EXPECT_EQ(code_of([&] { history.write_static("names", {"a"}); }, &message), ExitCode::failure);
+  EXPECT_NE(message.find("after the first row"), std::string::npos) << message;
+  history.append("a", {2.0});
+  history.end_row();  // the failed row left the history usable
+  EXPECT_EQ(history.rows(), 2);
+}
+
+// `path` is the previous file, or one readers can follow: the new one is built under
+// `.new` and renamed over it at the first row; without a row it is removed.
+TEST(History, TheFileAppearsAtTheFirstRow) {
+  const std::string file = fresh_dir("publish") + "/history.h5";
+  const std::string staging = file + ".new";
+  {
+    History history = History::create(MPI_COMM_WORLD, file, "deck", "resolved");
+    MPI_Barrier(MPI_COMM_WORLD);
+    EXPECT_FALSE(exists(file));
+    if (rank() == 0) {
+      EXPECT_TRUE(exists(staging));
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  EXPECT_FALSE(exists(staging));  // a History without rows leaves nothing
+  EXPECT_FALSE(exists(file));
+  MPI_Barrier(MPI_COMM_WORLD);  // before rank 0 creates the next file
+  {
+    History history = History::create(MPI_COMM_WORLD, file, "deck", "resolved");
+    append_row(history, 0);
+    append_row(history, 1);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  {
+    // --overwrite: the old file stays whole until the new one has a row.
+    History history = History::create(MPI_COMM_WORLD, file, "deck 2", "resolved", true);
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (rank() == 0) {
+      EXPECT_EQ(rows_in_file(file), 2);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    append_row(history, 7);
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (rank() == 0) {
+      EXPECT_FALSE(exists(staging));
+      EXPECT_EQ(rows_in_file(file), 1);
+      EXPECT_EQ(read_column<std::int64_t>(file, "counts").values, (std::vector<std::int64_t>{7, -7}));
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+  }
+}
+
+// A writer killed while SWMR writing leaves its mark in the file: plain HDF5 refuses to
+// open it, SWMR readers and resume() do not. The copy taken while the writer has the file
+// open is such a file.
+TEST(History, AFileWhoseWriterWasKilledIsReadAndResumed) {
+  const std::string dir = fresh_dir("killed");
+  const std::string file = dir + "/history.h5", killed = dir + "/killed.h5";
+  {
+    History history = History::create(MPI_COMM_WORLD, file, "deck", "resolved");
+    for (std::int64_t row = 0; row < 4; ++row) append_row(history, row);
+    history.append("timings/wall_s", {99.0});  // killed in the middle of row 4
+    if (rank() == 0) fs::copy_file(file, killed);
+    MPI_Barrier(MPI_COMM_WORLD);
+  }
+  if (rank() == 0) {
+    hid_t plain = -1;
+    H5E_BEGIN_TRY { plain = H5Fopen(killed.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT); }
+    H5E_END_TRY;
+    EXPECT_LT(plain, 0) << "plain HDF5 opened a file marked as being written";
+    if (plain >= 0) H5Fclose(plain);
+    EXPECT_EQ(rows_in_file(killed), 4);
+    EXPECT_EQ(read_column<double>(killed, "timings/wall_s").values, (std::vector<double>{0, 0.5, 1.0, 1.5}));
+  }
+  {
+    History history = History::resume(MPI_COMM_WORLD, killed, 3, "deck", "resolved");
+    append_row(history, 30);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (rank() != 0) return;
+  EXPECT_EQ(rows_in_file(killed), 4);
+  EXPECT_EQ(read_column<double>(killed, "timings/wall_s").values, (std::vector<double>{0, 0.5, 1.0, 15.0}));
+  hid_t plain = H5Fopen(killed.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);  // closed cleanly now
+  EXPECT_GE(plain, 0);
+  if (plain >= 0) H5Fclose(plain);
 }
 
 TEST(History, LargeDeckTextIsKept) {
   const std::string file = fresh_dir("large_deck") + "/history.h5";
   std::string deck;
   while (deck.size() < 200000) deck += "line: " + std::to_string(deck.size()) + "\n";
-  { History history = History::create(MPI_COMM_WORLD, file, deck, deck); }
+  {
+    History history = History::create(MPI_COMM_WORLD, file, deck, deck);
+    append_row(history, 0);
+  }
   MPI_Barrier(MPI_COMM_WORLD);
   if (rank() != 0) return;
-  hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  hid_t f = open_for_reading(file);
   EXPECT_EQ(string_attribute(f, "deck"), deck);
   H5Fclose(f);
 }
@@ -237,14 +359,6 @@ TEST(History, CreatingOverAnExistingFileFails) {
   EXPECT_NE(message.find("already exists"), std::string::npos) << message;
   History history = History::create(MPI_COMM_WORLD, file, "deck", "resolved", true);
   EXPECT_EQ(history.rows(), 0);
-}
-
-// The row's errors surface at end_row(), on every rank.
-std::string row_error(History& history, const std::function<void()>& appends) {
-  appends();
-  std::string message;
-  EXPECT_EQ(code_of([&] { history.end_row(); }, &message), ExitCode::failure);
-  return message;
 }
 
 TEST(History, UsageErrorsFailEveryRankAtTheEndOfTheRow) {
