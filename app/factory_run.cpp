@@ -79,8 +79,9 @@ class FactoryRun {
 
     const RunConfig& run = deck_.run;
     Progress progress(factory_.time_s(), run.end_time_s, root_);
-    // Asked after every window and after every pass: a signal is honoured within about a
-    // quarter second of work or at the next window boundary, whatever the deck's windows.
+    // Asked after every window and, collectively, after every pass: a signal is honoured
+    // within about a quarter second of work or at the next window boundary, whatever the
+    // deck's windows, and right after a report or checkpoint write it came during.
     StopPoll stop(comm_);
     const auto stop_requested = [&stop] { return stop.poll(); };
     double t = factory_.time_s();
@@ -98,15 +99,15 @@ class FactoryRun {
         write_report(t0, progress);
         timers_.report_s += seconds_since(phase);
       }
-      if (stop.poll() && t < run.end_time_s) {  // checkpoint where we are and ask to be requeued
-        write_checkpoint();
+      if (t == next_checkpoint && t < run.end_time_s) write_checkpoint();
+      if (stop.poll_now() && t < run.end_time_s) {  // checkpoint where we are and ask to be requeued
+        if (last_checkpoint_time_ != t) write_checkpoint();
         if (root_)
           std::cout << "stopped by " << stop_signal_name() << " at t=" << format_duration(t)
                     << " after writing a checkpoint; restart with --restart latest (exit 4)" << std::endl;
         print_timers(t0);
         return static_cast<int>(ExitCode::stopped);
       }
-      if (t == next_checkpoint && t < run.end_time_s) write_checkpoint();
     }
     if (last_checkpoint_time_ != t) write_checkpoint();
     print_timers(t0);

@@ -39,18 +39,28 @@ StopPoll::StopPoll(MPI_Comm comm, double period_s)
 
 bool StopPoll::poll() {
   if (stopped_) return true;
-  if (++calls_ < every_) return false;
+  if (++calls_ >= every_) agree(true);
+  return stopped_;
+}
+
+bool StopPoll::poll_now() {
+  if (!stopped_) agree(false);
+  return stopped_;
+}
+
+void StopPoll::agree(bool set_pace) {
   const auto now = std::chrono::steady_clock::now();
   // One allreduce: the flag, and the slowest rank's wall time since the last collective.
   std::vector<double> seen = {stop_signal_received() ? 1.0 : 0.0, std::chrono::duration<double>(now - since_).count()};
   comm::allreduce_max(comm_, seen);
   stopped_ = seen[0] > 0.0;
-  const double per_call_s = seen[1] / static_cast<double>(calls_);
-  constexpr double most_calls = 1 << 20;
-  every_ = static_cast<std::int64_t>(std::clamp(std::floor(period_s_ / std::max(per_call_s, 1e-9)), 1.0, most_calls));
+  if (set_pace) {
+    const double per_call_s = seen[1] / static_cast<double>(calls_);
+    constexpr double most_calls = 1 << 20;
+    every_ = static_cast<std::int64_t>(std::clamp(std::floor(period_s_ / std::max(per_call_s, 1e-9)), 1.0, most_calls));
+  }
   calls_ = 0;
   since_ = now;
-  return stopped_;
 }
 
 }  // namespace kollektiv::app

@@ -22,13 +22,17 @@ const char* stop_signal_name();   // "SIGTERM", "SIGUSR1" or "none"
 // collective, `every_` is set from the slowest rank's wall time per call so that the next
 // collective comes about `period_s` later. Cheap windows (microseconds) thus cost one
 // allreduce per period, and an expensive one (seconds) is followed by a check at once.
+// poll_now() is collective at every call, for the points after long collective work (a
+// report, a checkpoint write): a signal that came meanwhile is honoured right after it.
 class StopPoll {
  public:
   explicit StopPoll(MPI_Comm comm, double period_s = 0.25);
-  bool poll();  // true once every rank knows of a signal (then stays true)
+  bool poll();      // true once every rank knows of a signal (then stays true)
+  bool poll_now();  // the same, agreeing at this call; keeps the pace of poll()
   bool stopped() const { return stopped_; }
 
  private:
+  void agree(bool set_pace);
   MPI_Comm comm_;
   double period_s_;
   std::int64_t every_ = 1;  // calls between collectives, the same on every rank

@@ -156,7 +156,6 @@ class TrainingRun {
       timers_.communication_s += ppo.communication_s;                  // communication
       phase = Clock::now();
       const EpisodeStats episodes = combine(tally);
-      const bool stop = stop_.poll();
       timers_.communication_s += seconds_since(phase);
       ++iteration_;
       if (episodes.episodes > 0) last_finished_ = episodes;
@@ -169,16 +168,20 @@ class TrainingRun {
                       static_cast<long long>(iteration_ * env_steps_per_iteration()), seconds_since(loop_start));
       }
       progress(loop_start, first, cfg_.iterations, episodes);
-      if (stop && iteration_ < cfg_.iterations) {  // at the last iteration: just finish
+      if (cfg_.checkpoint_every > 0 && iteration_ % cfg_.checkpoint_every == 0 && iteration_ < cfg_.iterations)
         write_checkpoint();
+      // Agreed after the checkpoint, so that a signal during its write is honoured at once.
+      phase = Clock::now();
+      const bool stop = stop_.poll_now();
+      timers_.communication_s += seconds_since(phase);
+      if (stop && iteration_ < cfg_.iterations) {  // at the last iteration: just finish
+        if (last_checkpoint_iteration_ != iteration_) write_checkpoint();
         if (root_)
           std::cout << "stopped by " << stop_signal_name() << " after iteration " << iteration_
                     << " and writing a checkpoint; restart with --restart latest (exit 4)" << std::endl;
         print_timers(t0);
         return static_cast<int>(ExitCode::stopped);
       }
-      if (cfg_.checkpoint_every > 0 && iteration_ % cfg_.checkpoint_every == 0 && iteration_ < cfg_.iterations)
-        write_checkpoint();
     }
     const double loop_s = seconds_since(loop_start);
     if (last_checkpoint_iteration_ != iteration_) write_checkpoint();
@@ -578,7 +581,7 @@ class TrainingRun {
   EpisodeStats last_finished_;
   bool target_reported_ = false;
   Timers timers_;
-  StopPoll stop_{comm_};  // asked once per iteration
+  StopPoll stop_{comm_};  // agreed once per iteration
 };
 
 // Refuses, on every rank alike and before anything is allocated or written (exit 2), a run

@@ -6,6 +6,7 @@ set -euo pipefail
 
 KOLLEKTIV_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export KOLLEKTIV_ROOT
+source "$KOLLEKTIV_ROOT/jobs/packages.sh"
 
 # Open MPI refuses root and more ranks than cores unless told; say it once here.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -18,19 +19,6 @@ kollektiv_packages=(
   python3 python3-h5py python3-matplotlib python3-numpy python3-simpy3
 )
 
-kollektiv_install_packages() {
-  local missing=()
-  for p in "${kollektiv_packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-  done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  echo "setup: installing ${missing[*]}"
-  local sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
-}
-
 kollektiv_build() {
   local jobs
   jobs=$(nproc)
@@ -40,5 +28,5 @@ kollektiv_build() {
   cmake --build "$KOLLEKTIV_ROOT/build" -j "$jobs"
 }
 
-kollektiv_install_packages
+install_missing_packages "${kollektiv_packages[@]}"
 (cd "$KOLLEKTIV_ROOT" && kollektiv_build)
