@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <limits>
+#include <numeric>
 #include <type_traits>
 #include <utility>
 
@@ -161,11 +162,15 @@ History History::resume(MPI_Comm comm, const std::string& path, std::int64_t kee
     h5::Handle fapl = h5::file_access(false);
     h5::Handle source = h5::checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl.get()),
                                     "cannot open history file " + path);
-    if (!h5::path_exists(source.get(), row_dataset)) {
-      throw Error(path + " is not a kollektiv history file (no '" + row_dataset + "' dataset of committed rows)");
-    }
+    // Committed rows: the length of `row`, or the `rows` attribute of an earlier version.
+    const bool earlier_version = !h5::path_exists(source.get(), row_dataset);
     std::int64_t committed = 0;
-    {
+    if (earlier_version) {
+      if (!h5::has_attribute(source.get(), "rows")) {
+        throw Error(path + " is not a kollektiv history file (no '" + row_dataset + "' dataset of committed rows)");
+      }
+      committed = h5::read_attribute_int(source.get(), "rows");
+    } else {
       h5::Handle row = h5::checked(H5Dopen2(source.get(), row_dataset, H5P_DEFAULT), "cannot open " + path + " row");
       const std::vector<hsize_t> dims = h5::dims_of(row.get());
       if (dims.size() != 1 || !h5::stored_as(row.get(), H5T_NATIVE_INT64)) {
@@ -192,7 +197,17 @@ History History::resume(MPI_Comm comm, const std::string& path, std::int64_t kee
       dims[0] = std::min<hsize_t>(dims[0], static_cast<hsize_t>(keep_rows));
       h5::check_status(H5Dset_extent(dataset.get(), dims.data()), "cannot truncate history column " + name);
     }
-    history.row_ = h5::checked(H5Dopen2(history.file_.get(), row_dataset, H5P_DEFAULT), "cannot open history rows");
+    if (earlier_version) {
+      history.row_ = create_row_dataset(history.file_.get(), row_dataset, 1, true, keep_rows, "1");
+      std::vector<std::int64_t> indices(static_cast<std::size_t>(keep_rows));
+      std::iota(indices.begin(), indices.end(), std::int64_t{0});
+      if (keep_rows > 0) {
+        h5::check_status(H5Dwrite(history.row_.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, indices.data()),
+                         "cannot write the committed rows of " + path);
+      }
+    } else {
+      history.row_ = h5::checked(H5Dopen2(history.file_.get(), row_dataset, H5P_DEFAULT), "cannot open history rows");
+    }
     history.write_root_attributes(deck_text, resolved_deck);
   });
   history.rows_ = keep_rows;
@@ -226,7 +241,7 @@ void History::append_row(const std::string& path, const std::vector<T>& values, 
     require(path != row_dataset, std::string("history column name '") + row_dataset + "' is reserved for the committed rows");
     auto [it, is_new] = columns_.try_emplace(path);
     Column& column = it->second;
-    if (is_new && published_) {
+    if (is_new && (published_ || swmr_started_)) {
       columns_.erase(it);
       throw Error("history column '" + path + "' is first appended in row " + std::to_string(rows_) +
                   ", after the first row: a history readers follow while it is written has the columns of its "
@@ -286,7 +301,10 @@ void History::commit_row_on_rank0() {
   }
   write_row(row_.get(), rows_, std::vector<std::int64_t>{rows_}, "the committed rows of " + path_);
   if (staging_.pending()) {
-    h5::check_status(H5Fstart_swmr_write(file_.get()), "cannot start SWMR writing of history file " + staging_.path());
+    if (!swmr_started_) {  // once: a row whose rename failed retries only the rename
+      h5::check_status(H5Fstart_swmr_write(file_.get()), "cannot start SWMR writing of history file " + staging_.path());
+      swmr_started_ = true;
+    }
     std::error_code ec;
     fs::rename(staging_.path(), path_, ec);
     if (ec) throw Error("cannot rename " + staging_.path() + " to " + path_ + ": " + ec.message());
@@ -305,7 +323,8 @@ void History::write_static(const std::string& path, const std::vector<std::strin
       throw Error(message);
     }
     require(!path.empty(), "history dataset names must not be empty");
-    require(!published_, "history dataset '" + path + "' is written after the first row; static datasets go in before it");
+    require(!published_ && !swmr_started_,
+            "history dataset '" + path + "' is written after the first row; static datasets go in before it");
     require(path != row_dataset, std::string("history dataset name '") + row_dataset + "' is reserved for the committed rows");
     if (rank_ != 0) return;
     if (h5::path_exists(file_.get(), path)) {

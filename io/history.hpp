@@ -45,8 +45,10 @@ class History {
                         const std::string& resolved_deck, bool overwrite = false);
   // For a restart: copies `path` (also one whose writer was killed) with every column cut
   // to `keep_rows` rows (the rows the checkpoint knows), dropping rows written after it;
-  // the copy replaces `path` at the first row. Creates a new file if `path` is absent.
-  // Throws Error if the file holds fewer than `keep_rows` committed rows or is no history.
+  // the copy replaces `path` at the first row. Creates a new file if `path` is absent. A
+  // history of an earlier version (a `rows` attribute, no `row` dataset) is continued in
+  // the current layout. Throws Error if the file holds fewer than `keep_rows` committed
+  // rows or is no history.
   static History resume(MPI_Comm comm, const std::string& path, std::int64_t keep_rows,
                         const std::string& deck_text, const std::string& resolved_deck);
 
@@ -58,8 +60,10 @@ class History {
   History& operator=(const History&) = delete;
 
   // This row's values of column `path`; never throws (see above). The width
-  // (values.size() >= 1) and the type are fixed by the first append. A column first appended after row 0 gets NaN (float64) or
-  // INT64_MIN (int64) in the earlier rows. `unit` is stored when the column is created.
+  // (values.size() >= 1) and the type are fixed by the first append. A column new in a
+  // continued run (appended first in its first row) gets NaN (float64) or INT64_MIN (int64)
+  // in the earlier rows; a column first appended after that row is an error. `unit` is
+  // stored when the column is created.
   void append(const std::string& path, const std::vector<double>& values, const std::string& unit = "");
   void append(const std::string& path, const std::vector<std::int64_t>& values, const std::string& unit = "");
   // Braced lists of doubles ({1.0, 2.0}) would be ambiguous between the two above.
@@ -128,7 +132,8 @@ class History {
   std::map<std::string, Column> columns_;  // that their datasets close first
   h5::Handle row_;                         // rank 0 only: the committed-rows dataset
   std::int64_t rows_ = 0;
-  bool published_ = false;  // a row was committed: the columns are fixed
+  bool published_ = false;     // a row was committed: the columns are fixed
+  bool swmr_started_ = false;  // rank 0: SWMR writing began (the file's structure is fixed)
   std::string pending_error_;  // this row's first error, thrown by the next collective call
 };
 

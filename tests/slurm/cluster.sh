@@ -71,8 +71,9 @@ KillWait=2
 JobRequeue=1
 # A node that was DOWN comes back as soon as its slurmd registers.
 ReturnToService=2
-# Finished jobs are purged after 5 s (>5 would make sbatch --wait poll every 8-32 s).
-MinJobAge=5
+# Finished jobs stay in scontrol for 5 min (the test polls them; sbatch --wait, which then
+# polls every 8-32 s instead of 2 s, is not used).
+MinJobAge=300
 # Short failure detection (no backup controller; node DOWN if silent for 10 s).
 SlurmctldTimeout=5
 SlurmdTimeout=10

@@ -32,6 +32,7 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 [ "$(id -u)" -eq 0 ] || { echo "tests/slurm/run.sh runs slurmctld and slurmd as root; run it as root" >&2; exit 2; }
 
 source "$root/tests/slurm/cluster.sh"
+SLURM_TEST_DIR=$work/cluster slurm_stop  # a cluster an interrupted run left, if any
 rm -rf "$work"
 mkdir -p "$work"
 trap slurm_stop EXIT
@@ -60,7 +61,9 @@ wait_job() {
   while ((SECONDS - t0 < timeout)); do
     state=$(scontrol show job "$id" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | head -1 | cut -d= -f2 || true)
     if [ -z "$state" ]; then  # purged already (MinJobAge): the completion record says
-      state=$(grep "^JobId=$id " "$work/cluster/log/jobcomp.log" 2>/dev/null | tail -1 |
+      local record="^JobId=$id "
+      [[ $id == *_* ]] && record="ArrayJobId=${id%_*} ArrayTaskId=${id#*_} "  # an array task
+      state=$(grep "$record" "$work/cluster/log/jobcomp.log" 2>/dev/null | tail -1 |
         grep -o 'JobState=[A-Z_]*' | cut -d= -f2 || true)
     fi
     case "$state" in

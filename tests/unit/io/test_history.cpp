@@ -70,7 +70,7 @@ Column<T> read_column(const std::string& file, const std::string& path) {
     H5Dread(d, std::is_same_v<T, double> ? H5T_NATIVE_DOUBLE : H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT,
             column.values.data());
   }
-  column.unit = string_attribute(d, "unit");
+  column.unit = H5Aexists(d, "unit") > 0 ? string_attribute(d, "unit") : "";
   H5Sclose(s);
   H5Dclose(d);
   H5Fclose(f);
@@ -331,6 +331,42 @@ TEST(History, AFileWhoseWriterWasKilledIsReadAndResumed) {
   hid_t plain = H5Fopen(killed.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);  // closed cleanly now
   EXPECT_GE(plain, 0);
   if (plain >= 0) H5Fclose(plain);
+}
+
+// A history of the version before SWMR (a `rows` attribute, no `row` dataset) is
+// continued in the current layout, so that a restart across the upgrade works.
+TEST(History, AHistoryOfTheEarlierLayoutIsContinued) {
+  const std::string file = fresh_dir("earlier") + "/history.h5";
+  if (rank() == 0) {
+    hid_t f = H5Fcreate(file.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    const hsize_t dims = 4, max_dims = H5S_UNLIMITED, chunk = 8;
+    hid_t space = H5Screate_simple(1, &dims, &max_dims);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(dcpl, 1, &chunk);
+    hid_t d = H5Dcreate2(f, "a", H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    const double values[4] = {10, 11, 12, 13};  // 3 committed rows and a partial one
+    H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values);
+    hid_t scalar = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(f, "rows", H5T_STD_I64LE, scalar, H5P_DEFAULT, H5P_DEFAULT);
+    const std::int64_t rows = 3;
+    H5Awrite(a, H5T_NATIVE_INT64, &rows);
+    for (hid_t id : {a, scalar, d, dcpl, space}) H5Idec_ref(id);
+    H5Fclose(f);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  std::string message;
+  EXPECT_EQ(code_of([&] { History::resume(MPI_COMM_WORLD, file, 4, "deck", "resolved"); }, &message),
+            ExitCode::failure);
+  EXPECT_NE(message.find("holds 3 rows, fewer than the 4"), std::string::npos) << message;
+  {
+    History history = History::resume(MPI_COMM_WORLD, file, 2, "deck", "resolved");
+    history.append("a", {20.0});
+    history.end_row();
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (rank() != 0) return;
+  EXPECT_EQ(rows_in_file(file), 3);
+  EXPECT_EQ(read_column<double>(file, "a").values, (std::vector<double>{10, 11, 20}));
 }
 
 TEST(History, LargeDeckTextIsKept) {
