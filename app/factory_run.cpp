@@ -141,6 +141,7 @@ class FactoryRun {
 
   void write_checkpoint() {
     const auto phase = Clock::now();
+    history_.sync();  // the rows the checkpoint counts are on disk before it
     io::CheckpointWriter writer(comm_, paths_.checkpoints, sequence_);
     writer.attribute("deck", deck_.text);
     writer.attribute("resolved_deck", deck_.resolved_yaml);

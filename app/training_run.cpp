@@ -407,6 +407,7 @@ class TrainingRun {
 
   void write_checkpoint() {
     const auto phase = Clock::now();
+    history_.sync();  // the rows the checkpoint counts are on disk before it
     io::CheckpointWriter writer(comm_, paths_.checkpoints, sequence_);
     writer.attribute("deck", in_.deck_text);
     writer.attribute("resolved_deck", in_.resolved_yaml);

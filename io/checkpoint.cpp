@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "build_info.hpp"
+#include "io/durable.hpp"
 #include "solvers/comm/collectives.hpp"
 #include "solvers/comm/exact_reduce.hpp"
 
@@ -78,15 +79,6 @@ std::optional<std::int64_t> sequence_of(const std::string& name, bool tmp = fals
     return std::nullopt;
   }
   return std::stoll(digits);
-}
-
-void fsync_path(const std::string& path, bool directory) {
-  const int fd = ::open(path.c_str(), directory ? (O_RDONLY | O_DIRECTORY) : O_RDONLY);
-  if (fd < 0) throw Error("cannot open " + path + " to sync it: " + std::strerror(errno));
-  const int status = ::fsync(fd);
-  const int saved = errno;
-  ::close(fd);
-  if (status != 0) throw Error("cannot sync " + path + ": " + std::strerror(saved));
 }
 
 void rename_or_throw(const std::string& from, const std::string& to) {

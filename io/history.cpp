@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "build_info.hpp"
+#include "io/durable.hpp"
 #include "solvers/comm/collectives.hpp"
 
 namespace kollektiv::io {
@@ -312,6 +313,17 @@ void History::commit_row_on_rank0() {
   } else {
     h5::check_status(H5Dflush(row_.get()), "cannot flush history file " + path_);
   }
+}
+
+void History::sync() {
+  h5::QuietErrors quiet;
+  collectively(comm_, [&] {
+    if (rank_ != 0 || !file_.valid() || staging_.pending()) return;
+    h5::check_status(H5Fflush(file_.get(), H5F_SCOPE_LOCAL), "cannot flush history file " + path_);
+    fsync_path(path_, false);
+    const fs::path parent = fs::path(path_).parent_path();
+    fsync_path(parent.empty() ? "." : parent.string(), true);
+  });
 }
 
 void History::write_static(const std::string& path, const std::vector<std::string>& values) {

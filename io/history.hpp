@@ -78,6 +78,11 @@ class History {
   // starts clean).
   void end_row();
 
+  // Makes the committed rows durable: fsync of the file, and of its directory (the rename
+  // that published it). Called before each checkpoint, so that the rows a checkpoint counts
+  // survive a node crash. Collective; does nothing before the file is published.
+  void sync();
+
   // Static metadata (e.g. station names): a 1-D dataset of UTF-8 strings, replaced if it
   // exists. Collective; only before the first end_row() of this process.
   void write_static(const std::string& path, const std::vector<std::string>& values);

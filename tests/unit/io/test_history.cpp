@@ -369,6 +369,21 @@ TEST(History, AHistoryOfTheEarlierLayoutIsContinued) {
   EXPECT_EQ(read_column<double>(file, "a").values, (std::vector<double>{10, 11, 20}));
 }
 
+// sync() makes the rows durable before a checkpoint: nothing to do before the file is
+// published; a failure (here: the file removed from under the run) fails every rank.
+TEST(History, SyncFailsEveryRankWhenTheFileIsGone) {
+  const std::string file = fresh_dir("sync") + "/history.h5";
+  History history = History::create(MPI_COMM_WORLD, file, "deck", "resolved");
+  history.sync();  // unpublished: nothing to sync
+  append_row(history, 0);
+  history.sync();
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (rank() == 0) fs::remove(file);
+  std::string message;
+  EXPECT_EQ(code_of([&] { history.sync(); }, &message), ExitCode::failure);
+  EXPECT_NE(message.find("cannot open " + file + " to sync it"), std::string::npos) << message;
+}
+
 TEST(History, LargeDeckTextIsKept) {
   const std::string file = fresh_dir("large_deck") + "/history.h5";
   std::string deck;
