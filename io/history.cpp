@@ -319,8 +319,7 @@ void History::sync() {
   h5::QuietErrors quiet;
   collectively(comm_, [&] {
     if (rank_ != 0 || !file_.valid() || staging_.pending()) return;
-    h5::check_status(H5Fflush(file_.get(), H5F_SCOPE_LOCAL), "cannot flush history file " + path_);
-    fsync_path(path_, false);
+    fsync_path(path_, false);  // end_row() flushed every committed row to the file already
     const fs::path parent = fs::path(path_).parent_path();
     fsync_path(parent.empty() ? "." : parent.string(), true);
   });

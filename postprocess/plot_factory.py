@@ -21,17 +21,13 @@ import numpy as np  # noqa: E402
 from history_reader import HistoryReader  # noqa: E402
 
 
-def column(f, path):
-    return f.column(path)
-
-
 def plot_factories(f, out):
     t_h = f.column("time_s") / 3600.0
     panels = [("throughput", "throughput [parts/h]"), ("wip", "WIP [parts]"), ("lead_time", "lead time [s]"),
               ("oee", "OEE")]
     fig, axes = plt.subplots(2, 2, figsize=(10, 7), sharex=True)
     for ax, (name, label) in zip(axes.flat, panels):
-        values = column(f, f"factories/{name}")
+        values = f.column(f"factories/{name}")
         if values is None:
             ax.set_visible(False)
             continue
@@ -53,7 +49,7 @@ def plot_factories(f, out):
 
 
 def plot_lines(f, out):
-    tp = column(f, "lines/throughput")
+    tp = f.column("lines/throughput")
     if tp is None:
         return None
     last = tp.reshape(tp.shape[0], -1)[-1]
@@ -71,7 +67,7 @@ def plot_lines(f, out):
 
 def plot_stations(f, out, max_stations=200):
     states = ["busy", "blocked", "starved", "down"]
-    data = [column(f, f"stations/{s}_fraction") for s in states]
+    data = [f.column(f"stations/{s}_fraction") for s in states]
     if any(d is None for d in data):
         return None
     last = [d.reshape(d.shape[0], -1)[-1][:max_stations] for d in data]
