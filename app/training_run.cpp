@@ -35,6 +35,7 @@
 #include "solvers/comm/collectives.hpp"
 #include "solvers/comm/decomposition.hpp"
 #include "solvers/comm/exact_reduce.hpp"
+#include "solvers/comm/mpi_collective.hpp"
 #include "solvers/core/error.hpp"
 #include "solvers/core/exact_sum.hpp"
 #include "solvers/learning/ppo_learner.hpp"
@@ -114,7 +115,8 @@ class TrainingRun {
         robots_(local_robots(cfg_.robots, cfg_.learner.robots_per_block, comm::rank_of(comm), comm::size_of(comm))),
         n_(static_cast<int>(robots_.size())),
         fleet_(cfg_.robot, cfg_.skill, in.run.seed, robots_.begin, n_),
-        learner_(learner_config(cfg_, fleet_), comm),
+        collective_(comm::make_mpi_collective(comm)),
+        learner_(learner_config(cfg_, fleet_), *collective_),
         rollout_(learner_.config(), cfg_.horizon, n_),
         obs_("training::obs", n_, fleet_.obs_dim()),
         actions_("training::actions", n_, fleet_.act_dim()),
@@ -568,6 +570,7 @@ class TrainingRun {
   comm::Range robots_;  // this rank's robot gids
   int n_;
   skills::Fleet fleet_;
+  std::unique_ptr<comm::Collective> collective_;  // the learner's, over all ranks
   learning::PpoLearner learner_;
   learning::Rollout rollout_;
   View<Real**> obs_, actions_;

@@ -6,9 +6,15 @@
 
 #include <Kokkos_Core.hpp>
 #include <iostream>
+#include <memory>
 #include <string>
 
+#include "solvers/comm/mpi_collective.hpp"
+#include "tests/test_collectives.hpp"
+
 namespace {
+
+std::unique_ptr<kollektiv::comm::Collective> world_collective, self_collective;
 
 // Prints a failed assertion of a rank other than 0 (whose report gtest prints).
 class RankFailurePrinter : public ::testing::EmptyTestEventListener {
@@ -30,12 +36,19 @@ class RankFailurePrinter : public ::testing::EmptyTestEventListener {
 
 }  // namespace
 
+namespace kollektiv::testing {
+comm::Collective& world() { return *world_collective; }
+comm::Collective& self() { return *self_collective; }
+}  // namespace kollektiv::testing
+
 int main(int argc, char** argv) {
   MPI_Init(&argc, &argv);
   int rank = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   Kokkos::initialize(argc, argv);
   ::testing::InitGoogleTest(&argc, argv);
+  world_collective = kollektiv::comm::make_mpi_collective(MPI_COMM_WORLD);
+  self_collective = kollektiv::comm::make_local_collective();
   if (rank != 0) {
     auto& listeners = ::testing::UnitTest::GetInstance()->listeners();
     delete listeners.Release(listeners.default_result_printer());
@@ -43,6 +56,8 @@ int main(int argc, char** argv) {
   }
   int failed = RUN_ALL_TESTS();
   MPI_Allreduce(MPI_IN_PLACE, &failed, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  world_collective.reset();
+  self_collective.reset();
   Kokkos::finalize();
   MPI_Finalize();
   return failed;

@@ -16,6 +16,10 @@ template <class T>
 using View = Kokkos::View<T, MemSpace>;
 template <class T>
 using HostView = Kokkos::View<T, Kokkos::HostSpace>;
+// A View of either layout (Kokkos' default layouts differ between host and CUDA): for
+// functions that index element by element and must accept both.
+template <class T>
+using AnyLayoutView = Kokkos::View<T, Kokkos::LayoutStride, MemSpace>;
 
 // Name of the backend that kernels run on, e.g. "Serial", "OpenMP", "Cuda".
 inline const char* exec_space_name() { return ExecSpace::name(); }

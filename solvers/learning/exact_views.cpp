@@ -3,7 +3,6 @@
 
 #include <utility>
 
-#include "solvers/comm/collectives.hpp"
 
 namespace kollektiv::learning {
 
@@ -45,7 +44,7 @@ std::pair<int, int> balanced_digits(const ExactSum& s, std::int64_t* digits) {
 
 }  // namespace
 
-std::vector<double> combine_exact(MPI_Comm comm, View<const ExactSum*> sums) {
+std::vector<double> combine_exact(comm::Collective& collective, View<const ExactSum*> sums) {
   // Only the limbs that can be nonzero travel: each sum as balanced digits over the union
   // of its digit ranges on all ranks (agreed by one small allreduce), then its +-inf/NaN
   // counts. Every rank count sums the same integers, so the result keeps the same bits;
@@ -60,10 +59,10 @@ std::vector<double> combine_exact(MPI_Comm comm, View<const ExactSum*> sums) {
   for (int i = 0; i < n; ++i) {
     own[i] = balanced_digits(host(i), &digits[static_cast<std::size_t>(i) * limbs]);
     const bool empty = own[i].first >= own[i].second;
-    range[2 * i] = empty ? limbs : own[i].first;  // (lo, -hi): MPI_MIN gives the union
+    range[2 * i] = empty ? limbs : own[i].first;  // (lo, -hi): the minimum gives the union
     range[2 * i + 1] = empty ? 0 : -own[i].second;
   }
-  comm::allreduce_min(comm, range);
+  collective.min(range);
 
   std::vector<std::int64_t> packed;  // what the allreduce sums
   for (int i = 0; i < n; ++i) {
@@ -73,7 +72,7 @@ std::vector<double> combine_exact(MPI_Comm comm, View<const ExactSum*> sums) {
     const std::int64_t* w = host(i).words();
     for (int k = limbs; k < limbs + specials; ++k) packed.push_back(w[k]);
   }
-  comm::allreduce_sum(comm, packed);
+  collective.sum(packed);
 
   std::vector<double> result(n);
   std::size_t at = 0;

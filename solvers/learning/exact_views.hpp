@@ -3,20 +3,19 @@
 // where exactness over the full double range costs nothing).
 #pragma once
 
-#include <mpi.h>
-
 #include <cstdint>
 #include <utility>
 #include <vector>
 
+#include "solvers/comm/collective.hpp"
 #include "solvers/core/exact_sum.hpp"
 #include "solvers/core/kokkos_types.hpp"
 
 namespace kollektiv::learning {
 
-// The sums over all ranks of `comm`, rounded once: same bits on every rank and for any
+// The sums over all ranks of `collective`, rounded once: same bits on every rank and for any
 // split of the terms across ranks. Host function.
-std::vector<double> combine_exact(MPI_Comm comm, View<const ExactSum*> sums);
+std::vector<double> combine_exact(comm::Collective& collective, View<const ExactSum*> sums);
 
 // The exact sum of values(0..n-1) on this rank (one accumulator, order-independent).
 ExactSum exact_total(View<const Real*> values, int n);

@@ -4,7 +4,6 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "solvers/comm/exact_reduce.hpp"
 #include "solvers/learning/exact_views.hpp"
 
 namespace kollektiv::learning {
@@ -49,9 +48,9 @@ void ObservationNormalizer::observe(View<const Real**> raw, int rows) {
   pending_rows_ += rows;
 }
 
-void ObservationNormalizer::commit(MPI_Comm comm) {
-  std::vector<double> sums = combine_exact(comm, pending_);
-  const double n_b = comm::allreduce_exact(comm, static_cast<double>(pending_rows_));
+void ObservationNormalizer::commit(comm::Collective& collective) {
+  std::vector<double> sums = combine_exact(collective, pending_);
+  const double n_b = static_cast<double>(comm::sum(collective, pending_rows_));
   Kokkos::deep_copy(pending_, ExactSum());
   pending_rows_ = 0;
   if (n_b == 0) return;

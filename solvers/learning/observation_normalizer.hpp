@@ -7,12 +7,11 @@
 // sqrt(var + 1e-8), -clip, clip).
 #pragma once
 
-#include <mpi.h>
-
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "solvers/comm/collective.hpp"
 #include "solvers/core/exact_sum.hpp"
 #include "solvers/core/kokkos_types.hpp"
 
@@ -36,8 +35,8 @@ class ObservationNormalizer {
 
   // Adds rows [0, rows) of raw ([rows][dim]) to this rank's pending sums.
   void observe(View<const Real**> raw, int rows);
-  // Merges every rank's pending sums into the statistics (collective over comm).
-  void commit(MPI_Comm comm);
+  // Merges every rank's pending sums into the statistics (collective).
+  void commit(comm::Collective& collective);
   // out = normalised raw, with the committed statistics (T: float or double).
   template <class T>
   void normalize(View<const Real**> raw, int rows, View<T**> out) const;

@@ -3,13 +3,11 @@
 #include "solvers/learning/ppo_learner.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <tuple>
 
-#include "solvers/comm/collectives.hpp"
-#include "solvers/comm/exact_reduce.hpp"
 #include "solvers/core/error.hpp"
 #include "solvers/core/exact_sum.hpp"
 #include "solvers/core/philox.hpp"
@@ -19,14 +17,6 @@
 namespace kollektiv::learning {
 
 namespace {
-
-// Adds the wall time of its scope to `total`: the update's collectives, so that the run can
-// report communication apart from computation.
-struct Stopwatch {
-  double& total;
-  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
-  ~Stopwatch() { total += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); }
-};
 
 std::vector<double> to_vector(View<const Real*> v) {
   auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), v);
@@ -77,9 +67,9 @@ Rollout::Rollout(const LearnerConfig& cfg, int horizon_steps, int robot_count)
       final_obs("learning::rollout_final_obs", horizon_steps * robot_count, cfg.obs_dim),
       last_obs("learning::rollout_last_obs", robot_count, cfg.obs_dim) {}
 
-PpoLearner::PpoLearner(const LearnerConfig& cfg, MPI_Comm comm)
+PpoLearner::PpoLearner(const LearnerConfig& cfg, comm::Collective& collective)
     : cfg_(cfg),
-      comm_(comm),
+      collective_(&collective),
       policy_(cfg.obs_dim, cfg.policy_hidden, cfg.act_dim, 0),
       normalizer_(cfg.obs_dim, cfg.observation_clip) {
   std::vector<int> widths{cfg.obs_dim};
@@ -216,7 +206,7 @@ PpoGradient PpoLearner::loss_gradient(const PpoBatch& batch) {
   value_.backward<NetReal>(net_params_, batch.obs, rows, d_value_, batch.segments, value_work_, partial_);
   segment_column_sums(stats_, stat_count, batch.segments, partial_, n_params_);
 
-  std::vector<double> all = fixed_sum_.sum(comm_, partial_, batch.segments.count,
+  std::vector<double> all = fixed_sum_.sum(*collective_, partial_, batch.segments.count,
                                            static_cast<int>(n_params_) + stat_count, batch.global_rows);
   PpoGradient g;
   g.policy_loss = all[n_params_ + stat_policy_loss];
@@ -236,18 +226,18 @@ PpoGradient PpoLearner::loss_gradient(const PpoBatch& batch) {
 void PpoLearner::check_blocks_whole(HostView<const std::int64_t*> gid, int robots) const {
   // Each rank's [lowest, highest] block; blocks of two ranks may not overlap, or a segment
   // would be split and the sums would depend on the rank count. Agreed on every rank.
-  std::vector<double> range{1e300, -1e300};
+  std::vector<std::int64_t> range{std::numeric_limits<std::int64_t>::max(), -1};  // empty on a rank without robots
   for (int r = 0; r < robots; ++r) {
-    const double block = static_cast<double>(gid(r) / cfg_.robots_per_block);
+    const std::int64_t block = gid(r) / cfg_.robots_per_block;
     range[0] = std::min(range[0], block);
     range[1] = std::max(range[1], block);
   }
-  const std::vector<double> all = comm::gather_to_root(comm_, range);
+  const std::vector<std::int64_t> all = comm::all_gather(*collective_, range);
   bool split = false;
   for (std::size_t a = 0; a + 1 < all.size(); a += 2)
     for (std::size_t b = a + 2; b + 1 < all.size(); b += 2)
       if (all[a] <= all[b + 1] && all[b] <= all[a + 1]) split = true;
-  if (comm::any_rank(comm_, split))
+  if (split)
     throw std::invalid_argument("learning::PpoLearner: a block of robots_per_block robots spans two ranks");
 }
 
@@ -279,32 +269,23 @@ PpoStats PpoLearner::update(const Rollout& ro) {
   }
 
   PpoStats stats;
-  const double fixed_sum_comm_before = fixed_sum_.communication_s();
+  const comm::Traffic before = collective_->traffic();
   View<Real*> advantage("learning::advantage", n), returns("learning::returns", n);
   compute_gae(GaeInputs{horizon, robots, ro.reward, ro.value, ro.terminated, ro.truncated, truncation_value, last_value},
               cfg_.gamma, cfg_.gae_lambda, advantage, returns);
 
   std::int64_t n_global = 0;
-  {
-    Stopwatch w{stats.communication_s};
-    n_global = comm::allreduce_sum(comm_, static_cast<std::int64_t>(n));
-  }
+  n_global = comm::sum(*collective_, static_cast<std::int64_t>(n));
   if (cfg_.normalize_advantages && n_global > 1) {
     std::vector<ExactSum> sum{exact_total(advantage, n)};
-    {
-      Stopwatch w{stats.communication_s};
-      comm::allreduce_exact(comm_, sum);
-    }
+    comm::sum_exact(*collective_, sum);
     const double mean = sum[0].to_double() / static_cast<double>(n_global);
     View<Real*> squares("learning::advantage_squares", n);
     Kokkos::parallel_for(
         "learning::advantage_squares", Kokkos::RangePolicy<ExecSpace>(0, n),
         KOKKOS_LAMBDA(const int s) { squares(s) = (advantage(s) - mean) * (advantage(s) - mean); });
     std::vector<ExactSum> sq{exact_total(squares, n)};
-    {
-      Stopwatch w{stats.communication_s};
-      comm::allreduce_exact(comm_, sq);
-    }
+    comm::sum_exact(*collective_, sq);
     const double std_dev = std::sqrt(sq[0].to_double() / static_cast<double>(n_global - 1));
     const double scale = 1.0 / (std_dev + 1e-8);
     Kokkos::parallel_for(
@@ -340,10 +321,7 @@ PpoStats PpoLearner::update(const Rollout& ro) {
     }
     std::vector<std::int64_t> global_size(n_mb);
     for (int b = 0; b < n_mb; ++b) global_size[b] = static_cast<std::int64_t>(members[b].size());
-    {
-      Stopwatch w{stats.communication_s};
-      comm::allreduce_sum(comm_, global_size);
-    }
+    collective_->sum(global_size);
 
     for (int b = 0; b < n_mb; ++b) {
       if (global_size[b] == 0) continue;  // the same decision on every rank
@@ -406,11 +384,9 @@ PpoStats PpoLearner::update(const Rollout& ro) {
     stats.entropy *= c;
     stats.grad_norm *= c;
   }
-  if (cfg_.normalize_observations) {
-    Stopwatch w{stats.communication_s};  // mostly its allreduce
-    normalizer_.commit(comm_);
-  }
-  stats.communication_s += fixed_sum_.communication_s() - fixed_sum_comm_before;
+  if (cfg_.normalize_observations) normalizer_.commit(*collective_);
+  stats.communication_s = collective_->traffic().seconds - before.seconds;
+  stats.bytes_sent = collective_->traffic().bytes_sent - before.bytes_sent;
   ++updates_;
   return stats;
 }

@@ -8,12 +8,12 @@
 // NetReal (float) on a copy of the double parameters that Adam updates.
 #pragma once
 
-#include <mpi.h>
-
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "solvers/comm/collective.hpp"
+#include "solvers/comm/fixed_point_sum.hpp"
 #include "solvers/core/kokkos_types.hpp"
 #include "solvers/learning/adam.hpp"
 #include "solvers/learning/gaussian_policy.hpp"
@@ -91,6 +91,7 @@ struct PpoStats {
   double learning_rate = 0;
   std::int64_t minibatches = 0;
   double communication_s = 0;  // wall time in the update's collectives (waiting included)
+  std::int64_t bytes_sent = 0;  // payload this rank sent in them
 };
 
 struct LearnerState {
@@ -110,7 +111,9 @@ struct PolicyExport {
 
 class PpoLearner {
  public:
-  PpoLearner(const LearnerConfig& cfg, MPI_Comm comm);
+  // `collective` spans the ranks that hold this learner's robots (a one-rank collective for
+  // a replica whose robots live on one rank); it must outlive the learner.
+  PpoLearner(const LearnerConfig& cfg, comm::Collective& collective);
 
   // Acting on raw observations of `rows` robots: normalised obs, action, log-prob, value.
   // explore: sample with noise keyed by (gid, step) and add obs to the normaliser's
@@ -158,7 +161,7 @@ class PpoLearner {
   void reserve_segments(int segments);
 
   LearnerConfig cfg_;
-  MPI_Comm comm_;
+  comm::Collective* collective_;
   GaussianPolicy policy_;
   Mlp value_;
   std::int64_t n_params_ = 0;
@@ -166,7 +169,7 @@ class PpoLearner {
   View<NetReal*> net_params_;
   View<Real*> grad_;
   View<Real**> partial_;  // [segment][n_params gradient sums, then stat_count statistics]
-  FixedPointSum fixed_sum_;
+  comm::FixedPointSum fixed_sum_;
   Adam adam_;
   ObservationNormalizer normalizer_;
   std::int64_t updates_ = 0;

@@ -20,6 +20,7 @@
 #include "solvers/comm/collectives.hpp"
 #include "solvers/comm/decomposition.hpp"
 #include "solvers/skills/fleet.hpp"
+#include "tests/test_collectives.hpp"
 
 namespace kollektiv {
 namespace {
@@ -89,7 +90,7 @@ TEST(TrainingCheckpoint, RoundTripOnAnotherSplit) {
   learning::LearnerConfig lc = c.learner;
   lc.obs_dim = 13;
   lc.act_dim = 2;
-  learning::PpoLearner learner(lc, MPI_COMM_WORLD);
+  learning::PpoLearner learner(lc, kollektiv::testing::world());
   learning::LearnerState state = learner.state();
   state.adam_steps = 17;
   state.updates = 5;

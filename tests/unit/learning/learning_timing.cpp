@@ -16,6 +16,7 @@
 
 #include "solvers/core/philox.hpp"
 #include "solvers/learning/ppo_learner.hpp"
+#include "solvers/comm/mpi_collective.hpp"
 
 #ifdef KOLLEKTIV_HAVE_CBLAS
 #include <cblas.h>
@@ -76,7 +77,8 @@ int main(int argc, char** argv) {
     cfg.minibatches = 8;
     cfg.total_updates = 1000;
     cfg.robots_per_block = block;
-    kl::PpoLearner learner(cfg, MPI_COMM_WORLD);
+    const auto world = kollektiv::comm::make_mpi_collective(MPI_COMM_WORLD);
+    kl::PpoLearner learner(cfg, *world);
     kl::Rollout ro(cfg, horizon, robots);
     auto gid = Kokkos::create_mirror_view(ro.gid);
     for (int r = 0; r < robots; ++r) gid(r) = r;

@@ -12,6 +12,7 @@
 
 #include "solvers/core/philox.hpp"
 #include "solvers/learning/ppo_learner.hpp"
+#include "tests/test_collectives.hpp"
 
 namespace kl = kollektiv::learning;
 using kollektiv::Real;
@@ -215,7 +216,7 @@ TEST(LearningGradients, FullPpoLoss) {
   cfg.entropy_coef = 0.01;
   cfg.loss.value_coef = 0.7;
   cfg.init_log_std = -0.3;
-  kl::PpoLearner learner(cfg, MPI_COMM_SELF);
+  kl::PpoLearner learner(cfg, kollektiv::testing::self());
   // Larger output weights than the default init so that every gradient is well above noise.
   std::vector<double> p;
   {

@@ -8,6 +8,7 @@
 #include <limits>
 #include <vector>
 
+#include "solvers/comm/fixed_point_sum.hpp"
 #include "solvers/core/philox.hpp"
 #include "solvers/learning/adam.hpp"
 #include "solvers/learning/gae.hpp"
@@ -15,6 +16,7 @@
 #include "solvers/learning/observation_normalizer.hpp"
 #include "solvers/learning/ppo_loss.hpp"
 #include "solvers/learning/segment_sums.hpp"
+#include "tests/test_collectives.hpp"
 
 namespace kl = kollektiv::learning;
 using kollektiv::Real;
@@ -160,14 +162,14 @@ TEST(LearningHand, NormalizerMergeEqualsSinglePass) {
   };
   kl::ObservationNormalizer once(dim, 10), merged(dim, 10);
   once.observe(rows_view(0, rows), rows);
-  once.commit(MPI_COMM_SELF);
+  once.commit(kollektiv::testing::self());
   merged.observe(rows_view(0, 50), 50);
-  merged.commit(MPI_COMM_SELF);
+  merged.commit(kollektiv::testing::self());
   merged.observe(rows_view(50, 70), 70);  // two observes before one commit
   merged.observe(rows_view(120, 100), 100);
-  merged.commit(MPI_COMM_SELF);
+  merged.commit(kollektiv::testing::self());
   merged.observe(rows_view(220, 80), 80);
-  merged.commit(MPI_COMM_SELF);
+  merged.commit(kollektiv::testing::self());
 
   for (int f = 0; f < dim; ++f) {  // two-pass reference
     double mean = 0, m2 = 0;
@@ -196,9 +198,10 @@ TEST(LearningHand, NormalizerMergeEqualsSinglePass) {
 
 namespace {
 
-// partial[g][c] from host rows.
-View<Real**> partial_of(const std::vector<std::vector<double>>& rows) {
-  View<Real**> v("test::partial", rows.size(), rows.front().size());
+// partial[g][c] from host rows, in the default layout or another one (CUDA's is left).
+template <class Layout = View<Real**>::array_layout>
+Kokkos::View<Real**, Layout, kollektiv::MemSpace> partial_of(const std::vector<std::vector<double>>& rows) {
+  Kokkos::View<Real**, Layout, kollektiv::MemSpace> v("test::partial", rows.size(), rows.front().size());
   auto h = Kokkos::create_mirror_view(v);
   for (std::size_t g = 0; g < rows.size(); ++g)
     for (std::size_t c = 0; c < rows[g].size(); ++c) h(g, c) = rows[g][c];
@@ -219,15 +222,20 @@ TEST(LearningHand, FixedPointSumIsOrderIndependentAndAccurate) {
                     (g % 2 == 0 ? 1 : -1) * 0.1});
   }
   const std::int64_t global_rows = 2048;  // shift = 61 - 11 = 50
-  kl::FixedPointSum sum;
-  const std::vector<double> a = sum.sum(MPI_COMM_SELF, partial_of(rows), 7, 8, global_rows);
+  kollektiv::comm::FixedPointSum sum;
+  auto& self = kollektiv::testing::self();
+  const std::vector<double> a = sum.sum(self, partial_of(rows), 7, 8, global_rows);
   std::vector<std::vector<double>> reversed(rows.rbegin(), rows.rend());
-  const std::vector<double> b = sum.sum(MPI_COMM_SELF, partial_of(reversed), 7, 8, global_rows);
+  const std::vector<double> b = sum.sum(self, partial_of(reversed), 7, 8, global_rows);
+  // Column-major partials, as a CUDA build holds them, give the same bits.
+  const std::vector<double> left = sum.sum(self, partial_of<Kokkos::LayoutLeft>(rows), 7, 8, global_rows);
   for (int c = 0; c < 8; ++c) {
     if (std::isnan(a[c])) {
       EXPECT_TRUE(std::isnan(b[c])) << c;
+      EXPECT_TRUE(std::isnan(left[c])) << c;
     } else {
       EXPECT_EQ(a[c], b[c]) << "column " << c << " depends on the order of the segments";
+      EXPECT_EQ(a[c], left[c]) << "column " << c << " depends on the partials' layout";
     }
   }
   for (int c : {0, 1, 2, 3, 7}) {
@@ -244,4 +252,28 @@ TEST(LearningHand, FixedPointSumIsOrderIndependentAndAccurate) {
   EXPECT_TRUE(std::isnan(a[5]));                    // inf anywhere: NaN
   EXPECT_TRUE(std::isnan(a[6]));                    // NaN anywhere: NaN
   EXPECT_NEAR(a[7], 0.1, 1e-15);                    // 4 x 0.1 - 3 x 0.1, no cancellation loss
+}
+
+// segment_column_sums reads and writes element by element: a LayoutLeft values and partial
+// View (CUDA's default) give the same sums, at an offset, as the default layout.
+TEST(LearningHand, SegmentColumnSumsAcceptEitherLayout) {
+  std::vector<std::vector<double>> values;
+  for (int r = 0; r < 6; ++r) values.push_back({0.5 * r, -1.0 * r * r, 1e-3 + r, 7.0});
+  const kl::Segments segments = kl::segments_from_offsets({0, 2, 5, 6});
+  const auto run = [&](auto v, auto partial) {
+    kl::segment_column_sums(v, 4, segments, partial, 1);
+    auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), partial);
+    std::vector<double> out;
+    for (int g = 0; g < 3; ++g)
+      for (int c = 0; c < 5; ++c) out.push_back(h(g, c));
+    return out;
+  };
+  using Left = Kokkos::View<Real**, Kokkos::LayoutLeft, kollektiv::MemSpace>;
+  const std::vector<double> right = run(partial_of(values), View<Real**>("test::partial_right", 3, 5));
+  const std::vector<double> left = run(partial_of<Kokkos::LayoutLeft>(values), Left("test::partial_left", 3, 5));
+  EXPECT_EQ(right, left);
+  EXPECT_EQ(right[0 * 5 + 1], 0.5);                  // segment 0, column 0: rows 0 and 1
+  EXPECT_EQ(right[1 * 5 + 2], -(4.0 + 9.0 + 16.0));  // segment 1, column 1: rows 2..4
+  EXPECT_EQ(right[2 * 5 + 4], 7.0);                  // segment 2, column 3: row 5
+  EXPECT_EQ(right[0], 0.0);                          // column 0 is below the offset: untouched
 }

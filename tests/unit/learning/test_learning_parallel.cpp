@@ -16,6 +16,7 @@
 #include "solvers/core/error.hpp"
 #include "solvers/core/philox.hpp"
 #include "solvers/learning/ppo_learner.hpp"
+#include "tests/test_collectives.hpp"
 
 namespace kl = kollektiv::learning;
 using kollektiv::Real;
@@ -128,8 +129,8 @@ void expect_same_stats(const kl::PpoStats& a, const kl::PpoStats& b) {
 
 void check_split(int robots_per_block) {
   const kollektiv::comm::Range mine = my_robots();
-  kl::PpoLearner split(config(robots_per_block), MPI_COMM_WORLD);
-  kl::PpoLearner whole(config(robots_per_block), MPI_COMM_SELF);
+  kl::PpoLearner split(config(robots_per_block), kollektiv::testing::world());
+  kl::PpoLearner whole(config(robots_per_block), kollektiv::testing::self());
   for (int it = 0; it < 3; ++it) {
     const kl::PpoStats a = iterate(split, mine.begin, mine.end, it);
     const kl::PpoStats b = iterate(whole, 0, global_robots, it);
@@ -157,7 +158,7 @@ void check_blocks(int block) {
     check_split(block);
   } else {
     const kollektiv::comm::Range mine = my_robots();
-    kl::PpoLearner learner(config(block), MPI_COMM_WORLD);
+    kl::PpoLearner learner(config(block), kollektiv::testing::world());
     EXPECT_THROW(iterate(learner, mine.begin, mine.end, 0), std::invalid_argument);
   }
 }
@@ -172,7 +173,7 @@ TEST(LearningParallel, BitwiseIdenticalToOneRankOrRefusedBlocksOfSix) { check_bl
 // with one clear error before the parameters change.
 TEST(LearningParallel, NonFiniteGradientStopsEveryRankWithAnError) {
   const kollektiv::comm::Range mine = my_robots();
-  kl::PpoLearner learner(config(1), MPI_COMM_WORLD);
+  kl::PpoLearner learner(config(1), kollektiv::testing::world());
   const auto bias = learner.value_net().layers().back().bias_offset;
   std::vector<double> p = learner.state().parameters;
   p[static_cast<std::size_t>(bias)] = std::numeric_limits<double>::quiet_NaN();
@@ -191,10 +192,10 @@ TEST(LearningParallel, NonFiniteGradientStopsEveryRankWithAnError) {
 
 TEST(LearningParallel, RestoreContinuesBitwise) {
   const kollektiv::comm::Range mine = my_robots();
-  kl::PpoLearner first(config(1), MPI_COMM_WORLD);
+  kl::PpoLearner first(config(1), kollektiv::testing::world());
   iterate(first, mine.begin, mine.end, 0);
   // The restart runs on one rank per process: a different rank count than `first`.
-  kl::PpoLearner restarted(config(1), MPI_COMM_SELF);
+  kl::PpoLearner restarted(config(1), kollektiv::testing::self());
   restarted.restore(first.state());
   const kl::PpoStats a = iterate(first, mine.begin, mine.end, 1);
   const kl::PpoStats b = iterate(restarted, 0, global_robots, 1);
@@ -202,7 +203,7 @@ TEST(LearningParallel, RestoreContinuesBitwise) {
   expect_same_state(first.state(), restarted.state());
 
   // Export/import: a fresh learner acts exactly as the trained one.
-  kl::PpoLearner evaluator(config(1), MPI_COMM_SELF);
+  kl::PpoLearner evaluator(config(1), kollektiv::testing::self());
   evaluator.import_policy(first.export_policy());
   const int n = 4;
   View<Real**> obs("test::obs", n, obs_dim), a1("test::a1", n, act_dim), a2("test::a2", n, act_dim);

@@ -7,6 +7,7 @@
 
 #include "solvers/core/philox.hpp"
 #include "solvers/learning/ppo_learner.hpp"
+#include "tests/test_collectives.hpp"
 
 namespace kl = kollektiv::learning;
 using kollektiv::Real;
@@ -47,7 +48,7 @@ TEST(LearningSmoke, BanditImproves) {
   cfg.epochs = 4;
   cfg.minibatches = 4;
   cfg.seed = 3;
-  kl::PpoLearner learner(cfg, MPI_COMM_SELF);
+  kl::PpoLearner learner(cfg, kollektiv::testing::self());
   const int robots = 64, horizon = 8;
   kl::Rollout ro(cfg, horizon, robots);
   auto gid = Kokkos::create_mirror_view(ro.gid);

@@ -1,0 +1,106 @@
+// Fixed-point sums of segment partials across ranks; see fixed_point_sum.hpp.
+#include "solvers/comm/fixed_point_sum.hpp"
+
+#include <climits>
+#include <cstring>
+#include <limits>
+
+namespace kollektiv::comm {
+
+namespace {
+
+constexpr int zero_column = INT_MIN / 2;  // every partial of the column is zero
+constexpr int bad_column = INT_MAX;       // some partial is inf or NaN
+
+// 2^e for a normal exponent e in [-1022, 1023], from its bits.
+KOKKOS_INLINE_FUNCTION double pow2(int e) {
+  const std::uint64_t bits = static_cast<std::uint64_t>(e + 1023) << 52;
+  double v;
+  std::memcpy(&v, &bits, sizeof v);
+  return v;
+}
+
+// The E with a < 2^E <= 2a for a finite a > 0 (frexp's exponent), from the bits.
+KOKKOS_INLINE_FUNCTION int exponent_above(double a) {
+  std::uint64_t bits;
+  std::memcpy(&bits, &a, sizeof bits);
+  const int biased = static_cast<int>((bits >> 52) & 0x7FF);
+  if (biased != 0) return biased - 1022;
+  std::uint64_t m = bits & ((std::uint64_t{1} << 52) - 1);  // subnormal: m * 2^-1074
+  int top = 0;
+  while (m > 1) {
+    m >>= 1;
+    ++top;
+  }
+  return top + 1 - 1074;
+}
+
+// Bits needed to count to n (ceil(log2 n)), for n >= 1.
+int bits_for(std::int64_t n) {
+  int b = 0;
+  while ((std::int64_t{1} << b) < n) ++b;
+  return b;
+}
+
+}  // namespace
+
+void FixedPointSum::reserve(int columns) {
+  if (static_cast<int>(exponent_.extent(0)) >= columns) return;
+  exponent_ = View<int*>("comm::fixed_point_exponent", columns);
+  fixed_ = View<std::int64_t*>("comm::fixed_point_sum", columns);
+  result_ = View<Real*>("comm::fixed_point_result", columns);
+}
+
+std::vector<double> FixedPointSum::sum(Collective& collective, AnyLayoutView<const Real**> partial, int segments,
+                                       int columns, std::int64_t terms) {
+  reserve(columns);
+  const auto exponent = Kokkos::subview(exponent_, Kokkos::make_pair(0, columns));
+  const auto fixed = Kokkos::subview(fixed_, Kokkos::make_pair(0, columns));
+  const auto result = Kokkos::subview(result_, Kokkos::make_pair(0, columns));
+
+  // The largest magnitude per column on this rank, or that a term is inf or NaN.
+  Kokkos::parallel_for(
+      "comm::fixed_point_exponent", Kokkos::RangePolicy<ExecSpace>(0, columns), KOKKOS_LAMBDA(const int c) {
+        constexpr double max_finite = std::numeric_limits<double>::max();
+        double largest = 0;
+        bool finite = true;
+        for (int g = 0; g < segments; ++g) {
+          const double v = partial(g, c), a = v < 0 ? -v : v;
+          largest = a > largest ? a : largest;
+          finite = finite && a <= max_finite;
+        }
+        exponent(c) = !finite ? bad_column : largest > 0 ? exponent_above(largest) : zero_column;
+      });
+  collective.max(exponent);
+
+  const int shift = 61 - bits_for(terms > 1 ? terms : 1);
+  Kokkos::parallel_for(
+      "comm::fixed_point_scale", Kokkos::RangePolicy<ExecSpace>(0, columns), KOKKOS_LAMBDA(const int c) {
+        std::int64_t acc = 0;
+        if (exponent(c) != zero_column && exponent(c) != bad_column) {
+          // 2^(shift - E) as two normal factors for any E of a double (|shift - E| < 1140).
+          const int s = shift - exponent(c), s1 = s / 2;
+          const double up = pow2(s1), down = pow2(s - s1);
+          for (int g = 0; g < segments; ++g) acc += static_cast<std::int64_t>(partial(g, c) * up * down);
+        }
+        fixed(c) = acc;  // |term| < 2^shift
+      });
+  collective.sum(fixed);
+
+  Kokkos::parallel_for(
+      "comm::fixed_point_unscale", Kokkos::RangePolicy<ExecSpace>(0, columns), KOKKOS_LAMBDA(const int c) {
+        const int e = exponent(c);
+        if (e == bad_column) {
+          result(c) = std::numeric_limits<double>::quiet_NaN();
+        } else if (e == zero_column) {
+          result(c) = 0;
+        } else {
+          const int s = shift - e, s1 = s / 2;  // exact inverses: the way back is two exact scalings
+          result(c) = static_cast<double>(fixed(c)) * pow2(-s1) * pow2(s1 - s);
+        }
+      });
+  const auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), result);
+  return std::vector<double>(host.data(), host.data() + columns);
+}
+
+}  // namespace kollektiv::comm
