@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "io/policy_io.hpp"
+#include "solvers/comm/collective.hpp"
 #include "solvers/core/error.hpp"
 #include "solvers/learning/ppo_learner.hpp"
 #include "tests/fuzz/fuzz_support.hpp"
@@ -32,7 +33,8 @@ void initialize_policy_harness() {
 void load_policy_file(const std::string& path) {
   try {
     const learning::PolicyExport policy = io::read_policy(MPI_COMM_SELF, path, "");
-    learning::PpoLearner learner(learner_config, MPI_COMM_SELF);
+    const auto local = comm::make_local_collective();
+    learning::PpoLearner learner(learner_config, *local);
     learner.import_policy(policy);
 
     const int obs_dim = learner_config.obs_dim, act_dim = learner_config.act_dim;
