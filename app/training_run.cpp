@@ -3,8 +3,10 @@
 //   rollout (horizon steps: observe → act → step physics → store) ─► PPO update
 //     ─► global diagnostics (exact sums) ─► history row + progress line ─► checkpoint if due
 //
-// Robots are cut into blocks of learner.robots_per_block (the learner's exact-sum segments)
-// and the blocks are spread over the ranks; a rank may own none. Every random draw is keyed
+// The robots belong to sites and learn in a training::SkillUnit: one policy replica for all
+// sites (sharing mode allreduce: blocks of robots spread over the ranks) or one per site
+// (isolated, gossip, federated: whole sites per rank), see solvers/training/skill_unit.hpp;
+// a rank may own none. Every random draw is keyed
 // by robot gid and step, and every global figure is an exact or integer sum, so the history
 // and checkpoints have the same bits for any rank count and across restarts onto any rank
 // count. An evaluation run (training.policy_file) acts deterministically with the frozen
@@ -36,10 +38,14 @@
 #include "solvers/comm/decomposition.hpp"
 #include "solvers/comm/exact_reduce.hpp"
 #include "solvers/comm/mpi_collective.hpp"
+#if KOLLEKTIV_HAVE_NCCL
+#include "solvers/comm/nccl_collective.hpp"
+#endif
 #include "solvers/core/error.hpp"
 #include "solvers/core/exact_sum.hpp"
 #include "solvers/learning/ppo_learner.hpp"
 #include "solvers/skills/fleet.hpp"
+#include "solvers/training/skill_unit.hpp"
 
 namespace kollektiv::app {
 
@@ -57,44 +63,30 @@ const char* skill_name(skills::SkillKind kind) {
   return "unknown";
 }
 
-// This rank's robots: whole blocks of `per_block` robots, blocks balanced over the ranks.
-comm::Range local_robots(std::int64_t robots, int per_block, int rank, int size) {
-  const std::int64_t blocks = (robots + per_block - 1) / per_block;
-  const comm::Range b = comm::Decomposition(blocks, rank, size).local();
-  return {std::min(b.begin * per_block, robots), std::min(b.end * per_block, robots)};
+// The skill unit's config from the deck's training block.
+training::UnitConfig unit_config(const io::TrainingConfig& cfg, std::uint64_t seed) {
+  training::UnitConfig u;
+  u.robot = cfg.robot;
+  u.sites = cfg.sites;
+  if (u.sites.empty()) u.sites.push_back(training::SiteConfig{"all", cfg.robots, cfg.skill});  // a config built in code
+  u.horizon = cfg.horizon;
+  u.learner = cfg.learner;
+  u.sharing = cfg.sharing;
+  u.seed = seed;
+  return u;
 }
 
-// The run fills in what follows from the fleet (observation and action sizes); the
-// annealing schedule's length (total_updates) comes from the deck.
-learning::LearnerConfig learner_config(const io::TrainingConfig& cfg, const skills::Fleet& fleet) {
-  learning::LearnerConfig l = cfg.learner;
-  l.obs_dim = fleet.obs_dim();
-  l.act_dim = fleet.act_dim();
-  return l;
+using EpisodeStats = training::EpisodeFigures;
+
+// The skill's Collective: MPI, or NCCL where the deck asks for it (and the build has it).
+std::unique_ptr<comm::Collective> make_collective(MPI_Comm comm, bool nccl) {
+#if KOLLEKTIV_HAVE_NCCL
+  if (nccl) return comm::make_nccl_collective(comm);
+#else
+  if (nccl) throw Error("training.sharing.backend: nccl is not built in", ExitCode::bad_input);
+#endif
+  return comm::make_mpi_collective(comm);
 }
-
-// Episodes that ended, summed exactly: the same bits for any split of the robots.
-struct EpisodeTally {
-  ExactSum return_sum, quality_sum, error_sum;
-  std::int64_t episodes = 0, successes = 0;
-
-  void add(double episode_return, int success, double quality, double final_error) {
-    return_sum.add(episode_return);
-    quality_sum.add(quality);
-    error_sum.add(final_error);
-    ++episodes;
-    successes += success != 0 ? 1 : 0;
-  }
-};
-
-// Global figures of the episodes that ended (NaN when none did).
-struct EpisodeStats {
-  std::int64_t episodes = 0;
-  double mean_return = std::numeric_limits<double>::quiet_NaN();
-  double success = std::numeric_limits<double>::quiet_NaN();
-  double quality = std::numeric_limits<double>::quiet_NaN();
-  double final_error = std::numeric_limits<double>::quiet_NaN();  // m
-};
 
 // Wall-clock time per phase, cumulative over this process (rank 0's view).
 struct Timers {
@@ -112,21 +104,10 @@ class TrainingRun {
         root_(comm::rank_of(comm) == 0),
         evaluate_(!in.training.policy_file.empty()),
         paths_(output_paths(in.run.output_dir)),
-        robots_(local_robots(cfg_.robots, cfg_.learner.robots_per_block, comm::rank_of(comm), comm::size_of(comm))),
-        n_(static_cast<int>(robots_.size())),
-        fleet_(cfg_.robot, cfg_.skill, in.run.seed, robots_.begin, n_),
-        collective_(comm::make_mpi_collective(comm)),
-        learner_(learner_config(cfg_, fleet_), *collective_),
-        rollout_(learner_.config(), cfg_.horizon, n_),
-        obs_("training::obs", n_, fleet_.obs_dim()),
-        actions_("training::actions", n_, fleet_.act_dim()),
-        log_prob_("training::log_prob", n_),
-        value_("training::value", n_),
-        step_(n_, fleet_.obs_dim()) {
-    auto gid = Kokkos::create_mirror_view(rollout_.gid);
-    for (int r = 0; r < n_; ++r) gid(r) = robots_.begin + r;
-    Kokkos::deep_copy(rollout_.gid, gid);
-  }
+        collective_(make_collective(comm, cfg_.sharing.nccl)),
+        diagnostics_(comm::make_mpi_collective(comm)),
+        unit_(unit_config(cfg_, in.run.seed), *collective_, *diagnostics_),
+        sites_(unit_.sites()) {}
 
   int execute() { return evaluate_ ? evaluate() : train(); }
 
@@ -140,7 +121,7 @@ class TrainingRun {
       restart(*cli_.restart);
       history_ = io::History::resume(comm_, paths_.history, rows_, in_.deck_text, in_.resolved_yaml);
     } else {
-      fleet_.reset_all(cfg_.skill.common.stagger_start);
+      unit_.reset_all(cfg_.skill.common.stagger_start);
       history_ = io::History::create(comm_, paths_.history, in_.deck_text, in_.resolved_yaml);
     }
     timers_.restart_s = seconds_since(t0);
@@ -150,18 +131,19 @@ class TrainingRun {
     const auto loop_start = Clock::now();
     while (iteration_ < cfg_.iterations) {
       const auto iteration_start = Clock::now();
-      EpisodeTally tally;
+      training::SiteTally tally(sites_);
       rollout(tally, true);
       auto phase = Clock::now();
-      const learning::PpoStats ppo = learner_.update(rollout_);
-      timers_.update_s += seconds_since(phase) - ppo.communication_s;  // its collectives count as
-      timers_.communication_s += ppo.communication_s;                  // communication
+      const training::UnitUpdate update = unit_.update(iteration_ + 1);
+      timers_.update_s += seconds_since(phase) - update.communication_s;  // its collectives count as
+      timers_.communication_s += update.communication_s;                  // communication
       phase = Clock::now();
-      const EpisodeStats episodes = combine(tally);
+      const std::vector<EpisodeStats> figures = training::combine(*diagnostics_, tally);
+      const EpisodeStats& episodes = figures.front();
       timers_.communication_s += seconds_since(phase);
       ++iteration_;
       if (episodes.episodes > 0) last_finished_ = episodes;
-      write_row(t0, iteration_start, episodes, &ppo);
+      write_row(t0, iteration_start, figures, &update);
       if (!target_reported_ && reached_target(episodes)) {
         target_reported_ = true;
         if (root_)
@@ -187,9 +169,7 @@ class TrainingRun {
     }
     const double loop_s = seconds_since(loop_start);
     if (last_checkpoint_iteration_ != iteration_) write_checkpoint();
-    const std::string policy = (std::filesystem::path(paths_.dir) / cfg_.export_policy).string();
-    io::write_policy(comm_, policy, learner_.export_policy(), skill_name(fleet_.kind()), in_.deck_text);
-    if (root_) std::cout << "policy exported to " << policy << std::endl;
+    export_policies();
     print_timers(t0);
     print_result(iteration_, loop_s, iteration_ * env_steps_per_iteration(),
                  static_cast<double>((iteration_ - first) * env_steps_per_iteration()), last_finished_);
@@ -198,105 +178,56 @@ class TrainingRun {
 
   std::int64_t env_steps_per_iteration() const { return cfg_.robots * cfg_.horizon; }
 
-  // One rollout of `horizon` steps of this rank's robots into rollout_ (training) or with
-  // deterministic actions (evaluation), tallying the episodes that end. In evaluation only
-  // each robot's first eval_episodes episodes count.
-  void rollout(EpisodeTally& tally, bool explore) {
-    const int n = n_, obs_dim = fleet_.obs_dim(), act_dim = fleet_.act_dim();
-    for (int t = 0; t < cfg_.horizon; ++t) {
-      if (n == 0) continue;  // no robots here; the update's collectives still run
-      const std::uint64_t step = static_cast<std::uint64_t>(iteration_) * cfg_.horizon + t;
-      auto phase = Clock::now();
-      fleet_.observe(obs_);
-      timers_.physics_s += fenced_seconds_since(phase);
-      phase = Clock::now();
-      const auto actions = actions_;
-      if (explore) {
-        learner_.act(obs_, step, t, rollout_);
-        const auto stored = rollout_.actions;
-        const int first = t * n;
-        Kokkos::parallel_for(
-            "training::step_actions", Kokkos::RangePolicy<ExecSpace>(0, n), KOKKOS_LAMBDA(const int r) {
-              for (int k = 0; k < act_dim; ++k) actions(r, k) = stored(first + r, k);
-            });
-      } else {
-        learner_.act(obs_, rollout_.gid, n, step, false, actions_, log_prob_, value_);
+  // One policy (allreduce), or one per site next to it: policy_<site>.h5, written by the
+  // rank that holds the site's replica.
+  void export_policies() {
+    const std::filesystem::path file = std::filesystem::path(paths_.dir) / cfg_.export_policy;
+    if (!unit_.replica_per_site()) {
+      io::write_policy(comm_, file.string(), unit_.export_policy(0), skill_name(unit_.kind()), in_.deck_text);
+      if (root_) std::cout << "policy exported to " << file.string() << std::endl;
+      return;
+    }
+    std::string problem;
+    for (int s = 0; s < sites_; ++s) {
+      if (unit_.replica_of(s) < 0) continue;
+      const std::string site_file = site_policy_file(file, unit_.config().sites[s].name);
+      try {
+        io::write_policy(MPI_COMM_SELF, site_file, unit_.export_policy(s), skill_name(unit_.kind()), in_.deck_text);
+      } catch (const std::exception& e) {
+        problem = e.what();
+        break;
       }
-      timers_.inference_s += fenced_seconds_since(phase);
-      phase = Clock::now();
-      fleet_.step(actions_, step_);
-      if (explore) store_step(t, obs_dim);
-      timers_.physics_s += fenced_seconds_since(phase);
-      tally_episodes(tally);
     }
-    if (explore && n > 0) {
-      const auto phase = Clock::now();
-      fleet_.observe(rollout_.last_obs);
-      timers_.physics_s += fenced_seconds_since(phase);
-    }
+    problem = comm::first_problem(comm_, problem);
+    if (!problem.empty()) throw Error(problem);
+    if (root_)
+      std::cout << "policies of the " << sites_ << " sites exported to "
+                << site_policy_file(file, "<site>") << std::endl;
   }
 
-  // Kernels run asynchronously on a device; the phase timers need them finished.
-  static double fenced_seconds_since(Clock::time_point t0) {
-    Kokkos::fence();
-    return seconds_since(t0);
+  static std::string site_policy_file(const std::filesystem::path& file, const std::string& site) {
+    std::filesystem::path out = file;
+    out.replace_filename(file.stem().string() + "_" + site + file.extension().string());
+    return out.string();
   }
 
-  void store_step(int t, int obs_dim) {
-    const int first = t * n_;
-    const auto reward = step_.reward;
-    const auto terminated = step_.terminated;
-    const auto truncated = step_.truncated;
-    const auto final_obs = step_.final_obs;
-    const auto r_reward = rollout_.reward;
-    const auto r_final = rollout_.final_obs;
-    const auto r_terminated = rollout_.terminated;
-    const auto r_truncated = rollout_.truncated;
-    Kokkos::parallel_for(
-        "training::store_step", Kokkos::RangePolicy<ExecSpace>(0, n_), KOKKOS_LAMBDA(const int r) {
-          r_reward(first + r) = reward(r);
-          r_terminated(first + r) = terminated(r);
-          r_truncated(first + r) = truncated(r);
-          if (truncated(r) != 0 || terminated(r) != 0)
-            for (int f = 0; f < obs_dim; ++f) r_final(first + r, f) = final_obs(r, f);
-        });
+  // One rollout of `horizon` steps of this rank's robots (training: exploring, into the
+  // replicas' rollouts; evaluation: deterministic, each robot's first eval_episodes counted).
+  void rollout(training::SiteTally& tally, bool explore) {
+    training::SkillUnit::PhaseTimes times;
+    unit_.rollout(iteration_, explore, tally, times, evaluate_ ? &finished_ : nullptr, cfg_.eval_episodes);
+    timers_.physics_s += times.physics_s;
+    timers_.inference_s += times.inference_s;
   }
 
-  void tally_episodes(EpisodeTally& tally) {
-    const auto done = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), step_.episode_done);
-    const auto ret = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), step_.episode_return);
-    const auto success = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), step_.episode_success);
-    const auto quality = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), step_.episode_quality);
-    const auto error = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), step_.episode_final_error);
-    for (int r = 0; r < n_; ++r) {
-      if (done(r) == 0) continue;
-      if (evaluate_) {
-        if (finished_[r] >= cfg_.eval_episodes) continue;  // extra episodes of fast robots
-        ++finished_[r];
-      }
-      tally.add(ret(r), success(r), quality(r), error(r));
-    }
-  }
-
-  EpisodeStats combine(const EpisodeTally& tally) const {
-    std::vector<ExactSum> sums{tally.return_sum, tally.quality_sum, tally.error_sum};
-    comm::allreduce_exact(comm_, sums);
-    std::vector<std::int64_t> counts{tally.episodes, tally.successes};
-    comm::allreduce_sum(comm_, counts);
-    EpisodeStats s;
-    s.episodes = counts[0];
-    if (counts[0] > 0) {
-      const double k = static_cast<double>(counts[0]);
-      s.mean_return = sums[0].to_double() / k;
-      s.quality = sums[1].to_double() / k;
-      s.final_error = sums[2].to_double() / k;
-      s.success = static_cast<double>(counts[1]) / k;
-    }
-    return s;
-  }
-
-  void write_row(Clock::time_point t0, Clock::time_point iteration_start, const EpisodeStats& e,
-                 const learning::PpoStats* ppo) {
+  void write_row(Clock::time_point t0, Clock::time_point iteration_start, const std::vector<EpisodeStats>& figures,
+                 const training::UnitUpdate* update) {
+    const EpisodeStats& e = figures.front();
+    const learning::PpoStats* ppo = update != nullptr ? &update->ppo : nullptr;
+    // Bytes are the same for a given rank count, but differ between rank counts: timings.
+    std::vector<int> bytes{static_cast<int>(std::min<std::int64_t>(update != nullptr ? update->bytes_sent : 0,
+                                                                    std::numeric_limits<int>::max()))};
+    diagnostics_->max(bytes);
     const auto phase = Clock::now();
     const double iteration_s = seconds_since(iteration_start);
     if (root_) {
@@ -315,11 +246,28 @@ class TrainingRun {
         history_.append("training/clip_fraction", {ppo->clip_fraction}, "1");
         history_.append("training/grad_norm", {ppo->grad_norm}, "1");
         history_.append("training/learning_rate", {ppo->learning_rate}, "1");
+        if (unit_.replica_per_site()) {
+          history_.append("training/disagreement", {update->disagreement}, "1");
+          history_.append("training/sharing_rounds", std::vector<std::int64_t>{update->share.rounds}, "1");
+          history_.append("training/failed_rounds", std::vector<std::int64_t>{update->share.failed_rounds}, "1");
+        }
+      }
+      if (cfg_.sites_given) {
+        for (int s = 0; s < sites_; ++s) {
+          const std::string site = "sites/" + unit_.config().sites[s].name + "/";
+          const EpisodeStats& f = figures[1 + s];
+          history_.append(site + "episodes", std::vector<std::int64_t>{f.episodes}, "1");
+          history_.append(site + "mean_return", {f.mean_return}, "1");
+          history_.append(site + "success_rate", {f.success}, "1");
+          history_.append(site + "quality", {f.quality}, "1");
+          history_.append(site + "final_error", {f.final_error}, "m");
+        }
       }
       history_.append("timings/physics_s", {timers_.physics_s}, "s");
       history_.append("timings/inference_s", {timers_.inference_s}, "s");
       history_.append("timings/update_s", {timers_.update_s}, "s");
       history_.append("timings/communication_s", {timers_.communication_s}, "s");
+      history_.append("timings/bytes_sent_max", std::vector<std::int64_t>{bytes[0]}, "B");
       history_.append("timings/wall_s", {seconds_since(t0)}, "s");
       history_.append("timings/env_steps_per_s",
                       {iteration_s > 0 ? static_cast<double>(env_steps_per_iteration()) / iteration_s : 0.0}, "1/s");
@@ -374,12 +322,13 @@ class TrainingRun {
       if (c.iteration < 0 || c.rows < 0 || c.sequence < 0 || c.last.episodes < 0)
         throw Error("checkpoint " + reader.file() + ": negative counters", ExitCode::bad_checkpoint);
       auto fleet = std::make_shared<skills::FleetState>(
-          io::read_fleet_state(reader, robots_.begin, n_, cfg_.robots, fleet_.dof()));
-      auto learner = std::make_shared<learning::LearnerState>(
-          io::read_learner_state(reader, learner_.parameter_count(), fleet_.obs_dim()));
-      return [this, c, fleet, learner] {
-        fleet_.restore_state(*fleet);  // each refuses out-of-range values before changing anything
-        learner_.restore(*learner);
+          io::read_fleet_state(reader, unit_.local_begin(), unit_.local_robots(), cfg_.robots, unit_.dof()));
+      auto learners = std::make_shared<training::UnitState>(read_unit_state(reader));
+      const std::string problem = unit_.restore_problem(*learners);
+      if (!problem.empty()) throw Error("checkpoint " + reader.file() + ": " + problem, ExitCode::bad_checkpoint);
+      return [this, c, fleet, learners] {
+        unit_.restore_fleet(*fleet);  // each refuses out-of-range values before changing anything
+        unit_.restore(*learners);
         iteration_ = c.iteration;
         rows_ = c.rows;
         sequence_ = c.sequence + 1;
@@ -392,10 +341,28 @@ class TrainingRun {
                 << " history rows kept)" << std::endl;
   }
 
+  // The replicas' learner states: one shared learner ("learner/...") or one per site
+  // ("replicas/...", this rank's sites).
+  training::UnitState read_unit_state(io::CheckpointReader& reader) const {
+    if (!unit_.replica_per_site()) {
+      training::UnitState u;
+      u.replicas.push_back(io::read_learner_state(reader, unit_.parameter_count(), unit_.obs_dim()));
+      u.steps_since_round.assign(1, 0);
+      return u;
+    }
+    const auto& pieces = unit_.layout().pieces;
+    int first = 0;
+    const auto& owner = unit_.layout().site_owner;
+    if (!pieces.empty()) first = pieces.front().site;
+    else first = static_cast<int>(std::count_if(owner.begin(), owner.end(), [&](int r) { return r < comm::rank_of(comm_); }));
+    return io::read_replica_states(reader, first, static_cast<int>(pieces.size()), sites_, unit_.parameter_count(),
+                                   unit_.obs_dim());
+  }
+
   // The learning rate decays linearly over the schedule's length; a restart that changed
   // it would not continue the interrupted run bit for bit, so it is refused.
   void check_schedule(io::CheckpointReader& reader) const {
-    const learning::LearnerConfig& l = learner_.config();
+    const learning::LearnerConfig& l = unit_.learner_config();
     if (!l.anneal_learning_rate || !reader.has_attribute("anneal_iterations")) return;
     const std::int64_t stored = reader.attribute_int("anneal_iterations");
     if (stored == l.total_updates) return;
@@ -414,12 +381,14 @@ class TrainingRun {
     writer.attribute("deck", in_.deck_text);
     writer.attribute("resolved_deck", in_.resolved_yaml);
     writer.attribute("build_info", std::string(build_info::summary));
-    writer.attribute("skill", skill_name(fleet_.kind()));
+    writer.attribute("skill", skill_name(unit_.kind()));
+    writer.attribute("sharing_mode", training::mode_name(cfg_.sharing.mode));
+    writer.attribute("sites", static_cast<std::int64_t>(sites_));
     writer.attribute("iteration", iteration_);
     writer.attribute("history_rows", rows_);
     writer.attribute("sequence", sequence_);
     writer.attribute("model_fingerprint", static_cast<std::int64_t>(io::training_fingerprint(cfg_, in_.run.seed)));
-    writer.attribute("anneal_iterations", learner_.config().total_updates);
+    writer.attribute("anneal_iterations", unit_.learner_config().total_updates);
     // The latest iteration's episode figures, for the RESULT line of a run that restarts
     // at its last iteration.
     writer.attribute("last_episodes", last_finished_.episodes);
@@ -427,7 +396,13 @@ class TrainingRun {
     writer.attribute("last_success", last_finished_.success);
     writer.attribute("last_quality", last_finished_.quality);
     writer.attribute("last_final_error", last_finished_.final_error);
-    io::write_training_state(writer, fleet_.save_state(), robots_.begin, cfg_.robots, learner_.state());
+    const training::UnitState learners = unit_.state();
+    if (!unit_.replica_per_site()) {
+      io::write_training_state(writer, unit_.save_fleet(), unit_.local_begin(), cfg_.robots, learners.replicas.front());
+    } else {
+      io::write_fleet_state(writer, unit_.save_fleet(), unit_.local_begin(), cfg_.robots);
+      io::write_replica_states(writer, learners);
+    }
     writer.commit(in_.run.checkpoint_keep);
     ++sequence_;
     last_checkpoint_iteration_ = iteration_;
@@ -439,9 +414,12 @@ class TrainingRun {
   int evaluate() {
     const auto t0 = Clock::now();
     prepare_output_dir(comm_, paths_, false, cli_.overwrite);
-    learner_.import_policy(io::read_policy(comm_, cfg_.policy_file, skill_name(fleet_.kind())));
-    fleet_.reset_all();
-    finished_.assign(static_cast<std::size_t>(n_), 0);
+    const learning::PolicyExport policy = io::read_policy(comm_, cfg_.policy_file, skill_name(unit_.kind()));
+    const std::string problem = comm::first_problem(comm_, unit_.import_problem(policy));
+    if (!problem.empty()) throw Error(problem, ExitCode::bad_input);
+    unit_.import_policy(policy);
+    unit_.reset_all(false);
+    finished_.assign(static_cast<std::size_t>(unit_.local_robots()), 0);
     history_ = io::History::create(comm_, paths_.history, in_.deck_text, in_.resolved_yaml);
     timers_.restart_s = seconds_since(t0);
     if (root_) print_header();
@@ -450,28 +428,30 @@ class TrainingRun {
     // ends as soon as every robot has.
     const std::int64_t steps_needed = cfg_.eval_episodes * static_cast<std::int64_t>(cfg_.skill.common.episode_steps);
     const std::int64_t planned = (steps_needed + cfg_.horizon - 1) / cfg_.horizon;
-    EpisodeTally total;
+    training::SiteTally total(sites_);
     const auto loop_start = Clock::now();
     bool all_done = false;
     while (!all_done) {
       const auto iteration_start = Clock::now();
-      EpisodeTally tally;
+      training::SiteTally tally(sites_);
       rollout(tally, false);
-      total.return_sum += tally.return_sum;
-      total.quality_sum += tally.quality_sum;
-      total.error_sum += tally.error_sum;
-      total.episodes += tally.episodes;
-      total.successes += tally.successes;
+      for (int s = 0; s < sites_; ++s) {
+        total.return_sum[s] += tally.return_sum[s];
+        total.quality_sum[s] += tally.quality_sum[s];
+        total.error_sum[s] += tally.error_sum[s];
+        total.episodes[s] += tally.episodes[s];
+        total.successes[s] += tally.successes[s];
+      }
       auto phase = Clock::now();
-      const EpisodeStats episodes = combine(tally);
+      const std::vector<EpisodeStats> figures = training::combine(*diagnostics_, tally);
       const bool unfinished = std::any_of(finished_.begin(), finished_.end(),
                                           [&](std::int64_t k) { return k < cfg_.eval_episodes; });
       all_done = !comm::any_rank(comm_, unfinished);
       const bool stop = stop_.poll();
       timers_.communication_s += seconds_since(phase);
       ++iteration_;
-      write_row(t0, iteration_start, episodes, nullptr);
-      progress(loop_start, 0, std::max(planned, iteration_), episodes);
+      write_row(t0, iteration_start, figures, nullptr);
+      progress(loop_start, 0, std::max(planned, iteration_), figures.front());
       if (stop && !all_done) {
         // An evaluation keeps no checkpoint: it is short and starts over (with --overwrite).
         if (root_)
@@ -483,7 +463,7 @@ class TrainingRun {
       }
     }
     const double loop_s = seconds_since(loop_start);
-    const EpisodeStats overall = combine(total);
+    const EpisodeStats overall = training::combine(*diagnostics_, total).front();
     if (root_)
       std::printf("evaluation of %s: %lld episodes, mean return %.6g, success %.4f, quality %.4f, final error %.4g m\n",
                   cfg_.policy_file.c_str(), static_cast<long long>(overall.episodes), overall.mean_return,
@@ -507,7 +487,7 @@ class TrainingRun {
   TargetFigure target_figure(const EpisodeStats& e) const {
     io::TargetMetric metric = cfg_.target_metric;
     if (metric == io::TargetMetric::automatic)
-      metric = fleet_.kind() == skills::SkillKind::weld ? io::TargetMetric::quality : io::TargetMetric::success;
+      metric = unit_.kind() == skills::SkillKind::weld ? io::TargetMetric::quality : io::TargetMetric::success;
     switch (metric) {
       case io::TargetMetric::quality: return {"quality >=", e.quality, false};
       case io::TargetMetric::final_error: return {"final_error (m) <=", e.final_error, true};
@@ -522,10 +502,14 @@ class TrainingRun {
   void print_header() const {
     std::cout << build_info::summary << "\n"
               << "deck " << in_.deck_file << ": " << (evaluate_ ? "evaluating " : "training ")
-              << skill_name(fleet_.kind()) << " on " << cfg_.robots << " " << cfg_.robot.name << " robots ("
-              << fleet_.obs_dim() << " observations, " << fleet_.act_dim() << " actions, "
-              << learner_.parameter_count() << " parameters) on " << comm::size_of(comm_) << " ranks; horizon "
+              << skill_name(unit_.kind()) << " on " << cfg_.robots << " " << cfg_.robot.name << " robots ("
+              << unit_.obs_dim() << " observations, " << unit_.act_dim() << " actions, "
+              << unit_.parameter_count() << " parameters) on " << comm::size_of(comm_) << " ranks; horizon "
               << cfg_.horizon << "; output " << paths_.dir << std::endl;
+    if (cfg_.sites_given || unit_.replica_per_site())
+      std::cout << sites_ << " sites, sharing " << training::mode_name(cfg_.sharing.mode) << " ("
+                << (unit_.replica_per_site() ? sites_ : 1) << " policy replicas) over " << collective_->backend()
+                << std::endl;
   }
 
   void print_timers(Clock::time_point t0) const {
@@ -554,7 +538,7 @@ class TrainingRun {
     const bool reached = reached_target(e);
     std::printf("RESULT skill=%s iterations=%lld env_steps=%lld wall_s=%.3f env_steps_per_s=%.0f success=%.4f "
                 "quality=%.4f reached_target=%s\n",
-                skill_name(fleet_.kind()), static_cast<long long>(iterations), static_cast<long long>(env_steps),
+                skill_name(unit_.kind()), static_cast<long long>(iterations), static_cast<long long>(env_steps),
                 wall_s, wall_s > 0 ? steps_here / wall_s : 0.0, e.success, e.quality,
                 reached ? "yes" : "no");
     std::fflush(stdout);
@@ -567,15 +551,10 @@ class TrainingRun {
   bool root_;
   bool evaluate_;
   OutputPaths paths_;
-  comm::Range robots_;  // this rank's robot gids
-  int n_;
-  skills::Fleet fleet_;
-  std::unique_ptr<comm::Collective> collective_;  // the learner's, over all ranks
-  learning::PpoLearner learner_;
-  learning::Rollout rollout_;
-  View<Real**> obs_, actions_;
-  View<Real*> log_prob_, value_;
-  skills::StepResult step_;
+  std::unique_ptr<comm::Collective> collective_;   // the skill's learning and sharing, all ranks
+  std::unique_ptr<comm::Collective> diagnostics_;  // episode figures, replica disagreement
+  training::SkillUnit unit_;
+  int sites_;
   std::vector<std::int64_t> finished_;  // evaluation: counted episodes per local robot
   io::History history_;
   std::int64_t iteration_ = 0;  // iterations completed
@@ -594,9 +573,11 @@ class TrainingRun {
 // depends on the rank count. The bytes are an estimate from the rollout's arrays, the
 // learner's per-row scratch and the fleet's state.
 void check_training_fits(MPI_Comm comm, const io::TrainingConfig& cfg) {
-  const comm::Range mine =
-      local_robots(cfg.robots, cfg.learner.robots_per_block, comm::rank_of(comm), comm::size_of(comm));
-  const double robots = static_cast<double>(mine.size());
+  std::int64_t local = 0;
+  for (const training::Piece& p :
+       training::make_layout(unit_config(cfg, 0), comm::rank_of(comm), comm::size_of(comm)).pieces)
+    local += p.count;
+  const double robots = static_cast<double>(local);
   const double rows = robots * cfg.horizon;
   const double dof = static_cast<double>(cfg.robot.joints.size());
   const double obs = 3.0 * dof + 16.0, act = dof + 1.0;  // the largest skill's layout
@@ -608,7 +589,7 @@ void check_training_fits(MPI_Comm comm, const io::TrainingConfig& cfg) {
   const double available = memory_per_rank_bytes(comm);  // collective: before any branch
   std::string problem;
   if (rows > static_cast<double>(std::numeric_limits<int>::max())) {
-    problem = "a rank would hold " + std::to_string(mine.size()) +
+    problem = "a rank would hold " + std::to_string(local) +
               " robots × horizon " + std::to_string(cfg.horizon) + " rollout rows, more than " +
               std::to_string(std::numeric_limits<int>::max()) + "; run on more ranks or shorten training.horizon";
   } else if (available > 0 && bytes > available) {
@@ -617,7 +598,7 @@ void check_training_fits(MPI_Comm comm, const io::TrainingConfig& cfg) {
                   "a rank needs about %.3g GiB for its %lld robots × horizon %d (rollout, learner scratch, fleet), "
                   "but %.3g GiB are available per rank (the node's available memory shared by its ranks); run on "
                   "more nodes or with fewer robots or a shorter horizon",
-                  bytes / 1073741824.0, static_cast<long long>(mine.size()), cfg.horizon, available / 1073741824.0);
+                  bytes / 1073741824.0, static_cast<long long>(local), cfg.horizon, available / 1073741824.0);
     problem = text;
   }
   problem = comm::first_problem(comm, problem);

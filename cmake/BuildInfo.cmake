@@ -22,6 +22,11 @@ else()
   set(KOLLEKTIV_KOKKOS_BACKEND "unknown")
 endif()
 set(KOLLEKTIV_KOKKOS_VERSION "${Kokkos_VERSION}")
+if(KOLLEKTIV_ENABLE_NCCL)
+  set(KOLLEKTIV_NCCL_BOOL true)
+else()
+  set(KOLLEKTIV_NCCL_BOOL false)
+endif()
 set(KOLLEKTIV_PRECISION "double state, float networks")  # Real and learning::NetReal
 configure_file(${PROJECT_SOURCE_DIR}/cmake/build_info.hpp.in
                ${PROJECT_BINARY_DIR}/generated/build_info.hpp @ONLY)

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "build_info.hpp"
 #include "io/deck_tree.hpp"
 #include "io/robot_model_io.hpp"
 #include "solvers/core/error.hpp"
@@ -425,7 +426,11 @@ const std::vector<std::string> skill_names = {"reach", "weld", "pick_place"};
 const std::vector<std::pair<std::string, std::vector<std::string>>> training_sections = {
     {"training",
      {"skill", "robot", "robots", "horizon", "iterations", "checkpoint_every", "target_metric", "target", "policy_file",
-      "eval_episodes", "export_policy", "common", "reach", "weld", "pick_place", "ppo"}},
+      "eval_episodes", "export_policy", "common", "reach", "weld", "pick_place", "sites", "sharing", "ppo"}},
+    {"training.sites", {"name", "robots", "count", "common", "reach", "weld", "pick_place"}},
+    {"training.sharing", {"mode", "backend", "gossip", "federated"}},
+    {"training.sharing.gossip", {"period", "schedule", "moments"}},
+    {"training.sharing.federated", {"local_updates", "participation", "quorum", "unavailable", "private"}},
     {"training.common",
      {"episode_steps", "control_dt_s", "substeps", "integrator", "action_mode", "action_scale", "kp", "kd",
       "pd_frequency_hz", "pd_damping_ratio", "gravity_compensation", "joint_limits", "stagger_start", "initial_q",
@@ -537,7 +542,7 @@ void read_ordered_pair(MapReader& m, const char* lo_key, const char* hi_key, con
 // common: the settings every skill shares. `robot` (null when it could not be read) sizes
 // the per-joint lists.
 void read_common(MapReader& m, skills::CommonConfig& c, const dynamics::RobotModel* robot) {
-  const skills::CommonConfig d;
+  const skills::CommonConfig d = c;  // a site inherits the skill's settings
   c.episode_steps = to_int(m.integer("episode_steps", positive_int, d.episode_steps).value_or(d.episode_steps));
   c.control_dt_s = m.real("control_dt_s", positive_s, d.control_dt_s).value_or(d.control_dt_s);
   c.substeps = to_int(m.integer("substeps", positive_int, d.substeps).value_or(d.substeps));
@@ -553,13 +558,13 @@ void read_common(MapReader& m, skills::CommonConfig& c, const dynamics::RobotMod
   const auto gains = [&](const char* key) {
     const Node* node = m.peek(key);
     const std::optional<std::vector<double>> g =
-        m.reals(key, non_negative_number, 0, dynamics::kMaxJoints, std::vector<double>{});
+        m.reals(key, non_negative_number, 0, dynamics::kMaxJoints, std::string(key) == "kp" ? d.kp : d.kd);
     if (g && robot != nullptr && g->size() > 1 && g->size() != n) {
       m.error(node->mark, key,
               "expected an empty list, one value or one per joint (" + std::to_string(n) + "), found a list of " +
                   std::to_string(g->size()));
     }
-    return g.value_or(std::vector<double>{});
+    return g.value_or(std::string(key) == "kp" ? d.kp : d.kd);
   };
   c.kp = gains("kp");
   c.kd = gains("kd");
@@ -589,14 +594,14 @@ void read_common(MapReader& m, skills::CommonConfig& c, const dynamics::RobotMod
         }
       }
     }
-    c.initial_q = q.value_or(std::vector<double>{});
+    c.initial_q = q.value_or(d.initial_q);
   }
   c.initial_q_noise = m.real("initial_q_noise", non_negative_number, d.initial_q_noise).value_or(d.initial_q_noise);
   m.finish(explain_misplaced("training.common"));
 }
 
 void read_reach(MapReader& m, skills::ReachConfig& c) {
-  const skills::ReachConfig d;
+  const skills::ReachConfig d = c;
   read_box(m, "target_box", c.target_box);
   c.tolerance_m = m.real("tolerance_m", positive_number, d.tolerance_m).value_or(d.tolerance_m);
   c.hold_steps = to_int(m.integer("hold_steps", positive_int, d.hold_steps).value_or(d.hold_steps));
@@ -607,7 +612,7 @@ void read_reach(MapReader& m, skills::ReachConfig& c) {
 }
 
 void read_weld(MapReader& m, skills::WeldConfig& c) {
-  const skills::WeldConfig d;
+  const skills::WeldConfig d = c;
   c.seam_kind = static_cast<skills::SeamKind>(
       m.choice("seam_kind", {"line", "arc", "both"}, static_cast<std::size_t>(d.seam_kind))
           .value_or(static_cast<std::size_t>(d.seam_kind)));
@@ -647,7 +652,7 @@ void read_weld(MapReader& m, skills::WeldConfig& c) {
 }
 
 void read_pick_place(MapReader& m, skills::PickPlaceConfig& c) {
-  const skills::PickPlaceConfig d;
+  const skills::PickPlaceConfig d = c;
   read_box(m, "part_box", c.part_box);
   read_box(m, "place_box", c.place_box);
   read_ordered_pair(m, "part_mass_min_kg", "part_mass_max_kg", positive_number, c.part_mass_min_kg,
@@ -917,6 +922,140 @@ std::optional<dynamics::RobotModel> read_robot(MapReader& m, const DeckSpec& spe
   return std::nullopt;
 }
 
+// The settings blocks of a skill (`common` and the skill's own), read over `skill`, whose
+// current values are the defaults: the training block's over the built-in defaults, then a
+// site's over the training block's.
+void read_skill_settings(MapReader& m, const std::optional<std::size_t>& skill, skills::SkillConfig& into,
+                         const dynamics::RobotModel* robot, const std::string& where) {
+  {
+    MapReader common = m.mapping("common", false);
+    if (common.valid()) read_common(common, into.common, robot);
+  }
+  if (skill) {
+    MapReader settings = m.mapping(skill_names[*skill], false);
+    if (settings.valid()) {
+      switch (into.kind) {
+        case skills::SkillKind::reach: read_reach(settings, into.reach); break;
+        case skills::SkillKind::weld: read_weld(settings, into.weld); break;
+        case skills::SkillKind::pick_place: read_pick_place(settings, into.pick_place); break;
+      }
+    }
+  } else {
+    // Unknown skill: its settings cannot be checked, but must not show up as unknown keys.
+    for (const std::string& name : skill_names) m.get(name, false);
+  }
+  (void)where;
+}
+
+// training.sites: each a name, its robots and its task distribution (the skill's settings
+// it changes); `count: K` makes K sites name#0 .. name#K-1 alike. Returns the robots in all.
+std::int64_t read_sites(MapReader& m, const std::optional<std::size_t>& skill, const TrainingConfig& t,
+                        const dynamics::RobotModel* robot, std::vector<training::SiteConfig>& sites) {
+  YAML::Node out_sites;
+  std::int64_t total = 0;
+  const Node* list = m.sequence("sites", true, out_sites);
+  if (list == nullptr) return 0;
+  UniqueNames names("a unique site name");
+  constexpr std::int64_t max_sites = 65'536;
+  for (std::size_t i = 0; i < list->items.size(); ++i) {
+    MapReader site = m.item("sites", *list, i, out_sites);
+    if (!site.valid()) continue;
+    const std::optional<std::string> name = site.name("name");
+    names.check(site, name);
+    const std::optional<std::int64_t> robots = site.integer("robots", robot_count, std::nullopt);
+    const Node* count_node = site.peek("count");
+    const std::int64_t count = site.integer("count", IntRange{1, max_sites}, 1).value_or(1);
+    training::SiteConfig config;
+    config.skill = t.skill;
+    read_skill_settings(site, skill, config.skill, robot, "training.sites");
+    const std::string chosen = skill ? skill_names[*skill] : std::string();
+    site.finish([&](const std::string& key) -> std::optional<std::string> {
+      if (skill && std::find(skill_names.begin(), skill_names.end(), key) != skill_names.end())
+        return "'" + key + "' is not allowed with skill '" + chosen + "'; a site changes the settings of '" + chosen +
+               "' under '" + chosen + "'";
+      return explain_misplaced("training.sites")(key);
+    });
+    if (!name || !robots) continue;
+    config.robots = *robots;
+    for (std::int64_t k = 0; k < count; ++k) {
+      if (sites.size() >= static_cast<std::size_t>(max_sites)) {
+        site.error(count_node != nullptr ? count_node->mark : site.where(), "count",
+                   "expected at most " + std::to_string(max_sites) + " sites in all");
+        return total;
+      }
+      config.name = count == 1 ? *name : *name + "#" + std::to_string(k);
+      sites.push_back(config);
+      total = saturating_add(total, *robots);
+    }
+  }
+  if (total > robot_count.hi) {
+    m.error(list->mark, "sites",
+            "expected at most " + std::to_string(robot_count.hi) + " robots over all sites, found " +
+                std::to_string(total));
+  }
+  return total;
+}
+
+// training.sharing: how the sites' replicas share (see solvers/training/sharing.hpp).
+void read_sharing(MapReader& m, training::SharingConfig& s, const learning::LearnerConfig& learner) {
+  const training::SharingConfig d;
+  s.mode = static_cast<training::SharingMode>(
+      m.choice("mode", {"allreduce", "isolated", "gossip", "federated"}, static_cast<std::size_t>(d.mode))
+          .value_or(static_cast<std::size_t>(d.mode)));
+  const Node* backend_node = m.peek("backend");
+  const std::optional<std::size_t> backend = m.choice("backend", {"mpi", "nccl"}, 0);
+  s.nccl = backend == std::size_t{1};
+  if (s.nccl && !build_info::nccl) {
+    m.error(backend_node->mark, "backend",
+            "expected mpi: this build has no NCCL backend (configure with -DKOLLEKTIV_ENABLE_NCCL=ON and a CUDA "
+            "Kokkos, e.g. the cuda preset)");
+  }
+  // Both blocks are checked in any mode (a deck can keep both and switch with --set); each
+  // is used by its own mode.
+  {
+    MapReader g = m.mapping("gossip", false);
+    if (g.valid()) {
+      s.gossip.period = to_int(g.integer("period", positive_int, d.gossip.period).value_or(d.gossip.period));
+      s.gossip.schedule = static_cast<training::GossipSchedule>(
+          g.choice("schedule", {"ring", "hypercube", "random_pairs"}, static_cast<std::size_t>(d.gossip.schedule))
+              .value_or(static_cast<std::size_t>(d.gossip.schedule)));
+      s.gossip.average_moments = g.choice("moments", {"keep", "average"}, 1).value_or(1) == 1;
+      g.finish(explain_misplaced("training.sharing.gossip"));
+    }
+  }
+  {
+    MapReader f = m.mapping("federated", false);
+    if (f.valid()) {
+      const training::FederatedConfig fd;
+      s.federated.local_updates =
+          to_int(f.integer("local_updates", positive_int, fd.local_updates).value_or(fd.local_updates));
+      const RealRange fraction{0.0, true, 1.0, false, false};  // (0, 1]
+      s.federated.participation = f.real("participation", fraction, fd.participation).value_or(fd.participation);
+      s.federated.quorum = f.real("quorum", fraction, fd.quorum).value_or(fd.quorum);
+      s.federated.unavailable =
+          f.real("unavailable", RealRange{0.0, false, 1.0, true, false}, fd.unavailable).value_or(fd.unavailable);
+      const Node* private_node = f.peek("private");
+      const std::optional<std::vector<std::string>> names = f.list<std::string>(
+          "private", "a list of layer names", "a layer name",
+          [](const std::string& text) -> std::optional<std::string> { return text; },
+          [](const std::string& text) { return text; }, 0, 64, std::vector<std::string>{});
+      if (names) {
+        const int policy_layers = static_cast<int>(learner.policy_hidden.size()) + 1;
+        const int value_layers = static_cast<int>(learner.value_hidden.size()) + 1;
+        for (std::size_t i = 0; i < names->size(); ++i) {
+          const std::string problem = training::private_layer_problem((*names)[i], policy_layers, value_layers);
+          if (!problem.empty())
+            f.error(private_node->items[i].mark, "private." + std::to_string(i),
+                    problem + ", found '" + (*names)[i] + "'");
+        }
+        s.federated.private_layers = *names;
+      }
+      f.finish(explain_misplaced("training.sharing.federated"));
+    }
+  }
+  m.finish(explain_misplaced("training.sharing"));
+}
+
 void read_training(MapReader& m, DeckSpec& spec) {
   TrainingConfig& t = spec.training;
   const TrainingConfig d;
@@ -925,20 +1064,22 @@ void read_training(MapReader& m, DeckSpec& spec) {
   std::optional<dynamics::RobotModel> robot = read_robot(m, spec, t.robot_source);
   if (robot) t.robot = std::move(*robot);
 
-  const std::optional<std::int64_t> robots = m.integer("robots", robot_count, d.robots);
-  t.robots = robots.value_or(d.robots);
+  // With sites, each gives its robots; without, `robots` are one site.
+  const bool with_sites = m.has("sites");
+  const Node* robots_node = m.peek("robots");
+  if (with_sites && robots_node != nullptr) {
+    m.error(robots_node->mark, "robots",
+            "expected no 'robots' with 'sites' (each site gives its robots), found " +
+                deck_detail::describe_found(*robots_node));
+  }
+  std::optional<std::int64_t> robots =
+      with_sites ? std::optional<std::int64_t>(0) : m.integer("robots", robot_count, d.robots);
+  if (with_sites && robots_node != nullptr) m.get("robots", false);
   const std::optional<std::int64_t> horizon = m.integer("horizon", horizon_steps, d.horizon);
   t.horizon = to_int(horizon.value_or(d.horizon));
   const Node* iterations_node = m.peek("iterations");
   const std::optional<std::int64_t> iterations = m.integer("iterations", positive, d.iterations);
   t.iterations = iterations.value_or(d.iterations);
-  // env_steps = robots × horizon × iterations must stay an exact 64-bit count.
-  if (robots && horizon && iterations &&
-      saturating_mul(saturating_mul(*robots, *horizon), *iterations) > max_env_steps) {
-    m.error(iterations_node != nullptr ? iterations_node->mark : m.where(), "iterations",
-            "expected robots × horizon × iterations <= " + std::to_string(max_env_steps) + " env-steps, found " +
-                std::to_string(*robots) + " × " + std::to_string(*horizon) + " × " + std::to_string(*iterations));
-  }
   t.checkpoint_every = m.integer("checkpoint_every", non_negative, d.checkpoint_every).value_or(d.checkpoint_every);
   const std::optional<std::size_t> metric = m.choice(
       "target_metric", {"auto", "success", "quality", "final_error"}, static_cast<std::size_t>(d.target_metric));
@@ -961,22 +1102,21 @@ void read_training(MapReader& m, DeckSpec& spec) {
                          [](const std::string& p) { return p; }, d.export_policy)
                         .value_or(d.export_policy);
 
-  {
-    MapReader common = m.mapping("common", false);
-    if (common.valid()) read_common(common, t.skill.common, robot ? &t.robot : nullptr);
+  read_skill_settings(m, skill, t.skill, robot ? &t.robot : nullptr, "training");
+  t.sites.clear();
+  if (with_sites) {
+    const std::int64_t total = read_sites(m, skill, t, robot ? &t.robot : nullptr, t.sites);
+    robots = total > 0 ? std::optional<std::int64_t>(total) : std::nullopt;
+  } else if (robots) {
+    t.sites.push_back(training::SiteConfig{"all", *robots, t.skill});
   }
-  if (skill) {
-    MapReader settings = m.mapping(skill_names[*skill], false);
-    if (settings.valid()) {
-      switch (t.skill.kind) {
-        case skills::SkillKind::reach: read_reach(settings, t.skill.reach); break;
-        case skills::SkillKind::weld: read_weld(settings, t.skill.weld); break;
-        case skills::SkillKind::pick_place: read_pick_place(settings, t.skill.pick_place); break;
-      }
-    }
-  } else {
-    // Unknown skill: its settings cannot be checked, but must not show up as unknown keys.
-    for (const std::string& name : skill_names) m.get(name, false);
+  t.robots = robots.value_or(d.robots);
+  // env_steps = robots × horizon × iterations must stay an exact 64-bit count.
+  if (robots && horizon && iterations &&
+      saturating_mul(saturating_mul(*robots, *horizon), *iterations) > max_env_steps) {
+    m.error(iterations_node != nullptr ? iterations_node->mark : m.where(), "iterations",
+            "expected robots × horizon × iterations <= " + std::to_string(max_env_steps) + " env-steps, found " +
+                std::to_string(*robots) + " × " + std::to_string(*horizon) + " × " + std::to_string(*iterations));
   }
   {
     MapReader ppo = m.mapping("ppo", false);
@@ -985,6 +1125,11 @@ void read_training(MapReader& m, DeckSpec& spec) {
                t.iterations);
     }
   }
+  {
+    MapReader sharing = m.mapping("sharing", false);
+    if (sharing.valid()) read_sharing(sharing, t.sharing, t.learner);
+  }
+  t.sites_given = with_sites;
 
   const std::string chosen = skill ? skill_names[*skill] : std::string();
   const auto explain = explain_misplaced("training");

@@ -33,14 +33,18 @@ void require_size(CheckpointReader& reader, const std::string& path, std::int64_
 
 }  // namespace
 
-void write_training_state(CheckpointWriter& writer, const skills::FleetState& local, std::int64_t gid_begin,
-                          std::int64_t robots, const learning::LearnerState& learner) {
+void write_fleet_state(CheckpointWriter& writer, const skills::FleetState& local, std::int64_t gid_begin,
+                       std::int64_t robots) {
   const std::int64_t dof = local.dof;
   writer.write("fleet/q", robots * dof, gid_begin * dof, local.q);
   writer.write("fleet/qd", robots * dof, gid_begin * dof, local.qd);
   writer.write("fleet/task_real", robots * real_fields, gid_begin * real_fields, local.task_real);
   writer.write("fleet/task_int", robots * int_fields, gid_begin * int_fields, local.task_int);
+}
 
+void write_training_state(CheckpointWriter& writer, const skills::FleetState& local, std::int64_t gid_begin,
+                          std::int64_t robots, const learning::LearnerState& learner) {
+  write_fleet_state(writer, local, gid_begin, robots);
   const MPI_Comm comm = writer.comm();
   writer.write_concatenated("learner/parameters", on_root(comm, learner.parameters));
   writer.write_concatenated("learner/adam_m", on_root(comm, learner.adam_m));
@@ -90,34 +94,7 @@ learning::LearnerState read_learner_state(CheckpointReader& reader, std::int64_t
   return s;
 }
 
-std::uint64_t training_fingerprint(const TrainingConfig& config, std::uint64_t seed) {
-  Fingerprint f;
-  f.add(seed);
-  f.add(config.robots);
-  f.add(config.horizon);
-  // Robot model.
-  const dynamics::RobotModel& m = config.robot;
-  f.add(static_cast<std::uint64_t>(m.joints.size()));
-  for (const auto& j : m.joints) {
-    f.add(static_cast<int>(j.type));
-    f.add(j.origin_xyz);
-    f.add(j.origin_rpy);
-    f.add(j.axis);
-    f.add(j.mass);
-    f.add(j.com);
-    f.add(j.inertia);
-    f.add(j.lower);
-    f.add(j.upper);
-    f.add(j.velocity);
-    f.add(j.effort);
-    f.add(j.damping);
-    f.add(j.armature);
-  }
-  f.add(m.tool_xyz);
-  f.add(m.tool_rpy);
-  f.add(m.gravity);
-  // Skill.
-  const skills::SkillConfig& s = config.skill;
+void add_skill(Fingerprint& f, const skills::SkillConfig& s) {
   f.add(static_cast<int>(s.kind));
   const skills::CommonConfig& c = s.common;
   f.add(c.episode_steps);
@@ -180,6 +157,101 @@ std::uint64_t training_fingerprint(const TrainingConfig& config, std::uint64_t s
   f.add(p.w_grasp);
   f.add(p.w_action);
   f.add(p.w_success);
+}
+
+void write_replica_states(CheckpointWriter& writer, const training::UnitState& unit) {
+  std::vector<double> parameters, adam_m, adam_v, count, mean, m2;
+  std::vector<std::int64_t> counters;
+  for (const learning::LearnerState& r : unit.replicas) {
+    parameters.insert(parameters.end(), r.parameters.begin(), r.parameters.end());
+    adam_m.insert(adam_m.end(), r.adam_m.begin(), r.adam_m.end());
+    adam_v.insert(adam_v.end(), r.adam_v.begin(), r.adam_v.end());
+    counters.push_back(r.adam_steps);
+    counters.push_back(r.updates);
+    count.push_back(r.normalizer.count);
+    mean.insert(mean.end(), r.normalizer.mean.begin(), r.normalizer.mean.end());
+    m2.insert(m2.end(), r.normalizer.m2.begin(), r.normalizer.m2.end());
+  }
+  writer.write_concatenated("replicas/parameters", parameters);
+  writer.write_concatenated("replicas/adam_m", adam_m);
+  writer.write_concatenated("replicas/adam_v", adam_v);
+  writer.write_concatenated("replicas/counters", counters);
+  writer.write_concatenated("replicas/normalizer_count", count);
+  writer.write_concatenated("replicas/normalizer_mean", mean);
+  writer.write_concatenated("replicas/normalizer_m2", m2);
+  writer.write_concatenated("sharing/steps_since_round", unit.steps_since_round);
+  writer.write_concatenated("sharing/rounds", on_root(writer.comm(), std::vector<std::int64_t>{unit.rounds, unit.failed_rounds}));
+}
+
+training::UnitState read_replica_states(CheckpointReader& reader, int first_site, int local_sites, int sites,
+                                        std::int64_t parameters, int obs_dim) {
+  const std::string what = std::to_string(sites) + " replicas of " + std::to_string(parameters) + " parameters";
+  for (const char* path : {"replicas/parameters", "replicas/adam_m", "replicas/adam_v"})
+    require_size(reader, path, sites * parameters, what);
+  require_size(reader, "replicas/counters", 2 * static_cast<std::int64_t>(sites), what);
+  require_size(reader, "replicas/normalizer_count", sites, what);
+  require_size(reader, "replicas/normalizer_mean", static_cast<std::int64_t>(sites) * obs_dim, what);
+  require_size(reader, "replicas/normalizer_m2", static_cast<std::int64_t>(sites) * obs_dim, what);
+  require_size(reader, "sharing/steps_since_round", sites, what);
+  require_size(reader, "sharing/rounds", 2, "the sharing counters");
+  const std::int64_t p = parameters, f = obs_dim;
+  const auto params = reader.read<double>("replicas/parameters", first_site * p, local_sites * p);
+  const auto adam_m = reader.read<double>("replicas/adam_m", first_site * p, local_sites * p);
+  const auto adam_v = reader.read<double>("replicas/adam_v", first_site * p, local_sites * p);
+  const auto counters = reader.read<std::int64_t>("replicas/counters", 2 * first_site, 2 * local_sites);
+  const auto count = reader.read<double>("replicas/normalizer_count", first_site, local_sites);
+  const auto mean = reader.read<double>("replicas/normalizer_mean", first_site * f, local_sites * f);
+  const auto m2 = reader.read<double>("replicas/normalizer_m2", first_site * f, local_sites * f);
+  training::UnitState unit;
+  unit.steps_since_round = reader.read<std::int64_t>("sharing/steps_since_round", first_site, local_sites);
+  const auto rounds = reader.read_all<std::int64_t>("sharing/rounds");
+  unit.rounds = rounds[0];
+  unit.failed_rounds = rounds[1];
+  const auto slice = [](const std::vector<double>& v, std::int64_t k, std::int64_t n) {
+    return std::vector<double>(v.begin() + k * n, v.begin() + (k + 1) * n);
+  };
+  for (int k = 0; k < local_sites; ++k) {
+    learning::LearnerState r;
+    r.parameters = slice(params, k, p);
+    r.adam_m = slice(adam_m, k, p);
+    r.adam_v = slice(adam_v, k, p);
+    r.adam_steps = counters[2 * k];
+    r.updates = counters[2 * k + 1];
+    r.normalizer.count = count[k];
+    r.normalizer.mean = slice(mean, k, f);
+    r.normalizer.m2 = slice(m2, k, f);
+    unit.replicas.push_back(std::move(r));
+  }
+  return unit;
+}
+
+std::uint64_t training_fingerprint(const TrainingConfig& config, std::uint64_t seed) {
+  Fingerprint f;
+  f.add(seed);
+  f.add(config.robots);
+  f.add(config.horizon);
+  // Robot model.
+  const dynamics::RobotModel& m = config.robot;
+  f.add(static_cast<std::uint64_t>(m.joints.size()));
+  for (const auto& j : m.joints) {
+    f.add(static_cast<int>(j.type));
+    f.add(j.origin_xyz);
+    f.add(j.origin_rpy);
+    f.add(j.axis);
+    f.add(j.mass);
+    f.add(j.com);
+    f.add(j.inertia);
+    f.add(j.lower);
+    f.add(j.upper);
+    f.add(j.velocity);
+    f.add(j.effort);
+    f.add(j.damping);
+    f.add(j.armature);
+  }
+  f.add(m.tool_xyz);
+  f.add(m.tool_rpy);
+  f.add(m.gravity);
+  add_skill(f, config.skill);
   // Learner (obs_dim/act_dim follow from the model and skill; total_updates is run length).
   const learning::LearnerConfig& l = config.learner;
   f.add(l.policy_hidden);
@@ -204,6 +276,25 @@ std::uint64_t training_fingerprint(const TrainingConfig& config, std::uint64_t s
   f.add(l.adam.epsilon);
   f.add(l.seed);
   f.add(l.robots_per_block);
+  // Sites and sharing (absent from the hash of a deck without them, as before they existed).
+  const training::SharingConfig& sh = config.sharing;
+  if (config.sites_given || sh.mode != training::SharingMode::allreduce) {
+    for (const training::SiteConfig& site : config.sites) {
+      f.add(site.name);
+      f.add(site.robots);
+      add_skill(f, site.skill);
+    }
+    f.add(static_cast<int>(sh.mode));
+    f.add(sh.gossip.period);
+    f.add(static_cast<int>(sh.gossip.schedule));
+    f.add(sh.gossip.average_moments);
+    f.add(sh.federated.local_updates);
+    f.add(sh.federated.participation);
+    f.add(sh.federated.quorum);
+    f.add(sh.federated.unavailable);
+    f.add(static_cast<std::uint64_t>(sh.federated.private_layers.size()));
+    for (const std::string& name : sh.federated.private_layers) f.add(name);
+  }
   return f.value();
 }
 

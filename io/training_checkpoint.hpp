@@ -12,6 +12,10 @@
 
 namespace kollektiv::io {
 
+// Collective: this rank's robots [gid_begin, gid_begin + local.robot_count()) of `robots`.
+void write_fleet_state(CheckpointWriter& writer, const skills::FleetState& local, std::int64_t gid_begin,
+                       std::int64_t robots);
+
 // Collective: writes this rank's robots [gid_begin, gid_begin + local.robot_count()) of
 // `robots` in total (the ranks' ranges must partition [0, robots)), and `learner`, which
 // must be the same on every rank (rank 0's copy is written).
@@ -26,6 +30,16 @@ skills::FleetState read_fleet_state(CheckpointReader& reader, std::int64_t gid_b
 // Collective: the learner state, the same on every rank. Error(bad_checkpoint) if its sizes
 // are not `parameters` parameters and `obs_dim` normalised features.
 learning::LearnerState read_learner_state(CheckpointReader& reader, std::int64_t parameters, int obs_dim);
+
+// Collective: the replicas of a skill with one replica per site ("replicas/..." as [site]
+// rows, each rank writing its sites, which are contiguous and in order) and the sharing
+// state ("sharing/...").
+void write_replica_states(CheckpointWriter& writer, const training::UnitState& unit);
+
+// Collective: sites [first_site, first_site + local_sites) of `sites`. Error(bad_checkpoint)
+// if the arrays do not fit.
+training::UnitState read_replica_states(CheckpointReader& reader, int first_site, int local_sites, int sites,
+                                        std::int64_t parameters, int obs_dim);
 
 // A hash of everything that defines the trained system: robot model, skill settings,
 // learner settings (not the run length: iterations, total_updates) and the seed. A

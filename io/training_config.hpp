@@ -9,6 +9,8 @@
 #include "solvers/dynamics/robot_model.hpp"
 #include "solvers/learning/ppo_learner.hpp"
 #include "solvers/skills/skill_config.hpp"
+#include "solvers/training/sharing.hpp"
+#include "solvers/training/skill_unit.hpp"
 
 namespace kollektiv::io {
 
@@ -25,7 +27,12 @@ struct TrainingConfig {
   skills::SkillConfig skill;          // the task (reach, weld, pick_place) and its settings
   dynamics::RobotModel robot;         // resolved robot model (inline or from URDF/YAML file)
   std::string robot_source;           // file the model came from, or "inline"
-  std::int64_t robots = 512;          // robots in total over all ranks (>= 1)
+  std::int64_t robots = 512;          // robots in total over all ranks (>= 1), the sum over the sites
+  // The sites, in gid order; a deck without `sites` has one, "all", with every robot and
+  // the skill's settings. Each site's `skill` is the skill with the site's own settings.
+  std::vector<training::SiteConfig> sites;
+  bool sites_given = false;           // the deck lists sites
+  training::SharingConfig sharing;    // how the sites' replicas share
   int horizon = 32;                   // rollout steps per iteration (>= 1)
   std::int64_t iterations = 100;      // PPO iterations (rollout + update) to run
   std::int64_t checkpoint_every = 0;  // iterations between checkpoints; 0: only at the end

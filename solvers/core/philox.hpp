@@ -46,6 +46,9 @@ enum class Stream : std::uint32_t {
   skill_reach = 104,        // skills: reach episode set-up, id = robot gid, counter = episode * 64 + draw
   skill_weld = 105,         // skills: weld seam and start, id = robot gid, counter = episode * 64 + draw
   skill_pick_place = 106,   // skills: part, mass and place target, id = robot gid, counter = episode * 64 + draw
+  gossip_pairs = 107,       // sharing: random_pairs schedule, id = site, counter = gossip round
+  federated_select = 108,   // sharing: sites taking part in a round, id = site, counter = round
+  federated_unavailable = 109,  // sharing: a site misses a round (straggler), id = site, counter = round
 };
 
 // Four 32-bit words for (seed, stream, id, counter). The key is the 64-bit seed; the

@@ -223,12 +223,12 @@ PpoGradient PpoLearner::loss_gradient(const PpoBatch& batch) {
   return g;
 }
 
-void PpoLearner::check_blocks_whole(HostView<const std::int64_t*> gid, int robots) const {
+void PpoLearner::check_blocks_whole(HostView<const std::int64_t*> block_of, int robots) const {
   // Each rank's [lowest, highest] block; blocks of two ranks may not overlap, or a segment
   // would be split and the sums would depend on the rank count. Agreed on every rank.
   std::vector<std::int64_t> range{std::numeric_limits<std::int64_t>::max(), -1};  // empty on a rank without robots
   for (int r = 0; r < robots; ++r) {
-    const std::int64_t block = gid(r) / cfg_.robots_per_block;
+    const std::int64_t block = block_of(r);
     range[0] = std::min(range[0], block);
     range[1] = std::max(range[1], block);
   }
@@ -294,7 +294,13 @@ PpoStats PpoLearner::update(const Rollout& ro) {
   }
 
   const auto gid = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), ro.gid);
-  if (cfg_.robots_per_block > 1) check_blocks_whole(gid, robots);
+  HostView<std::int64_t*> block("learning::block", robots);
+  if (ro.block.extent(0) > 0) {
+    Kokkos::deep_copy(block, Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), ro.block));
+  } else {
+    for (int r = 0; r < robots; ++r) block(r) = gid(r) / cfg_.robots_per_block;
+  }
+  if (cfg_.robots_per_block > 1 || ro.block.extent(0) > 0) check_blocks_whole(block, robots);
   const double lr = learning_rate();
   const int n_mb = cfg_.minibatches;
   stats.learning_rate = lr;
@@ -317,7 +323,7 @@ PpoStats PpoLearner::update(const Rollout& ro) {
       const double u = rng::uniform0(rng::draw(cfg_.seed, rng::Stream::minibatch_shuffle,
                                                static_cast<std::uint64_t>(gid(r)), counter));
       const int b = std::min(static_cast<int>(u * n_mb), n_mb - 1);
-      members[b].emplace_back(gid(r) / cfg_.robots_per_block, t, gid(r), s);
+      members[b].emplace_back(block(r), t, gid(r), s);
     }
     std::vector<std::int64_t> global_size(n_mb);
     for (int b = 0; b < n_mb; ++b) global_size[b] = static_cast<std::int64_t>(members[b].size());

@@ -58,6 +58,10 @@ struct Rollout {
   int horizon = 0;
   int robots = 0;
   View<std::int64_t*> gid;   // [robots] global robot ids
+  // [robots] the exact-summation segment of each robot: robots with the same block id are
+  // summed together in a fixed order, and a block must lie on one rank. Empty (the default):
+  // gid / robots_per_block.
+  View<std::int64_t*> block;
   View<NetReal**> obs;       // normalised observations the policy saw [rows][obs]
   View<Real**> actions;      // [rows][act]
   View<Real*> log_prob;      // log pi_old(a | obs)
@@ -155,7 +159,7 @@ class PpoLearner {
 
  private:
   void reserve(int rows);
-  void check_blocks_whole(HostView<const std::int64_t*> gid, int robots) const;
+  void check_blocks_whole(HostView<const std::int64_t*> block, int robots) const;
   void normalize(View<const Real**> raw, int rows, View<NetReal**> out) const;
   void refresh_net_parameters();  // net_params_ = params_ in NetReal
   void reserve_segments(int segments);

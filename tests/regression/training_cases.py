@@ -11,6 +11,9 @@ Each case runs the real executable under mpiexec and checks a promise of DESIGN.
   learn     a short reach run on the 2-link arm (the deck with LEARN's settings) improves
             the mean episode return by at least --margin (mean of the last quarter of the
             rows with finished episodes minus the first quarter)
+  sites     every sharing mode (allreduce, isolated, gossip, federated with private layers
+            and stragglers) on the multi-site deck: bitwise identical at 1 to 4 ranks and
+            across a restart onto another rank count; one exported policy per site
   export    the exported policy loads into an evaluation run, which prints a RESULT line
             and writes no checkpoint and no policy; a damaged policy file and a run larger
             than the machine are exit 2
@@ -70,6 +73,55 @@ def case_ranks(r):
         r.run(n, out)
         same_files(history(ref), history(out), f"history at {n} ranks")
         same_files(latest(ref), latest(out), f"final checkpoint at {n} ranks")
+
+
+SITE_MODES = {
+    "allreduce": [],
+    "isolated": [],
+    "gossip": ["--set", "training.sharing.gossip.schedule=random_pairs"],
+    "federated": ["--set", "training.sharing.federated.local_updates=2",
+                  "--set", "training.sharing.federated.private=[policy.output, value]",
+                  "--set", "training.sharing.federated.unavailable=0.4",
+                  "--set", "training.sharing.federated.quorum=0.6"],
+}
+
+
+def case_sites(r):
+    for mode, extra in SITE_MODES.items():
+        args = ["--set", f"training.sharing.mode={mode}", *NO_ANNEAL, *extra]
+        ref = r.dir(f"{mode}_np1")
+        p = r.run(1, ref, *args)
+        check(f"sharing {mode}" in p.stdout, f"{mode}: the header does not name the sharing mode:\n{p.stdout[:800]}")
+        for n in (2, 4):
+            out = r.dir(f"{mode}_np{n}")
+            r.run(n, out, *args)
+            same_files(history(ref), history(out), f"{mode}: history at {n} ranks")
+            same_files(latest(ref), latest(out), f"{mode}: final checkpoint at {n} ranks")
+        total = iterations(ref)
+        out = r.dir(f"{mode}_restart")
+        r.run(3, out, *args, "--set", f"training.iterations={total // 2}")
+        r.run(2, out, *args, "--restart", "latest")
+        same_files(history(ref), history(out), f"{mode}: history after a restart 3->2 ranks")
+        same_files(latest(ref), latest(out), f"{mode}: final checkpoint after a restart 3->2 ranks")
+        with HistoryReader(history(ref)) as h:
+            for site in ("north", "south", "near", "far"):
+                check(f"sites/{site}/episodes" in h, f"{mode}: no history of site {site}")
+            if mode == "allreduce":
+                check("training/disagreement" not in h, "allreduce has one replica: no disagreement")
+                check(os.path.exists(os.path.join(ref, "policy.h5")), "allreduce: no policy.h5")
+            else:
+                d = h.column("training/disagreement")
+                rounds = h.column("training/sharing_rounds")
+                check(all(x >= 0 for x in d), f"{mode}: negative disagreement {d}")
+                for site in ("north", "south", "near", "far"):
+                    check(os.path.exists(os.path.join(ref, f"policy_{site}.h5")), f"{mode}: no policy of {site}")
+                if mode == "isolated":
+                    check(all(x == 0 for x in rounds), f"isolated shares nothing: rounds {rounds}")
+                    check(d[-1] > d[0], f"isolated replicas drift apart: disagreement {d}")
+                if mode == "gossip":
+                    check(list(rounds) == list(range(1, total + 1)), f"gossip after every update: rounds {rounds}")
+                if mode == "federated":
+                    check(int(rounds[-1]) == total // 2, f"federated every 2 updates: rounds {rounds}")
 
 
 def case_restart(r):
@@ -230,7 +282,7 @@ def case_export(r):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("case", choices=["ranks", "restart", "anneal_restart", "signal", "learn", "export"])
+    ap.add_argument("case", choices=["ranks", "restart", "anneal_restart", "signal", "learn", "export", "sites"])
     ap.add_argument("--exe", required=True)
     ap.add_argument("--mpiexec", required=True)
     ap.add_argument("--deck", required=True)

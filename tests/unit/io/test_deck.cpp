@@ -1439,6 +1439,19 @@ training:
       epsilon: 1e-05
     robots_per_block: 64
     seed: 1
+  sharing:
+    mode: allreduce
+    backend: mpi
+    gossip:
+      period: 1
+      schedule: ring
+      moments: average
+    federated:
+      local_updates: 4
+      participation: 0.5
+      quorum: 1
+      unavailable: 0
+      private: []
 )");
 }
 
@@ -1661,7 +1674,7 @@ TEST(TrainingDeckErrors, KeysInTheWrongMapping) {
             Strings{"deck.yaml:4:3: training.episode_steps: 'episode_steps' is a key of training.common, not of "
                     "training; expected one of: skill, robot, robots, horizon, iterations, checkpoint_every, target_metric, "
                     "target, "
-                    "policy_file, eval_episodes, export_policy, common, reach, weld, pick_place, ppo"});
+                    "policy_file, eval_episodes, export_policy, common, reach, weld, pick_place, sites, sharing, ppo"});
   EXPECT_EQ(training_errors(training_minimal + "  common:\n    w_action: 1\n"),
             Strings{"deck.yaml:5:5: training.common.w_action: 'w_action' is a key of training.reach, training.weld or "
                     "training.pick_place, not of training.common; expected one of: episode_steps, control_dt_s, "
@@ -1747,4 +1760,98 @@ TEST(TrainingDeck, TargetMetricSetsTheTargetsUnit) {
                      "deck.yaml:5:11: training.target: expected a number in [0, 1], found '-1'"}));
 }
 
+}  // namespace kollektiv::io
+
+namespace kollektiv::io {
+namespace {
+
+const std::string sites_deck = training_minimal + R"(  reach: {tolerance_m: 0.2}
+  sites:
+    - {name: a, robots: 8}
+    - {name: b, robots: 4, count: 2, reach: {tolerance_m: 0.05}, common: {initial_q_noise: 0.2}}
+  sharing:
+    mode: federated
+    federated: {local_updates: 3, participation: 0.5, quorum: 0.5, unavailable: 0.25, private: [policy.output, normalizer]}
+    gossip: {period: 2, schedule: hypercube, moments: keep}
+  ppo: {robots_per_block: 4}
+)";
+
+TEST(DeckSites, SitesInheritTheSkillAndChangeTheirOwnSettings) {
+  const Deck d = training_deck_of(sites_deck);
+  const TrainingConfig& t = d.training;
+  ASSERT_EQ(t.sites.size(), 3u);
+  EXPECT_TRUE(t.sites_given);
+  EXPECT_EQ(t.robots, 16);
+  EXPECT_EQ(t.sites[0].name, "a");
+  EXPECT_EQ(t.sites[1].name, "b#0");
+  EXPECT_EQ(t.sites[2].name, "b#1");
+  EXPECT_EQ(t.sites[0].skill.reach.tolerance_m, 0.2);  // the training block's
+  EXPECT_EQ(t.sites[1].skill.reach.tolerance_m, 0.05);  // the site's own
+  EXPECT_EQ(t.sites[2].skill.common.initial_q_noise, 0.2);
+  EXPECT_EQ(t.sites[0].skill.common.initial_q_noise, skills::CommonConfig{}.initial_q_noise);
+  EXPECT_EQ(t.sharing.mode, training::SharingMode::federated);
+  EXPECT_EQ(t.sharing.federated.local_updates, 3);
+  EXPECT_EQ(t.sharing.federated.private_layers, (std::vector<std::string>{"policy.output", "normalizer"}));
+  EXPECT_EQ(t.sharing.gossip.schedule, training::GossipSchedule::hypercube);
+  EXPECT_FALSE(t.sharing.gossip.average_moments);
+  // The resolved deck reads back to the same sites.
+  const Deck again = training_deck_of(d.resolved_yaml);
+  ASSERT_EQ(again.training.sites.size(), 3u);
+  EXPECT_EQ(again.training.sites[1].skill.reach.tolerance_m, 0.05);
+  // Without sites: one site with every robot, sharing by allreduce.
+  const Deck plain = training_deck_of(training_minimal);
+  ASSERT_EQ(plain.training.sites.size(), 1u);
+  EXPECT_EQ(plain.training.sites[0].robots, plain.training.robots);
+  EXPECT_EQ(plain.training.sharing.mode, training::SharingMode::allreduce);
+}
+
+bool has_error(const Strings& errors, const std::string& part) {
+  for (const std::string& e : errors)
+    if (e.find(part) != std::string::npos) return true;
+  ADD_FAILURE() << "no error containing '" << part << "' in:\n" << ::testing::PrintToString(errors);
+  return false;
+}
+
+TEST(DeckSites, EveryNewKeyIsChecked) {
+  EXPECT_TRUE(has_error(training_errors(training_minimal + "  robots: 8\n  sites: [{name: a, robots: 8}]\n"),
+                        "deck.yaml:4:11: training.robots: expected no 'robots' with 'sites'"));
+  EXPECT_TRUE(has_error(training_errors(training_minimal + "  sites: []\n"), "training.sites"));
+  EXPECT_TRUE(has_error(training_errors(training_minimal + "  sites: [{name: a}]\n"), "deck.yaml:4:11: training.sites.0: missing required key 'robots'"));
+  EXPECT_TRUE(has_error(training_errors(training_minimal + "  sites: [{name: a, robots: 0}]\n"),
+                        "training.sites.0.robots: expected an integer in [1, 2147483647], found '0'"));
+  EXPECT_TRUE(has_error(training_errors(training_minimal + "  sites: [{name: a, robots: 1}, {name: a, robots: 2}]\n"),
+                        "expected a unique site name, found 'a'"));
+  EXPECT_TRUE(has_error(training_errors(training_minimal + "  sites: [{name: a, robots: 1, weld: {}}]\n"),
+                        "'weld' is not allowed with skill 'reach'"));
+  EXPECT_TRUE(has_error(training_errors(training_minimal + "  sites: [{name: a, robots: 1, horizon: 3}]\n"),
+                        "training.sites.0.horizon"));
+  EXPECT_TRUE(has_error(training_errors(training_minimal + "  sites: [{name: a, robots: 1, count: 0}]\n"),
+                        "training.sites.0.count"));
+  EXPECT_TRUE(has_error(training_errors(training_minimal + "  sites: [{name: a, robots: 1, reach: {tolerance_m: -1}}]\n"),
+                        "training.sites.0.reach.tolerance_m"));
+  EXPECT_TRUE(has_error(training_errors(training_minimal + "  sharing: {mode: swarm}\n"),
+                        "training.sharing.mode: expected 'allreduce', 'isolated', 'gossip' or 'federated', found 'swarm'"));
+  EXPECT_TRUE(has_error(training_errors(training_minimal + "  sharing: {backend: nccl}\n"),
+                        "training.sharing.backend: expected mpi: this build has no NCCL backend"));
+  EXPECT_TRUE(has_error(training_errors(training_minimal + "  sharing: {gossip: {period: 0}}\n"),
+                        "training.sharing.gossip.period"));
+  EXPECT_TRUE(has_error(training_errors(training_minimal + "  sharing: {gossip: {schedule: star}}\n"),
+                        "training.sharing.gossip.schedule"));
+  EXPECT_TRUE(has_error(training_errors(training_minimal + "  sharing: {gossip: {moments: some}}\n"),
+                        "training.sharing.gossip.moments"));
+  EXPECT_TRUE(has_error(training_errors(training_minimal + "  sharing: {federated: {participation: 0}}\n"),
+                        "training.sharing.federated.participation"));
+  EXPECT_TRUE(has_error(training_errors(training_minimal + "  sharing: {federated: {quorum: 1.5}}\n"),
+                        "training.sharing.federated.quorum"));
+  EXPECT_TRUE(has_error(training_errors(training_minimal + "  sharing: {federated: {unavailable: 1}}\n"),
+                        "training.sharing.federated.unavailable"));
+  EXPECT_TRUE(has_error(training_errors(training_minimal + "  sharing: {federated: {local_updates: 0}}\n"),
+                        "training.sharing.federated.local_updates"));
+  EXPECT_TRUE(has_error(training_errors(training_minimal + "  sharing: {federated: {private: [policy.7]}}\n"),
+                        "training.sharing.federated.private.0: expected policy, policy.<k> (k < 3)"));
+  EXPECT_TRUE(has_error(training_errors(training_minimal + "  sharing: {period: 2}\n"),
+                        "'period' is a key of training.sharing.gossip, not of training.sharing"));
+}
+
+}  // namespace
 }  // namespace kollektiv::io
