@@ -35,16 +35,11 @@
 #include "io/policy_io.hpp"
 #include "io/training_checkpoint.hpp"
 #include "solvers/comm/collectives.hpp"
-#include "solvers/comm/decomposition.hpp"
-#include "solvers/comm/exact_reduce.hpp"
 #include "solvers/comm/mpi_collective.hpp"
 #if KOLLEKTIV_HAVE_NCCL
 #include "solvers/comm/nccl_collective.hpp"
 #endif
 #include "solvers/core/error.hpp"
-#include "solvers/core/exact_sum.hpp"
-#include "solvers/learning/ppo_learner.hpp"
-#include "solvers/skills/fleet.hpp"
 #include "solvers/training/skill_unit.hpp"
 
 namespace kollektiv::app {

@@ -926,7 +926,7 @@ std::optional<dynamics::RobotModel> read_robot(MapReader& m, const DeckSpec& spe
 // current values are the defaults: the training block's over the built-in defaults, then a
 // site's over the training block's.
 void read_skill_settings(MapReader& m, const std::optional<std::size_t>& skill, skills::SkillConfig& into,
-                         const dynamics::RobotModel* robot, const std::string& where) {
+                         const dynamics::RobotModel* robot) {
   {
     MapReader common = m.mapping("common", false);
     if (common.valid()) read_common(common, into.common, robot);
@@ -944,7 +944,6 @@ void read_skill_settings(MapReader& m, const std::optional<std::size_t>& skill, 
     // Unknown skill: its settings cannot be checked, but must not show up as unknown keys.
     for (const std::string& name : skill_names) m.get(name, false);
   }
-  (void)where;
 }
 
 // training.sites: each a name, its robots and its task distribution (the skill's settings
@@ -967,7 +966,7 @@ std::int64_t read_sites(MapReader& m, const std::optional<std::size_t>& skill, c
     const std::int64_t count = site.integer("count", IntRange{1, max_sites}, 1).value_or(1);
     training::SiteConfig config;
     config.skill = t.skill;
-    read_skill_settings(site, skill, config.skill, robot, "training.sites");
+    read_skill_settings(site, skill, config.skill, robot);
     const std::string chosen = skill ? skill_names[*skill] : std::string();
     site.finish([&](const std::string& key) -> std::optional<std::string> {
       if (skill && std::find(skill_names.begin(), skill_names.end(), key) != skill_names.end())
@@ -1102,7 +1101,7 @@ void read_training(MapReader& m, DeckSpec& spec) {
                          [](const std::string& p) { return p; }, d.export_policy)
                         .value_or(d.export_policy);
 
-  read_skill_settings(m, skill, t.skill, robot ? &t.robot : nullptr, "training");
+  read_skill_settings(m, skill, t.skill, robot ? &t.robot : nullptr);
   t.sites.clear();
   if (with_sites) {
     const std::int64_t total = read_sites(m, skill, t, robot ? &t.robot : nullptr, t.sites);

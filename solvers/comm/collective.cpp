@@ -18,19 +18,29 @@ std::int64_t sum(Collective& c, std::int64_t value) {
   return v[0];
 }
 
-void sum_exact(Collective& c, std::vector<ExactSum>& sums) {
-  if (sums.empty()) return;
+std::vector<std::int64_t> exact_words(std::vector<ExactSum>& sums) {
   const int words = ExactSum::word_count;
   std::vector<std::int64_t> buffer(sums.size() * words);
   for (std::size_t i = 0; i < sums.size(); ++i) {
-    sums[i].normalise();  // every limb below 2^32: the sum of limbs cannot overflow
+    sums[i].normalise();
     std::copy_n(sums[i].words(), words, buffer.begin() + static_cast<std::ptrdiff_t>(i * words));
   }
-  c.sum(buffer);
+  return buffer;
+}
+
+void from_exact_words(const std::vector<std::int64_t>& buffer, std::vector<ExactSum>& sums) {
+  const int words = ExactSum::word_count;
   for (std::size_t i = 0; i < sums.size(); ++i) {
     std::copy_n(buffer.begin() + static_cast<std::ptrdiff_t>(i * words), words, sums[i].words());
     sums[i].normalise();
   }
+}
+
+void sum_exact(Collective& c, std::vector<ExactSum>& sums) {
+  if (sums.empty()) return;
+  std::vector<std::int64_t> buffer = exact_words(sums);
+  c.sum(buffer);
+  from_exact_words(buffer, sums);
 }
 
 std::vector<std::int64_t> all_gather(Collective& c, const std::vector<std::int64_t>& local) {

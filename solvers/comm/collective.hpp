@@ -65,6 +65,11 @@ bool any_rank(Collective& c, bool flag);
 std::int64_t sum(Collective& c, std::int64_t value);
 // Adds `sums[i]` over all ranks, in place, limb by limb: exact, any rank count.
 void sum_exact(Collective& c, std::vector<ExactSum>& sums);
+// The flat form that sum_exact (and comm::allreduce_exact over MPI) adds up: every sum
+// normalised (limbs below 2^32, so an integer sum of them cannot overflow), words in a row;
+// and back.
+std::vector<std::int64_t> exact_words(std::vector<ExactSum>& sums);
+void from_exact_words(const std::vector<std::int64_t>& words, std::vector<ExactSum>& sums);
 // Concatenation of every rank's `local` (each of the same length) in rank order, on every rank.
 std::vector<std::int64_t> all_gather(Collective& c, const std::vector<std::int64_t>& local);
 

@@ -1,23 +1,15 @@
 // Exact allreduce of ExactSum limbs and global offsets.
 #include "solvers/comm/exact_reduce.hpp"
 
-#include <algorithm>
+#include "solvers/comm/collective.hpp"
 
 namespace kollektiv::comm {
 
 void allreduce_exact(MPI_Comm comm, std::vector<ExactSum>& sums) {
   if (sums.empty()) return;
-  const int words = ExactSum::word_count;
-  std::vector<std::int64_t> buffer(sums.size() * words);
-  for (std::size_t i = 0; i < sums.size(); ++i) {
-    sums[i].normalise();  // every limb below 2^32: the MPI sum of limbs cannot overflow
-    std::copy_n(sums[i].words(), words, buffer.begin() + static_cast<std::ptrdiff_t>(i * words));
-  }
+  std::vector<std::int64_t> buffer = exact_words(sums);
   MPI_Allreduce(MPI_IN_PLACE, buffer.data(), static_cast<int>(buffer.size()), MPI_INT64_T, MPI_SUM, comm);
-  for (std::size_t i = 0; i < sums.size(); ++i) {
-    std::copy_n(buffer.begin() + static_cast<std::ptrdiff_t>(i * words), words, sums[i].words());
-    sums[i].normalise();
-  }
+  from_exact_words(buffer, sums);
 }
 
 double allreduce_exact(MPI_Comm comm, double local_value) {

@@ -172,11 +172,13 @@ void PpoLearner::value_of(View<const Real**> raw_obs, int rows, View<Real*> valu
       "learning::copy_value", Kokkos::RangePolicy<ExecSpace>(0, rows), KOKKOS_LAMBDA(const int r) { value(r) = v(r, 0); });
 }
 
-double PpoLearner::learning_rate() const {
-  if (!cfg_.anneal_learning_rate) return cfg_.learning_rate;
-  const double frac = 1.0 - static_cast<double>(updates_) / static_cast<double>(cfg_.total_updates);
-  return cfg_.learning_rate * std::max(frac, 0.0);
+double scheduled_learning_rate(const LearnerConfig& cfg, std::int64_t updates) {
+  if (!cfg.anneal_learning_rate) return cfg.learning_rate;
+  const double frac = 1.0 - static_cast<double>(updates) / static_cast<double>(cfg.total_updates);
+  return cfg.learning_rate * std::max(frac, 0.0);
 }
+
+double PpoLearner::learning_rate() const { return scheduled_learning_rate(cfg_, updates_); }
 
 PpoGradient PpoLearner::loss_gradient(const PpoBatch& batch) {
   const int rows = batch.rows;

@@ -50,6 +50,10 @@ struct LearnerConfig {
   int robots_per_block = 1;
 };
 
+// The learning rate of update number `updates` + 1: constant, or decaying linearly to 0 over
+// total_updates.
+double scheduled_learning_rate(const LearnerConfig& cfg, std::int64_t updates);
+
 // What one rollout of `horizon` steps of this rank's `robots` robots leaves for update().
 // Rows are s = t * robots + r.
 struct Rollout {

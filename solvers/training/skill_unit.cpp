@@ -23,6 +23,15 @@ double fenced_seconds_since(Clock::time_point t0) {
 
 const double nan = std::numeric_limits<double>::quiet_NaN();
 
+// dst(dst_row + i, :cols) = src(src_row + i, :cols) for i < rows: a piece's rows into its
+// replica's and back.
+void copy_rows(View<const Real**> src, int src_row, View<Real**> dst, int dst_row, int rows, int cols) {
+  Kokkos::parallel_for(
+      "training::copy_rows", Kokkos::RangePolicy<ExecSpace>(0, rows), KOKKOS_LAMBDA(const int i) {
+        for (int k = 0; k < cols; ++k) dst(dst_row + i, k) = src(src_row + i, k);
+      });
+}
+
 }  // namespace
 
 Layout make_layout(const UnitConfig& cfg, int rank, int size) {
@@ -181,9 +190,9 @@ SkillUnit::SkillUnit(const UnitConfig& cfg, comm::Collective& collective, comm::
     for (std::size_t f = 0; f < fleets_.size(); ++f) all[f] = static_cast<int>(f);
     add_replica(*collective_, all);
   } else {
-    local_collectives_.push_back(comm::make_local_collective());
+    local_collective_ = comm::make_local_collective();
     for (std::size_t f = 0; f < fleets_.size(); ++f) {
-      add_replica(*local_collectives_.front(), {static_cast<int>(f)});
+      add_replica(*local_collective_, {static_cast<int>(f)});
       replica_site_.push_back(fleets_[f]->piece.site);
     }
   }
@@ -251,14 +260,7 @@ void SkillUnit::rollout(std::int64_t iteration, bool explore, SiteTally& tally, 
       for (int fi : r.fleets) {
         Fleet& f = *fleets_[fi];
         f.fleet.observe(f.obs);
-        const auto src = f.obs;
-        const auto dst = r.obs;
-        const int row = f.row;
-        Kokkos::parallel_for(
-            "training::pack_obs", Kokkos::RangePolicy<ExecSpace>(0, static_cast<int>(f.piece.count)),
-            KOKKOS_LAMBDA(const int i) {
-              for (int k = 0; k < obs_dim; ++k) dst(row + i, k) = src(i, k);
-            });
+        copy_rows(f.obs, 0, r.obs, f.row, static_cast<int>(f.piece.count), obs_dim);
       }
       times.physics_s += fenced_seconds_since(phase);
       phase = Clock::now();
@@ -276,13 +278,7 @@ void SkillUnit::rollout(std::int64_t iteration, bool explore, SiteTally& tally, 
       phase = Clock::now();
       for (int fi : r.fleets) {
         Fleet& f = *fleets_[fi];
-        const auto actions = f.actions;
-        const int row = first + f.row;
-        Kokkos::parallel_for(
-            "training::unpack_actions", Kokkos::RangePolicy<ExecSpace>(0, static_cast<int>(f.piece.count)),
-            KOKKOS_LAMBDA(const int i) {
-              for (int k = 0; k < act_dim; ++k) actions(i, k) = chosen(row + i, k);
-            });
+        copy_rows(chosen, first + f.row, f.actions, 0, static_cast<int>(f.piece.count), act_dim);
         f.fleet.step(f.actions, f.step);
         if (explore) {
           const int at = t * n + f.row;
@@ -332,14 +328,7 @@ void SkillUnit::rollout(std::int64_t iteration, bool explore, SiteTally& tally, 
     for (int fi : rep->fleets) {
       Fleet& f = *fleets_[fi];
       f.fleet.observe(f.obs);
-      const auto src = f.obs;
-      const auto dst = rep->rollout.last_obs;
-      const int row = f.row;
-      Kokkos::parallel_for(
-          "training::pack_last_obs", Kokkos::RangePolicy<ExecSpace>(0, static_cast<int>(f.piece.count)),
-          KOKKOS_LAMBDA(const int i) {
-            for (int k = 0; k < obs_dim; ++k) dst(row + i, k) = src(i, k);
-          });
+      copy_rows(f.obs, 0, rep->rollout.last_obs, f.row, static_cast<int>(f.piece.count), obs_dim);
     }
   }
   times.physics_s += fenced_seconds_since(phase);
@@ -374,9 +363,7 @@ UnitUpdate SkillUnit::update(std::int64_t updates_after) {
     u.ppo.clip_fraction = sums[4].to_double() / k;
     u.ppo.grad_norm = sums[5].to_double() / k;
     // Every replica's rate follows the same schedule (also on a rank without replicas).
-    const learning::LearnerConfig& lc = cfg_.learner;
-    const double frac = 1.0 - static_cast<double>(updates_after - 1) / static_cast<double>(lc.total_updates);
-    u.ppo.learning_rate = lc.anneal_learning_rate ? lc.learning_rate * std::max(frac, 0.0) : lc.learning_rate;
+    u.ppo.learning_rate = learning::scheduled_learning_rate(cfg_.learner, updates_after - 1);
   }
   u.share = share(updates_after);
   u.bytes_sent = collective_->traffic().bytes_sent - before.bytes_sent;
@@ -549,7 +536,6 @@ ShareStats SkillUnit::federated(std::int64_t round) {
   const FederatedRound fr = federated_round(fc, cfg_.learner.seed, round, sites());
   ++rounds_;
   ShareStats st;
-  st.reporting = static_cast<int>(fr.reporting.size());
   if (!fr.closes()) {
     ++failed_rounds_;  // the sites keep training on their own until a round closes
     st.rounds = rounds_;
@@ -602,19 +588,16 @@ ShareStats SkillUnit::federated(std::int64_t round) {
 double SkillUnit::disagreement() {
   if (!replica_per_site()) return 0.0;
   const int columns = static_cast<int>(param_count_);
-  View<Real**> partial("training::disagreement_partial", std::max<std::size_t>(replicas_.size(), 1), columns);
-  std::vector<std::vector<double>> params;
-  for (std::size_t k = 0; k < replicas_.size(); ++k) {
-    const auto p = replicas_[k]->learner.parameters();
-    Kokkos::deep_copy(Kokkos::subview(partial, k, Kokkos::ALL), p);
-    params.push_back(to_vector(p));
-  }
-  std::vector<double> mean =
-      fixed_sum_.sum(*diagnostics_, partial, static_cast<int>(replicas_.size()), columns, sites());
+  const int local = static_cast<int>(replicas_.size());
+  View<Real**> partial("training::disagreement_partial", std::max(local, 1), columns);
+  for (int k = 0; k < local; ++k)
+    Kokkos::deep_copy(Kokkos::subview(partial, k, Kokkos::ALL), replicas_[k]->learner.parameters());
+  std::vector<double> mean = fixed_sum_.sum(*diagnostics_, partial, local, columns, sites());
   for (double& x : mean) x /= static_cast<double>(sites());
+  const auto params = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), partial);
   std::vector<ExactSum> deviation(1);
-  for (const auto& p : params)
-    for (int i = 0; i < columns; ++i) deviation[0].add((p[i] - mean[i]) * (p[i] - mean[i]));
+  for (int k = 0; k < local; ++k)
+    for (int i = 0; i < columns; ++i) deviation[0].add((params(k, i) - mean[i]) * (params(k, i) - mean[i]));
   comm::sum_exact(*diagnostics_, deviation);
   ExactSum norm;
   for (double x : mean) norm.add(x * x);

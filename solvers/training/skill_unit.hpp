@@ -87,7 +87,6 @@ struct ShareStats {
   bool shared = false;           // a gossip round or a closed federated round happened
   std::int64_t rounds = 0;       // gossip or federated rounds so far
   std::int64_t failed_rounds = 0;  // federated rounds that missed their quorum so far
-  int reporting = 0;             // sites that reported in this iteration's federated round
 };
 
 // Every replica's update figures: means over the replicas of the PPO statistics.
@@ -175,7 +174,7 @@ class SkillUnit {
   std::vector<std::uint8_t> shared_mask_;  // federated: the averaged parameters
   std::size_t shared_columns_ = 0;         // federated: values averaged per site
   std::vector<std::unique_ptr<Fleet>> fleets_;      // one per piece
-  std::vector<std::unique_ptr<comm::Collective>> local_collectives_;
+  std::unique_ptr<comm::Collective> local_collective_;  // the replicas' in the replica modes
   std::vector<std::unique_ptr<Replica>> replicas_;  // allreduce: one; else one per local site
   std::vector<int> replica_site_;                   // replica modes: the site of each replica
   std::vector<std::int64_t> steps_since_round_;     // per local replica (federated)

@@ -88,7 +88,7 @@ SITE_MODES = {
 
 def case_sites(r):
     for mode, extra in SITE_MODES.items():
-        args = ["--set", f"training.sharing.mode={mode}", *NO_ANNEAL, *extra]
+        args = ["--set", f"training.sharing.mode={mode}", *extra]  # the deck's annealing kept
         ref = r.dir(f"{mode}_np1")
         p = r.run(1, ref, *args)
         check(f"sharing {mode}" in p.stdout, f"{mode}: the header does not name the sharing mode:\n{p.stdout[:800]}")
@@ -99,8 +99,9 @@ def case_sites(r):
             same_files(latest(ref), latest(out), f"{mode}: final checkpoint at {n} ranks")
         total = iterations(ref)
         out = r.dir(f"{mode}_restart")
-        r.run(3, out, *args, "--set", f"training.iterations={total // 2}")
-        r.run(2, out, *args, "--restart", "latest")
+        r.run(3, out, *args, "--set", f"training.iterations={total // 2}",
+              "--set", f"training.ppo.anneal_iterations={total}")
+        r.run(2, out, *args, "--set", f"training.ppo.anneal_iterations={total}", "--restart", "latest")
         same_files(history(ref), history(out), f"{mode}: history after a restart 3->2 ranks")
         same_files(latest(ref), latest(out), f"{mode}: final checkpoint after a restart 3->2 ranks")
         with HistoryReader(history(ref)) as h:
