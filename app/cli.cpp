@@ -17,7 +17,7 @@ CliResult parse_cli(int argc, char** argv, bool print) {
                "3 no readable checkpoint, 4 stopped by a signal after a checkpoint (requeue).",
                "kollektiv"};
   app.set_version_flag("--version", build_info::summary);
-  app.add_option("DECK", o.deck, "YAML input deck")->required();
+  app.add_option("DECK", o.deck, "YAML input deck");
   std::string restart;
   app.add_option("--restart", restart,
                  "continue from a checkpoint: 'latest' (newest valid one in OUTPUT/checkpoints) "
@@ -29,6 +29,11 @@ CliResult parse_cli(int argc, char** argv, bool print) {
   std::string output;
   app.add_option("--output", output, "output directory (overrides run.output_dir)");
   app.add_flag("--overwrite", o.overwrite, "replace the results in an existing output directory");
+  std::string library;
+  app.add_option("--list-skills", library,
+                 "list the policies in a directory (a skill library: skill, robot, layers, site, env-steps, seed, "
+                 "observation) and exit")
+      ->type_name("DIR");
 
   std::ostringstream out, err;
   try {
@@ -41,6 +46,11 @@ CliResult parse_cli(int argc, char** argv, bool print) {
     }
     return CliResult{std::nullopt, code == 0 ? 0 : 2};
   }
+  if (library.empty() && o.deck.empty()) {
+    if (print) std::cerr << "DECK is required (or --list-skills DIR)\nRun with --help for more information.\n";
+    return CliResult{std::nullopt, 2};
+  }
+  if (!library.empty()) o.list_skills = library;
   if (!restart.empty()) o.restart = restart;
   if (!output.empty()) o.output = output;
   return CliResult{o, 0};

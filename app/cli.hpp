@@ -14,6 +14,7 @@ struct CliOptions {
   bool validate = false;
   std::optional<std::string> output;   // overrides run.output_dir
   bool overwrite = false;
+  std::optional<std::string> list_skills;  // a skill library to list instead of running a deck
 };
 
 // Either options to run with, or an exit code (0 after --help/--version, 2 on bad

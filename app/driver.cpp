@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "app/cli.hpp"
+#include "io/policy_io.hpp"
 #include "app/factory_run.hpp"
 #include "app/memory.hpp"
 #include "app/signals.hpp"
@@ -105,6 +106,18 @@ int run(int argc, char** argv) {
   const int rank = comm::rank_of(comm);
   const CliResult cli = parse_cli(argc, argv, rank == 0);
   if (!cli.options) return cli.exit_code;
+  if (cli.options->list_skills) {  // read on rank 0 alone; the others wait for its verdict
+    std::string problem;
+    if (rank == 0) {
+      try {
+        std::cout << io::skill_library_table(*cli.options->list_skills) << std::flush;
+      } catch (const Error& e) {
+        problem = e.what();
+        std::cerr << "error: " << problem << std::endl;
+      }
+    }
+    return comm::broadcast(comm, problem).empty() ? 0 : static_cast<int>(ExitCode::bad_input);
+  }
   KokkosSession kokkos(argc, argv);
   try {
     return run_with(comm, *cli.options);

@@ -111,6 +111,9 @@ class TrainingRun {
 
   int train() {
     const auto t0 = Clock::now();
+    // Before anything is written: a transfer that cannot be met is a deck error (exit 2).
+    // A restart continues from its checkpoint, which holds what the transfer started.
+    if (!cli_.restart && !cfg_.transfer.policy.empty()) transfer();
     prepare_output_dir(comm_, paths_, cli_.restart.has_value(), cli_.overwrite);
     if (cli_.restart) {
       restart(*cli_.restart);
@@ -173,12 +176,52 @@ class TrainingRun {
 
   std::int64_t env_steps_per_iteration() const { return cfg_.robots * cfg_.horizon; }
 
+  // Skill transfer: every replica starts from training.transfer.policy's layers.
+  void transfer() {
+    const io::PolicyFile file = io::read_policy_file(comm_, cfg_.transfer.policy);
+    learning::TransferSource source{cfg_.transfer.policy, file.policy, file.info.observations, file.info.actions};
+    std::vector<std::string> report;
+    std::string problem;
+    try {
+      report = unit_.transfer(source, cfg_.transfer.request);
+    } catch (const Error& e) {
+      problem = e.what();
+    }
+    problem = comm::first_problem(comm_, problem);
+    if (!problem.empty()) throw Error("training.transfer in deck " + in_.deck_file + ": " + problem, ExitCode::bad_input);
+    if (!root_) return;
+    std::cout << "transfer from " << cfg_.transfer.policy << " (" << file.info.skill << " on "
+              << (file.info.robot.empty() ? std::string("an unnamed robot") : file.info.robot) << ", "
+              << file.info.env_steps << " env-steps" << (file.info.site.empty() ? "" : ", site " + file.info.site)
+              << "):\n";
+    for (const std::string& line : report) std::cout << "  " << line << "\n";
+    std::cout << std::flush;
+  }
+
+  // What an exported policy says about itself (the skill library's entry).
+  io::PolicyInfo policy_info(const std::string& site) const {
+    io::PolicyInfo info;
+    info.skill = skill_name(unit_.kind());
+    info.robot = cfg_.robot.name;
+    info.dof = unit_.dof();
+    info.observations = unit_.observation_layout();
+    info.actions = unit_.action_layout();
+    info.site = site;
+    info.started_from = cfg_.transfer.policy;
+    info.seed = static_cast<std::int64_t>(in_.run.seed);
+    info.iterations = iteration_;
+    info.env_steps = iteration_ * env_steps_per_iteration();
+    info.deck = in_.deck_text;
+    info.build_info = build_info::summary;
+    return info;
+  }
+
   // One policy (allreduce), or one per site next to it: policy_<site>.h5, written by the
   // rank that holds the site's replica.
   void export_policies() {
     const std::filesystem::path file = std::filesystem::path(paths_.dir) / cfg_.export_policy;
     if (!unit_.replica_per_site()) {
-      io::write_policy(comm_, file.string(), unit_.export_policy(0), skill_name(unit_.kind()), in_.deck_text);
+      io::write_policy(comm_, file.string(), unit_.export_policy(0), policy_info(""));
       if (root_) std::cout << "policy exported to " << file.string() << std::endl;
       return;
     }
@@ -187,7 +230,7 @@ class TrainingRun {
       if (unit_.replica_of(s) < 0) continue;
       const std::string site_file = site_policy_file(file, unit_.config().sites[s].name);
       try {
-        io::write_policy(MPI_COMM_SELF, site_file, unit_.export_policy(s), skill_name(unit_.kind()), in_.deck_text);
+        io::write_policy(MPI_COMM_SELF, site_file, unit_.export_policy(s), policy_info(unit_.config().sites[s].name));
       } catch (const std::exception& e) {
         problem = e.what();
         break;

@@ -426,7 +426,9 @@ const std::vector<std::string> skill_names = {"reach", "weld", "pick_place"};
 const std::vector<std::pair<std::string, std::vector<std::string>>> training_sections = {
     {"training",
      {"skill", "robot", "robots", "horizon", "iterations", "checkpoint_every", "target_metric", "target", "policy_file",
-      "eval_episodes", "export_policy", "common", "reach", "weld", "pick_place", "sites", "sharing", "ppo"}},
+      "eval_episodes", "export_policy", "common", "reach", "weld", "pick_place", "sites", "sharing", "transfer",
+      "ppo"}},
+    {"training.transfer", {"policy", "layers", "normalizer"}},
     {"training.sites", {"name", "robots", "count", "common", "reach", "weld", "pick_place"}},
     {"training.sharing", {"mode", "backend", "gossip", "federated"}},
     {"training.sharing.gossip", {"period", "schedule", "moments"}},
@@ -1055,6 +1057,38 @@ void read_sharing(MapReader& m, training::SharingConfig& s, const learning::Lear
   m.finish(explain_misplaced("training.sharing"));
 }
 
+// training.transfer: the policy file a skill starts from, which layers, and the normaliser.
+void read_transfer(MapReader& m, training::TransferConfig& t, const learning::LearnerConfig& learner) {
+  const training::TransferConfig d;
+  t.policy = m.scalar<std::string>(
+                  "policy", "a policy file exported by a kollektiv run",
+                  [](const std::string& p) -> std::optional<std::string> {
+                    if (!p.empty()) return p;
+                    return std::nullopt;
+                  },
+                  [](const std::string& p) { return p; }, std::nullopt)
+                 .value_or(d.policy);
+  const Node* layers_node = m.peek("layers");
+  const std::optional<std::vector<std::string>> layers = m.list<std::string>(
+      "layers", "a list of layer names", "a layer name",
+      [](const std::string& text) -> std::optional<std::string> { return text; },
+      [](const std::string& text) { return text; }, 1, 64, d.request.layers);
+  if (layers) {
+    const int policy_layers = static_cast<int>(learner.policy_hidden.size()) + 1;
+    const int value_layers = static_cast<int>(learner.value_hidden.size()) + 1;
+    for (std::size_t i = 0; i < layers->size(); ++i) {
+      const std::string problem = learning::transfer_layer_problem((*layers)[i], policy_layers, value_layers);
+      if (!problem.empty())
+        m.error(layers_node->items[i].mark, "layers." + std::to_string(i), problem + ", found '" + (*layers)[i] + "'");
+    }
+    t.request.layers = *layers;
+  }
+  t.request.normalizer = static_cast<learning::NormalizerTransfer>(
+      m.choice("normalizer", {"auto", "take", "fresh"}, static_cast<std::size_t>(d.request.normalizer))
+          .value_or(static_cast<std::size_t>(d.request.normalizer)));
+  m.finish(explain_misplaced("training.transfer"));
+}
+
 void read_training(MapReader& m, DeckSpec& spec) {
   TrainingConfig& t = spec.training;
   const TrainingConfig d;
@@ -1127,6 +1161,14 @@ void read_training(MapReader& m, DeckSpec& spec) {
   {
     MapReader sharing = m.mapping("sharing", false);
     if (sharing.valid()) read_sharing(sharing, t.sharing, t.learner);
+  }
+  if (m.has("transfer")) {
+    MapReader transfer = m.mapping("transfer", false);
+    if (transfer.valid()) read_transfer(transfer, t.transfer, t.learner);
+  }
+  if (!t.transfer.policy.empty() && !t.policy_file.empty()) {
+    m.error(m.peek("transfer")->mark, "transfer",
+            "expected no transfer in an evaluation (policy_file evaluates a policy as it is)");
   }
   t.sites_given = with_sites;
 

@@ -33,6 +33,7 @@ struct TrainingConfig {
   std::vector<training::SiteConfig> sites;
   bool sites_given = false;           // the deck lists sites
   training::SharingConfig sharing;    // how the sites' replicas share
+  training::TransferConfig transfer;  // start from another run's policy (skill transfer)
   int horizon = 32;                   // rollout steps per iteration (>= 1)
   std::int64_t iterations = 100;      // PPO iterations (rollout + update) to run
   std::int64_t checkpoint_every = 0;  // iterations between checkpoints; 0: only at the end

@@ -97,6 +97,8 @@ void PpoLearner::set_parameters(const std::vector<double>& values) {
   refresh_net_parameters();
 }
 
+void PpoLearner::restore_normalizer(const NormalizerState& state) { normalizer_.restore(state); }
+
 void PpoLearner::reserve_segments(int segments) {
   if (segments <= static_cast<int>(partial_.extent(0))) return;
   partial_ = View<Real**>("learning::gradient_partial", std::max(segments, 2 * static_cast<int>(partial_.extent(0))),
@@ -456,6 +458,8 @@ PolicyExport PpoLearner::export_policy() const {
   p.widths = policy_.mean_net().widths();
   const auto all = to_vector(params_);
   p.parameters.assign(all.begin() + policy_.base_offset(), all.begin() + policy_.end_offset());
+  p.value_widths = value_.widths();
+  p.value_parameters.assign(all.begin() + value_.base_offset(), all.begin() + value_.end_offset());
   p.normalizer = normalizer_.state();
   p.normalize_observations = cfg_.normalize_observations;
   p.observation_clip = cfg_.observation_clip;

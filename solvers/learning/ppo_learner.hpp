@@ -112,6 +112,9 @@ struct LearnerState {
 struct PolicyExport {
   std::vector<int> widths;         // obs_dim, hidden..., act_dim
   std::vector<double> parameters;  // mean MLP then log-stds
+  // The value network (what a transfer can start a critic from; evaluation ignores it).
+  std::vector<int> value_widths;   // obs_dim, hidden..., 1; empty in files of format 1
+  std::vector<double> value_parameters;
   NormalizerState normalizer;
   bool normalize_observations = true;
   double observation_clip = 10.0;
@@ -152,8 +155,10 @@ class PpoLearner {
   void import_policy(const PolicyExport& policy);
 
   View<const Real*> parameters() const { return params_; }
-  // Replaces all parameters (policy, log-stds, value), e.g. in tests.
+  // Replaces all parameters (policy, log-stds, value), e.g. in tests or from a transfer.
   void set_parameters(const std::vector<double>& values);
+  // Replaces the normaliser's statistics (std::invalid_argument if they do not fit).
+  void restore_normalizer(const NormalizerState& state);
   std::int64_t parameter_count() const { return n_params_; }
   std::int64_t updates() const { return updates_; }
   const GaussianPolicy& policy() const { return policy_; }

@@ -653,10 +653,7 @@ KernelParams make_params(const SkillConfig& cfg, const DeviceModel& m, std::uint
   return p;
 }
 
-int observation_size(SkillKind kind, int n) {
-  const int task = kind == SkillKind::reach ? 3 : (kind == SkillKind::weld ? 12 : 7);
-  return 3 * n + 3 + task + 1;
-}
+int observation_size(SkillKind kind, int n) { return layout_width(observation_layout(kind, n)); }
 
 template <class V>
 void require_shape(const V& v, int rows, int cols, const char* what) {
@@ -667,6 +664,28 @@ void require_shape(const V& v, int rows, int cols, const char* what) {
 }
 
 }  // namespace
+
+SegmentLayout observation_layout(SkillKind kind, int dof) {
+  SegmentLayout layout{{"joint_angles", 2 * dof}, {"joint_velocities", dof}, {"tool_position", 3}};
+  switch (kind) {
+    case SkillKind::reach: layout.push_back({"goal_offset", 3}); break;
+    case SkillKind::weld:
+      layout.insert(layout.end(), {{"seam_offset", 3}, {"seam_tangent", 3}, {"goal_offset", 3}, {"lateral_error", 1},
+                                   {"standoff_error", 1}, {"progress", 1}});
+      break;
+    case SkillKind::pick_place:
+      layout.insert(layout.end(), {{"part_offset", 3}, {"place_offset", 3}, {"attached", 1}});
+      break;
+  }
+  layout.push_back({"episode_time", 1});
+  return layout;
+}
+
+SegmentLayout action_layout(SkillKind kind, int dof) {
+  SegmentLayout layout{{"joints", dof}};
+  if (kind == SkillKind::pick_place) layout.push_back({"gripper", 1});
+  return layout;
+}
 
 StepResult::StepResult(int robots, int obs_dim)
     : reward("skills::reward", robots),

@@ -19,6 +19,7 @@
 #include <cstdint>
 
 #include "solvers/core/kokkos_types.hpp"
+#include "solvers/core/segment.hpp"
 #include "solvers/dynamics/robot_model.hpp"
 #include "solvers/dynamics/step.hpp"
 #include "solvers/skills/fleet_state.hpp"
@@ -28,6 +29,15 @@ namespace kollektiv::skills {
 
 // Largest observation of any skill (3 * kMaxJoints + 3 + 12 + 1).
 inline constexpr int kMaxObs = 3 * dynamics::kMaxJoints + 16;
+
+// The observation and action of `kind` on an arm of `dof` joints, as named segments (the
+// order above): joint_angles (2 dof), joint_velocities, tool_position; reach: goal_offset;
+// weld: seam_offset, seam_tangent, goal_offset (the reference point), lateral_error,
+// standoff_error, progress; pick_place: part_offset, place_offset, attached; then
+// episode_time. Actions: joints (dof), and for pick_place gripper (1). A segment of the
+// same name means the same quantity in every skill (what a transferred policy relies on).
+SegmentLayout observation_layout(SkillKind kind, int dof);
+SegmentLayout action_layout(SkillKind kind, int dof);
 
 // What one step() leaves, per robot of the fleet.
 struct StepResult {

@@ -218,6 +218,27 @@ SkillUnit::SkillUnit(const UnitConfig& cfg, comm::Collective& collective, comm::
 
 SkillUnit::~SkillUnit() = default;
 
+SegmentLayout SkillUnit::observation_layout() const { return skills::observation_layout(kind(), dof()); }
+SegmentLayout SkillUnit::action_layout() const { return skills::action_layout(kind(), dof()); }
+
+std::vector<std::string> SkillUnit::transfer(const learning::TransferSource& from,
+                                             const learning::TransferRequest& request) {
+  if (replicas_.empty()) {  // the same checks, against a learner built alike
+    const auto local = comm::make_local_collective();
+    const learning::PpoLearner probe(cfg_.learner, *local);
+    return learning::plan_transfer(from, probe, observation_layout(), action_layout(), request).report;
+  }
+  std::vector<std::string> report;
+  for (auto& replica : replicas_) {
+    const learning::TransferResult r =
+        learning::plan_transfer(from, replica->learner, observation_layout(), action_layout(), request);
+    replica->learner.set_parameters(r.parameters);
+    if (r.normalizer_taken) replica->learner.restore_normalizer(r.normalizer);
+    report = r.report;
+  }
+  return report;
+}
+
 int SkillUnit::dof() const { return static_cast<int>(cfg_.robot.joints.size()); }
 
 const learning::LearnerConfig& SkillUnit::learner_config() const { return cfg_.learner; }

@@ -26,6 +26,7 @@
 #include "solvers/comm/fixed_point_sum.hpp"
 #include "solvers/core/exact_sum.hpp"
 #include "solvers/dynamics/robot_model.hpp"
+#include "solvers/learning/policy_transfer.hpp"
 #include "solvers/learning/ppo_learner.hpp"
 #include "solvers/skills/fleet.hpp"
 #include "solvers/skills/skill_config.hpp"
@@ -37,6 +38,12 @@ struct SiteConfig {
   std::string name;
   std::int64_t robots = 1;
   skills::SkillConfig skill;  // the skill's settings with this site's task distribution
+};
+
+// Skill transfer: start the skill's policy from a policy file of another run.
+struct TransferConfig {
+  std::string policy;  // the file; empty: no transfer
+  learning::TransferRequest request;
 };
 
 struct UnitConfig {
@@ -151,6 +158,13 @@ class SkillUnit {
   // it is on another rank; export_policy only where it is not -1.
   int replica_of(int site) const;
   learning::PolicyExport export_policy(int site) const;
+  // Skill transfer: every local replica starts from `from` as `request` says (see
+  // learning/policy_transfer.hpp); the lines say what was copied. Error(bad_input) when the
+  // request cannot be met, on every rank alike (ranks without replicas check it too).
+  std::vector<std::string> transfer(const learning::TransferSource& from, const learning::TransferRequest& request);
+  SegmentLayout observation_layout() const;
+  SegmentLayout action_layout() const;
+
   // Into every local replica.
   std::string import_problem(const learning::PolicyExport& policy) const;
   void import_policy(const learning::PolicyExport& policy);

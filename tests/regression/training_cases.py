@@ -14,6 +14,13 @@ Each case runs the real executable under mpiexec and checks a promise of DESIGN.
   sites     every sharing mode (allreduce, isolated, gossip, federated with private layers
             and stragglers) on the multi-site deck: bitwise identical at 1 to 4 ranks and
             across a restart onto another rank count; one exported policy per site
+  transfer  skill transfer and the skill library: a reach policy trained with LEARN's settings
+            starts a fresh run (every layer and the normaliser taken over: its first finished
+            episodes beat a run from scratch by --margin), a restart of that run needs no policy
+            file and equals a straight run, the UR5 arm takes the matching observation
+            segments of the planar arm's policy; wrong layers, widths, a normaliser of another
+            observation, a missing file and a format-1 file's value network are exit 2 with
+            nothing written; --list-skills lists the policies with their provenance
   export    the exported policy loads into an evaluation run, which prints a RESULT line
             and writes no checkpoint and no policy; a damaged policy file and a run larger
             than the machine are exit 2
@@ -32,7 +39,7 @@ import h5py
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cases import (HistoryReader, Runner, check, text, latest, report, run_and_signal, same_files,  # noqa: E402
+from cases import (ENV, HistoryReader, Runner, check, text, latest, report, run_and_signal, same_files,  # noqa: E402
                    signal_while_reading_deck)
 
 RESULT = re.compile(r"^RESULT skill=(\w+) iterations=(\d+) env_steps=(\d+) wall_s=([\d.]+) "
@@ -281,9 +288,114 @@ def case_export(r):
 
 
 
+def first_finished_return(out):
+    with HistoryReader(history(out)) as h:
+        episodes, returns = h.column("training/episodes"), h.column("training/mean_return")
+    rows = [float(x) for n, x in zip(episodes, returns) if n > 0]
+    check(len(rows) > 0, f"{out}: no episode finished")
+    return rows[0] if rows else float("nan")
+
+
+def case_transfer(r, margin):
+    # The source: reach on the planar arm, trained until it has learned something.
+    source = r.dir("source")
+    r.run(2, source, *LEARN)
+    policy = os.path.join(source, "policy.h5")
+    with h5py.File(policy, "r") as f:
+        check(int(f.attrs["format_version"]) == 2, "policy format version")
+        check(text(f.attrs["skill"]) == "reach" and text(f.attrs["robot"]) == "planar2", "policy skill and robot")
+        check(int(f.attrs["dof"]) == 2 and int(f.attrs["iterations"]) == 40, "policy dof and iterations")
+        check(int(f.attrs["env_steps"]) == 40 * 64 * 16 and int(f.attrs["seed"]) == 7, "policy env_steps and seed")
+        check(text(f.attrs["observation_layout"]) ==
+              "joint_angles:4,joint_velocities:2,tool_position:3,goal_offset:3,episode_time:1", "observation layout")
+        check(text(f.attrs["action_layout"]) == "joints:2", "action layout")
+        check(list(f["value/widths"][:]) == [13, 32, 32, 1], "value network widths")
+    # Every layer and the normaliser: the first finished episodes of the new run are the
+    # learned policy's, far better than those of a run from scratch.
+    fresh_settings = ["--set", "training.iterations=6", "--set", "training.ppo.anneal_iterations=6",
+                      "--set", "training.common.stagger_start=false"]
+    scratch = r.dir("scratch")
+    r.run(2, scratch, *fresh_settings)
+    moved = os.path.join(r.dir("library"), "reach", "planar2.h5")
+    os.makedirs(os.path.dirname(moved))
+    shutil.copy(policy, moved)
+    transfer = ["--set", f"training.transfer.policy={moved}"]
+    started = r.dir("transfer")
+    p = r.run(2, started, *fresh_settings, *transfer)
+    for line in ("transfer from", "policy.0 (13 → 32): inputs of joint_angles, joint_velocities, tool_position, "
+                 "goal_offset, episode_time, all outputs", "value.2 (32 → 1)", "normalizer: taken over"):
+        check(line in p.stdout, f"transfer report without '{line}':\n{p.stdout[-2000:]}")
+    gain = first_finished_return(started) - first_finished_return(scratch)
+    check(gain >= margin, f"transferred policy's first episodes gain {gain:.3f} over scratch, expected >= {margin}")
+    # A restart continues from the checkpoint, without the policy file, bit for bit.
+    split = r.dir("transfer_split")
+    r.run(2, split, *fresh_settings, *transfer, "--set", "training.iterations=3")
+    os.rename(moved, moved + ".away")
+    r.run(3, split, *fresh_settings, *transfer, "--restart", "latest")
+    os.rename(moved + ".away", moved)
+    same_files(history(started), history(split), "transfer run restarted 2->3 ranks")
+    same_files(latest(started), latest(split), "transfer run's final checkpoint after a restart")
+    # Another robot: the UR5 arm shares tool_position, goal_offset and episode_time with the
+    # planar arm, not its joints; the normaliser starts fresh and `take` is refused.
+    ur5_deck = os.path.join(os.path.dirname(r.deck), "train_reach_ur5.yaml")
+    ur5 = ["--set", "training.robots=16", "--set", "training.horizon=8", "--set", "training.iterations=1",
+           "--set", "training.ppo.policy_hidden=[32, 32]", "--set", "training.ppo.value_hidden=[32, 32]",
+           "--set", "training.ppo.minibatches=1", "--set", "training.ppo.robots_per_block=16", *transfer]
+    p = r.run(1, r.dir("ur5"), *ur5, deck=ur5_deck)
+    for line in ("policy.0 (25 → 32): inputs of tool_position, goal_offset, episode_time, all outputs",
+                 "policy.2 (32 → 6): fresh, no action in common", "policy.log_std: fresh, no action in common",
+                 "value.2 (32 → 1): all inputs, all outputs", "normalizer: fresh"):
+        check(line in p.stdout, f"UR5 transfer report without '{line}':\n{p.stdout[-2000:]}")
+    refused = [
+        (["--set", "training.transfer.normalizer=take"], "normalizer: take needs the same observation"),
+        (["--set", "training.transfer.layers=[policy.2]"], "policy.2: no action in common"),
+        (["--set", "training.ppo.policy_hidden=[16, 16]", "--set", "training.transfer.layers=[policy.1]"],
+         "policy.1 maps 32 → 32 in " + moved + ", 16 → 16 here; hidden widths must be equal"),
+    ]
+    for extra, message in refused:
+        out = r.dir("refused")
+        p = r.run(1, out, *ur5, *extra, deck=ur5_deck, expect=2)
+        check(message in p.stderr and "training.transfer in deck" in p.stderr, f"expected '{message}':\n{p.stderr}")
+        check(not os.path.exists(out), f"a refused transfer wrote {out}")
+    out = r.dir("missing")
+    p = r.run(1, out, *fresh_settings, "--set", f"training.transfer.policy={moved}.nothing", expect=2)
+    check("does not exist" in p.stderr and not os.path.exists(out), f"missing policy file: {p.stderr}")
+    p = r.run(1, out, *fresh_settings, *transfer, "--set", "training.transfer.layers=[policy.7]", expect=2)
+    check("expected policy, policy.<k> (k < 3)" in p.stderr, f"unknown layer name: {p.stderr}")
+    # A policy of format 1 (before value networks and layouts): its policy layers transfer,
+    # its value network is named as missing.
+    old = os.path.join(r.dir("old"), "policy_v1.h5")
+    os.makedirs(os.path.dirname(old))
+    shutil.copy(policy, old)
+    with h5py.File(old, "r+") as f:
+        del f["value"]
+        for a in ("robot", "dof", "observation_layout", "action_layout", "site", "seed", "iterations", "env_steps"):
+            del f.attrs[a]
+        f.attrs["format_version"] = np.int64(1)
+    p = r.run(1, r.dir("from_v1"), *fresh_settings, "--set", f"training.transfer.policy={old}", expect=2)
+    check("holds no value network" in p.stderr, f"format-1 value network: {p.stderr}")
+    p = r.run(1, r.dir("from_v1"), *fresh_settings, "--set", f"training.transfer.policy={old}",
+              "--set", "training.transfer.layers=[policy]")
+    check("policy.0 (13 → 32): all inputs, all outputs" in p.stdout, f"format-1 transfer:\n{p.stdout[-2000:]}")
+    # The skill library: every policy under a directory, with its provenance.
+    shutil.copy(os.path.join(started, "policy.h5"), os.path.join(os.path.dirname(moved), "planar2_again.h5"))
+    listing = subprocess.run(r.command(1, "--list-skills", os.path.dirname(os.path.dirname(moved))), env=ENV,
+                             capture_output=True, text=True)
+    check(listing.returncode == 0, f"--list-skills: exit {listing.returncode}\n{listing.stderr}")
+    rows = [line.split() for line in listing.stdout.splitlines()]
+    check(rows and rows[0][:4] == ["file", "skill", "robot", "layers"], f"--list-skills header:\n{listing.stdout}")
+    check(["reach/planar2.h5", "reach", "planar2", "13-32-32-2", "-", "40960", "7"] in [x[:7] for x in rows] and
+          "2 policies in" in listing.stdout, f"--list-skills rows:\n{listing.stdout}")
+    again = [x for x in rows if x and x[0] == "reach/planar2_again.h5"]
+    check(again and again[0][-1] == f"({moved})", f"--list-skills does not say where a policy started:\n{listing.stdout}")
+    listing = subprocess.run(r.command(2, "--list-skills", moved), env=ENV, capture_output=True, text=True)
+    check(listing.returncode == 2 and "is not a directory" in listing.stderr, f"--list-skills on a file: {listing}")
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("case", choices=["ranks", "restart", "anneal_restart", "signal", "learn", "export", "sites"])
+    ap.add_argument("case", choices=["ranks", "restart", "anneal_restart", "signal", "learn", "export", "sites",
+                                       "transfer"])
     ap.add_argument("--exe", required=True)
     ap.add_argument("--mpiexec", required=True)
     ap.add_argument("--deck", required=True)
@@ -293,8 +405,8 @@ def main():
     shutil.rmtree(args.work, ignore_errors=True)
     os.makedirs(args.work)
     r = Runner(args)
-    if args.case == "learn":
-        case_learn(r, args.margin)
+    if args.case in ("learn", "transfer"):
+        globals()["case_" + args.case](r, args.margin)
     else:
         globals()["case_" + args.case](r)
     return report()

@@ -1674,7 +1674,7 @@ TEST(TrainingDeckErrors, KeysInTheWrongMapping) {
             Strings{"deck.yaml:4:3: training.episode_steps: 'episode_steps' is a key of training.common, not of "
                     "training; expected one of: skill, robot, robots, horizon, iterations, checkpoint_every, target_metric, "
                     "target, "
-                    "policy_file, eval_episodes, export_policy, common, reach, weld, pick_place, sites, sharing, ppo"});
+                    "policy_file, eval_episodes, export_policy, common, reach, weld, pick_place, sites, sharing, transfer, ppo"});
   EXPECT_EQ(training_errors(training_minimal + "  common:\n    w_action: 1\n"),
             Strings{"deck.yaml:5:5: training.common.w_action: 'w_action' is a key of training.reach, training.weld or "
                     "training.pick_place, not of training.common; expected one of: episode_steps, control_dt_s, "
@@ -1851,6 +1851,35 @@ TEST(DeckSites, EveryNewKeyIsChecked) {
                         "training.sharing.federated.private.0: expected policy, policy.<k> (k < 3)"));
   EXPECT_TRUE(has_error(training_errors(training_minimal + "  sharing: {period: 2}\n"),
                         "'period' is a key of training.sharing.gossip, not of training.sharing"));
+}
+
+TEST(DeckTransfer, KeysAreReadAndChecked) {
+  const Deck d = training_deck_of(training_minimal +
+                                  "  transfer: {policy: lib/reach.h5, layers: [policy.0, value], normalizer: fresh}\n");
+  EXPECT_EQ(d.training.transfer.policy, "lib/reach.h5");
+  EXPECT_EQ(d.training.transfer.request.layers, (std::vector<std::string>{"policy.0", "value"}));
+  EXPECT_EQ(d.training.transfer.request.normalizer, learning::NormalizerTransfer::fresh);
+  const Deck again = training_deck_of(d.resolved_yaml);
+  EXPECT_EQ(again.training.transfer.request.layers, d.training.transfer.request.layers);
+  // Defaults: every layer of both networks, the normaliser where the observation is the same.
+  const Deck plain = training_deck_of(training_minimal + "  transfer: {policy: a.h5}\n");
+  EXPECT_EQ(plain.training.transfer.request.layers, (std::vector<std::string>{"policy", "value"}));
+  EXPECT_EQ(plain.training.transfer.request.normalizer, learning::NormalizerTransfer::automatic);
+  EXPECT_TRUE(training_deck_of(training_minimal).training.transfer.policy.empty());
+
+  EXPECT_TRUE(has_error(training_errors(training_minimal + "  transfer: {layers: [policy]}\n"),
+                        "deck.yaml:4:13: training.transfer: missing required key 'policy'"));
+  EXPECT_TRUE(has_error(training_errors(training_minimal + "  transfer: {policy: a.h5, layers: [policy.3]}\n"),
+                        "deck.yaml:4:37: training.transfer.layers.0: expected policy, policy.<k> (k < 3), "
+                        "policy.output, policy.log_std, value, value.<k> (k < 3) or value.output, found 'policy.3'"));
+  EXPECT_TRUE(has_error(training_errors(training_minimal + "  transfer: {policy: a.h5, layers: []}\n"),
+                        "training.transfer.layers"));
+  EXPECT_TRUE(has_error(training_errors(training_minimal + "  transfer: {policy: a.h5, normalizer: maybe}\n"),
+                        "training.transfer.normalizer: expected 'auto', 'take' or 'fresh', found 'maybe'"));
+  EXPECT_TRUE(has_error(training_errors(training_minimal + "  transfer: {policy: a.h5, mode: gossip}\n"),
+                        "training.transfer"));
+  EXPECT_TRUE(has_error(training_errors(training_minimal + "  policy_file: p.h5\n  transfer: {policy: a.h5}\n"),
+                        "training.transfer: expected no transfer in an evaluation"));
 }
 
 }  // namespace
