@@ -3,15 +3,19 @@
 //   rollout (horizon steps: observe → act → step physics → store) ─► PPO update
 //     ─► global diagnostics (exact sums) ─► history row + progress line ─► checkpoint if due
 //
-// The robots belong to sites and learn in a training::SkillUnit: one policy replica for all
-// sites (sharing mode allreduce: blocks of robots spread over the ranks) or one per site
-// (isolated, gossip, federated: whole sites per rank), see solvers/training/skill_unit.hpp;
-// a rank may own none. Every random draw is keyed
-// by robot gid and step, and every global figure is an exact or integer sum, so the history
-// and checkpoints have the same bits for any rank count and across restarts onto any rank
-// count. An evaluation run (training.policy_file) acts deterministically with the frozen
-// policy until every robot has finished eval_episodes episodes; it neither updates nor
-// checkpoints.
+// A run trains one skill or several (training.skills). Each skill's robots belong to sites
+// and learn in a training::SkillUnit: one policy replica for all sites (sharing mode
+// allreduce: blocks of robots spread over the skill's ranks) or one per site (isolated,
+// gossip, federated: whole sites per rank), see solvers/training/skill_unit.hpp. A skill
+// lives on a contiguous range of ranks (training::assign_skill_ranks; a deck of one skill:
+// all of them), with a communicator of its own, split once; a rank may hold several skills,
+// or robots of none. The figures every rank needs (episode statistics, the update's
+// figures) are exact sums over all ranks or broadcasts from the skill's first rank. Every
+// random draw is keyed by robot gid and step, and every global figure is an exact or integer
+// sum, so the history and checkpoints have the same bits for any rank count and across
+// restarts onto any rank count. An evaluation run (training.policy_file, one skill) acts
+// deterministically with the frozen policy until every robot has finished eval_episodes
+// episodes; it neither updates nor checkpoints.
 #include "app/training_run.hpp"
 
 #include <Kokkos_Core.hpp>
@@ -58,7 +62,7 @@ const char* skill_name(skills::SkillKind kind) {
   return "unknown";
 }
 
-// The skill unit's config from the deck's training block.
+// The skill unit's config from a skill's training block.
 training::UnitConfig unit_config(const io::TrainingConfig& cfg, std::uint64_t seed) {
   training::UnitConfig u;
   u.robot = cfg.robot;
@@ -69,6 +73,22 @@ training::UnitConfig unit_config(const io::TrainingConfig& cfg, std::uint64_t se
   u.sharing = cfg.sharing;
   u.seed = seed;
   return u;
+}
+
+// The run's skills: the entries of training.skills, or the training block itself.
+std::vector<const io::TrainingConfig*> skill_configs(const io::TrainingConfig& t) {
+  std::vector<const io::TrainingConfig*> configs;
+  for (const io::TrainingConfig& s : t.skills) configs.push_back(&s);
+  if (configs.empty()) configs.push_back(&t);
+  return configs;
+}
+
+// The ranks of each skill (a deck of one skill: every rank).
+std::vector<training::RankRange> skill_ranks(const io::TrainingConfig& t, int size) {
+  if (t.skills.empty()) return {training::RankRange{0, size}};
+  std::vector<std::int64_t> robots;
+  for (const io::TrainingConfig& s : t.skills) robots.push_back(s.robots);
+  return training::assign_skill_ranks(robots, size);
 }
 
 using EpisodeStats = training::EpisodeFigures;
@@ -89,6 +109,45 @@ struct Timers {
          checkpoint_s = 0;
 };
 
+// One skill of the run. On the ranks that hold it: its communicator, Collectives and unit;
+// on every rank: what the history, progress and checkpoints need.
+struct SkillRun {
+  const io::TrainingConfig* cfg = nullptr;
+  bool several = false;  // one of several skills: history and checkpoint paths under skills/<name>/
+  int index = 0;         // in training.skills
+  training::RankRange ranks;
+  MPI_Comm comm = MPI_COMM_NULL;  // its ranks; MPI_COMM_NULL elsewhere
+  std::unique_ptr<comm::Collective> collective;   // learning and sharing
+  std::unique_ptr<comm::Collective> diagnostics;  // the replicas' disagreement
+  std::unique_ptr<training::SkillUnit> unit;      // null where this rank holds none of it
+  int sites = 1;
+  int obs_dim = 0, act_dim = 0, dof = 0;  // from its first rank
+  std::int64_t parameters = 0;
+  training::UnitUpdate update;  // the latest update's figures (global parts broadcast)
+  EpisodeStats last_finished;
+  bool target_reported = false;
+
+  SkillRun() = default;
+  SkillRun(const SkillRun&) = delete;
+  SkillRun& operator=(const SkillRun&) = delete;
+  ~SkillRun() {
+    unit.reset();  // before the Collectives it uses
+    collective.reset();
+    diagnostics.reset();
+    if (comm != MPI_COMM_NULL) MPI_Comm_free(&comm);
+  }
+  bool member() const { return unit != nullptr; }
+  bool replica_per_site() const { return cfg->sharing.mode != training::SharingMode::allreduce; }
+  const std::string& name() const { return cfg->name; }
+  // History and checkpoint datasets: "" or "skills/<name>/".
+  std::string prefix() const { return several ? "skills/" + name() + "/" : std::string(); }
+  // Where its keys are in the deck: "training" or "training.skills.<k>" (as --set writes it).
+  std::string deck_path() const { return several ? "training.skills." + std::to_string(index) : "training"; }
+  // Checkpoint attributes: `key`, or "skill.<name>.<key>".
+  std::string attribute(const std::string& key) const { return several ? "skill." + name() + "." + key : key; }
+  std::int64_t env_steps_per_iteration() const { return cfg->robots * cfg->horizon; }
+};
+
 class TrainingRun {
  public:
   TrainingRun(MPI_Comm comm, const TrainingInputs& in, const CliOptions& cli)
@@ -99,10 +158,41 @@ class TrainingRun {
         root_(comm::rank_of(comm) == 0),
         evaluate_(!in.training.policy_file.empty()),
         paths_(output_paths(in.run.output_dir)),
-        collective_(make_collective(comm, cfg_.sharing.nccl)),
-        diagnostics_(comm::make_mpi_collective(comm)),
-        unit_(unit_config(cfg_, in.run.seed), *collective_, *diagnostics_),
-        sites_(unit_.sites()) {}
+        diagnostics_(comm::make_mpi_collective(comm)) {
+    const std::vector<const io::TrainingConfig*> configs = skill_configs(cfg_);
+    const std::vector<training::RankRange> ranges = skill_ranks(cfg_, comm::size_of(comm));
+    const int rank = comm::rank_of(comm);
+    std::string problem;
+    for (std::size_t k = 0; k < configs.size(); ++k) {
+      auto s = std::make_unique<SkillRun>();
+      s->cfg = configs[k];
+      s->several = !cfg_.skills.empty();
+      s->index = static_cast<int>(k);
+      s->ranks = ranges[k];
+      s->sites = std::max<int>(1, static_cast<int>(configs[k]->sites.size()));
+      MPI_Comm_split(comm, s->ranks.holds(rank) ? 0 : MPI_UNDEFINED, rank, &s->comm);
+      std::vector<std::int64_t> shape(4, 0);
+      if (s->comm != MPI_COMM_NULL && problem.empty()) {
+        try {
+          s->collective = make_collective(s->comm, configs[k]->sharing.nccl);
+          s->diagnostics = comm::make_mpi_collective(s->comm);
+          s->unit = std::make_unique<training::SkillUnit>(unit_config(*configs[k], in.run.seed), *s->collective,
+                                                          *s->diagnostics);
+          shape = {s->unit->obs_dim(), s->unit->act_dim(), s->unit->parameter_count(), s->unit->dof()};
+        } catch (const Error& e) {
+          problem = e.what();
+        }
+      }
+      MPI_Bcast(shape.data(), 4, MPI_INT64_T, s->ranks.first, comm);
+      s->obs_dim = static_cast<int>(shape[0]);
+      s->act_dim = static_cast<int>(shape[1]);
+      s->parameters = shape[2];
+      s->dof = static_cast<int>(shape[3]);
+      skills_.push_back(std::move(s));
+    }
+    problem = comm::first_problem(comm, problem);
+    if (!problem.empty()) throw Error(problem, ExitCode::bad_input);
+  }
 
   int execute() { return evaluate_ ? evaluate() : train(); }
 
@@ -113,13 +203,16 @@ class TrainingRun {
     const auto t0 = Clock::now();
     // Before anything is written: a transfer that cannot be met is a deck error (exit 2).
     // A restart continues from its checkpoint, which holds what the transfer started.
-    if (!cli_.restart && !cfg_.transfer.policy.empty()) transfer();
+    if (!cli_.restart)
+      for (auto& s : skills_)
+        if (!s->cfg->transfer.policy.empty()) transfer(*s);
     prepare_output_dir(comm_, paths_, cli_.restart.has_value(), cli_.overwrite);
     if (cli_.restart) {
       restart(*cli_.restart);
       history_ = io::History::resume(comm_, paths_.history, rows_, in_.deck_text, in_.resolved_yaml);
     } else {
-      unit_.reset_all(cfg_.skill.common.stagger_start);
+      for (auto& s : skills_)
+        if (s->member()) s->unit->reset_all(s->cfg->skill.common.stagger_start);
       history_ = io::History::create(comm_, paths_.history, in_.deck_text, in_.resolved_yaml);
     }
     timers_.restart_s = seconds_since(t0);
@@ -129,33 +222,39 @@ class TrainingRun {
     const auto loop_start = Clock::now();
     while (iteration_ < cfg_.iterations) {
       const auto iteration_start = Clock::now();
-      training::SiteTally tally(sites_);
-      rollout(tally, true);
-      auto phase = Clock::now();
-      const training::UnitUpdate update = unit_.update(iteration_ + 1);
-      timers_.update_s += seconds_since(phase) - update.communication_s;  // its collectives count as
-      timers_.communication_s += update.communication_s;                  // communication
-      phase = Clock::now();
-      const std::vector<EpisodeStats> figures = training::combine(*diagnostics_, tally);
-      const EpisodeStats& episodes = figures.front();
+      std::vector<training::SiteTally> tallies;
+      for (auto& s : skills_) {
+        tallies.emplace_back(s->sites);
+        if (s->member()) rollout(*s, tallies.back(), true);
+      }
+      std::int64_t bytes = 0;
+      for (auto& s : skills_) {
+        if (!s->member()) continue;
+        const auto phase = Clock::now();
+        s->update = s->unit->update(iteration_ + 1);
+        timers_.update_s += seconds_since(phase) - s->update.communication_s;  // its collectives count as
+        timers_.communication_s += s->update.communication_s;                 // communication
+        bytes += s->update.bytes_sent;
+      }
+      const auto phase = Clock::now();
+      std::vector<std::vector<EpisodeStats>> figures;
+      for (std::size_t k = 0; k < skills_.size(); ++k) {
+        figures.push_back(training::combine(*diagnostics_, tallies[k]));
+        share_update(*skills_[k]);
+      }
       timers_.communication_s += seconds_since(phase);
       ++iteration_;
-      if (episodes.episodes > 0) last_finished_ = episodes;
-      write_row(t0, iteration_start, figures, &update);
-      if (!target_reported_ && reached_target(episodes)) {
-        target_reported_ = true;
-        if (root_)
-          std::printf("target %s %g reached at iteration %lld, env_steps %lld, wall %.3f s\n",
-                      target_figure(episodes).name, cfg_.target, static_cast<long long>(iteration_),
-                      static_cast<long long>(iteration_ * env_steps_per_iteration()), seconds_since(loop_start));
-      }
-      progress(loop_start, first, cfg_.iterations, episodes);
+      for (std::size_t k = 0; k < skills_.size(); ++k)
+        if (figures[k].front().episodes > 0) skills_[k]->last_finished = figures[k].front();
+      write_row(t0, iteration_start, figures, true, bytes);
+      for (std::size_t k = 0; k < skills_.size(); ++k) report_target(*skills_[k], figures[k].front(), loop_start);
+      progress(loop_start, first, cfg_.iterations, figures);
       if (cfg_.checkpoint_every > 0 && iteration_ % cfg_.checkpoint_every == 0 && iteration_ < cfg_.iterations)
         write_checkpoint();
       // Agreed after the checkpoint, so that a signal during its write is honoured at once.
-      phase = Clock::now();
+      const auto poll = Clock::now();
       const bool stop = stop_.poll_now();
-      timers_.communication_s += seconds_since(phase);
+      timers_.communication_s += seconds_since(poll);
       if (stop && iteration_ < cfg_.iterations) {  // at the last iteration: just finish
         if (last_checkpoint_iteration_ != iteration_) write_checkpoint();
         if (root_)
@@ -167,50 +266,73 @@ class TrainingRun {
     }
     const double loop_s = seconds_since(loop_start);
     if (last_checkpoint_iteration_ != iteration_) write_checkpoint();
-    export_policies();
+    for (auto& s : skills_) export_policies(*s);
     print_timers(t0);
-    print_result(iteration_, loop_s, iteration_ * env_steps_per_iteration(),
-                 static_cast<double>((iteration_ - first) * env_steps_per_iteration()), last_finished_);
+    for (auto& s : skills_)
+      print_result(*s, iteration_, loop_s, iteration_ * s->env_steps_per_iteration(),
+                   static_cast<double>((iteration_ - first) * s->env_steps_per_iteration()), s->last_finished);
     return 0;
   }
 
   std::int64_t env_steps_per_iteration() const { return cfg_.robots * cfg_.horizon; }
 
-  // Skill transfer: every replica starts from training.transfer.policy's layers.
-  void transfer() {
-    const io::PolicyFile file = io::read_policy_file(comm_, cfg_.transfer.policy);
-    learning::TransferSource source{cfg_.transfer.policy, file.policy, file.info.observations, file.info.actions};
-    std::vector<std::string> report;
-    std::string problem;
-    try {
-      report = unit_.transfer(source, cfg_.transfer.request);
-    } catch (const Error& e) {
-      problem = e.what();
+  // The update's figures that are the same on every rank of the skill (PPO statistics,
+  // sharing rounds, disagreement), from its first rank to every rank of the run.
+  void share_update(SkillRun& s) {
+    const learning::PpoStats& p = s.update.ppo;
+    std::vector<double> v{p.policy_loss, p.value_loss,    p.entropy,
+                          p.approx_kl,   p.clip_fraction, p.grad_norm,
+                          p.learning_rate, s.update.disagreement, static_cast<double>(s.update.share.rounds),
+                          static_cast<double>(s.update.share.failed_rounds)};
+    MPI_Bcast(v.data(), static_cast<int>(v.size()), MPI_DOUBLE, s.ranks.first, comm_);
+    learning::PpoStats& q = s.update.ppo;
+    q.policy_loss = v[0], q.value_loss = v[1], q.entropy = v[2], q.approx_kl = v[3], q.clip_fraction = v[4];
+    q.grad_norm = v[5], q.learning_rate = v[6];
+    s.update.disagreement = v[7];
+    s.update.share.rounds = static_cast<std::int64_t>(v[8]);
+    s.update.share.failed_rounds = static_cast<std::int64_t>(v[9]);
+  }
+
+  // Skill transfer: every replica of the skill starts from its transfer.policy's layers.
+  void transfer(SkillRun& s) {
+    const io::TrainingConfig& c = *s.cfg;
+    const io::PolicyFile file = io::read_policy_file(comm_, c.transfer.policy);
+    learning::TransferSource source{c.transfer.policy, file.policy, file.info.observations, file.info.actions};
+    std::string report, problem;
+    if (s.member()) {
+      try {
+        for (const std::string& line : s.unit->transfer(source, c.transfer.request)) report += "  " + line + "\n";
+      } catch (const Error& e) {
+        problem = e.what();
+      }
     }
     problem = comm::first_problem(comm_, problem);
-    if (!problem.empty()) throw Error("training.transfer in deck " + in_.deck_file + ": " + problem, ExitCode::bad_input);
+    if (!problem.empty())
+      throw Error(s.deck_path() + ".transfer in deck " +
+                      in_.deck_file + ": " + problem,
+                  ExitCode::bad_input);
+    report = comm::broadcast(comm_, report, s.ranks.first);
     if (!root_) return;
-    std::cout << "transfer from " << cfg_.transfer.policy << " (" << file.info.skill << " on "
-              << (file.info.robot.empty() ? std::string("an unnamed robot") : file.info.robot) << ", "
-              << file.info.env_steps << " env-steps" << (file.info.site.empty() ? "" : ", site " + file.info.site)
-              << "):\n";
-    for (const std::string& line : report) std::cout << "  " << line << "\n";
-    std::cout << std::flush;
+    std::cout << "transfer" << (s.several ? " of skill " + s.name() : "") << " from " << c.transfer.policy << " ("
+              << file.info.skill << " on " << (file.info.robot.empty() ? std::string("an unnamed robot") : file.info.robot)
+              << ", " << file.info.env_steps << " env-steps"
+              << (file.info.site.empty() ? "" : ", site " + file.info.site) << "):\n"
+              << report << std::flush;
   }
 
   // What an exported policy says about itself (the skill library's entry).
-  io::PolicyInfo policy_info(const std::string& site) const {
+  io::PolicyInfo policy_info(const SkillRun& s, const std::string& site) const {
     io::PolicyInfo info;
-    info.skill = skill_name(unit_.kind());
-    info.robot = cfg_.robot.name;
-    info.dof = unit_.dof();
-    info.observations = unit_.observation_layout();
-    info.actions = unit_.action_layout();
+    info.skill = skill_name(s.cfg->skill.kind);
+    info.robot = s.cfg->robot.name;
+    info.dof = s.dof;
+    info.observations = s.unit->observation_layout();
+    info.actions = s.unit->action_layout();
     info.site = site;
-    info.started_from = cfg_.transfer.policy;
+    info.started_from = s.cfg->transfer.policy;
     info.seed = static_cast<std::int64_t>(in_.run.seed);
     info.iterations = iteration_;
-    info.env_steps = iteration_ * env_steps_per_iteration();
+    info.env_steps = iteration_ * s.env_steps_per_iteration();
     info.deck = in_.deck_text;
     info.build_info = build_info::summary;
     return info;
@@ -218,29 +340,33 @@ class TrainingRun {
 
   // One policy (allreduce), or one per site next to it: policy_<site>.h5, written by the
   // rank that holds the site's replica.
-  void export_policies() {
-    const std::filesystem::path file = std::filesystem::path(paths_.dir) / cfg_.export_policy;
-    if (!unit_.replica_per_site()) {
-      io::write_policy(comm_, file.string(), unit_.export_policy(0), policy_info(""));
-      if (root_) std::cout << "policy exported to " << file.string() << std::endl;
-      return;
-    }
+  void export_policies(SkillRun& s) {
+    const std::filesystem::path file = std::filesystem::path(paths_.dir) / s.cfg->export_policy;
     std::string problem;
-    for (int s = 0; s < sites_; ++s) {
-      if (unit_.replica_of(s) < 0) continue;
-      const std::string site_file = site_policy_file(file, unit_.config().sites[s].name);
+    if (s.member()) {
       try {
-        io::write_policy(MPI_COMM_SELF, site_file, unit_.export_policy(s), policy_info(unit_.config().sites[s].name));
+        if (!s.replica_per_site()) {
+          io::write_policy(s.comm, file.string(), s.unit->export_policy(0), policy_info(s, ""));
+        } else {
+          for (int site = 0; site < s.sites; ++site) {
+            if (s.unit->replica_of(site) < 0) continue;
+            const std::string& name = s.cfg->sites[site].name;
+            io::write_policy(MPI_COMM_SELF, site_policy_file(file, name), s.unit->export_policy(site),
+                             policy_info(s, name));
+          }
+        }
       } catch (const std::exception& e) {
         problem = e.what();
-        break;
       }
     }
     problem = comm::first_problem(comm_, problem);
     if (!problem.empty()) throw Error(problem);
-    if (root_)
-      std::cout << "policies of the " << sites_ << " sites exported to "
-                << site_policy_file(file, "<site>") << std::endl;
+    if (!root_) return;
+    if (!s.replica_per_site())
+      std::cout << "policy" << (s.several ? " of skill " + s.name() : "") << " exported to " << file.string() << std::endl;
+    else
+      std::cout << "policies of the " << s.sites << " sites" << (s.several ? " of skill " + s.name() : "")
+                << " exported to " << site_policy_file(file, "<site>") << std::endl;
   }
 
   static std::string site_policy_file(const std::filesystem::path& file, const std::string& site) {
@@ -249,58 +375,27 @@ class TrainingRun {
     return out.string();
   }
 
-  // One rollout of `horizon` steps of this rank's robots (training: exploring, into the
-  // replicas' rollouts; evaluation: deterministic, each robot's first eval_episodes counted).
-  void rollout(training::SiteTally& tally, bool explore) {
+  // One rollout of `horizon` steps of this rank's robots of the skill (training: exploring,
+  // into the replicas' rollouts; evaluation: deterministic, each robot's first eval_episodes
+  // counted).
+  void rollout(SkillRun& s, training::SiteTally& tally, bool explore) {
     training::SkillUnit::PhaseTimes times;
-    unit_.rollout(iteration_, explore, tally, times, evaluate_ ? &finished_ : nullptr, cfg_.eval_episodes);
+    s.unit->rollout(iteration_, explore, tally, times, evaluate_ ? &finished_ : nullptr, cfg_.eval_episodes);
     timers_.physics_s += times.physics_s;
     timers_.inference_s += times.inference_s;
   }
 
-  void write_row(Clock::time_point t0, Clock::time_point iteration_start, const std::vector<EpisodeStats>& figures,
-                 const training::UnitUpdate* update) {
-    const EpisodeStats& e = figures.front();
-    const learning::PpoStats* ppo = update != nullptr ? &update->ppo : nullptr;
+  void write_row(Clock::time_point t0, Clock::time_point iteration_start,
+                 const std::vector<std::vector<EpisodeStats>>& figures, bool trained, std::int64_t bytes_sent) {
     // Bytes are the same for a given rank count, but differ between rank counts: timings.
-    std::vector<int> bytes{static_cast<int>(std::min<std::int64_t>(update != nullptr ? update->bytes_sent : 0,
-                                                                    std::numeric_limits<int>::max()))};
+    std::vector<int> bytes{static_cast<int>(std::min<std::int64_t>(bytes_sent, std::numeric_limits<int>::max()))};
     diagnostics_->max(bytes);
     const auto phase = Clock::now();
     const double iteration_s = seconds_since(iteration_start);
     if (root_) {
       history_.append("iteration", std::vector<std::int64_t>{iteration_}, "1");
       history_.append("env_steps", std::vector<std::int64_t>{iteration_ * env_steps_per_iteration()}, "1");
-      history_.append("training/episodes", std::vector<std::int64_t>{e.episodes}, "1");
-      history_.append("training/mean_return", {e.mean_return}, "1");
-      history_.append("training/success_rate", {e.success}, "1");
-      history_.append("training/quality", {e.quality}, "1");
-      history_.append("training/final_error", {e.final_error}, "m");
-      if (ppo != nullptr) {
-        history_.append("training/policy_loss", {ppo->policy_loss}, "1");
-        history_.append("training/value_loss", {ppo->value_loss}, "1");
-        history_.append("training/approx_kl", {ppo->approx_kl}, "1");
-        history_.append("training/entropy", {ppo->entropy}, "1");
-        history_.append("training/clip_fraction", {ppo->clip_fraction}, "1");
-        history_.append("training/grad_norm", {ppo->grad_norm}, "1");
-        history_.append("training/learning_rate", {ppo->learning_rate}, "1");
-        if (unit_.replica_per_site()) {
-          history_.append("training/disagreement", {update->disagreement}, "1");
-          history_.append("training/sharing_rounds", std::vector<std::int64_t>{update->share.rounds}, "1");
-          history_.append("training/failed_rounds", std::vector<std::int64_t>{update->share.failed_rounds}, "1");
-        }
-      }
-      if (cfg_.sites_given) {
-        for (int s = 0; s < sites_; ++s) {
-          const std::string site = "sites/" + unit_.config().sites[s].name + "/";
-          const EpisodeStats& f = figures[1 + s];
-          history_.append(site + "episodes", std::vector<std::int64_t>{f.episodes}, "1");
-          history_.append(site + "mean_return", {f.mean_return}, "1");
-          history_.append(site + "success_rate", {f.success}, "1");
-          history_.append(site + "quality", {f.quality}, "1");
-          history_.append(site + "final_error", {f.final_error}, "m");
-        }
-      }
+      for (std::size_t k = 0; k < skills_.size(); ++k) append_skill(*skills_[k], figures[k], trained);
       history_.append("timings/physics_s", {timers_.physics_s}, "s");
       history_.append("timings/inference_s", {timers_.inference_s}, "s");
       history_.append("timings/update_s", {timers_.update_s}, "s");
@@ -315,25 +410,82 @@ class TrainingRun {
     timers_.output_s += seconds_since(phase);
   }
 
+  // One skill's columns of the history row (under skills/<name>/ in a run of several).
+  void append_skill(const SkillRun& s, const std::vector<EpisodeStats>& figures, bool trained) {
+    const std::string p = s.prefix();
+    const EpisodeStats& e = figures.front();
+    history_.append(p + "training/episodes", std::vector<std::int64_t>{e.episodes}, "1");
+    history_.append(p + "training/mean_return", {e.mean_return}, "1");
+    history_.append(p + "training/success_rate", {e.success}, "1");
+    history_.append(p + "training/quality", {e.quality}, "1");
+    history_.append(p + "training/final_error", {e.final_error}, "m");
+    if (trained) {
+      const learning::PpoStats& ppo = s.update.ppo;
+      history_.append(p + "training/policy_loss", {ppo.policy_loss}, "1");
+      history_.append(p + "training/value_loss", {ppo.value_loss}, "1");
+      history_.append(p + "training/approx_kl", {ppo.approx_kl}, "1");
+      history_.append(p + "training/entropy", {ppo.entropy}, "1");
+      history_.append(p + "training/clip_fraction", {ppo.clip_fraction}, "1");
+      history_.append(p + "training/grad_norm", {ppo.grad_norm}, "1");
+      history_.append(p + "training/learning_rate", {ppo.learning_rate}, "1");
+      if (s.replica_per_site()) {
+        history_.append(p + "training/disagreement", {s.update.disagreement}, "1");
+        history_.append(p + "training/sharing_rounds", std::vector<std::int64_t>{s.update.share.rounds}, "1");
+        history_.append(p + "training/failed_rounds", std::vector<std::int64_t>{s.update.share.failed_rounds}, "1");
+      }
+    }
+    if (s.cfg->sites_given) {
+      for (int site = 0; site < s.sites; ++site) {
+        const std::string prefix = p + "sites/" + s.cfg->sites[site].name + "/";
+        const EpisodeStats& f = figures[1 + site];
+        history_.append(prefix + "episodes", std::vector<std::int64_t>{f.episodes}, "1");
+        history_.append(prefix + "mean_return", {f.mean_return}, "1");
+        history_.append(prefix + "success_rate", {f.success}, "1");
+        history_.append(prefix + "quality", {f.quality}, "1");
+        history_.append(prefix + "final_error", {f.final_error}, "m");
+      }
+    }
+  }
+
+  void report_target(SkillRun& s, const EpisodeStats& e, Clock::time_point loop_start) {
+    if (s.target_reported || !reached_target(s, e)) return;
+    s.target_reported = true;
+    if (root_)
+      std::printf("target %s %g%s reached at iteration %lld, env_steps %lld, wall %.3f s\n", target_figure(s, e).name,
+                  s.cfg->target, s.several ? (" of skill " + s.name()).c_str() : "",
+                  static_cast<long long>(iteration_), static_cast<long long>(iteration_ * s.env_steps_per_iteration()),
+                  seconds_since(loop_start));
+  }
+
   // "iter 12/50 ( 24.0%)  2.31e+05 env-steps/s  return -12.3  success 0.125  quality 0.532
   //  error 0.083 m  wall 3.2s  ETA 10.1s": rate over this process's iterations; the figures of the latest
-  // iteration in which episodes ended.
-  void progress(Clock::time_point loop_start, std::int64_t first, std::int64_t last, const EpisodeStats& e) const {
+  // iteration in which episodes ended (per skill, "name: success ... quality ... error ...",
+  // in a run of several).
+  void progress(Clock::time_point loop_start, std::int64_t first, std::int64_t last,
+                const std::vector<std::vector<EpisodeStats>>& figures) const {
     if (!root_) return;
     const double wall = seconds_since(loop_start);
     const double done = static_cast<double>(iteration_ - first);
     const double rate = wall > 0 ? done * static_cast<double>(env_steps_per_iteration()) / wall : 0.0;
     const double eta = done > 0 ? wall / done * static_cast<double>(last - iteration_) : NAN;
-    const EpisodeStats& shown = e.episodes > 0 ? e : last_finished_;
     char line[256];
-    std::snprintf(line, sizeof line,
-                  "iter %lld/%lld (%5.1f%%)  %.4g env-steps/s  return %.4g  success %.3f  quality %.3f  error %.3g m  "
-                  "wall %s  ETA %s",
-                  static_cast<long long>(iteration_), static_cast<long long>(last),
-                  last > 0 ? 100.0 * static_cast<double>(iteration_) / static_cast<double>(last) : 100.0, rate,
-                  shown.mean_return, shown.success, shown.quality, shown.final_error, format_duration(wall).c_str(),
-                  format_duration(eta).c_str());
-    std::cout << line << std::endl;
+    std::snprintf(line, sizeof line, "iter %lld/%lld (%5.1f%%)  %.4g env-steps/s", static_cast<long long>(iteration_),
+                  static_cast<long long>(last),
+                  last > 0 ? 100.0 * static_cast<double>(iteration_) / static_cast<double>(last) : 100.0, rate);
+    std::string text = line;
+    for (std::size_t k = 0; k < skills_.size(); ++k) {
+      const SkillRun& s = *skills_[k];
+      const EpisodeStats& shown = figures[k].front().episodes > 0 ? figures[k].front() : s.last_finished;
+      if (s.several) {
+        std::snprintf(line, sizeof line, "  %s: success %.3f quality %.3f error %.3g m", s.name().c_str(), shown.success,
+                      shown.quality, shown.final_error);
+      } else {
+        std::snprintf(line, sizeof line, "  return %.4g  success %.3f  quality %.3f  error %.3g m", shown.mean_return,
+                      shown.success, shown.quality, shown.final_error);
+      }
+      text += line;
+    }
+    std::cout << text << "  wall " << format_duration(wall) << "  ETA " << format_duration(eta) << std::endl;
   }
 
   void restart(const std::string& from) {
@@ -344,33 +496,48 @@ class TrainingRun {
         throw Error("checkpoint " + reader.file() + " was written for a different robot, skill, learner or seed than deck " +
                         in_.deck_file + "; only the run length (iterations), checkpoints and output may change on restart",
                     ExitCode::bad_input);
-      check_schedule(reader);
+      for (auto& s : skills_) check_schedule(*s, reader);
       struct Counters {
         std::int64_t iteration, rows, sequence;
-        EpisodeStats last;
       } c{};
       c.iteration = reader.attribute_int("iteration");
       c.rows = reader.attribute_int("history_rows");
       c.sequence = reader.attribute_int("sequence");
-      c.last.episodes = reader.attribute_int("last_episodes");
-      c.last.mean_return = reader.attribute_double("last_mean_return");
-      c.last.success = reader.attribute_double("last_success");
-      c.last.quality = reader.attribute_double("last_quality");
-      c.last.final_error = reader.attribute_double("last_final_error");
-      if (c.iteration < 0 || c.rows < 0 || c.sequence < 0 || c.last.episodes < 0)
+      if (c.iteration < 0 || c.rows < 0 || c.sequence < 0)
         throw Error("checkpoint " + reader.file() + ": negative counters", ExitCode::bad_checkpoint);
-      auto fleet = std::make_shared<skills::FleetState>(
-          io::read_fleet_state(reader, unit_.local_begin(), unit_.local_robots(), cfg_.robots, unit_.dof()));
-      auto learners = std::make_shared<training::UnitState>(read_unit_state(reader));
-      const std::string problem = unit_.restore_problem(*learners);
-      if (!problem.empty()) throw Error("checkpoint " + reader.file() + ": " + problem, ExitCode::bad_checkpoint);
-      return [this, c, fleet, learners] {
-        unit_.restore_fleet(*fleet);  // each refuses out-of-range values before changing anything
-        unit_.restore(*learners);
+      struct Loaded {
+        EpisodeStats last;
+        skills::FleetState fleet;
+        training::UnitState learners;
+      };
+      auto loaded = std::make_shared<std::vector<Loaded>>();
+      for (auto& s : skills_) {
+        Loaded l;
+        l.last.episodes = reader.attribute_int(s->attribute("last_episodes"));
+        l.last.mean_return = reader.attribute_double(s->attribute("last_mean_return"));
+        l.last.success = reader.attribute_double(s->attribute("last_success"));
+        l.last.quality = reader.attribute_double(s->attribute("last_quality"));
+        l.last.final_error = reader.attribute_double(s->attribute("last_final_error"));
+        if (l.last.episodes < 0) throw Error("checkpoint " + reader.file() + ": negative counters", ExitCode::bad_checkpoint);
+        l.fleet = io::read_fleet_state(reader, s->member() ? s->unit->local_begin() : 0,
+                                       s->member() ? s->unit->local_robots() : 0, s->cfg->robots, s->dof, s->prefix());
+        l.learners = read_unit_state(*s, reader);
+        const std::string problem = s->member() ? s->unit->restore_problem(l.learners) : std::string();
+        if (!problem.empty()) throw Error("checkpoint " + reader.file() + ": " + problem, ExitCode::bad_checkpoint);
+        loaded->push_back(std::move(l));
+      }
+      return [this, c, loaded] {
+        for (std::size_t k = 0; k < skills_.size(); ++k) {
+          SkillRun& s = *skills_[k];
+          if (s.member()) {
+            s.unit->restore_fleet((*loaded)[k].fleet);  // each refuses out-of-range values before changing anything
+            s.unit->restore((*loaded)[k].learners);
+          }
+          s.last_finished = (*loaded)[k].last;
+        }
         iteration_ = c.iteration;
         rows_ = c.rows;
         sequence_ = c.sequence + 1;
-        last_finished_ = c.last;
       };
     });
     last_checkpoint_iteration_ = iteration_;
@@ -379,36 +546,43 @@ class TrainingRun {
                 << " history rows kept)" << std::endl;
   }
 
-  // The replicas' learner states: one shared learner ("learner/...") or one per site
-  // ("replicas/...", this rank's sites).
-  training::UnitState read_unit_state(io::CheckpointReader& reader) const {
-    if (!unit_.replica_per_site()) {
+  // A skill's learner states: one shared learner ("learner/...") or one per site
+  // ("replicas/...", this rank's sites). Ranks without the skill read nothing (collectively).
+  training::UnitState read_unit_state(const SkillRun& s, io::CheckpointReader& reader) const {
+    const std::string prefix = s.prefix();
+    if (!s.replica_per_site()) {
       training::UnitState u;
-      u.replicas.push_back(io::read_learner_state(reader, unit_.parameter_count(), unit_.obs_dim()));
+      u.replicas.push_back(io::read_learner_state(reader, s.parameters, s.obs_dim, prefix));
       u.steps_since_round.assign(1, 0);
       return u;
     }
-    const auto& pieces = unit_.layout().pieces;
-    int first = 0;
-    const auto& owner = unit_.layout().site_owner;
-    if (!pieces.empty()) first = pieces.front().site;
-    else first = static_cast<int>(std::count_if(owner.begin(), owner.end(), [&](int r) { return r < comm::rank_of(comm_); }));
-    return io::read_replica_states(reader, first, static_cast<int>(pieces.size()), sites_, unit_.parameter_count(),
-                                   unit_.obs_dim());
+    int first = 0, local = 0;
+    if (s.member()) {
+      const auto& pieces = s.unit->layout().pieces;
+      const auto& owner = s.unit->layout().site_owner;
+      const int rank = comm::rank_of(s.comm);
+      first = !pieces.empty() ? pieces.front().site
+                              : static_cast<int>(std::count_if(owner.begin(), owner.end(), [&](int r) { return r < rank; }));
+      local = static_cast<int>(pieces.size());
+    }
+    return io::read_replica_states(reader, first, local, s.sites, s.parameters, s.obs_dim, prefix);
   }
 
   // The learning rate decays linearly over the schedule's length; a restart that changed
   // it would not continue the interrupted run bit for bit, so it is refused.
-  void check_schedule(io::CheckpointReader& reader) const {
-    const learning::LearnerConfig& l = unit_.learner_config();
-    if (!l.anneal_learning_rate || !reader.has_attribute("anneal_iterations")) return;
-    const std::int64_t stored = reader.attribute_int("anneal_iterations");
+  void check_schedule(const SkillRun& s, io::CheckpointReader& reader) const {
+    const learning::LearnerConfig& l = s.cfg->learner;
+    const std::string key = s.attribute("anneal_iterations");
+    if (!l.anneal_learning_rate || !reader.has_attribute(key)) return;
+    const std::int64_t stored = reader.attribute_int(key);
     if (stored == l.total_updates) return;
+    const std::string where = s.deck_path() + ".ppo";
     throw Error("checkpoint " + reader.file() + " anneals the learning rate over " + std::to_string(stored) +
-                    " iterations, deck " + in_.deck_file + " over " + std::to_string(l.total_updates) +
-                    " (training.ppo.anneal_iterations, by default training.iterations); a continued run would not "
-                    "equal an uninterrupted one. Keep the schedule with --set training.ppo.anneal_iterations=" +
-                    std::to_string(stored) + ", or set training.ppo.anneal_learning_rate: false",
+                    " iterations, deck " + in_.deck_file + " over " + std::to_string(l.total_updates) + " (" + where +
+                    ".anneal_iterations, by default training.iterations); a continued run would not "
+                    "equal an uninterrupted one. Keep the schedule with --set " + where +
+                    ".anneal_iterations=" + std::to_string(stored) + ", or set " + where +
+                    ".anneal_learning_rate: false",
                 ExitCode::bad_input);
   }
 
@@ -419,27 +593,52 @@ class TrainingRun {
     writer.attribute("deck", in_.deck_text);
     writer.attribute("resolved_deck", in_.resolved_yaml);
     writer.attribute("build_info", std::string(build_info::summary));
-    writer.attribute("skill", skill_name(unit_.kind()));
-    writer.attribute("sharing_mode", training::mode_name(cfg_.sharing.mode));
-    writer.attribute("sites", static_cast<std::int64_t>(sites_));
+    std::string kinds, modes, names;
+    std::int64_t sites = 0;
+    for (const auto& s : skills_) {
+      kinds += (kinds.empty() ? "" : ",") + std::string(skill_name(s->cfg->skill.kind));
+      modes += (modes.empty() ? "" : ",") + std::string(training::mode_name(s->cfg->sharing.mode));
+      names += (names.empty() ? "" : ",") + s->name();
+      sites += s->sites;
+    }
+    writer.attribute("skill", kinds);
+    writer.attribute("sharing_mode", modes);
+    if (!cfg_.skills.empty()) writer.attribute("skills", names);
+    writer.attribute("sites", sites);
     writer.attribute("iteration", iteration_);
     writer.attribute("history_rows", rows_);
     writer.attribute("sequence", sequence_);
     writer.attribute("model_fingerprint", static_cast<std::int64_t>(io::training_fingerprint(cfg_, in_.run.seed)));
-    writer.attribute("anneal_iterations", unit_.learner_config().total_updates);
-    // The latest iteration's episode figures, for the RESULT line of a run that restarts
-    // at its last iteration.
-    writer.attribute("last_episodes", last_finished_.episodes);
-    writer.attribute("last_mean_return", last_finished_.mean_return);
-    writer.attribute("last_success", last_finished_.success);
-    writer.attribute("last_quality", last_finished_.quality);
-    writer.attribute("last_final_error", last_finished_.final_error);
-    const training::UnitState learners = unit_.state();
-    if (!unit_.replica_per_site()) {
-      io::write_training_state(writer, unit_.save_fleet(), unit_.local_begin(), cfg_.robots, learners.replicas.front());
-    } else {
-      io::write_fleet_state(writer, unit_.save_fleet(), unit_.local_begin(), cfg_.robots);
-      io::write_replica_states(writer, learners);
+    for (const auto& sp : skills_) {
+      const SkillRun& s = *sp;
+      writer.attribute(s.attribute("anneal_iterations"), s.cfg->learner.total_updates);
+      // The latest iteration's episode figures, for the RESULT line of a run that restarts
+      // at its last iteration.
+      writer.attribute(s.attribute("last_episodes"), s.last_finished.episodes);
+      writer.attribute(s.attribute("last_mean_return"), s.last_finished.mean_return);
+      writer.attribute(s.attribute("last_success"), s.last_finished.success);
+      writer.attribute(s.attribute("last_quality"), s.last_finished.quality);
+      writer.attribute(s.attribute("last_final_error"), s.last_finished.final_error);
+    }
+    for (const auto& sp : skills_) {
+      const SkillRun& s = *sp;
+      skills::FleetState fleet;
+      fleet.dof = s.dof;
+      training::UnitState learners;
+      std::int64_t begin = 0;
+      if (s.member()) {
+        fleet = s.unit->save_fleet();
+        learners = s.unit->state();
+        begin = s.unit->local_begin();
+      }
+      if (!s.replica_per_site()) {
+        io::write_training_state(writer, fleet, begin, s.cfg->robots,
+                                 learners.replicas.empty() ? learning::LearnerState{} : learners.replicas.front(),
+                                 s.prefix(), s.ranks.first);
+      } else {
+        io::write_fleet_state(writer, fleet, begin, s.cfg->robots, s.prefix());
+        io::write_replica_states(writer, learners, s.prefix(), s.ranks.first);
+      }
     }
     writer.commit(in_.run.checkpoint_keep);
     ++sequence_;
@@ -447,17 +646,19 @@ class TrainingRun {
     timers_.checkpoint_s += seconds_since(phase);
   }
 
-  // ---- evaluation ----
+  // ---- evaluation (a deck of one skill, on every rank) ----
 
   int evaluate() {
     const auto t0 = Clock::now();
+    SkillRun& s = *skills_.front();
+    training::SkillUnit& unit = *s.unit;
     prepare_output_dir(comm_, paths_, false, cli_.overwrite);
-    const learning::PolicyExport policy = io::read_policy(comm_, cfg_.policy_file, skill_name(unit_.kind()));
-    const std::string problem = comm::first_problem(comm_, unit_.import_problem(policy));
+    const learning::PolicyExport policy = io::read_policy(comm_, cfg_.policy_file, skill_name(unit.kind()));
+    const std::string problem = comm::first_problem(comm_, unit.import_problem(policy));
     if (!problem.empty()) throw Error(problem, ExitCode::bad_input);
-    unit_.import_policy(policy);
-    unit_.reset_all(false);
-    finished_.assign(static_cast<std::size_t>(unit_.local_robots()), 0);
+    unit.import_policy(policy);
+    unit.reset_all(false);
+    finished_.assign(static_cast<std::size_t>(unit.local_robots()), 0);
     history_ = io::History::create(comm_, paths_.history, in_.deck_text, in_.resolved_yaml);
     timers_.restart_s = seconds_since(t0);
     if (root_) print_header();
@@ -466,19 +667,19 @@ class TrainingRun {
     // ends as soon as every robot has.
     const std::int64_t steps_needed = cfg_.eval_episodes * static_cast<std::int64_t>(cfg_.skill.common.episode_steps);
     const std::int64_t planned = (steps_needed + cfg_.horizon - 1) / cfg_.horizon;
-    training::SiteTally total(sites_);
+    training::SiteTally total(s.sites);
     const auto loop_start = Clock::now();
     bool all_done = false;
     while (!all_done) {
       const auto iteration_start = Clock::now();
-      training::SiteTally tally(sites_);
-      rollout(tally, false);
-      for (int s = 0; s < sites_; ++s) {
-        total.return_sum[s] += tally.return_sum[s];
-        total.quality_sum[s] += tally.quality_sum[s];
-        total.error_sum[s] += tally.error_sum[s];
-        total.episodes[s] += tally.episodes[s];
-        total.successes[s] += tally.successes[s];
+      training::SiteTally tally(s.sites);
+      rollout(s, tally, false);
+      for (int site = 0; site < s.sites; ++site) {
+        total.return_sum[site] += tally.return_sum[site];
+        total.quality_sum[site] += tally.quality_sum[site];
+        total.error_sum[site] += tally.error_sum[site];
+        total.episodes[site] += tally.episodes[site];
+        total.successes[site] += tally.successes[site];
       }
       auto phase = Clock::now();
       const std::vector<EpisodeStats> figures = training::combine(*diagnostics_, tally);
@@ -488,8 +689,8 @@ class TrainingRun {
       const bool stop = stop_.poll();
       timers_.communication_s += seconds_since(phase);
       ++iteration_;
-      write_row(t0, iteration_start, figures, nullptr);
-      progress(loop_start, 0, std::max(planned, iteration_), figures.front());
+      write_row(t0, iteration_start, {figures}, false, 0);
+      progress(loop_start, 0, std::max(planned, iteration_), {figures});
       if (stop && !all_done) {
         // An evaluation keeps no checkpoint: it is short and starts over (with --overwrite).
         if (root_)
@@ -507,14 +708,14 @@ class TrainingRun {
                   cfg_.policy_file.c_str(), static_cast<long long>(overall.episodes), overall.mean_return,
                   overall.success, overall.quality, overall.final_error);
     print_timers(t0);
-    print_result(iteration_, loop_s, iteration_ * env_steps_per_iteration(),
+    print_result(s, iteration_, loop_s, iteration_ * env_steps_per_iteration(),
                  static_cast<double>(iteration_ * env_steps_per_iteration()), overall);
     return 0;
   }
 
   // ---- output ----
 
-  // The target's figure, from the deck's target_metric (`auto`: mean quality for weld, the
+  // The target's figure, from the skill's target_metric (`auto`: mean quality for weld, the
   // success rate otherwise): its name as printed, its value, and whether it must stay below
   // the target (final error) or reach it.
   struct TargetFigure {
@@ -522,32 +723,46 @@ class TrainingRun {
     double value;
     bool at_most;
   };
-  TargetFigure target_figure(const EpisodeStats& e) const {
-    io::TargetMetric metric = cfg_.target_metric;
+  static TargetFigure target_figure(const SkillRun& s, const EpisodeStats& e) {
+    io::TargetMetric metric = s.cfg->target_metric;
     if (metric == io::TargetMetric::automatic)
-      metric = unit_.kind() == skills::SkillKind::weld ? io::TargetMetric::quality : io::TargetMetric::success;
+      metric = s.cfg->skill.kind == skills::SkillKind::weld ? io::TargetMetric::quality : io::TargetMetric::success;
     switch (metric) {
       case io::TargetMetric::quality: return {"quality >=", e.quality, false};
       case io::TargetMetric::final_error: return {"final_error (m) <=", e.final_error, true};
       default: return {"success >=", e.success, false};
     }
   }
-  bool reached_target(const EpisodeStats& e) const {
-    const TargetFigure f = target_figure(e);
-    return e.episodes > 0 && (f.at_most ? f.value <= cfg_.target : f.value >= cfg_.target);
+  static bool reached_target(const SkillRun& s, const EpisodeStats& e) {
+    const TargetFigure f = target_figure(s, e);
+    return e.episodes > 0 && (f.at_most ? f.value <= s.cfg->target : f.value >= s.cfg->target);
   }
 
   void print_header() const {
-    std::cout << build_info::summary << "\n"
-              << "deck " << in_.deck_file << ": " << (evaluate_ ? "evaluating " : "training ")
-              << skill_name(unit_.kind()) << " on " << cfg_.robots << " " << cfg_.robot.name << " robots ("
-              << unit_.obs_dim() << " observations, " << unit_.act_dim() << " actions, "
-              << unit_.parameter_count() << " parameters) on " << comm::size_of(comm_) << " ranks; horizon "
-              << cfg_.horizon << "; output " << paths_.dir << std::endl;
-    if (cfg_.sites_given || unit_.replica_per_site())
-      std::cout << sites_ << " sites, sharing " << training::mode_name(cfg_.sharing.mode) << " ("
-                << (unit_.replica_per_site() ? sites_ : 1) << " policy replicas) over " << collective_->backend()
-                << std::endl;
+    std::cout << build_info::summary << "\n";
+    const int size = comm::size_of(comm_);
+    for (const auto& sp : skills_) {
+      const SkillRun& s = *sp;
+      const io::TrainingConfig& c = *s.cfg;
+      if (!s.several) {
+        std::cout << "deck " << in_.deck_file << ": " << (evaluate_ ? "evaluating " : "training ")
+                  << skill_name(c.skill.kind) << " on " << c.robots << " " << c.robot.name << " robots (" << s.obs_dim
+                  << " observations, " << s.act_dim << " actions, " << s.parameters << " parameters) on " << size
+                  << " ranks; horizon " << cfg_.horizon << "; output " << paths_.dir << std::endl;
+      } else {
+        if (&s == skills_.front().get())
+          std::cout << "deck " << in_.deck_file << ": training " << skills_.size() << " skills on " << size
+                    << " ranks; horizon " << cfg_.horizon << "; output " << paths_.dir << std::endl;
+        std::cout << "skill " << s.name() << ": " << skill_name(c.skill.kind) << " on " << c.robots << " "
+                  << c.robot.name << " robots (" << s.obs_dim << " observations, " << s.act_dim << " actions, "
+                  << s.parameters << " parameters) on ranks " << s.ranks.first << "-"
+                  << s.ranks.first + s.ranks.count - 1 << std::endl;
+      }
+      if (c.sites_given || s.replica_per_site())
+        std::cout << "  " << s.sites << " sites, sharing " << training::mode_name(c.sharing.mode) << " ("
+                  << (s.replica_per_site() ? s.sites : 1) << " policy replicas) over "
+                  << (c.sharing.nccl ? "nccl" : "mpi") << std::endl;
+    }
   }
 
   void print_timers(Clock::time_point t0) const {
@@ -568,17 +783,17 @@ class TrainingRun {
     std::fflush(stdout);
   }
 
-  // env_steps: all so far (also before a restart); the rate is this process's `steps_here`
-  // over its loop's wall time `wall_s`.
-  void print_result(std::int64_t iterations, double wall_s, std::int64_t env_steps, double steps_here,
-                    const EpisodeStats& e) const {
+  // env_steps: the skill's so far (also before a restart); the rate is this process's
+  // `steps_here` over its loop's wall time `wall_s`. A skill of several adds name=<name>.
+  void print_result(const SkillRun& s, std::int64_t iterations, double wall_s, std::int64_t env_steps,
+                    double steps_here, const EpisodeStats& e) const {
     if (!root_) return;
-    const bool reached = reached_target(e);
+    const bool reached = reached_target(s, e);
     std::printf("RESULT skill=%s iterations=%lld env_steps=%lld wall_s=%.3f env_steps_per_s=%.0f success=%.4f "
-                "quality=%.4f reached_target=%s\n",
-                skill_name(unit_.kind()), static_cast<long long>(iterations), static_cast<long long>(env_steps),
-                wall_s, wall_s > 0 ? steps_here / wall_s : 0.0, e.success, e.quality,
-                reached ? "yes" : "no");
+                "quality=%.4f reached_target=%s%s\n",
+                skill_name(s.cfg->skill.kind), static_cast<long long>(iterations), static_cast<long long>(env_steps),
+                wall_s, wall_s > 0 ? steps_here / wall_s : 0.0, e.success, e.quality, reached ? "yes" : "no",
+                s.several ? (" name=" + s.name()).c_str() : "");
     std::fflush(stdout);
   }
 
@@ -589,18 +804,14 @@ class TrainingRun {
   bool root_;
   bool evaluate_;
   OutputPaths paths_;
-  std::unique_ptr<comm::Collective> collective_;   // the skill's learning and sharing, all ranks
-  std::unique_ptr<comm::Collective> diagnostics_;  // episode figures, replica disagreement
-  training::SkillUnit unit_;
-  int sites_;
+  std::unique_ptr<comm::Collective> diagnostics_;  // every rank: episode figures, bytes
+  std::vector<std::unique_ptr<SkillRun>> skills_;
   std::vector<std::int64_t> finished_;  // evaluation: counted episodes per local robot
   io::History history_;
   std::int64_t iteration_ = 0;  // iterations completed
   std::int64_t rows_ = 0;
   std::int64_t sequence_ = 0;
   std::int64_t last_checkpoint_iteration_ = -1;
-  EpisodeStats last_finished_;
-  bool target_reported_ = false;
   Timers timers_;
   StopPoll stop_{comm_};  // agreed once per iteration
 };
@@ -611,22 +822,34 @@ class TrainingRun {
 // depends on the rank count. The bytes are an estimate from the rollout's arrays, the
 // learner's per-row scratch and the fleet's state.
 void check_training_fits(MPI_Comm comm, const io::TrainingConfig& cfg) {
-  std::int64_t local = 0;
-  for (const training::Piece& p :
-       training::make_layout(unit_config(cfg, 0), comm::rank_of(comm), comm::size_of(comm)).pieces)
-    local += p.count;
-  const double robots = static_cast<double>(local);
-  const double rows = robots * cfg.horizon;
-  const double dof = static_cast<double>(cfg.robot.joints.size());
-  const double obs = 3.0 * dof + 16.0, act = dof + 1.0;  // the largest skill's layout
-  double widths = obs + act + 1.0;
-  for (int w : cfg.learner.policy_hidden) widths += w;
-  for (int w : cfg.learner.value_hidden) widths += w;
-  const double minibatch_rows = rows / std::max(1, cfg.learner.minibatches) + robots;
-  const double bytes = rows * (12.0 * obs + 8.0 * act + 64.0) + minibatch_rows * widths * 16.0 + robots * 2048.0;
+  const int rank = comm::rank_of(comm);
+  const std::vector<const io::TrainingConfig*> configs = skill_configs(cfg);
+  const std::vector<training::RankRange> ranges = skill_ranks(cfg, comm::size_of(comm));
+  std::int64_t local = 0;  // robots of all skills on this rank
+  int horizon_rows_skill = -1;  // a skill whose rollout rows exceed an int
+  double bytes = 0;
+  for (std::size_t k = 0; k < configs.size(); ++k) {
+    if (!ranges[k].holds(rank)) continue;
+    const io::TrainingConfig& c = *configs[k];
+    std::int64_t here = 0;
+    for (const training::Piece& p :
+         training::make_layout(unit_config(c, 0), rank - ranges[k].first, ranges[k].count).pieces)
+      here += p.count;
+    local += here;
+    const double robots = static_cast<double>(here);
+    const double rows = robots * c.horizon;
+    if (rows > static_cast<double>(std::numeric_limits<int>::max())) horizon_rows_skill = static_cast<int>(k);
+    const double dof = static_cast<double>(c.robot.joints.size());
+    const double obs = 3.0 * dof + 16.0, act = dof + 1.0;  // the largest skill's layout
+    double widths = obs + act + 1.0;
+    for (int w : c.learner.policy_hidden) widths += w;
+    for (int w : c.learner.value_hidden) widths += w;
+    const double minibatch_rows = rows / std::max(1, c.learner.minibatches) + robots;
+    bytes += rows * (12.0 * obs + 8.0 * act + 64.0) + minibatch_rows * widths * 16.0 + robots * 2048.0;
+  }
   const double available = memory_per_rank_bytes(comm);  // collective: before any branch
   std::string problem;
-  if (rows > static_cast<double>(std::numeric_limits<int>::max())) {
+  if (horizon_rows_skill >= 0) {
     problem = "a rank would hold " + std::to_string(local) +
               " robots × horizon " + std::to_string(cfg.horizon) + " rollout rows, more than " +
               std::to_string(std::numeric_limits<int>::max()) + "; run on more ranks or shorten training.horizon";

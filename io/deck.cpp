@@ -427,8 +427,11 @@ const std::vector<std::pair<std::string, std::vector<std::string>>> training_sec
     {"training",
      {"skill", "robot", "robots", "horizon", "iterations", "checkpoint_every", "target_metric", "target", "policy_file",
       "eval_episodes", "export_policy", "common", "reach", "weld", "pick_place", "sites", "sharing", "transfer",
-      "ppo"}},
-    {"training.transfer", {"policy", "layers", "normalizer"}},
+      "ppo", "skills"}},
+    {"training.transfer", {"policy", "layers", "normalizer", "shrink"}},
+    {"training.skills",
+     {"name", "skill", "robot", "robots", "target_metric", "target", "export_policy", "common", "reach", "weld",
+      "pick_place", "sites", "sharing", "transfer", "ppo"}},
     {"training.sites", {"name", "robots", "count", "common", "reach", "weld", "pick_place"}},
     {"training.sharing", {"mode", "backend", "gossip", "federated"}},
     {"training.sharing.gossip", {"period", "schedule", "moments"}},
@@ -1086,11 +1089,16 @@ void read_transfer(MapReader& m, training::TransferConfig& t, const learning::Le
   t.request.normalizer = static_cast<learning::NormalizerTransfer>(
       m.choice("normalizer", {"auto", "take", "fresh"}, static_cast<std::size_t>(d.request.normalizer))
           .value_or(static_cast<std::size_t>(d.request.normalizer)));
+  t.request.shrink =
+      m.real("shrink", RealRange{0.0, true, 1.0, false, false}, d.request.shrink).value_or(d.request.shrink);
   m.finish(explain_misplaced("training.transfer"));
 }
 
-void read_training(MapReader& m, DeckSpec& spec) {
-  TrainingConfig& t = spec.training;
+// The keys of one skill, read into `t` (whose horizon and iterations are already read): the
+// training block of a deck of one skill, or an entry of training.skills. Returns the skill's
+// robots (nullopt after an error that leaves them unknown).
+std::optional<std::int64_t> read_skill_block(MapReader& m, DeckSpec& spec, TrainingConfig& t,
+                                             const std::string& section, const std::string& default_export) {
   const TrainingConfig d;
   const std::optional<std::size_t> skill = m.choice("skill", skill_names, std::nullopt);
   if (skill) t.skill.kind = static_cast<skills::SkillKind>(*skill);
@@ -1108,32 +1116,20 @@ void read_training(MapReader& m, DeckSpec& spec) {
   std::optional<std::int64_t> robots =
       with_sites ? std::optional<std::int64_t>(0) : m.integer("robots", robot_count, d.robots);
   if (with_sites && robots_node != nullptr) m.get("robots", false);
-  const std::optional<std::int64_t> horizon = m.integer("horizon", horizon_steps, d.horizon);
-  t.horizon = to_int(horizon.value_or(d.horizon));
-  const Node* iterations_node = m.peek("iterations");
-  const std::optional<std::int64_t> iterations = m.integer("iterations", positive, d.iterations);
-  t.iterations = iterations.value_or(d.iterations);
-  t.checkpoint_every = m.integer("checkpoint_every", non_negative, d.checkpoint_every).value_or(d.checkpoint_every);
   const std::optional<std::size_t> metric = m.choice(
       "target_metric", {"auto", "success", "quality", "final_error"}, static_cast<std::size_t>(d.target_metric));
   if (metric) t.target_metric = static_cast<TargetMetric>(*metric);
   // A fraction for success and quality, metres for final_error.
   const bool in_metres = t.target_metric == TargetMetric::final_error;
   t.target = m.real("target", in_metres ? non_negative_number : unit_interval, d.target).value_or(d.target);
-  t.policy_file = m.scalar<std::string>(
-                       "policy_file", "a file name, or \"\" to train",
-                       [](const std::string& s) -> std::optional<std::string> { return s; },
-                       [](const std::string& s) { return s; }, d.policy_file)
-                      .value_or(d.policy_file);
-  t.eval_episodes = m.integer("eval_episodes", IntRange{1, 1'000'000}, d.eval_episodes).value_or(d.eval_episodes);
   t.export_policy = m.scalar<std::string>(
                          "export_policy", "a relative file path inside the output directory (no '..', not absolute)",
                          [](const std::string& p) -> std::optional<std::string> {
                            if (inside_output_dir(p)) return p;
                            return std::nullopt;
                          },
-                         [](const std::string& p) { return p; }, d.export_policy)
-                        .value_or(d.export_policy);
+                         [](const std::string& p) { return p; }, default_export)
+                        .value_or(default_export);
 
   read_skill_settings(m, skill, t.skill, robot ? &t.robot : nullptr);
   t.sites.clear();
@@ -1144,19 +1140,9 @@ void read_training(MapReader& m, DeckSpec& spec) {
     t.sites.push_back(training::SiteConfig{"all", *robots, t.skill});
   }
   t.robots = robots.value_or(d.robots);
-  // env_steps = robots × horizon × iterations must stay an exact 64-bit count.
-  if (robots && horizon && iterations &&
-      saturating_mul(saturating_mul(*robots, *horizon), *iterations) > max_env_steps) {
-    m.error(iterations_node != nullptr ? iterations_node->mark : m.where(), "iterations",
-            "expected robots × horizon × iterations <= " + std::to_string(max_env_steps) + " env-steps, found " +
-                std::to_string(*robots) + " × " + std::to_string(*horizon) + " × " + std::to_string(*iterations));
-  }
   {
     MapReader ppo = m.mapping("ppo", false);
-    if (ppo.valid()) {
-      read_ppo(ppo, t.learner, spec.run.seed, robots ? *robots : 0, horizon ? static_cast<int>(*horizon) : 0,
-               t.iterations);
-    }
+    if (ppo.valid()) read_ppo(ppo, t.learner, spec.run.seed, robots ? *robots : 0, t.horizon, t.iterations);
   }
   {
     MapReader sharing = m.mapping("sharing", false);
@@ -1166,14 +1152,10 @@ void read_training(MapReader& m, DeckSpec& spec) {
     MapReader transfer = m.mapping("transfer", false);
     if (transfer.valid()) read_transfer(transfer, t.transfer, t.learner);
   }
-  if (!t.transfer.policy.empty() && !t.policy_file.empty()) {
-    m.error(m.peek("transfer")->mark, "transfer",
-            "expected no transfer in an evaluation (policy_file evaluates a policy as it is)");
-  }
   t.sites_given = with_sites;
 
   const std::string chosen = skill ? skill_names[*skill] : std::string();
-  const auto explain = explain_misplaced("training");
+  const auto explain = explain_misplaced(section);
   m.finish([&](const std::string& key) -> std::optional<std::string> {
     if (skill && std::find(skill_names.begin(), skill_names.end(), key) != skill_names.end()) {
       return "'" + key + "' is not allowed with skill '" + chosen + "'; the settings of '" + chosen + "' go under '" +
@@ -1181,6 +1163,90 @@ void read_training(MapReader& m, DeckSpec& spec) {
     }
     return explain(key);
   });
+  return robots;
+}
+
+// The keys of the training block that hold for every skill of the run.
+const std::vector<std::string> run_level_keys = {"horizon", "iterations", "checkpoint_every", "policy_file",
+                                                 "eval_episodes"};
+
+void read_training(MapReader& m, DeckSpec& spec) {
+  TrainingConfig& t = spec.training;
+  const TrainingConfig d;
+  const std::optional<std::int64_t> horizon = m.integer("horizon", horizon_steps, d.horizon);
+  t.horizon = to_int(horizon.value_or(d.horizon));
+  const Node* iterations_node = m.peek("iterations");
+  const std::optional<std::int64_t> iterations = m.integer("iterations", positive, d.iterations);
+  t.iterations = iterations.value_or(d.iterations);
+  t.checkpoint_every = m.integer("checkpoint_every", non_negative, d.checkpoint_every).value_or(d.checkpoint_every);
+  t.policy_file = m.scalar<std::string>(
+                       "policy_file", "a file name, or \"\" to train",
+                       [](const std::string& s) -> std::optional<std::string> { return s; },
+                       [](const std::string& s) { return s; }, d.policy_file)
+                      .value_or(d.policy_file);
+  t.eval_episodes = m.integer("eval_episodes", IntRange{1, 1'000'000}, d.eval_episodes).value_or(d.eval_episodes);
+
+  std::optional<std::int64_t> robots;
+  if (!m.has("skills")) {
+    robots = read_skill_block(m, spec, t, "training", d.export_policy);
+  } else {
+    // Several skills: each entry is a skill block of its own; the training block keeps the
+    // run-level keys.
+    t.skills.clear();
+    YAML::Node out_skills;
+    const Node* list = m.sequence("skills", true, out_skills);
+    UniqueNames names("a unique skill name");
+    constexpr std::size_t max_skills = 64;
+    std::int64_t total = 0;
+    bool known = true;
+    if (list != nullptr && list->items.size() > max_skills)
+      m.error(list->mark, "skills", "expected at most " + std::to_string(max_skills) + " skills");
+    for (std::size_t i = 0; list != nullptr && i < list->items.size() && i < max_skills; ++i) {
+      MapReader entry = m.item("skills", *list, i, out_skills);
+      if (!entry.valid()) continue;
+      TrainingConfig one;
+      one.enabled = true;
+      one.horizon = t.horizon;
+      one.iterations = t.iterations;
+      one.checkpoint_every = t.checkpoint_every;
+      const std::optional<std::string> name = entry.name("name");
+      names.check(entry, name);
+      one.name = name.value_or("");
+      const std::optional<std::int64_t> n =
+          read_skill_block(entry, spec, one, "training.skills", "policy_" + one.name + ".h5");
+      known = known && n.has_value();
+      if (n) total = saturating_add(total, *n);
+      t.skills.push_back(std::move(one));
+    }
+    robots = known && !t.skills.empty() ? std::optional<std::int64_t>(total) : std::nullopt;
+    if (robots) t.robots = *robots;
+    if (robots && *robots > robot_count.hi)
+      m.error(list->mark, "skills",
+              "expected at most " + std::to_string(robot_count.hi) + " robots over all skills, found " +
+                  std::to_string(*robots));
+    const Node* policy_node = m.peek("policy_file");
+    if (!t.policy_file.empty() && policy_node != nullptr)
+      m.error(policy_node->mark, "policy_file",
+              "expected no policy_file with 'skills': an evaluation runs one skill (a deck without 'skills')");
+    m.finish([&](const std::string& key) -> std::optional<std::string> {
+      const auto& own = training_sections.front().second;
+      if (std::find(own.begin(), own.end(), key) != own.end())
+        return "with 'skills', '" + key + "' goes into each entry of training.skills; the training block keeps " +
+               join(run_level_keys) + " and skills";
+      return explain_misplaced("training")(key);
+    });
+  }
+  // env_steps = robots × horizon × iterations must stay an exact 64-bit count.
+  if (robots && horizon && iterations &&
+      saturating_mul(saturating_mul(*robots, *horizon), *iterations) > max_env_steps) {
+    m.error(iterations_node != nullptr ? iterations_node->mark : m.where(), "iterations",
+            "expected robots × horizon × iterations <= " + std::to_string(max_env_steps) + " env-steps, found " +
+                std::to_string(*robots) + " × " + std::to_string(*horizon) + " × " + std::to_string(*iterations));
+  }
+  if (!t.transfer.policy.empty() && !t.policy_file.empty()) {
+    m.error(m.peek("transfer")->mark, "transfer",
+            "expected no transfer in an evaluation (policy_file evaluates a policy as it is)");
+  }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -17,10 +17,11 @@ constexpr std::int64_t real_fields = skills::task_real_count;
 constexpr std::int64_t int_fields = skills::task_int_count;
 
 
-// Rank 0's values (the learner state is the same everywhere), nothing from the others.
+// Rank `shared_rank`'s values (the learner state is the same on every holder), nothing from
+// the others.
 template <class T>
-std::vector<T> on_root(MPI_Comm comm, const std::vector<T>& values) {
-  return comm::rank_of(comm) == 0 ? values : std::vector<T>{};
+std::vector<T> on_rank(MPI_Comm comm, int shared_rank, const std::vector<T>& values) {
+  return comm::rank_of(comm) == shared_rank ? values : std::vector<T>{};
 }
 
 void require_size(CheckpointReader& reader, const std::string& path, std::int64_t expected, const std::string& what) {
@@ -34,63 +35,65 @@ void require_size(CheckpointReader& reader, const std::string& path, std::int64_
 }  // namespace
 
 void write_fleet_state(CheckpointWriter& writer, const skills::FleetState& local, std::int64_t gid_begin,
-                       std::int64_t robots) {
+                       std::int64_t robots, const std::string& prefix) {
   const std::int64_t dof = local.dof;
-  writer.write("fleet/q", robots * dof, gid_begin * dof, local.q);
-  writer.write("fleet/qd", robots * dof, gid_begin * dof, local.qd);
-  writer.write("fleet/task_real", robots * real_fields, gid_begin * real_fields, local.task_real);
-  writer.write("fleet/task_int", robots * int_fields, gid_begin * int_fields, local.task_int);
+  writer.write(prefix + "fleet/q", robots * dof, gid_begin * dof, local.q);
+  writer.write(prefix + "fleet/qd", robots * dof, gid_begin * dof, local.qd);
+  writer.write(prefix + "fleet/task_real", robots * real_fields, gid_begin * real_fields, local.task_real);
+  writer.write(prefix + "fleet/task_int", robots * int_fields, gid_begin * int_fields, local.task_int);
 }
 
 void write_training_state(CheckpointWriter& writer, const skills::FleetState& local, std::int64_t gid_begin,
-                          std::int64_t robots, const learning::LearnerState& learner) {
-  write_fleet_state(writer, local, gid_begin, robots);
+                          std::int64_t robots, const learning::LearnerState& learner, const std::string& prefix,
+                          int shared_rank) {
+  write_fleet_state(writer, local, gid_begin, robots, prefix);
   const MPI_Comm comm = writer.comm();
-  writer.write_concatenated("learner/parameters", on_root(comm, learner.parameters));
-  writer.write_concatenated("learner/adam_m", on_root(comm, learner.adam_m));
-  writer.write_concatenated("learner/adam_v", on_root(comm, learner.adam_v));
-  writer.write_concatenated("learner/counters", on_root(comm, std::vector<std::int64_t>{learner.adam_steps, learner.updates}));
-  writer.write_concatenated("learner/normalizer_count", on_root(comm, std::vector<double>{learner.normalizer.count}));
-  writer.write_concatenated("learner/normalizer_mean", on_root(comm, learner.normalizer.mean));
-  writer.write_concatenated("learner/normalizer_m2", on_root(comm, learner.normalizer.m2));
+  writer.write_concatenated(prefix + "learner/parameters", on_rank(comm, shared_rank, learner.parameters));
+  writer.write_concatenated(prefix + "learner/adam_m", on_rank(comm, shared_rank, learner.adam_m));
+  writer.write_concatenated(prefix + "learner/adam_v", on_rank(comm, shared_rank, learner.adam_v));
+  writer.write_concatenated(prefix + "learner/counters", on_rank(comm, shared_rank, std::vector<std::int64_t>{learner.adam_steps, learner.updates}));
+  writer.write_concatenated(prefix + "learner/normalizer_count", on_rank(comm, shared_rank, std::vector<double>{learner.normalizer.count}));
+  writer.write_concatenated(prefix + "learner/normalizer_mean", on_rank(comm, shared_rank, learner.normalizer.mean));
+  writer.write_concatenated(prefix + "learner/normalizer_m2", on_rank(comm, shared_rank, learner.normalizer.m2));
 }
 
 skills::FleetState read_fleet_state(CheckpointReader& reader, std::int64_t gid_begin, std::int64_t count,
-                                    std::int64_t robots, int dof) {
+                                    std::int64_t robots, int dof, const std::string& prefix) {
   const std::string what = std::to_string(robots) + " robots of " + std::to_string(dof) + " joints";
-  require_size(reader, "fleet/q", robots * dof, what);
-  require_size(reader, "fleet/qd", robots * dof, what);
-  require_size(reader, "fleet/task_real", robots * real_fields, what + " (task state of this build)");
-  require_size(reader, "fleet/task_int", robots * int_fields, what + " (task state of this build)");
+  require_size(reader, prefix + "fleet/q", robots * dof, what);
+  require_size(reader, prefix + "fleet/qd", robots * dof, what);
+  require_size(reader, prefix + "fleet/task_real", robots * real_fields, what + " (task state of this build)");
+  require_size(reader, prefix + "fleet/task_int", robots * int_fields, what + " (task state of this build)");
   skills::FleetState s;
   s.dof = dof;
-  s.q = reader.read<double>("fleet/q", gid_begin * dof, count * dof);
-  s.qd = reader.read<double>("fleet/qd", gid_begin * dof, count * dof);
-  s.task_real = reader.read<double>("fleet/task_real", gid_begin * real_fields, count * real_fields);
-  s.task_int = reader.read<std::int64_t>("fleet/task_int", gid_begin * int_fields, count * int_fields);
+  s.q = reader.read<double>(prefix + "fleet/q", gid_begin * dof, count * dof);
+  s.qd = reader.read<double>(prefix + "fleet/qd", gid_begin * dof, count * dof);
+  s.task_real = reader.read<double>(prefix + "fleet/task_real", gid_begin * real_fields, count * real_fields);
+  s.task_int = reader.read<std::int64_t>(prefix + "fleet/task_int", gid_begin * int_fields, count * int_fields);
   skills::check_state(s);
   return s;
 }
 
-learning::LearnerState read_learner_state(CheckpointReader& reader, std::int64_t parameters, int obs_dim) {
+learning::LearnerState read_learner_state(CheckpointReader& reader, std::int64_t parameters, int obs_dim,
+                                          const std::string& prefix) {
   const std::string what = "a learner of " + std::to_string(parameters) + " parameters";
-  require_size(reader, "learner/parameters", parameters, what);
-  require_size(reader, "learner/adam_m", parameters, what);
-  require_size(reader, "learner/adam_v", parameters, what);
-  require_size(reader, "learner/counters", 2, "the learner");
-  require_size(reader, "learner/normalizer_count", 1, "the learner");
-  require_size(reader, "learner/normalizer_mean", obs_dim, "an observation of " + std::to_string(obs_dim));
-  require_size(reader, "learner/normalizer_m2", obs_dim, "an observation of " + std::to_string(obs_dim));
+  require_size(reader, prefix + "learner/parameters", parameters, what);
+  require_size(reader, prefix + "learner/adam_m", parameters, what);
+  require_size(reader, prefix + "learner/adam_v", parameters, what);
+  require_size(reader, prefix + "learner/counters", 2, "the learner");
+  require_size(reader, prefix + "learner/normalizer_count", 1, "the learner");
+  require_size(reader, prefix + "learner/normalizer_mean", obs_dim, "an observation of " + std::to_string(obs_dim));
+  require_size(reader, prefix + "learner/normalizer_m2", obs_dim, "an observation of " + std::to_string(obs_dim));
   learning::LearnerState s;
-  s.parameters = reader.read_all<double>("learner/parameters");
-  s.adam_m = reader.read_all<double>("learner/adam_m");
-  s.adam_v = reader.read_all<double>("learner/adam_v");
-  const auto counters = reader.read_all<std::int64_t>("learner/counters");
+  s.parameters = reader.read_all<double>(prefix + "learner/parameters");
+  s.adam_m = reader.read_all<double>(prefix + "learner/adam_m");
+  s.adam_v = reader.read_all<double>(prefix + "learner/adam_v");
+  const auto counters = reader.read_all<std::int64_t>(prefix + "learner/counters");
   s.adam_steps = counters[0];
   s.updates = counters[1];
-  s.normalizer.count = reader.read_all<double>("learner/normalizer_count")[0];
-  s.normalizer.mean = reader.read_all<double>("learner/normalizer_mean");
-  s.normalizer.m2 = reader.read_all<double>("learner/normalizer_m2");
+  s.normalizer.count = reader.read_all<double>(prefix + "learner/normalizer_count")[0];
+  s.normalizer.mean = reader.read_all<double>(prefix + "learner/normalizer_mean");
+  s.normalizer.m2 = reader.read_all<double>(prefix + "learner/normalizer_m2");
   return s;
 }
 
@@ -159,7 +162,8 @@ void add_skill(Fingerprint& f, const skills::SkillConfig& s) {
   f.add(p.w_success);
 }
 
-void write_replica_states(CheckpointWriter& writer, const training::UnitState& unit) {
+void write_replica_states(CheckpointWriter& writer, const training::UnitState& unit, const std::string& prefix,
+                          int shared_rank) {
   std::vector<double> parameters, adam_m, adam_v, count, mean, m2;
   std::vector<std::int64_t> counters;
   for (const learning::LearnerState& r : unit.replicas) {
@@ -172,39 +176,39 @@ void write_replica_states(CheckpointWriter& writer, const training::UnitState& u
     mean.insert(mean.end(), r.normalizer.mean.begin(), r.normalizer.mean.end());
     m2.insert(m2.end(), r.normalizer.m2.begin(), r.normalizer.m2.end());
   }
-  writer.write_concatenated("replicas/parameters", parameters);
-  writer.write_concatenated("replicas/adam_m", adam_m);
-  writer.write_concatenated("replicas/adam_v", adam_v);
-  writer.write_concatenated("replicas/counters", counters);
-  writer.write_concatenated("replicas/normalizer_count", count);
-  writer.write_concatenated("replicas/normalizer_mean", mean);
-  writer.write_concatenated("replicas/normalizer_m2", m2);
-  writer.write_concatenated("sharing/steps_since_round", unit.steps_since_round);
-  writer.write_concatenated("sharing/rounds", on_root(writer.comm(), std::vector<std::int64_t>{unit.rounds, unit.failed_rounds}));
+  writer.write_concatenated(prefix + "replicas/parameters", parameters);
+  writer.write_concatenated(prefix + "replicas/adam_m", adam_m);
+  writer.write_concatenated(prefix + "replicas/adam_v", adam_v);
+  writer.write_concatenated(prefix + "replicas/counters", counters);
+  writer.write_concatenated(prefix + "replicas/normalizer_count", count);
+  writer.write_concatenated(prefix + "replicas/normalizer_mean", mean);
+  writer.write_concatenated(prefix + "replicas/normalizer_m2", m2);
+  writer.write_concatenated(prefix + "sharing/steps_since_round", unit.steps_since_round);
+  writer.write_concatenated(prefix + "sharing/rounds", on_rank(writer.comm(), shared_rank, std::vector<std::int64_t>{unit.rounds, unit.failed_rounds}));
 }
 
 training::UnitState read_replica_states(CheckpointReader& reader, int first_site, int local_sites, int sites,
-                                        std::int64_t parameters, int obs_dim) {
+                                        std::int64_t parameters, int obs_dim, const std::string& prefix) {
   const std::string what = std::to_string(sites) + " replicas of " + std::to_string(parameters) + " parameters";
   for (const char* path : {"replicas/parameters", "replicas/adam_m", "replicas/adam_v"})
-    require_size(reader, path, sites * parameters, what);
-  require_size(reader, "replicas/counters", 2 * static_cast<std::int64_t>(sites), what);
-  require_size(reader, "replicas/normalizer_count", sites, what);
-  require_size(reader, "replicas/normalizer_mean", static_cast<std::int64_t>(sites) * obs_dim, what);
-  require_size(reader, "replicas/normalizer_m2", static_cast<std::int64_t>(sites) * obs_dim, what);
-  require_size(reader, "sharing/steps_since_round", sites, what);
-  require_size(reader, "sharing/rounds", 2, "the sharing counters");
+    require_size(reader, prefix + path, sites * parameters, what);
+  require_size(reader, prefix + "replicas/counters", 2 * static_cast<std::int64_t>(sites), what);
+  require_size(reader, prefix + "replicas/normalizer_count", sites, what);
+  require_size(reader, prefix + "replicas/normalizer_mean", static_cast<std::int64_t>(sites) * obs_dim, what);
+  require_size(reader, prefix + "replicas/normalizer_m2", static_cast<std::int64_t>(sites) * obs_dim, what);
+  require_size(reader, prefix + "sharing/steps_since_round", sites, what);
+  require_size(reader, prefix + "sharing/rounds", 2, "the sharing counters");
   const std::int64_t p = parameters, f = obs_dim;
-  const auto params = reader.read<double>("replicas/parameters", first_site * p, local_sites * p);
-  const auto adam_m = reader.read<double>("replicas/adam_m", first_site * p, local_sites * p);
-  const auto adam_v = reader.read<double>("replicas/adam_v", first_site * p, local_sites * p);
-  const auto counters = reader.read<std::int64_t>("replicas/counters", 2 * first_site, 2 * local_sites);
-  const auto count = reader.read<double>("replicas/normalizer_count", first_site, local_sites);
-  const auto mean = reader.read<double>("replicas/normalizer_mean", first_site * f, local_sites * f);
-  const auto m2 = reader.read<double>("replicas/normalizer_m2", first_site * f, local_sites * f);
+  const auto params = reader.read<double>(prefix + "replicas/parameters", first_site * p, local_sites * p);
+  const auto adam_m = reader.read<double>(prefix + "replicas/adam_m", first_site * p, local_sites * p);
+  const auto adam_v = reader.read<double>(prefix + "replicas/adam_v", first_site * p, local_sites * p);
+  const auto counters = reader.read<std::int64_t>(prefix + "replicas/counters", 2 * first_site, 2 * local_sites);
+  const auto count = reader.read<double>(prefix + "replicas/normalizer_count", first_site, local_sites);
+  const auto mean = reader.read<double>(prefix + "replicas/normalizer_mean", first_site * f, local_sites * f);
+  const auto m2 = reader.read<double>(prefix + "replicas/normalizer_m2", first_site * f, local_sites * f);
   training::UnitState unit;
-  unit.steps_since_round = reader.read<std::int64_t>("sharing/steps_since_round", first_site, local_sites);
-  const auto rounds = reader.read_all<std::int64_t>("sharing/rounds");
+  unit.steps_since_round = reader.read<std::int64_t>(prefix + "sharing/steps_since_round", first_site, local_sites);
+  const auto rounds = reader.read_all<std::int64_t>(prefix + "sharing/rounds");
   unit.rounds = rounds[0];
   unit.failed_rounds = rounds[1];
   const auto slice = [](const std::vector<double>& v, std::int64_t k, std::int64_t n) {
@@ -226,6 +230,15 @@ training::UnitState read_replica_states(CheckpointReader& reader, int first_site
 }
 
 std::uint64_t training_fingerprint(const TrainingConfig& config, std::uint64_t seed) {
+  if (!config.skills.empty()) {
+    Fingerprint f;
+    f.add(std::string("skills"));
+    for (const TrainingConfig& skill : config.skills) {
+      f.add(skill.name);
+      f.add(training_fingerprint(skill, seed));
+    }
+    return f.value();
+  }
   Fingerprint f;
   f.add(seed);
   f.add(config.robots);

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "solvers/dynamics/robot_model.hpp"
 #include "solvers/learning/ppo_learner.hpp"
@@ -22,8 +23,15 @@ enum class TargetMetric : int {
   final_error = 3,  // mean distance from the goal at the episode's end (m), reached when <= target
 };
 
+// One skill's training (a deck of one skill: its training block), or, with `skills`, the run
+// of several: then every entry is a TrainingConfig of its own (name, skill, robot, sites,
+// sharing, transfer, ppo, target, export_policy) whose run-level fields (horizon,
+// iterations, checkpoint_every) are copied from the block, and the block's own skill fields
+// are unused (its `robots` is the sum).
 struct TrainingConfig {
   bool enabled = false;               // a deck with a `training` block is a training run
+  std::string name;                   // an entry of `skills`: the skill's name; else ""
+  std::vector<TrainingConfig> skills;  // the skills of a deck with `skills`; else empty
   skills::SkillConfig skill;          // the task (reach, weld, pick_place) and its settings
   dynamics::RobotModel robot;         // resolved robot model (inline or from URDF/YAML file)
   std::string robot_source;           // file the model came from, or "inline"

@@ -142,7 +142,8 @@ TransferResult plan_transfer(const TransferSource& from, const PpoLearner& to, c
   const auto copy = [&](const std::vector<double>& src, std::int64_t src_offset, std::int64_t dst_offset) {
     const double v = src[static_cast<std::size_t>(src_offset)];
     if (!std::isfinite(v)) fail("parameter " + std::to_string(src_offset) + " is not finite");
-    result.parameters[static_cast<std::size_t>(dst_offset)] = v;
+    double& target = result.parameters[static_cast<std::size_t>(dst_offset)];
+    target = request.shrink == 1.0 ? v : request.shrink * v + (1.0 - request.shrink) * target;
     ++result.copied;
   };
 

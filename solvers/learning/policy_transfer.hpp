@@ -29,6 +29,9 @@ enum class NormalizerTransfer : int { automatic = 0, take = 1, fresh = 2 };
 struct TransferRequest {
   std::vector<std::string> layers{"policy", "value"};
   NormalizerTransfer normalizer = NormalizerTransfer::automatic;
+  // "Shrink and perturb" (Ash & Adams, NeurIPS 2020): a copied parameter becomes
+  // shrink × the policy's + (1 − shrink) × the fresh initialisation; 1 copies as it is.
+  double shrink = 1.0;
 };
 
 // A policy file's contents with the layouts of the skill it was trained on.

@@ -72,6 +72,19 @@ struct Layout {
 };
 Layout make_layout(const UnitConfig& cfg, int rank, int size);
 
+// The ranks that hold each skill of a run of several skills: a contiguous range per skill,
+// in skill order. With at least as many ranks as skills the ranges are disjoint, each skill
+// has one rank and the others are shared out in proportion to the skills' robots (largest
+// remainder, ties to the earlier skill); with fewer ranks each skill lives on one rank, the
+// one its robots' midpoint falls on in the run's robot order, so a rank may hold several
+// skills. Pure: every rank computes the same ranges.
+struct RankRange {
+  int first = 0;
+  int count = 1;
+  bool holds(int rank) const { return rank >= first && rank < first + count; }
+};
+std::vector<RankRange> assign_skill_ranks(const std::vector<std::int64_t>& robots, int size);
+
 // Episodes that ended, per site, summed exactly.
 struct SiteTally {
   explicit SiteTally(int sites = 0);

@@ -14,6 +14,11 @@ Each case runs the real executable under mpiexec and checks a promise of DESIGN.
   sites     every sharing mode (allreduce, isolated, gossip, federated with private layers
             and stragglers) on the multi-site deck: bitwise identical at 1 to 4 ranks and
             across a restart onto another rank count; one exported policy per site
+  skills    several skills in one run (inputs/train_skills_smoke.yaml: reach at two gossiping
+            sites, weld, pick_place): bitwise identical at 1 to 4 ranks (a rank holding
+            several skills, or one each) and across restarts 4->1 and 2->3 ranks; a restart
+            that changes one skill's schedule is refused naming that skill; per-skill history,
+            checkpoint groups, policies and RESULT lines
   transfer  skill transfer and the skill library: a reach policy trained with LEARN's settings
             starts a fresh run (every layer and the normaliser taken over: its first finished
             episodes beat a run from scratch by --margin), a restart of that run needs no policy
@@ -288,6 +293,65 @@ def case_export(r):
 
 
 
+SKILLS = ("reachers", "welders", "pickers")
+
+
+def case_skills(r):
+    ref = r.dir("np1")
+    p = r.run(1, ref)
+    for name in SKILLS:
+        check(re.search(rf"^RESULT skill=\w+ iterations=6 .* name={name}$", p.stdout, re.M) is not None,
+              f"no RESULT line of skill {name}:\n{p.stdout[-2000:]}")
+    check("training 3 skills on 1 ranks" in p.stdout, f"header:\n{p.stdout[:1500]}")
+    for n in (2, 3, 4):
+        out = r.dir(f"np{n}")
+        q = r.run(n, out)
+        same_files(history(ref), history(out), f"history at {n} ranks")
+        same_files(latest(ref), latest(out), f"final checkpoint at {n} ranks")
+        if n == 4:
+            for line in ("skill reachers: reach on 32 planar2 robots (13 observations, 2 actions, 3109 parameters) on "
+                         "ranks 0-1", "skill welders: weld on 16 ur5 robots", "on ranks 2-2", "on ranks 3-3"):
+                check(line in q.stdout, f"4 ranks: no '{line}' in the header:\n{q.stdout[:1500]}")
+    with HistoryReader(history(ref)) as h:
+        for name in SKILLS:
+            for column in ("training/episodes", "training/mean_return", "training/policy_loss"):
+                check(f"skills/{name}/{column}" in h, f"history without skills/{name}/{column}")
+        check("skills/reachers/sites/north/episodes" in h and "skills/reachers/training/disagreement" in h,
+              "history without the reachers' sites and disagreement")
+        check("training/episodes" not in h and list(h.column("env_steps")) == [k * 56 * 16 for k in range(1, 7)],
+              "a run of several skills counts env-steps over all of them")
+    with h5py.File(latest(ref), "r") as f:
+        for name in SKILLS:
+            check(f"skills/{name}/fleet/q" in f, f"checkpoint without skills/{name}/fleet")
+        check("skills/reachers/replicas/parameters" in f and "skills/welders/learner/parameters" in f,
+              "checkpoint without the skills' learners")
+        check(text(f.attrs["skills"]) == "reachers,welders,pickers", "checkpoint attribute skills")
+    for policy in ("policy_reachers_north.h5", "policy_reachers_south.h5", "policy_welders.h5", "policy_pickers.h5"):
+        check(os.path.exists(os.path.join(ref, policy)), f"no {policy}")
+    keep = [x for k in range(3) for x in ("--set", f"training.skills.{k}.ppo.anneal_iterations=6")]
+    for first, second in ((4, 1), (2, 3)):
+        out = r.dir(f"restart_{first}_{second}")
+        r.run(first, out, "--set", "training.iterations=3", *keep)
+        r.run(second, out, *keep, "--restart", "latest")
+        same_files(history(ref), history(out), f"history after a restart {first}->{second} ranks")
+        same_files(latest(ref), latest(out), f"final checkpoint after a restart {first}->{second} ranks")
+    # A skill of several starts from a policy; a transfer it cannot take names that skill.
+    welders = os.path.join(ref, "policy_welders.h5")
+    p = r.run(3, r.dir("transfer"), "--set", f"training.skills.1.transfer.policy={welders}")
+    check(f"transfer of skill welders from {welders} (weld on ur5, 1536 env-steps)" in p.stdout,
+          f"transfer into a skill of several:\n{p.stdout[:2000]}")
+    out = r.dir("transfer_refused")
+    p = r.run(3, out, "--set", f"training.skills.2.transfer.policy={welders}",
+              "--set", "training.skills.2.transfer.normalizer=take", expect=2)
+    check("training.skills.2.transfer in deck" in p.stderr and "normalizer: take needs the same observation" in p.stderr
+          and not os.path.exists(out), f"refused transfer into a skill of several:\n{p.stderr}")
+    out = r.dir("refused")
+    r.run(2, out, "--set", "training.iterations=3", *keep)
+    p = r.run(2, out, *keep[:4], "--set", "training.skills.2.ppo.anneal_iterations=5", "--restart", "latest",
+              expect=2)
+    check("--set training.skills.2.ppo.anneal_iterations=6" in p.stderr, f"changed schedule of one skill:\n{p.stderr}")
+
+
 def first_finished_return(out):
     with HistoryReader(history(out)) as h:
         episodes, returns = h.column("training/episodes"), h.column("training/mean_return")
@@ -395,7 +459,7 @@ def case_transfer(r, margin):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("case", choices=["ranks", "restart", "anneal_restart", "signal", "learn", "export", "sites",
-                                       "transfer"])
+                                       "transfer", "skills"])
     ap.add_argument("--exe", required=True)
     ap.add_argument("--mpiexec", required=True)
     ap.add_argument("--deck", required=True)

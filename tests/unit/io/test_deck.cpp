@@ -1380,16 +1380,16 @@ run:
   output_dir: output
   checkpoint_keep: 3
 training:
-  skill: reach
-  robot: robots/planar2.yaml
-  robots: 512
   horizon: 32
   iterations: 100
   checkpoint_every: 0
-  target_metric: auto
-  target: 0.9
   policy_file: ""
   eval_episodes: 1
+  skill: reach
+  robot: robots/planar2.yaml
+  robots: 512
+  target_metric: auto
+  target: 0.9
   export_policy: policy.h5
   common:
     episode_steps: 150
@@ -1674,7 +1674,8 @@ TEST(TrainingDeckErrors, KeysInTheWrongMapping) {
             Strings{"deck.yaml:4:3: training.episode_steps: 'episode_steps' is a key of training.common, not of "
                     "training; expected one of: skill, robot, robots, horizon, iterations, checkpoint_every, target_metric, "
                     "target, "
-                    "policy_file, eval_episodes, export_policy, common, reach, weld, pick_place, sites, sharing, transfer, ppo"});
+                    "policy_file, eval_episodes, export_policy, common, reach, weld, pick_place, sites, sharing, transfer, ppo, "
+                    "skills"});
   EXPECT_EQ(training_errors(training_minimal + "  common:\n    w_action: 1\n"),
             Strings{"deck.yaml:5:5: training.common.w_action: 'w_action' is a key of training.reach, training.weld or "
                     "training.pick_place, not of training.common; expected one of: episode_steps, control_dt_s, "
@@ -1876,10 +1877,76 @@ TEST(DeckTransfer, KeysAreReadAndChecked) {
                         "training.transfer.layers"));
   EXPECT_TRUE(has_error(training_errors(training_minimal + "  transfer: {policy: a.h5, normalizer: maybe}\n"),
                         "training.transfer.normalizer: expected 'auto', 'take' or 'fresh', found 'maybe'"));
+  EXPECT_EQ(training_deck_of(training_minimal + "  transfer: {policy: a.h5, shrink: 0.5}\n").training.transfer.request.shrink,
+            0.5);
+  EXPECT_TRUE(has_error(training_errors(training_minimal + "  transfer: {policy: a.h5, shrink: 0}\n"),
+                        "training.transfer.shrink: expected a number in (0, 1]"));
   EXPECT_TRUE(has_error(training_errors(training_minimal + "  transfer: {policy: a.h5, mode: gossip}\n"),
                         "training.transfer"));
   EXPECT_TRUE(has_error(training_errors(training_minimal + "  policy_file: p.h5\n  transfer: {policy: a.h5}\n"),
                         "training.transfer: expected no transfer in an evaluation"));
+}
+
+const std::string skills_deck = R"(training:
+  horizon: 8
+  iterations: 4
+  skills:
+    - name: reachers
+      skill: reach
+      robot: robots/planar2.yaml
+      robots: 12
+      reach: {tolerance_m: 0.2}
+      ppo: {robots_per_block: 4}
+    - name: movers
+      skill: pick_place
+      robot: robots/planar2.yaml
+      sites: [{name: a, robots: 3}, {name: b, robots: 5}]
+      sharing: {mode: isolated}
+      ppo: {policy_hidden: [16], robots_per_block: 2}
+)";
+
+TEST(DeckSkills, EachSkillIsABlockOfItsOwnWithTheRunsLength) {
+  const Deck d = training_deck_of(skills_deck);
+  const TrainingConfig& t = d.training;
+  ASSERT_EQ(t.skills.size(), 2u);
+  EXPECT_EQ(t.robots, 20);
+  EXPECT_EQ(t.skills[0].name, "reachers");
+  EXPECT_EQ(t.skills[0].skill.kind, skills::SkillKind::reach);
+  EXPECT_EQ(t.skills[0].skill.reach.tolerance_m, 0.2);
+  EXPECT_EQ(t.skills[0].export_policy, "policy_reachers.h5");
+  EXPECT_EQ(t.skills[1].skill.kind, skills::SkillKind::pick_place);
+  EXPECT_EQ(t.skills[1].robots, 8);
+  EXPECT_EQ(t.skills[1].sites.size(), 2u);
+  EXPECT_EQ(t.skills[1].sharing.mode, training::SharingMode::isolated);
+  EXPECT_EQ(t.skills[1].learner.policy_hidden, std::vector<int>{16});
+  for (const TrainingConfig& s : t.skills) {
+    EXPECT_EQ(s.horizon, 8);
+    EXPECT_EQ(s.iterations, 4);
+    EXPECT_EQ(s.learner.total_updates, 4);
+  }
+  // The resolved deck reads back to the same skills.
+  const Deck again = training_deck_of(d.resolved_yaml);
+  ASSERT_EQ(again.training.skills.size(), 2u);
+  EXPECT_EQ(again.training.skills[1].sites[1].name, "b");
+  // --set reaches into an entry.
+  const Deck set = training_deck_of(skills_deck, {"training.skills.1.ppo.anneal_iterations=9"});
+  EXPECT_EQ(set.training.skills[1].learner.total_updates, 9);
+}
+
+TEST(DeckSkills, EveryNewKeyIsChecked) {
+  EXPECT_TRUE(has_error(training_errors(with(skills_deck, "  iterations: 4\n", "  iterations: 4\n  ppo: {epochs: 2}\n")),
+                        "training.ppo: with 'skills', 'ppo' goes into each entry of training.skills; the training "
+                        "block keeps horizon, iterations, checkpoint_every, policy_file, eval_episodes and skills"));
+  EXPECT_TRUE(has_error(training_errors(with(skills_deck, "name: movers", "name: reachers")),
+                        "training.skills.1.name: expected a unique skill name, found 'reachers'"));
+  EXPECT_TRUE(has_error(training_errors(with(skills_deck, "      robots: 12\n", "      robots: 12\n      horizon: 4\n")),
+                        "training.skills.0.horizon: 'horizon' is a key of training, not of training.skills"));
+  EXPECT_TRUE(has_error(training_errors(with(skills_deck, "  iterations: 4\n", "  iterations: 4\n  policy_file: p.h5\n")),
+                        "training.policy_file: expected no policy_file with 'skills'"));
+  EXPECT_TRUE(has_error(training_errors(with(skills_deck, "    - name: reachers\n", "    - skill: reach\n      name: x\n    - name: reachers\n")),
+                        "training.skills.0: missing required key 'robot'"));
+  EXPECT_TRUE(has_error(training_errors(training_minimal + "  skills: []\n"), "training.skills"));
+  EXPECT_TRUE(has_error(training_errors(with(skills_deck, "name: movers", "name: 'a/b'")), "training.skills.1.name"));
 }
 
 }  // namespace

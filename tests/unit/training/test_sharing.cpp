@@ -131,5 +131,36 @@ TEST(Sharing, LayoutPartitionsTheRobots) {
   }
 }
 
+TEST(Sharing, SkillsGetContiguousRankRangesInProportionToTheirRobots) {
+  // At least as many ranks as skills: disjoint ranges covering every rank, each >= 1.
+  const std::vector<std::int64_t> robots{32, 16, 8};
+  for (int size = 3; size <= 12; ++size) {
+    const std::vector<RankRange> r = assign_skill_ranks(robots, size);
+    ASSERT_EQ(r.size(), 3u);
+    int next = 0;
+    for (const RankRange& x : r) {
+      EXPECT_EQ(x.first, next);
+      EXPECT_GE(x.count, 1);
+      next += x.count;
+    }
+    EXPECT_EQ(next, size);
+    EXPECT_GE(r[0].count, r[1].count);
+    EXPECT_GE(r[1].count, r[2].count);
+  }
+  EXPECT_EQ(assign_skill_ranks(robots, 4)[0].count, 2);  // the one spare rank to the largest
+  const auto even = assign_skill_ranks({10, 10}, 7);       // a tie of remainders: the earlier skill
+  EXPECT_EQ(even[0].count, 4);
+  EXPECT_EQ(even[1].count, 3);
+  // Fewer ranks than skills: one rank each, where its robots' midpoint falls.
+  const auto two = assign_skill_ranks(robots, 2);
+  EXPECT_EQ(two[0].first, 0);  // midpoint 16 of 56
+  EXPECT_EQ(two[1].first, 1);  // midpoint 40 of 56
+  EXPECT_EQ(two[2].first, 1);
+  for (const RankRange& x : assign_skill_ranks(robots, 1)) EXPECT_EQ(x.first, 0);
+  for (const RankRange& x : two) EXPECT_EQ(x.count, 1);
+  EXPECT_TRUE(two[1].holds(1));
+  EXPECT_FALSE(two[1].holds(0));
+}
+
 }  // namespace
 }  // namespace kollektiv::training

@@ -178,5 +178,18 @@ TEST(Transfer, AFileWithoutLayoutsNeedsTheSameWidthsAndNamesItsMissingValueNetwo
                Error);
 }
 
+TEST(Transfer, ShrinkBlendsTheCopiedParametersWithTheFreshOnes) {
+  const auto src = source_of(SkillKind::reach, 2, {8, 8});
+  const auto local = comm::make_local_collective();
+  const PpoLearner to(config(SkillKind::reach, 2, {8, 8}, 1), *local);
+  const std::vector<double> fresh = parameters_of(to);
+  TransferRequest half;
+  half.shrink = 0.25;
+  const auto r = learning::plan_transfer(src, to, src.observations, src.actions, half);
+  std::vector<double> copied = src.policy.parameters;
+  copied.insert(copied.end(), src.policy.value_parameters.begin(), src.policy.value_parameters.end());
+  for (std::size_t i = 0; i < fresh.size(); ++i) EXPECT_EQ(r.parameters[i], 0.25 * copied[i] + 0.75 * fresh[i]) << i;
+}
+
 }  // namespace
 }  // namespace kollektiv
