@@ -190,17 +190,26 @@ TransferResult plan_transfer(const TransferSource& from, const PpoLearner& to, c
                                from.name + ", " + std::to_string(tl.in) + " → " + std::to_string(tl.out) + " here";
     std::string inputs_copied = "all inputs", outputs_copied = "all outputs";
     IndexPairs in_pairs, out_pairs;
+    // A side matched by segment: false when the layer has nothing in common and starts fresh.
+    const auto matched = [&](const IndexPairs& pairs, const std::vector<std::string>& names, const char* side,
+                             const char* what, const std::string& holds, const SegmentLayout& theirs,
+                             const SegmentLayout& ours, std::string& copied) {
+      copied = std::string(side) + " of " + join(names);
+      if (!pairs.empty()) return true;
+      if (!c.named) {
+        result.report.push_back(name + " (" + std::to_string(tl.in) + " → " + std::to_string(tl.out) + "): fresh, no " +
+                                what + " in common");
+        return false;
+      }
+      fail(name + ": no " + what + " in common (the policy " + holds + " " + layout_text(theirs) + ", this skill " +
+           holds + " " + layout_text(ours) + ")");
+      return false;
+    };
     if (k == 0 && layouts_known) {
       in_pairs = obs_pairs;
-      inputs_copied = "inputs of " + join(obs_names);
-      if (in_pairs.empty() && !c.named) {
-        result.report.push_back(name + " (" + std::to_string(tl.in) + " → " + std::to_string(tl.out) +
-                                "): fresh, no observation in common");
+      if (!matched(in_pairs, obs_names, "inputs", "observation", "observes", from.observations, observations,
+                   inputs_copied))
         continue;
-      }
-      if (in_pairs.empty())
-        fail(name + ": no observation in common (the policy observes " + layout_text(from.observations) +
-             ", this skill " + layout_text(observations) + ")");
     } else {
       if (fl.in != tl.in)
         throw Error(shapes + (k == 0 ? "; a policy file of format 1 records no observation layout, so the first layer "
@@ -211,15 +220,8 @@ TransferResult plan_transfer(const TransferSource& from, const PpoLearner& to, c
     }
     if (to_last && policy && layouts_known) {
       out_pairs = act_pairs;
-      outputs_copied = "outputs of " + join(act_names);
-      if (out_pairs.empty() && !c.named) {
-        result.report.push_back(name + " (" + std::to_string(tl.in) + " → " + std::to_string(tl.out) +
-                                "): fresh, no action in common");
+      if (!matched(out_pairs, act_names, "outputs", "action", "acts on", from.actions, actions, outputs_copied))
         continue;
-      }
-      if (out_pairs.empty())
-        fail(name + ": no action in common (the policy acts on " + layout_text(from.actions) + ", this skill on " +
-             layout_text(actions) + ")");
     } else {
       if (fl.out != tl.out)
         throw Error(shapes + (to_last ? "; a policy file of format 1 records no action layout, so the output needs the "
