@@ -162,7 +162,6 @@ class TrainingRun {
     const std::vector<const io::TrainingConfig*> configs = skill_configs(cfg_);
     const std::vector<training::RankRange> ranges = skill_ranks(cfg_, comm::size_of(comm));
     const int rank = comm::rank_of(comm);
-    std::string problem;
     for (std::size_t k = 0; k < configs.size(); ++k) {
       auto s = std::make_unique<SkillRun>();
       s->cfg = configs[k];
@@ -172,7 +171,8 @@ class TrainingRun {
       s->sites = std::max<int>(1, static_cast<int>(configs[k]->sites.size()));
       MPI_Comm_split(comm, s->ranks.holds(rank) ? 0 : MPI_UNDEFINED, rank, &s->comm);
       std::vector<std::int64_t> shape(4, 0);
-      if (s->comm != MPI_COMM_NULL && problem.empty()) {
+      std::string problem;
+      if (s->comm != MPI_COMM_NULL) {
         try {
           s->collective = make_collective(s->comm, configs[k]->sharing.nccl);
           s->diagnostics = comm::make_mpi_collective(s->comm);
@@ -183,15 +183,17 @@ class TrainingRun {
           problem = e.what();
         }
       }
-      MPI_Bcast(shape.data(), 4, MPI_INT64_T, s->ranks.first, comm);
-      s->obs_dim = static_cast<int>(shape[0]);
-      s->act_dim = static_cast<int>(shape[1]);
-      s->parameters = shape[2];
-      s->dof = static_cast<int>(shape[3]);
       skills_.push_back(std::move(s));
+      // Agreed before the next skill's collectives, which some of these ranks join.
+      problem = comm::first_problem(comm, problem);
+      if (!problem.empty()) throw Error(problem, ExitCode::bad_input);
+      SkillRun& run = *skills_.back();
+      MPI_Bcast(shape.data(), 4, MPI_INT64_T, run.ranks.first, comm);
+      run.obs_dim = static_cast<int>(shape[0]);
+      run.act_dim = static_cast<int>(shape[1]);
+      run.parameters = shape[2];
+      run.dof = static_cast<int>(shape[3]);
     }
-    problem = comm::first_problem(comm, problem);
-    if (!problem.empty()) throw Error(problem, ExitCode::bad_input);
   }
 
   int execute() { return evaluate_ ? evaluate() : train(); }
@@ -387,15 +389,34 @@ class TrainingRun {
 
   void write_row(Clock::time_point t0, Clock::time_point iteration_start,
                  const std::vector<std::vector<EpisodeStats>>& figures, bool trained, std::int64_t bytes_sent) {
-    // Bytes are the same for a given rank count, but differ between rank counts: timings.
-    std::vector<int> bytes{static_cast<int>(std::min<std::int64_t>(bytes_sent, std::numeric_limits<int>::max()))};
+    // Bytes are the same for a given rank count, but differ between rank counts: timings. The
+    // most any rank sent (all skills), and in a run of several skills each skill's most bytes
+    // and most microseconds in its collectives on any of its ranks.
+    const auto clamp = [](double x) { return static_cast<int>(std::min<double>(x, std::numeric_limits<int>::max())); };
+    std::vector<int> bytes{clamp(static_cast<double>(bytes_sent))};
+    if (!cfg_.skills.empty()) {
+      for (const auto& sp : skills_) {
+        const bool here = trained && sp->member();
+        bytes.push_back(here ? clamp(static_cast<double>(sp->update.bytes_sent)) : 0);
+        bytes.push_back(here ? clamp(sp->update.communication_s * 1e6) : 0);
+      }
+    }
     diagnostics_->max(bytes);
+    last_bytes_max_ = bytes[0];
     const auto phase = Clock::now();
     const double iteration_s = seconds_since(iteration_start);
     if (root_) {
       history_.append("iteration", std::vector<std::int64_t>{iteration_}, "1");
       history_.append("env_steps", std::vector<std::int64_t>{iteration_ * env_steps_per_iteration()}, "1");
-      for (std::size_t k = 0; k < skills_.size(); ++k) append_skill(*skills_[k], figures[k], trained);
+      for (std::size_t k = 0; k < skills_.size(); ++k) {
+        append_skill(*skills_[k], figures[k], trained);
+        if (trained && skills_[k]->several) {
+          // Under timings/ (which differs between rank counts), not under the skill's prefix.
+          const std::string p = "timings/" + skills_[k]->prefix();
+          history_.append(p + "bytes_sent_max", std::vector<std::int64_t>{bytes[1 + 2 * k]}, "B");
+          history_.append(p + "communication_s_max", {1e-6 * bytes[2 + 2 * k]}, "s");
+        }
+      }
       history_.append("timings/physics_s", {timers_.physics_s}, "s");
       history_.append("timings/inference_s", {timers_.inference_s}, "s");
       history_.append("timings/update_s", {timers_.update_s}, "s");
@@ -458,9 +479,11 @@ class TrainingRun {
   }
 
   // "iter 12/50 ( 24.0%)  2.31e+05 env-steps/s  return -12.3  success 0.125  quality 0.532
-  //  error 0.083 m  wall 3.2s  ETA 10.1s": rate over this process's iterations; the figures of the latest
-  // iteration in which episodes ended (per skill, "name: success ... quality ... error ...",
-  // in a run of several).
+  //  error 0.083 m  comm 6.1% 5.8 MB/rank  wall 3.2s  ETA 10.1s": rate over this process's
+  // iterations; the figures of the latest iteration in which episodes ended (per skill,
+  // "name: success ... quality ... error ...", in a run of several; with a replica per site,
+  // the replicas' disagreement); the share of this process's time in communication and the
+  // most bytes a rank sent in the iteration.
   void progress(Clock::time_point loop_start, std::int64_t first, std::int64_t last,
                 const std::vector<std::vector<EpisodeStats>>& figures) const {
     if (!root_) return;
@@ -483,6 +506,16 @@ class TrainingRun {
         std::snprintf(line, sizeof line, "  return %.4g  success %.3f  quality %.3f  error %.3g m", shown.mean_return,
                       shown.success, shown.quality, shown.final_error);
       }
+      text += line;
+      if (s.replica_per_site() && !evaluate_) {
+        std::snprintf(line, sizeof line, " disagreement %.3g", s.update.disagreement);
+        text += line;
+      }
+    }
+    if (!evaluate_) {
+      const double total = seconds_since(start_);
+      std::snprintf(line, sizeof line, "  comm %.1f%% %.3g MB/rank", total > 0 ? 100.0 * timers_.communication_s / total : 0.0,
+                    1e-6 * static_cast<double>(last_bytes_max_));
       text += line;
     }
     std::cout << text << "  wall " << format_duration(wall) << "  ETA " << format_duration(eta) << std::endl;
@@ -813,6 +846,8 @@ class TrainingRun {
   std::int64_t sequence_ = 0;
   std::int64_t last_checkpoint_iteration_ = -1;
   Timers timers_;
+  Clock::time_point start_ = Clock::now();
+  std::int64_t last_bytes_max_ = 0;  // the latest iteration's most bytes any rank sent
   StopPoll stop_{comm_};  // agreed once per iteration
 };
 

@@ -230,6 +230,7 @@ TransferResult plan_transfer(const TransferSource& from, const PpoLearner& to, c
                     ExitCode::bad_input);
       out_pairs = identity(fl.out);
     }
+    if (k == 0) (policy ? result.refit.policy : result.refit.value) = true;
     for (const auto& [sj, dj] : in_pairs)
       for (const auto& [si, di] : out_pairs)
         copy(src, fl.weight_offset + static_cast<std::int64_t>(sj) * fl.out + si,
@@ -260,7 +261,28 @@ TransferResult plan_transfer(const TransferSource& from, const PpoLearner& to, c
     result.normalizer_taken = true;
     result.normalizer = p.normalizer;
   }
-  result.report.push_back(std::string("normalizer: ") + (result.normalizer_taken ? "taken over" : "fresh"));
+  // Otherwise the copied input weights are refitted to the new statistics: the source's
+  // statistics of each copied feature (raw: mean 0, variance 1).
+  const bool source_normalized = p.normalize_observations && p.normalizer.count > 0 &&
+                                 p.normalizer.mean.size() == static_cast<std::size_t>(p.widths.front()) &&
+                                 p.normalizer.m2.size() == p.normalizer.mean.size();
+  if (!result.normalizer_taken && (result.refit.policy || result.refit.value)) {
+    const IndexPairs pairs = layouts_known ? obs_pairs : identity(p.widths.front());
+    for (const auto& [from_column, to_column] : pairs) {
+      const auto f = static_cast<std::size_t>(from_column);
+      result.refit.columns.push_back(to_column);
+      result.refit.mean.push_back(source_normalized ? p.normalizer.mean[f] : 0.0);
+      result.refit.variance.push_back(source_normalized ? p.normalizer.m2[f] / p.normalizer.count : 1.0);
+      if (!std::isfinite(result.refit.mean.back()) || !std::isfinite(result.refit.variance.back()) ||
+          result.refit.variance.back() < 0)
+        fail("normalizer: the statistics of feature " + std::to_string(from_column) + " are not finite");
+    }
+  }
+  result.report.push_back(std::string("normalizer: ") +
+                          (result.normalizer_taken ? "taken over"
+                           : result.refit.columns.empty()
+                               ? "fresh"
+                               : "fresh; the copied input weights are refitted to its statistics"));
   return result;
 }
 

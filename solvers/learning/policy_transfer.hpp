@@ -13,7 +13,9 @@
 //   - the policy's last layer and log-stds write the action: only matching action segments.
 // The observation normaliser's statistics are taken over only where the two observations
 // are the same in full (same layout), with mode `automatic` or `take`; otherwise the
-// normaliser starts fresh (`take` refuses a different layout).
+// normaliser starts fresh (`take` refuses a different layout), and the copied input weights
+// are re-expressed for the new statistics (`refit`, PpoLearner::refit_inputs), so that they
+// see each observation in the same physical units as in the run they were trained in.
 #pragma once
 
 #include <string>
@@ -45,6 +47,7 @@ struct TransferResult {
   std::vector<double> parameters;  // every learner parameter after the transfer
   bool normalizer_taken = false;
   NormalizerState normalizer;      // when taken
+  InputRefit refit;                 // when the normaliser is not taken: the copied inputs' statistics
   std::vector<std::string> report;  // one line per layer: what was copied
   std::int64_t copied = 0;          // parameters copied
 };

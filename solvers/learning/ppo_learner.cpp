@@ -99,6 +99,42 @@ void PpoLearner::set_parameters(const std::vector<double>& values) {
 
 void PpoLearner::restore_normalizer(const NormalizerState& state) { normalizer_.restore(state); }
 
+void PpoLearner::refit_inputs(const InputRefit& r) {
+  const auto dim = static_cast<std::size_t>(cfg_.obs_dim);
+  std::vector<double> mean(dim, 0.0), var(dim, 1.0);  // raw observations
+  if (cfg_.normalize_observations) {
+    mean = normalizer_.mean();
+    var = normalizer_.variance();
+  }
+  std::vector<double> from_mean(dim, 0.0), from_var(dim, 1.0);
+  for (std::size_t k = 0; k < r.columns.size(); ++k) {
+    from_mean[static_cast<std::size_t>(r.columns[k])] = r.mean[k];
+    from_var[static_cast<std::size_t>(r.columns[k])] = r.variance[k];
+  }
+  refit(r, from_mean, from_var, mean, var);
+  if (cfg_.normalize_observations && normalizer_.count() == 0) pending_refit_ = r;
+}
+
+void PpoLearner::refit(const InputRefit& r, const std::vector<double>& from_mean, const std::vector<double>& from_var,
+                       const std::vector<double>& to_mean, const std::vector<double>& to_var) {
+  constexpr double floor = 1e-8;  // the normaliser's variance floor
+  std::vector<double> p = to_vector(params_);
+  for (const Mlp* net : {r.policy ? &policy_.mean_net() : nullptr, r.value ? static_cast<const Mlp*>(&value_) : nullptr}) {
+    if (net == nullptr) continue;
+    const DenseLayer& l = net->layers().front();
+    for (int j : r.columns) {
+      const auto f = static_cast<std::size_t>(j);
+      const double s_from = std::sqrt(from_var[f] + floor), s_to = std::sqrt(to_var[f] + floor);
+      for (int i = 0; i < l.out; ++i) {
+        double& w = p[static_cast<std::size_t>(l.weight_offset + static_cast<std::int64_t>(j) * l.out + i)];
+        p[static_cast<std::size_t>(l.bias_offset + i)] += w * (to_mean[f] - from_mean[f]) / s_from;
+        w *= s_to / s_from;
+      }
+    }
+  }
+  set_parameters(p);
+}
+
 void PpoLearner::reserve_segments(int segments) {
   if (segments <= static_cast<int>(partial_.extent(0))) return;
   partial_ = View<Real**>("learning::gradient_partial", std::max(segments, 2 * static_cast<int>(partial_.extent(0))),
@@ -394,7 +430,14 @@ PpoStats PpoLearner::update(const Rollout& ro) {
     stats.entropy *= c;
     stats.grad_norm *= c;
   }
-  if (cfg_.normalize_observations) normalizer_.commit(*collective_);
+  if (cfg_.normalize_observations) {
+    const std::vector<double> mean = normalizer_.mean(), var = normalizer_.variance();
+    normalizer_.commit(*collective_);
+    if (!pending_refit_.columns.empty()) {
+      refit(pending_refit_, mean, var, normalizer_.mean(), normalizer_.variance());
+      pending_refit_ = InputRefit{};
+    }
+  }
   stats.communication_s = collective_->traffic().seconds - before.seconds;
   stats.bytes_sent = collective_->traffic().bytes_sent - before.bytes_sent;
   ++updates_;

@@ -120,6 +120,14 @@ struct PolicyExport {
   double observation_clip = 10.0;
 };
 
+// After a skill transfer: the observation statistics that the first layers' copied input
+// weights were trained with (see policy_transfer.hpp).
+struct InputRefit {
+  std::vector<int> columns;                 // the features whose weights were copied
+  std::vector<double> mean, variance;       // the source's statistics of each (normalised space)
+  bool policy = false, value = false;       // which networks' first layers hold copied weights
+};
+
 class PpoLearner {
  public:
   // `collective` spans the ranks that hold this learner's robots (a one-rank collective for
@@ -159,6 +167,12 @@ class PpoLearner {
   void set_parameters(const std::vector<double>& values);
   // Replaces the normaliser's statistics (std::invalid_argument if they do not fit).
   void restore_normalizer(const NormalizerState& state);
+  // Re-expresses the copied first-layer weights of `refit.columns` for this learner's
+  // normalisation: W'(j, i) = W(j, i) s_to / s_from, b'(i) = b(i) + Σ_j W(j, i) (μ_to − μ_from) / s_from
+  // (s = sqrt(variance + 1e-8)), so that the layers compute the same function of the raw
+  // observation as in the run they came from; now (to the current statistics) and, with
+  // normalised observations, once more when update() first commits statistics.
+  void refit_inputs(const InputRefit& refit);
   std::int64_t parameter_count() const { return n_params_; }
   std::int64_t updates() const { return updates_; }
   const GaussianPolicy& policy() const { return policy_; }
@@ -173,8 +187,13 @@ class PpoLearner {
   void refresh_net_parameters();  // net_params_ = params_ in NetReal
   void reserve_segments(int segments);
 
+  // W and b of the first layers for `columns`, from statistics (from_*) to (to_*).
+  void refit(const InputRefit& refit, const std::vector<double>& from_mean, const std::vector<double>& from_var,
+             const std::vector<double>& to_mean, const std::vector<double>& to_var);
+
   LearnerConfig cfg_;
   comm::Collective* collective_;
+  InputRefit pending_refit_;  // applied at the first commit of statistics after a transfer
   GaussianPolicy policy_;
   Mlp value_;
   std::int64_t n_params_ = 0;

@@ -234,6 +234,7 @@ std::vector<std::string> SkillUnit::transfer(const learning::TransferSource& fro
         learning::plan_transfer(from, replica->learner, observation_layout(), action_layout(), request);
     replica->learner.set_parameters(r.parameters);
     if (r.normalizer_taken) replica->learner.restore_normalizer(r.normalizer);
+    if (!r.refit.columns.empty()) replica->learner.refit_inputs(r.refit);
     report = r.report;
   }
   return report;

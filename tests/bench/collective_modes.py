@@ -21,7 +21,10 @@ iterations). Skill transfer is measured by tests/bench/skill_transfer.py.
 
 usage: collective_modes.py [--exe build/app/kollektiv] [--ranks 2] [--iterations N]
                            [--modes isolated,allreduce,gossip,federated,federated_private]
-                           [--target M] [--work DIR]
+                           [--target M] [--work DIR] [--reuse]
+
+--reuse summarises the histories a previous invocation left in --work (e.g. against another
+--target) instead of running the modes again.
 """
 import argparse
 import os
@@ -140,10 +143,12 @@ def main():
     ap.add_argument("--modes", default="isolated,allreduce,gossip,federated,federated_private")
     ap.add_argument("--work", default=os.path.join(ROOT, "output/bench_collective_modes"))
     ap.add_argument("--target", type=float, default=0.0425, help="the deck's target (m)")
+    ap.add_argument("--reuse", action="store_true", help="summarise the runs already in --work")
     args = ap.parse_args()
     results = {}
     for mode in args.modes.split(","):
-        results[mode] = summarise(mode, run_mode(args, mode), args.target)
+        out = os.path.join(args.work, mode) if args.reuse else run_mode(args, mode)
+        results[mode] = summarise(mode, out, args.target)
     goals(results)
 
 

@@ -318,6 +318,9 @@ def case_skills(r):
                 check(f"skills/{name}/{column}" in h, f"history without skills/{name}/{column}")
         check("skills/reachers/sites/north/episodes" in h and "skills/reachers/training/disagreement" in h,
               "history without the reachers' sites and disagreement")
+        for name in SKILLS:
+            check(f"timings/skills/{name}/bytes_sent_max" in h and f"timings/skills/{name}/communication_s_max" in h,
+                  f"history without the bytes and communication time of skill {name}")
         check("training/episodes" not in h and list(h.column("env_steps")) == [k * 56 * 16 for k in range(1, 7)],
               "a run of several skills counts env-steps over all of them")
     with h5py.File(latest(ref), "r") as f:

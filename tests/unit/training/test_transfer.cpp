@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <Kokkos_Core.hpp>
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -189,6 +190,71 @@ TEST(Transfer, ShrinkBlendsTheCopiedParametersWithTheFreshOnes) {
   std::vector<double> copied = src.policy.parameters;
   copied.insert(copied.end(), src.policy.value_parameters.begin(), src.policy.value_parameters.end());
   for (std::size_t i = 0; i < fresh.size(); ++i) EXPECT_EQ(r.parameters[i], 0.25 * copied[i] + 0.75 * fresh[i]) << i;
+}
+
+// V(x) of raw observations x: rows of 0.2 * (k - 2) + 0.1 * feature around 0.3.
+std::vector<double> values_of(PpoLearner& l, int rows) {
+  const int dim = l.config().obs_dim;
+  View<Real**> raw("test::raw", rows, dim);
+  auto h = Kokkos::create_mirror_view(raw);
+  for (int r = 0; r < rows; ++r)
+    for (int f = 0; f < dim; ++f) h(r, f) = 0.3 + 0.2 * (r - 2) + 0.01 * f;
+  Kokkos::deep_copy(raw, h);
+  View<Real*> v("test::v", rows);
+  l.value_of(raw, rows, v);
+  const auto vh = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), v);
+  return std::vector<double>(vh.data(), vh.data() + rows);
+}
+
+TEST(Transfer, RefittedInputsComputeTheSameFunctionOfTheRawObservation) {
+  const auto local = comm::make_local_collective();
+  learning::LearnerConfig c = config(SkillKind::reach, 2, {8, 8}, 99);
+  PpoLearner source(c, *local);
+  learning::NormalizerState stats;
+  stats.count = 500;
+  stats.mean.assign(static_cast<std::size_t>(c.obs_dim), 0.3);
+  stats.m2.assign(static_cast<std::size_t>(c.obs_dim), 500 * 0.04);  // variance 0.04
+  source.restore_normalizer(stats);
+  learning::TransferSource src;
+  src.name = "source.h5";
+  src.policy = source.export_policy();
+  src.observations = skills::observation_layout(SkillKind::reach, 2);
+  src.actions = skills::action_layout(SkillKind::reach, 2);
+  const std::vector<double> expected = values_of(source, 5);
+
+  // The normaliser starts fresh: the copied inputs are refitted to raw observations.
+  c.seed = 1;
+  c.learning_rate = 1e-12;  // an update that leaves the weights as they are
+  c.epochs = 1;
+  c.minibatches = 1;
+  PpoLearner to(c, *local);
+  TransferRequest fresh;
+  fresh.normalizer = NormalizerTransfer::fresh;
+  const auto r = learning::plan_transfer(src, to, src.observations, src.actions, fresh);
+  ASSERT_EQ(r.refit.columns.size(), static_cast<std::size_t>(c.obs_dim));
+  EXPECT_TRUE(r.refit.policy && r.refit.value);
+  EXPECT_DOUBLE_EQ(r.refit.variance[0], 0.04);
+  to.set_parameters(r.parameters);
+  to.refit_inputs(r.refit);
+  std::vector<double> got = values_of(to, 5);
+  for (int k = 0; k < 5; ++k) EXPECT_NEAR(got[k], expected[k], 1e-4 * (1 + std::abs(expected[k]))) << k;
+
+  // The first committed statistics (of other observations) refit them again.
+  const int robots = 8, horizon = 4;
+  learning::Rollout ro(to.config(), horizon, robots);
+  View<Real**> obs("test::obs", robots, c.obs_dim);
+  auto oh = Kokkos::create_mirror_view(obs);
+  for (int t = 0; t < horizon; ++t) {
+    for (int q = 0; q < robots; ++q)
+      for (int f = 0; f < c.obs_dim; ++f) oh(q, f) = -0.5 + 0.3 * q + 0.2 * t + 0.05 * f;
+    Kokkos::deep_copy(obs, oh);
+    to.act(obs, static_cast<std::uint64_t>(t), t, ro);
+  }
+  Kokkos::deep_copy(ro.terminated, 1);
+  to.update(ro);
+  ASSERT_GT(to.normalizer().count(), 0);
+  got = values_of(to, 5);
+  for (int k = 0; k < 5; ++k) EXPECT_NEAR(got[k], expected[k], 1e-3 * (1 + std::abs(expected[k]))) << k;
 }
 
 }  // namespace
