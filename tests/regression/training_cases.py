@@ -18,7 +18,7 @@ Each case runs the real executable under mpiexec and checks a promise of DESIGN.
             sites, weld, pick_place): bitwise identical at 1 to 4 ranks (a rank holding
             several skills, or one each) and across restarts 4->1 and 2->3 ranks; a restart
             that changes one skill's schedule is refused naming that skill; per-skill history,
-            checkpoint groups, policies and RESULT lines
+            checkpoint groups, policies, RESULT lines and learning curves
   transfer  skill transfer and the skill library: a reach policy trained with LEARN's settings
             starts a fresh run (every layer and the normaliser taken over: its first finished
             episodes beat a run from scratch by --margin), a restart of that run needs no policy
@@ -331,6 +331,11 @@ def case_skills(r):
         check(text(f.attrs["skills"]) == "reachers,welders,pickers", "checkpoint attribute skills")
     for policy in ("policy_reachers_north.h5", "policy_reachers_south.h5", "policy_welders.h5", "policy_pickers.h5"):
         check(os.path.exists(os.path.join(ref, policy)), f"no {policy}")
+    # The learning-curve script draws one line per skill.
+    png = os.path.join(ref, "curves.png")
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "postprocess", "plot_learning.py")
+    plot = subprocess.run([sys.executable, script, history(ref), "--out", png], capture_output=True, text=True)
+    check(plot.returncode == 0 and os.path.getsize(png) > 10000, f"plot_learning.py on several skills: {plot.stderr}")
     keep = [x for k in range(3) for x in ("--set", f"training.skills.{k}.ppo.anneal_iterations=6")]
     for first, second in ((4, 1), (2, 3)):
         out = r.dir(f"restart_{first}_{second}")
