@@ -6,7 +6,8 @@ usage: postprocess/plot_factory.py OUTPUT/history.h5 [--out DIR]
 Writes DIR/factory_kpis.png (throughput, WIP, lead time and OEE of every factory against
 simulated time), DIR/lines_throughput.png (per-line throughput at the last row) and
 DIR/stations_state.png (busy/blocked/starved/down fractions per station at the last row,
-the bottleneck marked). DIR defaults to the history file's directory. Reads HDF5 only, also the history of a
+each factory's bottleneck marked). Lines and stations are labelled by their deck names
+(factory/line/station, `#k` for replicas). DIR defaults to the history file's directory. Reads HDF5 only, also the history of a
 run that is still writing it (or was killed): the rows committed so far are plotted.
 """
 import argparse
@@ -48,14 +49,26 @@ def plot_factories(f, out):
     return path
 
 
+def name_axis(ax, names, n, what):
+    """Labels the bars 0..n-1 by deck name (every k-th when there are many)."""
+    if not names:
+        ax.set_xlabel(f"{what} (global index)")
+        return
+    step = max(1, n // 60)
+    ticks = np.arange(0, n, step)
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([names[k] for k in ticks], rotation=75, ha="right", fontsize=7 if n <= 30 else 5)
+    ax.set_xlabel(what + (f" (every {step}th)" if step > 1 else ""))
+
+
 def plot_lines(f, out):
     tp = f.column("lines/throughput")
     if tp is None:
         return None
     last = tp.reshape(tp.shape[0], -1)[-1]
-    fig, ax = plt.subplots(figsize=(10, 4))
+    fig, ax = plt.subplots(figsize=(10, 4.5))
     ax.bar(np.arange(len(last)), last)
-    ax.set_xlabel("line (global index)")
+    name_axis(ax, f.strings("lines/names"), len(last), "line")
     ax.set_ylabel("throughput [parts/h]")
     ax.set_title(f"throughput per line at t = {float(f.column('time_s')[-1]) / 3600:.2f} h")
     fig.tight_layout()
@@ -72,15 +85,20 @@ def plot_stations(f, out, max_stations=200):
         return None
     last = [d.reshape(d.shape[0], -1)[-1][:max_stations] for d in data]
     n = len(last[0])
-    fig, ax = plt.subplots(figsize=(max(8, n * 0.12), 4))
+    fig, ax = plt.subplots(figsize=(min(30, max(8, n * 0.2)), 5))
     bottom = np.zeros(n)
     for name, values, colour in zip(states, last, ["tab:green", "tab:orange", "tab:blue", "tab:red"]):
         ax.bar(np.arange(n), values, bottom=bottom, label=name, color=colour, width=0.9)
         bottom += values
-    ax.set_xlabel("station (global id)" + (f", first {max_stations}" if n == max_stations else ""))
+    name_axis(ax, f.strings("stations/names"), n, "station" + (f", first {max_stations}" if n == max_stations else ""))
+    bottleneck = f.column("factories/bottleneck")
+    if bottleneck is not None:
+        for gid in {int(g) for g in np.atleast_1d(bottleneck.reshape(bottleneck.shape[0], -1)[-1]) if 0 <= g < n}:
+            ax.annotate("bottleneck", (gid, 1.0), xytext=(gid, 1.03), ha="center", fontsize=7,
+                        arrowprops=dict(arrowstyle="-", color="black"))
     ax.set_ylabel("fraction of time")
-    ax.set_ylim(0, 1.05)
-    ax.legend(ncol=4, fontsize=8, loc="upper right")
+    ax.set_ylim(0, 1.12)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_title("station states at the last report")
     fig.tight_layout()
     path = os.path.join(out, "stations_state.png")
