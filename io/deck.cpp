@@ -14,6 +14,7 @@
 #include "io/deck_tree.hpp"
 #include "io/robot_model_io.hpp"
 #include "solvers/core/error.hpp"
+#include "solvers/learning/layer_names.hpp"
 
 namespace kollektiv::io {
 
@@ -1000,6 +1001,27 @@ std::int64_t read_sites(MapReader& m, const std::optional<std::size_t>& skill, c
   return total;
 }
 
+// Dense layers of the learner's networks (hidden + output).
+int policy_layers(const learning::LearnerConfig& l) { return static_cast<int>(l.policy_hidden.size()) + 1; }
+int value_layers(const learning::LearnerConfig& l) { return static_cast<int>(l.value_hidden.size()) + 1; }
+
+// A list of `min_items` to 64 layer names under `key`, each checked by `problem` ("" when
+// it is a name the key accepts), an error at the item that is not.
+std::optional<std::vector<std::string>> read_layer_names(MapReader& m, const std::string& key, std::size_t min_items,
+                                                         const std::vector<std::string>& fallback,
+                                                         const std::function<std::string(const std::string&)>& problem) {
+  const Node* node = m.peek(key);
+  const std::optional<std::vector<std::string>> names = m.list<std::string>(
+      key, "a list of layer names", "a layer name",
+      [](const std::string& text) -> std::optional<std::string> { return text; },
+      [](const std::string& text) { return text; }, min_items, 64, fallback);
+  for (std::size_t i = 0; names && i < names->size(); ++i) {
+    const std::string why = problem((*names)[i]);
+    if (!why.empty()) m.error(node->items[i].mark, key + "." + std::to_string(i), why + ", found '" + (*names)[i] + "'");
+  }
+  return names;
+}
+
 // training.sharing: how the sites' replicas share (see solvers/training/sharing.hpp).
 void read_sharing(MapReader& m, training::SharingConfig& s, const learning::LearnerConfig& learner) {
   const training::SharingConfig d;
@@ -1038,22 +1060,11 @@ void read_sharing(MapReader& m, training::SharingConfig& s, const learning::Lear
       s.federated.quorum = f.real("quorum", fraction, fd.quorum).value_or(fd.quorum);
       s.federated.unavailable =
           f.real("unavailable", RealRange{0.0, false, 1.0, true, false}, fd.unavailable).value_or(fd.unavailable);
-      const Node* private_node = f.peek("private");
-      const std::optional<std::vector<std::string>> names = f.list<std::string>(
-          "private", "a list of layer names", "a layer name",
-          [](const std::string& text) -> std::optional<std::string> { return text; },
-          [](const std::string& text) { return text; }, 0, 64, std::vector<std::string>{});
-      if (names) {
-        const int policy_layers = static_cast<int>(learner.policy_hidden.size()) + 1;
-        const int value_layers = static_cast<int>(learner.value_hidden.size()) + 1;
-        for (std::size_t i = 0; i < names->size(); ++i) {
-          const std::string problem = training::private_layer_problem((*names)[i], policy_layers, value_layers);
-          if (!problem.empty())
-            f.error(private_node->items[i].mark, "private." + std::to_string(i),
-                    problem + ", found '" + (*names)[i] + "'");
-        }
-        s.federated.private_layers = *names;
-      }
+      const std::optional<std::vector<std::string>> names =
+          read_layer_names(f, "private", 0, {}, [&](const std::string& name) {
+            return training::private_layer_problem(name, policy_layers(learner), value_layers(learner));
+          });
+      if (names) s.federated.private_layers = *names;
       f.finish(explain_misplaced("training.sharing.federated"));
     }
   }
@@ -1071,21 +1082,12 @@ void read_transfer(MapReader& m, training::TransferConfig& t, const learning::Le
                   },
                   [](const std::string& p) { return p; }, std::nullopt)
                  .value_or(d.policy);
-  const Node* layers_node = m.peek("layers");
-  const std::optional<std::vector<std::string>> layers = m.list<std::string>(
-      "layers", "a list of layer names", "a layer name",
-      [](const std::string& text) -> std::optional<std::string> { return text; },
-      [](const std::string& text) { return text; }, 1, 64, d.request.layers);
-  if (layers) {
-    const int policy_layers = static_cast<int>(learner.policy_hidden.size()) + 1;
-    const int value_layers = static_cast<int>(learner.value_hidden.size()) + 1;
-    for (std::size_t i = 0; i < layers->size(); ++i) {
-      const std::string problem = learning::transfer_layer_problem((*layers)[i], policy_layers, value_layers);
-      if (!problem.empty())
-        m.error(layers_node->items[i].mark, "layers." + std::to_string(i), problem + ", found '" + (*layers)[i] + "'");
-    }
-    t.request.layers = *layers;
-  }
+  const std::optional<std::vector<std::string>> layers =
+      read_layer_names(m, "layers", 1, d.request.layers, [&](const std::string& name) {
+        const int p = policy_layers(learner), v = value_layers(learner);
+        return learning::parse_layer_name(name, p, v) ? std::string() : learning::expected_layer_names(p, v);
+      });
+  if (layers) t.request.layers = *layers;
   t.request.normalizer = static_cast<learning::NormalizerTransfer>(
       m.choice("normalizer", {"auto", "take", "fresh"}, static_cast<std::size_t>(d.request.normalizer))
           .value_or(static_cast<std::size_t>(d.request.normalizer)));

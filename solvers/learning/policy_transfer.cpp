@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "solvers/core/error.hpp"
+#include "solvers/learning/layer_names.hpp"
 
 namespace kollektiv::learning {
 
@@ -50,34 +51,7 @@ std::string join(const std::vector<std::string>& words) {
   return s;
 }
 
-// A layer name split into its network and layer: k = -1 for the whole network, -2 for
-// log_std; net "" when it is not a layer name.
-struct LayerName {
-  std::string net;
-  int layer = -1;
-};
-LayerName parse_layer(const std::string& name, int policy_layers, int value_layers) {
-  for (const auto& [net, layers] : {std::pair<std::string, int>{"policy", policy_layers}, {"value", value_layers}}) {
-    if (name == net) return {net, -1};
-    if (name.rfind(net + ".", 0) != 0) continue;
-    const std::string k = name.substr(net.size() + 1);
-    if (k == "output") return {net, layers - 1};
-    if (k == "log_std" && net == "policy") return {net, -2};
-    if (!k.empty() && k.size() < 4 && std::all_of(k.begin(), k.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
-        std::stoi(k) < layers)
-      return {net, std::stoi(k)};
-  }
-  return {"", 0};
-}
-
 }  // namespace
-
-std::string transfer_layer_problem(const std::string& name, int policy_layers, int value_layers) {
-  if (!parse_layer(name, policy_layers, value_layers).net.empty()) return "";
-  return "expected policy, policy.<k> (k < " + std::to_string(policy_layers) +
-         "), policy.output, policy.log_std, value, value.<k> (k < " + std::to_string(value_layers) +
-         ") or value.output";
-}
 
 TransferResult plan_transfer(const TransferSource& from, const PpoLearner& to, const SegmentLayout& observations,
                              const SegmentLayout& actions, const TransferRequest& request) {
@@ -112,20 +86,20 @@ TransferResult plan_transfer(const TransferSource& from, const PpoLearner& to, c
   // in common, one of a whole network ("policy", "value") starts fresh when it has not.
   struct Chosen {
     std::string net;
-    int layer;     // -2: log_std
+    int layer;     // or LayerName::log_std
     bool named;    // by its own name
-    int order() const { return (net == "policy" ? 0 : 1 << 21) + (layer == -2 ? 1 << 20 : layer); }
+    int order() const { return (net == "policy" ? 0 : 1 << 21) + (layer == LayerName::log_std ? 1 << 20 : layer); }
   };
   std::vector<Chosen> chosen;
   for (const std::string& name : request.layers) {
-    const LayerName l = parse_layer(name, policy_layers, value_layers);
-    if (l.net.empty()) fail("cannot transfer layer '" + name + "': " + transfer_layer_problem(name, policy_layers, value_layers));
-    const int layers = l.net == "policy" ? policy_layers : value_layers;
-    if (l.layer == -1) {
-      for (int k = 0; k < layers; ++k) chosen.push_back({l.net, k, false});
-      if (l.net == "policy") chosen.push_back({l.net, -2, false});
+    const std::optional<LayerName> l = parse_layer_name(name, policy_layers, value_layers);
+    if (!l) fail("cannot transfer layer '" + name + "': " + expected_layer_names(policy_layers, value_layers));
+    const int layers = l->net == "policy" ? policy_layers : value_layers;
+    if (l->layer == LayerName::whole) {
+      for (int k = 0; k < layers; ++k) chosen.push_back({l->net, k, false});
+      if (l->net == "policy") chosen.push_back({l->net, LayerName::log_std, false});
     } else {
-      chosen.push_back({l.net, l.layer, true});
+      chosen.push_back({l->net, l->layer, true});
     }
   }
   std::stable_sort(chosen.begin(), chosen.end(), [](const Chosen& a, const Chosen& b) {
@@ -153,7 +127,7 @@ TransferResult plan_transfer(const TransferSource& from, const PpoLearner& to, c
     const bool policy = net == "policy";
     if (!policy && !has_value)
       fail("holds no value network (it was exported by an older kollektiv); transfer policy layers only");
-    if (k == -2) {  // log-stds, one per action
+    if (k == LayerName::log_std) {  // one per action
       const IndexPairs pairs = layouts_known ? act_pairs
                                : from_actions == to.policy().act_dim() ? identity(from_actions)
                                                                         : IndexPairs{};

@@ -1,9 +1,7 @@
 // Skill transfer: a learner starts from the layers of a policy another run exported (what a
 // robot learned for one job, e.g. reaching, as the starting point of the next, e.g. welding).
 //
-// Layers are named as in the deck: "policy" (every layer of the policy's mean network and
-// its log-stds), "policy.<k>" (layer k; the last is also "policy.output"), "policy.log_std",
-// and the same for the value network ("value", "value.<k>", "value.output"). A layer is
+// Layers are named as in the deck (learning/layer_names.hpp). A layer is
 // copied weight by weight where its inputs and outputs correspond:
 //   - hidden widths must be equal (else the request is refused);
 //   - a network's first layer reads the observation: only the inputs of observation
@@ -51,10 +49,6 @@ struct TransferResult {
   std::vector<std::string> report;  // one line per layer: what was copied
   std::int64_t copied = 0;          // parameters copied
 };
-
-// Why `name` is not a layer a transfer can name ("" when it is); `policy_layers` and
-// `value_layers` count the networks' layers (hidden + 1).
-std::string transfer_layer_problem(const std::string& name, int policy_layers, int value_layers);
 
 // The learner's parameters with `request` applied from `from`. `to` is the fresh learner
 // (its layer widths and initial parameters); `observations`/`actions` its skill's layouts.

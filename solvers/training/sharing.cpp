@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "solvers/core/philox.hpp"
+#include "solvers/learning/layer_names.hpp"
 
 namespace kollektiv::training {
 
@@ -104,20 +105,8 @@ FederatedRound federated_round(const FederatedConfig& cfg, std::uint64_t seed, s
 }
 
 std::string private_layer_problem(const std::string& name, int policy_layers, int value_layers) {
-  const std::string expected = "expected policy, policy.<k> (k < " + std::to_string(policy_layers) +
-                               "), policy.output, policy.log_std, value, value.<k> (k < " +
-                               std::to_string(value_layers) + "), value.output or normalizer";
-  if (name == "policy" || name == "value" || name == "normalizer" || name == "policy.output" ||
-      name == "value.output" || name == "policy.log_std")
-    return "";
-  for (const auto& [net, layers] : {std::pair<std::string, int>{"policy.", policy_layers}, {"value.", value_layers}}) {
-    if (name.rfind(net, 0) != 0) continue;
-    const std::string k = name.substr(net.size());
-    if (!k.empty() && k.size() < 4 && std::all_of(k.begin(), k.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
-        std::stoi(k) < layers)
-      return "";
-  }
-  return expected;
+  if (name == "normalizer" || learning::parse_layer_name(name, policy_layers, value_layers)) return "";
+  return learning::expected_layer_names(policy_layers, value_layers, "normalizer");
 }
 
 }  // namespace kollektiv::training

@@ -10,6 +10,7 @@
 
 #include "solvers/comm/decomposition.hpp"
 #include "solvers/core/error.hpp"
+#include "solvers/learning/layer_names.hpp"
 
 namespace kollektiv::training {
 
@@ -500,30 +501,13 @@ std::vector<double> to_vector(View<const Real*> v) {
 
 std::vector<std::uint8_t> SkillUnit::private_mask(const learning::PpoLearner& learner) const {
   std::vector<std::uint8_t> shared(static_cast<std::size_t>(learner.parameter_count()), 1);
-  const auto clear = [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t i = begin; i < end; ++i) shared[i] = 0;
-  };
-  const auto layer_range = [](const learning::DenseLayer& l) {
-    return std::make_pair(l.weight_offset, l.bias_offset + l.out);
-  };
-  const learning::Mlp& policy = learner.policy().mean_net();
-  const learning::Mlp& value = learner.value_net();
+  const int policy_layers = static_cast<int>(learner.policy().mean_net().layers().size());
+  const int value_layers = static_cast<int>(learner.value_net().layers().size());
   for (const std::string& name : cfg_.sharing.federated.private_layers) {
-    if (name == "normalizer") continue;
-    if (name == "policy") {
-      clear(learner.policy().base_offset(), learner.policy().end_offset());
-    } else if (name == "value") {
-      clear(value.base_offset(), value.end_offset());
-    } else if (name == "policy.log_std") {
-      clear(learner.policy().log_std_offset(), learner.policy().end_offset());
-    } else {
-      const bool is_policy = name.rfind("policy.", 0) == 0;
-      const learning::Mlp& net = is_policy ? policy : value;
-      const std::string k = name.substr(is_policy ? 7 : 6);
-      const std::size_t layer = k == "output" ? net.layers().size() - 1 : static_cast<std::size_t>(std::stoi(k));
-      const auto [begin, end] = layer_range(net.layers().at(layer));
-      clear(begin, end);
-    }
+    const std::optional<learning::LayerName> layer = learning::parse_layer_name(name, policy_layers, value_layers);
+    if (!layer) continue;  // "normalizer": not a parameter (the deck refused anything else)
+    const auto [begin, end] = learning::parameter_range(learner, *layer);
+    std::fill(shared.begin() + begin, shared.begin() + end, 0);
   }
   return shared;
 }

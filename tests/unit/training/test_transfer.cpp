@@ -9,6 +9,7 @@
 
 #include "solvers/core/error.hpp"
 #include "solvers/core/segment.hpp"
+#include "solvers/learning/layer_names.hpp"
 #include "solvers/learning/policy_transfer.hpp"
 #include "solvers/skills/fleet.hpp"
 
@@ -153,8 +154,8 @@ TEST(Transfer, PickPlaceKeepsItsGripperFreshAndNamedLayersMustFit) {
   const auto partial = learning::plan_transfer(src, two, skills::observation_layout(SkillKind::pick_place, 2),
                                                skills::action_layout(SkillKind::pick_place, 2), whole);
   EXPECT_EQ(partial.report[2], "policy.2 (8 → 3): fresh, no action in common");
-  EXPECT_EQ(learning::transfer_layer_problem("value.output", 3, 3), "");
-  EXPECT_NE(learning::transfer_layer_problem("normalizer", 3, 3), "");
+  EXPECT_EQ(learning::parse_layer_name("value.output", 3, 3).has_value(), true);
+  EXPECT_FALSE(learning::parse_layer_name("normalizer", 3, 3).has_value());
 }
 
 TEST(Transfer, AFileWithoutLayoutsNeedsTheSameWidthsAndNamesItsMissingValueNetwork) {
