@@ -229,14 +229,12 @@ class TrainingRun {
         tallies.emplace_back(s->sites);
         if (s->member()) rollout(*s, tallies.back(), true);
       }
-      std::int64_t bytes = 0;
       for (auto& s : skills_) {
         if (!s->member()) continue;
         const auto phase = Clock::now();
         s->update = s->unit->update(iteration_ + 1);
         timers_.update_s += seconds_since(phase) - s->update.communication_s;  // its collectives count as
         timers_.communication_s += s->update.communication_s;                 // communication
-        bytes += s->update.bytes_sent;
       }
       const auto phase = Clock::now();
       std::vector<std::vector<EpisodeStats>> figures;
@@ -248,7 +246,7 @@ class TrainingRun {
       ++iteration_;
       for (std::size_t k = 0; k < skills_.size(); ++k)
         if (figures[k].front().episodes > 0) skills_[k]->last_finished = figures[k].front();
-      write_row(t0, iteration_start, figures, true, bytes);
+      write_row(t0, iteration_start, figures, true);
       for (std::size_t k = 0; k < skills_.size(); ++k) report_target(*skills_[k], figures[k].front(), loop_start);
       progress(loop_start, first, cfg_.iterations, figures);
       if (cfg_.checkpoint_every > 0 && iteration_ % cfg_.checkpoint_every == 0 && iteration_ < cfg_.iterations)
@@ -388,21 +386,24 @@ class TrainingRun {
   }
 
   void write_row(Clock::time_point t0, Clock::time_point iteration_start,
-                 const std::vector<std::vector<EpisodeStats>>& figures, bool trained, std::int64_t bytes_sent) {
-    // Bytes are the same for a given rank count, but differ between rank counts: timings. The
-    // most any rank sent (all skills), and in a run of several skills each skill's most bytes
-    // and most microseconds in its collectives on any of its ranks.
+                 const std::vector<std::vector<EpisodeStats>>& figures, bool trained) {
+    // Traffic is the same for a given rank count, but differs between rank counts: timings.
+    // Maxima over the ranks of this iteration's bytes sent (all skills), and in a run of
+    // several skills of each skill's bytes and microseconds in its collectives.
     const auto clamp = [](double x) { return static_cast<int>(std::min<double>(x, std::numeric_limits<int>::max())); };
-    std::vector<int> bytes{clamp(static_cast<double>(bytes_sent))};
-    if (!cfg_.skills.empty()) {
-      for (const auto& sp : skills_) {
-        const bool here = trained && sp->member();
-        bytes.push_back(here ? clamp(static_cast<double>(sp->update.bytes_sent)) : 0);
-        bytes.push_back(here ? clamp(sp->update.communication_s * 1e6) : 0);
+    std::vector<int> maxima{0};
+    double bytes_sent = 0;
+    for (const auto& sp : skills_) {
+      const bool here = trained && sp->member();
+      bytes_sent += here ? static_cast<double>(sp->update.bytes_sent) : 0.0;
+      if (sp->several) {
+        maxima.push_back(here ? clamp(static_cast<double>(sp->update.bytes_sent)) : 0);
+        maxima.push_back(here ? clamp(sp->update.communication_s * 1e6) : 0);
       }
     }
-    diagnostics_->max(bytes);
-    last_bytes_max_ = bytes[0];
+    maxima[0] = clamp(bytes_sent);
+    diagnostics_->max(maxima);
+    last_bytes_max_ = maxima[0];
     const auto phase = Clock::now();
     const double iteration_s = seconds_since(iteration_start);
     if (root_) {
@@ -413,15 +414,15 @@ class TrainingRun {
         if (trained && skills_[k]->several) {
           // Under timings/ (which differs between rank counts), not under the skill's prefix.
           const std::string p = "timings/" + skills_[k]->prefix();
-          history_.append(p + "bytes_sent_max", std::vector<std::int64_t>{bytes[1 + 2 * k]}, "B");
-          history_.append(p + "communication_s_max", {1e-6 * bytes[2 + 2 * k]}, "s");
+          history_.append(p + "bytes_sent_max", std::vector<std::int64_t>{maxima[1 + 2 * k]}, "B");
+          history_.append(p + "communication_s_max", {1e-6 * maxima[2 + 2 * k]}, "s");
         }
       }
       history_.append("timings/physics_s", {timers_.physics_s}, "s");
       history_.append("timings/inference_s", {timers_.inference_s}, "s");
       history_.append("timings/update_s", {timers_.update_s}, "s");
       history_.append("timings/communication_s", {timers_.communication_s}, "s");
-      history_.append("timings/bytes_sent_max", std::vector<std::int64_t>{bytes[0]}, "B");
+      history_.append("timings/bytes_sent_max", std::vector<std::int64_t>{maxima[0]}, "B");
       history_.append("timings/wall_s", {seconds_since(t0)}, "s");
       history_.append("timings/env_steps_per_s",
                       {iteration_s > 0 ? static_cast<double>(env_steps_per_iteration()) / iteration_s : 0.0}, "1/s");
@@ -722,7 +723,7 @@ class TrainingRun {
       const bool stop = stop_.poll();
       timers_.communication_s += seconds_since(phase);
       ++iteration_;
-      write_row(t0, iteration_start, {figures}, false, 0);
+      write_row(t0, iteration_start, {figures}, false);
       progress(loop_start, 0, std::max(planned, iteration_), {figures});
       if (stop && !all_done) {
         // An evaluation keeps no checkpoint: it is short and starts over (with --overwrite).

@@ -68,6 +68,43 @@ Layout make_layout(const UnitConfig& cfg, int rank, int size) {
   return l;
 }
 
+std::vector<RankRange> assign_skill_ranks(const std::vector<std::int64_t>& robots, int size) {
+  const int skills = static_cast<int>(robots.size());
+  std::vector<RankRange> ranges(robots.size());
+  if (skills == 0) return ranges;
+  long double total = 0;
+  for (std::int64_t n : robots) total += static_cast<long double>(n);
+  if (size < skills) {
+    long double before = 0;
+    for (int k = 0; k < skills; ++k) {
+      const long double mid = before + static_cast<long double>(robots[k]) / 2;
+      ranges[k].first = std::min(size - 1, static_cast<int>(mid * size / total));
+      ranges[k].count = 1;
+      before += static_cast<long double>(robots[k]);
+    }
+    return ranges;
+  }
+  const int spare = size - skills;
+  std::vector<int> count(robots.size(), 1);
+  std::vector<std::pair<long double, int>> remainder;
+  int given = 0;
+  for (int k = 0; k < skills; ++k) {
+    const long double quota = spare * static_cast<long double>(robots[k]) / total;
+    const int whole = static_cast<int>(quota);
+    count[k] += whole;
+    given += whole;
+    remainder.emplace_back(quota - whole, k);
+  }
+  std::stable_sort(remainder.begin(), remainder.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (int i = 0; given < spare; ++i, ++given) ++count[remainder[static_cast<std::size_t>(i)].second];
+  int first = 0;
+  for (int k = 0; k < skills; ++k) {
+    ranges[k] = RankRange{first, count[k]};
+    first += count[k];
+  }
+  return ranges;
+}
+
 SiteTally::SiteTally(int sites)
     : return_sum(sites), quality_sum(sites), error_sum(sites), episodes(sites, 0), successes(sites, 0) {}
 
@@ -239,43 +276,6 @@ std::vector<std::string> SkillUnit::transfer(const learning::TransferSource& fro
     report = r.report;
   }
   return report;
-}
-
-std::vector<RankRange> assign_skill_ranks(const std::vector<std::int64_t>& robots, int size) {
-  const int skills = static_cast<int>(robots.size());
-  std::vector<RankRange> ranges(robots.size());
-  if (skills == 0) return ranges;
-  long double total = 0;
-  for (std::int64_t n : robots) total += static_cast<long double>(n);
-  if (size < skills) {
-    long double before = 0;
-    for (int k = 0; k < skills; ++k) {
-      const long double mid = before + static_cast<long double>(robots[k]) / 2;
-      ranges[k].first = std::min(size - 1, static_cast<int>(mid * size / total));
-      ranges[k].count = 1;
-      before += static_cast<long double>(robots[k]);
-    }
-    return ranges;
-  }
-  const int spare = size - skills;
-  std::vector<int> count(robots.size(), 1);
-  std::vector<std::pair<long double, int>> remainder;
-  int given = 0;
-  for (int k = 0; k < skills; ++k) {
-    const long double quota = spare * static_cast<long double>(robots[k]) / total;
-    const int whole = static_cast<int>(quota);
-    count[k] += whole;
-    given += whole;
-    remainder.emplace_back(quota - whole, k);
-  }
-  std::stable_sort(remainder.begin(), remainder.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
-  for (int i = 0; given < spare; ++i, ++given) ++count[remainder[static_cast<std::size_t>(i)].second];
-  int first = 0;
-  for (int k = 0; k < skills; ++k) {
-    ranges[k] = RankRange{first, count[k]};
-    first += count[k];
-  }
-  return ranges;
 }
 
 int SkillUnit::dof() const { return static_cast<int>(cfg_.robot.joints.size()); }
