@@ -3,6 +3,9 @@
 #pragma once
 
 #include <Kokkos_Core.hpp>
+#include <string>
+#include <type_traits>
+#include <vector>
 
 namespace kollektiv {
 
@@ -20,6 +23,21 @@ using HostView = Kokkos::View<T, Kokkos::HostSpace>;
 // functions that index element by element and must accept both.
 template <class T>
 using AnyLayoutView = Kokkos::View<T, Kokkos::LayoutStride, MemSpace>;
+
+// Small arrays (parameters, indices, messages) between host vectors and device Views.
+template <class T>
+View<T*> to_view(const std::vector<T>& values, const std::string& label) {
+  View<T*> v(label, values.size());
+  auto h = Kokkos::create_mirror_view(v);
+  for (std::size_t i = 0; i < values.size(); ++i) h(i) = values[i];
+  Kokkos::deep_copy(v, h);
+  return v;
+}
+template <class T, class... P>
+std::vector<std::remove_const_t<T>> to_vector(const Kokkos::View<T*, P...>& v) {
+  const auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), v);
+  return std::vector<std::remove_const_t<T>>(h.data(), h.data() + h.extent(0));
+}
 
 // Name of the backend that kernels run on, e.g. "Serial", "OpenMP", "Cuda".
 inline const char* exec_space_name() { return ExecSpace::name(); }

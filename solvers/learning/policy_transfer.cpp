@@ -74,10 +74,7 @@ TransferResult plan_transfer(const TransferSource& from, const PpoLearner& to, c
          std::to_string(Mlp(p.value_widths, 0).parameter_count()));
 
   TransferResult result;
-  {
-    const auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), to.parameters());
-    result.parameters.assign(host.data(), host.data() + host.extent(0));
-  }
+  result.parameters = to_vector(to.parameters());
   const int policy_layers = static_cast<int>(to.policy().mean_net().layers().size());
   const int value_layers = static_cast<int>(to.value_net().layers().size());
 

@@ -18,11 +18,6 @@ namespace kollektiv::learning {
 
 namespace {
 
-std::vector<double> to_vector(View<const Real*> v) {
-  auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), v);
-  return std::vector<double>(host.data(), host.data() + host.extent(0));
-}
-
 void from_vector(const std::vector<double>& values, View<Real*> v, std::int64_t offset = 0) {
   HostView<const double*> src(values.data(), values.size());
   Kokkos::deep_copy(Kokkos::subview(v, Kokkos::make_pair(offset, offset + static_cast<std::int64_t>(values.size()))),
@@ -43,13 +38,6 @@ void gather(View<const Real*> src, View<const int*> rows, int n, View<Real*> dst
       "learning::gather", Kokkos::RangePolicy<ExecSpace>(0, n), KOKKOS_LAMBDA(const int i) { dst(i) = src(rows(i)); });
 }
 
-View<int*> to_device(const std::vector<int>& values) {
-  View<int*> v("learning::indices", values.size());
-  auto host = Kokkos::create_mirror_view(v);
-  for (std::size_t i = 0; i < values.size(); ++i) host(i) = values[i];
-  Kokkos::deep_copy(v, host);
-  return v;
-}
 
 }  // namespace
 
@@ -297,7 +285,7 @@ PpoStats PpoLearner::update(const Rollout& ro) {
       if (flags(s) != 0) rows.push_back(s);
     if (!rows.empty()) {
       const int k = static_cast<int>(rows.size());
-      const auto idx = to_device(rows);
+      const auto idx = to_view(rows, "learning::indices");
       View<Real**> final_obs("learning::final_obs", k, obs_dim);
       View<Real*> values("learning::final_values", k);
       gather_rows<Real>(ro.final_obs, idx, k, obs_dim, final_obs);
@@ -380,7 +368,7 @@ PpoStats PpoLearner::update(const Rollout& ro) {
         if (i + 1 == m.size() || std::get<0>(m[i + 1]) != std::get<0>(m[i])) offsets.push_back(static_cast<int>(i + 1));
       }
       const int k = static_cast<int>(rows.size());
-      const auto idx = to_device(rows);
+      const auto idx = to_view(rows, "learning::indices");
       gather_rows<NetReal>(ro.obs, idx, k, obs_dim, batch.obs);
       gather_rows<Real>(ro.actions, idx, k, act_dim, batch.actions);
       gather(ro.log_prob, idx, k, batch.old_log_prob);
@@ -430,13 +418,13 @@ PpoStats PpoLearner::update(const Rollout& ro) {
     stats.entropy *= c;
     stats.grad_norm *= c;
   }
-  if (cfg_.normalize_observations) {
+  if (cfg_.normalize_observations && pending_refit_.columns.empty()) {
+    normalizer_.commit(*collective_);
+  } else if (cfg_.normalize_observations) {  // the first commit after a transfer
     const std::vector<double> mean = normalizer_.mean(), var = normalizer_.variance();
     normalizer_.commit(*collective_);
-    if (!pending_refit_.columns.empty()) {
-      refit(pending_refit_, mean, var, normalizer_.mean(), normalizer_.variance());
-      pending_refit_ = InputRefit{};
-    }
+    refit(pending_refit_, mean, var, normalizer_.mean(), normalizer_.variance());
+    pending_refit_ = InputRefit{};
   }
   stats.communication_s = collective_->traffic().seconds - before.seconds;
   stats.bytes_sent = collective_->traffic().bytes_sent - before.bytes_sent;

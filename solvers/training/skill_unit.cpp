@@ -484,19 +484,6 @@ void unpack(const std::vector<double>& values, const std::vector<std::uint8_t>& 
   }
 }
 
-View<Real*> to_view(const std::vector<double>& values, const std::string& label) {
-  View<Real*> v(label, values.size());
-  auto h = Kokkos::create_mirror_view(v);
-  for (std::size_t i = 0; i < values.size(); ++i) h(i) = values[i];
-  Kokkos::deep_copy(v, h);
-  return v;
-}
-
-std::vector<double> to_vector(View<const Real*> v) {
-  const auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), v);
-  return std::vector<double>(h.data(), h.data() + h.extent(0));
-}
-
 }  // namespace
 
 std::vector<std::uint8_t> SkillUnit::private_mask(const learning::PpoLearner& learner) const {

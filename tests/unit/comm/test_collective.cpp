@@ -16,16 +16,7 @@ namespace {
 
 template <class T>
 View<T*> device(const std::vector<T>& values) {
-  View<T*> v("test::values", values.size());
-  auto h = Kokkos::create_mirror_view(v);
-  for (std::size_t i = 0; i < values.size(); ++i) h(i) = values[i];
-  Kokkos::deep_copy(v, h);
-  return v;
-}
-template <class T>
-std::vector<T> host(View<T*> v) {
-  auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), v);
-  return std::vector<T>(h.data(), h.data() + h.extent(0));
+  return to_view(values, "test::values");
 }
 
 TEST(Collective, ReductionsAndBroadcastAgreeOnEveryRank) {
@@ -34,10 +25,10 @@ TEST(Collective, ReductionsAndBroadcastAgreeOnEveryRank) {
   const std::int64_t big = std::int64_t{1} << 60;
   View<std::int64_t*> sums = device<std::int64_t>({rank + 1, big / 8, -rank});
   c.sum(sums);
-  EXPECT_EQ(host(sums), (std::vector<std::int64_t>{size * (size + 1) / 2, size * (big / 8), -size * (size - 1) / 2}));
+  EXPECT_EQ(to_vector(sums), (std::vector<std::int64_t>{size * (size + 1) / 2, size * (big / 8), -size * (size - 1) / 2}));
   View<int*> maxima = device<int>({rank, -rank});
   c.max(maxima);
-  EXPECT_EQ(host(maxima), (std::vector<int>{size - 1, 0}));
+  EXPECT_EQ(to_vector(maxima), (std::vector<int>{size - 1, 0}));
   std::vector<int> minima{rank, -rank};
   c.min(minima);
   EXPECT_EQ(minima, (std::vector<int>{0, -(size - 1)}));
@@ -49,7 +40,7 @@ TEST(Collective, ReductionsAndBroadcastAgreeOnEveryRank) {
 
   View<Real*> values = device<Real>({rank + 0.5, -1.0 * rank});
   c.broadcast(values, size - 1);
-  EXPECT_EQ(host(values), (std::vector<Real>{size - 0.5, -1.0 * (size - 1)}));
+  EXPECT_EQ(to_vector(values), (std::vector<Real>{size - 0.5, -1.0 * (size - 1)}));
 }
 
 // Ring swaps with both neighbours (and with itself): each rank receives what its peers sent.
@@ -71,15 +62,15 @@ TEST(Collective, ExchangePairsPeersAndCountsBytes) {
   const Traffic before = c.traffic();
   c.exchange(swaps);
   if (size == 1) {
-    EXPECT_EQ(host(from_right), host(to_right));
-    EXPECT_EQ(host(from_left), host(to_left));
+    EXPECT_EQ(to_vector(from_right), to_vector(to_right));
+    EXPECT_EQ(to_vector(from_left), to_vector(to_left));
     EXPECT_EQ(c.traffic().bytes_sent, before.bytes_sent);
   } else if (size == 2) {
-    EXPECT_EQ(host(from_left), (std::vector<Real>{1.0 * left, 100.0 + left}));
-    EXPECT_EQ(host(from_right), (std::vector<Real>{-1.0 * right, -100.0 - right}));
+    EXPECT_EQ(to_vector(from_left), (std::vector<Real>{1.0 * left, 100.0 + left}));
+    EXPECT_EQ(to_vector(from_right), (std::vector<Real>{-1.0 * right, -100.0 - right}));
   } else {
-    EXPECT_EQ(host(from_left), (std::vector<Real>{1.0 * left, 100.0 + left}));
-    EXPECT_EQ(host(from_right), (std::vector<Real>{-1.0 * right, -100.0 - right}));
+    EXPECT_EQ(to_vector(from_left), (std::vector<Real>{1.0 * left, 100.0 + left}));
+    EXPECT_EQ(to_vector(from_right), (std::vector<Real>{-1.0 * right, -100.0 - right}));
     EXPECT_EQ(c.traffic().bytes_sent - before.bytes_sent, static_cast<std::int64_t>(4 * sizeof(Real)));
   }
   EXPECT_GT(c.traffic().operations, before.operations);
@@ -122,7 +113,7 @@ TEST(Collective, LocalCollectiveIsTheIdentity) {
   EXPECT_EQ(v, (std::vector<std::int64_t>{3, -4}));
   View<Real*> a = device<Real>({1, 2}), b("test::b", 2);
   local->exchange({{0, a, b}});
-  EXPECT_EQ(host(b), host(a));
+  EXPECT_EQ(to_vector(b), to_vector(a));
   EXPECT_EQ(local->traffic().bytes_sent, 0);
   EXPECT_THROW(local->exchange({{1, a, b}}), std::invalid_argument);
 }

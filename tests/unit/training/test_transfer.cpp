@@ -21,11 +21,6 @@ using learning::PpoLearner;
 using learning::TransferRequest;
 using skills::SkillKind;
 
-std::vector<double> parameters_of(const PpoLearner& l) {
-  const auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), l.parameters());
-  return std::vector<double>(h.data(), h.data() + h.extent(0));
-}
-
 learning::LearnerConfig config(SkillKind kind, int dof, std::vector<int> hidden, std::uint64_t seed) {
   learning::LearnerConfig c;
   c.obs_dim = layout_width(skills::observation_layout(kind, dof));
@@ -94,7 +89,7 @@ TEST(Transfer, ReachIntoWeldCopiesTheSharedObservationSegmentsOnly) {
   const auto obs = skills::observation_layout(SkillKind::weld, 6);
   const auto act = skills::action_layout(SkillKind::weld, 6);
   const auto r = learning::plan_transfer(src, to, obs, act, TransferRequest{});
-  const std::vector<double> before = parameters_of(to);
+  const std::vector<double> before = to_vector(to.parameters());
   const auto& layer0 = to.policy().mean_net().layers()[0];
   // Weld's inputs: joint_angles 0-11, joint_velocities 12-17, tool_position 18-20 (reach's
   // 0-20 too), seam_offset 21-23, seam_tangent 24-26, goal_offset 27-29 (reach's 21-23), ...,
@@ -121,7 +116,7 @@ TEST(Transfer, PickPlaceKeepsItsGripperFreshAndNamedLayersMustFit) {
   const PpoLearner to(config(SkillKind::pick_place, 6, {8, 8}, 1), *local);
   const auto obs = skills::observation_layout(SkillKind::pick_place, 6);
   const auto act = skills::action_layout(SkillKind::pick_place, 6);
-  const std::vector<double> before = parameters_of(to);
+  const std::vector<double> before = to_vector(to.parameters());
   const auto r = learning::plan_transfer(src, to, obs, act, TransferRequest{});
   const auto& out = to.policy().mean_net().layers()[2];
   for (int j = 0; j < 8; ++j) {
@@ -184,7 +179,7 @@ TEST(Transfer, ShrinkBlendsTheCopiedParametersWithTheFreshOnes) {
   const auto src = source_of(SkillKind::reach, 2, {8, 8});
   const auto local = comm::make_local_collective();
   const PpoLearner to(config(SkillKind::reach, 2, {8, 8}, 1), *local);
-  const std::vector<double> fresh = parameters_of(to);
+  const std::vector<double> fresh = to_vector(to.parameters());
   TransferRequest half;
   half.shrink = 0.25;
   const auto r = learning::plan_transfer(src, to, src.observations, src.actions, half);
@@ -203,8 +198,7 @@ std::vector<double> values_of(PpoLearner& l, int rows) {
   Kokkos::deep_copy(raw, h);
   View<Real*> v("test::v", rows);
   l.value_of(raw, rows, v);
-  const auto vh = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), v);
-  return std::vector<double>(vh.data(), vh.data() + rows);
+  return to_vector(v);
 }
 
 TEST(Transfer, RefittedInputsComputeTheSameFunctionOfTheRawObservation) {
