@@ -12,7 +12,8 @@ training.transfer (shrink 1: the layers as they are; below 1: shrink and perturb
          weld_scratch_env_steps_to_target=<n> weld_transfer_env_steps_to_target=<n> saving=<f>
 
 where env-steps to target are the run's own "target ... reached" line (mean quality of an
-iteration's episodes >= the deck's 0.9) and saving = 1 - transfer / scratch ("never" when a
+iteration's episodes >= the deck's 0.9; every weld run keeps the deck's learning-rate
+schedule, annealed over its 600 iterations, whatever --iterations cuts it to) and saving = 1 - transfer / scratch ("never" when a
 run did not reach it within --iterations; the medians count it as --iterations + 1). Last
 lines give the medians over the seeds per shrink value, also counting the reach run's
 env-steps.
@@ -43,6 +44,12 @@ def run(args, deck, out, *extra):
     return (int(m.group(2)), float(m.group(3))) if m else (None, None), p.stdout
 
 
+def deck_iterations(deck):
+    """training.iterations of a shipped deck (the length of its learning-rate schedule)."""
+    with open(os.path.join(ROOT, "inputs", deck)) as f:
+        return int(re.search(r"^\s+iterations:\s*(\d+)", f.read(), re.M).group(1))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--exe", default=os.path.join(ROOT, "build/app/kollektiv"))
@@ -59,8 +66,9 @@ def main():
     scratch_all, transfer_all = [], {x: [] for x in shrinks}
     for seed in [int(s) for s in args.seeds.split(",")]:
         base = os.path.join(args.work, f"seed{seed}")
+        # Shorter runs keep the deck's own learning-rate schedule (its full iterations).
         settings = ["--set", f"run.seed={seed}", "--set", f"training.iterations={args.iterations}",
-                    "--set", f"training.ppo.anneal_iterations={args.iterations}"]
+                    "--set", f"training.ppo.anneal_iterations={deck_iterations('train_weld.yaml')}"]
         reach = os.path.join(base, "reach")
         run(args, "train_reach_ur5.yaml", reach, "--set", f"run.seed={seed}",
             "--set", f"training.iterations={args.reach_iterations}")
