@@ -93,6 +93,14 @@ struct alignas(64) Station {
 
   std::int64_t events = 0;
 
+  // Robot cells: a service start waits for its outcome (see Factory::run_window).
+  bool cell = false;
+  bool awaiting = false;       // paused at pause_s before starting a service on `request`
+  bool outcome_ready = false;  // `ready` holds the outcome of that service
+  double pause_s = 0.0;
+  Part request;
+  Outcome ready;
+
   void compact() {
     if (part_head > 0 && 2 * part_head >= parts_in.size()) {
       parts_in.erase(parts_in.begin(), parts_in.begin() + static_cast<std::ptrdiff_t>(part_head));
@@ -161,7 +169,9 @@ struct StationRunner {
   static void leave_station(Station& s, double t) { change_wip(s, t, -1); }
   static void exit_line(Station& s, double t) { s.line_exit_s += t - s.current_entry_time; }
 
-  void progress(Station& s, double t) const {
+  // Returns true when a cell pauses before a service start (nothing changed since the
+  // last event but what came before that start; calling it again resumes it).
+  bool progress(Station& s, double t) const {
     for (;;) {
       if (!s.down && s.phase == phase_blocked && (!s.downstream_limited || s.credits > 0)) {
         if (s.downstream_limited) --s.credits;
@@ -171,13 +181,26 @@ struct StationRunner {
         s.phase = phase_idle;
       }
       if (!s.down && s.phase == phase_idle && s.parts_arrived > 0) {
-        const PartSlot p = s.parts_in[s.part_head++];
+        const PartSlot p = s.parts_in[s.part_head];
+        const Part part{p.id, p.entry_time_s};
+        Outcome o;
+        if (s.cell) {
+          if (!s.outcome_ready) {
+            s.awaiting = true;
+            s.pause_s = t;
+            s.request = part;
+            return true;
+          }
+          o = s.ready;
+          s.outcome_ready = false;
+        } else {
+          o = distribution != nullptr ? distribution->process(s.gid, s.service_count, part)
+                                      : model->process(s.gid, s.service_count, part);
+        }
+        ++s.part_head;
         --s.parts_arrived;
         if (s.upstream_limited)
           s.outbox.push_back(comm::PartMessage{s.gid - 1, kind_credit, 0, t + s.upstream_conveyor_s, -1, 0.0});
-        const Part part{p.id, p.entry_time_s};
-        const Outcome o = distribution != nullptr ? distribution->process(s.gid, s.service_count, part)
-                                                  : model->process(s.gid, s.service_count, part);
         ++s.service_count;
         s.current_part_id = p.id;
         s.current_entry_time = p.entry_time_s;
@@ -196,12 +219,27 @@ struct StationRunner {
         s.next_arrival = t + interarrival(s, s.arrival_count);
         continue;  // the part may start service at once
       }
-      return;
+      return false;
     }
   }
 
-  // Returns the time of the station's next event (>= window_end).
+  static void close_kpi_interval(Station& s, double t) {
+    const std::int64_t state = s.current_kpi_state();
+    if (state != s.kpi_state) {
+      s.state_s[s.kpi_state] += t - s.state_since;
+      s.state_since = t;
+      s.kpi_state = state;
+    }
+  }
+
+  // Returns the time of the station's next event (>= window_end), or, for a cell that paused
+  // before a service start (s.awaiting), that start's time. Called again once the outcome
+  // is ready, it goes on from there.
   double run(Station& s, double window_end) const {
+    if (s.outcome_ready) {
+      progress(s, s.pause_s);  // starts the service: a cell pauses at most once per event
+      close_kpi_interval(s, s.pause_s);
+    }
     for (;;) {
       double t = inf;
       int ev = ev_none;
@@ -304,13 +342,8 @@ struct StationRunner {
         default:
           return t;
       }
-      progress(s, t);
-      const std::int64_t state = s.current_kpi_state();
-      if (state != s.kpi_state) {
-        s.state_s[s.kpi_state] += t - s.state_since;
-        s.state_since = t;
-        s.kpi_state = state;
-      }
+      if (progress(s, t)) return t;
+      close_kpi_interval(s, t);
     }
   }
 };
@@ -379,6 +412,8 @@ Factory::Factory(const FactoryModelConfig& config, std::uint64_t seed, MPI_Comm 
       s.credits = next.buffer_capacity;
     }
     if (!s.first) s.upstream_conveyor_s = station_config[static_cast<std::size_t>(g - 1)]->conveyor_time_s;
+    s.cell = c.cell.enabled;
+    has_cells_ = has_cells_ || s.cell;
     s.breakdown = c.breakdown.enabled;
     s.only_when_busy = c.breakdown.only_when_busy;
     s.mtbf_s = c.breakdown.mtbf_s;
@@ -444,6 +479,42 @@ void Factory::run_window(double window_end_s) {
                          const std::int32_t i = active[k];
                          next_out[i] = runner.run(stations[i], window_end_s);
                        });
+  resolve_cells(window_end_s);
+}
+
+// Cells that paused before a service start get their outcomes in one batch per pass, in
+// station order, and run on; a station pauses at most once per service, so this ends.
+void Factory::resolve_cells(double window_end_s) {
+  if (!has_cells_) return;
+  const detail::StationRunner runner{seed_, process_model_.get(), distribution_model_};
+  for (;;) {
+    paused_.clear();
+    requests_.clear();
+    for (std::size_t k = 0; k < active_count_; ++k) {
+      const Station& st = stations_[static_cast<std::size_t>(active_[k])];
+      if (!st.awaiting) continue;
+      paused_.push_back(active_[k]);
+      requests_.push_back(ServiceRequest{st.gid, st.service_count, st.request, st.pause_s, Outcome{}});
+    }
+    if (paused_.empty()) return;
+    require(cells_ != nullptr, "factory: robot-cell stations need a CellProcess (Factory::set_cells)");
+    cells_->resolve(requests_);
+    for (std::size_t k = 0; k < paused_.size(); ++k) {
+      Station& st = stations_[static_cast<std::size_t>(paused_[k])];
+      const Outcome& o = requests_[k].outcome;
+      require(std::isfinite(o.duration_s) && o.duration_s >= 0,
+              "factory: a robot cell returned a non-finite or negative service time");
+      st.awaiting = false;
+      st.outcome_ready = true;
+      st.ready = o;
+    }
+    Station* stations = stations_.data();
+    double* next_out = next_event_s_.data();
+    const std::int32_t* paused = paused_.data();
+    Kokkos::parallel_for("factory::resume_cells",
+                         Kokkos::RangePolicy<HostExecSpace>(0, static_cast<std::int64_t>(paused_.size())),
+                         [=](std::int64_t k) { next_out[paused[k]] = runner.run(stations[paused[k]], window_end_s); });
+  }
 }
 
 void Factory::deliver() {
@@ -510,6 +581,13 @@ double Factory::advance(double t_end_s, const std::function<bool()>& stop_reques
     if (stop_requested && stop_requested()) break;
   }
   return time_s_;
+}
+
+std::vector<std::int64_t> Factory::local_cells() const {
+  std::vector<std::int64_t> gids;
+  for (const Station& s : stations_)
+    if (s.cell) gids.push_back(s.gid);
+  return gids;
 }
 
 std::int64_t Factory::events_processed() const {

@@ -33,6 +33,13 @@
 // lookahead L = min conveyor time over all conveyors (stations that are not last in their
 // line); L = +inf if there are none.
 //
+// Robot cells. A cell station's service (duration and good/scrap) comes from a CellProcess
+// (solvers/cells): at a service start the station pauses, still before taking the part;
+// after the window pass every paused station of the rank gets its outcome in one batch, and
+// the stations go on from where they paused. An outcome is a pure function of the request
+// (station, service count, part, start time), so pausing changes nothing but when the work
+// is done: the result is still that of the sequential simulation.
+//
 // Breakdowns (if enabled). Time to failure k ~ Exp(mtbf_s) drawn with (seed,
 // Stream::failure, gid, k), repair k ~ Exp(mttr_s) with (seed, Stream::repair, gid, k),
 // k = failures so far. The failure clock starts at 0 and restarts after each repair; it runs
@@ -145,6 +152,13 @@ class Factory {
   // times) is refused with Error(bad_checkpoint) on every rank before anything changes.
   void restore(double time_s, const FactoryState& state);
 
+  // Robot cells (StationConfig::cell) pause before each service start; the outcomes come in
+  // one batch per window pass from `cells` (not owned; must outlive advance()). Needed
+  // before advance() when the model has cells.
+  void set_cells(CellProcess* cells) { cells_ = cells; }
+  // The local stations' gids in global order whose config is a robot cell.
+  std::vector<std::int64_t> local_cells() const;
+
   // Events processed by the local stations since construction or restore (timing figures).
   std::int64_t events_processed() const;
   // Bytes this rank sent to other ranks through the part exchange.
@@ -153,6 +167,7 @@ class Factory {
  private:
   void refresh_next_events();  // next_event_s_ from the stations' state
   void run_window(double window_end_s);
+  void resolve_cells(double window_end_s);
   void deliver();
 
   MPI_Comm comm_;
@@ -174,6 +189,10 @@ class Factory {
   std::size_t active_count_ = 0;
   std::unique_ptr<comm::PartExchange> exchange_;
   std::vector<comm::PartMessage> remote_out_;
+  bool has_cells_ = false;  // on this rank
+  CellProcess* cells_ = nullptr;
+  std::vector<std::int32_t> paused_;
+  std::vector<ServiceRequest> requests_;
 };
 
 }  // namespace kollektiv::factory

@@ -35,8 +35,22 @@ struct BreakdownConfig {
   bool only_when_busy = false;  // the failure clock runs only while processing
 };
 
+// A robot cell (solvers/cells): processing one part is an episode of a skill, one per robot
+// of the cell, each robot on its own task of the part (a seam, an item), all at once.
+struct CellConfig {
+  bool enabled = false;       // false: a plain station (process and scrap_probability)
+  int skill = 0;              // index of the skill in the run's cell skills
+  int robots = 1;             // robots, i.e. tasks per part
+  double handling_s = 0.0;    // loading and unloading, added to the episodes' duration
+  double good_quality = 0.9;  // a part whose every task reaches this quality is good
+  double rework_quality = 0.0;  // [rework_quality, good_quality): the cell tries again
+  int max_rework = 0;         // further attempts at one part before it is scrapped
+  double ideal_cycle_s = 0.0; // for OEE performance (the deck sets it; > 0)
+};
+
 struct StationConfig {
   std::string name;
+  CellConfig cell;
   ProcessConfig process;
   double scrap_probability = 0.0;
   // Places for parts between the upstream station and this one: on the conveyor into it

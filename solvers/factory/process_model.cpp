@@ -23,6 +23,7 @@ DistributionProcessModel::DistributionProcessModel(const FactoryModelConfig& con
           q.a = std::log(p.mean_s) - 0.5 * sigma2;
           q.b = std::sqrt(sigma2);
         }
+        if (s.cell.enabled) q = Params{Distribution::fixed, s.cell.ideal_cycle_s, 0.0, 0.0, s.cell.ideal_cycle_s};
         params_.push_back(q);
       }
 }

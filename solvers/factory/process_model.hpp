@@ -1,7 +1,8 @@
 // ProcessModel: how long and how well a station processes one part. The factory asks it
 // once per service start; the default DistributionProcessModel draws the duration from the
 // station's configured distribution and the scrap decision from its scrap probability.
-// A robot-cell station kind plugs in here later (an episode of the cell's skill).
+// Robot cells do not answer at once: their service starts are collected per window pass and
+// resolved together by a CellProcess (one batch of episodes for all busy cells of a rank).
 #pragma once
 
 #include <cstdint>
@@ -22,6 +23,25 @@ struct Outcome {
   bool good = true;         // false: scrapped at the end of the service
 };
 
+// A cell's service start waiting for its outcome.
+struct ServiceRequest {
+  std::int64_t station_gid = 0;
+  std::int64_t service_count = 0;  // services the station started before this one
+  Part part;
+  double start_s = 0.0;
+  Outcome outcome;  // filled by CellProcess::resolve
+};
+
+// The processing of robot-cell stations (StationConfig::cell). resolve() must fill each
+// request's outcome as a pure function of that request and of the simulated time (the
+// factory calls it with the requests of one window pass, in station order, and their
+// number and grouping depend on the rank count and the windows).
+class CellProcess {
+ public:
+  virtual ~CellProcess() = default;
+  virtual void resolve(std::vector<ServiceRequest>& requests) = 0;
+};
+
 // Must be a pure function of its arguments (and the model's seed): the factory may call it
 // for any station from any thread, and the result must not depend on the decomposition.
 class ProcessModel {
@@ -33,7 +53,8 @@ class ProcessModel {
   virtual double ideal_cycle_s(std::int64_t station_gid) const = 0;
 };
 
-// Durations from ProcessConfig, drawn with (seed, Stream::process_time, gid, service_count);
+// Durations from ProcessConfig (for cells: ideal_cycle_s only; their services are resolved
+// by a CellProcess), drawn with (seed, Stream::process_time, gid, service_count);
 // scrap with probability p from (seed, Stream::scrap, gid, service_count), drawn only when
 // p > 0. Lognormal(mean, cv): sigma^2 = ln(1 + cv^2), mu = ln(mean) - sigma^2 / 2.
 class DistributionProcessModel final : public ProcessModel {

@@ -302,16 +302,29 @@ PpoStats PpoLearner::update(const Rollout& ro) {
   compute_gae(GaeInputs{horizon, robots, ro.reward, ro.value, ro.terminated, ro.truncated, truncation_value, last_value},
               cfg_.gamma, cfg_.gae_lambda, advantage, returns);
 
-  std::int64_t n_global = 0;
-  n_global = comm::sum(*collective_, static_cast<std::int64_t>(n));
+  // The rows that hold data (all of them unless the rollout gives lengths).
+  std::vector<std::uint8_t> valid(static_cast<std::size_t>(n), 1);
+  if (ro.length.extent(0) > 0) {
+    const auto length = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), ro.length);
+    for (int s = 0; s < n; ++s) valid[static_cast<std::size_t>(s)] = s / robots < length(s % robots) ? 1 : 0;
+    const auto mask = to_view(std::vector<int>(valid.begin(), valid.end()), "learning::valid");
+    Kokkos::parallel_for(
+        "learning::mask_advantage", Kokkos::RangePolicy<ExecSpace>(0, n), KOKKOS_LAMBDA(const int s) {
+          if (mask(s) == 0) advantage(s) = returns(s) = 0;
+        });
+  }
+  const auto n_valid = static_cast<std::int64_t>(std::count(valid.begin(), valid.end(), std::uint8_t{1}));
+  const std::int64_t n_global = comm::sum(*collective_, n_valid);
   if (cfg_.normalize_advantages && n_global > 1) {
     std::vector<ExactSum> sum{exact_total(advantage, n)};
     comm::sum_exact(*collective_, sum);
     const double mean = sum[0].to_double() / static_cast<double>(n_global);
     View<Real*> squares("learning::advantage_squares", n);
+    const auto mask = to_view(std::vector<int>(valid.begin(), valid.end()), "learning::valid");
     Kokkos::parallel_for(
-        "learning::advantage_squares", Kokkos::RangePolicy<ExecSpace>(0, n),
-        KOKKOS_LAMBDA(const int s) { squares(s) = (advantage(s) - mean) * (advantage(s) - mean); });
+        "learning::advantage_squares", Kokkos::RangePolicy<ExecSpace>(0, n), KOKKOS_LAMBDA(const int s) {
+          squares(s) = mask(s) != 0 ? (advantage(s) - mean) * (advantage(s) - mean) : 0;
+        });
     std::vector<ExactSum> sq{exact_total(squares, n)};
     comm::sum_exact(*collective_, sq);
     const double std_dev = std::sqrt(sq[0].to_double() / static_cast<double>(n_global - 1));
@@ -328,7 +341,7 @@ PpoStats PpoLearner::update(const Rollout& ro) {
   } else {
     for (int r = 0; r < robots; ++r) block(r) = gid(r) / cfg_.robots_per_block;
   }
-  if (cfg_.robots_per_block > 1 || ro.block.extent(0) > 0) check_blocks_whole(block, robots);
+  check_blocks_whole(block, robots);  // collective: every rank, also one without robots
   const double lr = learning_rate();
   const int n_mb = cfg_.minibatches;
   stats.learning_rate = lr;
@@ -346,6 +359,7 @@ PpoStats PpoLearner::update(const Rollout& ro) {
     const std::uint64_t round = static_cast<std::uint64_t>(updates_) * cfg_.epochs + epoch;
     std::vector<std::vector<std::tuple<std::int64_t, int, std::int64_t, int>>> members(n_mb);
     for (int s = 0; s < n; ++s) {
+      if (valid[static_cast<std::size_t>(s)] == 0) continue;
       const int t = s / robots, r = s % robots;
       const std::uint64_t counter = round * static_cast<std::uint64_t>(horizon) + static_cast<std::uint64_t>(t);
       const double u = rng::uniform0(rng::draw(cfg_.seed, rng::Stream::minibatch_shuffle,

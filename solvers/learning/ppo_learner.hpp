@@ -75,6 +75,11 @@ struct Rollout {
   View<int*> truncated;      // episode was cut by the time limit after t
   View<Real**> final_obs;    // raw observation that ended a truncated episode [rows][obs]
   View<Real**> last_obs;     // raw observation after the last step [robots][obs]
+  // [robots] how many of the robot's first steps hold data; empty (the default): all of them.
+  // Rows t >= length(r) are left out of the update. Each robot's last step holding data must
+  // end its episode (terminated or truncated), as a robot cell's episode does, so that GAE
+  // never reaches into the rows left out.
+  View<int*> length;
 };
 
 // A minibatch for loss_gradient(): rows ordered in segments (see segment_sums.hpp).
@@ -143,6 +148,8 @@ class PpoLearner {
   void act(View<const Real**> raw_obs, std::uint64_t step, int t, Rollout& rollout);
   // V of raw observations.
   void value_of(View<const Real**> raw_obs, int rows, View<Real*> value);
+  // What the networks read: raw observations normalised with the committed statistics.
+  void normalize(View<const Real**> raw, int rows, View<NetReal**> out) const;
 
   PpoStats update(const Rollout& rollout);
   // Loss and combined gradient of one minibatch at the current parameters (collective).
@@ -183,7 +190,6 @@ class PpoLearner {
  private:
   void reserve(int rows);
   void check_blocks_whole(HostView<const std::int64_t*> block, int robots) const;
-  void normalize(View<const Real**> raw, int rows, View<NetReal**> out) const;
   void refresh_net_parameters();  // net_params_ = params_ in NetReal
   void reserve_segments(int segments);
 

@@ -37,6 +37,7 @@ constexpr int kSkillDraw = 16;
 // The config as kernels see it: plain values only.
 struct KernelParams {
   int kind = 0, n = 0, obs_dim = 0, act_dim = 0, episode_steps = 1, action_mode = 0;
+  bool auto_reset = true;  // false (cells): a robot whose episode ended waits for start_episodes
   Real dt = 0, action_scale = 0, q_noise = 0;
   Real q_home[kMaxJoints] = {};
   std::uint64_t seed = 0;
@@ -200,12 +201,16 @@ KOKKOS_INLINE_FUNCTION RigidInertia part_payload(const DeviceModel& m, const Ker
 }
 
 // ---------------------------------------------------------------------------------------
-// Episode set-up: joint state and task from the robot's draws of episode ti[ti_episode].
+// Episode set-up: the task from the draws of (gid, episode ti[ti_episode]), the initial
+// joint noise from those of (gid, noise_episode) (the same episode, except for a cell's
+// repeated attempt at one part).
 template <int N>
-KOKKOS_INLINE_FUNCTION void begin_episode(const DeviceModel& m, const KernelParams& p, std::uint64_t gid, Local& s) {
+KOKKOS_INLINE_FUNCTION void begin_episode(const DeviceModel& m, const KernelParams& p, std::uint64_t gid,
+                                          std::uint64_t noise_episode, Local& s) {
   const EpisodeDraws d{p.seed, p.stream, gid, static_cast<std::uint64_t>(s.ti[ti_episode])};
+  const EpisodeDraws noise{p.seed, p.stream, gid, noise_episode};
   for (int i = 0; i < N; ++i) {
-    s.q[i] = clamp(p.q_home[i] + p.q_noise * (2 * d.uniform(i) - 1), m.lower[i], m.upper[i]);
+    s.q[i] = clamp(p.q_home[i] + p.q_noise * (2 * noise.uniform(i) - 1), m.lower[i], m.upper[i]);
     s.qd[i] = 0;
   }
   for (int c = 0; c < task_real_count; ++c) s.tr[c] = 0;
@@ -411,12 +416,29 @@ struct ResetKernel {
     Local s;
     s.ti[ti_episode] = 0;
     const auto gid = static_cast<std::uint64_t>(gid_offset + r);
-    begin_episode<N>(m, p, gid, s);
+    begin_episode<N>(m, p, gid, 0, s);
     if (stagger) {  // the last draw of episode 0, used by nothing else
       const EpisodeDraws d{p.seed, p.stream, gid, 0};
       const auto offset = static_cast<std::int64_t>(d.uniform(2 * kDrawsPerEpisode - 1) * p.episode_steps);
       s.ti[ti_step] = offset < p.episode_steps ? offset : p.episode_steps - 1;
     }
+    st.store(r, N, s);
+    error(r) = 0;
+  }
+};
+
+// Robot r begins the episode keyed by keys(r, :) = (draw id, task episode, noise episode).
+template <int N>
+struct StartKernel {
+  DeviceModel m;
+  KernelParams p;
+  StateViews st;
+  View<const std::int64_t**> keys;
+  View<int*> error;
+  KOKKOS_INLINE_FUNCTION void operator()(int r) const {
+    Local s;
+    s.ti[ti_episode] = keys(r, 1);
+    begin_episode<N>(m, p, static_cast<std::uint64_t>(keys(r, 0)), static_cast<std::uint64_t>(keys(r, 2)), s);
     st.store(r, N, s);
     error(r) = 0;
   }
@@ -446,6 +468,7 @@ struct StepKernel {
   StepParams sp;
   StateViews st;
   View<const Real**> actions;
+  View<const int*> active;  // empty: every robot steps
   View<int*> error;
   std::int64_t gid_offset;
   View<Real*> reward;
@@ -459,6 +482,11 @@ struct StepKernel {
   View<int*> ep_length;
 
   KOKKOS_INLINE_FUNCTION void operator()(int r) const {
+    if (active.extent(0) > 0 && active(r) == 0) {
+      reward(r) = 0;
+      terminated(r) = truncated(r) = done(r) = 0;
+      return;
+    }
     Local s;
     st.load(r, N, s);
     // Actions, clipped to [-1, 1]; the joint part becomes the control. The action penalty
@@ -513,8 +541,11 @@ struct StepKernel {
       ep_quality(r) = o.quality;
       ep_error(r) = o.error;
       ep_length(r) = static_cast<int>(s.ti[ti_step]);
-      s.ti[ti_episode] += 1;
-      begin_episode<N>(m, p, static_cast<std::uint64_t>(gid_offset + r), s);
+      if (p.auto_reset) {
+        s.ti[ti_episode] += 1;
+        begin_episode<N>(m, p, static_cast<std::uint64_t>(gid_offset + r), static_cast<std::uint64_t>(s.ti[ti_episode]),
+                         s);
+      }
     }
     st.store(r, N, s);
   }
@@ -653,6 +684,13 @@ KernelParams make_params(const SkillConfig& cfg, const DeviceModel& m, std::uint
   return p;
 }
 
+KernelParams kernel_params(const SkillConfig& cfg, const DeviceModel& m, std::uint64_t seed, int obs_dim, int act_dim,
+                           bool auto_reset) {
+  KernelParams p = make_params(cfg, m, seed, obs_dim, act_dim);
+  p.auto_reset = auto_reset;
+  return p;
+}
+
 int observation_size(SkillKind kind, int n) { return layout_width(observation_layout(kind, n)); }
 
 template <class V>
@@ -742,7 +780,7 @@ Fleet::Fleet(const dynamics::RobotModel& model, const SkillConfig& cfg, std::uin
 }
 
 void Fleet::reset_all(bool stagger) {
-  const KernelParams p = make_params(cfg_, model_, seed_, obs_dim_, act_dim_);
+  const KernelParams p = kernel_params(cfg_, model_, seed_, obs_dim_, act_dim_, auto_reset_);
   const StateViews st{q_, qd_, task_real_, task_int_};
   dispatch_dof(model_.n_joints, [&](auto dof) {
     Kokkos::parallel_for("skills::reset", Policy(0, n_robots_),
@@ -752,28 +790,43 @@ void Fleet::reset_all(bool stagger) {
 
 void Fleet::observe(View<Real**> obs) const {
   require_shape(obs, n_robots_, obs_dim_, "obs");
-  const KernelParams p = make_params(cfg_, model_, seed_, obs_dim_, act_dim_);
+  const KernelParams p = kernel_params(cfg_, model_, seed_, obs_dim_, act_dim_, auto_reset_);
   const StateViews st{q_, qd_, task_real_, task_int_};
   dispatch_dof(model_.n_joints, [&](auto dof) {
     Kokkos::parallel_for("skills::observe", Policy(0, n_robots_), ObserveKernel<decltype(dof)::value>{model_, p, st, obs});
   });
 }
 
-void Fleet::step(View<const Real**> actions, StepResult& out) {
+void Fleet::step(View<const Real**> actions, StepResult& out) { step(actions, View<const int*>(), out); }
+
+void Fleet::step(View<const Real**> actions, View<const int*> active, StepResult& out) {
   require_shape(actions, n_robots_, act_dim_, "actions");
+  require(active.extent(0) == 0 || static_cast<int>(active.extent(0)) >= n_robots_,
+          "skills: the active mask has fewer rows than the fleet has robots");
   if (static_cast<int>(out.reward.extent(0)) < n_robots_ || static_cast<int>(out.final_obs.extent(1)) < obs_dim_)
     out = StepResult(n_robots_, obs_dim_);
-  const KernelParams p = make_params(cfg_, model_, seed_, obs_dim_, act_dim_);
+  const KernelParams p = kernel_params(cfg_, model_, seed_, obs_dim_, act_dim_, auto_reset_);
   const StateViews st{q_, qd_, task_real_, task_int_};
   dispatch_dof(model_.n_joints, [&](auto dof) {
     Kokkos::parallel_for("skills::step", Policy(0, n_robots_),
-                         StepKernel<decltype(dof)::value>{model_, p, sp_, st, actions, error_, gid_offset_, out.reward,
-                                                          out.terminated, out.truncated, out.final_obs,
+                         StepKernel<decltype(dof)::value>{model_, p, sp_, st, actions, active, error_, gid_offset_,
+                                                          out.reward, out.terminated, out.truncated, out.final_obs,
                                                           out.episode_done, out.episode_return, out.episode_success,
                                                           out.episode_quality, out.episode_final_error,
                                                           out.episode_length});
   });
   dynamics::throw_if_flagged(error_, gid_offset_, "in skills::step");
+}
+
+void Fleet::start_episodes(View<const std::int64_t**> keys, int count) {
+  require(count >= 0 && count <= n_robots_ && static_cast<int>(keys.extent(0)) >= count && keys.extent(1) >= 3,
+          "skills: start_episodes needs (count <= robots, 3) keys");
+  const KernelParams p = kernel_params(cfg_, model_, seed_, obs_dim_, act_dim_, auto_reset_);
+  const StateViews st{q_, qd_, task_real_, task_int_};
+  dispatch_dof(model_.n_joints, [&](auto dof) {
+    Kokkos::parallel_for("skills::start_episodes", Policy(0, count),
+                         StartKernel<decltype(dof)::value>{model_, p, st, keys, error_});
+  });
 }
 
 FleetState Fleet::save_state() const {

@@ -81,8 +81,20 @@ class Fleet {
   // obs: (>= size(), >= obs_dim()).
   void observe(View<Real**> obs) const;
   // actions: (>= size(), >= act_dim()). Robots whose episode ends are reset to their next
-  // episode. Throws kollektiv::Error naming the robot gid if a state became non-finite.
+  // episode (unless auto-reset is off). Throws kollektiv::Error naming the robot gid if a
+  // state became non-finite.
   void step(View<const Real**> actions, StepResult& out);
+  // Only robots with active(r) != 0 step; the others keep their state and report nothing.
+  void step(View<const Real**> actions, View<const int*> active, StepResult& out);
+
+  // Robot cells: with auto-reset off, a robot whose episode ended keeps its final state until
+  // start_episodes() gives it the next one.
+  void set_auto_reset(bool on) { auto_reset_ = on; }
+  // Robots r < count begin the episode keyed by keys(r, :) = (draw id, task episode, noise
+  // episode): the task from the draws rng::draw(seed, skill stream, draw id, task episode *
+  // 64 + k), the initial joint noise from those of the noise episode. A training robot's
+  // episode e is the key (its gid, e, e), so a cell given that key runs the same episode.
+  void start_episodes(View<const std::int64_t**> keys, int count);
 
   FleetState save_state() const;
   // Throws kollektiv::Error if the state does not have size() robots of dof() joints.
@@ -101,6 +113,7 @@ class Fleet {
   std::int64_t gid_offset_;
   int n_robots_;
   int obs_dim_ = 0, act_dim_ = 0;
+  bool auto_reset_ = true;
   View<Real**> q_, qd_, task_real_;
   View<std::int64_t**> task_int_;
   View<int*> error_;
