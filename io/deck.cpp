@@ -41,6 +41,7 @@ const RealRange positive_s{0.0, true, inf, true, true};
 const RealRange non_negative_s{0.0, false, inf, true, true};
 const RealRange positive_number{0.0, true, inf, true, false};
 const RealRange probability{0.0, false, 1.0, true, false};  // scrap: 1 would scrap every part
+const RealRange quality_range{0.0, false, 1.0, false, false};  // [0, 1]
 
 // Defaults that are not a struct's own default.
 constexpr std::int64_t default_count = 1;
@@ -52,6 +53,10 @@ constexpr double default_lognormal_cv = 0.25;
 struct StationSpec {
   factory::StationConfig config;
   std::int64_t count = default_count;
+  // A robot cell: the name of its skill in `cells.skills`, resolved once every block is read.
+  std::string cell_skill;
+  Mark cell_skill_mark;
+  std::string cell_skill_path;
 };
 
 struct LineSpec {
@@ -69,6 +74,9 @@ struct FactorySpec {
 struct DeckSpec {
   RunConfig run;
   std::vector<FactorySpec> factories;
+  bool cells_given = false;
+  CellsConfig cells;
+  Mark cells_interval_mark;
   bool training_deck = false;  // the deck has a `training` block
   TrainingConfig training;
   // Where the deck came from, for the files it refers to.
@@ -280,11 +288,36 @@ StationSpec read_station(MapReader& m, UniqueNames& names, double line_conveyor_
   names.check(m, name);
   c.name = name.value_or("");
   s.count = m.integer("count", positive, default_count).value_or(default_count);
-  {
+  if (m.has("cell")) {
+    // A robot cell: its processing is episodes of a skill, so no distribution and no scrap
+    // probability (the episodes decide).
+    for (const char* key : {"process", "scrap_probability"})
+      if (const Node* node = m.get(key, false))
+        m.error(node->mark, key, "expected no '" + std::string(key) + "' in a robot cell (a station with 'cell'): "
+                                 "its episodes decide the cycle time and the quality");
+    MapReader cell = m.mapping("cell", false);
+    if (cell.valid()) {
+      factory::CellConfig& cc = c.cell;
+      const factory::CellConfig d;
+      cc.enabled = true;
+      if (const Node* node = cell.peek("skill")) {
+        s.cell_skill_mark = node->mark;
+        s.cell_skill_path = cell.path_of("skill");
+      }
+      s.cell_skill = cell.name("skill").value_or("");
+      cc.robots = static_cast<int>(cell.integer("robots", IntRange{1, 64}, d.robots).value_or(d.robots));
+      cc.handling_s = cell.real("handling_s", non_negative_s, d.handling_s).value_or(d.handling_s);
+      cc.good_quality = cell.real("good_quality", quality_range, d.good_quality).value_or(d.good_quality);
+      cc.rework_quality = cell.real("rework_quality", quality_range, d.rework_quality).value_or(d.rework_quality);
+      cc.max_rework = static_cast<int>(cell.integer("max_rework", IntRange{0, 100}, d.max_rework).value_or(d.max_rework));
+      cell.finish();
+    }
+  } else {
+    m.get("cell", false);  // known, and absent: a plain station
     MapReader process = m.mapping("process", true);
     if (process.valid()) read_process(process, c.process);
+    c.scrap_probability = m.real("scrap_probability", probability, 0.0).value_or(0.0);
   }
-  c.scrap_probability = m.real("scrap_probability", probability, 0.0).value_or(0.0);
   c.buffer_capacity = read_capacity(m, line_capacity).value_or(line_capacity);
   c.conveyor_time_s = m.real("conveyor_time_s", positive_s, line_conveyor_s).value_or(line_conveyor_s);
   if (m.has("breakdown")) {
@@ -1252,6 +1285,108 @@ void read_training(MapReader& m, DeckSpec& spec) {
 }
 
 // ---------------------------------------------------------------------------------------
+// cells: the skills of the factory's robot cells
+
+void read_cells(MapReader& m, DeckSpec& spec) {
+  CellsConfig& c = spec.cells;
+  const CellsConfig d;
+  spec.cells_given = true;
+  if (const Node* node = m.peek("update_interval_s")) spec.cells_interval_mark = node->mark;
+  else spec.cells_interval_mark = m.where();
+  c.update_interval_s = m.real("update_interval_s", positive_s, d.update_interval_s).value_or(d.update_interval_s);
+  YAML::Node out_skills;
+  const Node* list = m.sequence("skills", true, out_skills);
+  UniqueNames names("a unique skill name");
+  constexpr std::size_t max_skills = 64;
+  if (list != nullptr && list->items.size() > max_skills)
+    m.error(list->mark, "skills", "expected at most " + std::to_string(max_skills) + " skills");
+  for (std::size_t i = 0; list != nullptr && i < list->items.size() && i < max_skills; ++i) {
+    MapReader entry = m.item("skills", *list, i, out_skills);
+    if (!entry.valid()) continue;
+    CellSkillDeck one;
+    const std::optional<std::string> name = entry.name("name");
+    names.check(entry, name);
+    one.name = name.value_or("");
+    one.learn = entry.boolean("learn", true).value_or(true);
+    for (const char* key : {"robots", "sites", "target_metric", "target", "export_policy"})
+      if (const Node* node = entry.peek(key))
+        entry.error(node->mark, key,
+                    std::string("expected no '") + key +
+                        "' in a cell skill: its robots are the cells' (stations' cell.robots), its sites the "
+                        "factories, and it learns for as long as the factory runs");
+    one.skill.enabled = true;
+    one.skill.name = one.name;
+    one.skill.horizon = 1;
+    one.skill.iterations = 1;
+    read_skill_block(entry, spec, one.skill, "cells.skills", "policy_" + one.name + ".h5");
+    // The skill block's defaults for what a cell skill does not have stay out of the
+    // resolved deck, which must parse again.
+    for (const char* key : {"robots", "target_metric", "target", "export_policy"}) entry.out().remove(key);
+    const training::SharingMode mode = one.skill.sharing.mode;
+    if (mode != training::SharingMode::allreduce && mode != training::SharingMode::isolated) {
+      const Node* sharing = entry.peek("sharing");
+      entry.error(sharing != nullptr ? sharing->mark : entry.where(), "sharing",
+                  "expected sharing mode allreduce (one policy for all factories) or isolated (one per factory) "
+                  "for a cell skill; gossip and federated are not available for cells yet");
+    }
+    c.skills.push_back(std::move(one));
+  }
+  m.finish();
+}
+
+std::string seconds_text(double s) {
+  char text[64];
+  std::snprintf(text, sizeof text, "%.17g", s);
+  return text;
+}
+
+// Cross-references once every block is read: each cell names a skill of cells.skills, cells
+// need a factory, and the policy changes only at the run's report and checkpoint times.
+void check_cells(MapReader& top, DeckSpec& spec) {
+  Errors& errors = top.errors();
+  bool any_cell = false;
+  for (FactorySpec& f : spec.factories)
+    for (LineSpec& l : f.lines)
+      for (StationSpec& st : l.stations) {
+        if (!st.config.cell.enabled) continue;
+        any_cell = true;
+        const auto& skills = spec.cells.skills;
+        const auto it = std::find_if(skills.begin(), skills.end(),
+                                     [&](const CellSkillDeck& k) { return k.name == st.cell_skill; });
+        if (it == skills.end()) {
+          std::string known;
+          for (const auto& k : skills) known += (known.empty() ? "" : ", ") + k.name;
+          errors.add(st.cell_skill_mark, st.cell_skill_path,
+                     "expected the name of a skill in cells.skills (" + (known.empty() ? std::string("none given") : known) +
+                         "), found '" + st.cell_skill + "'");
+          continue;
+        }
+        const skills::CommonConfig& common = it->skill.skill.common;
+        st.config.cell.skill = static_cast<int>(it - skills.begin());
+        st.config.cell.ideal_cycle_s = st.config.cell.handling_s + common.episode_steps * common.control_dt_s;
+      }
+  if (spec.cells_given && spec.training_deck)
+    errors.add(spec.cells_interval_mark, "cells",
+               "expected 'cells' with a 'factory' block (cells are stations of a factory), found a training deck");
+  if (any_cell && !spec.cells_given)
+    errors.add(Mark{}, "cells", "expected a 'cells' block: the factory has robot cells (stations with 'cell')");
+  if (!spec.cells_given || spec.training_deck) return;
+  const double interval = spec.cells.update_interval_s;
+  const auto multiple = [interval](double t) {
+    const double k = std::round(t / interval);
+    return k >= 1 && k * interval == t;
+  };
+  for (const auto& [what, value] : {std::pair<const char*, double>{"run.end_time_s", spec.run.end_time_s},
+                                    {"run.report_interval_s", spec.run.report_interval_s},
+                                    {"run.checkpoint_interval_s", spec.run.checkpoint_interval_s}})
+    if (!multiple(value) && !(value == 0 && std::string(what) == "run.checkpoint_interval_s"))  // 0: at the end only
+      errors.add(spec.cells_interval_mark, "cells.update_interval_s",
+                 "expected an interval that divides " + std::string(what) + " (" + seconds_text(value) +
+                     " s): the cells' policy changes only between update intervals, and histories and "
+                     "checkpoints are taken at their ends; found " + seconds_text(interval) + " s");
+}
+
+// ---------------------------------------------------------------------------------------
 // The top level: a table, so that a later block is one line here plus its reader (which
 // finishes its mapping).
 
@@ -1261,12 +1396,14 @@ struct Block {
   // of these. Other blocks are optional.
   bool kind;
   void (*read)(MapReader&, DeckSpec&);
+  bool optional = false;  // absent: not read at all (rather than read with every default)
 };
 
 const Block top_level_blocks[] = {
     {"run", false, read_run},
     {"factory", true, read_factory},
     {"training", true, read_training},
+    {"cells", false, read_cells, true},
 };
 
 // "name" for one copy, "name#0", "name#1", ... for several.
@@ -1329,7 +1466,7 @@ DeckResult parse_deck(const std::string& text, const std::string& file, const st
   spec.training_deck = top.has("training");
   std::vector<std::string> kinds;  // the kind blocks the deck has
   for (const Block& block : top_level_blocks) {
-    if (block.kind && !top.has(block.key)) {
+    if ((block.kind || block.optional) && !top.has(block.key)) {
       top.get(block.key, false);  // known, and absent
       continue;
     }
@@ -1358,6 +1495,7 @@ DeckResult parse_deck(const std::string& text, const std::string& file, const st
       errors.add(last->key_mark, last->key, "expected exactly one of " + expected + ", found both");
     }
   }
+  check_cells(top, spec);
   top.finish();
 
   if (!errors.empty()) {
@@ -1367,6 +1505,7 @@ DeckResult parse_deck(const std::string& text, const std::string& file, const st
   Deck deck;
   deck.run = spec.run;
   deck.factory = expand(spec.factories);
+  if (spec.cells_given) deck.cells = std::move(spec.cells);
   if (spec.training_deck) {
     deck.training = std::move(spec.training);
     deck.training.enabled = true;

@@ -27,6 +27,19 @@ struct DeckError {
   std::string format() const;
 };
 
+// The skills of a factory's robot cells (`cells` block): each a skill block as in
+// training.skills, without robots or sites (the cells are its robots, the factories its
+// sites), learning from production episodes or frozen.
+struct CellSkillDeck {
+  std::string name;
+  bool learn = true;
+  TrainingConfig skill;  // robot, skill settings, ppo, sharing (allreduce | isolated), transfer
+};
+struct CellsConfig {
+  double update_interval_s = 600.0;  // the policy changes at the multiples of this
+  std::vector<CellSkillDeck> skills;
+};
+
 // A deck describes one of two kinds of run: a factory simulation (`factory` block) or the
 // training or evaluation of a skill (`training` block, training.enabled set). The other
 // kind's config keeps its defaults.
@@ -34,6 +47,7 @@ struct Deck {
   RunConfig run;  // in a training deck only seed, output_dir, checkpoint_keep apply
   factory::FactoryModelConfig factory;  // lines and stations expanded (count replicas)
   TrainingConfig training;
+  CellsConfig cells;                    // a factory deck with robot cells
   std::string file;                     // the name the deck was read from
   std::string text;                     // the original bytes, stored in output files
   // Every key with its resolved value: defaults filled in, overrides applied, `count` kept

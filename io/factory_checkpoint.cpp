@@ -111,6 +111,14 @@ std::uint64_t factory_fingerprint(const factory::FactoryModelConfig& config, std
         f.add(s.breakdown.mtbf_s);
         f.add(s.breakdown.mttr_s);
         f.add(s.breakdown.only_when_busy);
+        if (s.cell.enabled) {  // plain stations hash as before, so their checkpoints stay valid
+          f.add(s.cell.skill);
+          f.add(s.cell.robots);
+          f.add(s.cell.handling_s);
+          f.add(s.cell.good_quality);
+          f.add(s.cell.rework_quality);
+          f.add(s.cell.max_rework);
+        }
       }
     }
   }

@@ -47,6 +47,11 @@ void write_training_state(CheckpointWriter& writer, const skills::FleetState& lo
                           std::int64_t robots, const learning::LearnerState& learner, const std::string& prefix,
                           int shared_rank) {
   write_fleet_state(writer, local, gid_begin, robots, prefix);
+  write_learner_state(writer, learner, prefix, shared_rank);
+}
+
+void write_learner_state(CheckpointWriter& writer, const learning::LearnerState& learner, const std::string& prefix,
+                         int shared_rank) {
   const MPI_Comm comm = writer.comm();
   writer.write_concatenated(prefix + "learner/parameters", on_rank(comm, shared_rank, learner.parameters));
   writer.write_concatenated(prefix + "learner/adam_m", on_rank(comm, shared_rank, learner.adam_m));

@@ -27,6 +27,11 @@ void write_training_state(CheckpointWriter& writer, const skills::FleetState& lo
                           std::int64_t robots, const learning::LearnerState& learner, const std::string& prefix = "",
                           int shared_rank = 0);
 
+// Collective: `learner` ("learner/..." under `prefix`), the same on every rank (rank
+// `shared_rank`'s copy is written).
+void write_learner_state(CheckpointWriter& writer, const learning::LearnerState& learner, const std::string& prefix = "",
+                         int shared_rank = 0);
+
 // Collective: robots [gid_begin, gid_begin + count) of a checkpoint of `robots` robots of
 // `dof` joints. Error(bad_checkpoint) if the arrays do not fit.
 skills::FleetState read_fleet_state(CheckpointReader& reader, std::int64_t gid_begin, std::int64_t count,

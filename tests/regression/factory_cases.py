@@ -71,7 +71,7 @@ def case_restart(r):
     # A restart may change the run settings: 600 s reports to 6000 s, then 300 s reports to
     # the end. The next report is the first multiple after the restart time (this once
     # computed a report before the restart time and spun forever).
-    deck = os.path.join(INPUTS, "quickstart.yaml")
+    deck = os.path.join(INPUTS, "factory_basic.yaml")
     out = r.dir("new_interval")
     r.run(2, out, "--set", "run.end_time_s=6000", deck=deck)
     r.run(1, out, "--restart", "latest", "--set", "run.report_interval_s=300", deck=deck, timeout=120)
@@ -145,12 +145,12 @@ def deck_end_time(deck):
 def case_signal(r):
     # The shipped decks at their own settings (reports every 600 s or every day, windows of 5
     # to 15 s): a signal after the first progress line stops the run early, with a checkpoint.
-    for name in ("quickstart.yaml", "bench/factory_large.yaml"):
+    for name in ("factory_basic.yaml", "bench/factory_large.yaml"):
         deck = os.path.join(INPUTS, name)
         out = r.dir("signalled_" + name.replace("/", "_"))
         run_and_signal(r, 2, out, [], "t=", deck=deck)
         check(end_time(out) < deck_end_time(deck), f"{name}: the signal did not stop the run before its end")
-        if name == "quickstart.yaml":
+        if name == "factory_basic.yaml":
             # The signal stopped the run at an arbitrary window; continuing must still give
             # exactly the straight run's results.
             r.run(2, out, "--restart", "latest", deck=deck)
@@ -161,7 +161,7 @@ def case_signal(r):
             same_files(latest(straight), latest(out), "final checkpoint after signal and restart")
     # A signal while the run is still setting up (here: reading its deck, before a restart)
     # waits for the run loop: checkpoint and exit 4, never death by signal.
-    deck = os.path.join(INPUTS, "quickstart.yaml")
+    deck = os.path.join(INPUTS, "factory_basic.yaml")
     out = r.dir("early")
     r.run(1, out, "--set", "run.end_time_s=3600", deck=deck)
     code, stdout, stderr = signal_while_reading_deck(r, deck, out, "--restart", "latest")
@@ -284,7 +284,7 @@ def case_cli(r):
     check(p.returncode == 2 and "--set:1:10: run.seed:" in p.stderr, f"bad --set:\n{p.stderr}")
     # A factory whose configuration (held on every rank) exceeds the memory of a rank is a
     # deck error (14.1 M copies of the quickstart's 7-station line: 99 M stations, ~20 GB).
-    quickstart = os.path.join(INPUTS, "quickstart.yaml")
+    quickstart = os.path.join(INPUTS, "factory_basic.yaml")
     p = subprocess.run(r.command(2, quickstart, "--output", out, "--set", "factory.factories.0.lines.0.count=14142857"),
                        env=ENV, capture_output=True, text=True, timeout=300)
     check(p.returncode == 2 and "expected a factory that fits in memory" in p.stderr and not os.path.exists(out),

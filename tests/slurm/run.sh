@@ -6,7 +6,7 @@
 #   time limit  bench/factory_large.yaml with --time=00:02:00 --signal=B:USR1@90 is
 #               signalled, checkpoints, exits 4, is requeued and continues, over and over,
 #               to a history bitwise equal (timings aside) to an uninterrupted job's
-#   scancel     quickstart.yaml, while a checkpoint write is in progress (held open by the
+#   scancel     factory_basic.yaml, while a checkpoint write is in progress (held open by the
 #               LD_PRELOAD shim slow_commit.c): `scancel --signal=USR1` stops the job with
 #               a checkpoint and it requeues; `scancel` (TERM, then KILL after KillWait)
 #               kills it mid-write. Either way the next job continues from the newest valid
@@ -99,14 +99,14 @@ cpu=$root/jobs/slurm/cpu.sbatch
 for script in "$root"/jobs/slurm/*.sbatch; do
   options=(--ntasks-per-node="$(nproc)")
   case "$(basename "$script")" in gpu*) options=(--ntasks-per-node=1 --gpus-per-node=1) ;; esac
-  sbatch --test-only "${options[@]}" "$script" "$decks/quickstart.yaml" >"$work/test_only.out" 2>&1 || true
+  sbatch --test-only "${options[@]}" "$script" "$decks/factory_basic.yaml" >"$work/test_only.out" 2>&1 || true
   expect "sbatch --test-only ${options[*]} $(basename "$script"): $(cat "$work/test_only.out")" \
     grep -q "to start at" "$work/test_only.out"
 done
 
 # --- srun's MPI plugin: pmix by default (every job below); none fails as on such a site.
 id=$(KOLLEKTIV_SRUN_MPI=none KOLLEKTIV_OUTPUT=$work/mpi_none/out submit "$work/mpi_none" --ntasks-per-node=2 \
-  "$cpu" "$decks/quickstart.yaml")
+  "$cpu" "$decks/factory_basic.yaml")
 state=$(wait_job "$id" 120)
 expect "KOLLEKTIV_SRUN_MPI=none: no MPI_Init failure in the job output" \
   grep -q "MPI_Init" "$work"/mpi_none/kollektiv-*.out
@@ -136,12 +136,12 @@ echo "time limit: uninterrupted job ${t_ref} s; --time=00:02:00 job ${t_limited}
 # --- scancel during a checkpoint write (held open for a few seconds by slow_commit.so).
 cc -O2 -shared -fPIC -o "$work/slow_commit.so" "$root/tests/slurm/slow_commit.c" -ldl
 quick_ref=$work/quick_ref
-mpirun -np 2 --oversubscribe "$KOLLEKTIV_EXE" "$decks/quickstart.yaml" --output "$quick_ref" >/dev/null
+mpirun -np 2 --oversubscribe "$KOLLEKTIV_EXE" "$decks/factory_basic.yaml" --output "$quick_ref" >/dev/null
 
 # USR1 mid-write: the write completes, the run checkpoints where it stands, exits 4, requeues.
 out=$work/usr1/out
 id=$(LD_PRELOAD=$work/slow_commit.so KOLLEKTIV_TEST_COMMIT_DELAY_S=4 KOLLEKTIV_OUTPUT=$out \
-  submit "$work/usr1" --ntasks-per-node=2 "$cpu" "$decks/quickstart.yaml")
+  submit "$work/usr1" --ntasks-per-node=2 "$cpu" "$decks/factory_basic.yaml")
 expect "scancel --signal=USR1: no second checkpoint write began" \
   wait_for_file "$out/checkpoints/ckpt_00000001.h5.tmp" 300
 scancel --signal=USR1 "$id"
@@ -156,14 +156,14 @@ same_files "$(latest "$quick_ref")" "$(latest "$out")" "final checkpoint after U
 # job of the same output continues from the checkpoint before.
 out=$work/cancel/out
 id=$(LD_PRELOAD=$work/slow_commit.so KOLLEKTIV_TEST_COMMIT_DELAY_S=30 KOLLEKTIV_OUTPUT=$out \
-  submit "$work/cancel" --ntasks-per-node=2 "$cpu" "$decks/quickstart.yaml")
+  submit "$work/cancel" --ntasks-per-node=2 "$cpu" "$decks/factory_basic.yaml")
 expect "scancel: no second checkpoint write began" wait_for_file "$out/checkpoints/ckpt_00000001.h5.tmp" 300
 scancel "$id"
 state=$(wait_job "$id" 120)
 expect "cancelled job: state '$state'" test "$state" = CANCELLED
 expect "scancel did not kill the job in the middle of its second checkpoint write: $(ls "$out/checkpoints")" \
   test -e "$out/checkpoints/ckpt_00000001.h5.tmp" -a "$(cat "$out/checkpoints/latest")" = ckpt_00000000.h5
-id=$(KOLLEKTIV_OUTPUT=$out submit "$work/cancel" --ntasks-per-node=2 "$cpu" "$decks/quickstart.yaml")
+id=$(KOLLEKTIV_OUTPUT=$out submit "$work/cancel" --ntasks-per-node=2 "$cpu" "$decks/factory_basic.yaml")
 state=$(wait_job "$id" 300)
 expect "job after scancel: state '$state'" test "$state" = COMPLETED
 expect "the job after scancel did not continue from the checkpoint" \
@@ -172,7 +172,7 @@ same_files "$quick_ref/history.h5" "$out/history.h5" "history after scancel duri
 same_files "$(latest "$quick_ref")" "$(latest "$out")" "final checkpoint after scancel during a checkpoint write"
 
 # --- A job array of replications: one directory per task, seed = task id.
-id=$(submit "$work/array" --array=1-3 --ntasks-per-node=1 "$cpu" "$decks/quickstart.yaml")
+id=$(submit "$work/array" --array=1-3 --ntasks-per-node=1 "$cpu" "$decks/factory_basic.yaml")
 for task in 1 2 3; do
   state=$(wait_job "${id}_$task" 300)
   expect "array task $task: state '$state'" test "$state" = COMPLETED

@@ -338,21 +338,28 @@ factory:
 
 TEST(Deck, ShippedDecksParseAndRoundTrip) {
   const std::string root = KOLLEKTIV_SOURCE_DIR;
-  for (const char* name : {"inputs/quickstart.yaml", "inputs/factory_multiline.yaml",
+  for (const char* name : {"inputs/quickstart.yaml", "inputs/factory_basic.yaml", "inputs/factory_multiline.yaml",
                            "inputs/bench/factory_large.yaml", "inputs/bench/serial_line.yaml"}) {
     SCOPED_TRACE(name);
     const std::string path = root + "/" + name;
     const DeckResult r = parse_deck(read_file(path), path, {});
     for (const DeckError& e : r.errors) ADD_FAILURE() << e.format();
     ASSERT_TRUE(r.deck.has_value());
-    const Deck again = deck_of(r.deck->resolved_yaml);
-    expect_same_config(*r.deck, again);
+    DeckResult again = parse_deck(r.deck->resolved_yaml, path, {});  // files relative to the same folder
+    for (const DeckError& e : again.errors) ADD_FAILURE() << e.format();
+    ASSERT_TRUE(again.deck.has_value());
+    expect_same_config(*r.deck, *again.deck);
   }
 }
 
 TEST(Deck, ShippedDecksHaveTheirAdvertisedShape) {
   const std::string root = KOLLEKTIV_SOURCE_DIR;
-  const auto load = [&](const std::string& name) { return deck_of(read_file(root + "/" + name)); };
+  const auto load = [&](const std::string& name) {
+    const std::string path = root + "/" + name;  // robot files are relative to the deck
+    DeckResult r = parse_deck(read_file(path), path, {});
+    for (const DeckError& e : r.errors) ADD_FAILURE() << e.format();
+    return r.deck ? *r.deck : Deck{};
+  };
   std::size_t stations = 0;
   const Deck large = load("inputs/bench/factory_large.yaml");
   ASSERT_EQ(large.factory.factories.size(), 1u);
@@ -372,10 +379,27 @@ TEST(Deck, ShippedDecksHaveTheirAdvertisedShape) {
     EXPECT_EQ(s.buffer_capacity, 0);
   }
 
+  const Deck basic = load("inputs/factory_basic.yaml");
+  EXPECT_EQ(basic.run.end_time_s, 8 * 3600.0);
+  EXPECT_EQ(basic.run.report_interval_s, 600.0);
+  EXPECT_GE(basic.run.end_time_s / basic.run.checkpoint_interval_s, 2.0);
+  EXPECT_TRUE(basic.cells.skills.empty());
+
+  // The quickstart: one shift of two lines, each with a robot cell of the one learning skill.
   const Deck quick = load("inputs/quickstart.yaml");
   EXPECT_EQ(quick.run.end_time_s, 8 * 3600.0);
-  EXPECT_EQ(quick.run.report_interval_s, 600.0);
-  EXPECT_GE(quick.run.end_time_s / quick.run.checkpoint_interval_s, 2.0);
+  ASSERT_EQ(quick.cells.skills.size(), 1u);
+  EXPECT_TRUE(quick.cells.skills[0].learn);
+  int cells = 0;
+  for (const auto& l : quick.factory.factories.at(0).lines)
+    for (const auto& s : l.stations)
+      if (s.cell.enabled) {
+        ++cells;
+        EXPECT_EQ(s.cell.skill, 0);
+        EXPECT_EQ(s.cell.robots, 4);
+        EXPECT_DOUBLE_EQ(s.cell.ideal_cycle_s, 10.0 + 100 * 0.02);
+      }
+  EXPECT_EQ(cells, 2);
 
   const Deck multi = load("inputs/factory_multiline.yaml");
   EXPECT_EQ(multi.factory.factories.size(), 2u);
@@ -416,7 +440,7 @@ TEST(DeckErrors, UnknownTopLevelKeyWithSuggestion) {
 
 TEST(DeckErrors, UnknownKeyWithoutSuggestionListsKeys) {
   EXPECT_EQ(errors_of("robots: []\n" + minimal),
-            Strings{"deck.yaml:1:1: robots: unknown key 'robots'; expected one of: run, factory, training"});
+            Strings{"deck.yaml:1:1: robots: unknown key 'robots'; expected one of: run, factory, training, cells"});
 }
 
 TEST(DeckErrors, MisspelledBlockAlsoMissesRequiredOne) {
@@ -853,7 +877,7 @@ TEST(DeckOverrides, UnknownPathWithSuggestion) {
             Strings{"--set:1:40: factory.factories.0.lines.0.stations.0.proces: unknown key 'proces'; did you mean "
                     "'process'?"});
   EXPECT_EQ(errors_of(minimal, {"nonsense.x=1"}),
-            Strings{"--set:1:1: nonsense: unknown key 'nonsense'; expected one of: run, factory, training"});
+            Strings{"--set:1:1: nonsense: unknown key 'nonsense'; expected one of: run, factory, training, cells"});
 }
 
 TEST(DeckOverrides, Malformed) {
