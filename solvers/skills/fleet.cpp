@@ -1,6 +1,7 @@
-// The fleet's kernels: per-robot episode set-up (randomisation, weld start IK), the skill
-// rules (reward, termination, success, quality), observation, and the step that ties them
-// to the arm dynamics. One thread per robot; kernels are templated on the joint count.
+// The fleet's kernels: per-robot episode set-up, observation, and the step that ties a
+// skill's rules to the arm dynamics. One thread per robot; kernels are templated on the
+// joint count and on the skill (reach.hpp, weld.hpp, pick_place.hpp: each skill's task,
+// observation and rules in its own file, behind the interface of skill_kernel.hpp).
 #include "solvers/skills/fleet.hpp"
 
 #include <algorithm>
@@ -14,197 +15,24 @@
 #include "solvers/core/philox.hpp"
 #include "solvers/dynamics/arm_batch.hpp"
 #include "solvers/dynamics/chain_algorithms.hpp"
+#include "solvers/skills/pick_place.hpp"
+#include "solvers/skills/reach.hpp"
+#include "solvers/skills/skill_kernel.hpp"
+#include "solvers/skills/weld.hpp"
 
 namespace kollektiv::skills {
 namespace {
 
-using dynamics::ChainPose;
+using namespace detail;  // NOLINT: the skills' kernel vocabulary
 using dynamics::dispatch_dof;
-using dynamics::DeviceModel;
-using dynamics::kMaxJoints;
-using dynamics::Mat3;
-using dynamics::RigidInertia;
 using dynamics::StepParams;
-using dynamics::Sym3;
-using dynamics::Vec3;
 using Policy = Kokkos::RangePolicy<ExecSpace>;
-
-// Draws reserved per episode in the counter space of a robot's stream.
-constexpr std::uint64_t kDrawsPerEpisode = 64;
-// Draw indices: initial joint noise uses [0, kMaxJoints); skill draws start here.
-constexpr int kSkillDraw = 16;
-
-// The config as kernels see it: plain values only.
-struct KernelParams {
-  int kind = 0, n = 0, obs_dim = 0, act_dim = 0, episode_steps = 1, action_mode = 0;
-  bool auto_reset = true;  // false (cells): a robot whose episode ended waits for start_episodes
-  Real dt = 0, action_scale = 0, q_noise = 0;
-  Real q_home[kMaxJoints] = {};
-  std::uint64_t seed = 0;
-  rng::Stream stream = rng::Stream::skill_reach;
-  Vec3 box_a_min, box_a_max;  // reach target | weld start | pick_place part
-  Vec3 box_b_min, box_b_max;  // pick_place place target
-  // reach
-  Real tolerance = 0, w_distance = 0, w_action = 0, w_success = 0;
-  int hold_steps = 1;
-  // weld
-  int seam_kind = 0, ik_iterations = 0;
-  Vec3 normal, e1, e2;
-  Real yaw_min = 0, yaw_max = 0, len_min = 0, len_max = 0, curv_min = 0, curv_max = 0;
-  Real speed = 0, speed_tol = 0, lat_tol = 0, standoff = 0, standoff_tol = 0, start_offset = 0;
-  Real quality_threshold = 0, w_progress = 0, w_track = 0, w_error = 0;
-  // pick_place
-  Real mass_min = 0, mass_max = 0, side = 0, grasp_tol = 0, place_tol = 0, grip_threshold = 0;
-  Real w_reach = 0, w_place = 0, w_hold = 0, w_grasp = 0;
-};
-
-// One robot's state in registers.
-struct Local {
-  Real q[kMaxJoints] = {}, qd[kMaxJoints] = {};
-  Real tr[task_real_count] = {};
-  std::int64_t ti[task_int_count] = {};
-};
-
-KOKKOS_INLINE_FUNCTION Vec3 vec(const Real* v) { return {v[0], v[1], v[2]}; }
-KOKKOS_INLINE_FUNCTION void put(Real* v, const Vec3& x) {
-  v[0] = x.x;
-  v[1] = x.y;
-  v[2] = x.z;
-}
-KOKKOS_INLINE_FUNCTION Real norm(const Vec3& v) { return math::sqrt(dot(v, v)); }
-KOKKOS_INLINE_FUNCTION Real clamp(Real x, Real lo, Real hi) { return x < lo ? lo : (x > hi ? hi : x); }
-KOKKOS_INLINE_FUNCTION Real lerp(Real lo, Real hi, Real u) { return lo + (hi - lo) * u; }
-KOKKOS_INLINE_FUNCTION Vec3 in_box(const Vec3& lo, const Vec3& hi, Real u0, Real u1, Real u2) {
-  return {lerp(lo.x, hi.x, u0), lerp(lo.y, hi.y, u1), lerp(lo.z, hi.z, u2)};
-}
-
-// Uniform k in (0, 1) of a robot's episode: draw k / 2, word pair k % 2.
-struct EpisodeDraws {
-  std::uint64_t seed;
-  rng::Stream stream;
-  std::uint64_t gid;
-  std::uint64_t episode;
-  KOKKOS_INLINE_FUNCTION Real uniform(int k) const {
-    const rng::Philox4x32 r = rng::draw(seed, stream, gid, episode * kDrawsPerEpisode + static_cast<std::uint64_t>(k / 2));
-    return k % 2 == 0 ? rng::uniform0(r) : rng::uniform1(r);
-  }
-};
-
-// ---------------------------------------------------------------------------------------
-// Seam geometry. A seam starts at p0 with unit tangent t0 in the plane normal to n;
-// b0 = n x t0. Signed curvature k: p(s) = p0 + sin(ks)/k t0 + (1 - cos(ks))/k b0.
-struct Seam {
-  Vec3 p0, t0, b0;
-  Real length = 0, kappa = 0;
-};
-KOKKOS_INLINE_FUNCTION Seam seam_of(const Local& s, const KernelParams& p) {
-  Seam w;
-  w.p0 = vec(s.tr + tr_goal_x);
-  w.t0 = vec(s.tr + tr_dir_x);
-  w.b0 = cross(p.normal, w.t0);
-  w.length = s.tr[tr_length];
-  w.kappa = s.tr[tr_curvature];
-  return w;
-}
-KOKKOS_INLINE_FUNCTION void seam_point(const Seam& w, Real arc, Vec3& pos, Vec3& tangent) {
-  if (w.kappa == 0) {
-    pos = w.p0 + arc * w.t0;
-    tangent = w.t0;
-    return;
-  }
-  const Real c = math::cos(w.kappa * arc), sn = math::sin(w.kappa * arc);
-  pos = w.p0 + (sn / w.kappa) * w.t0 + ((1 - c) / w.kappa) * w.b0;
-  tangent = c * w.t0 + sn * w.b0;
-}
-// Arc length of the seam point nearest to x (projected onto the seam plane), in [0, L].
-KOKKOS_INLINE_FUNCTION Real seam_project(const Seam& w, const Vec3& x) {
-  Real arc;
-  if (w.kappa == 0) {
-    arc = dot(x - w.p0, w.t0);
-  } else {
-    const Vec3 d = x - (w.p0 + (1 / w.kappa) * w.b0);  // from the arc's centre
-    const Real theta = math::atan2(w.kappa * dot(d, w.t0), -w.kappa * dot(d, w.b0));
-    arc = theta / w.kappa;
-  }
-  return clamp(arc, 0, w.length);
-}
-
-struct WeldErrors {
-  Real arc = 0, lateral = 0, standoff = 0;
-  Vec3 closest, tangent;
-};
-KOKKOS_INLINE_FUNCTION WeldErrors weld_errors(const Seam& w, const KernelParams& p, const Vec3& x) {
-  WeldErrors e;
-  e.arc = seam_project(w, x);
-  seam_point(w, e.arc, e.closest, e.tangent);
-  const Vec3 d = x - e.closest;
-  e.lateral = dot(d, cross(p.normal, e.tangent));
-  e.standoff = dot(d, p.normal) - p.standoff;
-  return e;
-}
-// The reference point: where the torch should be after `step` control steps.
-KOKKOS_INLINE_FUNCTION Vec3 weld_reference(const Seam& w, const KernelParams& p, std::int64_t step) {
-  Vec3 pos, tan;
-  seam_point(w, clamp(p.speed * p.dt * static_cast<Real>(step), 0, w.length), pos, tan);
-  return pos + p.standoff * p.normal;
-}
-
-// ---------------------------------------------------------------------------------------
-// Kinematics helpers.
-template <int N>
-KOKKOS_INLINE_FUNCTION Vec3 tool_position(const DeviceModel& m, const Real* q, ChainPose& pose) {
-  dynamics::forward_kinematics(m, N, q, pose);
-  return pose.tool_pos;
-}
-
-// Damped-least-squares position IK: q moves toward placing the tool point at `target`.
-template <int N>
-KOKKOS_INLINE_FUNCTION void dls_ik(const DeviceModel& m, int iterations, const Vec3& target, Real* q) {
-  constexpr Real lambda2 = 0.05 * 0.05, max_step_m = 0.05;
-  for (int it = 0; it < iterations; ++it) {
-    ChainPose pose;
-    Vec3 e = target - tool_position<N>(m, q, pose);
-    const Real en = norm(e);
-    if (en < 1e-9) break;
-    if (en > max_step_m) e = (max_step_m / en) * e;
-    Real jac[6 * kMaxJoints];
-    dynamics::tool_jacobian(m, N, q, jac);
-    // A = J J^T + lambda^2 I (3 x 3, position rows), y = A^{-1} e by the adjugate.
-    Real a[3][3];
-    for (int r = 0; r < 3; ++r)
-      for (int c = 0; c < 3; ++c) {
-        Real s = r == c ? lambda2 : 0;
-        for (int j = 0; j < N; ++j) s += jac[r * N + j] * jac[c * N + j];
-        a[r][c] = s;
-      }
-    const Real c00 = a[1][1] * a[2][2] - a[1][2] * a[2][1], c01 = a[1][2] * a[2][0] - a[1][0] * a[2][2],
-               c02 = a[1][0] * a[2][1] - a[1][1] * a[2][0];
-    const Real det = a[0][0] * c00 + a[0][1] * c01 + a[0][2] * c02;
-    const Real inv[3][3] = {{c00, a[0][2] * a[2][1] - a[0][1] * a[2][2], a[0][1] * a[1][2] - a[0][2] * a[1][1]},
-                            {c01, a[0][0] * a[2][2] - a[0][2] * a[2][0], a[0][2] * a[1][0] - a[0][0] * a[1][2]},
-                            {c02, a[0][1] * a[2][0] - a[0][0] * a[2][1], a[0][0] * a[1][1] - a[0][1] * a[1][0]}};
-    const Real ev[3] = {e.x, e.y, e.z};
-    Real y[3];
-    for (int r = 0; r < 3; ++r) y[r] = (inv[r][0] * ev[0] + inv[r][1] * ev[1] + inv[r][2] * ev[2]) / det;
-    for (int j = 0; j < N; ++j) {
-      const Real dq = jac[0 * N + j] * y[0] + jac[1 * N + j] * y[1] + jac[2 * N + j] * y[2];
-      q[j] = clamp(q[j] + dq, m.lower[j], m.upper[j]);
-    }
-  }
-}
-
-// The payload of a held part: a solid cube of the part's mass at its grip offset.
-KOKKOS_INLINE_FUNCTION RigidInertia part_payload(const DeviceModel& m, const KernelParams& p, const Local& s) {
-  const Real mass = s.tr[tr_part_mass];
-  const Real i = mass * p.side * p.side / 6.0;
-  return dynamics::payload_inertia(m, mass, vec(s.tr + tr_grip_x), Sym3{i, i, i, 0, 0, 0});
-}
 
 // ---------------------------------------------------------------------------------------
 // Episode set-up: the task from the draws of (gid, episode ti[ti_episode]), the initial
 // joint noise from those of (gid, noise_episode) (the same episode, except for a cell's
 // repeated attempt at one part).
-template <int N>
+template <int N, class S>
 KOKKOS_INLINE_FUNCTION void begin_episode(const DeviceModel& m, const KernelParams& p, std::uint64_t gid,
                                           std::uint64_t noise_episode, Local& s) {
   const EpisodeDraws d{p.seed, p.stream, gid, static_cast<std::uint64_t>(s.ti[ti_episode])};
@@ -216,53 +44,11 @@ KOKKOS_INLINE_FUNCTION void begin_episode(const DeviceModel& m, const KernelPara
   for (int c = 0; c < task_real_count; ++c) s.tr[c] = 0;
   s.tr[tr_place_error] = -1;
   s.ti[ti_step] = s.ti[ti_attached] = s.ti[ti_streak] = s.ti[ti_grasped] = 0;
-  constexpr int k = kSkillDraw;
-  ChainPose pose;
-  if (p.kind == static_cast<int>(SkillKind::reach)) {
-    const Vec3 target = in_box(p.box_a_min, p.box_a_max, d.uniform(k), d.uniform(k + 1), d.uniform(k + 2));
-    put(s.tr + tr_goal_x, target);
-    s.tr[tr_initial_distance] = norm(target - tool_position<N>(m, s.q, pose));
-  } else if (p.kind == static_cast<int>(SkillKind::weld)) {
-    const Vec3 p0 = in_box(p.box_a_min, p.box_a_max, d.uniform(k), d.uniform(k + 1), d.uniform(k + 2));
-    const Real yaw = lerp(p.yaw_min, p.yaw_max, d.uniform(k + 3));
-    const Vec3 t0 = math::cos(yaw) * p.e1 + math::sin(yaw) * p.e2;
-    const Real length = lerp(p.len_min, p.len_max, d.uniform(k + 4));
-    const bool arc = p.seam_kind == static_cast<int>(SeamKind::arc) ||
-                     (p.seam_kind == static_cast<int>(SeamKind::both) && d.uniform(k + 5) < 0.5);
-    Real kappa = 0;
-    if (arc) {
-      kappa = lerp(p.curv_min, p.curv_max, d.uniform(k + 6));
-      if (kappa * length > math::pi) kappa = math::pi / length;
-      if (d.uniform(k + 7) < 0.5) kappa = -kappa;
-    }
-    put(s.tr + tr_goal_x, p0);
-    put(s.tr + tr_dir_x, t0);
-    s.tr[tr_length] = length;
-    s.tr[tr_curvature] = kappa;
-    // Torch start: slightly behind the seam start, off it laterally and along the normal.
-    const Vec3 b0 = cross(p.normal, t0);
-    const Vec3 start = p0 + p.standoff * p.normal - (p.start_offset * d.uniform(k + 8)) * t0 +
-                       (p.start_offset * (2 * d.uniform(k + 9) - 1)) * b0 +
-                       (p.start_offset * (2 * d.uniform(k + 10) - 1)) * p.normal;
-    dls_ik<N>(m, p.ik_iterations, start, s.q);
-  } else {
-    const Vec3 part = in_box(p.box_a_min, p.box_a_max, d.uniform(k), d.uniform(k + 1), d.uniform(k + 2));
-    const Vec3 place = in_box(p.box_b_min, p.box_b_max, d.uniform(k + 3), d.uniform(k + 4), d.uniform(k + 5));
-    put(s.tr + tr_part_x, part);
-    put(s.tr + tr_goal_x, place);
-    s.tr[tr_part_mass] = lerp(p.mass_min, p.mass_max, d.uniform(k + 6));
-  }
+  S::template begin<N>(m, p, d, s);
 }
 
-// Part centre now: held parts follow the tool.
-KOKKOS_INLINE_FUNCTION Vec3 part_position(const Local& s, const ChainPose& pose) {
-  if (s.ti[ti_attached] != 0) return pose.tool_pos + pose.tool_rot * vec(s.tr + tr_grip_x);
-  return vec(s.tr + tr_part_x);
-}
-
-// ---------------------------------------------------------------------------------------
-// Observation of one robot into o[0, obs_dim).
-template <int N>
+// Observation of one robot into o[0, obs_dim): the arm's part, the skill's, the episode time.
+template <int N, class S>
 KOKKOS_INLINE_FUNCTION void observe_robot(const DeviceModel& m, const KernelParams& p, const Local& s,
                                           const ChainPose& pose, Real* o) {
   int k = 0;
@@ -272,113 +58,27 @@ KOKKOS_INLINE_FUNCTION void observe_robot(const DeviceModel& m, const KernelPara
     o[k++] = rev ? math::cos(s.q[i]) : 1.0;
   }
   for (int i = 0; i < N; ++i) o[k++] = s.qd[i];
-  const Vec3 x = pose.tool_pos;
-  put(o + k, x);
+  put(o + k, pose.tool_pos);
   k += 3;
-  if (p.kind == static_cast<int>(SkillKind::reach)) {
-    put(o + k, vec(s.tr + tr_goal_x) - x);
-    k += 3;
-  } else if (p.kind == static_cast<int>(SkillKind::weld)) {
-    const Seam w = seam_of(s, p);
-    const WeldErrors e = weld_errors(w, p, x);
-    put(o + k, e.closest + p.standoff * p.normal - x);
-    put(o + k + 3, e.tangent);
-    put(o + k + 6, weld_reference(w, p, s.ti[ti_step]) - x);
-    o[k + 9] = e.lateral;
-    o[k + 10] = e.standoff;
-    o[k + 11] = s.tr[tr_progress] / w.length;
-    k += 12;
-  } else {
-    const Vec3 part = part_position(s, pose);
-    put(o + k, part - x);
-    put(o + k + 3, vec(s.tr + tr_goal_x) - part);
-    o[k + 6] = static_cast<Real>(s.ti[ti_attached]);
-    k += 7;
-  }
+  k += S::template observe<N>(m, p, s, pose, o + k);
   o[k] = static_cast<Real>(s.ti[ti_step]) / static_cast<Real>(p.episode_steps);
 }
 
-// ---------------------------------------------------------------------------------------
-// The skill rules after a physics step. Returns the reward; sets terminated, and at an
-// episode end (terminated or time limit) success and quality.
-struct Outcome {
-  Real reward = 0, quality = 0;
-  Real error = 0;  // m from the goal: reach target, unwelded seam length, part to place target
-  bool terminated = false, success = false;
-};
-
-KOKKOS_INLINE_FUNCTION Outcome reach_rules(const KernelParams& p, Local& s, const ChainPose& pose, Real a2) {
-  Outcome o;
-  const Real dist = norm(vec(s.tr + tr_goal_x) - pose.tool_pos);
-  const bool inside = dist <= p.tolerance;
-  s.ti[ti_streak] = inside ? s.ti[ti_streak] + 1 : 0;
-  o.reward = -p.w_distance * dist - p.w_action * a2 + (inside ? p.w_success : 0.0);
-  o.success = s.ti[ti_streak] >= p.hold_steps;
-  o.error = dist;
-  const Real d0 = s.tr[tr_initial_distance];
-  o.quality = d0 > 0 ? clamp(1 - dist / d0, 0, 1) : (inside ? 1.0 : 0.0);
-  return o;
+// dispatch_skill(kind, f): calls f(S{}) with the skill type of `kind`, so each kernel is
+// compiled for one skill and holds no branch on the skill.
+template <class F>
+void dispatch_skill(SkillKind kind, F&& f) {
+  switch (kind) {
+    case SkillKind::reach: f(Reach{}); break;
+    case SkillKind::weld: f(Weld{}); break;
+    case SkillKind::pick_place: f(PickPlace{}); break;
+  }
 }
 
-KOKKOS_INLINE_FUNCTION Outcome weld_rules(const KernelParams& p, Local& s, const ChainPose& pose, Real a2) {
-  Outcome o;
-  const Seam w = seam_of(s, p);
-  const Vec3 x = pose.tool_pos;
-  const WeldErrors e = weld_errors(w, p, x);
-  const Real ds = e.arc - s.tr[tr_progress];
-  Real welded = 0;
-  if (ds > 0) {
-    const bool in_tol = math::fabs(e.lateral) <= p.lat_tol && math::fabs(e.standoff) <= p.standoff_tol;
-    if (in_tol && ds <= (1 + p.speed_tol) * p.speed * p.dt) welded = ds;
-    s.tr[tr_welded] += welded;
-    s.tr[tr_progress] = e.arc;
-  }
-  const Real lat = e.lateral / p.lat_tol, so = e.standoff / p.standoff_tol;
-  Real err = lat * lat + so * so;
-  err = err > 10 ? 10 : err;
-  const Real track = norm(weld_reference(w, p, s.ti[ti_step]) - x);
-  o.reward = p.w_progress * welded / (p.speed * p.dt) - p.w_track * track - p.w_error * err - p.w_action * a2;
-  o.quality = clamp(s.tr[tr_welded] / w.length, 0, 1);
-  o.error = w.length - (s.tr[tr_welded] < w.length ? s.tr[tr_welded] : w.length);
-  o.success = o.quality >= p.quality_threshold;
-  o.terminated = s.tr[tr_progress] >= w.length;
-  if (o.terminated) o.reward += p.w_success * o.quality;
-  return o;
-}
-
-KOKKOS_INLINE_FUNCTION Outcome pick_place_rules(const KernelParams& p, Local& s, const ChainPose& pose, Real a2,
-                                                bool closed) {
-  Outcome o;
-  const Vec3 x = pose.tool_pos;
-  const Vec3 place = vec(s.tr + tr_goal_x);
-  Real bonus = 0;
-  if (s.ti[ti_attached] == 0) {
-    const Vec3 part = vec(s.tr + tr_part_x);
-    if (closed && norm(part - x) <= p.grasp_tol) {
-      s.ti[ti_attached] = 1;
-      put(s.tr + tr_grip_x, dynamics::mul_transpose(pose.tool_rot, part - x));
-      if (s.ti[ti_grasped] == 0) bonus += p.w_grasp;
-      s.ti[ti_grasped] = 1;
-    }
-  } else if (!closed) {
-    const Vec3 part = part_position(s, pose);
-    put(s.tr + tr_part_x, part);
-    s.ti[ti_attached] = 0;
-    const Real err = norm(place - part);
-    s.tr[tr_place_error] = err;
-    if (err <= p.place_tol) {
-      o.terminated = o.success = true;
-      bonus += p.w_success;
-    }
-  }
-  const Vec3 part = part_position(s, pose);
-  const bool held = s.ti[ti_attached] != 0;
-  o.reward = bonus - p.w_place * norm(place - part) - p.w_action * a2 -
-             (held ? 0.0 : p.w_reach * norm(part - x) + p.w_hold);
-  const Real err = s.tr[tr_place_error];
-  o.quality = o.success ? clamp(1 - err / p.place_tol, 0, 1) : 0.0;
-  o.error = norm(place - part);
-  return o;
+// Both compile-time choices of a kernel: the joint count and the skill.
+template <class F>
+void dispatch(int dof, SkillKind kind, F&& f) {
+  dispatch_dof(dof, [&](auto n) { dispatch_skill(kind, [&](auto skill) { f(n, skill); }); });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -404,7 +104,7 @@ struct StateViews {
   }
 };
 
-template <int N>
+template <int N, class S>
 struct ResetKernel {
   DeviceModel m;
   KernelParams p;
@@ -416,7 +116,7 @@ struct ResetKernel {
     Local s;
     s.ti[ti_episode] = 0;
     const auto gid = static_cast<std::uint64_t>(gid_offset + r);
-    begin_episode<N>(m, p, gid, 0, s);
+    begin_episode<N, S>(m, p, gid, 0, s);
     if (stagger) {  // the last draw of episode 0, used by nothing else
       const EpisodeDraws d{p.seed, p.stream, gid, 0};
       const auto offset = static_cast<std::int64_t>(d.uniform(2 * kDrawsPerEpisode - 1) * p.episode_steps);
@@ -428,7 +128,7 @@ struct ResetKernel {
 };
 
 // Robot r begins the episode keyed by keys(r, :) = (draw id, task episode, noise episode).
-template <int N>
+template <int N, class S>
 struct StartKernel {
   DeviceModel m;
   KernelParams p;
@@ -438,13 +138,13 @@ struct StartKernel {
   KOKKOS_INLINE_FUNCTION void operator()(int r) const {
     Local s;
     s.ti[ti_episode] = keys(r, 1);
-    begin_episode<N>(m, p, static_cast<std::uint64_t>(keys(r, 0)), static_cast<std::uint64_t>(keys(r, 2)), s);
+    begin_episode<N, S>(m, p, static_cast<std::uint64_t>(keys(r, 0)), static_cast<std::uint64_t>(keys(r, 2)), s);
     st.store(r, N, s);
     error(r) = 0;
   }
 };
 
-template <int N>
+template <int N, class S>
 struct ObserveKernel {
   DeviceModel m;
   KernelParams p;
@@ -456,12 +156,12 @@ struct ObserveKernel {
     ChainPose pose;
     dynamics::forward_kinematics(m, N, s.q, pose);
     Real o[kMaxObs];
-    observe_robot<N>(m, p, s, pose, o);
+    observe_robot<N, S>(m, p, s, pose, o);
     for (int k = 0; k < p.obs_dim; ++k) obs(r, k) = o[k];
   }
 };
 
-template <int N>
+template <int N, class S>
 struct StepKernel {
   DeviceModel m;
   KernelParams p;
@@ -505,11 +205,10 @@ struct StepKernel {
       else
         control[i] = s.q[i] + p.action_scale * a[i];
     }
-    const bool pick = p.kind == static_cast<int>(SkillKind::pick_place);
-    const bool closed = pick && actions(r, N) > p.grip_threshold;
+    Real extra[2] = {0, 0};  // the actions after the joints' (pick_place: the gripper)
+    for (int k = N; k < p.act_dim && k < N + 2; ++k) extra[k - N] = actions(r, k);
     RigidInertia payload;
-    const bool held = pick && s.ti[ti_attached] != 0;
-    if (held) payload = part_payload(m, p, s);
+    const bool held = S::payload(m, p, s, payload);
     if (!dynamics::step_robot<N>(m, sp, N, s.q, s.qd, control, held ? &payload : nullptr)) {
       error(r) = 1;
       reward(r) = 0;
@@ -519,13 +218,7 @@ struct StepKernel {
     s.ti[ti_step] += 1;
     ChainPose pose;
     dynamics::forward_kinematics(m, N, s.q, pose);
-    Outcome o;
-    if (p.kind == static_cast<int>(SkillKind::reach))
-      o = reach_rules(p, s, pose, a2);
-    else if (p.kind == static_cast<int>(SkillKind::weld))
-      o = weld_rules(p, s, pose, a2);
-    else
-      o = pick_place_rules(p, s, pose, a2, closed);
+    const Outcome o = S::rules(p, s, pose, a2, extra);
     s.tr[tr_return] += o.reward;
     const bool cut = !o.terminated && s.ti[ti_step] >= p.episode_steps;
     reward(r) = o.reward;
@@ -534,7 +227,7 @@ struct StepKernel {
     done(r) = (o.terminated || cut) ? 1 : 0;
     if (o.terminated || cut) {
       Real ob[kMaxObs];
-      observe_robot<N>(m, p, s, pose, ob);
+      observe_robot<N, S>(m, p, s, pose, ob);
       for (int k = 0; k < p.obs_dim; ++k) final_obs(r, k) = ob[k];
       ep_return(r) = s.tr[tr_return];
       ep_success(r) = o.success ? 1 : 0;
@@ -543,7 +236,7 @@ struct StepKernel {
       ep_length(r) = static_cast<int>(s.ti[ti_step]);
       if (p.auto_reset) {
         s.ti[ti_episode] += 1;
-        begin_episode<N>(m, p, static_cast<std::uint64_t>(gid_offset + r), static_cast<std::uint64_t>(s.ti[ti_episode]),
+        begin_episode<N, S>(m, p, static_cast<std::uint64_t>(gid_offset + r), static_cast<std::uint64_t>(s.ti[ti_episode]),
                          s);
       }
     }
@@ -552,7 +245,6 @@ struct StepKernel {
 };
 
 
-Vec3 to_vec(const std::array<double, 3>& a) { return {a[0], a[1], a[2]}; }
 
 // Per-joint gains from a config list: empty -> automatic, one value -> all joints.
 void fill_gains(const std::vector<double>& given, const double* automatic, int n, const char* what, Real* out) {
@@ -567,12 +259,6 @@ void fill_gains(const std::vector<double>& given, const double* automatic, int n
   }
 }
 
-void check_box(const Box& b, const char* what) {
-  for (int i = 0; i < 3; ++i)
-    require(std::isfinite(b.min[i]) && std::isfinite(b.max[i]) && b.min[i] <= b.max[i],
-            std::string("skills: ") + what + " needs finite min <= max on every axis", ExitCode::bad_input);
-}
-
 KernelParams make_params(const SkillConfig& cfg, const DeviceModel& m, std::uint64_t seed, int obs_dim,
                          int act_dim) {
   const CommonConfig& c = cfg.common;
@@ -585,7 +271,6 @@ KernelParams make_params(const SkillConfig& cfg, const DeviceModel& m, std::uint
   require(c.initial_q.empty() || static_cast<int>(c.initial_q.size()) == n,
           "skills: initial_q needs " + std::to_string(n) + " values, found " + std::to_string(c.initial_q.size()), bad);
   KernelParams p;
-  p.kind = static_cast<int>(cfg.kind);
   p.n = n;
   p.obs_dim = obs_dim;
   p.act_dim = act_dim;
@@ -596,91 +281,7 @@ KernelParams make_params(const SkillConfig& cfg, const DeviceModel& m, std::uint
   p.q_noise = c.initial_q_noise;
   for (int i = 0; i < n; ++i) p.q_home[i] = c.initial_q.empty() ? 0.0 : c.initial_q[static_cast<std::size_t>(i)];
   p.seed = seed;
-  if (cfg.kind == SkillKind::reach) {
-    const ReachConfig& r = cfg.reach;
-    check_box(r.target_box, "reach target_box");
-    require(r.tolerance_m > 0 && r.hold_steps >= 1, "skills: reach needs tolerance_m > 0 and hold_steps >= 1", bad);
-    p.stream = rng::Stream::skill_reach;
-    p.box_a_min = to_vec(r.target_box.min);
-    p.box_a_max = to_vec(r.target_box.max);
-    p.tolerance = r.tolerance_m;
-    p.hold_steps = r.hold_steps;
-    p.w_distance = r.w_distance;
-    p.w_action = r.w_action;
-    p.w_success = r.w_success;
-  } else if (cfg.kind == SkillKind::weld) {
-    const WeldConfig& w = cfg.weld;
-    check_box(w.start_box, "weld start_box");
-    require(w.length_min_m > 0 && w.length_min_m <= w.length_max_m, "skills: weld needs 0 < length_min_m <= length_max_m",
-            bad);
-    require(w.curvature_min > 0 && w.curvature_min <= w.curvature_max,
-            "skills: weld needs 0 < curvature_min <= curvature_max", bad);
-    require(w.yaw_min_rad <= w.yaw_max_rad, "skills: weld needs yaw_min_rad <= yaw_max_rad", bad);
-    require(w.travel_speed_m_s > 0 && w.speed_tolerance > 0, "skills: weld needs travel_speed_m_s, speed_tolerance > 0",
-            bad);
-    require(w.lateral_tolerance_m > 0 && w.standoff_tolerance_m > 0 && w.start_offset_m >= 0 && w.ik_iterations >= 0,
-            "skills: weld needs positive tolerances, start_offset_m >= 0 and ik_iterations >= 0", bad);
-    require(w.quality_threshold > 0 && w.quality_threshold <= 1, "skills: weld quality_threshold must be in (0, 1]", bad);
-    Vec3 nrm = to_vec(w.surface_normal);
-    const Real len = std::sqrt(dot(nrm, nrm));
-    require(len > 0 && std::isfinite(len), "skills: weld surface_normal must be a non-zero vector", bad);
-    nrm = (1 / len) * nrm;
-    // In-plane basis: the base x axis projected on the plane (y if x is the normal).
-    Vec3 e1 = Vec3{1, 0, 0} - nrm.x * nrm;
-    if (std::sqrt(dot(e1, e1)) < 1e-6) e1 = Vec3{0, 1, 0} - nrm.y * nrm;
-    e1 = (1 / std::sqrt(dot(e1, e1))) * e1;
-    p.stream = rng::Stream::skill_weld;
-    p.box_a_min = to_vec(w.start_box.min);
-    p.box_a_max = to_vec(w.start_box.max);
-    p.seam_kind = static_cast<int>(w.seam_kind);
-    p.ik_iterations = w.ik_iterations;
-    p.normal = nrm;
-    p.e1 = e1;
-    p.e2 = cross(nrm, e1);
-    p.yaw_min = w.yaw_min_rad;
-    p.yaw_max = w.yaw_max_rad;
-    p.len_min = w.length_min_m;
-    p.len_max = w.length_max_m;
-    p.curv_min = w.curvature_min;
-    p.curv_max = w.curvature_max;
-    p.speed = w.travel_speed_m_s;
-    p.speed_tol = w.speed_tolerance;
-    p.lat_tol = w.lateral_tolerance_m;
-    p.standoff = w.standoff_m;
-    p.standoff_tol = w.standoff_tolerance_m;
-    p.start_offset = w.start_offset_m;
-    p.quality_threshold = w.quality_threshold;
-    p.w_progress = w.w_progress;
-    p.w_track = w.w_track;
-    p.w_error = w.w_error;
-    p.w_action = w.w_action;
-    p.w_success = w.w_success;
-  } else {
-    const PickPlaceConfig& k = cfg.pick_place;
-    check_box(k.part_box, "pick_place part_box");
-    check_box(k.place_box, "pick_place place_box");
-    require(k.part_mass_min_kg > 0 && k.part_mass_min_kg <= k.part_mass_max_kg,
-            "skills: pick_place needs 0 < part_mass_min_kg <= part_mass_max_kg", bad);
-    require(k.part_side_m > 0 && k.grasp_tolerance_m > 0 && k.place_tolerance_m > 0,
-            "skills: pick_place needs part_side_m, grasp_tolerance_m, place_tolerance_m > 0", bad);
-    p.stream = rng::Stream::skill_pick_place;
-    p.box_a_min = to_vec(k.part_box.min);
-    p.box_a_max = to_vec(k.part_box.max);
-    p.box_b_min = to_vec(k.place_box.min);
-    p.box_b_max = to_vec(k.place_box.max);
-    p.mass_min = k.part_mass_min_kg;
-    p.mass_max = k.part_mass_max_kg;
-    p.side = k.part_side_m;
-    p.grasp_tol = k.grasp_tolerance_m;
-    p.place_tol = k.place_tolerance_m;
-    p.grip_threshold = k.gripper_threshold;
-    p.w_reach = k.w_reach;
-    p.w_place = k.w_place;
-    p.w_hold = k.w_hold;
-    p.w_grasp = k.w_grasp;
-    p.w_action = k.w_action;
-    p.w_success = k.w_success;
-  }
+  dispatch_skill(cfg.kind, [&](auto skill) { decltype(skill)::configure(cfg, p); });
   return p;
 }
 
@@ -782,9 +383,9 @@ Fleet::Fleet(const dynamics::RobotModel& model, const SkillConfig& cfg, std::uin
 void Fleet::reset_all(bool stagger) {
   const KernelParams p = kernel_params(cfg_, model_, seed_, obs_dim_, act_dim_, auto_reset_);
   const StateViews st{q_, qd_, task_real_, task_int_};
-  dispatch_dof(model_.n_joints, [&](auto dof) {
+  dispatch(model_.n_joints, cfg_.kind, [&](auto dof, auto skill) {
     Kokkos::parallel_for("skills::reset", Policy(0, n_robots_),
-                         ResetKernel<decltype(dof)::value>{model_, p, st, error_, gid_offset_, stagger});
+                         ResetKernel<decltype(dof)::value, decltype(skill)>{model_, p, st, error_, gid_offset_, stagger});
   });
 }
 
@@ -792,8 +393,9 @@ void Fleet::observe(View<Real**> obs) const {
   require_shape(obs, n_robots_, obs_dim_, "obs");
   const KernelParams p = kernel_params(cfg_, model_, seed_, obs_dim_, act_dim_, auto_reset_);
   const StateViews st{q_, qd_, task_real_, task_int_};
-  dispatch_dof(model_.n_joints, [&](auto dof) {
-    Kokkos::parallel_for("skills::observe", Policy(0, n_robots_), ObserveKernel<decltype(dof)::value>{model_, p, st, obs});
+  dispatch(model_.n_joints, cfg_.kind, [&](auto dof, auto skill) {
+    Kokkos::parallel_for("skills::observe", Policy(0, n_robots_),
+                         ObserveKernel<decltype(dof)::value, decltype(skill)>{model_, p, st, obs});
   });
 }
 
@@ -807,9 +409,9 @@ void Fleet::step(View<const Real**> actions, View<const int*> active, StepResult
     out = StepResult(n_robots_, obs_dim_);
   const KernelParams p = kernel_params(cfg_, model_, seed_, obs_dim_, act_dim_, auto_reset_);
   const StateViews st{q_, qd_, task_real_, task_int_};
-  dispatch_dof(model_.n_joints, [&](auto dof) {
+  dispatch(model_.n_joints, cfg_.kind, [&](auto dof, auto skill) {
     Kokkos::parallel_for("skills::step", Policy(0, n_robots_),
-                         StepKernel<decltype(dof)::value>{model_, p, sp_, st, actions, active, error_, gid_offset_,
+                         StepKernel<decltype(dof)::value, decltype(skill)>{model_, p, sp_, st, actions, active, error_, gid_offset_,
                                                           out.reward, out.terminated, out.truncated, out.final_obs,
                                                           out.episode_done, out.episode_return, out.episode_success,
                                                           out.episode_quality, out.episode_final_error,
@@ -823,9 +425,9 @@ void Fleet::start_episodes(View<const std::int64_t**> keys, int count) {
           "skills: start_episodes needs (count <= robots, 3) keys");
   const KernelParams p = kernel_params(cfg_, model_, seed_, obs_dim_, act_dim_, auto_reset_);
   const StateViews st{q_, qd_, task_real_, task_int_};
-  dispatch_dof(model_.n_joints, [&](auto dof) {
+  dispatch(model_.n_joints, cfg_.kind, [&](auto dof, auto skill) {
     Kokkos::parallel_for("skills::start_episodes", Policy(0, count),
-                         StartKernel<decltype(dof)::value>{model_, p, st, keys, error_});
+                         StartKernel<decltype(dof)::value, decltype(skill)>{model_, p, st, keys, error_});
   });
 }
 
