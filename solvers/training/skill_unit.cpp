@@ -10,7 +10,7 @@
 
 #include "solvers/comm/decomposition.hpp"
 #include "solvers/core/error.hpp"
-#include "solvers/learning/layer_names.hpp"
+#include "solvers/learning/state_pack.hpp"
 
 namespace kollektiv::training {
 
@@ -239,7 +239,7 @@ SkillUnit::SkillUnit(const UnitConfig& cfg, comm::Collective& collective, comm::
   // The networks' layout, from a replica or (a rank without robots) a learner built for it.
   const auto layout_of = [&](const learning::PpoLearner& learner) {
     param_count_ = learner.parameter_count();
-    shared_mask_ = private_mask(learner);
+    shared_mask_ = learning::shared_mask(learner, cfg_.sharing.federated.private_layers);
   };
   if (!replicas_.empty()) {
     layout_of(replicas_.front()->learner);
@@ -432,72 +432,6 @@ UnitUpdate SkillUnit::update(std::int64_t updates_after) {
   return u;
 }
 
-namespace {
-
-// A replica's state as one flat vector of what it shares: the parameters where `mask` is 1,
-// then (with `moments`) both Adam moments there, then (with `normalizer`) the observation
-// statistics as count, mean and second moment E[x^2] per feature, which average linearly.
-std::vector<double> pack(const learning::LearnerState& s, const std::vector<std::uint8_t>& mask, bool moments,
-                         bool normalizer) {
-  std::vector<double> out;
-  const auto take = [&](const std::vector<double>& v) {
-    for (std::size_t i = 0; i < v.size(); ++i)
-      if (mask[i] != 0) out.push_back(v[i]);
-  };
-  take(s.parameters);
-  if (moments) {
-    take(s.adam_m);
-    take(s.adam_v);
-  }
-  if (normalizer) {
-    const learning::NormalizerState& n = s.normalizer;
-    out.push_back(n.count);
-    out.insert(out.end(), n.mean.begin(), n.mean.end());
-    for (std::size_t f = 0; f < n.mean.size(); ++f)
-      out.push_back((n.count > 0 ? n.m2[f] / n.count : 0.0) + n.mean[f] * n.mean[f]);
-  }
-  return out;
-}
-
-// The inverse of pack(): writes `values` back into `s`.
-void unpack(const std::vector<double>& values, const std::vector<std::uint8_t>& mask, bool moments, bool normalizer,
-            learning::LearnerState& s) {
-  std::size_t at = 0;
-  const auto put = [&](std::vector<double>& v) {
-    for (std::size_t i = 0; i < v.size(); ++i)
-      if (mask[i] != 0) v[i] = values[at++];
-  };
-  put(s.parameters);
-  if (moments) {
-    put(s.adam_m);
-    put(s.adam_v);
-  }
-  if (normalizer) {
-    learning::NormalizerState& n = s.normalizer;
-    const std::size_t dim = n.mean.size();
-    n.count = values[at++];
-    for (std::size_t f = 0; f < dim; ++f) n.mean[f] = values[at + f];
-    for (std::size_t f = 0; f < dim; ++f) {
-      const double variance = values[at + dim + f] - n.mean[f] * n.mean[f];
-      n.m2[f] = n.count * (variance > 0 ? variance : 0.0);
-    }
-  }
-}
-
-}  // namespace
-
-std::vector<std::uint8_t> SkillUnit::private_mask(const learning::PpoLearner& learner) const {
-  std::vector<std::uint8_t> shared(static_cast<std::size_t>(learner.parameter_count()), 1);
-  const int policy_layers = static_cast<int>(learner.policy().mean_net().layers().size());
-  const int value_layers = static_cast<int>(learner.value_net().layers().size());
-  for (const std::string& name : cfg_.sharing.federated.private_layers) {
-    const std::optional<learning::LayerName> layer = learning::parse_layer_name(name, policy_layers, value_layers);
-    if (!layer) continue;  // "normalizer": not a parameter (the deck refused anything else)
-    const auto [begin, end] = learning::parameter_range(learner, *layer);
-    std::fill(shared.begin() + begin, shared.begin() + end, 0);
-  }
-  return shared;
-}
 
 ShareStats SkillUnit::share(std::int64_t updates_after) {
   const SharingConfig& s = cfg_.sharing;
@@ -528,7 +462,7 @@ void SkillUnit::gossip(std::int64_t round) {
   std::vector<int> local_of_site(static_cast<std::size_t>(sites()), -1);
   for (std::size_t k = 0; k < replicas_.size(); ++k) {
     state[k] = replicas_[k]->learner.state();
-    mine[k] = pack(state[k], all, moments, normalizer);
+    mine[k] = learning::pack_state(state[k], all, moments, normalizer);
     local_of_site[replica_site_[k]] = static_cast<int>(k);
   }
   // Partners on other ranks, swapped in the order of the pair's lower site, which both
@@ -555,7 +489,7 @@ void SkillUnit::gossip(std::int64_t round) {
         layout_.site_owner[p] == rank ? mine[local_of_site[p]] : to_vector(received[k]);
     std::vector<double> mixed(mine[k].size());
     for (std::size_t i = 0; i < mixed.size(); ++i) mixed[i] = (mine[k][i] + other[i]) * 0.5;
-    unpack(mixed, all, moments, normalizer, state[k]);
+    learning::unpack_state(mixed, all, moments, normalizer, state[k]);
   }
   for (std::size_t k = 0; k < replicas_.size(); ++k)
     if (partner[replica_site_[k]] >= 0) replicas_[k]->learner.restore(state[k]);
@@ -583,7 +517,7 @@ ShareStats SkillUnit::federated(std::int64_t round) {
   for (std::size_t k = 0; k < replicas_.size(); ++k) {
     state[k] = replicas_[k]->learner.state();
     if (!std::binary_search(fr.reporting.begin(), fr.reporting.end(), replica_site_[k])) continue;
-    std::vector<double> row = pack(state[k], shared_mask_, false, normalizer);
+    std::vector<double> row = learning::pack_state(state[k], shared_mask_, false, normalizer);
     const double w = static_cast<double>(steps_since_round_[k]);
     for (double& x : row) x *= w;
     row.push_back(w);
@@ -605,7 +539,7 @@ ShareStats SkillUnit::federated(std::int64_t round) {
   // Every site starts the next round from the new global model (FedAvg); its private
   // layers, Adam moments and counters stay its own.
   for (std::size_t k = 0; k < replicas_.size(); ++k) {
-    unpack(total, shared_mask_, false, normalizer, state[k]);
+    learning::unpack_state(total, shared_mask_, false, normalizer, state[k]);
     replicas_[k]->learner.restore(state[k]);
     steps_since_round_[k] = 0;
   }

@@ -189,8 +189,6 @@ class SkillUnit {
   void gossip(std::int64_t round);
   ShareStats federated(std::int64_t round);
   double disagreement();
-  // 1 for each parameter that federated rounds average, 0 for the private layers'.
-  std::vector<std::uint8_t> private_mask(const learning::PpoLearner& learner) const;
 
   UnitConfig cfg_;
   comm::Collective* collective_;
