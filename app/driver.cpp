@@ -9,15 +9,18 @@
 #include <Kokkos_Core.hpp>
 #include <fstream>
 #include <iostream>
+#include <map>
+#include <optional>
 #include <sstream>
 
 #include "app/cli.hpp"
-#include "io/policy_io.hpp"
+#include "app/experiment_run.hpp"
 #include "app/factory_run.hpp"
 #include "app/memory.hpp"
 #include "app/signals.hpp"
 #include "app/training_run.hpp"
 #include "io/deck.hpp"
+#include "io/policy_io.hpp"
 #include "solvers/comm/collectives.hpp"
 #include "solvers/core/error.hpp"
 
@@ -72,26 +75,73 @@ std::string read_deck(MPI_Comm comm, const std::string& path) {
   return comm::broadcast(comm, text);
 }
 
+// Every file a deck refers to is read once (collectively, through broadcast_reader) and kept,
+// so that the decks of an experiment's replications parse without communicating.
+struct FileCache {
+  std::map<std::string, std::optional<std::string>> files;
+  io::FileReader reading(MPI_Comm comm) {
+    return [this, inner = broadcast_reader(comm)](const std::string& path) {
+      const auto it = files.find(path);
+      if (it != files.end()) return it->second;
+      return files[path] = inner(path);
+    };
+  }
+  io::FileReader cached_only() const {
+    return [this](const std::string& path) -> std::optional<std::string> {
+      const auto it = files.find(path);
+      return it == files.end() ? std::nullopt : it->second;
+    };
+  }
+};
+
+// Prints a deck's errors on rank 0 (with `what`: "in deck D" or "in scenario S of deck D").
+int report_errors(bool root, const std::vector<io::DeckError>& errors, const std::string& what) {
+  if (root) {
+    for (const auto& e : errors) std::cerr << e.format() << "\n";
+    std::cerr << errors.size() << (errors.size() == 1 ? " error" : " errors") << " " << what
+              << "; nothing was run or written\n";
+  }
+  return static_cast<int>(ExitCode::bad_input);
+}
+
 int run_with(MPI_Comm comm, const CliOptions& cli) {
   const bool root = comm::rank_of(comm) == 0;
   const std::string text = read_deck(comm, cli.deck);
-  io::DeckResult parsed =
-      io::parse_deck(text, cli.deck, cli.overrides, broadcast_reader(comm), memory_per_rank_bytes(comm));
-  if (!parsed.errors.empty()) {
-    if (root) {
-      for (const auto& e : parsed.errors) std::cerr << e.format() << "\n";
-      std::cerr << parsed.errors.size() << (parsed.errors.size() == 1 ? " error" : " errors") << " in deck "
-                << cli.deck << "; nothing was run or written\n";
-    }
-    return static_cast<int>(ExitCode::bad_input);
-  }
+  FileCache cache;
+  io::DeckResult parsed = io::parse_deck(text, cli.deck, cli.overrides, cache.reading(comm), memory_per_rank_bytes(comm));
+  if (!parsed.errors.empty()) return report_errors(root, parsed.errors, "in deck " + cli.deck);
   io::Deck deck = std::move(*parsed.deck);
   if (cli.output) deck.run.output_dir = *cli.output;
+  const io::ExperimentConfig& experiment = deck.experiment;
+  // An experiment's scenarios are decks too: each is checked now, before anything runs.
+  const auto overrides_of = [&](std::size_t s, std::optional<std::int64_t> replication) {
+    std::vector<std::string> o = cli.overrides;
+    o.insert(o.end(), experiment.scenarios[s].overrides.begin(), experiment.scenarios[s].overrides.end());
+    if (replication) o.push_back("run.seed=" + std::to_string(deck.run.seed + static_cast<std::uint64_t>(*replication)));
+    return o;
+  };
+  for (std::size_t s = 0; s < experiment.scenarios.size(); ++s) {
+    const io::DeckResult scenario =
+        io::parse_deck(text, cli.deck, overrides_of(s, std::nullopt), cache.reading(comm), memory_per_rank_bytes(comm));
+    if (!scenario.errors.empty())
+      return report_errors(root, scenario.errors, "in scenario " + experiment.scenarios[s].name + " of deck " + cli.deck);
+  }
   if (cli.validate) {
     if (root) std::cout << deck.resolved_yaml << std::endl;
     return 0;
   }
   if (deck.training.enabled) return run_training(comm, deck, cli);
+  if (experiment.replications > 0) {
+    const TaskDeck task_deck = [&](std::size_t s, std::int64_t r) {
+      io::DeckResult d = io::parse_deck(text, cli.deck, overrides_of(s, r), cache.cached_only());
+      if (!d.errors.empty())
+        throw Error("scenario " + experiment.scenarios[s].name + ", replication " + std::to_string(r) + ": " +
+                        d.errors.front().format(),
+                    ExitCode::bad_input);
+      return std::move(*d.deck);
+    };
+    return run_experiment(comm, deck, task_deck, cli);
+  }
   return run_factory(comm, deck, cli);
 }
 

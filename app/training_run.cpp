@@ -31,6 +31,7 @@
 
 #include "app/memory.hpp"
 #include "app/output_dir.hpp"
+#include "app/phase_timers.hpp"
 #include "app/progress.hpp"
 #include "app/signals.hpp"
 #include "build_info.hpp"
@@ -799,22 +800,17 @@ class TrainingRun {
     }
   }
 
+  // Collective: the phase table, min, mean and max over the ranks.
   void print_timers(Clock::time_point t0) const {
-    if (!root_) return;
-    const double total = seconds_since(t0);
-    std::printf("%-14s %10s %7s\n", "phase", "wall_s", "share");
-    const auto row = [&](const char* name, double s) {
-      std::printf("%-14s %10.3f %6.1f%%\n", name, s, total > 0 ? 100.0 * s / total : 0.0);
-    };
-    row("restart", timers_.restart_s);
-    row("physics", timers_.physics_s);
-    row("inference", timers_.inference_s);
-    row("update", timers_.update_s);
-    row("communication", timers_.communication_s);
-    row("history", timers_.output_s);
-    row("checkpoint", timers_.checkpoint_s);
-    row("total", total);
-    std::fflush(stdout);
+    print_phase_table(comm_,
+                      {{"restart", timers_.restart_s},
+                       {"physics", timers_.physics_s},
+                       {"inference", timers_.inference_s},
+                       {"update", timers_.update_s},
+                       {"communication", timers_.communication_s},
+                       {"history", timers_.output_s},
+                       {"checkpoint", timers_.checkpoint_s}},
+                      seconds_since(t0));
   }
 
   // env_steps: the skill's so far (also before a restart); the rate is this process's

@@ -3,6 +3,7 @@
 #include "io/deck.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -76,6 +77,9 @@ struct DeckSpec {
   std::vector<FactorySpec> factories;
   bool cells_given = false;
   CellsConfig cells;
+  ExperimentConfig experiment;
+  std::optional<Mark> experiment_mark;
+  std::vector<Mark> record_marks;  // of cells.record[i].station
   Mark cells_interval_mark;
   bool training_deck = false;  // the deck has a `training` block
   TrainingConfig training;
@@ -1318,21 +1322,69 @@ void read_cells(MapReader& m, DeckSpec& spec) {
     one.skill.name = one.name;
     one.skill.horizon = 1;
     one.skill.iterations = 1;
+    // The learning rate: constant unless the deck anneals it, and then over a number of update
+    // intervals the deck states (the run's end time may change on a restart; the schedule
+    // may not).
+    const Node* ppo_node = entry.peek("ppo");
+    const Node* anneal = ppo_node != nullptr ? ppo_node->find("anneal_learning_rate") : nullptr;
+    const bool anneal_iterations = ppo_node != nullptr && ppo_node->find("anneal_iterations") != nullptr;
     read_skill_block(entry, spec, one.skill, "cells.skills", "policy_" + one.name + ".h5");
+    if (anneal == nullptr) {
+      one.skill.learner.anneal_learning_rate = false;
+      if (entry.valid() && entry.out()["ppo"].IsMap()) entry.out()["ppo"]["anneal_learning_rate"] = "false";
+    } else if (one.skill.learner.anneal_learning_rate && !anneal_iterations) {
+      entry.error(anneal->mark, "ppo.anneal_learning_rate",
+                  "expected ppo.anneal_iterations with anneal_learning_rate: true in a cell skill (the update "
+                  "intervals the learning rate decays over), found none");
+    }
     // The skill block's defaults for what a cell skill does not have stay out of the
     // resolved deck, which must parse again.
     for (const char* key : {"robots", "target_metric", "target", "export_policy"}) entry.out().remove(key);
-    const training::SharingMode mode = one.skill.sharing.mode;
-    if (mode != training::SharingMode::allreduce && mode != training::SharingMode::isolated) {
+    if (one.skill.sharing.nccl) {
       const Node* sharing = entry.peek("sharing");
       entry.error(sharing != nullptr ? sharing->mark : entry.where(), "sharing",
-                  "expected sharing mode allreduce (one policy for all factories) or isolated (one per factory) "
-                  "for a cell skill; gossip and federated are not available for cells yet");
+                  "expected no 'backend: nccl' for a cell skill: every rank holds its replicas, and they share "
+                  "without messages");
     }
     c.skills.push_back(std::move(one));
   }
+  // Episodes to record (names resolved in check_cells).
+  if (m.has("record")) {
+    YAML::Node out_record;
+    const Node* rec = m.sequence("record", false, out_record);
+    for (std::size_t i = 0; rec != nullptr && i < rec->items.size() && i < 1000; ++i) {
+      MapReader entry = m.item("record", *rec, i, out_record);
+      if (!entry.valid()) continue;
+      RecordConfig r;
+      if (const Node* node = entry.peek("station")) spec.record_marks.push_back(node->mark);
+      else spec.record_marks.push_back(entry.where());
+      r.station = entry.string("station", std::nullopt).value_or("");
+      r.at_s = entry
+                   .list<double>(
+                       "at_s", "a list of simulated times", "a time >= 0 in s",
+                       [](const std::string& t) -> std::optional<double> {
+                         char* end = nullptr;
+                         const double v = std::strtod(t.c_str(), &end);
+                         if (end == t.c_str() || *end != '\0' || !(v >= 0) || !std::isfinite(v)) return std::nullopt;
+                         return v;
+                       },
+                       [](const double& v) {
+                         char text[64];
+                         std::snprintf(text, sizeof text, "%.17g", v);
+                         return std::string(text);
+                       },
+                       1, 1000, std::nullopt)
+                   .value_or(std::vector<double>{});
+      entry.finish();
+      c.record.push_back(std::move(r));
+    }
+  } else {
+    m.get("record", false);
+  }
   m.finish();
 }
+
+std::string replica_name(const std::string& name, std::int64_t count, std::int64_t k);
 
 std::string seconds_text(double s) {
   char text[64];
@@ -1365,6 +1417,29 @@ void check_cells(MapReader& top, DeckSpec& spec) {
         st.config.cell.skill = static_cast<int>(it - skills.begin());
         st.config.cell.ideal_cycle_s = st.config.cell.handling_s + common.episode_steps * common.control_dt_s;
       }
+  if (spec.experiment_mark && spec.training_deck)
+    errors.add(*spec.experiment_mark, "experiment",
+               "expected 'experiment' with a 'factory' block (replications of a factory run), found a training deck");
+  // Recorded stations: "factory/line/station" of a robot cell, as the history names them.
+  for (std::size_t i = 0; i < spec.cells.record.size(); ++i) {
+    RecordConfig& r = spec.cells.record[i];
+    std::int64_t gid = 0;
+    bool cell = false;
+    for (const FactorySpec& f : spec.factories)
+      for (const LineSpec& l : f.lines)
+        for (std::int64_t lk = 0; lk < l.count; ++lk)
+          for (const StationSpec& st : l.stations)
+            for (std::int64_t sk = 0; sk < st.count; ++sk, ++gid)
+              if (f.name + "/" + replica_name(l.name, l.count, lk) + "/" + replica_name(st.config.name, st.count, sk) ==
+                  r.station) {
+                r.station_gid = gid;
+                cell = st.config.cell.enabled;
+              }
+    if (r.station_gid < 0 || !cell)
+      errors.add(spec.record_marks[i], "cells.record." + std::to_string(i) + ".station",
+                 "expected a robot cell as \"factory/line/station\" (deck names; copies as name#k), found '" +
+                     r.station + "'" + (r.station_gid >= 0 ? " (not a cell)" : ""));
+  }
   if (spec.cells_given && spec.training_deck)
     errors.add(spec.cells_interval_mark, "cells",
                "expected 'cells' with a 'factory' block (cells are stations of a factory), found a training deck");
@@ -1387,6 +1462,50 @@ void check_cells(MapReader& top, DeckSpec& spec) {
 }
 
 // ---------------------------------------------------------------------------------------
+// experiment: replications and scenarios of a factory deck
+
+void read_experiment(MapReader& m, DeckSpec& spec) {
+  ExperimentConfig& e = spec.experiment;
+  const ExperimentConfig d;
+  spec.experiment_mark = m.where();
+  e.replications = m.integer("replications", IntRange{2, 100'000}, std::nullopt).value_or(2);
+  e.confidence = m.real("confidence", RealRange{0.0, true, 1.0, true, false}, d.confidence).value_or(d.confidence);
+  e.scenarios.clear();
+  if (!m.has("scenarios")) {
+    m.get("scenarios", false);
+    e.scenarios.push_back(ScenarioConfig{"base", {}});
+  } else {
+    YAML::Node out_list;
+    const Node* list = m.sequence("scenarios", true, out_list);
+    UniqueNames names("a unique scenario name");
+    constexpr std::size_t max_scenarios = 1000;
+    if (list != nullptr && (list->items.empty() || list->items.size() > max_scenarios))
+      m.error(list->mark, "scenarios", "expected 1 to " + std::to_string(max_scenarios) + " scenarios");
+    for (std::size_t i = 0; list != nullptr && i < list->items.size() && i < max_scenarios; ++i) {
+      MapReader entry = m.item("scenarios", *list, i, out_list);
+      if (!entry.valid()) continue;
+      ScenarioConfig sc;
+      const std::optional<std::string> name = entry.name("name");
+      names.check(entry, name);
+      sc.name = name.value_or("");
+      sc.overrides = entry
+                         .list<std::string>(
+                             "set", "a list of overrides \"key.path=value\"", "\"key.path=value\", not of experiment.*",
+                             [](const std::string& o) -> std::optional<std::string> {
+                               const std::size_t eq = o.find('=');
+                               if (eq == std::string::npos || eq == 0 || o.rfind("experiment", 0) == 0) return std::nullopt;
+                               return o;
+                             },
+                             [](const std::string& o) { return o; }, 0, 1000, std::vector<std::string>{})
+                         .value_or(std::vector<std::string>{});
+      entry.finish();
+      e.scenarios.push_back(std::move(sc));
+    }
+  }
+  m.finish();
+}
+
+// ---------------------------------------------------------------------------------------
 // The top level: a table, so that a later block is one line here plus its reader (which
 // finishes its mapping).
 
@@ -1404,6 +1523,7 @@ const Block top_level_blocks[] = {
     {"factory", true, read_factory},
     {"training", true, read_training},
     {"cells", false, read_cells, true},
+    {"experiment", false, read_experiment, true},
 };
 
 // "name" for one copy, "name#0", "name#1", ... for several.
@@ -1506,6 +1626,7 @@ DeckResult parse_deck(const std::string& text, const std::string& file, const st
   deck.run = spec.run;
   deck.factory = expand(spec.factories);
   if (spec.cells_given) deck.cells = std::move(spec.cells);
+  if (spec.experiment_mark) deck.experiment = std::move(spec.experiment);
   if (spec.training_deck) {
     deck.training = std::move(spec.training);
     deck.training.enabled = true;

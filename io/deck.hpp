@@ -35,9 +35,29 @@ struct CellSkillDeck {
   bool learn = true;
   TrainingConfig skill;  // robot, skill settings, ppo, sharing (allreduce | isolated), transfer
 };
+// Production episodes to record: the first service of a cell at or after each time.
+struct RecordConfig {
+  std::string station;            // "factory/line/station" (deck names, replicas as name#k)
+  std::int64_t station_gid = -1;  // resolved
+  std::vector<double> at_s;
+};
 struct CellsConfig {
   double update_interval_s = 600.0;  // the policy changes at the multiples of this
   std::vector<CellSkillDeck> skills;
+  std::vector<RecordConfig> record;
+};
+
+// Digital-twin experiments (`experiment` block of a factory deck): every scenario runs
+// `replications` times with the seeds run.seed, run.seed + 1, ... (the same seeds in every
+// scenario: common random numbers), and each KPI's mean and confidence interval is reported.
+struct ScenarioConfig {
+  std::string name;
+  std::vector<std::string> overrides;  // "key.path=value", applied like --set after the CLI's
+};
+struct ExperimentConfig {
+  std::int64_t replications = 0;  // 0: no experiment block
+  double confidence = 0.95;
+  std::vector<ScenarioConfig> scenarios;  // at least one ("base": the deck as it is)
 };
 
 // A deck describes one of two kinds of run: a factory simulation (`factory` block) or the
@@ -48,6 +68,7 @@ struct Deck {
   factory::FactoryModelConfig factory;  // lines and stations expanded (count replicas)
   TrainingConfig training;
   CellsConfig cells;                    // a factory deck with robot cells
+  ExperimentConfig experiment;          // a factory deck run as replications and scenarios
   std::string file;                     // the name the deck was read from
   std::string text;                     // the original bytes, stored in output files
   // Every key with its resolved value: defaults filled in, overrides applied, `count` kept

@@ -9,7 +9,9 @@
 #include <tuple>
 
 #include "solvers/core/error.hpp"
+#include "solvers/dynamics/chain_algorithms.hpp"
 #include "solvers/core/exact_sum.hpp"
+#include "solvers/learning/state_pack.hpp"
 
 namespace kollektiv::cells {
 
@@ -45,11 +47,74 @@ struct CellSkill::Episode {
   std::vector<double> final_obs;                              // raw, when truncated
 };
 
+// Scratch of one batch, sized for every robot of the rank's cells, allocated once: device
+// Views and their host mirrors (the same memory on a host backend).
+struct CellSkill::Buffers {
+  Buffers(int capacity, int obs_dim, int act_dim)
+      : keys("cells::keys", capacity, 3),
+        obs("cells::obs", capacity, obs_dim),
+        actions("cells::actions", capacity, act_dim),
+        active("cells::active", capacity),
+        raw("cells::raw", capacity, obs_dim),
+        act("cells::act", capacity, act_dim),
+        key("cells::key", capacity),
+        log_prob("cells::log_prob", capacity),
+        value("cells::value", capacity),
+        result(capacity, obs_dim),
+        keys_h(Kokkos::create_mirror_view(keys)),
+        obs_h(Kokkos::create_mirror_view(obs)),
+        actions_h(Kokkos::create_mirror_view(actions)),
+        active_h(Kokkos::create_mirror_view(active)),
+        raw_h(Kokkos::create_mirror_view(raw)),
+        act_h(Kokkos::create_mirror_view(act)),
+        key_h(Kokkos::create_mirror_view(key)),
+        log_prob_h(Kokkos::create_mirror_view(log_prob)),
+        value_h(Kokkos::create_mirror_view(value)),
+        reward_h(Kokkos::create_mirror_view(result.reward)),
+        quality_h(Kokkos::create_mirror_view(result.episode_quality)),
+        return_h(Kokkos::create_mirror_view(result.episode_return)),
+        final_obs_h(Kokkos::create_mirror_view(result.final_obs)),
+        done_h(Kokkos::create_mirror_view(result.episode_done)),
+        terminated_h(Kokkos::create_mirror_view(result.terminated)),
+        success_h(Kokkos::create_mirror_view(result.episode_success)),
+        length_h(Kokkos::create_mirror_view(result.episode_length)) {
+    Kokkos::deep_copy(actions, 0.0);
+  }
+  // The step's results of rows [0, n) to the host.
+  void copy_result(int n) {
+    const auto r = std::make_pair(0, n);
+    Kokkos::deep_copy(Kokkos::subview(reward_h, r), Kokkos::subview(result.reward, r));
+    Kokkos::deep_copy(Kokkos::subview(quality_h, r), Kokkos::subview(result.episode_quality, r));
+    Kokkos::deep_copy(Kokkos::subview(return_h, r), Kokkos::subview(result.episode_return, r));
+    Kokkos::deep_copy(Kokkos::subview(final_obs_h, r, Kokkos::ALL), Kokkos::subview(result.final_obs, r, Kokkos::ALL));
+    Kokkos::deep_copy(Kokkos::subview(done_h, r), Kokkos::subview(result.episode_done, r));
+    Kokkos::deep_copy(Kokkos::subview(terminated_h, r), Kokkos::subview(result.terminated, r));
+    Kokkos::deep_copy(Kokkos::subview(success_h, r), Kokkos::subview(result.episode_success, r));
+    Kokkos::deep_copy(Kokkos::subview(length_h, r), Kokkos::subview(result.episode_length, r));
+  }
+  View<std::int64_t**> keys;
+  View<Real**> obs, actions;
+  View<int*> active;
+  View<Real**> raw, act;  // the running rows, packed by replica
+  View<std::int64_t*> key;
+  View<Real*> log_prob, value;
+  skills::StepResult result;
+  View<std::int64_t**>::HostMirror keys_h;
+  View<Real**>::HostMirror obs_h, actions_h;
+  View<int*>::HostMirror active_h;
+  View<Real**>::HostMirror raw_h, act_h;
+  View<std::int64_t*>::HostMirror key_h;
+  View<Real*>::HostMirror log_prob_h, value_h, reward_h, quality_h, return_h;
+  View<Real**>::HostMirror final_obs_h;
+  View<int*>::HostMirror done_h, terminated_h, success_h, length_h;
+};
+
 // One robot's episode of a request.
 struct CellSkill::Task {
   factory::ServiceRequest* request = nullptr;
   const CellStation* station = nullptr;
   int robot = 0, attempt = 0, replica = 0;
+  int recording = -1;  // index into recordings_, -1: not recorded
   // Results.
   int length = 0;
   bool success = false;
@@ -67,11 +132,14 @@ CellSkill::CellSkill(const CellSkillConfig& cfg, std::vector<CellStation> statio
   }
   fleet_ = std::make_unique<skills::Fleet>(cfg_.robot, cfg_.skill, cfg_.seed, 0, capacity_);
   fleet_->set_auto_reset(false);
+  buffers_ = std::make_unique<Buffers>(capacity_, fleet_->obs_dim(), fleet_->act_dim());
   cfg_.learner.obs_dim = fleet_->obs_dim();
   cfg_.learner.act_dim = fleet_->act_dim();
-  const int replicas = cfg_.shared ? 1 : cfg_.sites;
+  const int replicas = cfg_.sharing.mode == training::SharingMode::allreduce ? 1 : cfg_.sites;
   for (int r = 0; r < replicas; ++r) learners_.push_back(std::make_unique<learning::PpoLearner>(cfg_.learner, collective));
   experience_.resize(static_cast<std::size_t>(replicas));
+  steps_since_round_.assign(static_cast<std::size_t>(replicas), 0);
+  shared_mask_ = learning::shared_mask(*learners_.front(), cfg_.sharing.federated.private_layers);
 }
 
 CellSkill::~CellSkill() = default;
@@ -84,10 +152,12 @@ bool CellSkill::holds(std::int64_t station_gid) const {
 SegmentLayout CellSkill::observation_layout() const { return skills::observation_layout(cfg_.skill.kind, fleet_->dof()); }
 SegmentLayout CellSkill::action_layout() const { return skills::action_layout(cfg_.skill.kind, fleet_->dof()); }
 
-void CellSkill::begin_interval(double start_s, double end_s) {
-  require(!open_ && end_s > start_s, "cells: begin_interval while an interval is open, or an empty interval");
+void CellSkill::begin_interval(double start_s, double end_s, std::int64_t index) {
+  require(!open_ && end_s > start_s && index >= 1,
+          "cells: begin_interval while an interval is open, or an empty interval");
   start_s_ = start_s;
   end_s_ = end_s;
+  index_ = index;
   open_ = true;
 }
 
@@ -101,7 +171,25 @@ void CellSkill::resolve(const std::vector<factory::ServiceRequest*>& requests) {
     const auto it = std::lower_bound(stations_.begin(), stations_.end(), q->station_gid,
                                      [](const CellStation& s, std::int64_t g) { return s.gid < g; });
     require(it != stations_.end() && it->gid == q->station_gid, "cells: a request for a station of another skill");
-    for (int k = 0; k < it->cell.robots; ++k) tasks.push_back(Task{q, &*it, k, 0, replica_of_site(it->site)});
+    int recording = -1;
+    for (auto& [gid, times] : record_at_) {
+      if (gid != q->station_gid || times.empty() || times.front() > q->start_s) continue;
+      while (!times.empty() && times.front() <= q->start_s) times.erase(times.begin());
+      recording = static_cast<int>(recordings_.size());
+      EpisodeRecording& r = recordings_.emplace_back();
+      r.station_gid = q->station_gid;
+      r.service_count = q->service_count;
+      r.part_id = q->part.id;
+      r.start_s = q->start_s;
+      r.control_dt_s = cfg_.skill.common.control_dt_s;
+      r.robots = it->cell.robots;
+      r.dof = fleet_->dof();
+      r.task.assign(static_cast<std::size_t>(r.robots) * skills::task_real_count, 0.0);
+      r.length.assign(static_cast<std::size_t>(r.robots), 0);
+      r.success.assign(static_cast<std::size_t>(r.robots), 0);
+      r.quality.assign(static_cast<std::size_t>(r.robots), 0.0);
+    }
+    for (int k = 0; k < it->cell.robots; ++k) tasks.push_back(Task{q, &*it, k, 0, replica_of_site(it->site), recording});
     q->outcome = factory::Outcome{it->cell.handling_s, false};
     ++parts_;
   }
@@ -132,6 +220,7 @@ void CellSkill::resolve(const std::vector<factory::ServiceRequest*>& requests) {
         for (std::size_t i = a; i < b; ++i) {
           Task t = tasks[i];
           ++t.attempt;
+          t.recording = -1;  // the first attempt is the one recorded
           again.push_back(t);
         }
       } else {
@@ -150,122 +239,128 @@ void CellSkill::run_batch(std::vector<Task>& tasks) {
   require(n <= capacity_, "cells: more tasks than the cells have robots");
   const int obs_dim = fleet_->obs_dim(), act_dim = fleet_->act_dim(), steps = cfg_.skill.common.episode_steps;
   const bool learn = cfg_.learn;
+  Buffers& b = *buffers_;
 
-  HostView<std::int64_t**> keys("cells::keys", n, 3);
+  auto t0 = Clock::now();
   std::vector<std::int64_t> noise_key(static_cast<std::size_t>(n));
   for (int r = 0; r < n; ++r) {
     const Task& t = tasks[static_cast<std::size_t>(r)];
     const std::int64_t task_episode = std::int64_t{t.station->visit} * kMaxCellRobots + t.robot;
-    keys(r, 0) = t.request->part.id;
-    keys(r, 1) = task_episode;
-    keys(r, 2) = task_episode + (std::int64_t{t.attempt} << 32);
-    noise_key[static_cast<std::size_t>(r)] =
-        episode_key(t.station->gid, t.request->service_count, t.robot, t.attempt);
+    b.keys_h(r, 0) = t.request->part.id;
+    b.keys_h(r, 1) = task_episode;
+    b.keys_h(r, 2) = task_episode + (std::int64_t{t.attempt} << 32);
+    noise_key[static_cast<std::size_t>(r)] = episode_key(t.station->gid, t.request->service_count, t.robot, t.attempt);
   }
-  auto t0 = Clock::now();
-  View<std::int64_t**> keys_d("cells::keys", n, 3);
-  Kokkos::deep_copy(keys_d, keys);
-  fleet_->start_episodes(keys_d, n);
-
+  Kokkos::deep_copy(Kokkos::subview(b.keys, std::make_pair(0, n), Kokkos::ALL),
+                    Kokkos::subview(b.keys_h, std::make_pair(0, n), Kokkos::ALL));
+  fleet_->start_episodes(b.keys, n);
   std::vector<Episode> episodes(static_cast<std::size_t>(n));
   for (int r = 0; r < n; ++r) {
     Episode& e = episodes[static_cast<std::size_t>(r)];
     e.key = noise_key[static_cast<std::size_t>(r)];
     e.block = tasks[static_cast<std::size_t>(r)].station->gid;
   }
-  View<Real**> obs("cells::obs", capacity_, obs_dim);
-  View<Real**> actions("cells::actions", capacity_, act_dim);
-  View<int*> active("cells::active", capacity_);
-  auto obs_h = Kokkos::create_mirror_view(obs);
-  auto actions_h = Kokkos::create_mirror_view(actions);
-  auto active_h = Kokkos::create_mirror_view(active);
-  for (int r = 0; r < capacity_; ++r) active_h(r) = r < n ? 1 : 0;
-  skills::StepResult result(capacity_, obs_dim);
+  for (int r = 0; r < n; ++r) b.active_h(r) = 1;
+  const bool recording = std::any_of(tasks.begin(), tasks.end(), [](const Task& t) { return t.recording >= 0; });
+  if (recording) {
+    const auto task = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), fleet_->task_real());
+    for (int r = 0; r < n; ++r) {
+      const Task& t = tasks[static_cast<std::size_t>(r)];
+      if (t.recording < 0) continue;
+      EpisodeRecording& rec = recordings_[static_cast<std::size_t>(t.recording)];
+      for (int c = 0; c < skills::task_real_count; ++c)
+        rec.task[static_cast<std::size_t>(t.robot * skills::task_real_count + c)] = task(r, c);
+    }
+    record_points(tasks, n);
+  }
   physics_s_ += seconds_since(t0);
 
-  // Replica ranges [begin, end) of the rows.
-  std::vector<std::pair<int, int>> ranges;
-  for (int r = 0; r < n;) {
-    int e = r;
-    while (e < n && tasks[static_cast<std::size_t>(e)].replica == tasks[static_cast<std::size_t>(r)].replica) ++e;
-    ranges.emplace_back(r, e);
-    r = e;
-  }
+  std::vector<int> rows;  // the running rows, replica by replica
+  std::vector<std::pair<int, int>> ranges;  // each replica's part of `rows`
   int running = n;
   for (int t = 0; t < steps && running > 0; ++t) {
     t0 = Clock::now();
-    fleet_->observe(obs);
-    Kokkos::deep_copy(obs_h, obs);
+    fleet_->observe(b.obs, n);  // only this batch's rows
+    Kokkos::deep_copy(Kokkos::subview(b.obs_h, std::make_pair(0, n), Kokkos::ALL),
+                      Kokkos::subview(b.obs, std::make_pair(0, n), Kokkos::ALL));
     physics_s_ += seconds_since(t0);
     t0 = Clock::now();
-    Kokkos::deep_copy(actions_h, 0.0);
+    // The running rows, packed: replica ranges [begin, end) of the packed buffers.
+    rows.clear();
+    ranges.clear();
+    for (int r = 0; r < n;) {
+      const int replica = tasks[static_cast<std::size_t>(r)].replica;
+      const int begin = static_cast<int>(rows.size());
+      for (; r < n && tasks[static_cast<std::size_t>(r)].replica == replica; ++r)
+        if (b.active_h(r) != 0) rows.push_back(r);
+      if (static_cast<int>(rows.size()) > begin) ranges.emplace_back(begin, static_cast<int>(rows.size()));
+    }
+    const int m = static_cast<int>(rows.size());
+    for (int i = 0; i < m; ++i) {
+      const int r = rows[static_cast<std::size_t>(i)];
+      for (int f = 0; f < obs_dim; ++f) b.raw_h(i, f) = b.obs_h(r, f);
+      b.key_h(i) = noise_key[static_cast<std::size_t>(r)];
+    }
+    const auto packed = std::make_pair(0, m);
+    Kokkos::deep_copy(Kokkos::subview(b.raw, packed, Kokkos::ALL), Kokkos::subview(b.raw_h, packed, Kokkos::ALL));
+    Kokkos::deep_copy(Kokkos::subview(b.key, packed), Kokkos::subview(b.key_h, packed));
     for (const auto& [begin, end] : ranges) {
-      std::vector<int> rows;
-      for (int r = begin; r < end; ++r)
-        if (active_h(r) != 0) rows.push_back(r);
-      if (rows.empty()) continue;
-      const int m = static_cast<int>(rows.size());
-      HostView<Real**> raw_h("cells::raw", m, obs_dim);
-      HostView<std::int64_t*> key_h("cells::key", m);
-      for (int i = 0; i < m; ++i) {
-        for (int f = 0; f < obs_dim; ++f) raw_h(i, f) = obs_h(rows[static_cast<std::size_t>(i)], f);
-        key_h(i) = noise_key[static_cast<std::size_t>(rows[static_cast<std::size_t>(i)])];
-      }
-      View<Real**> raw("cells::raw", m, obs_dim), act("cells::act", m, act_dim);
-      View<std::int64_t*> key("cells::key", m);
-      View<Real*> log_prob("cells::log_prob", m), value("cells::value", m);
-      Kokkos::deep_copy(raw, raw_h);
-      Kokkos::deep_copy(key, key_h);
-      learning::PpoLearner& learner = *learners_[static_cast<std::size_t>(tasks[static_cast<std::size_t>(begin)].replica)];
-      learner.act(raw, key, m, static_cast<std::uint64_t>(t), learn, act, log_prob, value);
-      const auto act_h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), act);
-      const auto lp_h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), log_prob);
-      const auto v_h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), value);
-      for (int i = 0; i < m; ++i) {
-        const int r = rows[static_cast<std::size_t>(i)];
-        for (int k = 0; k < act_dim; ++k) actions_h(r, k) = act_h(i, k);
-        if (!learn) continue;
-        Episode& e = episodes[static_cast<std::size_t>(r)];
-        for (int f = 0; f < obs_dim; ++f) e.obs.push_back(raw_h(i, f));
-        for (int k = 0; k < act_dim; ++k) e.actions.push_back(act_h(i, k));
-        e.log_prob.push_back(lp_h(i));
-        e.value.push_back(v_h(i));
-      }
+      const auto span = std::make_pair(begin, end);
+      learners_[static_cast<std::size_t>(tasks[static_cast<std::size_t>(rows[static_cast<std::size_t>(begin)])].replica)]
+          ->act(Kokkos::subview(b.raw, span, Kokkos::ALL), Kokkos::subview(b.key, span), end - begin,
+                static_cast<std::uint64_t>(t), learn, Kokkos::subview(b.act, span, Kokkos::ALL),
+                Kokkos::subview(b.log_prob, span), Kokkos::subview(b.value, span));
+    }
+    Kokkos::deep_copy(Kokkos::subview(b.act_h, packed, Kokkos::ALL), Kokkos::subview(b.act, packed, Kokkos::ALL));
+    if (learn) {
+      Kokkos::deep_copy(Kokkos::subview(b.log_prob_h, packed), Kokkos::subview(b.log_prob, packed));
+      Kokkos::deep_copy(Kokkos::subview(b.value_h, packed), Kokkos::subview(b.value, packed));
+    }
+    for (int i = 0; i < m; ++i) {
+      const int r = rows[static_cast<std::size_t>(i)];
+      for (int k = 0; k < act_dim; ++k) b.actions_h(r, k) = b.act_h(i, k);
+      if (!learn) continue;
+      Episode& e = episodes[static_cast<std::size_t>(r)];
+      for (int f = 0; f < obs_dim; ++f) e.obs.push_back(b.raw_h(i, f));
+      for (int k = 0; k < act_dim; ++k) e.actions.push_back(b.act_h(i, k));
+      e.log_prob.push_back(b.log_prob_h(i));
+      e.value.push_back(b.value_h(i));
     }
     inference_s_ += seconds_since(t0);
     t0 = Clock::now();
-    Kokkos::deep_copy(actions, actions_h);
-    Kokkos::deep_copy(active, active_h);
-    fleet_->step(actions, active, result);
-    const auto reward = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), result.reward);
-    const auto done = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), result.episode_done);
-    const auto terminated = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), result.terminated);
-    const auto success = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), result.episode_success);
-    const auto quality = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), result.episode_quality);
-    const auto ret = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), result.episode_return);
-    const auto length = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), result.episode_length);
-    const auto final_obs = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), result.final_obs);
-    for (int r = 0; r < n; ++r) {
-      if (active_h(r) == 0) continue;
+    const auto batch = std::make_pair(0, n);
+    Kokkos::deep_copy(Kokkos::subview(b.actions, batch, Kokkos::ALL), Kokkos::subview(b.actions_h, batch, Kokkos::ALL));
+    Kokkos::deep_copy(Kokkos::subview(b.active, batch), Kokkos::subview(b.active_h, batch));
+    fleet_->step(b.actions, b.active, b.result, n);
+    b.copy_result(n);
+    if (recording) record_points(tasks, n);
+    for (int i = 0; i < m; ++i) {
+      const int r = rows[static_cast<std::size_t>(i)];
       Episode& e = episodes[static_cast<std::size_t>(r)];
-      if (learn) e.reward.push_back(reward(r));
-      if (done(r) == 0) continue;
-      active_h(r) = 0;
+      if (learn) e.reward.push_back(b.reward_h(r));
+      if (b.done_h(r) == 0) continue;
+      b.active_h(r) = 0;
       --running;
       Task& task = tasks[static_cast<std::size_t>(r)];
-      task.length = length(r);
-      task.success = success(r) != 0;
-      task.quality = quality(r);
-      e.length = length(r);
-      e.terminated = terminated(r) != 0;
+      task.length = b.length_h(r);
+      task.success = b.success_h(r) != 0;
+      task.quality = b.quality_h(r);
+      if (task.recording >= 0) {
+        EpisodeRecording& rec = recordings_[static_cast<std::size_t>(task.recording)];
+        rec.length[static_cast<std::size_t>(task.robot)] = task.length;
+        rec.success[static_cast<std::size_t>(task.robot)] = task.success ? 1 : 0;
+        rec.quality[static_cast<std::size_t>(task.robot)] = task.quality;
+      }
+      e.length = task.length;
+      e.terminated = b.terminated_h(r) != 0;
       if (learn && !e.terminated)
-        for (int f = 0; f < obs_dim; ++f) e.final_obs.push_back(final_obs(r, f));
+        for (int f = 0; f < obs_dim; ++f) e.final_obs.push_back(b.final_obs_h(r, f));
       ++episodes_;
       successes_ += task.success ? 1 : 0;
-      steps_ += length(r);
-      quality_.push_back(quality(r));
-      return_.push_back(ret(r));
-      length_s_.push_back(length(r) * cfg_.skill.common.control_dt_s);
+      steps_ += task.length;
+      quality_.push_back(task.quality);
+      return_.push_back(b.return_h(r));
+      length_s_.push_back(task.length * cfg_.skill.common.control_dt_s);
     }
     physics_s_ += seconds_since(t0);
   }
@@ -274,6 +369,51 @@ void CellSkill::run_batch(std::vector<Task>& tasks) {
     for (int r = 0; r < n; ++r)
       experience_[static_cast<std::size_t>(tasks[static_cast<std::size_t>(r)].replica)].push_back(
           std::move(episodes[static_cast<std::size_t>(r)]));
+}
+
+// Appends the current arm poses of the recorded rows (every robot of a recorded cell, also
+// those whose episode ended and stand still) to their recordings.
+void CellSkill::record_points(const std::vector<Task>& tasks, int n) {
+  const auto q = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), fleet_->q());
+  const dynamics::DeviceModel& model = fleet_->model();
+  const int dof = fleet_->dof();
+  std::vector<int> appended(recordings_.size(), 0);
+  for (int r = 0; r < n; ++r) {
+    const Task& t = tasks[static_cast<std::size_t>(r)];
+    if (t.recording < 0) continue;
+    EpisodeRecording& rec = recordings_[static_cast<std::size_t>(t.recording)];
+    if (appended[static_cast<std::size_t>(t.recording)]++ == 0) {  // a new step of this recording
+      rec.points.resize(rec.points.size() + static_cast<std::size_t>(rec.robots * (dof + 2) * 3), 0.0);
+      rec.steps = static_cast<int>(rec.points.size() / static_cast<std::size_t>(rec.robots * (dof + 2) * 3)) - 1;
+    }
+    Real qr[dynamics::kMaxJoints] = {};
+    for (int j = 0; j < dof; ++j) qr[j] = q(r, j);
+    dynamics::ChainPose pose;
+    dynamics::forward_kinematics(model, dof, qr, pose);
+    double* p = rec.points.data() + static_cast<std::size_t>(rec.steps * rec.robots * (dof + 2) * 3 +
+                                                             t.robot * (dof + 2) * 3);
+    p[0] = p[1] = p[2] = 0.0;  // the base
+    for (int j = 0; j < dof; ++j) {
+      p[3 * (j + 1)] = pose.link_pos[j].x;
+      p[3 * (j + 1) + 1] = pose.link_pos[j].y;
+      p[3 * (j + 1) + 2] = pose.link_pos[j].z;
+    }
+    p[3 * (dof + 1)] = pose.tool_pos.x;
+    p[3 * (dof + 1) + 1] = pose.tool_pos.y;
+    p[3 * (dof + 1) + 2] = pose.tool_pos.z;
+  }
+}
+
+void CellSkill::record(std::int64_t gid, std::vector<double> times_s) {
+  require(holds(gid), "cells: recording a station that is not a local cell of skill " + cfg_.name);
+  std::sort(times_s.begin(), times_s.end());
+  record_at_.emplace_back(gid, std::move(times_s));
+}
+
+std::vector<EpisodeRecording> CellSkill::take_recordings() {
+  std::vector<EpisodeRecording> out;
+  out.swap(recordings_);
+  return out;
 }
 
 CellUpdate CellSkill::end_interval() {
@@ -313,10 +453,15 @@ CellUpdate CellSkill::end_interval() {
   if (!cfg_.learn) return out;
 
   const auto t0 = Clock::now();
-  // Which replicas have episodes anywhere: the same decision on every rank.
-  std::vector<std::int64_t> have(experience_.size());
-  for (std::size_t r = 0; r < experience_.size(); ++r) have[r] = static_cast<std::int64_t>(experience_[r].size());
+  // Which replicas have episodes anywhere (the same decision on every rank), and their steps.
+  const std::size_t replicas = experience_.size();
+  std::vector<std::int64_t> have(2 * replicas);
+  for (std::size_t r = 0; r < replicas; ++r) {
+    have[r] = static_cast<std::int64_t>(experience_[r].size());
+    for (const Episode& e : experience_[r]) have[replicas + r] += e.length;
+  }
   collective_->sum(have);
+  for (std::size_t r = 0; r < replicas; ++r) steps_since_round_[r] += have[replicas + r];
   const int steps = cfg_.skill.common.episode_steps;
   const int obs_dim = cfg_.learner.obs_dim, act_dim = cfg_.learner.act_dim;
   int updated = 0;
@@ -406,8 +551,118 @@ CellUpdate CellSkill::end_interval() {
     out.ppo.grad_norm *= c;
     out.updated = true;
   }
+  share(out);
+  out.disagreement = disagreement();
   out.learning_s = seconds_since(t0);
   return out;
+}
+
+void CellSkill::share(CellUpdate& out) {
+  const training::SharingConfig& sc = cfg_.sharing;
+  const int sites = static_cast<int>(learners_.size());
+  out.rounds = rounds_;
+  out.failed_rounds = failed_rounds_;
+  if (sc.mode == training::SharingMode::gossip && index_ % sc.gossip.period == 0) {
+    const std::int64_t round = index_ / sc.gossip.period - 1;
+    const std::vector<int> partner = training::gossip_partners(sc.gossip.schedule, cfg_.learner.seed, round, sites);
+    const std::vector<std::uint8_t> all(static_cast<std::size_t>(learners_.front()->parameter_count()), 1);
+    const bool moments = sc.gossip.average_moments, normalizer = cfg_.learner.normalize_observations;
+    for (int a = 0; a < sites; ++a) {
+      const int b = partner[static_cast<std::size_t>(a)];
+      if (b <= a) continue;
+      learning::LearnerState sa = learners_[static_cast<std::size_t>(a)]->state();
+      learning::LearnerState sb = learners_[static_cast<std::size_t>(b)]->state();
+      std::vector<double> va = learning::pack_state(sa, all, moments, normalizer);
+      const std::vector<double> vb = learning::pack_state(sb, all, moments, normalizer);
+      for (std::size_t i = 0; i < va.size(); ++i) va[i] = 0.5 * (va[i] + vb[i]);
+      learning::unpack_state(va, all, moments, normalizer, sa);
+      learning::unpack_state(va, all, moments, normalizer, sb);
+      learners_[static_cast<std::size_t>(a)]->restore(sa);
+      learners_[static_cast<std::size_t>(b)]->restore(sb);
+    }
+    out.shared = true;
+    out.rounds = ++rounds_;
+  } else if (sc.mode == training::SharingMode::federated && index_ % sc.federated.local_updates == 0) {
+    const std::int64_t round = index_ / sc.federated.local_updates - 1;
+    const training::FederatedRound fr = training::federated_round(sc.federated, cfg_.learner.seed, round, sites);
+    ++rounds_;
+    double weight = 0;
+    for (int s : fr.reporting) weight += static_cast<double>(steps_since_round_[static_cast<std::size_t>(s)]);
+    if (!fr.closes() || weight == 0) {
+      ++failed_rounds_;  // no quorum, or nothing learned since the last round: each keeps its own
+    } else {
+      const auto& private_layers = sc.federated.private_layers;
+      const bool normalizer = cfg_.learner.normalize_observations &&
+                              std::find(private_layers.begin(), private_layers.end(), "normalizer") == private_layers.end();
+      // The env-step-weighted average of the reporting sites' shared values, in site order,
+      // becomes every site's (FedAvg); private layers, Adam moments and counters stay.
+      std::vector<learning::LearnerState> state;
+      for (const auto& l : learners_) state.push_back(l->state());
+      std::vector<double> mean;
+      for (int s : fr.reporting) {
+        const double w = static_cast<double>(steps_since_round_[static_cast<std::size_t>(s)]) / weight;
+        const std::vector<double> v =
+            learning::pack_state(state[static_cast<std::size_t>(s)], shared_mask_, false, normalizer);
+        if (mean.empty()) mean.assign(v.size(), 0.0);
+        for (std::size_t i = 0; i < v.size(); ++i) mean[i] += w * v[i];
+      }
+      for (std::size_t k = 0; k < learners_.size(); ++k) {
+        learning::unpack_state(mean, shared_mask_, false, normalizer, state[k]);
+        learners_[k]->restore(state[k]);
+      }
+      std::fill(steps_since_round_.begin(), steps_since_round_.end(), 0);
+      out.shared = true;
+    }
+    out.rounds = rounds_;
+    out.failed_rounds = failed_rounds_;
+  }
+}
+
+double CellSkill::disagreement() const {
+  if (learners_.size() < 2) return 0.0;
+  std::vector<std::vector<double>> p;
+  for (const auto& l : learners_) p.push_back(to_vector(l->parameters()));
+  const std::size_t n = p.front().size();
+  double spread = 0, size = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    double mean = 0;
+    for (const auto& v : p) mean += v[i];
+    mean /= static_cast<double>(p.size());
+    for (const auto& v : p) spread += (v[i] - mean) * (v[i] - mean);
+    size += mean * mean * static_cast<double>(p.size());
+  }
+  return size > 0 ? std::sqrt(spread / size) : 0.0;
+}
+
+training::UnitState CellSkill::state() const {
+  training::UnitState s;
+  for (const auto& l : learners_) s.replicas.push_back(l->state());
+  s.steps_since_round = steps_since_round_;
+  s.rounds = rounds_;
+  s.failed_rounds = failed_rounds_;
+  return s;
+}
+
+std::string CellSkill::restore_problem(const training::UnitState& s) const {
+  if (s.replicas.size() != learners_.size() || s.steps_since_round.size() != learners_.size())
+    return "expected " + std::to_string(learners_.size()) + " replicas, found " + std::to_string(s.replicas.size());
+  if (s.rounds < 0 || s.failed_rounds < 0 || s.failed_rounds > s.rounds) return "sharing counters out of range";
+  for (std::int64_t x : s.steps_since_round)
+    if (x < 0) return "negative env-steps since the last round";
+  for (std::size_t k = 0; k < learners_.size(); ++k) {
+    const std::string p = learners_[k]->restore_problem(s.replicas[k]);
+    if (!p.empty()) return "replica " + std::to_string(k) + ": " + p;
+  }
+  return "";
+}
+
+void CellSkill::restore(const training::UnitState& s) {
+  const std::string p = restore_problem(s);
+  require(p.empty(), "cells: skill " + cfg_.name + ": " + p, ExitCode::bad_checkpoint);
+  for (std::size_t k = 0; k < learners_.size(); ++k) learners_[k]->restore(s.replicas[k]);
+  steps_since_round_ = s.steps_since_round;
+  rounds_ = s.rounds;
+  failed_rounds_ = s.failed_rounds;
 }
 
 Cells::Cells(std::vector<std::unique_ptr<CellSkill>> skills) : skills_(std::move(skills)) {}

@@ -25,9 +25,14 @@
 // interval's episodes of all ranks (whole episodes, see Rollout::length; each station's
 // episodes are one exact-summation segment). The policy a part meets is thus a function of
 // the simulated time of its service start. Frozen cells act on the policy's mean action.
-// Replicas: `shared` is one policy for all factories (gradients summed over all of them);
-// otherwise each factory (site) keeps its own. Every rank holds every replica and takes
-// part in every update (ranks without episodes contribute none).
+// Replicas: factories are the skill's sites. `allreduce` is one policy for all factories
+// (gradients summed over all of them); `isolated`, `gossip` and `federated` keep one per
+// factory, shared as training::SharingConfig says (gossip rounds every `period` intervals,
+// federated rounds every `local_updates` intervals, weighted by each factory's env-steps
+// since the last round; the round schedules are those of training/sharing.hpp, keyed by
+// the interval index, so by simulated time). Every rank holds every replica and takes part
+// in every update (ranks without episodes contribute none), so sharing between replicas is
+// arithmetic on every rank alike, without messages.
 #pragma once
 
 #include <cstdint>
@@ -43,6 +48,8 @@
 #include "solvers/learning/ppo_learner.hpp"
 #include "solvers/skills/fleet.hpp"
 #include "solvers/skills/skill_config.hpp"
+#include "solvers/training/sharing.hpp"
+#include "solvers/training/skill_unit.hpp"
 
 namespace kollektiv::cells {
 
@@ -63,7 +70,7 @@ struct CellSkillConfig {
   learning::LearnerConfig learner;  // obs_dim and act_dim are set here
   int sites = 1;                    // factories
   bool learn = true;                // false: frozen (mean action, no updates)
-  bool shared = true;               // one replica for all factories, else one per factory
+  training::SharingConfig sharing;  // allreduce: one replica; otherwise one per factory
   std::uint64_t seed = 1;
 };
 
@@ -76,10 +83,26 @@ struct CellFigures {
   double episode_s = std::numeric_limits<double>::quiet_NaN();  // mean episode duration
 };
 
+// One recorded production episode of a cell (what postprocess/plot_episode.py draws).
+struct EpisodeRecording {
+  std::int64_t station_gid = 0, service_count = 0, part_id = 0;
+  double start_s = 0;     // simulated time the service started
+  double control_dt_s = 0;
+  int robots = 0, dof = 0, steps = 0;  // steps: control steps of the longest episode
+  // [steps + 1][robots][dof + 2][3]: the base, each joint's origin and the tool point, m.
+  std::vector<double> points;
+  std::vector<double> task;  // [robots][skills::task_real_count] at the episode's start
+  std::vector<int> length, success;  // per robot
+  std::vector<double> quality;       // per robot
+};
+
 struct CellUpdate {
   CellFigures figures;
   bool updated = false;  // a PPO update ran (learning, and some replica had episodes)
   learning::PpoStats ppo;  // mean over the replicas that updated
+  bool shared = false;     // a gossip round or a closed federated round happened
+  std::int64_t rounds = 0, failed_rounds = 0;  // sharing rounds so far, and federated ones without quorum
+  double disagreement = 0;  // relative RMS distance of the replicas' parameters from their mean
   double physics_s = 0, inference_s = 0, learning_s = 0;  // this rank, the interval
 };
 
@@ -93,11 +116,12 @@ class CellSkill {
 
   const CellSkillConfig& config() const { return cfg_; }
   int replicas() const { return static_cast<int>(learners_.size()); }
-  int replica_of_site(int site) const { return cfg_.shared ? 0 : site; }
+  int replica_of_site(int site) const { return cfg_.sharing.mode == training::SharingMode::allreduce ? 0 : site; }
   bool holds(std::int64_t station_gid) const;
 
-  // Services may start in [start_s, end_s) until end_interval().
-  void begin_interval(double start_s, double end_s);
+  // Services may start in [start_s, end_s), the update interval number `index` (1, 2, ...,
+  // the multiple of the interval it ends at), until end_interval().
+  void begin_interval(double start_s, double end_s, std::int64_t index);
   // Outcomes of these requests (all at this skill's cells, each station at most once).
   void resolve(const std::vector<factory::ServiceRequest*>& requests);
   // Collective: the interval's figures and, when learning, the replicas' updates.
@@ -108,19 +132,40 @@ class CellSkill {
   SegmentLayout observation_layout() const;
   SegmentLayout action_layout() const;
 
+  // Record the first service of station `gid` (a local cell of this skill) that starts at or
+  // after each of `times_s`; take_recordings() hands the recorded episodes over.
+  void record(std::int64_t gid, std::vector<double> times_s);
+  std::vector<EpisodeRecording> take_recordings();
+
+  // Every replica and the sharing counters (a checkpoint), the same on every rank.
+  training::UnitState state() const;
+  std::string restore_problem(const training::UnitState& state) const;  // "" if it fits
+  void restore(const training::UnitState& state);
+
  private:
   struct Episode;
   struct Task;
+  struct Buffers;
   void run_batch(std::vector<Task>& tasks);
+  void record_points(const std::vector<Task>& tasks, int n);
+  void share(CellUpdate& out);
+  double disagreement() const;
 
   CellSkillConfig cfg_;
   std::vector<CellStation> stations_;
   comm::Collective* collective_;
   std::vector<std::unique_ptr<learning::PpoLearner>> learners_;
   std::unique_ptr<skills::Fleet> fleet_;
+  std::unique_ptr<Buffers> buffers_;
   int capacity_ = 0;
   double start_s_ = 0, end_s_ = 0;
+  std::int64_t index_ = 0;
   bool open_ = false;
+  std::vector<std::uint8_t> shared_mask_;         // federated: the averaged parameters
+  std::vector<std::int64_t> steps_since_round_;   // per replica (federated weights)
+  std::vector<std::pair<std::int64_t, std::vector<double>>> record_at_;  // station, times still to record
+  std::vector<EpisodeRecording> recordings_;
+  std::int64_t rounds_ = 0, failed_rounds_ = 0;
   std::vector<std::vector<Episode>> experience_;  // per replica, this interval
   // This interval on this rank.
   std::int64_t parts_ = 0, good_ = 0, scrapped_ = 0, reworks_ = 0, episodes_ = 0, successes_ = 0, steps_ = 0;

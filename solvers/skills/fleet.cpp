@@ -389,20 +389,25 @@ void Fleet::reset_all(bool stagger) {
   });
 }
 
-void Fleet::observe(View<Real**> obs) const {
-  require_shape(obs, n_robots_, obs_dim_, "obs");
+void Fleet::observe(View<Real**> obs) const { observe(obs, n_robots_); }
+
+void Fleet::observe(View<Real**> obs, int rows) const {
+  require(rows >= 0 && rows <= n_robots_, "skills: observe of more rows than robots");
+  require_shape(obs, rows, obs_dim_, "obs");
   const KernelParams p = kernel_params(cfg_, model_, seed_, obs_dim_, act_dim_, auto_reset_);
   const StateViews st{q_, qd_, task_real_, task_int_};
   dispatch(model_.n_joints, cfg_.kind, [&](auto dof, auto skill) {
-    Kokkos::parallel_for("skills::observe", Policy(0, n_robots_),
+    Kokkos::parallel_for("skills::observe", Policy(0, rows),
                          ObserveKernel<decltype(dof)::value, decltype(skill)>{model_, p, st, obs});
   });
 }
 
 void Fleet::step(View<const Real**> actions, StepResult& out) { step(actions, View<const int*>(), out); }
 
-void Fleet::step(View<const Real**> actions, View<const int*> active, StepResult& out) {
-  require_shape(actions, n_robots_, act_dim_, "actions");
+void Fleet::step(View<const Real**> actions, View<const int*> active, StepResult& out, int rows) {
+  if (rows < 0) rows = n_robots_;
+  require(rows <= n_robots_, "skills: step of more rows than robots");
+  require_shape(actions, rows, act_dim_, "actions");
   require(active.extent(0) == 0 || static_cast<int>(active.extent(0)) >= n_robots_,
           "skills: the active mask has fewer rows than the fleet has robots");
   if (static_cast<int>(out.reward.extent(0)) < n_robots_ || static_cast<int>(out.final_obs.extent(1)) < obs_dim_)
@@ -410,7 +415,7 @@ void Fleet::step(View<const Real**> actions, View<const int*> active, StepResult
   const KernelParams p = kernel_params(cfg_, model_, seed_, obs_dim_, act_dim_, auto_reset_);
   const StateViews st{q_, qd_, task_real_, task_int_};
   dispatch(model_.n_joints, cfg_.kind, [&](auto dof, auto skill) {
-    Kokkos::parallel_for("skills::step", Policy(0, n_robots_),
+    Kokkos::parallel_for("skills::step", Policy(0, rows),
                          StepKernel<decltype(dof)::value, decltype(skill)>{model_, p, sp_, st, actions, active, error_, gid_offset_,
                                                           out.reward, out.terminated, out.truncated, out.final_obs,
                                                           out.episode_done, out.episode_return, out.episode_success,

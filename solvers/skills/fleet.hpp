@@ -84,8 +84,11 @@ class Fleet {
   // episode (unless auto-reset is off). Throws kollektiv::Error naming the robot gid if a
   // state became non-finite.
   void step(View<const Real**> actions, StepResult& out);
-  // Only robots with active(r) != 0 step; the others keep their state and report nothing.
-  void step(View<const Real**> actions, View<const int*> active, StepResult& out);
+  // Only robots r < rows (-1: all) with active(r) != 0 step; the others keep their state and
+  // report nothing (rows past `rows` are not touched at all).
+  void step(View<const Real**> actions, View<const int*> active, StepResult& out, int rows = -1);
+  // observe() of robots r < rows only.
+  void observe(View<Real**> obs, int rows) const;
 
   // Robot cells: with auto-reset off, a robot whose episode ended keeps its final state until
   // start_episodes() gives it the next one.

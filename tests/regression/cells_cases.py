@@ -6,7 +6,7 @@
            update interval's end with a checkpoint, exit 4, and continuing equals straight
   learn    the shipped quickstart (shortened) learns while it produces: the cells' success
            and the parts out rise; a frozen start (learn: false) never updates; the
-           postprocess plot is written
+           postprocess plot is written; the recorded episode is written and drawn
   errors   every new deck key's error: file:line, what was expected, exit 2, nothing written
 
 usage: cells_cases.py CASE --exe KOLLEKTIV --mpiexec MPIEXEC --deck DECK --work DIR
@@ -38,6 +38,25 @@ def case_ranks(r):
         r.run(n, out, *SHORT)
         same_files(history(ref), history(out), f"history at {n} ranks")
         same_files(latest(ref), latest(out), f"final checkpoint at {n} ranks")
+    # Two firms sharing by federated rounds: the same at any rank count and across restarts.
+    deck = os.path.join(ROOT, "inputs", "cells_federated_smoke.yaml")
+    ref = r.dir("federated_np1")
+    r.run(1, ref, deck=deck)
+    for n in (2, 4):
+        out = r.dir(f"federated_np{n}")
+        r.run(n, out, deck=deck)
+        same_files(history(ref), history(out), f"federated history at {n} ranks")
+        same_files(latest(ref), latest(out), f"federated final checkpoint at {n} ranks")
+    out = r.dir("federated_restart")
+    r.run(3, out, "--set", "run.end_time_s=1200", deck=deck)
+    r.run(2, out, "--restart", "latest", deck=deck)
+    same_files(history(ref), history(out), "federated history after a restart 3->2")
+    same_files(latest(ref), latest(out), "federated final checkpoint after a restart 3->2")
+    with HistoryReader(history(ref)) as h:
+        rounds = list(h.column("cells/fasten/rounds"))
+        disagreement = list(h.column("cells/fasten/disagreement"))
+    check(rounds[-1] == 6, f"federated rounds {rounds}: expected one every 2 intervals of 300 s, 6 in 3600 s")
+    check(disagreement[0] > 0, f"the firms' policies should differ between rounds: {disagreement}")
 
 
 def case_restart(r):
@@ -77,6 +96,19 @@ def case_learn(r):
     p = subprocess.run([sys.executable, os.path.join(ROOT, "postprocess", "plot_cells.py"), history(out), "-o", png],
                        capture_output=True, text=True)
     check(p.returncode == 0 and os.path.getsize(png) > 10000, f"plot_cells.py: exit {p.returncode}\n{p.stderr}")
+    # The recorded episode (the body line's cell at t = 0; the deck's second time is past
+    # this shortened shift) and its drawing.
+    episodes = os.path.join(out, "episodes")
+    files = sorted(os.listdir(episodes)) if os.path.isdir(episodes) else []
+    check(files == ["plant.body.fit_t50.h5"], f"recorded episodes: {files}")
+    if files:
+        p = subprocess.run([sys.executable, os.path.join(ROOT, "postprocess", "plot_episode.py"),
+                            os.path.join(episodes, files[0]), "-o", os.path.join(out, "drawn")],
+                           capture_output=True, text=True)
+        for ext in (".png", ".gif"):
+            drawn = os.path.join(out, "drawn", "plant.body.fit_t50" + ext)
+            check(p.returncode == 0 and os.path.exists(drawn) and os.path.getsize(drawn) > 10000,
+                  f"plot_episode.py: exit {p.returncode}, {drawn}\n{p.stderr[-2000:]}")
     # A frozen skill acts and never updates.
     frozen = r.dir("frozen")
     r.run(1, frozen, "--set", "run.end_time_s=1800", "--set", "cells.skills.0.learn=false", deck=deck)
@@ -91,8 +123,11 @@ BAD = {
     "robots": ("robots: 4, handling_s", "an integer in [1, 64]"),
     "quality": ("rework_quality: 0.5", "[0, 1]"),
     "interval": ("update_interval_s: 600", "expected an interval that divides run.end_time_s"),
-    "sharing": ("anneal_learning_rate: false", "expected sharing mode allreduce"),
+    "sharing": ("anneal_learning_rate: false", "expected no 'backend: nccl' for a cell skill"),
     "robots in skill": ("skill: reach", "expected no 'robots' in a cell skill"),
+    "anneal": ("anneal_learning_rate: false", "expected ppo.anneal_iterations with anneal_learning_rate: true"),
+    "record": ("station: plant/body/fit", "expected a robot cell as \"factory/line/station\""),
+    "record time": ("at_s: [0, 27000]", "a time >= 0 in s"),
 }
 
 
@@ -106,8 +141,11 @@ def case_errors(r):
         "quality": lambda s: s.replace("rework_quality: 0.5", "rework_quality: 1.5", 1),
         "interval": lambda s: s.replace("update_interval_s: 600", "update_interval_s: 700", 1),
         "sharing": lambda s: s.replace("anneal_learning_rate: false",
-                                       "anneal_learning_rate: false\n      sharing: {mode: gossip}", 1),
+                                       "anneal_learning_rate: false\n      sharing: {mode: gossip, backend: nccl}", 1),
         "robots in skill": lambda s: s.replace("skill: reach", "skill: reach\n      robots: 8", 1),
+        "anneal": lambda s: s.replace("anneal_learning_rate: false", "anneal_learning_rate: true", 1),
+        "record": lambda s: s.replace("station: plant/body/fit", "station: plant/body/load", 1),
+        "record time": lambda s: s.replace("at_s: [0, 27000]", "at_s: [-1]", 1),
     }
     os.makedirs(r.work, exist_ok=True)
     for name, edit in edits.items():

@@ -90,7 +90,7 @@ TEST(Cells, FrozenCellEpisodesAreTheTrainingFleetsEpisodes) {
   learning::PpoLearner reference(skill.learner(0).config(), *local);  // same seed: same parameters
   const std::vector<EpisodeResult> expected = training_episodes(c, reference, n);
 
-  skill.begin_interval(0.0, 600.0);
+  skill.begin_interval(0.0, 600.0, 1);
   // Two passes with different groupings: the batch a request runs in changes nothing.
   std::vector<factory::ServiceRequest> q = requests_for(n, 10.0);
   std::vector<factory::ServiceRequest*> first, second;
@@ -127,7 +127,7 @@ TEST(Cells, ReworkRepeatsTheTaskThenScraps) {
   cell.max_rework = 2;
   auto local = comm::make_local_collective();
   cells::CellSkill skill(c, stations(n, cell), *local);
-  skill.begin_interval(0.0, 600.0);
+  skill.begin_interval(0.0, 600.0, 1);
   std::vector<factory::ServiceRequest> q = requests_for(n, 0.0);
   std::vector<factory::ServiceRequest*> all;
   for (auto& r : q) all.push_back(&r);
@@ -150,7 +150,7 @@ TEST(Cells, LearningCellsUpdateFromTheirEpisodesAndRefuseOtherIntervals) {
   auto local = comm::make_local_collective();
   cells::CellSkill skill(c, stations(n, cell), *local);
   const std::vector<double> before = to_vector(skill.learner(0).parameters());
-  skill.begin_interval(600.0, 1200.0);
+  skill.begin_interval(600.0, 1200.0, 2);
   std::vector<factory::ServiceRequest> q = requests_for(n, 700.0);
   std::vector<factory::ServiceRequest*> all;
   for (auto& r : q) all.push_back(&r);
@@ -163,6 +163,55 @@ TEST(Cells, LearningCellsUpdateFromTheirEpisodesAndRefuseOtherIntervals) {
   EXPECT_EQ(skill.learner(0).updates(), 1);
   EXPECT_NE(to_vector(skill.learner(0).parameters()), before);
   EXPECT_GT(u.figures.steps, 0);
+}
+
+// Two factories (sites), one cell each; one interval of episodes at both, then a round.
+std::vector<learning::LearnerState> after_one_round(const training::SharingConfig& sharing) {
+  cells::CellSkillConfig c = reach_config(true);
+  c.sites = 2;
+  c.sharing = sharing;
+  factory::CellConfig cell;
+  cell.enabled = true;
+  cell.robots = 2;
+  std::vector<cells::CellStation> st{cells::CellStation{0, 0, 0, cell}, cells::CellStation{1, 1, 0, cell}};
+  auto local = comm::make_local_collective();
+  cells::CellSkill skill(c, st, *local);
+  EXPECT_EQ(skill.replicas(), 2);
+  skill.begin_interval(0.0, 600.0, 1);
+  std::vector<factory::ServiceRequest> q = requests_for(2, 5.0);
+  std::vector<factory::ServiceRequest*> all{&q[0], &q[1]};
+  skill.resolve(all);
+  const cells::CellUpdate u = skill.end_interval();
+  EXPECT_TRUE(u.updated);
+  EXPECT_TRUE(u.shared);
+  EXPECT_EQ(u.rounds, 1);
+  std::vector<learning::LearnerState> s;
+  for (int r = 0; r < 2; ++r) s.push_back(skill.learner(r).state());
+  return s;
+}
+
+TEST(Cells, FactoriesShareByGossipAndFederatedRounds) {
+  training::SharingConfig gossip;
+  gossip.mode = training::SharingMode::gossip;
+  const auto g = after_one_round(gossip);
+  EXPECT_EQ(g[0].parameters, g[1].parameters);  // partners average everything
+  EXPECT_EQ(g[0].adam_m, g[1].adam_m);
+
+  training::SharingConfig fed;
+  fed.mode = training::SharingMode::federated;
+  fed.federated.local_updates = 1;
+  fed.federated.participation = 1.0;
+  fed.federated.private_layers = {"value"};
+  const auto f = after_one_round(fed);
+  cells::CellSkillConfig c = reach_config(true);
+  auto local = comm::make_local_collective();
+  const learning::PpoLearner probe(cells::CellSkill(c, {}, *local).learner(0).config(), *local);
+  const auto policy_end = static_cast<std::size_t>(probe.policy().end_offset());
+  const std::vector<double> a(f[0].parameters.begin(), f[0].parameters.begin() + static_cast<std::ptrdiff_t>(policy_end));
+  const std::vector<double> b(f[1].parameters.begin(), f[1].parameters.begin() + static_cast<std::ptrdiff_t>(policy_end));
+  EXPECT_EQ(a, b);                            // the policy is averaged
+  EXPECT_NE(f[0].parameters, f[1].parameters);  // the private value networks are not
+  EXPECT_NE(f[0].adam_m, f[1].adam_m);          // nor the Adam moments
 }
 
 }  // namespace

@@ -440,7 +440,7 @@ TEST(DeckErrors, UnknownTopLevelKeyWithSuggestion) {
 
 TEST(DeckErrors, UnknownKeyWithoutSuggestionListsKeys) {
   EXPECT_EQ(errors_of("robots: []\n" + minimal),
-            Strings{"deck.yaml:1:1: robots: unknown key 'robots'; expected one of: run, factory, training, cells"});
+            Strings{"deck.yaml:1:1: robots: unknown key 'robots'; expected one of: run, factory, training, cells, experiment"});
 }
 
 TEST(DeckErrors, MisspelledBlockAlsoMissesRequiredOne) {
@@ -877,7 +877,7 @@ TEST(DeckOverrides, UnknownPathWithSuggestion) {
             Strings{"--set:1:40: factory.factories.0.lines.0.stations.0.proces: unknown key 'proces'; did you mean "
                     "'process'?"});
   EXPECT_EQ(errors_of(minimal, {"nonsense.x=1"}),
-            Strings{"--set:1:1: nonsense: unknown key 'nonsense'; expected one of: run, factory, training, cells"});
+            Strings{"--set:1:1: nonsense: unknown key 'nonsense'; expected one of: run, factory, training, cells, experiment"});
 }
 
 TEST(DeckOverrides, Malformed) {
