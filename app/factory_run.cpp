@@ -27,6 +27,7 @@
 #include "app/phase_timers.hpp"
 #include "app/plant.hpp"
 #include "app/progress.hpp"
+#include "app/run_loop.hpp"
 #include "app/signals.hpp"
 #include "build_info.hpp"
 #include "io/checkpoint.hpp"
@@ -73,7 +74,7 @@ struct Timers {
 std::string cells_prefix(const std::string& skill) { return "cells/" + skill + "/"; }
 
 
-class FactoryRun {
+class FactoryRun final : public Workload {
  public:
   FactoryRun(MPI_Comm comm, const io::Deck& deck, const CliOptions& cli)
       : comm_(comm), deck_(deck), cli_(cli), root_(comm::rank_of(comm) == 0),
@@ -84,7 +85,7 @@ class FactoryRun {
         fingerprint_(plant_fingerprint(deck)) {}
 
   int execute() {
-    const auto t0 = Clock::now();
+    t0_ = Clock::now();
     if (!cli_.restart) {
       const std::string started = plant_.start_cells_from_policies(cli_.deck);
       if (root_) std::cout << started << std::flush;
@@ -98,48 +99,47 @@ class FactoryRun {
     }
     write_names();
     if (cells_) start_recordings();
-    timers_.restart_s = seconds_since(t0);
+    timers_.restart_s = seconds_since(t0_);
     if (root_) print_header();
 
-    const RunConfig& run = deck_.run;
-    Progress progress(factory_.time_s(), run.end_time_s, root_);
+    progress_ = std::make_unique<Progress>(factory_.time_s(), deck_.run.end_time_s, root_);
     // Asked after every window and, collectively, after every pass: a signal is honoured
     // within about a quarter second of work or at the next window boundary, whatever the
     // deck's windows, and right after a report or checkpoint write it came during.
     StopPoll stop(comm_);
-    const std::function<bool()> stop_requested = [&stop] { return stop.poll(); };
-    double t = factory_.time_s();
-    while (t < run.end_time_s) {
-      const double next_report = next_multiple_after(t, run.report_interval_s, run.end_time_s);
-      const double next_checkpoint = next_multiple_after(t, run.checkpoint_interval_s, run.end_time_s);
-      double target = std::min(next_report, next_checkpoint);
-      if (cells_) target = std::min(target, next_multiple_after(t, deck_.cells.update_interval_s, run.end_time_s));
-      double reached = t;
-      {
-        const PhaseScope scope("advance", timers_.advance_s);
-        reached = plant_.advance(target, stop_requested);
-      }
-      if (cells_) write_recordings();
-      require(reached > t || stop.stopped(), "factory run: no progress in simulated time at t = " + std::to_string(t));
-      t = reached;
-      if (t == next_report) {
-        const PhaseScope scope("report", timers_.report_s);
-        write_report(t0, progress);
-      }
-      if (t == next_checkpoint && t < run.end_time_s) write_checkpoint();
-      if (stop.poll_now() && t < run.end_time_s) {  // checkpoint where we are and ask to be requeued
-        if (last_checkpoint_time_ != t) write_checkpoint();
-        if (root_)
-          std::cout << "stopped by " << stop_signal_name() << " at t=" << format_duration(t)
-                    << " after writing a checkpoint; restart with --restart latest (exit 4)" << std::endl;
-        print_timers(t0);
-        return static_cast<int>(ExitCode::stopped);
-      }
-    }
-    if (last_checkpoint_time_ != t) write_checkpoint();
-    print_timers(t0);
-    return 0;
+    const int code = run_passes(*this, stop, root_);
+    print_timers(t0_);
+    return code;
   }
+
+  // ---- the Workload the shared run loop drives ----
+
+  bool finished() const override { return factory_.time_s() >= deck_.run.end_time_s; }
+
+  // Advance to the next report, checkpoint or (cells) update time, then write what is due.
+  void pass(StopPoll& stop) override {
+    const RunConfig& run = deck_.run;
+    const double t = factory_.time_s();
+    const double next_report = next_multiple_after(t, run.report_interval_s, run.end_time_s);
+    next_checkpoint_ = next_multiple_after(t, run.checkpoint_interval_s, run.end_time_s);
+    double target = std::min(next_report, next_checkpoint_);
+    if (cells_) target = std::min(target, next_multiple_after(t, deck_.cells.update_interval_s, run.end_time_s));
+    double reached = t;
+    {
+      const PhaseScope scope("advance", timers_.advance_s);
+      reached = plant_.advance(target, [&stop] { return stop.poll(); });
+    }
+    if (cells_) write_recordings();
+    require(reached > t || stop.stopped(), "factory run: no progress in simulated time at t = " + std::to_string(t));
+    if (reached == next_report) {
+      const PhaseScope scope("report", timers_.report_s);
+      write_report(t0_, *progress_);
+    }
+  }
+
+  bool checkpoint_due() const override { return factory_.time_s() == next_checkpoint_; }
+  bool at_last_checkpoint() const override { return last_checkpoint_time_ == factory_.time_s(); }
+  std::string position() const override { return "t=" + format_duration(factory_.time_s()); }
 
  private:
   void restart(const std::string& from) {
@@ -180,7 +180,7 @@ class FactoryRun {
                 << rows_ << " history rows kept)" << std::endl;
   }
 
-  void write_checkpoint() {
+  void write_checkpoint() override {
     const PhaseScope scope("checkpoint", timers_.checkpoint_s);
     history_.sync();  // the rows the checkpoint counts are on disk before it
     io::CheckpointWriter writer(comm_, paths_.checkpoints, sequence_);
@@ -367,6 +367,9 @@ class FactoryRun {
   std::int64_t sequence_ = 0;
   double last_checkpoint_time_ = -1.0;
   Timers timers_;
+  Clock::time_point t0_;
+  std::unique_ptr<Progress> progress_;
+  double next_checkpoint_ = -1.0;  // of the current pass
 };
 
 }  // namespace

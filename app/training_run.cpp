@@ -33,6 +33,7 @@
 #include "app/output_dir.hpp"
 #include "app/phase_timers.hpp"
 #include "app/progress.hpp"
+#include "app/run_loop.hpp"
 #include "app/signals.hpp"
 #include "build_info.hpp"
 #include "io/checkpoint.hpp"
@@ -149,7 +150,7 @@ struct SkillRun {
   std::int64_t env_steps_per_iteration() const { return cfg->robots * cfg->horizon; }
 };
 
-class TrainingRun {
+class TrainingRun final : public Workload {
  public:
   TrainingRun(MPI_Comm comm, const TrainingInputs& in, const CliOptions& cli)
       : comm_(comm),
@@ -203,7 +204,7 @@ class TrainingRun {
   // ---- training ----
 
   int train() {
-    const auto t0 = Clock::now();
+    t0_ = Clock::now();
     // Before anything is written: a transfer that cannot be met is a deck error (exit 2).
     // A restart continues from its checkpoint, which holds what the transfer started.
     if (!cli_.restart)
@@ -218,61 +219,70 @@ class TrainingRun {
         if (s->member()) s->unit->reset_all(s->cfg->skill.common.stagger_start);
       history_ = io::History::create(comm_, paths_.history, in_.deck_text, in_.resolved_yaml);
     }
-    timers_.restart_s = seconds_since(t0);
+    timers_.restart_s = seconds_since(t0_);
     if (root_) print_header();
 
-    const std::int64_t first = iteration_;
-    const auto loop_start = Clock::now();
-    while (iteration_ < cfg_.iterations) {
-      const auto iteration_start = Clock::now();
-      std::vector<training::SiteTally> tallies;
-      for (auto& s : skills_) {
-        tallies.emplace_back(s->sites);
-        if (s->member()) rollout(*s, tallies.back(), true);
-      }
-      for (auto& s : skills_) {
-        if (!s->member()) continue;
-        const auto phase = Clock::now();
-        s->update = s->unit->update(iteration_ + 1);
-        timers_.update_s += seconds_since(phase) - s->update.communication_s;  // its collectives count as
-        timers_.communication_s += s->update.communication_s;                 // communication
-      }
-      const auto phase = Clock::now();
-      std::vector<std::vector<EpisodeStats>> figures;
-      for (std::size_t k = 0; k < skills_.size(); ++k) {
-        figures.push_back(training::combine(*diagnostics_, tallies[k]));
-        share_update(*skills_[k]);
-      }
-      timers_.communication_s += seconds_since(phase);
-      ++iteration_;
-      for (std::size_t k = 0; k < skills_.size(); ++k)
-        if (figures[k].front().episodes > 0) skills_[k]->last_finished = figures[k].front();
-      write_row(t0, iteration_start, figures, true);
-      for (std::size_t k = 0; k < skills_.size(); ++k) report_target(*skills_[k], figures[k].front(), loop_start);
-      progress(loop_start, first, cfg_.iterations, figures);
-      if (cfg_.checkpoint_every > 0 && iteration_ % cfg_.checkpoint_every == 0 && iteration_ < cfg_.iterations)
-        write_checkpoint();
-      // Agreed after the checkpoint, so that a signal during its write is honoured at once.
-      const auto poll = Clock::now();
-      const bool stop = stop_.poll_now();
-      timers_.communication_s += seconds_since(poll);
-      if (stop && iteration_ < cfg_.iterations) {  // at the last iteration: just finish
-        if (last_checkpoint_iteration_ != iteration_) write_checkpoint();
-        if (root_)
-          std::cout << "stopped by " << stop_signal_name() << " after iteration " << iteration_
-                    << " and writing a checkpoint; restart with --restart latest (exit 4)" << std::endl;
-        print_timers(t0);
-        return static_cast<int>(ExitCode::stopped);
-      }
+    first_ = iteration_;
+    loop_start_ = Clock::now();
+    const int code = run_passes(*this, stop_, root_);
+    if (code != 0) {
+      print_timers(t0_);
+      return code;
     }
-    const double loop_s = seconds_since(loop_start);
-    if (last_checkpoint_iteration_ != iteration_) write_checkpoint();
+    const double loop_s = seconds_since(loop_start_);
     for (auto& s : skills_) export_policies(*s);
-    print_timers(t0);
+    print_timers(t0_);
     for (auto& s : skills_)
       print_result(*s, iteration_, loop_s, iteration_ * s->env_steps_per_iteration(),
-                   static_cast<double>((iteration_ - first) * s->env_steps_per_iteration()), s->last_finished);
+                   static_cast<double>((iteration_ - first_) * s->env_steps_per_iteration()), s->last_finished);
     return 0;
+  }
+
+  // ---- the Workload the shared run loop drives ----
+
+  bool finished() const override { return evaluate_ ? all_done_ : iteration_ >= cfg_.iterations; }
+  void pass(StopPoll& /*stop*/) override {
+    if (evaluate_)
+      evaluation_iteration();
+    else
+      training_iteration();
+  }
+  bool checkpoints() const override { return !evaluate_; }
+  bool checkpoint_due() const override { return cfg_.checkpoint_every > 0 && iteration_ % cfg_.checkpoint_every == 0; }
+  bool at_last_checkpoint() const override { return last_checkpoint_iteration_ == iteration_; }
+  std::string position() const override {
+    return "iteration " + std::to_string(iteration_) + (evaluate_ ? " of an evaluation" : "");
+  }
+
+  // One iteration: every skill's rollout, then every skill's update and sharing, the figures,
+  // the history row and the progress line.
+  void training_iteration() {
+    const auto iteration_start = Clock::now();
+    std::vector<training::SiteTally> tallies;
+    for (auto& s : skills_) {
+      tallies.emplace_back(s->sites);
+      if (s->member()) rollout(*s, tallies.back(), true);
+    }
+    for (auto& s : skills_) {
+      if (!s->member()) continue;
+      const auto phase = Clock::now();
+      s->update = s->unit->update(iteration_ + 1);
+      timers_.update_s += seconds_since(phase) - s->update.communication_s;  // its collectives count as
+      timers_.communication_s += s->update.communication_s;                 // communication
+    }
+    const auto phase = Clock::now();
+    std::vector<std::vector<EpisodeStats>> figures;
+    for (std::size_t k = 0; k < skills_.size(); ++k) {
+      figures.push_back(training::combine(*diagnostics_, tallies[k]));
+      share_update(*skills_[k]);
+    }
+    timers_.communication_s += seconds_since(phase);
+    ++iteration_;
+    for (std::size_t k = 0; k < skills_.size(); ++k)
+      if (figures[k].front().episodes > 0) skills_[k]->last_finished = figures[k].front();
+    write_row(t0_, iteration_start, figures, true);
+    for (std::size_t k = 0; k < skills_.size(); ++k) report_target(*skills_[k], figures[k].front(), loop_start_);
+    progress(loop_start_, first_, cfg_.iterations, figures);
   }
 
   std::int64_t env_steps_per_iteration() const { return cfg_.robots * cfg_.horizon; }
@@ -621,7 +631,7 @@ class TrainingRun {
                 ExitCode::bad_input);
   }
 
-  void write_checkpoint() {
+  void write_checkpoint() override {
     const auto phase = Clock::now();
     history_.sync();  // the rows the checkpoint counts are on disk before it
     io::CheckpointWriter writer(comm_, paths_.checkpoints, sequence_);
@@ -684,7 +694,7 @@ class TrainingRun {
   // ---- evaluation (a deck of one skill, on every rank) ----
 
   int evaluate() {
-    const auto t0 = Clock::now();
+    t0_ = Clock::now();
     SkillRun& s = *skills_.front();
     training::SkillUnit& unit = *s.unit;
     prepare_output_dir(comm_, paths_, false, cli_.overwrite);
@@ -695,57 +705,55 @@ class TrainingRun {
     unit.reset_all(false);
     finished_.assign(static_cast<std::size_t>(unit.local_robots()), 0);
     history_ = io::History::create(comm_, paths_.history, in_.deck_text, in_.resolved_yaml);
-    timers_.restart_s = seconds_since(t0);
+    timers_.restart_s = seconds_since(t0_);
     if (root_) print_header();
 
     // Enough iterations for every robot to finish its episodes, whatever ends them; the loop
     // ends as soon as every robot has.
     const std::int64_t steps_needed = cfg_.eval_episodes * static_cast<std::int64_t>(cfg_.skill.common.episode_steps);
-    const std::int64_t planned = (steps_needed + cfg_.horizon - 1) / cfg_.horizon;
-    training::SiteTally total(s.sites);
-    const auto loop_start = Clock::now();
-    bool all_done = false;
-    while (!all_done) {
-      const auto iteration_start = Clock::now();
-      training::SiteTally tally(s.sites);
-      rollout(s, tally, false);
-      for (int site = 0; site < s.sites; ++site) {
-        total.return_sum[site] += tally.return_sum[site];
-        total.quality_sum[site] += tally.quality_sum[site];
-        total.error_sum[site] += tally.error_sum[site];
-        total.episodes[site] += tally.episodes[site];
-        total.successes[site] += tally.successes[site];
-      }
-      auto phase = Clock::now();
-      const std::vector<EpisodeStats> figures = training::combine(*diagnostics_, tally);
-      const bool unfinished = std::any_of(finished_.begin(), finished_.end(),
-                                          [&](std::int64_t k) { return k < cfg_.eval_episodes; });
-      all_done = !comm::any_rank(comm_, unfinished);
-      const bool stop = stop_.poll();
-      timers_.communication_s += seconds_since(phase);
-      ++iteration_;
-      write_row(t0, iteration_start, {figures}, false);
-      progress(loop_start, 0, std::max(planned, iteration_), {figures});
-      if (stop && !all_done) {
-        // An evaluation keeps no checkpoint: it is short and starts over (with --overwrite).
-        if (root_)
-          std::cout << "stopped by " << stop_signal_name() << " after iteration " << iteration_
-                    << " of an evaluation, which writes no checkpoint; run it again with --overwrite (exit 4)"
-                    << std::endl;
-        print_timers(t0);
-        return static_cast<int>(ExitCode::stopped);
-      }
+    planned_ = (steps_needed + cfg_.horizon - 1) / cfg_.horizon;
+    eval_total_ = training::SiteTally(s.sites);
+    loop_start_ = Clock::now();
+    // An evaluation keeps no checkpoint: it is short and starts over (with --overwrite).
+    const int code = run_passes(*this, stop_, root_);
+    if (code != 0) {
+      print_timers(t0_);
+      return code;
     }
-    const double loop_s = seconds_since(loop_start);
-    const EpisodeStats overall = training::combine(*diagnostics_, total).front();
+    const double loop_s = seconds_since(loop_start_);
+    const EpisodeStats overall = training::combine(*diagnostics_, eval_total_).front();
     if (root_)
       std::printf("evaluation of %s: %lld episodes, mean return %.6g, success %.4f, quality %.4f, final error %.4g m\n",
                   cfg_.policy_file.c_str(), static_cast<long long>(overall.episodes), overall.mean_return,
                   overall.success, overall.quality, overall.final_error);
-    print_timers(t0);
+    print_timers(t0_);
     print_result(s, iteration_, loop_s, iteration_ * env_steps_per_iteration(),
                  static_cast<double>(iteration_ * env_steps_per_iteration()), overall);
     return 0;
+  }
+
+  // One iteration of an evaluation: a deterministic rollout, its figures, the row.
+  void evaluation_iteration() {
+    SkillRun& s = *skills_.front();
+    const auto iteration_start = Clock::now();
+    training::SiteTally tally(s.sites);
+    rollout(s, tally, false);
+    for (int site = 0; site < s.sites; ++site) {
+      eval_total_.return_sum[site] += tally.return_sum[site];
+      eval_total_.quality_sum[site] += tally.quality_sum[site];
+      eval_total_.error_sum[site] += tally.error_sum[site];
+      eval_total_.episodes[site] += tally.episodes[site];
+      eval_total_.successes[site] += tally.successes[site];
+    }
+    const auto phase = Clock::now();
+    const std::vector<EpisodeStats> figures = training::combine(*diagnostics_, tally);
+    const bool unfinished =
+        std::any_of(finished_.begin(), finished_.end(), [&](std::int64_t k) { return k < cfg_.eval_episodes; });
+    all_done_ = !comm::any_rank(comm_, unfinished);
+    timers_.communication_s += seconds_since(phase);
+    ++iteration_;
+    write_row(t0_, iteration_start, {figures}, false);
+    progress(loop_start_, 0, std::max(planned_, iteration_), {figures});
   }
 
   // ---- output ----
@@ -846,6 +854,11 @@ class TrainingRun {
   Clock::time_point start_ = Clock::now();
   std::int64_t last_bytes_max_ = 0;  // the latest iteration's most bytes any rank sent
   StopPoll stop_{comm_};  // agreed once per iteration
+  Clock::time_point t0_, loop_start_;
+  std::int64_t first_ = 0;    // the iteration this process started at
+  std::int64_t planned_ = 0;  // evaluation: iterations expected
+  bool all_done_ = false;     // evaluation: every robot finished its episodes
+  training::SiteTally eval_total_;
 };
 
 // Refuses, on every rank alike and before anything is allocated or written (exit 2), a run
