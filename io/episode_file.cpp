@@ -3,6 +3,7 @@
 
 #include <hdf5.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <vector>
 
@@ -12,21 +13,6 @@
 
 namespace kollektiv::io {
 
-namespace {
-
-template <class T>
-void write_array(hid_t file, const std::string& name, const std::vector<T>& values, const std::vector<hsize_t>& dims) {
-  h5::Handle space = h5::checked(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
-                                 "cannot create a dataspace");
-  h5::Handle set = h5::checked(
-      H5Dcreate2(file, name.c_str(), h5::native_type<T>(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-      "cannot create '" + name + "'");
-  if (!values.empty())
-    h5::check_status(H5Dwrite(set.get(), h5::native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()),
-                     "cannot write '" + name + "'");
-}
-
-}  // namespace
 
 void write_episode(const std::string& path, const cells::EpisodeRecording& r, const EpisodeLabels& labels) {
   const std::string temporary = path + ".new";
@@ -43,15 +29,16 @@ void write_episode(const std::string& path, const cells::EpisodeRecording& r, co
     h5::write_attribute(file.get(), "service_count", r.service_count);
     h5::write_attribute(file.get(), "control_dt_s", r.control_dt_s);
     h5::write_attribute(file.get(), "build_info", std::string(build_info::summary));
-    write_array(file.get(), "surface_normal", std::vector<double>(labels.surface_normal.begin(), labels.surface_normal.end()),
-                {3});
+    const std::vector<double> normal(labels.surface_normal.begin(), labels.surface_normal.end());
+    h5::write_array(file.get(), "surface_normal", normal, {3});
     const auto robots = static_cast<hsize_t>(r.robots), joints = static_cast<hsize_t>(r.dof + 2);
-    write_array(file.get(), "points", r.points, {static_cast<hsize_t>(r.steps + 1), robots, joints, 3});
-    write_array(file.get(), "task", r.task, {robots, static_cast<hsize_t>(r.task.size()) / std::max<hsize_t>(robots, 1)});
+    h5::write_array(file.get(), "points", r.points, {static_cast<hsize_t>(r.steps + 1), robots, joints, 3});
+    const hsize_t columns = static_cast<hsize_t>(r.task.size()) / std::max<hsize_t>(robots, 1);
+    h5::write_array(file.get(), "task", r.task, {robots, columns});
     std::vector<std::int32_t> length(r.length.begin(), r.length.end()), success(r.success.begin(), r.success.end());
-    write_array(file.get(), "length", length, {robots});
-    write_array(file.get(), "success", success, {robots});
-    write_array(file.get(), "quality", r.quality, {robots});
+    h5::write_array(file.get(), "length", length, {robots});
+    h5::write_array(file.get(), "success", success, {robots});
+    h5::write_array(file.get(), "quality", r.quality, {robots});
     h5::check_status(file.close(), "cannot close episode file '" + temporary + "'");
   }
   require(std::rename(temporary.c_str(), path.c_str()) == 0, "cannot rename '" + temporary + "' to '" + path + "'");

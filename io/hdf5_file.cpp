@@ -167,6 +167,37 @@ T get_attribute(hid_t object, const std::string& name, hid_t memory_type, ExitCo
 
 }  // namespace
 
+void write_strings(hid_t location, const std::string& path, const std::vector<std::string>& values) {
+  Handle type = checked(H5Tcopy(H5T_C_S1), "cannot create a string type");
+  check_status(H5Tset_size(type.get(), H5T_VARIABLE), "cannot make a string type variable");
+  check_status(H5Tset_cset(type.get(), H5T_CSET_UTF8), "cannot set a string's character set");
+  const hsize_t dims = values.size();
+  Handle space = checked(H5Screate_simple(1, &dims, nullptr), "cannot create a dataspace");
+  Handle lcpl = create_intermediate_groups();
+  Handle set = checked(H5Dcreate2(location, path.c_str(), type.get(), space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT),
+                       "cannot create dataset '" + path + "'");
+  std::vector<const char*> pointers;
+  for (const auto& v : values) pointers.push_back(v.c_str());
+  if (!pointers.empty())
+    check_status(H5Dwrite(set.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, pointers.data()),
+                 "cannot write dataset '" + path + "'");
+}
+
+template <class T>
+void write_array(hid_t location, const std::string& path, const std::vector<T>& values, const std::vector<hsize_t>& dims) {
+  Handle space = checked(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), "cannot create a dataspace");
+  Handle lcpl = create_intermediate_groups();
+  Handle set = checked(
+      H5Dcreate2(location, path.c_str(), native_type<T>(), space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT),
+      "cannot create dataset '" + path + "'");
+  if (!values.empty())
+    check_status(H5Dwrite(set.get(), native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()),
+                 "cannot write dataset '" + path + "'");
+}
+template void write_array<double>(hid_t, const std::string&, const std::vector<double>&, const std::vector<hsize_t>&);
+template void write_array<std::int32_t>(hid_t, const std::string&, const std::vector<std::int32_t>&,
+                                        const std::vector<hsize_t>&);
+
 void write_attribute(hid_t object, const std::string& name, const std::string& value) {
   // Fixed-length, NUL-terminated UTF-8: the text lives in the attribute's own (checksummed)
   // storage. A variable-length string would live in the global heap, which has no checksum

@@ -80,6 +80,12 @@ Handle create_intermediate_groups();
 
 // True if every component of the '/'-separated `path` exists below `location`.
 bool path_exists(hid_t location, const std::string& path);
+// A new dataset `path` below `location` (missing groups created) holding `values`: UTF-8
+// variable-length strings [values.size()], or numbers of shape `dims` (row-major; the
+// product of dims must be values.size()). Serial files and root-only writes.
+void write_strings(hid_t location, const std::string& path, const std::vector<std::string>& values);
+template <class T>
+void write_array(hid_t location, const std::string& path, const std::vector<T>& values, const std::vector<hsize_t>& dims);
 
 // Scalar attributes on `object`, replaced if present. Same value on every rank when the
 // file is open in parallel (attribute writes are collective metadata operations).

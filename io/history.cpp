@@ -341,21 +341,7 @@ void History::write_static(const std::string& path, const std::vector<std::strin
     if (h5::path_exists(file_.get(), path)) {
       h5::check_status(H5Ldelete(file_.get(), path.c_str(), H5P_DEFAULT), "cannot replace '" + path + "'");
     }
-    h5::Handle type = h5::checked(H5Tcopy(H5T_C_S1), "cannot create a string type");
-    h5::check_status(H5Tset_size(type.get(), H5T_VARIABLE), "cannot make a string type variable");
-    h5::check_status(H5Tset_cset(type.get(), H5T_CSET_UTF8), "cannot set a string's character set");
-    const hsize_t dims = values.size();
-    h5::Handle space = h5::checked(H5Screate_simple(1, &dims, nullptr), "cannot create a dataspace");
-    h5::Handle lcpl = h5::create_intermediate_groups();
-    h5::Handle dataset = h5::checked(
-        H5Dcreate2(file_.get(), path.c_str(), type.get(), space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT),
-        "cannot create history dataset '" + path + "'");
-    std::vector<const char*> pointers;
-    for (const auto& value : values) pointers.push_back(value.c_str());
-    if (!pointers.empty()) {
-      h5::check_status(H5Dwrite(dataset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, pointers.data()),
-                       "cannot write history dataset '" + path + "'");
-    }
+    h5::write_strings(file_.get(), path, values);
   });
 }
 
