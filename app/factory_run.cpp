@@ -34,6 +34,7 @@
 #include "io/episode_file.hpp"
 #include "io/factory_checkpoint.hpp"
 #include "io/history.hpp"
+#include "io/policy_io.hpp"
 #include "io/training_checkpoint.hpp"
 #include "solvers/cells/cell_skill.hpp"
 #include "solvers/comm/collectives.hpp"
@@ -108,6 +109,7 @@ class FactoryRun final : public Workload {
     // deck's windows, and right after a report or checkpoint write it came during.
     StopPoll stop(comm_);
     const int code = run_passes(*this, stop, root_);
+    if (code == 0 && cells_) export_cell_policies();
     print_timers(t0_);
     return code;
   }
@@ -155,8 +157,13 @@ class FactoryRun final : public Workload {
         throw Error("checkpoint " + reader.file() + ": negative history_rows or sequence", ExitCode::bad_checkpoint);
       auto snapshot = std::make_shared<io::FactorySnapshot>(io::read_factory_state(reader, factory_));
       auto units = std::make_shared<std::vector<training::UnitState>>();
+      auto steps = std::make_shared<std::vector<std::int64_t>>();
       if (cells_)
         for (auto& skill : plant_.cell_skills()) {
+          steps->push_back(reader.attribute_int("cells." + skill->config().name + ".env_steps"));
+          if (steps->back() < 0)
+            throw Error("checkpoint " + reader.file() + ": negative env-steps of cell skill " + skill->config().name,
+                        ExitCode::bad_checkpoint);
           const learning::PpoLearner& l = skill->learner(0);
           units->push_back(io::read_replica_states(reader, 0, skill->replicas(), skill->replicas(), l.parameter_count(),
                                                    l.config().obs_dim, cells_prefix(skill->config().name)));
@@ -165,11 +172,14 @@ class FactoryRun final : public Workload {
             throw Error("checkpoint " + reader.file() + ": cell skill " + skill->config().name + ": " + problem,
                         ExitCode::bad_checkpoint);
         }
-      return [this, rows, sequence, snapshot, units] {
+      return [this, rows, sequence, snapshot, units, steps] {
         factory_.restore(snapshot->time_s, snapshot->state);
         std::size_t k = 0;
         if (cells_)
-          for (auto& skill : plant_.cell_skills()) skill->restore((*units)[k++]);
+          for (auto& skill : plant_.cell_skills()) {
+            skill->set_env_steps((*steps)[k]);
+            skill->restore((*units)[k++]);
+          }
         rows_ = rows;
         sequence_ = sequence + 1;
       };
@@ -193,9 +203,11 @@ class FactoryRun final : public Workload {
     writer.attribute("model_fingerprint", static_cast<std::int64_t>(fingerprint_));
     io::write_factory_state(writer, factory_);
     if (cells_)  // every rank holds every replica: rank 0 writes them
-      for (auto& skill : plant_.cell_skills())
+      for (auto& skill : plant_.cell_skills()) {
         io::write_replica_states(writer, root_ ? skill->state() : training::UnitState{},
                                  cells_prefix(skill->config().name));
+        writer.attribute("cells." + skill->config().name + ".env_steps", skill->env_steps());
+      }
     writer.commit(deck_.run.checkpoint_keep);
     ++sequence_;
     last_checkpoint_time_ = factory_.time_s();
@@ -233,6 +245,40 @@ class FactoryRun final : public Workload {
     progress.report(report.time_s, line);
   }
 
+  // What the cells learned goes into the skill library: OUTPUT/policy_<skill>.h5, or with one
+  // policy per factory policy_<skill>_<factory>.h5 (every rank holds every replica; rank 0
+  // writes). Frozen skills are not exported: they did not change.
+  void export_cell_policies() {
+    for (std::size_t k = 0; k < plant_.cell_skills().size(); ++k) {
+      cells::CellSkill& skill = *plant_.cell_skills()[k];
+      const io::CellSkillDeck& d = deck_.cells.skills[k];
+      if (!d.learn) continue;
+      for (int r = 0; r < skill.replicas(); ++r) {
+        io::PolicyInfo info;
+        info.skill = skill_kind_name(d.skill.skill.kind);
+        info.robot = d.skill.robot.name;
+        info.dof = static_cast<std::int64_t>(d.skill.robot.joints.size());
+        info.observations = skill.observation_layout();
+        info.actions = skill.action_layout();
+        info.site = skill.replicas() > 1 ? deck_.factory.factories[static_cast<std::size_t>(r)].name : "";
+        info.started_from = d.skill.transfer.policy;
+        info.seed = static_cast<std::int64_t>(deck_.run.seed);
+        info.iterations = skill.learner(r).updates();
+        info.env_steps = skill.env_steps();
+        info.deck = deck_.text;
+        info.build_info = build_info::summary;
+        const std::string file =
+            paths_.dir + "/policy_" + d.name + (info.site.empty() ? "" : "_" + info.site) + ".h5";
+        io::write_policy(comm_, file, skill.learner(r).export_policy(), info);
+        if (root_) std::cout << "cell skill " << d.name << ": policy exported to " << file << std::endl;
+      }
+    }
+  }
+
+  static const char* skill_kind_name(skills::SkillKind kind) {
+    return kind == skills::SkillKind::reach ? "reach" : kind == skills::SkillKind::weld ? "weld" : "pick_place";
+  }
+
   // Production episodes the deck asked to record (cells.record): the first service of each
   // station at or after each time. After a restart, the times from the restart on.
   void start_recordings() {
@@ -260,9 +306,7 @@ class FactoryRun final : public Workload {
         const io::CellSkillDeck& d = deck_.cells.skills[k];
         io::EpisodeLabels labels;
         labels.skill = d.name;
-        labels.skill_kind = d.skill.skill.kind == skills::SkillKind::reach  ? "reach"
-                            : d.skill.skill.kind == skills::SkillKind::weld ? "weld"
-                                                                             : "pick_place";
+        labels.skill_kind = skill_kind_name(d.skill.skill.kind);
         labels.robot = d.skill.robot.name;
         labels.station = names[static_cast<std::size_t>(r.station_gid)];
         labels.surface_normal = d.skill.skill.weld.surface_normal;

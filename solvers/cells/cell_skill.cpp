@@ -438,6 +438,7 @@ CellUpdate CellSkill::end_interval() {
   f.episodes = counts[4];
   f.successes = counts[5];
   f.steps = counts[6];
+  env_steps_ += f.steps;
   if (f.episodes > 0) {
     const double e = static_cast<double>(f.episodes);
     f.success = static_cast<double>(f.successes) / e;

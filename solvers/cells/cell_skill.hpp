@@ -127,6 +127,11 @@ class CellSkill {
   // Collective: the interval's figures and, when learning, the replicas' updates.
   CellUpdate end_interval();
 
+  // Env-steps of the cells' episodes so far, over all ranks (counted at each interval's end;
+  // a restart sets it back from its checkpoint).
+  std::int64_t env_steps() const { return env_steps_; }
+  void set_env_steps(std::int64_t steps) { env_steps_ = steps; }
+
   learning::PpoLearner& learner(int replica) { return *learners_[static_cast<std::size_t>(replica)]; }
   const learning::PpoLearner& learner(int replica) const { return *learners_[static_cast<std::size_t>(replica)]; }
   SegmentLayout observation_layout() const;
@@ -166,6 +171,7 @@ class CellSkill {
   std::vector<std::pair<std::int64_t, std::vector<double>>> record_at_;  // station, times still to record
   std::vector<EpisodeRecording> recordings_;
   std::int64_t rounds_ = 0, failed_rounds_ = 0;
+  std::int64_t env_steps_ = 0;
   std::vector<std::vector<Episode>> experience_;  // per replica, this interval
   // This interval on this rank.
   std::int64_t parts_ = 0, good_ = 0, scrapped_ = 0, reworks_ = 0, episodes_ = 0, successes_ = 0, steps_ = 0;

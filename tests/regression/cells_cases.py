@@ -1,6 +1,8 @@
 """End-to-end cases of the kollektiv executable on factory decks with robot cells.
 
-  ranks    history and final checkpoint bitwise identical at 1, 2, 3 and 4 ranks
+  ranks    history and final checkpoint bitwise identical at 1, 2, 3 and 4 ranks (the
+           quickstart; two firms sharing by federated rounds, also across a restart); the
+           benchmark deck runs shortened
   restart  a run cut by checkpoints and continued on another rank count (4 -> 1, 2 -> 3)
            equals the straight run, the cells' learners included; SIGUSR1 stops at an
            update interval's end with a checkpoint, exit 4, and continuing equals straight
@@ -38,6 +40,12 @@ def case_ranks(r):
         r.run(n, out, *SHORT)
         same_files(history(ref), history(out), f"history at {n} ranks")
         same_files(latest(ref), latest(out), f"final checkpoint at {n} ranks")
+    # The benchmark deck, shortened (20 of its 1000 lines, 10 simulated minutes), runs.
+    bench = os.path.join(ROOT, "inputs", "bench", "factory_cells_large.yaml")
+    short_bench = r.dir("bench_short")
+    r.run(2, short_bench, "--set", "factory.factories.0.lines.0.count=20", "--set", "run.end_time_s=600", deck=bench)
+    with HistoryReader(history(short_bench)) as h:
+        check(int(h.column("cells/reach/episodes")[-1]) > 0, "the shortened benchmark deck ran no episode")
     # Two firms sharing by federated rounds: the same at any rank count and across restarts.
     deck = os.path.join(ROOT, "inputs", "cells_federated_smoke.yaml")
     ref = r.dir("federated_np1")
@@ -109,6 +117,21 @@ def case_learn(r):
             drawn = os.path.join(out, "drawn", "plant.body.fit_t50" + ext)
             check(p.returncode == 0 and os.path.exists(drawn) and os.path.getsize(drawn) > 10000,
                   f"plot_episode.py: exit {p.returncode}, {drawn}\n{p.stderr[-2000:]}")
+    # What the cells learned went into the skill library; a plant that starts its cells from
+    # it, frozen, succeeds from its first interval on (the learning run started near 0).
+    policy = os.path.join(out, "policy_fasten.h5")
+    check(os.path.exists(policy), "no policy_fasten.h5 exported at the end of the shift")
+    listed = subprocess.run(r.command(1, "--list-skills", out), env=ENV, capture_output=True, text=True)
+    check(listed.returncode == 0 and "policy_fasten.h5" in listed.stdout and "reach" in listed.stdout,
+          f"--list-skills: {listed.stdout[-1500:]}{listed.stderr[-1500:]}")
+    started = r.dir("from_library")
+    r.run(2, started, "--set", "run.end_time_s=1200", "--set", f"cells.skills.0.transfer.policy={policy}",
+          "--set", "cells.skills.0.learn=false", deck=deck)
+    with HistoryReader(history(started)) as h:
+        first_success = float(h.column("cells/fasten/success")[0])
+    check(first_success >= last - 0.2 and first_success >= first + 0.3,
+          f"cells started from the library: success {first_success:.2f} in the first interval, the learning run "
+          f"{first:.2f} at its start and {last:.2f} at its end")
     # A frozen skill acts and never updates.
     frozen = r.dir("frozen")
     r.run(1, frozen, "--set", "run.end_time_s=1800", "--set", "cells.skills.0.learn=false", deck=deck)

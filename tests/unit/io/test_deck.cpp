@@ -1975,3 +1975,87 @@ TEST(DeckSkills, EveryNewKeyIsChecked) {
 
 }  // namespace
 }  // namespace kollektiv::io
+
+// ---------------------------------------------------------------------------------------
+// Robot cells and experiments: a factory whose second station is a cell of skill `k`.
+
+namespace kollektiv::io {
+namespace {
+
+std::string cell_deck() {
+  return std::string(R"(factory:
+  factories:
+    - name: f
+      lines:
+        - name: l
+          source: {interval_s: 60}
+          stations:
+            - name: s
+              process: {distribution: fixed, time_s: 30}
+            - name: c
+              cell: {skill: k, robots: 2, handling_s: 5}
+cells:
+  update_interval_s: 600
+  skills:
+    - name: k
+      skill: reach
+      robot: )") + KOLLEKTIV_SOURCE_DIR + "/inputs/robots/planar2.yaml\n";
+}
+
+TEST(DeckCells, ACellTakesItsSkillAndDefaults) {
+  const Deck d = deck_of(cell_deck());
+  const auto& c = d.factory.factories.at(0).lines.at(0).stations.at(1).cell;
+  EXPECT_TRUE(c.enabled);
+  EXPECT_EQ(c.skill, 0);
+  EXPECT_EQ(c.robots, 2);
+  EXPECT_EQ(c.handling_s, 5.0);
+  EXPECT_EQ(c.good_quality, 0.9);
+  EXPECT_EQ(c.rework_quality, 0.0);
+  EXPECT_EQ(c.max_rework, 0);
+  ASSERT_EQ(d.cells.skills.size(), 1u);
+  EXPECT_TRUE(d.cells.skills[0].learn);
+  EXPECT_FALSE(d.cells.skills[0].skill.learner.anneal_learning_rate);  // constant unless asked
+  EXPECT_EQ(d.cells.skills[0].skill.sharing.mode, training::SharingMode::allreduce);
+  const Deck again = deck_of(d.resolved_yaml);  // the resolved deck parses to the same cells
+  EXPECT_EQ(again.cells.skills[0].skill.learner.anneal_learning_rate, false);
+  EXPECT_EQ(again.factory.factories[0].lines[0].stations[1].cell.robots, 2);
+}
+
+TEST(DeckCells, EveryNewKeyIsChecked) {
+  const auto error_with = [](const std::string& from, const std::string& to) {
+    const Strings e = errors_of(with(cell_deck(), from, to));
+    return e.empty() ? std::string() : e.front();
+  };
+  const auto has = [](const std::string& error, const std::string& part) {
+    EXPECT_NE(error.find(part), std::string::npos) << error;
+  };
+  has(error_with("handling_s: 5", "handling_s: -1"), "cell.handling_s");
+  has(error_with("robots: 2,", "robots: 2, good_quality: 1.5,"), "cell.good_quality");
+  has(error_with("robots: 2,", "robots: 2, max_rework: 101,"), "cell.max_rework");
+  has(error_with("robots: 2,", "robots: 2, colour: red,"), "unknown key 'colour'");
+  has(error_with("skill: reach", "skill: reach\n      learn: maybe"), "cells.skills.0.learn");
+  has(error_with("update_interval_s: 600", "update_interval_s: 0"), "cells.update_interval_s");
+  has(error_with("update_interval_s: 600", "update_interval_s: 700"), "expected an interval that divides");
+  has(error_with("skill: reach", "skill: reach\n      sites: []"), "expected no 'sites' in a cell skill");
+  // Cells without their block, and a cells block in a training deck.
+  const std::string no_block = cell_deck().substr(0, cell_deck().find("cells:"));
+  has(errors_of(no_block).front(), "expected a 'cells' block");
+  // Experiments.
+  has(error_with("cells:", "experiment: {replications: 1}\ncells:"), "experiment.replications");
+  has(error_with("cells:", "experiment: {replications: 4, confidence: 1.0}\ncells:"), "experiment.confidence");
+  has(error_with("cells:", "experiment: {replications: 4, scenarios: [{name: a}, {name: a}]}\ncells:"),
+      "a unique scenario name");
+  has(error_with("cells:", "experiment: {replications: 4, scenarios: [{name: a, set: [nonsense]}]}\ncells:"),
+      "key.path=value");
+}
+
+TEST(DeckCells, ExperimentDefaultsToOneScenario) {
+  const Deck d = deck_of(with(cell_deck(), "cells:", "experiment: {replications: 5}\ncells:"));
+  EXPECT_EQ(d.experiment.replications, 5);
+  EXPECT_EQ(d.experiment.confidence, 0.95);
+  ASSERT_EQ(d.experiment.scenarios.size(), 1u);
+  EXPECT_EQ(d.experiment.scenarios[0].name, "base");
+}
+
+}  // namespace
+}  // namespace kollektiv::io
