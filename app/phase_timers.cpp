@@ -8,12 +8,14 @@
 
 namespace kollektiv::app {
 
-PhaseScope::PhaseScope(const char* name, double& seconds) : seconds_(seconds), start_(std::chrono::steady_clock::now()) {
-  Kokkos::Profiling::pushRegion(std::string("kollektiv::") + name);
-}
+Region::Region(const char* name) { Kokkos::Profiling::pushRegion(std::string("kollektiv::") + name); }
+
+Region::~Region() { Kokkos::Profiling::popRegion(); }
+
+PhaseScope::PhaseScope(const char* name, double& seconds)
+    : region_(name), seconds_(seconds), start_(std::chrono::steady_clock::now()) {}
 
 PhaseScope::~PhaseScope() {
-  Kokkos::Profiling::popRegion();
   seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
 }
 

@@ -12,6 +12,15 @@
 
 namespace kollektiv::app {
 
+// The Kokkos profiling region "kollektiv::<name>" from construction to destruction.
+class Region {
+ public:
+  explicit Region(const char* name);
+  ~Region();
+  Region(const Region&) = delete;
+  Region& operator=(const Region&) = delete;
+};
+
 // Adds the wall time from construction to destruction to `seconds`, inside the Kokkos
 // profiling region `name` ("kollektiv::advance").
 class PhaseScope {
@@ -22,6 +31,7 @@ class PhaseScope {
   PhaseScope& operator=(const PhaseScope&) = delete;
 
  private:
+  Region region_;
   double& seconds_;
   std::chrono::steady_clock::time_point start_;
 };

@@ -259,16 +259,22 @@ class TrainingRun final : public Workload {
   void training_iteration() {
     const auto iteration_start = Clock::now();
     std::vector<training::SiteTally> tallies;
-    for (auto& s : skills_) {
-      tallies.emplace_back(s->sites);
-      if (s->member()) rollout(*s, tallies.back(), true);
+    {
+      const Region region("rollout");
+      for (auto& s : skills_) {
+        tallies.emplace_back(s->sites);
+        if (s->member()) rollout(*s, tallies.back(), true);
+      }
     }
-    for (auto& s : skills_) {
-      if (!s->member()) continue;
-      const auto phase = Clock::now();
-      s->update = s->unit->update(iteration_ + 1);
-      timers_.update_s += seconds_since(phase) - s->update.communication_s;  // its collectives count as
-      timers_.communication_s += s->update.communication_s;                 // communication
+    {
+      const Region region("update");
+      for (auto& s : skills_) {
+        if (!s->member()) continue;
+        const auto phase = Clock::now();
+        s->update = s->unit->update(iteration_ + 1);
+        timers_.update_s += seconds_since(phase) - s->update.communication_s;  // its collectives count as
+        timers_.communication_s += s->update.communication_s;                 // communication
+      }
     }
     const auto phase = Clock::now();
     std::vector<std::vector<EpisodeStats>> figures;
@@ -280,7 +286,10 @@ class TrainingRun final : public Workload {
     ++iteration_;
     for (std::size_t k = 0; k < skills_.size(); ++k)
       if (figures[k].front().episodes > 0) skills_[k]->last_finished = figures[k].front();
-    write_row(t0_, iteration_start, figures, true);
+    {
+      const Region region("report");
+      write_row(t0_, iteration_start, figures, true);
+    }
     for (std::size_t k = 0; k < skills_.size(); ++k) report_target(*skills_[k], figures[k].front(), loop_start_);
     progress(loop_start_, first_, cfg_.iterations, figures);
   }
@@ -632,6 +641,7 @@ class TrainingRun final : public Workload {
   }
 
   void write_checkpoint() override {
+    const Region region("checkpoint");
     const auto phase = Clock::now();
     history_.sync();  // the rows the checkpoint counts are on disk before it
     io::CheckpointWriter writer(comm_, paths_.checkpoints, sequence_);
