@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <sstream>
 #include <tuple>
@@ -1205,6 +1206,28 @@ std::optional<std::int64_t> read_skill_block(MapReader& m, DeckSpec& spec, Train
   return robots;
 }
 
+// Reads the sequence `key` of mappings, each with a unique `name`, calling read(entry, name)
+// for each: at most `most` of them ("expected at most 64 skills"), or with `at_least_one`
+// from 1 to `most` ("expected 1 to 1000 scenarios"). Returns the sequence (nullptr if
+// absent or not a sequence).
+const Node* read_named_list(MapReader& m, const char* key, const char* noun, std::size_t most, bool at_least_one,
+                            const std::function<void(MapReader&, const std::string&)>& read) {
+  YAML::Node out;
+  const Node* list = m.sequence(key, true, out);
+  UniqueNames names(std::string("a unique ") + noun + " name");
+  const std::string range = at_least_one ? "1 to " + std::to_string(most) : "at most " + std::to_string(most);
+  if (list != nullptr && ((at_least_one && list->items.empty()) || list->items.size() > most))
+    m.error(list->mark, key, "expected " + range + " " + noun + "s");
+  for (std::size_t i = 0; list != nullptr && i < list->items.size() && i < most; ++i) {
+    MapReader entry = m.item(key, *list, i, out);
+    if (!entry.valid()) continue;
+    const std::optional<std::string> name = entry.name("name");
+    names.check(entry, name);
+    read(entry, name.value_or(""));
+  }
+  return list;
+}
+
 // The keys of the training block that hold for every skill of the run.
 const std::vector<std::string> run_level_keys = {"horizon", "iterations", "checkpoint_every", "policy_file",
                                                  "eval_episodes"};
@@ -1232,31 +1255,21 @@ void read_training(MapReader& m, DeckSpec& spec) {
     // Several skills: each entry is a skill block of its own; the training block keeps the
     // run-level keys.
     t.skills.clear();
-    YAML::Node out_skills;
-    const Node* list = m.sequence("skills", true, out_skills);
-    UniqueNames names("a unique skill name");
-    constexpr std::size_t max_skills = 64;
     std::int64_t total = 0;
     bool known = true;
-    if (list != nullptr && list->items.size() > max_skills)
-      m.error(list->mark, "skills", "expected at most " + std::to_string(max_skills) + " skills");
-    for (std::size_t i = 0; list != nullptr && i < list->items.size() && i < max_skills; ++i) {
-      MapReader entry = m.item("skills", *list, i, out_skills);
-      if (!entry.valid()) continue;
+    const Node* list = read_named_list(m, "skills", "skill", 64, false, [&](MapReader& entry, const std::string& name) {
       TrainingConfig one;
       one.enabled = true;
       one.horizon = t.horizon;
       one.iterations = t.iterations;
       one.checkpoint_every = t.checkpoint_every;
-      const std::optional<std::string> name = entry.name("name");
-      names.check(entry, name);
-      one.name = name.value_or("");
+      one.name = name;
       const std::optional<std::int64_t> n =
           read_skill_block(entry, spec, one, "training.skills", "policy_" + one.name + ".h5");
       known = known && n.has_value();
       if (n) total = saturating_add(total, *n);
       t.skills.push_back(std::move(one));
-    }
+    });
     robots = known && !t.skills.empty() ? std::optional<std::int64_t>(total) : std::nullopt;
     if (robots) t.robots = *robots;
     if (robots && *robots > robot_count.hi)
@@ -1298,19 +1311,9 @@ void read_cells(MapReader& m, DeckSpec& spec) {
   if (const Node* node = m.peek("update_interval_s")) spec.cells_interval_mark = node->mark;
   else spec.cells_interval_mark = m.where();
   c.update_interval_s = m.real("update_interval_s", positive_s, d.update_interval_s).value_or(d.update_interval_s);
-  YAML::Node out_skills;
-  const Node* list = m.sequence("skills", true, out_skills);
-  UniqueNames names("a unique skill name");
-  constexpr std::size_t max_skills = 64;
-  if (list != nullptr && list->items.size() > max_skills)
-    m.error(list->mark, "skills", "expected at most " + std::to_string(max_skills) + " skills");
-  for (std::size_t i = 0; list != nullptr && i < list->items.size() && i < max_skills; ++i) {
-    MapReader entry = m.item("skills", *list, i, out_skills);
-    if (!entry.valid()) continue;
+  read_named_list(m, "skills", "skill", 64, false, [&](MapReader& entry, const std::string& name) {
     CellSkillDeck one;
-    const std::optional<std::string> name = entry.name("name");
-    names.check(entry, name);
-    one.name = name.value_or("");
+    one.name = name;
     one.learn = entry.boolean("learn", true).value_or(true);
     for (const char* key : {"robots", "sites", "target_metric", "target", "export_policy"})
       if (const Node* node = entry.peek(key))
@@ -1347,7 +1350,7 @@ void read_cells(MapReader& m, DeckSpec& spec) {
                   "without messages");
     }
     c.skills.push_back(std::move(one));
-  }
+  });
   // Episodes to record (names resolved in check_cells).
   if (m.has("record")) {
     YAML::Node out_record;
@@ -1475,19 +1478,9 @@ void read_experiment(MapReader& m, DeckSpec& spec) {
     m.get("scenarios", false);
     e.scenarios.push_back(ScenarioConfig{"base", {}});
   } else {
-    YAML::Node out_list;
-    const Node* list = m.sequence("scenarios", true, out_list);
-    UniqueNames names("a unique scenario name");
-    constexpr std::size_t max_scenarios = 1000;
-    if (list != nullptr && (list->items.empty() || list->items.size() > max_scenarios))
-      m.error(list->mark, "scenarios", "expected 1 to " + std::to_string(max_scenarios) + " scenarios");
-    for (std::size_t i = 0; list != nullptr && i < list->items.size() && i < max_scenarios; ++i) {
-      MapReader entry = m.item("scenarios", *list, i, out_list);
-      if (!entry.valid()) continue;
+    read_named_list(m, "scenarios", "scenario", 1000, true, [&](MapReader& entry, const std::string& name) {
       ScenarioConfig sc;
-      const std::optional<std::string> name = entry.name("name");
-      names.check(entry, name);
-      sc.name = name.value_or("");
+      sc.name = name;
       sc.overrides = entry
                          .list<std::string>(
                              "set", "a list of overrides \"key.path=value\"", "\"key.path=value\", not of experiment.*",
@@ -1500,7 +1493,7 @@ void read_experiment(MapReader& m, DeckSpec& spec) {
                          .value_or(std::vector<std::string>{});
       entry.finish();
       e.scenarios.push_back(std::move(sc));
-    }
+    });
   }
   m.finish();
 }
