@@ -49,15 +49,13 @@ std::vector<std::pair<std::string, double>> run_task(MPI_Comm group, const io::D
   }
   const factory::KpiReport report = plant.factory().report();  // complete on the group's first rank
   std::vector<std::pair<std::string, double>> kpis;
-  std::vector<std::string> factories, lines;
-  for (const auto& f : d.factory.factories) {
-    factories.push_back(f.name);
-    for (const auto& l : f.lines) lines.push_back(f.name + "/" + l.name);
-  }
+  const factory::ModelNames names = factory::model_names(d.factory);
   for (const auto& c : report.factory)
-    for (std::size_t i = 0; i < c.values.size(); ++i) kpis.emplace_back("factories/" + factories[i] + "/" + c.name, c.values[i]);
+    for (std::size_t i = 0; i < c.values.size(); ++i)
+      kpis.emplace_back("factories/" + names.factories[i] + "/" + c.name, c.values[i]);
   for (const auto& c : report.line)
-    for (std::size_t i = 0; i < c.values.size(); ++i) kpis.emplace_back("lines/" + lines[i] + "/" + c.name, c.values[i]);
+    for (std::size_t i = 0; i < c.values.size(); ++i)
+      kpis.emplace_back("lines/" + names.lines[i] + "/" + c.name, c.values[i]);
   for (std::size_t k = 0; k < parts.size(); ++k) {
     const std::string p = "cells/" + d.cells.skills[k].name + "/";
     const cells::CellFigures& last = plant.last_updates()[k].figures;

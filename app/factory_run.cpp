@@ -80,6 +80,7 @@ class FactoryRun final : public Workload {
   FactoryRun(MPI_Comm comm, const io::Deck& deck, const CliOptions& cli)
       : comm_(comm), deck_(deck), cli_(cli), root_(comm::rank_of(comm) == 0),
         paths_(output_paths(deck.run.output_dir)),
+        names_(factory::model_names(deck.factory)),
         plant_(comm, deck),
         factory_(plant_.factory()),
         cells_(plant_.has_cells()),
@@ -255,7 +256,7 @@ class FactoryRun final : public Workload {
       if (!d.learn) continue;
       for (int r = 0; r < skill.replicas(); ++r) {
         io::PolicyInfo info;
-        info.skill = skill_kind_name(d.skill.skill.kind);
+        info.skill = skills::kind_name(d.skill.skill.kind);
         info.robot = d.skill.robot.name;
         info.dof = static_cast<std::int64_t>(d.skill.robot.joints.size());
         info.observations = skill.observation_layout();
@@ -275,10 +276,6 @@ class FactoryRun final : public Workload {
     }
   }
 
-  static const char* skill_kind_name(skills::SkillKind kind) {
-    return kind == skills::SkillKind::reach ? "reach" : kind == skills::SkillKind::weld ? "weld" : "pick_place";
-  }
-
   // Production episodes the deck asked to record (cells.record): the first service of each
   // station at or after each time. After a restart, the times from the restart on.
   void start_recordings() {
@@ -296,19 +293,15 @@ class FactoryRun final : public Workload {
 
   // Each rank writes the episodes its cells recorded: OUTPUT/episodes/<station>_t<start>.h5.
   void write_recordings() {
-    std::vector<std::string> names;
-    for (const auto& f : deck_.factory.factories)
-      for (const auto& l : f.lines)
-        for (const auto& st : l.stations) names.push_back(f.name + "/" + l.name + "/" + st.name);
     for (std::size_t k = 0; k < plant_.cell_skills().size(); ++k) {
       cells::CellSkill& skill = *plant_.cell_skills()[k];
       for (const cells::EpisodeRecording& r : skill.take_recordings()) {
         const io::CellSkillDeck& d = deck_.cells.skills[k];
         io::EpisodeLabels labels;
         labels.skill = d.name;
-        labels.skill_kind = skill_kind_name(d.skill.skill.kind);
+        labels.skill_kind = skills::kind_name(d.skill.skill.kind);
         labels.robot = d.skill.robot.name;
-        labels.station = names[static_cast<std::size_t>(r.station_gid)];
+        labels.station = names_.stations[static_cast<std::size_t>(r.station_gid)];
         labels.surface_normal = d.skill.skill.weld.surface_normal;
         std::string file = labels.station;
         std::replace(file.begin(), file.end(), '/', '.');
@@ -356,17 +349,9 @@ class FactoryRun final : public Workload {
 
   // Names of the columns of stations/*, lines/* and factories/*, in global-id order.
   void write_names() {
-    std::vector<std::string> stations, lines, factories;
-    for (const auto& f : deck_.factory.factories) {
-      factories.push_back(f.name);
-      for (const auto& l : f.lines) {
-        lines.push_back(f.name + "/" + l.name);
-        for (const auto& st : l.stations) stations.push_back(f.name + "/" + l.name + "/" + st.name);
-      }
-    }
-    history_.write_static("stations/names", stations);
-    history_.write_static("lines/names", lines);
-    history_.write_static("factories/names", factories);
+    history_.write_static("stations/names", names_.stations);
+    history_.write_static("lines/names", names_.lines);
+    history_.write_static("factories/names", names_.factories);
   }
 
   void print_header() const {
@@ -402,6 +387,7 @@ class FactoryRun final : public Workload {
   const CliOptions& cli_;
   bool root_;
   OutputPaths paths_;
+  factory::ModelNames names_;  // deck names in global order, for the history and recordings
   Plant plant_;
   factory::Factory& factory_;
   bool cells_ = false;  // the plant has robot cells

@@ -55,15 +55,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-const char* skill_name(skills::SkillKind kind) {
-  switch (kind) {
-    case skills::SkillKind::reach: return "reach";
-    case skills::SkillKind::weld: return "weld";
-    case skills::SkillKind::pick_place: return "pick_place";
-  }
-  return "unknown";
-}
-
 // The skill unit's config from a skill's training block.
 training::UnitConfig unit_config(const io::TrainingConfig& cfg, std::uint64_t seed) {
   training::UnitConfig u;
@@ -343,7 +334,7 @@ class TrainingRun final : public Workload {
   // What an exported policy says about itself (the skill library's entry).
   io::PolicyInfo policy_info(const SkillRun& s, const std::string& site) const {
     io::PolicyInfo info;
-    info.skill = skill_name(s.cfg->skill.kind);
+    info.skill = skills::kind_name(s.cfg->skill.kind);
     info.robot = s.cfg->robot.name;
     info.dof = s.dof;
     info.observations = s.unit->observation_layout();
@@ -651,7 +642,7 @@ class TrainingRun final : public Workload {
     std::string kinds, modes, names;
     std::int64_t sites = 0;
     for (const auto& s : skills_) {
-      kinds += (kinds.empty() ? "" : ",") + std::string(skill_name(s->cfg->skill.kind));
+      kinds += (kinds.empty() ? "" : ",") + std::string(skills::kind_name(s->cfg->skill.kind));
       modes += (modes.empty() ? "" : ",") + std::string(training::mode_name(s->cfg->sharing.mode));
       names += (names.empty() ? "" : ",") + s->name();
       sites += s->sites;
@@ -708,7 +699,7 @@ class TrainingRun final : public Workload {
     SkillRun& s = *skills_.front();
     training::SkillUnit& unit = *s.unit;
     prepare_output_dir(comm_, paths_, false, cli_.overwrite);
-    const learning::PolicyExport policy = io::read_policy(comm_, cfg_.policy_file, skill_name(unit.kind()));
+    const learning::PolicyExport policy = io::read_policy(comm_, cfg_.policy_file, skills::kind_name(unit.kind()));
     const std::string problem = comm::first_problem(comm_, unit.import_problem(policy));
     if (!problem.empty()) throw Error(problem, ExitCode::bad_input);
     unit.import_policy(policy);
@@ -799,14 +790,14 @@ class TrainingRun final : public Workload {
       const io::TrainingConfig& c = *s.cfg;
       if (!s.several) {
         std::cout << "deck " << in_.deck_file << ": " << (evaluate_ ? "evaluating " : "training ")
-                  << skill_name(c.skill.kind) << " on " << c.robots << " " << c.robot.name << " robots (" << s.obs_dim
+                  << skills::kind_name(c.skill.kind) << " on " << c.robots << " " << c.robot.name << " robots (" << s.obs_dim
                   << " observations, " << s.act_dim << " actions, " << s.parameters << " parameters) on " << size
                   << " ranks; horizon " << cfg_.horizon << "; output " << paths_.dir << std::endl;
       } else {
         if (&s == skills_.front().get())
           std::cout << "deck " << in_.deck_file << ": training " << skills_.size() << " skills on " << size
                     << " ranks; horizon " << cfg_.horizon << "; output " << paths_.dir << std::endl;
-        std::cout << "skill " << s.name() << ": " << skill_name(c.skill.kind) << " on " << c.robots << " "
+        std::cout << "skill " << s.name() << ": " << skills::kind_name(c.skill.kind) << " on " << c.robots << " "
                   << c.robot.name << " robots (" << s.obs_dim << " observations, " << s.act_dim << " actions, "
                   << s.parameters << " parameters) on ranks " << s.ranks.first << "-"
                   << s.ranks.first + s.ranks.count - 1 << std::endl;
@@ -839,7 +830,7 @@ class TrainingRun final : public Workload {
     const bool reached = reached_target(s, e);
     std::printf("RESULT skill=%s iterations=%lld env_steps=%lld wall_s=%.3f env_steps_per_s=%.0f success=%.4f "
                 "quality=%.4f reached_target=%s%s\n",
-                skill_name(s.cfg->skill.kind), static_cast<long long>(iterations), static_cast<long long>(env_steps),
+                skills::kind_name(s.cfg->skill.kind), static_cast<long long>(iterations), static_cast<long long>(env_steps),
                 wall_s, wall_s > 0 ? steps_here / wall_s : 0.0, e.success, e.quality, reached ? "yes" : "no",
                 s.several ? (" name=" + s.name()).c_str() : "");
     std::fflush(stdout);

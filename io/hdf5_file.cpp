@@ -2,6 +2,7 @@
 #include "io/hdf5_file.hpp"
 
 #include <algorithm>
+#include <filesystem>
 #include <sstream>
 
 #include "solvers/comm/collectives.hpp"
@@ -197,6 +198,22 @@ void write_array(hid_t location, const std::string& path, const std::vector<T>& 
 template void write_array<double>(hid_t, const std::string&, const std::vector<double>&, const std::vector<hsize_t>&);
 template void write_array<std::int32_t>(hid_t, const std::string&, const std::vector<std::int32_t>&,
                                         const std::vector<hsize_t>&);
+template void write_array<std::int64_t>(hid_t, const std::string&, const std::vector<std::int64_t>&,
+                                        const std::vector<hsize_t>&);
+
+void write_new_file(const std::string& path, const std::function<void(hid_t file)>& fill) {
+  const std::string temporary = path + ".new";
+  {
+    Handle fapl = file_access(false);
+    Handle file = checked(H5Fcreate(temporary.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()),
+                          "cannot create file '" + temporary + "'");
+    fill(file.get());
+    check_status(file.close(), "cannot close file '" + temporary + "'");
+  }
+  std::error_code ec;
+  std::filesystem::rename(temporary, path, ec);
+  if (ec) throw Error("cannot rename '" + temporary + "' to '" + path + "': " + ec.message());
+}
 
 void write_attribute(hid_t object, const std::string& name, const std::string& value) {
   // Fixed-length, NUL-terminated UTF-8: the text lives in the attribute's own (checksummed)

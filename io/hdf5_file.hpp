@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -86,6 +87,13 @@ bool path_exists(hid_t location, const std::string& path);
 void write_strings(hid_t location, const std::string& path, const std::vector<std::string>& values);
 template <class T>
 void write_array(hid_t location, const std::string& path, const std::vector<T>& values, const std::vector<hsize_t>& dims);
+template <class T>
+void write_array(hid_t location, const std::string& path, const std::vector<T>& values) {
+  write_array(location, path, values, {static_cast<hsize_t>(values.size())});
+}
+// A new serial HDF5 file at `path`, filled by `fill(file)` under the name PATH.new and renamed
+// into place once closed, so a reader never sees half a file (one process, no MPI).
+void write_new_file(const std::string& path, const std::function<void(hid_t file)>& fill);
 
 // Scalar attributes on `object`, replaced if present. Same value on every rank when the
 // file is open in parallel (attribute writes are collective metadata operations).

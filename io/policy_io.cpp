@@ -22,19 +22,6 @@ constexpr std::int64_t policy_format_version = 2;
 constexpr std::int64_t max_width = 1 << 20;  // any layer, observation or action width
 
 template <class T>
-void write_dataset(hid_t file, const std::string& name, const std::vector<T>& values) {
-  const hsize_t dims = values.size();
-  h5::Handle lcpl = h5::create_intermediate_groups();
-  h5::Handle space = h5::checked(H5Screate_simple(1, &dims, nullptr), "cannot create a dataspace");
-  h5::Handle set = h5::checked(
-      H5Dcreate2(file, name.c_str(), h5::native_type<T>(), space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT),
-      "cannot create dataset " + name);
-  if (!values.empty())
-    h5::check_status(H5Dwrite(set.get(), h5::native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()),
-                     "cannot write dataset " + name);
-}
-
-template <class T>
 std::vector<T> read_dataset(hid_t file, const std::string& path, const std::string& name) {
   if (!h5::path_exists(file, name))
     throw Error("policy file " + path + " has no dataset '" + name + "'", ExitCode::bad_input);
@@ -85,13 +72,13 @@ void write_policy(MPI_Comm comm, const std::string& path, const learning::Policy
     h5::write_attribute(file.get(), "normalizer_count", policy.normalizer.count);
     h5::write_attribute(file.get(), "build_info", std::string(build_info::summary));
     h5::write_attribute(file.get(), "deck", info.deck);
-    write_dataset(file.get(), "widths", std::vector<std::int64_t>(policy.widths.begin(), policy.widths.end()));
-    write_dataset(file.get(), "parameters", policy.parameters);
-    write_dataset(file.get(), "value/widths",
+    h5::write_array(file.get(), "widths", std::vector<std::int64_t>(policy.widths.begin(), policy.widths.end()));
+    h5::write_array(file.get(), "parameters", policy.parameters);
+    h5::write_array(file.get(), "value/widths",
                   std::vector<std::int64_t>(policy.value_widths.begin(), policy.value_widths.end()));
-    write_dataset(file.get(), "value/parameters", policy.value_parameters);
-    write_dataset(file.get(), "normalizer/mean", policy.normalizer.mean);
-    write_dataset(file.get(), "normalizer/m2", policy.normalizer.m2);
+    h5::write_array(file.get(), "value/parameters", policy.value_parameters);
+    h5::write_array(file.get(), "normalizer/mean", policy.normalizer.mean);
+    h5::write_array(file.get(), "normalizer/m2", policy.normalizer.m2);
     h5::check_status(file.close(), "cannot close policy file " + path);
   });
 }

@@ -77,4 +77,11 @@ struct FactoryModelConfig {
   std::vector<FactoryConfig> factories;
 };
 
+// The deck names of a model, each list in global order: factories, lines as
+// "factory/line", stations as "factory/line/station" (what histories and files show).
+struct ModelNames {
+  std::vector<std::string> factories, lines, stations;
+};
+ModelNames model_names(const FactoryModelConfig& config);
+
 }  // namespace kollektiv::factory

@@ -13,6 +13,16 @@ namespace kollektiv::skills {
 
 enum class SkillKind : int { reach = 0, weld = 1, pick_place = 2 };
 
+// "reach", "weld" or "pick_place": the name decks, files and messages use.
+inline const char* kind_name(SkillKind kind) {
+  switch (kind) {
+    case SkillKind::reach: return "reach";
+    case SkillKind::weld: return "weld";
+    case SkillKind::pick_place: return "pick_place";
+  }
+  return "unknown";
+}
+
 // How the policy's joint actions a in [-1, 1] (clipped) become the joint control.
 enum class ActionMode : int {
   torque = 0,     // tau = action_scale * a                  (action_scale in N m)
