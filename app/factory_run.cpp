@@ -331,7 +331,7 @@ class FactoryRun final : public Workload {
     real("quality", f.quality, "1");
     real("mean_return", f.mean_return, "1");
     real("episode_s", f.episode_s, "s");
-    count("updates", skill_updates(k));
+    count("updates", plant_.cell_skills()[k]->learner(0).updates());
     count("rounds", u.rounds);
     count("failed_rounds", u.failed_rounds);
     real("disagreement", u.disagreement, "1");
@@ -341,10 +341,6 @@ class FactoryRun final : public Workload {
     real("entropy", u.updated ? u.ppo.entropy : nan, "1");
     real("approx_kl", u.updated ? u.ppo.approx_kl : nan, "1");
     real("learning_rate", u.updated ? u.ppo.learning_rate : nan, "1");
-  }
-
-  std::int64_t skill_updates(std::size_t k) {
-    return plant_.cell_skills()[k]->learner(0).updates();
   }
 
   // Names of the columns of stations/*, lines/* and factories/*, in global-id order.

@@ -71,14 +71,10 @@ std::string Plant::start_cells_from_policies(const std::string& deck_file) {
     std::string report;
     try {  // the same verdict on every rank: every rank holds every replica
       for (int r = 0; r < skill.replicas(); ++r) {
-        learning::PpoLearner& l = skill.learner(r);
-        const learning::TransferResult t = learning::plan_transfer(source, l, skill.observation_layout(),
-                                                                   skill.action_layout(), d.skill.transfer.request);
-        l.set_parameters(t.parameters);
-        if (t.normalizer_taken) l.restore_normalizer(t.normalizer);
-        if (!t.refit.columns.empty()) l.refit_inputs(t.refit);
         report.clear();
-        for (const std::string& line : t.report) report += "  " + line + "\n";
+        for (const std::string& line : learning::apply_transfer(source, skill.learner(r), skill.observation_layout(),
+                                                                skill.action_layout(), d.skill.transfer.request))
+          report += "  " + line + "\n";
       }
     } catch (const Error& e) {
       throw Error("cells.skills." + std::to_string(k) + ".transfer in deck " + deck_file + ": " + e.what(),

@@ -257,4 +257,13 @@ TransferResult plan_transfer(const TransferSource& from, const PpoLearner& to, c
   return result;
 }
 
+std::vector<std::string> apply_transfer(const TransferSource& from, PpoLearner& to, const SegmentLayout& observations,
+                                        const SegmentLayout& actions, const TransferRequest& request) {
+  TransferResult r = plan_transfer(from, to, observations, actions, request);
+  to.set_parameters(r.parameters);
+  if (r.normalizer_taken) to.restore_normalizer(r.normalizer);
+  if (!r.refit.columns.empty()) to.refit_inputs(r.refit);
+  return std::move(r.report);
+}
+
 }  // namespace kollektiv::learning

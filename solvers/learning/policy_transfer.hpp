@@ -56,4 +56,9 @@ struct TransferResult {
 TransferResult plan_transfer(const TransferSource& from, const PpoLearner& to, const SegmentLayout& observations,
                              const SegmentLayout& actions, const TransferRequest& request);
 
+// plan_transfer() applied to `to`: its parameters, the normaliser when taken, the refit of
+// the copied inputs otherwise. Returns the plan's report lines.
+std::vector<std::string> apply_transfer(const TransferSource& from, PpoLearner& to, const SegmentLayout& observations,
+                                        const SegmentLayout& actions, const TransferRequest& request);
+
 }  // namespace kollektiv::learning

@@ -267,14 +267,8 @@ std::vector<std::string> SkillUnit::transfer(const learning::TransferSource& fro
     return learning::plan_transfer(from, probe, observation_layout(), action_layout(), request).report;
   }
   std::vector<std::string> report;
-  for (auto& replica : replicas_) {
-    const learning::TransferResult r =
-        learning::plan_transfer(from, replica->learner, observation_layout(), action_layout(), request);
-    replica->learner.set_parameters(r.parameters);
-    if (r.normalizer_taken) replica->learner.restore_normalizer(r.normalizer);
-    if (!r.refit.columns.empty()) replica->learner.refit_inputs(r.refit);
-    report = r.report;
-  }
+  for (auto& replica : replicas_)
+    report = learning::apply_transfer(from, replica->learner, observation_layout(), action_layout(), request);
   return report;
 }
 
