@@ -487,14 +487,9 @@ CellUpdate CellSkill::end_interval() {
     auto term = Kokkos::create_mirror_view(ro.terminated);
     auto trunc = Kokkos::create_mirror_view(ro.truncated);
     auto fin = Kokkos::create_mirror_view(ro.final_obs);
-    Kokkos::deep_copy(raw, 0.0);
-    Kokkos::deep_copy(acts, 0.0);
-    Kokkos::deep_copy(lp, 0.0);
-    Kokkos::deep_copy(val, 0.0);
-    Kokkos::deep_copy(rew, 0.0);
-    Kokkos::deep_copy(term, 1);  // rows past an episode's end: terminal, and left out (length)
-    Kokkos::deep_copy(trunc, 0);
-    Kokkos::deep_copy(fin, 0.0);
+    // Views and mirrors start at zero; rows past an episode's end are terminal (and left out
+    // of the update by `length`).
+    Kokkos::deep_copy(term, 1);
     for (int r = 0; r < robots; ++r) {
       const Episode& e = eps[static_cast<std::size_t>(r)];
       gid(r) = e.key;
@@ -541,7 +536,6 @@ CellUpdate CellSkill::end_interval() {
     out.ppo.communication_s += s.communication_s;
     out.ppo.bytes_sent += s.bytes_sent;
   }
-  for (auto& eps : experience_) eps.clear();
   if (updated > 0) {
     const double c = 1.0 / updated;
     out.ppo.policy_loss *= c;
