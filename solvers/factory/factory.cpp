@@ -517,7 +517,7 @@ void Factory::resolve_cells(double window_end_s) {
   }
 }
 
-void Factory::deliver() {
+double Factory::deliver() {
   const auto push = [this](const comm::PartMessage& m) {
     const auto i = static_cast<std::size_t>(m.dest_gid - local_.begin);
     Station& d = stations_[i];
@@ -558,26 +558,23 @@ void Factory::deliver() {
     s.outbox.clear();
   }
   active_count_ = 0;
-  for (const comm::PartMessage& m : exchange_->exchange(remote_out_)) push(m);
+  const double inf = std::numeric_limits<double>::infinity();
+  const double local_next = next_event_s_.empty() ? inf : *std::min_element(next_event_s_.begin(), next_event_s_.end());
+  for (const comm::PartMessage& m : exchange_->exchange(remote_out_, local_next)) push(m);
+  return exchange_->next_s();
 }
 
 double Factory::advance(double t_end_s, const std::function<bool()>& stop_requested) {
-  // A single rank may skip stretches in which no station has anything to do: all its future
-  // events are in next_event_s_ and nothing can arrive from elsewhere. Results do not depend
-  // on where windows start (see the header), so this changes speed only. With several ranks
-  // every rank must run the same windows (the stop check is collective), so none skips.
-  const bool alone = comm::size_of(comm_) == 1;
+  // After a window's delivery nothing is pending anywhere before the global next-event time,
+  // so the next window starts there: idle stretches cost one window, not one per lookahead.
+  // Results do not depend on where windows start (see the header), so this changes speed
+  // only; every rank gets the same time, so all run the same windows.
   while (time_s_ < t_end_s) {
-    if (alone && !next_event_s_.empty()) {
-      const double next = *std::min_element(next_event_s_.begin(), next_event_s_.end());
-      if (next > time_s_) time_s_ = std::min(next, t_end_s);
-      if (time_s_ >= t_end_s) break;
-    }
     const double window_end = std::min(time_s_ + lookahead_s_, t_end_s);
     require(window_end > time_s_, "factory: window does not advance (lookahead below time resolution)");
     run_window(window_end);
-    deliver();
-    time_s_ = window_end;
+    const double next = deliver();
+    time_s_ = std::min(std::max(window_end, next), t_end_s);
     if (stop_requested && stop_requested()) break;
   }
   return time_s_;

@@ -61,7 +61,9 @@
 // Time stepping: conservative windows [t, t + w) with w = min(L, t_end - t). Every local
 // station processes all its events with time < window end independently (messages go to
 // its outbox); at the window end the outboxes are delivered, local ones directly, remote
-// ones through comm::PartExchange (plan built once). Every message has time >= its sending
+// ones through comm::PartExchange (plan built once), which also agrees on the global
+// next-event time E; the next window starts at max(window end, E), skipping idle time on
+// any rank count. Every message has time >= its sending
 // event + L >= window end, so it is in the receiver's FIFO before it is due: the result is
 // exactly that of a sequential simulation for any rank count and any window splitting.
 // Windows cost O(stations with an event before the window end) plus a scan of a dense
@@ -168,7 +170,7 @@ class Factory {
   void refresh_next_events();  // next_event_s_ from the stations' state
   void run_window(double window_end_s);
   void resolve_cells(double window_end_s);
-  void deliver();
+  double deliver();  // returns the global next-event time (see PartExchange)
 
   MPI_Comm comm_;
   std::uint64_t seed_;

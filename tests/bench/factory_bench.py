@@ -5,13 +5,15 @@ Runs the kollektiv executable and prints one machine-readable line per figure:
   RESULT bench=weak_scaling ranks=R lines=L events_per_s=E events_per_s_per_rank=... efficiency=...
   RESULT bench=serial_line engine=kollektiv parts=P wall_s=W parts_per_s=...   (and engine=simpy)
   RESULT bench=checkpoint ranks=R bytes=B kollektiv_s=T kollektiv_mb_per_s=... dd_mb_per_s=... ratio=...
+  RESULT bench=sparse ranks=R events=E events_per_s=... slowdown=...   (against 1 rank, same run)
 
-usage: tests/bench/factory_bench.py [--build build] [--quick]
+usage: tests/bench/factory_bench.py [--build build] [--quick] [--only weak,serial,checkpoint,sparse]
 Weak scaling: inputs/bench/factory_large.yaml with 500 lines per rank at 1 and 2 ranks.
 Serial line: inputs/bench/serial_line.yaml on one rank against the same line in SimPy 3
 (tests/bench/simpy_serial_line.py, Debian's python3-simpy3). Checkpoint: a 20,000-line
 (400,000-station) factory written once by 1 and by 2 ranks, against dd writing the same
-bytes with fsync.
+bytes with fsync. Sparse: inputs/bench/sparse_line.yaml (a part and a failure every 100 h
+per line, 1 s conveyors) at 1 and 2 ranks, the median of 3 runs each.
 """
 import argparse
 import os
@@ -97,18 +99,37 @@ def checkpoint(exe, work, ranks):
           f"dd_mb_per_s={dd_rate:.0f} ratio={rate / dd_rate:.2f}", flush=True)
 
 
+def sparse(exe, work, repeats=3):
+    rates = {}
+    for ranks in (1, 2):
+        runs = []
+        for _ in range(repeats):
+            out = kollektiv(exe, ranks, "inputs/bench/sparse_line.yaml", os.path.join(work, f"sparse{ranks}"))
+            runs.append(events(out) / phase(out, "advance"))
+        rates[ranks] = sorted(runs)[len(runs) // 2]
+        print(f"RESULT bench=sparse ranks={ranks} events={events(out)} events_per_s={rates[ranks]:.4g} "
+              f"slowdown={rates[1] / rates[ranks]:.2f}", flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--quick", action="store_true", help="shorter runs (noisier figures)")
+    ap.add_argument("--only", default="weak,serial,checkpoint,sparse", help="comma-separated figures to measure")
     args = ap.parse_args()
+    only = set(args.only.split(","))
     exe = os.path.join(args.build, "app", "kollektiv")
     work = tempfile.mkdtemp(prefix="kollektiv_bench_")
     try:
-        weak_scaling(exe, work, 21600 if args.quick else 86400)
-        serial_line(exe, work, 3600000 if args.quick else 36000000)
-        for ranks in (1, 2):
-            checkpoint(exe, work, ranks)
+        if "weak" in only:
+            weak_scaling(exe, work, 21600 if args.quick else 86400)
+        if "serial" in only:
+            serial_line(exe, work, 3600000 if args.quick else 36000000)
+        if "checkpoint" in only:
+            for ranks in (1, 2):
+                checkpoint(exe, work, ranks)
+        if "sparse" in only:
+            sparse(exe, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
