@@ -22,6 +22,7 @@
 #include <iostream>
 #include <limits>
 #include <memory>
+#include <optional>
 
 #include "app/output_dir.hpp"
 #include "app/phase_timers.hpp"
@@ -109,7 +110,9 @@ class FactoryRun final : public Workload {
     // within about a quarter second of work or at the next window boundary, whatever the
     // deck's windows, and right after a report or checkpoint write it came during.
     StopPoll stop(comm_);
-    const int code = run_passes(*this, stop, root_);
+    std::optional<AutoCheckpoint> automatic;
+    if (deck_.run.checkpoint_auto) automatic.emplace(comm_, deck_.run.node_mtbf_s);
+    const int code = run_passes(*this, stop, root_, automatic ? &*automatic : nullptr);
     if (code == 0 && cells_) export_cell_policies();
     print_timers(t0_);
     return code;

@@ -8,6 +8,7 @@
 
 #include <string>
 
+#include "app/auto_checkpoint.hpp"
 #include "app/signals.hpp"
 
 namespace kollektiv::app {
@@ -28,7 +29,8 @@ class Workload {
 
 // Runs `work` to its end. Returns 0, or ExitCode::stopped after a stop signal (agreed on
 // every rank after each pass and its checkpoint, so a signal that came during a checkpoint
-// write is honoured at once). Prints the messages on the root rank.
-int run_passes(Workload& work, StopPoll& stop, bool root);
+// write is honoured at once). Prints the messages on the root rank. With `automatic`, a
+// checkpoint is also due when its Young/Daly interval has passed; every write is timed for it.
+int run_passes(Workload& work, StopPoll& stop, bool root, AutoCheckpoint* automatic = nullptr);
 
 }  // namespace kollektiv::app

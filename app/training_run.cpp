@@ -27,6 +27,7 @@
 #include <iostream>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "app/memory.hpp"
@@ -215,7 +216,9 @@ class TrainingRun final : public Workload {
 
     first_ = iteration_;
     loop_start_ = Clock::now();
-    const int code = run_passes(*this, stop_, root_);
+    std::optional<AutoCheckpoint> automatic;
+    if (in_.run.checkpoint_auto) automatic.emplace(comm_, in_.run.node_mtbf_s);
+    const int code = run_passes(*this, stop_, root_, automatic ? &*automatic : nullptr);
     if (code != 0) {
       print_timers(t0_);
       return code;

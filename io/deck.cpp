@@ -84,6 +84,8 @@ struct DeckSpec {
   Mark cells_interval_mark;
   bool training_deck = false;  // the deck has a `training` block
   TrainingConfig training;
+  std::optional<Mark> checkpoint_auto_mark;  // of the `auto` that asked for automatic checkpoints
+  std::optional<Mark> node_mtbf_mark;
   // Where the deck came from, for the files it refers to.
   std::string file;
   const FileReader* read_file = nullptr;
@@ -148,6 +150,12 @@ std::optional<std::string> explain_removed_run_key(const std::string& key) {
   return std::nullopt;
 }
 
+// node_mtbf_s: checked against the checkpoint interval once every block is read.
+void read_node_mtbf(MapReader& m, DeckSpec& spec) {
+  if (const Node* node = m.peek("node_mtbf_s")) spec.node_mtbf_mark = node->mark;
+  spec.run.node_mtbf_s = m.real_if_present("node_mtbf_s", positive_s).value_or(0.0);
+}
+
 void read_run(MapReader& m, DeckSpec& spec) {
   RunConfig& run = spec.run;
   const RunConfig defaults;
@@ -163,6 +171,7 @@ void read_run(MapReader& m, DeckSpec& spec) {
     run.output_dir = m.string("output_dir", defaults.output_dir).value_or(defaults.output_dir);
     run.checkpoint_keep = static_cast<int>(
         m.integer("checkpoint_keep", IntRange{1, 1000}, defaults.checkpoint_keep).value_or(defaults.checkpoint_keep));
+    read_node_mtbf(m, spec);
     m.finish(explain_removed_run_key);
     return;
   }
@@ -196,8 +205,22 @@ void read_run(MapReader& m, DeckSpec& spec) {
   m.out()["end_time_s"] = deck_detail::format_real(run.end_time_s);
   run.output_dir = m.string("output_dir", defaults.output_dir).value_or(defaults.output_dir);
   const Node* checkpoint_node = m.peek("checkpoint_interval_s");
-  run.checkpoint_interval_s = m.real("checkpoint_interval_s", non_negative_s, defaults.checkpoint_interval_s)
-                                  .value_or(defaults.checkpoint_interval_s);
+  // A number of seconds >= 0, or `auto` (stored as -1 here).
+  const double interval = m.scalar<double>(
+                               "checkpoint_interval_s", "a number of seconds >= 0 or 'auto'",
+                               [](const std::string& t) -> std::optional<double> {
+                                 if (t == "auto") return -1.0;
+                                 const auto v = deck_detail::parse_real(t);
+                                 if (v && *v >= 0.0) return v;
+                                 return std::nullopt;
+                               },
+                               [](const double& v) { return v < 0.0 ? std::string("auto") : deck_detail::format_real(v); },
+                               defaults.checkpoint_interval_s)
+                              .value_or(defaults.checkpoint_interval_s);
+  run.checkpoint_auto = interval < 0.0;
+  run.checkpoint_interval_s = std::max(interval, 0.0);
+  if (run.checkpoint_auto) spec.checkpoint_auto_mark = checkpoint_node->mark;
+  read_node_mtbf(m, spec);
   run.checkpoint_keep = static_cast<int>(
       m.integer("checkpoint_keep", IntRange{1, 1000}, defaults.checkpoint_keep).value_or(defaults.checkpoint_keep));
   // Report and checkpoint times are multiples of their intervals: at most max_interval_count
@@ -1240,7 +1263,24 @@ void read_training(MapReader& m, DeckSpec& spec) {
   const Node* iterations_node = m.peek("iterations");
   const std::optional<std::int64_t> iterations = m.integer("iterations", positive, d.iterations);
   t.iterations = iterations.value_or(d.iterations);
-  t.checkpoint_every = m.integer("checkpoint_every", non_negative, d.checkpoint_every).value_or(d.checkpoint_every);
+  // A number of iterations >= 0, or `auto` (stored as -1 here).
+  const Node* checkpoint_node = m.peek("checkpoint_every");
+  const std::int64_t every = m.scalar<std::int64_t>(
+                                  "checkpoint_every", "an integer >= 0 or 'auto'",
+                                  [](const std::string& text) -> std::optional<std::int64_t> {
+                                    if (text == "auto") return -1;
+                                    const auto v = deck_detail::parse_integer(text);
+                                    if (v && *v >= 0) return v;
+                                    return std::nullopt;
+                                  },
+                                  [](const std::int64_t& v) { return v < 0 ? std::string("auto") : std::to_string(v); },
+                                  d.checkpoint_every)
+                                 .value_or(d.checkpoint_every);
+  if (every < 0) {
+    spec.run.checkpoint_auto = true;
+    spec.checkpoint_auto_mark = checkpoint_node->mark;
+  }
+  t.checkpoint_every = std::max<std::int64_t>(every, 0);
   t.policy_file = m.scalar<std::string>(
                        "policy_file", "a file name, or \"\" to train",
                        [](const std::string& s) -> std::optional<std::string> { return s; },
@@ -1464,6 +1504,19 @@ void check_cells(MapReader& top, DeckSpec& spec) {
                      "checkpoints are taken at their ends; found " + seconds_text(interval) + " s");
 }
 
+// Automatic checkpoints need the failure rate they trade against; a failure rate without
+// them would be ignored, so it is refused.
+void check_checkpoint_auto(const DeckSpec& spec, Errors& errors) {
+  if (spec.checkpoint_auto_mark && !spec.node_mtbf_mark)
+    errors.add(*spec.checkpoint_auto_mark, spec.training_deck ? "training.checkpoint_every" : "run.checkpoint_interval_s",
+               "expected run.node_mtbf_s (the mean time between failures of one node, in seconds) with 'auto': "
+               "the interval is Young/Daly's sqrt(2 C M) with M = node_mtbf_s / nodes");
+  if (spec.node_mtbf_mark && !spec.checkpoint_auto_mark)
+    errors.add(*spec.node_mtbf_mark, "run.node_mtbf_s",
+               std::string("is used only by automatic checkpoints; expected it with ") +
+                   (spec.training_deck ? "training.checkpoint_every: auto" : "run.checkpoint_interval_s: auto"));
+}
+
 // ---------------------------------------------------------------------------------------
 // experiment: replications and scenarios of a factory deck
 
@@ -1609,6 +1662,7 @@ DeckResult parse_deck(const std::string& text, const std::string& file, const st
     }
   }
   check_cells(top, spec);
+  check_checkpoint_auto(spec, errors);
   top.finish();
 
   if (!errors.empty()) {

@@ -12,6 +12,11 @@ struct RunConfig {
   double report_interval_s = 600.0;    // simulated time between history rows / progress lines
   std::string output_dir = "output";   // relative to the working directory
   double checkpoint_interval_s = 0.0;  // simulated time between checkpoints; 0: only at the end
+  // `auto` (checkpoint_interval_s: auto, or training.checkpoint_every: auto): a checkpoint
+  // after the pass at which Young/Daly's interval sqrt(2 C M) of wall time has passed since the
+  // last one, C the measured write time, M = node_mtbf_s / nodes of the job.
+  bool checkpoint_auto = false;
+  double node_mtbf_s = 0.0;  // mean time between failures of one node, wall seconds (auto only)
   int checkpoint_keep = 3;             // how many checkpoints to keep
 };
 

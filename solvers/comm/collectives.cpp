@@ -34,6 +34,14 @@ int size_of(MPI_Comm comm) {
   return size;
 }
 
+int node_count(MPI_Comm comm) {
+  MPI_Comm node = MPI_COMM_NULL;
+  MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, rank_of(comm), MPI_INFO_NULL, &node);
+  const bool leader = rank_of(node) == 0;
+  MPI_Comm_free(&node);
+  return static_cast<int>(allreduce_sum(comm, leader ? 1 : 0));
+}
+
 std::vector<double> gather_to_root(MPI_Comm comm, const std::vector<double>& local, int root) {
   return gather(comm, local, root, MPI_DOUBLE);
 }

@@ -11,6 +11,8 @@ namespace kollektiv::comm {
 
 int rank_of(MPI_Comm comm);
 int size_of(MPI_Comm comm);
+// How many shared-memory nodes the ranks of `comm` run on. Collective.
+int node_count(MPI_Comm comm);
 
 // Concatenation of every rank's `local` in rank order, on `root` only (empty elsewhere).
 std::vector<double> gather_to_root(MPI_Comm comm, const std::vector<double>& local, int root = 0);

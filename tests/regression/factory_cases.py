@@ -3,7 +3,8 @@
 Each case runs the real executable under mpiexec and checks a promise of DESIGN.md:
   ranks     history and final checkpoint bitwise identical at 1, 2, 3 and 4 ranks
   restart   N + restart + N equals 2N, also onto a different rank count, and a restart
-            into the same directory drops history rows written after the checkpoint
+            into the same directory drops history rows written after the checkpoint;
+            automatic (Young/Daly) checkpoints change how many are written, not the history
   corrupt   a corrupt or truncated newest checkpoint falls back to the previous one;
             none valid is exit 3
   signal    SIGUSR1 leaves a valid checkpoint and exit 4; continuing equals a straight run
@@ -24,6 +25,7 @@ import time
 import h5py
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from h5compare import differences  # noqa: E402
 from cases import (ENV, HistoryReader, Runner, check, text, latest, report, run_and_signal,  # noqa: E402
                    same_files, signal_while_reading_deck)
 
@@ -79,6 +81,18 @@ def case_restart(r):
         times = list(h.column("time_s"))
     expected = [600.0 * k for k in range(1, 11)] + [6000.0 + 300.0 * k for k in range(1, 77)]
     check(times == expected, f"report times after a restart with a shorter interval: {times}")
+    # Automatic checkpoints: a node failing every microsecond makes Young/Daly's interval
+    # shorter than a pass, so nearly every pass checkpoints; one failing every 30 years leaves
+    # the first (which measures the write time) and the final one. Neither changes the history.
+    # (Checkpoint sequence numbers start at 0; the deck's 12 reports are 12 passes.)
+    for mtbf, fewest, most in (("1e-6", 8, 12), ("1e9", 2, 2)):
+        out = r.dir(f"auto_{mtbf}")
+        p = r.run(2, out, "--set", "run.checkpoint_interval_s=auto", "--set", f"run.node_mtbf_s={mtbf}")
+        check("checkpoint interval (auto): sqrt(2 C M) = " in p.stdout, f"auto interval not printed:\n{p.stdout}")
+        written = int(os.path.basename(latest(out))[5:13]) + 1
+        check(fewest <= written <= most, f"node_mtbf_s={mtbf}: {written} checkpoints, expected {fewest}..{most}")
+        d = differences(os.path.join(full, "history.h5"), os.path.join(out, "history.h5"), ignore_attrs=("deck", "resolved_deck"))
+        check(not d, f"history with automatic checkpoints (node_mtbf_s={mtbf}):\n  " + "\n  ".join(d[:20]))
     # Restart into the same directory from an older checkpoint: later rows are dropped first.
     out = r.dir("rewind")
     shutil.copytree(full, out)

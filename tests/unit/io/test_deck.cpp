@@ -222,6 +222,28 @@ TEST(Deck, RunBlock) {
   EXPECT_EQ(d.run.checkpoint_keep, 1000);
 }
 
+TEST(Deck, AutomaticCheckpointsNeedTheNodeFailureRate) {
+  const Deck d = deck_of("run:\n  checkpoint_interval_s: auto\n  node_mtbf_s: 3.6e6\n" + minimal);
+  EXPECT_TRUE(d.run.checkpoint_auto);
+  EXPECT_EQ(d.run.checkpoint_interval_s, 0.0);
+  EXPECT_EQ(d.run.node_mtbf_s, 3.6e6);
+  EXPECT_NE(d.resolved_yaml.find("checkpoint_interval_s: auto"), std::string::npos);
+  const Deck plain = deck_of(minimal);
+  EXPECT_FALSE(plain.run.checkpoint_auto);
+  EXPECT_EQ(errors_of("run:\n  checkpoint_interval_s: auto\n" + minimal),
+            Strings{"deck.yaml:2:26: run.checkpoint_interval_s: expected run.node_mtbf_s (the mean time between "
+                    "failures of one node, in seconds) with 'auto': the interval is Young/Daly's sqrt(2 C M) with "
+                    "M = node_mtbf_s / nodes"});
+  EXPECT_EQ(errors_of("run:\n  checkpoint_interval_s: 600\n  node_mtbf_s: 1000\n" + minimal),
+            Strings{"deck.yaml:3:16: run.node_mtbf_s: is used only by automatic checkpoints; expected it with "
+                    "run.checkpoint_interval_s: auto"});
+  EXPECT_EQ(errors_of("run:\n  checkpoint_interval_s: automatic\n" + minimal),
+            Strings{"deck.yaml:2:26: run.checkpoint_interval_s: expected a number of seconds >= 0 or 'auto', found "
+                    "'automatic'"});
+  EXPECT_EQ(errors_of("run:\n  checkpoint_interval_s: auto\n  node_mtbf_s: 0\n" + minimal),
+            Strings{"deck.yaml:3:16: run.node_mtbf_s: expected a number of seconds > 0, found '0'"});
+}
+
 TEST(Deck, IterationsCountReportIntervals) {
   const Deck d = deck_of("run:\n  iterations: 12\n  report_interval_s: 300\n" + minimal);
   EXPECT_EQ(d.run.end_time_s, 3600.0);
@@ -475,7 +497,7 @@ TEST(DeckErrors, NonFiniteNumbers) {
   EXPECT_EQ(errors_of("run:\n  end_time_s: .inf\n  report_interval_s: nan\n  checkpoint_interval_s: 1e999\n" + minimal),
             (Strings{"deck.yaml:2:15: run.end_time_s: expected a number of seconds > 0, found '.inf'",
                      "deck.yaml:3:22: run.report_interval_s: expected a number of seconds > 0, found 'nan'",
-                     "deck.yaml:4:26: run.checkpoint_interval_s: expected a number of seconds >= 0, found '1e999'"}));
+                     "deck.yaml:4:26: run.checkpoint_interval_s: expected a number of seconds >= 0 or 'auto', found '1e999'"}));
 }
 
 TEST(DeckErrors, EndTimeAndIterationsBoth) {
@@ -540,7 +562,7 @@ TEST(DeckErrors, CheckpointKeepOutOfRange) {
 
 TEST(DeckErrors, CheckpointIntervalNegative) {
   EXPECT_EQ(errors_of("run:\n  checkpoint_interval_s: -600\n" + minimal),
-            Strings{"deck.yaml:2:26: run.checkpoint_interval_s: expected a number of seconds >= 0, found '-600'"});
+            Strings{"deck.yaml:2:26: run.checkpoint_interval_s: expected a number of seconds >= 0 or 'auto', found '-600'"});
 }
 
 TEST(DeckErrors, OutputDirEmptyOrNotAString) {
@@ -970,6 +992,20 @@ Deck training_deck_of(const std::string& text, const Strings& overrides = {}) {
   for (const DeckError& e : r.errors) ADD_FAILURE() << e.format();
   EXPECT_TRUE(r.deck.has_value());
   return r.deck ? *r.deck : Deck{};
+}
+
+TEST(DeckTraining, AutomaticCheckpoints) {
+  const Deck d = training_deck_of("run:\n  node_mtbf_s: 86400\n" + training_minimal + "  checkpoint_every: auto\n");
+  EXPECT_TRUE(d.run.checkpoint_auto);
+  EXPECT_EQ(d.training.checkpoint_every, 0);
+  EXPECT_EQ(d.run.node_mtbf_s, 86400.0);
+  EXPECT_EQ(training_errors(training_minimal + "  checkpoint_every: auto\n"),
+            Strings{"deck.yaml:4:21: training.checkpoint_every: expected run.node_mtbf_s (the mean time between "
+                    "failures of one node, in seconds) with 'auto': the interval is Young/Daly's sqrt(2 C M) with "
+                    "M = node_mtbf_s / nodes"});
+  EXPECT_EQ(training_errors("run:\n  node_mtbf_s: 86400\n" + training_minimal),
+            Strings{"deck.yaml:2:16: run.node_mtbf_s: is used only by automatic checkpoints; expected it with "
+                    "training.checkpoint_every: auto"});
 }
 
 void expect_same_box(const skills::Box& a, const skills::Box& b) {
