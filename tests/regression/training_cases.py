@@ -29,6 +29,8 @@ Each case runs the real executable under mpiexec and checks a promise of DESIGN.
   export    the exported policy loads into an evaluation run, which prints a RESULT line
             and writes no checkpoint and no policy; a damaged policy file and a run larger
             than the machine are exit 2
+  scaling   postprocess/scaling_model.py projects runs of the sites deck (two modes, 1 and 2
+            ranks) to 8 ... 100,000 GPUs with its constants' sources and a plot; --self-check
 
 usage: training_cases.py CASE --exe KOLLEKTIV --mpiexec MPIEXEC --deck DECK --work DIR [--margin M]
 """
@@ -43,6 +45,7 @@ import sys
 import h5py
 import numpy as np
 
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cases import (ENV, HistoryReader, Runner, check, text, latest, report, run_and_signal, same_files,  # noqa: E402
                    signal_while_reading_deck)
@@ -135,6 +138,32 @@ def case_sites(r):
                     check(list(rounds) == list(range(1, total + 1)), f"gossip after every update: rounds {rounds}")
                 if mode == "federated":
                     check(int(rounds[-1]) == total // 2, f"federated every 2 updates: rounds {rounds}")
+
+
+def case_scaling(r):
+    """postprocess/scaling_model.py on runs of the sites deck at 1 and 2 ranks in two modes:
+    a projection table per mode at 8 to 100,000 GPUs, the sources of its constants, a plot;
+    and its own identities (--self-check)."""
+    runs = []
+    for mode in ("allreduce", "gossip"):
+        for n in (1, 2):
+            out = r.dir(f"{mode}_np{n}")
+            p = r.run(n, out, "--set", f"training.sharing.mode={mode}")
+            with open(os.path.join(out, "stdout.log"), "w") as f:
+                f.write(p.stdout)
+            runs.append(out)
+    script = os.path.join(ROOT, "postprocess", "scaling_model.py")
+    plot = os.path.join(r.work, "scaling.png")
+    p = subprocess.run([sys.executable, script, *runs, "--plot", plot], capture_output=True, text=True, timeout=300)
+    check(p.returncode == 0, f"scaling_model.py: exit {p.returncode}\n{p.stdout[-2000:]}\n{p.stderr[-2000:]}")
+    for mode in ("allreduce", "gossip"):
+        check(f"== {mode}: compute" in p.stdout, f"no projection of {mode}:\n{p.stdout[-3000:]}")
+    for gpus in ("      8 ", "  1,000 ", " 10,000 ", "100,000 "):
+        check(f"\n{gpus}" in p.stdout, f"no row for {gpus.strip()} GPUs:\n{p.stdout[-3000:]}")
+    check("Llama 3" in p.stdout, f"the failure rate's source is not printed:\n{p.stdout[-3000:]}")
+    check(os.path.exists(plot) and os.path.getsize(plot) > 0, "no plot")
+    p = subprocess.run([sys.executable, script, "--self-check"], capture_output=True, text=True, timeout=300)
+    check(p.returncode == 0 and "self-check: passed" in p.stdout, f"self-check failed:\n{p.stdout}\n{p.stderr}")
 
 
 def case_restart(r):
@@ -467,7 +496,7 @@ def case_transfer(r, margin):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("case", choices=["ranks", "restart", "anneal_restart", "signal", "learn", "export", "sites",
-                                       "transfer", "skills"])
+                                       "transfer", "skills", "scaling"])
     ap.add_argument("--exe", required=True)
     ap.add_argument("--mpiexec", required=True)
     ap.add_argument("--deck", required=True)

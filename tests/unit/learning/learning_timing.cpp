@@ -1,14 +1,16 @@
 // Timing driver (not a test): wall time and achieved GFLOP/s of one PPO update (5 epochs x
 // 8 minibatches, 512 robots x 32 steps, 2x64 tanh policy and value MLPs) on one rank,
-// against OpenBLAS sgemm (the networks run in float) on one core for the matrix shapes of
-// the same update.
-// Usage: learning_timing [obs_dim=13] [act_dim=2] [robots_per_block=64] [repeats=3]
+// against OpenBLAS sgemm (the networks run in float) on one core doing only the matrix
+// products of the same update, on the same shapes: per exact-summation segment (the rows of
+// one robot block in a minibatch) and layer, x W, x^T delta and delta W^T.
+// Usage: learning_timing [obs_dim=13] [act_dim=2] [robots_per_block=64] [repeats=3] [hidden=64]
 // (the defaults are inputs/train_reach.yaml's: the 2-link arm's 13 observations)
 // FLOPs counted: 2 per multiply-add of the dense layers (forward, weight gradient, and the
 // backpropagated input gradient of every layer but the first), for both networks.
 #include <mpi.h>
 
 #include <Kokkos_Core.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -21,7 +23,9 @@
 #ifdef KOLLEKTIV_HAVE_CBLAS
 #include <cblas.h>
 extern "C" void openblas_set_num_threads(int);
+extern "C" char* openblas_get_config();
 #endif
+
 
 namespace kl = kollektiv::learning;
 using kollektiv::Real;
@@ -43,17 +47,40 @@ double flops_per_sample(const kl::Mlp& net) {
 }
 
 #ifdef KOLLEKTIV_HAVE_CBLAS
-// GFLOP/s of C[m][n] = A[m][k] B[k][n] in float on one thread, best of a few repetitions.
-double sgemm_rate(int m, int n, int k) {
-  std::vector<float> a(static_cast<std::size_t>(m) * k, 0.5f), b(static_cast<std::size_t>(k) * n, 0.25f),
-      c(static_cast<std::size_t>(m) * n);
-  double best = 0;
+// C = op(A) op(B), row-major, in float.
+void sgemm(bool ta, bool tb, int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc) {
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.f, a, lda, b,
+              ldb, 0.f, c, ldc);
+}
+
+// Seconds of the update's matrix products alone: `passes` passes over `rows` rows in
+// segments of `segment_rows`, each segment and layer of both networks x W, x^T delta and
+// (but the first layer) delta W^T, with beta = 0 as a plain call would. Best of 5.
+double products_seconds(const std::vector<const kl::Mlp*>& nets, int rows, int segment_rows, int passes) {
+  int widest = 1;
+  for (const kl::Mlp* net : nets)
+    for (const auto& l : net->layers()) widest = std::max({widest, l.in, l.out});
+  const std::size_t n = static_cast<std::size_t>(rows) * widest;
+  std::vector<float> x(n, 0.5f), y(n), d(n), w(static_cast<std::size_t>(widest) * widest, 0.01f), g(w.size());
+  double best = 1e300;
   for (int rep = 0; rep < 5; ++rep) {
-    const int inner = std::max(1, static_cast<int>(2e8 / (2.0 * m * n * k)));
     const auto t0 = std::chrono::steady_clock::now();
-    for (int i = 0; i < inner; ++i)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, c.data(), n);
-    best = std::max(best, 2.0 * m * n * k * inner / seconds_since(t0) / 1e9);
+    for (int p = 0; p < passes; ++p)
+      for (const kl::Mlp* net : nets)
+        for (int r0 = 0; r0 < rows; r0 += segment_rows) {
+          const int m = std::min(segment_rows, rows - r0);
+          for (std::size_t l = 0; l < net->layers().size(); ++l) {
+            const auto& L = net->layers()[l];
+            const float* in = x.data() + static_cast<std::size_t>(r0) * L.in;
+            float* out = y.data() + static_cast<std::size_t>(r0) * L.out;
+            sgemm(false, false, m, L.out, L.in, in, L.in, w.data(), L.out, out, L.out);
+            sgemm(true, false, L.in, L.out, m, in, L.in, out, L.out, g.data(), L.out);
+            if (l > 0)
+              sgemm(false, true, m, L.in, L.out, out, L.out, w.data(), L.out, d.data() + static_cast<std::size_t>(r0) * L.in,
+                    L.in);
+          }
+        }
+    best = std::min(best, seconds_since(t0));
   }
   return best;
 }
@@ -69,6 +96,7 @@ int main(int argc, char** argv) {
     const int act_dim = argc > 2 ? std::atoi(argv[2]) : 2;
     const int block = argc > 3 ? std::atoi(argv[3]) : 64;
     const int repeats = argc > 4 ? std::atoi(argv[4]) : 3;
+    const int hidden = argc > 5 ? std::atoi(argv[5]) : 64;
     const int robots = 512, horizon = 32;
     kl::LearnerConfig cfg;
     cfg.obs_dim = obs_dim;
@@ -77,6 +105,8 @@ int main(int argc, char** argv) {
     cfg.minibatches = 8;
     cfg.total_updates = 1000;
     cfg.robots_per_block = block;
+    cfg.policy_hidden = {hidden, hidden};
+    cfg.value_hidden = {hidden, hidden};
     const auto world = kollektiv::comm::make_mpi_collective(MPI_COMM_WORLD);
     kl::PpoLearner learner(cfg, *world);
     kl::Rollout ro(cfg, horizon, robots);
@@ -115,17 +145,23 @@ int main(int argc, char** argv) {
     const double samples = static_cast<double>(robots) * horizon;
     const double flops = samples * cfg.epochs *
                          (flops_per_sample(learner.policy().mean_net()) + flops_per_sample(learner.value_net()));
-    std::printf("learning_timing: backend %s, obs %d, act %d, 2x64 tanh policy and value, %d robots x %d steps, "
+    std::printf("learning_timing: backend %s, obs %d, act %d, 2x%d tanh policy and value, %d robots x %d steps, "
                 "%d epochs x %d minibatches, robots_per_block %d\n",
-                kollektiv::exec_space_name(), obs_dim, act_dim, robots, horizon, cfg.epochs, cfg.minibatches, block);
+                kollektiv::exec_space_name(), obs_dim, act_dim, hidden, robots, horizon, cfg.epochs, cfg.minibatches, block);
     std::printf("  update: %.3f s, %.2f GFLOP (dense layers), %.2f GFLOP/s; acting: %.4f s per rollout "
                 "(%.0f policy+value inferences/s)\n",
                 update_s, flops / 1e9, flops / update_s / 1e9, act_s, samples / act_s);
 #ifdef KOLLEKTIV_HAVE_CBLAS
-    openblas_set_num_threads(1);
-    std::printf("  OpenBLAS sgemm, 1 thread: %.2f GFLOP/s (64x64 += 64x2048 * 2048x64, weight-gradient shape), "
-                "%.2f GFLOP/s (2048x64 = 2048x64 * 64x64, forward shape), %.2f GFLOP/s (1024^3)\n",
-                sgemm_rate(64, 64, 2048), sgemm_rate(2048, 64, 64), sgemm_rate(1024, 1024, 1024));
+    {
+      openblas_set_num_threads(1);
+      const int rows = robots * horizon / cfg.minibatches, segment_rows = rows / (robots / block);
+      const double bare = products_seconds({&learner.policy().mean_net(), &learner.value_net()}, rows, segment_rows,
+                                           cfg.epochs * cfg.minibatches);
+      std::printf("  the same products alone (%s, one thread, segments of %d rows): %.3f s, %.2f GFLOP/s\n"
+                  "RESULT bench=update update_gflops=%.3g gemm_gflops=%.3g fraction=%.3f\n",
+                  openblas_get_config(), segment_rows, bare, flops / bare / 1e9, flops / update_s / 1e9,
+                  flops / bare / 1e9, bare / update_s);
+    }
 #endif
   }
   Kokkos::finalize();
