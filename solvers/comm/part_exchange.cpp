@@ -27,7 +27,7 @@ PartExchange::PartExchange(MPI_Comm comm, const Decomposition& decomposition, st
   requests_.reserve(neighbours_.size());
 }
 
-const std::vector<PartMessage>& PartExchange::exchange(const std::vector<PartMessage>& outgoing,
+const std::vector<PartMessage>& PartExchange::exchange(const std::vector<PartMessage>& outgoing, bool agree,
                                                       double local_next_s) {
   for (auto& s : send_) s.clear();
   next_s_ = local_next_s;
@@ -45,7 +45,7 @@ const std::vector<PartMessage>& PartExchange::exchange(const std::vector<PartMes
   incoming_.clear();
   const int n = static_cast<int>(neighbours_.size());
   if (n == 0) {
-    agree_on_next();
+    agree_on_next(agree);
     return incoming_;
   }
 
@@ -77,15 +77,15 @@ const std::vector<PartMessage>& PartExchange::exchange(const std::vector<PartMes
     offset += static_cast<std::size_t>(recv_bytes_[u] / bytes);
   }
   MPI_Waitall(static_cast<int>(requests_.size()), requests_.data(), MPI_STATUSES_IGNORE);
-  agree_on_next();
+  agree_on_next(agree);
   return incoming_;
 }
 
-void PartExchange::agree_on_next() {
+void PartExchange::agree_on_next(bool agree) {
   // The minimum is exact in any reduction order, so every rank gets the same time. A blocking
   // allreduce after the round: Open MPI's non-blocking one started before it and waited for
   // after was 2.5x slower per window on the sparse benchmark deck (2 ranks, shared memory).
-  if (!alone_) MPI_Allreduce(MPI_IN_PLACE, &next_s_, 1, MPI_DOUBLE, MPI_MIN, comm_);
+  if (agree && !alone_) MPI_Allreduce(MPI_IN_PLACE, &next_s_, 1, MPI_DOUBLE, MPI_MIN, comm_);
 }
 
 }  // namespace kollektiv::comm

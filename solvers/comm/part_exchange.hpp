@@ -2,8 +2,8 @@
 // freed buffer places) between neighbouring ranks. Built once from the neighbour list;
 // each exchange() is one round of point-to-point messages with those neighbours only: one
 // message per neighbour, empty if there is nothing to send, sized by a matched probe.
-// Carried with each round: one 8-byte allreduce that agrees on the earliest time anything is
-// still pending anywhere (the global next-event time).
+// Carried with a round when asked: one 8-byte allreduce that agrees on the earliest time
+// anything is still pending anywhere (the global next-event time).
 #pragma once
 
 #include <mpi.h>
@@ -35,19 +35,19 @@ class PartExchange {
   // neighbour) and returns what the neighbours sent, ordered by source rank and then by
   // the order the sender queued them. The result is valid until the next call.
   //
+  // With `agree` (the same on every rank: then collective over the whole communicator),
   // `local_next_s` is this rank's earliest pending time not counting `outgoing` (its
-  // stations' next events once local messages are delivered); next_s() then returns the
+  // stations' next events once local messages are delivered), and next_s() returns the
   // minimum over all ranks of it and of every rank's outgoing message times: nothing
   // anywhere happens before that time once the incoming messages are delivered.
-  // Collective over the whole communicator (the allreduce), same call count on every rank.
-  const std::vector<PartMessage>& exchange(const std::vector<PartMessage>& outgoing, double local_next_s);
+  const std::vector<PartMessage>& exchange(const std::vector<PartMessage>& outgoing, bool agree, double local_next_s);
   double next_s() const { return next_s_; }
 
   const std::vector<int>& neighbours() const { return neighbours_; }
   std::int64_t bytes_sent() const { return bytes_sent_; }
 
  private:
-  void agree_on_next();
+  void agree_on_next(bool agree);
 
   MPI_Comm comm_;
   Decomposition decomposition_;

@@ -27,5 +27,10 @@ class Error : public std::runtime_error {
 
 // Convenience for precondition checks outside kernels.
 void require(bool condition, const std::string& what, ExitCode code = ExitCode::failure);
+// The same for a literal message, which becomes a string only when the check fails: hot
+// loops check every step (building the string each time once cost a tenth of a factory run).
+inline void require(bool condition, const char* what, ExitCode code = ExitCode::failure) {
+  if (!condition) throw Error(what, code);
+}
 
 }  // namespace kollektiv

@@ -441,6 +441,7 @@ Factory::Factory(const FactoryModelConfig& config, std::uint64_t seed, MPI_Comm 
       neighbours.push_back(decomposition.owner(local_.end));
   }
   exchange_ = std::make_unique<comm::PartExchange>(comm_, decomposition, neighbours);
+  alone_ = comm::size_of(comm_) == 1;
   refresh_next_events();
 }
 
@@ -454,6 +455,25 @@ void Factory::refresh_next_events() {
   active_.resize(stations_.size());
   active_count_ = 0;
 }
+
+namespace {
+
+// Windows with fewer active stations than this run them in a plain loop: a parallel
+// dispatch costs more than it can save there (with Kokkos 3.4's Serial backend a quarter of
+// a sparse line's run went to dispatching one-station windows). Stations are independent
+// within a window, so this changes speed only.
+constexpr std::int64_t min_parallel_stations = 64;
+
+template <class F>
+void for_stations(const char* label, std::int64_t count, const F& f) {
+  if (count < min_parallel_stations) {
+    for (std::int64_t k = 0; k < count; ++k) f(k);
+  } else {
+    Kokkos::parallel_for(label, Kokkos::RangePolicy<HostExecSpace>(0, count), f);
+  }
+}
+
+}  // namespace
 
 void Factory::run_window(double window_end_s) {
   // Only stations with an event before the window end have anything to do: a branch-free
@@ -472,13 +492,13 @@ void Factory::run_window(double window_end_s) {
   double* next_out = next_event_s_.data();
   // Stations are independent within a window: each touches only itself, its outbox and its
   // next-event time.
-  Kokkos::parallel_for("factory::window", Kokkos::RangePolicy<HostExecSpace>(0, count),
-                       [=](std::int64_t k) {
-                         if (k + static_cast<std::int64_t>(prefetch_stations) < count) stations[active[k + prefetch_stations]].prefetch(false);
-                         if (k + static_cast<std::int64_t>(prefetch_fifos) < count) stations[active[k + prefetch_fifos]].prefetch(true);
-                         const std::int32_t i = active[k];
-                         next_out[i] = runner.run(stations[i], window_end_s);
-                       });
+  const auto run_one = [=](std::int64_t k) {
+    if (k + static_cast<std::int64_t>(prefetch_stations) < count) stations[active[k + prefetch_stations]].prefetch(false);
+    if (k + static_cast<std::int64_t>(prefetch_fifos) < count) stations[active[k + prefetch_fifos]].prefetch(true);
+    const std::int32_t i = active[k];
+    next_out[i] = runner.run(stations[i], window_end_s);
+  };
+  for_stations("factory::window", count, run_one);
   resolve_cells(window_end_s);
 }
 
@@ -511,13 +531,12 @@ void Factory::resolve_cells(double window_end_s) {
     Station* stations = stations_.data();
     double* next_out = next_event_s_.data();
     const std::int32_t* paused = paused_.data();
-    Kokkos::parallel_for("factory::resume_cells",
-                         Kokkos::RangePolicy<HostExecSpace>(0, static_cast<std::int64_t>(paused_.size())),
-                         [=](std::int64_t k) { next_out[paused[k]] = runner.run(stations[paused[k]], window_end_s); });
+    for_stations("factory::resume_cells", static_cast<std::int64_t>(paused_.size()),
+                 [=](std::int64_t k) { next_out[paused[k]] = runner.run(stations[paused[k]], window_end_s); });
   }
 }
 
-double Factory::deliver() {
+double Factory::deliver(bool agree) {
   const auto push = [this](const comm::PartMessage& m) {
     const auto i = static_cast<std::size_t>(m.dest_gid - local_.begin);
     Station& d = stations_[i];
@@ -559,21 +578,38 @@ double Factory::deliver() {
   }
   active_count_ = 0;
   const double inf = std::numeric_limits<double>::infinity();
-  const double local_next = next_event_s_.empty() ? inf : *std::min_element(next_event_s_.begin(), next_event_s_.end());
-  for (const comm::PartMessage& m : exchange_->exchange(remote_out_, local_next)) push(m);
-  return exchange_->next_s();
+  const double local_next = !agree || next_event_s_.empty()
+                                ? inf
+                                : *std::min_element(next_event_s_.begin(), next_event_s_.end());
+  for (const comm::PartMessage& m : exchange_->exchange(remote_out_, agree, local_next)) push(m);
+  return agree ? exchange_->next_s() : -inf;
 }
 
 double Factory::advance(double t_end_s, const std::function<bool()>& stop_requested) {
   // After a window's delivery nothing is pending anywhere before the global next-event time,
-  // so the next window starts there: idle stretches cost one window, not one per lookahead.
-  // Results do not depend on where windows start (see the header), so this changes speed
-  // only; every rank gets the same time, so all run the same windows.
+  // so the next window may start there: idle stretches cost one window, not one per
+  // lookahead. Results do not depend on where windows start (see the header), so this
+  // changes speed only. Agreeing on that time synchronises the ranks, which busy decks (whose
+  // ranks may otherwise run their windows independently) pay for and never gain from, so
+  // several ranks agree at every window end only while agreements find idle time (a whole
+  // lookahead or more), and back off to every 2nd, 4th, ... up to every max_agree_every-th
+  // window while they find none.
+  // The schedule depends on agreed times and window counts only, so every rank runs the same
+  // windows; an idle stretch costs at most max_agree_every windows before it is skipped.
+  constexpr std::int64_t max_agree_every = 64;
   while (time_s_ < t_end_s) {
     const double window_end = std::min(time_s_ + lookahead_s_, t_end_s);
     require(window_end > time_s_, "factory: window does not advance (lookahead below time resolution)");
     run_window(window_end);
-    const double next = deliver();
+    const bool agree = alone_ || windows_to_agreement_ == 0;
+    const double next = deliver(agree);
+    if (agree) {
+      // Idle time worth the agreement: at least one whole window skipped.
+      agree_every_ = next >= window_end + lookahead_s_ ? 1 : std::min(2 * agree_every_, max_agree_every);
+      windows_to_agreement_ = agree_every_ - 1;
+    } else {
+      --windows_to_agreement_;
+    }
     time_s_ = std::min(std::max(window_end, next), t_end_s);
     if (stop_requested && stop_requested()) break;
   }

@@ -61,9 +61,9 @@
 // Time stepping: conservative windows [t, t + w) with w = min(L, t_end - t). Every local
 // station processes all its events with time < window end independently (messages go to
 // its outbox); at the window end the outboxes are delivered, local ones directly, remote
-// ones through comm::PartExchange (plan built once), which also agrees on the global
-// next-event time E; the next window starts at max(window end, E), skipping idle time on
-// any rank count. Every message has time >= its sending
+// ones through comm::PartExchange (plan built once), which, at some window ends, also agrees
+// on the global next-event time E; the next window then starts at max(window end, E),
+// skipping idle time on any rank count. Every message has time >= its sending
 // event + L >= window end, so it is in the receiver's FIFO before it is due: the result is
 // exactly that of a sequential simulation for any rank count and any window splitting.
 // Windows cost O(stations with an event before the window end) plus a scan of a dense
@@ -170,7 +170,9 @@ class Factory {
   void refresh_next_events();  // next_event_s_ from the stations' state
   void run_window(double window_end_s);
   void resolve_cells(double window_end_s);
-  double deliver();  // returns the global next-event time (see PartExchange)
+  // Delivers the outboxes; with `agree` (the same on every rank) returns the global
+  // next-event time (see PartExchange), else -infinity.
+  double deliver(bool agree);
 
   MPI_Comm comm_;
   std::uint64_t seed_;
@@ -190,6 +192,10 @@ class Factory {
   std::vector<std::int32_t> active_;
   std::size_t active_count_ = 0;
   std::unique_ptr<comm::PartExchange> exchange_;
+  // How often windows agree on the global next-event time (see advance()).
+  bool alone_ = true;
+  std::int64_t agree_every_ = 1;
+  std::int64_t windows_to_agreement_ = 0;
   std::vector<comm::PartMessage> remote_out_;
   bool has_cells_ = false;  // on this rank
   CellProcess* cells_ = nullptr;

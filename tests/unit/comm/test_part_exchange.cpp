@@ -25,7 +25,7 @@ TEST(PartExchange, RingOfNeighboursDeliversInOrder) {
     for (int k = 0; k < 3; ++k) out.push_back(PartMessage{d.range_of(rank + 1).begin, 1, 0, 10.0 + k, 100 * rank + k, 1.0});
   if (rank > 0) out.push_back(PartMessage{d.range_of(rank - 1).end - 1, 2, 0, 5.0, -1, 0.0});
   for (int round = 0; round < 3; ++round) {
-    const auto in = exchange.exchange(out, 1e9);
+    const auto in = exchange.exchange(out, false, 1e9);
     std::size_t expected = (rank > 0 ? 3u : 0u) + (rank + 1 < size ? 1u : 0u);
     ASSERT_EQ(in.size(), expected);
     std::size_t i = 0;
@@ -52,15 +52,15 @@ TEST(PartExchange, AgreesOnTheEarliestPendingTimeOfAnyRank) {
   PartExchange exchange(MPI_COMM_WORLD, d, neighbours);
   std::vector<PartMessage> out;
   // The last rank's own next event is the earliest one.
-  exchange.exchange(out, rank == size - 1 ? 3.0 : 100.0 + rank);
+  exchange.exchange(out, true, rank == size - 1 ? 3.0 : 100.0 + rank);
   EXPECT_EQ(exchange.next_s(), 3.0);
   // Rank 0 sends a message due earlier than any rank's own events.
   if (rank == 0 && size > 1) out.push_back(PartMessage{d.range_of(1).begin, 1, 0, 2.5, 7, 0.0});
-  exchange.exchange(out, 50.0);
+  exchange.exchange(out, true, 50.0);
   EXPECT_EQ(exchange.next_s(), size > 1 ? 2.5 : 50.0);
   // Nothing pending anywhere.
   out.clear();
-  exchange.exchange(out, std::numeric_limits<double>::infinity());
+  exchange.exchange(out, true, std::numeric_limits<double>::infinity());
   EXPECT_EQ(exchange.next_s(), std::numeric_limits<double>::infinity());
 }
 
@@ -70,7 +70,7 @@ TEST(PartExchange, MessageToANonNeighbourIsAnError) {
   const Decomposition d(size, rank, size);
   PartExchange exchange(MPI_COMM_SELF, d, {});
   const std::vector<PartMessage> out{PartMessage{(rank + 2) % size, 1, 0, 0.0, 0, 0.0}};
-  EXPECT_THROW(exchange.exchange(out, 0.0), Error);
+  EXPECT_THROW(exchange.exchange(out, true, 0.0), Error);
 }
 
 }  // namespace
