@@ -30,6 +30,13 @@ void allreduce_max(MPI_Comm comm, std::vector<double>& values);  // element-wise
 void allreduce_max(MPI_Comm comm, std::vector<int>& values);
 void allreduce_min(MPI_Comm comm, std::vector<int>& values);
 
+// MPI counts are int: arrays of more elements than max_message_count() (2^30 unless a test
+// lowers it) travel in several messages, so every helper here takes any 64-bit length.
+std::int64_t max_message_count();
+void set_max_message_count(std::int64_t count);  // for tests
+// Element-wise allreduce of `n` elements of `type` in place, in chunks.
+void allreduce_in_chunks(MPI_Comm comm, void* data, std::int64_t n, MPI_Datatype type, MPI_Op op);
+
 // `text` from `root` on every rank.
 std::string broadcast(MPI_Comm comm, const std::string& text, int root = 0);
 

@@ -2,13 +2,14 @@
 #include "solvers/comm/exact_reduce.hpp"
 
 #include "solvers/comm/collective.hpp"
+#include "solvers/comm/collectives.hpp"
 
 namespace kollektiv::comm {
 
 void allreduce_exact(MPI_Comm comm, std::vector<ExactSum>& sums) {
   if (sums.empty()) return;
   std::vector<std::int64_t> buffer = exact_words(sums);
-  MPI_Allreduce(MPI_IN_PLACE, buffer.data(), static_cast<int>(buffer.size()), MPI_INT64_T, MPI_SUM, comm);
+  allreduce_in_chunks(comm, buffer.data(), static_cast<std::int64_t>(buffer.size()), MPI_INT64_T, MPI_SUM);
   from_exact_words(buffer, sums);
 }
 

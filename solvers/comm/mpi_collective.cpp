@@ -4,6 +4,8 @@
 #include <chrono>
 #include <stdexcept>
 
+#include "solvers/comm/collectives.hpp"
+
 namespace kollektiv::comm {
 
 namespace {
@@ -103,7 +105,7 @@ class MpiCollective final : public Collective {
   template <class T>
   void reduce(T* data, std::size_t n, MPI_Op op) {
     const Timed t(*this, bytes(n, sizeof(T)));
-    MPI_Allreduce(MPI_IN_PLACE, data, count(n), datatype<T>(), op, comm_);
+    allreduce_in_chunks(comm_, data, static_cast<std::int64_t>(n), datatype<T>(), op);
   }
   template <class T>
   void reduce_view(View<T*> values, MPI_Op op) {

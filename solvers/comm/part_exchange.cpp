@@ -2,6 +2,7 @@
 #include "solvers/comm/part_exchange.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <string>
 
 #include "solvers/core/error.hpp"
@@ -56,6 +57,11 @@ const std::vector<PartMessage>& PartExchange::exchange(const std::vector<PartMes
   requests_.clear();
   for (int i = 0; i < n; ++i) {
     const auto u = static_cast<std::size_t>(i);
+    // One message per neighbour and window: its byte count is an int.
+    if (send_[u].size() > static_cast<std::size_t>(INT32_MAX / bytes))
+      throw Error("part exchange: " + std::to_string(send_[u].size()) + " messages for rank " +
+                  std::to_string(neighbours_[u]) + " in one window, more than one MPI message holds (" +
+                  std::to_string(INT32_MAX / bytes) + ")");
     requests_.emplace_back();
     MPI_Isend(send_[u].data(), static_cast<int>(send_[u].size()) * bytes, MPI_BYTE, neighbours_[u], tag_data, comm_,
               &requests_.back());

@@ -71,5 +71,42 @@ TEST(Collectives, GatherBroadcastAny) {
   EXPECT_EQ(allreduce_sum(MPI_COMM_WORLD, std::int64_t{2}), 2 * size);
 }
 
+// Arrays longer than one MPI message (int counts) travel in chunks: with the limit lowered
+// to 3 elements, gathers, allreduces, exact sums and broadcasts give what one message gives.
+TEST(Collectives, LongArraysTravelInChunks) {
+  const int rank = rank_of(MPI_COMM_WORLD), size = size_of(MPI_COMM_WORLD);
+  const std::int64_t saved = max_message_count();
+  set_max_message_count(3);
+  std::vector<double> mine(static_cast<std::size_t>(rank + 4));
+  for (std::size_t i = 0; i < mine.size(); ++i) mine[i] = 100.0 * rank + static_cast<double>(i);
+  const auto all = gather_to_root(MPI_COMM_WORLD, mine);
+  if (rank == 0) {
+    std::vector<double> expected;
+    for (int r = 0; r < size; ++r)
+      for (int i = 0; i < r + 4; ++i) expected.push_back(100.0 * r + i);
+    EXPECT_EQ(all, expected);
+  } else {
+    EXPECT_TRUE(all.empty());
+  }
+  std::vector<std::int64_t> counts(10);
+  for (std::size_t i = 0; i < counts.size(); ++i) counts[i] = static_cast<std::int64_t>(i) * (rank + 1);
+  allreduce_sum(MPI_COMM_WORLD, counts);
+  for (std::size_t i = 0; i < counts.size(); ++i)
+    EXPECT_EQ(counts[i], static_cast<std::int64_t>(i) * size * (size + 1) / 2);
+  std::vector<double> highs(7, static_cast<double>(rank));
+  highs[6] = -rank;
+  allreduce_max(MPI_COMM_WORLD, highs);
+  EXPECT_EQ(highs[0], size - 1);
+  EXPECT_EQ(highs[6], 0.0);
+  std::vector<ExactSum> sums(5);
+  for (auto& x : sums) x += 0.1 * (rank + 1);
+  allreduce_exact(MPI_COMM_WORLD, sums);
+  ExactSum reference;
+  for (int r = 0; r < size; ++r) reference += 0.1 * (r + 1);
+  for (const auto& x : sums) EXPECT_EQ(x.to_double(), reference.to_double());
+  EXPECT_EQ(broadcast(MPI_COMM_WORLD, rank == 0 ? std::string("line: long\n") : std::string()), "line: long\n");
+  set_max_message_count(saved);
+}
+
 }  // namespace
 }  // namespace kollektiv::comm
