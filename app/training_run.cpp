@@ -406,16 +406,29 @@ class TrainingRun final : public Workload {
     // several skills of each skill's bytes and microseconds in its collectives.
     const auto clamp = [](double x) { return static_cast<int>(std::min<double>(x, std::numeric_limits<int>::max())); };
     std::vector<int> maxima{0};
-    double bytes_sent = 0;
+    double bytes_sent = 0, collectives = 0;
     for (const auto& sp : skills_) {
       const bool here = trained && sp->member();
       bytes_sent += here ? static_cast<double>(sp->update.bytes_sent) : 0.0;
+      collectives += here ? static_cast<double>(sp->update.collectives) : 0.0;
       if (sp->several) {
         maxima.push_back(here ? clamp(static_cast<double>(sp->update.bytes_sent)) : 0);
         maxima.push_back(here ? clamp(sp->update.communication_s * 1e6) : 0);
       }
     }
     maxima[0] = clamp(bytes_sent);
+    // Calls into the collective library this iteration, the most of any rank: of learning and
+    // sharing, and of the diagnostics (episode figures, the replicas' disagreement, this
+    // maximum included).
+    std::int64_t diagnostic_calls = diagnostics_->traffic().operations + 1;
+    for (const auto& sp : skills_)
+      if (sp->diagnostics) diagnostic_calls += sp->diagnostics->traffic().operations;
+    const std::int64_t diagnostic_calls_now = diagnostic_calls;
+    diagnostic_calls -= diagnostic_calls_seen_;
+    diagnostic_calls_seen_ = diagnostic_calls_now;
+    const std::size_t calls_at = maxima.size();
+    maxima.push_back(clamp(collectives));
+    maxima.push_back(clamp(static_cast<double>(diagnostic_calls)));
     diagnostics_->max(maxima);
     last_bytes_max_ = maxima[0];
     const auto phase = Clock::now();
@@ -437,6 +450,9 @@ class TrainingRun final : public Workload {
       history_.append("timings/update_s", {timers_.update_s}, "s");
       history_.append("timings/communication_s", {timers_.communication_s}, "s");
       history_.append("timings/bytes_sent_max", std::vector<std::int64_t>{maxima[0]}, "B");
+      // Calls per iteration: what latency costs at scale (postprocess/scaling_model.py).
+      history_.append("timings/collectives_max", std::vector<std::int64_t>{maxima[calls_at]}, "1");
+      history_.append("timings/diagnostic_collectives_max", std::vector<std::int64_t>{maxima[calls_at + 1]}, "1");
       history_.append("timings/wall_s", {seconds_since(t0)}, "s");
       history_.append("timings/env_steps_per_s",
                       {iteration_s > 0 ? static_cast<double>(env_steps_per_iteration()) / iteration_s : 0.0}, "1/s");
@@ -857,6 +873,7 @@ class TrainingRun final : public Workload {
   Timers timers_;
   Clock::time_point start_ = Clock::now();
   std::int64_t last_bytes_max_ = 0;  // the latest iteration's most bytes any rank sent
+  std::int64_t diagnostic_calls_seen_ = 0;  // this rank's diagnostic calls up to the last row
   StopPoll stop_{comm_};  // agreed once per iteration
   Clock::time_point t0_, loop_start_;
   std::int64_t first_ = 0;    // the iteration this process started at

@@ -44,19 +44,20 @@ Model (every constant below is named with its source; the command line may repla
     NVLink or of the NIC; a round lasts as long as its slowest pair (every iteration ends
     in an allreduce over all ranks), so a round costs the NIC's time when any of its pairs
     spans two nodes. Sites are dealt to the GPUs in order, one per GPU.
-  collectives per iteration, as the code issues them (solvers/learning/ppo_learner.cpp,
-    solvers/training/skill_unit.cpp, app/training_run.cpp):
+  collectives per iteration: measured, from the history's timings/collectives_max (learning
+    and sharing) and timings/diagnostic_collectives_max (episode figures, the replicas'
+    disagreement, the bytes maximum), of the run with the most ranks. Histories without
+    them fall back to the counts of this build (the regression checks that the two agree):
     allreduce  per update 2 per minibatch (a fixed-point gradient sum is an int32 MPI_MAX of
-               exponents and an int64 sum), 1 per epoch (minibatch sizes), 6 more (sample
-               count, advantage mean and variance, block ranges, observation statistics);
-               diagnostics 2 (episode figures, bytes maximum)
-    gossip     1 pairwise exchange every `period` updates; diagnostics 6
-    federated  2 (one fixed-point sum) every `local_updates` updates; diagnostics 6
-    isolated   diagnostics 6
-    The diagnostics of the replica modes (one replica per site) are: episode figures, bytes
-    maximum, mean PPO statistics, and the replicas' disagreement: a fixed-point sum of all
-    parameters (12 bytes per parameter) and one more exact sum. Their bytes are not in
-    timings/bytes_sent_max, so the model adds them from the parameter count.
+               exponents and an int64 sum), 1 per epoch (minibatch sizes), 7 more (sample
+               count, advantage mean and variance, block ranges, observation statistics, ...);
+               diagnostics 3
+    gossip     1 pairwise exchange every `period` updates; diagnostics 7
+    federated  2 (one fixed-point sum) every `local_updates` updates; diagnostics 7
+    isolated   diagnostics 7
+    The diagnostics of the replica modes include the replicas' disagreement: a fixed-point
+    sum of all parameters (12 bytes per parameter) and one more exact sum. Their bytes are
+    not in timings/bytes_sent_max, so the model adds them from the parameter count.
   compute per iteration t_c: measured (above), divided by --compute-speedup (1: a GPU does
     one rank's work in the time a core took here; how fast a GPU is on it was not measured).
   weak-scaling efficiency E = t_c / (t_c + exposed), exposed = (1 - overlap) t_comm; the
@@ -160,11 +161,11 @@ FORMULA_SOURCES = ('Young, "A first order approximation to the optimum checkpoin
                    'Daly, "A higher order estimate of the optimum checkpoint interval for restart dumps", '
                    "FGCS 22(3), 2006: tau = sqrt(2 C M), first-order waste C/tau + (tau/2 + R)/M")
 
-# Collectives as the code issues them (see the module docstring): small ones per update of the
-# one learner (allreduce mode), and the diagnostics per iteration.
-SMALL_PER_UPDATE = 6
-DIAGNOSTICS_ALLREDUCE = 2
-DIAGNOSTICS_REPLICAS = 6
+# Collectives per iteration where a history does not record them (see the module docstring):
+# small ones per update of the one learner (allreduce mode), and the diagnostics.
+SMALL_PER_UPDATE = 7
+DIAGNOSTICS_ALLREDUCE = 3
+DIAGNOSTICS_REPLICAS = 7
 
 
 # ---- the network ----
@@ -226,6 +227,8 @@ class Run:
     bytes_per_iteration: float
     checkpoint_s: float       # per write, max over ranks
     checkpoint_bytes: int
+    calls: float = None             # collective calls per iteration, learning and sharing (max over ranks)
+    diagnostic_calls: float = None  # the same of the diagnostics; None in histories without them
 
 
 def log_figures(path):
@@ -262,10 +265,13 @@ def read_run(path):
         compute = sum(per_iteration(h, f"timings/{p}_s") for p in ("physics", "inference", "update"))
         communication = per_iteration(h, "timings/communication_s")
         sent = h.column("timings/bytes_sent_max")[WARMUP_ITERATIONS:]
+        calls = {name: float(np.mean(h.column(f"timings/{name}")[WARMUP_ITERATIONS:]))
+                 for name in ("collectives_max", "diagnostic_collectives_max") if f"timings/{name}" in h}
     if len(compute) < 3:
         sys.exit(f"{path}: too few iterations (at least {WARMUP_ITERATIONS + 3})")
     return Run(path, deck["sharing"]["mode"], ranks, parameters, deck, float(np.median(compute)),
-               float(np.median(communication)), float(np.mean(sent)), checkpoint_total_s / written, checkpoint_bytes)
+               float(np.median(communication)), float(np.mean(sent)), checkpoint_total_s / written, checkpoint_bytes,
+               calls.get("collectives_max"), calls.get("diagnostic_collectives_max"))
 
 
 # ---- one mode's projection ----
@@ -281,6 +287,8 @@ class Calibration:
     checkpoint_rank_bytes: float
     parameters: int
     deck: dict
+    own_calls: float = None         # measured calls per iteration (the run with the most ranks), or None
+    diagnostic_calls: float = None
 
 
 def calibrate(mode, runs):
@@ -293,16 +301,35 @@ def calibrate(mode, runs):
     else:
         per_rank, once = sizes[0] / ranks[0], 0.0
     return Calibration(mode, runs, fewest.compute_s, most.bytes_per_iteration, most.checkpoint_s,
-                       max(once, 0.0), per_rank, most.parameters, most.deck)
+                       max(once, 0.0), per_rank, most.parameters, most.deck, most.calls, most.diagnostic_calls)
+
+
+def counted_calls(cal):
+    """Calls per iteration as counted from the code (the docstring): (own, diagnostics)."""
+    ppo, sharing = cal.deck["ppo"], cal.deck["sharing"]
+    if cal.mode == "allreduce":
+        return 2 * ppo["epochs"] * ppo["minibatches"] + ppo["epochs"] + SMALL_PER_UPDATE, DIAGNOSTICS_ALLREDUCE
+    if cal.mode == "gossip":
+        return 1.0 / sharing["gossip"]["period"], DIAGNOSTICS_REPLICAS
+    if cal.mode == "federated":
+        return 2.0 / sharing["federated"]["local_updates"], DIAGNOSTICS_REPLICAS
+    return 0.0, DIAGNOSTICS_REPLICAS
+
+
+def calls_per_iteration(cal):
+    """(own, diagnostics): measured where the history records them, else counted."""
+    own, diagnostics = counted_calls(cal)
+    return (own if cal.own_calls is None else cal.own_calls,
+            diagnostics if cal.diagnostic_calls is None else cal.diagnostic_calls)
 
 
 def communication_s(cal, n, c):
     """Communication per iteration of one mode at n GPUs: (the mode's own, diagnostics)."""
-    ppo, sharing = cal.deck["ppo"], cal.deck["sharing"]
+    sharing = cal.deck["sharing"]
+    calls, diagnostic_calls = calls_per_iteration(cal)
     if cal.mode == "allreduce":
-        calls = 2 * ppo["epochs"] * ppo["minibatches"] + ppo["epochs"] + SMALL_PER_UPDATE
-        return allreduces_s(calls, cal.bytes_per_iteration, n, c), allreduces_s(DIAGNOSTICS_ALLREDUCE, 0, n, c)
-    diagnostics = allreduces_s(DIAGNOSTICS_REPLICAS, FIXED_POINT_BYTES_PER_VALUE * cal.parameters, n, c)
+        return allreduces_s(calls, cal.bytes_per_iteration, n, c), allreduces_s(diagnostic_calls, 0, n, c)
+    diagnostics = allreduces_s(diagnostic_calls, FIXED_POINT_BYTES_PER_VALUE * cal.parameters, n, c)
     if cal.mode == "gossip":
         gossip = sharing["gossip"]
         round_bytes = cal.bytes_per_iteration * gossip["period"]
@@ -398,6 +425,12 @@ def print_projection(cal, c):
     print(f"== {cal.mode}: compute {fmt_s(largest.compute_s)} per iteration ({fewest.path}, {fewest.ranks} rank(s))")
     print(f"   own collectives {cal.bytes_per_iteration:,.0f} B per iteration, "
           f"{cal.bytes_per_iteration / cal.parameters:.0f} B per parameter ({most.path})")
+    own_calls, diagnostic_calls = calls_per_iteration(cal)
+    counted = counted_calls(cal)
+    how = ("measured: timings/collectives_max, timings/diagnostic_collectives_max" if cal.own_calls is not None
+           else "counted from the code: the history has no call counts")
+    print(f"   collective calls per iteration {own_calls:g} own + {diagnostic_calls:g} diagnostics ({how}; "
+          f"the fallback count: {counted[0]:g} + {counted[1]:g})")
     print(f"   checkpoint {cal.checkpoint_once_bytes:,.0f} B + {cal.checkpoint_rank_bytes:,.0f} B per rank; "
           f"efficiency 0.5 at {GPU_COUNTS[-1]:,} GPUs if compute were "
           f"{largest.compute_s / largest.exposed_s:.0f}x faster")

@@ -422,6 +422,7 @@ UnitUpdate SkillUnit::update(std::int64_t updates_after) {
   u.share = share(updates_after);
   u.bytes_sent = collective_->traffic().bytes_sent - before.bytes_sent;
   u.communication_s = collective_->traffic().seconds - before.seconds;
+  u.collectives = collective_->traffic().operations - before.operations;
   u.disagreement = disagreement();
   return u;
 }

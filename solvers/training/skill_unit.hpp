@@ -116,6 +116,7 @@ struct UnitUpdate {
   double disagreement = 0;  // relative RMS distance of the replicas' parameters from their mean
   std::int64_t bytes_sent = 0;     // this rank, learning and sharing of this iteration
   double communication_s = 0;      // this rank, same
+  std::int64_t collectives = 0;    // this rank, same: calls into the collective library
 };
 
 // What a checkpoint holds for the replicas beyond the fleets.

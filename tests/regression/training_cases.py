@@ -161,6 +161,13 @@ def case_scaling(r):
     for gpus in ("      8 ", "  1,000 ", " 10,000 ", "100,000 "):
         check(f"\n{gpus}" in p.stdout, f"no row for {gpus.strip()} GPUs:\n{p.stdout[-3000:]}")
     check("Llama 3" in p.stdout, f"the failure rate's source is not printed:\n{p.stdout[-3000:]}")
+    # The measured calls per iteration equal the model's fallback counts of this build: a
+    # change to the collectives the code issues shows up here.
+    for own, diagnostics, fallback in re.findall(
+            r"collective calls per iteration (\S+) own \+ (\S+) diagnostics \(measured.*?fallback count: (\S+ \+ \S+)\)",
+            p.stdout):
+        check(f"{own} + {diagnostics}" == fallback, f"measured calls {own} + {diagnostics}, fallback count {fallback}")
+    check(p.stdout.count("(measured: timings/collectives_max") == 2, f"calls not measured:\n{p.stdout[-3000:]}")
     check(os.path.exists(plot) and os.path.getsize(plot) > 0, "no plot")
     p = subprocess.run([sys.executable, script, "--self-check"], capture_output=True, text=True, timeout=300)
     check(p.returncode == 0 and "self-check: passed" in p.stdout, f"self-check failed:\n{p.stdout}\n{p.stderr}")
