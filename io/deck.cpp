@@ -150,6 +150,31 @@ std::optional<std::string> explain_removed_run_key(const std::string& key) {
   return std::nullopt;
 }
 
+// A checkpoint schedule (run.checkpoint_interval_s, training.checkpoint_every): a value >= 0
+// (`what`, read with `parse`), or `auto`, which turns on automatic checkpoints and records
+// where they were asked for. Returns the value, 0 for `auto`.
+template <class T>
+T read_checkpoint_schedule(MapReader& m, DeckSpec& spec, const char* key, const std::string& what,
+                           const std::function<std::optional<T>(const std::string&)>& parse,
+                           const std::function<std::string(const T&)>& print, T fallback) {
+  const Node* node = m.peek(key);
+  constexpr T automatic = -1;
+  const T value = m.scalar<T>(
+                       key, what + " >= 0 or 'auto'",
+                       [&](const std::string& text) -> std::optional<T> {
+                         if (text == "auto") return automatic;
+                         const std::optional<T> v = parse(text);
+                         if (v && *v >= 0) return v;
+                         return std::nullopt;
+                       },
+                       [&](const T& v) { return v == automatic ? std::string("auto") : print(v); }, fallback)
+                      .value_or(fallback);
+  if (value != automatic) return value;
+  spec.run.checkpoint_auto = true;
+  spec.checkpoint_auto_mark = node->mark;
+  return 0;
+}
+
 // node_mtbf_s: checked against the checkpoint interval once every block is read.
 void read_node_mtbf(MapReader& m, DeckSpec& spec) {
   if (const Node* node = m.peek("node_mtbf_s")) spec.node_mtbf_mark = node->mark;
@@ -205,21 +230,9 @@ void read_run(MapReader& m, DeckSpec& spec) {
   m.out()["end_time_s"] = deck_detail::format_real(run.end_time_s);
   run.output_dir = m.string("output_dir", defaults.output_dir).value_or(defaults.output_dir);
   const Node* checkpoint_node = m.peek("checkpoint_interval_s");
-  // A number of seconds >= 0, or `auto` (stored as -1 here).
-  const double interval = m.scalar<double>(
-                               "checkpoint_interval_s", "a number of seconds >= 0 or 'auto'",
-                               [](const std::string& t) -> std::optional<double> {
-                                 if (t == "auto") return -1.0;
-                                 const auto v = deck_detail::parse_real(t);
-                                 if (v && *v >= 0.0) return v;
-                                 return std::nullopt;
-                               },
-                               [](const double& v) { return v < 0.0 ? std::string("auto") : deck_detail::format_real(v); },
-                               defaults.checkpoint_interval_s)
-                              .value_or(defaults.checkpoint_interval_s);
-  run.checkpoint_auto = interval < 0.0;
-  run.checkpoint_interval_s = std::max(interval, 0.0);
-  if (run.checkpoint_auto) spec.checkpoint_auto_mark = checkpoint_node->mark;
+  run.checkpoint_interval_s = read_checkpoint_schedule<double>(
+      m, spec, "checkpoint_interval_s", "a number of seconds", deck_detail::parse_real,
+      [](const double& v) { return deck_detail::format_real(v); }, defaults.checkpoint_interval_s);
   read_node_mtbf(m, spec);
   run.checkpoint_keep = static_cast<int>(
       m.integer("checkpoint_keep", IntRange{1, 1000}, defaults.checkpoint_keep).value_or(defaults.checkpoint_keep));
@@ -1263,24 +1276,9 @@ void read_training(MapReader& m, DeckSpec& spec) {
   const Node* iterations_node = m.peek("iterations");
   const std::optional<std::int64_t> iterations = m.integer("iterations", positive, d.iterations);
   t.iterations = iterations.value_or(d.iterations);
-  // A number of iterations >= 0, or `auto` (stored as -1 here).
-  const Node* checkpoint_node = m.peek("checkpoint_every");
-  const std::int64_t every = m.scalar<std::int64_t>(
-                                  "checkpoint_every", "an integer >= 0 or 'auto'",
-                                  [](const std::string& text) -> std::optional<std::int64_t> {
-                                    if (text == "auto") return -1;
-                                    const auto v = deck_detail::parse_integer(text);
-                                    if (v && *v >= 0) return v;
-                                    return std::nullopt;
-                                  },
-                                  [](const std::int64_t& v) { return v < 0 ? std::string("auto") : std::to_string(v); },
-                                  d.checkpoint_every)
-                                 .value_or(d.checkpoint_every);
-  if (every < 0) {
-    spec.run.checkpoint_auto = true;
-    spec.checkpoint_auto_mark = checkpoint_node->mark;
-  }
-  t.checkpoint_every = std::max<std::int64_t>(every, 0);
+  t.checkpoint_every = read_checkpoint_schedule<std::int64_t>(
+      m, spec, "checkpoint_every", "an integer", deck_detail::parse_integer,
+      [](const std::int64_t& v) { return std::to_string(v); }, d.checkpoint_every);
   t.policy_file = m.scalar<std::string>(
                        "policy_file", "a file name, or \"\" to train",
                        [](const std::string& s) -> std::optional<std::string> { return s; },
