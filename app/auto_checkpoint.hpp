@@ -1,19 +1,22 @@
 // Automatic checkpoints (run.checkpoint_interval_s: auto, training.checkpoint_every: auto):
-// a checkpoint after the first pass at which Young/Daly's interval has passed in wall time
-// since the last one ended,
+// checkpoints Young/Daly's interval of wall time apart,
 //
 //   tau = sqrt(2 C M)     C: the last checkpoint's measured write time (slowest rank),
 //                         M: the job's mean time between failures = node_mtbf_s / nodes.
 //
 // It minimises the expected time lost per failure (the write time plus half an interval
-// redone) to first order when C << M. The first checkpoint follows the first pass, which
-// measures C; every later write (scheduled, on a stop signal, final) measures it again.
-// Decisions are agreed on every rank (the slowest rank's clock).
+// redone) to first order when C << M. The interval is turned into a number of passes (report
+// intervals, iterations) at each write, from the slowest rank's wall time per pass since the
+// previous write, so that deciding whether a pass ends with a checkpoint needs no
+// communication: one small allreduce per write agrees on C and the pass time. The first
+// checkpoint follows the first pass, which measures C; every later write (scheduled, on a
+// stop signal, final) measures both again.
 #pragma once
 
 #include <mpi.h>
 
 #include <chrono>
+#include <cstdint>
 
 namespace kollektiv::app {
 
@@ -27,8 +30,9 @@ class AutoCheckpoint {
   double interval_s() const { return interval_s_; }  // 0 until a write was measured
   double write_s() const { return write_s_; }        // C: the last write, slowest rank
 
-  // Collective: true if the interval has passed since the last write (or none was measured).
-  bool due() const;
+  // Called once after every pass: true when the passes since the last write take the
+  // interval (the same on every rank; the first pass is always due).
+  bool due();
   // Collective: this rank took `seconds` to write the checkpoint that just ended. Returns true
   // for the first measurement of the run (the caller prints the interval then).
   bool written(double seconds);
@@ -39,6 +43,9 @@ class AutoCheckpoint {
   double job_mtbf_s_ = 0.0;
   double write_s_ = 0.0;
   double interval_s_ = 0.0;
+  double pass_s_ = 0.0;              // wall time per pass, slowest rank, at the last write
+  std::int64_t passes_ = 0;          // passes since the last write
+  std::int64_t passes_per_interval_ = 1;
   std::chrono::steady_clock::time_point last_write_end_;
 };
 

@@ -30,9 +30,8 @@ int run_passes(Workload& work, StopPoll& stop, bool root, AutoCheckpoint* automa
   const auto write = [&] { write_timed(work, root, automatic); };
   while (!work.finished()) {
     work.pass(stop);
-    if (work.checkpoints() && !work.finished() &&
-        (work.checkpoint_due() || (automatic != nullptr && automatic->due())))
-      write();
+    const bool automatic_due = automatic != nullptr && automatic->due();  // counts every pass
+    if (work.checkpoints() && !work.finished() && (work.checkpoint_due() || automatic_due)) write();
     if (stop.poll_now() && !work.finished()) {  // at the end: just finish
       if (!work.checkpoints()) {
         if (root)
