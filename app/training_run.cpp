@@ -420,12 +420,11 @@ class TrainingRun final : public Workload {
     // Calls into the collective library this iteration, the most of any rank: of learning and
     // sharing, and of the diagnostics (episode figures, the replicas' disagreement, this
     // maximum included).
-    std::int64_t diagnostic_calls = diagnostics_->traffic().operations + 1;
+    std::int64_t calls_so_far = diagnostics_->traffic().operations + 1;  // + the maximum below
     for (const auto& sp : skills_)
-      if (sp->diagnostics) diagnostic_calls += sp->diagnostics->traffic().operations;
-    const std::int64_t diagnostic_calls_now = diagnostic_calls;
-    diagnostic_calls -= diagnostic_calls_seen_;
-    diagnostic_calls_seen_ = diagnostic_calls_now;
+      if (sp->diagnostics) calls_so_far += sp->diagnostics->traffic().operations;
+    const std::int64_t diagnostic_calls = calls_so_far - diagnostic_calls_seen_;
+    diagnostic_calls_seen_ = calls_so_far;
     const std::size_t calls_at = maxima.size();
     maxima.push_back(clamp(collectives));
     maxima.push_back(clamp(static_cast<double>(diagnostic_calls)));

@@ -42,6 +42,7 @@ class PartExchange {
   // anywhere happens before that time once the incoming messages are delivered.
   const std::vector<PartMessage>& exchange(const std::vector<PartMessage>& outgoing, bool agree, double local_next_s);
   double next_s() const { return next_s_; }
+  bool alone() const { return alone_; }  // a one-rank communicator: agreeing costs nothing
 
   const std::vector<int>& neighbours() const { return neighbours_; }
   std::int64_t bytes_sent() const { return bytes_sent_; }

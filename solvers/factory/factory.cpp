@@ -441,7 +441,6 @@ Factory::Factory(const FactoryModelConfig& config, std::uint64_t seed, MPI_Comm 
       neighbours.push_back(decomposition.owner(local_.end));
   }
   exchange_ = std::make_unique<comm::PartExchange>(comm_, decomposition, neighbours);
-  alone_ = comm::size_of(comm_) == 1;
   refresh_next_events();
 }
 
@@ -601,7 +600,7 @@ double Factory::advance(double t_end_s, const std::function<bool()>& stop_reques
     const double window_end = std::min(time_s_ + lookahead_s_, t_end_s);
     require(window_end > time_s_, "factory: window does not advance (lookahead below time resolution)");
     run_window(window_end);
-    const bool agree = alone_ || windows_to_agreement_ == 0;
+    const bool agree = exchange_->alone() || windows_to_agreement_ == 0;
     const double next = deliver(agree);
     if (agree) {
       // Idle time worth the agreement: at least one whole window skipped.

@@ -193,7 +193,6 @@ class Factory {
   std::size_t active_count_ = 0;
   std::unique_ptr<comm::PartExchange> exchange_;
   // How often windows agree on the global next-event time (see advance()).
-  bool alone_ = true;
   std::int64_t agree_every_ = 1;
   std::int64_t windows_to_agreement_ = 0;
   std::vector<comm::PartMessage> remote_out_;
