@@ -108,7 +108,7 @@ int run_with(MPI_Comm comm, const CliOptions& cli) {
   const bool root = comm::rank_of(comm) == 0;
   const std::string text = read_deck(comm, cli.deck);
   FileCache cache;
-  io::DeckResult parsed = io::parse_deck(text, cli.deck, cli.overrides, cache.reading(comm), memory_per_rank_bytes(comm));
+  io::DeckResult parsed = io::parse_deck(text, cli.deck, cli.overrides, cache.reading(comm), memory_per_rank_bytes(comm), comm::size_of(comm));
   if (!parsed.errors.empty()) return report_errors(root, parsed.errors, "in deck " + cli.deck);
   io::Deck deck = std::move(*parsed.deck);
   if (cli.output) deck.run.output_dir = *cli.output;
@@ -122,7 +122,7 @@ int run_with(MPI_Comm comm, const CliOptions& cli) {
   };
   for (std::size_t s = 0; s < experiment.scenarios.size(); ++s) {
     const io::DeckResult scenario =
-        io::parse_deck(text, cli.deck, overrides_of(s, std::nullopt), cache.reading(comm), memory_per_rank_bytes(comm));
+        io::parse_deck(text, cli.deck, overrides_of(s, std::nullopt), cache.reading(comm), memory_per_rank_bytes(comm), comm::size_of(comm));
     if (!scenario.errors.empty())
       return report_errors(root, scenario.errors, "in scenario " + experiment.scenarios[s].name + " of deck " + cli.deck);
   }

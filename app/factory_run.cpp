@@ -81,7 +81,6 @@ class FactoryRun final : public Workload {
   FactoryRun(MPI_Comm comm, const io::Deck& deck, const CliOptions& cli)
       : comm_(comm), deck_(deck), cli_(cli), root_(comm::rank_of(comm) == 0),
         paths_(output_paths(deck.run.output_dir)),
-        names_(factory::model_names(deck.factory)),
         plant_(comm, deck),
         factory_(plant_.factory()),
         cells_(plant_.has_cells()),
@@ -304,7 +303,7 @@ class FactoryRun final : public Workload {
         labels.skill = d.name;
         labels.skill_kind = skills::kind_name(d.skill.skill.kind);
         labels.robot = d.skill.robot.name;
-        labels.station = names_.stations[static_cast<std::size_t>(r.station_gid)];
+        labels.station = factory_.index().station_name(r.station_gid);
         labels.surface_normal = d.skill.skill.weld.surface_normal;
         std::string file = labels.station;
         std::replace(file.begin(), file.end(), '/', '.');
@@ -346,11 +345,20 @@ class FactoryRun final : public Workload {
     real("learning_rate", u.updated ? u.ppo.learning_rate : nan, "1");
   }
 
-  // Names of the columns of stations/*, lines/* and factories/*, in global-id order.
+  // Names of the columns of stations/*, lines/* and factories/*, in global-id order; only
+  // rank 0 writes the history, so only rank 0 spells them out.
   void write_names() {
-    history_.write_static("stations/names", names_.stations);
-    history_.write_static("lines/names", names_.lines);
-    history_.write_static("factories/names", names_.factories);
+    const factory::ModelIndex& index = factory_.index();
+    const bool root = comm::rank_of(comm_) == 0;
+    const auto names = [&](std::int64_t n, auto name_of) {
+      std::vector<std::string> out;
+      if (root)
+        for (std::int64_t i = 0; i < n; ++i) out.push_back(name_of(i));
+      return out;
+    };
+    history_.write_static("stations/names", names(index.station_count(), [&](std::int64_t g) { return index.station_name(g); }));
+    history_.write_static("lines/names", names(index.line_count(), [&](std::int64_t l) { return index.line_name(l); }));
+    history_.write_static("factories/names", names(index.factory_count(), [&](std::int64_t f) { return index.factory_name(f); }));
   }
 
   void print_header() const {
@@ -386,7 +394,6 @@ class FactoryRun final : public Workload {
   const CliOptions& cli_;
   bool root_;
   OutputPaths paths_;
-  factory::ModelNames names_;  // deck names in global order, for the history and recordings
   Plant plant_;
   factory::Factory& factory_;
   bool cells_ = false;  // the plant has robot cells

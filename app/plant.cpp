@@ -23,16 +23,6 @@ Plant::Plant(MPI_Comm comm, const io::Deck& deck)
 Plant::~Plant() = default;
 
 void Plant::build_cells() {
-  // Every station's factory (the skill's site), place in its line, and config, by gid.
-  std::vector<int> site_of, visit_of;
-  std::vector<const factory::StationConfig*> config;
-  for (std::size_t f = 0; f < deck_.factory.factories.size(); ++f)
-    for (const auto& line : deck_.factory.factories[f].lines)
-      for (std::size_t i = 0; i < line.stations.size(); ++i) {
-        site_of.push_back(static_cast<int>(f));
-        visit_of.push_back(static_cast<int>(i));
-        config.push_back(&line.stations[i]);
-      }
   collective_ = comm::make_mpi_collective(comm_);
   std::vector<std::unique_ptr<cells::CellSkill>> skills;
   for (std::size_t k = 0; k < deck_.cells.skills.size(); ++k) {
@@ -48,9 +38,10 @@ void Plant::build_cells() {
     c.seed = deck_.run.seed;
     std::vector<cells::CellStation> mine;
     for (std::int64_t g : factory_.local_cells()) {
-      const auto i = static_cast<std::size_t>(g);
-      if (config[i]->cell.skill == static_cast<int>(k))
-        mine.push_back(cells::CellStation{g, site_of[i], visit_of[i], config[i]->cell});
+      // The cell's factory is the skill's site; its place in the line, the visit.
+      const factory::ModelIndex::Place p = factory_.index().place(g);
+      if (p.config->cell.skill == static_cast<int>(k))
+        mine.push_back(cells::CellStation{g, static_cast<int>(p.factory), static_cast<int>(p.position), p.config->cell});
     }
     skills.push_back(std::make_unique<cells::CellSkill>(c, std::move(mine), *collective_));
   }

@@ -90,6 +90,7 @@ struct DeckSpec {
   std::string file;
   const FileReader* read_file = nullptr;
   double memory_per_rank_bytes = 0.0;  // > 0: what a rank may hold
+  int ranks = 1;                       // the run's ranks, which share the stations
 };
 
 // Names seen so far in one scope, to report the second use of a name.
@@ -450,13 +451,14 @@ void read_factory(MapReader& m, DeckSpec& spec) {
     m.errors().add(m.where(), m.path(),
                    "expected at most " + std::to_string(max_total_stations) +
                        " stations counting replicas, found " + std::to_string(total));
-  } else if (spec.memory_per_rank_bytes > 0.0 && static_cast<double>(total) * bytes_per_station > spec.memory_per_rank_bytes) {
-    char text[256];
+  } else if (const std::int64_t share = (total + spec.ranks - 1) / spec.ranks;
+             spec.memory_per_rank_bytes > 0.0 && static_cast<double>(share) * bytes_per_station > spec.memory_per_rank_bytes) {
+    char text[320];
     std::snprintf(text, sizeof text,
-                  "expected a factory that fits in memory: %lld stations need about %.3g GiB on every rank (each "
-                  "rank holds the whole model's configuration), %.3g GiB are available per rank",
-                  static_cast<long long>(total), static_cast<double>(total) * bytes_per_station / 1073741824.0,
-                  spec.memory_per_rank_bytes / 1073741824.0);
+                  "expected a factory that fits in memory: %lld stations on %d ranks need about %.3g GiB on each rank "
+                  "(%lld stations each), %.3g GiB are available per rank; run on more ranks or nodes",
+                  static_cast<long long>(total), spec.ranks, static_cast<double>(share) * bytes_per_station / 1073741824.0,
+                  static_cast<long long>(share), spec.memory_per_rank_bytes / 1073741824.0);
     m.errors().add(m.where(), m.path(), text);
   }
   m.finish();
@@ -1425,7 +1427,7 @@ void read_cells(MapReader& m, DeckSpec& spec) {
   m.finish();
 }
 
-std::string replica_name(const std::string& name, std::int64_t count, std::int64_t k);
+using factory::replica_name;
 
 std::string seconds_text(double s) {
   char text[64];
@@ -1570,27 +1572,21 @@ const Block top_level_blocks[] = {
     {"experiment", false, read_experiment, true},
 };
 
-// "name" for one copy, "name#0", "name#1", ... for several.
-std::string replica_name(const std::string& name, std::int64_t count, std::int64_t k) {
-  return count == 1 ? name : name + "#" + std::to_string(k);
-}
-
-factory::FactoryModelConfig expand(const std::vector<FactorySpec>& factories) {
+// The solver's configuration keeps each line and station entry once with its count
+// (factory::ModelIndex numbers the copies).
+factory::FactoryModelConfig model_of(const std::vector<FactorySpec>& factories) {
   factory::FactoryModelConfig model;
   for (const FactorySpec& f : factories) {
     factory::FactoryConfig& fc = model.factories.emplace_back();
     fc.name = f.name;
     for (const LineSpec& l : f.lines) {
-      for (std::int64_t lk = 0; lk < l.count; ++lk) {
-        factory::LineConfig& lc = fc.lines.emplace_back();
-        lc.name = replica_name(l.name, l.count, lk);
-        lc.source = l.source;
-        for (const StationSpec& s : l.stations) {
-          for (std::int64_t sk = 0; sk < s.count; ++sk) {
-            factory::StationConfig& sc = lc.stations.emplace_back(s.config);
-            sc.name = replica_name(s.config.name, s.count, sk);
-          }
-        }
+      factory::LineConfig& lc = fc.lines.emplace_back();
+      lc.name = l.name;
+      lc.count = l.count;
+      lc.source = l.source;
+      for (const StationSpec& s : l.stations) {
+        factory::StationConfig& sc = lc.stations.emplace_back(s.config);
+        sc.count = s.count;
       }
     }
   }
@@ -1609,7 +1605,7 @@ std::optional<std::string> read_file_from_disk(const std::string& path) {
 }
 
 DeckResult parse_deck(const std::string& text, const std::string& file, const std::vector<std::string>& overrides,
-                      const FileReader& read_file, double memory_per_rank_bytes) {
+                      const FileReader& read_file, double memory_per_rank_bytes, int ranks) {
   Errors errors(file);
   DeckResult result;
   std::optional<Node> root = deck_detail::load_yaml(text, 0, 0, "", errors);
@@ -1627,6 +1623,7 @@ DeckResult parse_deck(const std::string& text, const std::string& file, const st
   spec.file = file;
   spec.read_file = &read_file;
   spec.memory_per_rank_bytes = memory_per_rank_bytes;
+  spec.ranks = std::max(ranks, 1);
   spec.training_deck = top.has("training");
   std::vector<std::string> kinds;  // the kind blocks the deck has
   for (const Block& block : top_level_blocks) {
@@ -1669,7 +1666,7 @@ DeckResult parse_deck(const std::string& text, const std::string& file, const st
   }
   Deck deck;
   deck.run = spec.run;
-  deck.factory = expand(spec.factories);
+  deck.factory = model_of(spec.factories);
   if (spec.cells_given) deck.cells = std::move(spec.cells);
   if (spec.experiment_mark) deck.experiment = std::move(spec.experiment);
   if (spec.training_deck) {

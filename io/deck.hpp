@@ -97,19 +97,22 @@ std::optional<std::string> read_file_from_disk(const std::string& path);
 // ("factory.factories.0.lines.1.count=5"); the value is read as YAML and checked exactly
 // like a value in the file. Errors inside a referenced robot file carry that file's name,
 // line and column.
-// `memory_per_rank_bytes` (> 0: known) is the memory each rank may use; a factory whose
-// expanded configuration (held whole on every rank) would not fit is a deck error. The
-// caller passes the same value on every rank so that every rank reaches the same verdict.
+// `memory_per_rank_bytes` (> 0: known) is the memory each rank may use and `ranks` the
+// run's rank count; a factory whose largest share of stations would not fit one rank is a
+// deck error. The caller passes the same values on every rank so that every rank reaches
+// the same verdict.
 DeckResult parse_deck(const std::string& text, const std::string& file,
                       const std::vector<std::string>& overrides = {},
-                      const FileReader& read_file = read_file_from_disk, double memory_per_rank_bytes = 0.0);
+                      const FileReader& read_file = read_file_from_disk, double memory_per_rank_bytes = 0.0,
+                      int ranks = 1);
 
 // The largest number of stations a deck may expand to (sum of all line and station
 // replicas); guards against a typo allocating the machine away.
 inline constexpr long long max_total_stations = 100'000'000;
 
-// What one station of the expanded model costs every rank (its configuration, name and the
-// factory's per-station index arrays), for the memory check above.
-inline constexpr double bytes_per_station = sizeof(factory::StationConfig) + 64.0;
+// What one simulated station costs the rank that holds it (its state, FIFOs, the window's
+// dense arrays, its report row and its checkpoint arrays at a write), measured with
+// /usr/bin/time on a 10^7-station deck (README "Memory"), for the memory check above.
+inline constexpr double bytes_per_station = 1024.0;
 
 }  // namespace kollektiv::io

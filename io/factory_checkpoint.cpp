@@ -85,40 +85,49 @@ FactorySnapshot read_factory_state(CheckpointReader& reader, const factory::Fact
   return snapshot;
 }
 
+// Hashes the model copy by copy, as it was hashed when the deck's copies were expanded, so
+// checkpoints of earlier versions stay valid (O(stations) time, O(1) memory).
 std::uint64_t factory_fingerprint(const factory::FactoryModelConfig& config, std::uint64_t seed) {
   Fingerprint f;
   f.add(seed);
   f.add(static_cast<std::uint64_t>(config.factories.size()));
   for (const auto& fac : config.factories) {
     f.add(fac.name);
-    f.add(static_cast<std::uint64_t>(fac.lines.size()));
+    std::int64_t lines = 0;
+    for (const auto& line : fac.lines) lines += line.count;
+    f.add(static_cast<std::uint64_t>(lines));
     for (const auto& line : fac.lines) {
-      f.add(line.name);
-      f.add(static_cast<int>(line.source.kind));
-      f.add(line.source.interval_s);
-      f.add(static_cast<std::uint64_t>(line.stations.size()));
-      for (const auto& s : line.stations) {
-        f.add(s.name);
-        f.add(static_cast<int>(s.process.distribution));
-        f.add(s.process.mean_s);
-        f.add(s.process.min_s);
-        f.add(s.process.max_s);
-        f.add(s.process.cv);
-        f.add(s.scrap_probability);
-        f.add(s.buffer_capacity);
-        f.add(s.conveyor_time_s);
-        f.add(s.breakdown.enabled);
-        f.add(s.breakdown.mtbf_s);
-        f.add(s.breakdown.mttr_s);
-        f.add(s.breakdown.only_when_busy);
-        if (s.cell.enabled) {  // plain stations hash as before, so their checkpoints stay valid
-          f.add(s.cell.skill);
-          f.add(s.cell.robots);
-          f.add(s.cell.handling_s);
-          f.add(s.cell.good_quality);
-          f.add(s.cell.rework_quality);
-          f.add(s.cell.max_rework);
-        }
+      std::int64_t stations = 0;
+      for (const auto& s : line.stations) stations += s.count;
+      for (std::int64_t lk = 0; lk < line.count; ++lk) {
+        f.add(factory::replica_name(line.name, line.count, lk));
+        f.add(static_cast<int>(line.source.kind));
+        f.add(line.source.interval_s);
+        f.add(static_cast<std::uint64_t>(stations));
+        for (const auto& s : line.stations)
+          for (std::int64_t sk = 0; sk < s.count; ++sk) {
+            f.add(factory::replica_name(s.name, s.count, sk));
+            f.add(static_cast<int>(s.process.distribution));
+            f.add(s.process.mean_s);
+            f.add(s.process.min_s);
+            f.add(s.process.max_s);
+            f.add(s.process.cv);
+            f.add(s.scrap_probability);
+            f.add(s.buffer_capacity);
+            f.add(s.conveyor_time_s);
+            f.add(s.breakdown.enabled);
+            f.add(s.breakdown.mtbf_s);
+            f.add(s.breakdown.mttr_s);
+            f.add(s.breakdown.only_when_busy);
+            if (s.cell.enabled) {  // plain stations hash as before, so their checkpoints stay valid
+              f.add(s.cell.skill);
+              f.add(s.cell.robots);
+              f.add(s.cell.handling_s);
+              f.add(s.cell.good_quality);
+              f.add(s.cell.rework_quality);
+              f.add(s.cell.max_rework);
+            }
+          }
       }
     }
   }

@@ -120,6 +120,10 @@ void allreduce_min(MPI_Comm comm, std::vector<int>& values) {
   allreduce_in_chunks(comm, values.data(), static_cast<std::int64_t>(values.size()), MPI_INT, MPI_MIN);
 }
 
+void allreduce_min(MPI_Comm comm, std::vector<std::int64_t>& values) {
+  allreduce_in_chunks(comm, values.data(), static_cast<std::int64_t>(values.size()), MPI_INT64_T, MPI_MIN);
+}
+
 double allreduce_max(MPI_Comm comm, double value) {
   MPI_Allreduce(MPI_IN_PLACE, &value, 1, MPI_DOUBLE, MPI_MAX, comm);
   return value;

@@ -29,6 +29,7 @@ void allreduce_max(MPI_Comm comm, std::vector<double>& values);  // element-wise
 // Element-wise maxima and minima of int vectors of the same length on every rank.
 void allreduce_max(MPI_Comm comm, std::vector<int>& values);
 void allreduce_min(MPI_Comm comm, std::vector<int>& values);
+void allreduce_min(MPI_Comm comm, std::vector<std::int64_t>& values);
 
 // MPI counts are int: arrays of more elements than max_message_count() (2^30 unless a test
 // lowers it) travel in several messages, so every helper here takes any 64-bit length.

@@ -4,11 +4,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <string>
 
+#include "solvers/comm/collective.hpp"
 #include "solvers/comm/collectives.hpp"
 #include "solvers/comm/exact_reduce.hpp"
+#include "solvers/comm/span_partials.hpp"
 #include "solvers/core/error.hpp"
 #include "solvers/core/exact_sum.hpp"
 #include "solvers/core/kokkos_types.hpp"
@@ -70,6 +73,7 @@ struct alignas(64) Station {
   double conveyor_s = inf;         // T_i, to the next station
   double upstream_conveyor_s = inf;
   double mtbf_s = 0.0, mttr_s = 0.0, interval_s = 0.0;
+  const DistributionProcessModel::Params* process = nullptr;  // with the default process model
 
   // Dynamic state (see StateInt / StateReal in factory_state.hpp).
   std::int64_t phase = phase_idle;
@@ -194,8 +198,8 @@ struct StationRunner {
           o = s.ready;
           s.outcome_ready = false;
         } else {
-          o = distribution != nullptr ? distribution->process(s.gid, s.service_count, part)
-                                      : model->process(s.gid, s.service_count, part);
+          o = s.process != nullptr ? distribution->draw(*s.process, s.gid, s.service_count)
+                                   : model->process(s.gid, s.service_count, part);
         }
         ++s.part_head;
         --s.parts_arrived;
@@ -357,63 +361,40 @@ Factory::Factory(const FactoryModelConfig& config, std::uint64_t seed, MPI_Comm 
 
 Factory::Factory(const FactoryModelConfig& config, std::uint64_t seed, MPI_Comm comm,
                  std::shared_ptr<const ProcessModel> process_model)
-    : comm_(comm), seed_(seed), process_model_(std::move(process_model)) {
+    : comm_(comm), seed_(seed), process_model_(std::move(process_model)), index_(config) {
   require(process_model_ != nullptr, "factory: no process model");
   distribution_model_ = dynamic_cast<const DistributionProcessModel*>(process_model_.get());
 
-  // Global numbering and the lookahead, identical on every rank.
-  std::vector<std::int64_t> station_line;  // by gid
-  std::vector<const StationConfig*> station_config;
-  std::vector<const LineConfig*> line_config;
-  lookahead_s_ = inf;
-  for (const FactoryConfig& f : config.factories) {
-    factory_first_line_.push_back(static_cast<std::int64_t>(line_config.size()));
-    for (const LineConfig& line : f.lines) {
-      require(!line.stations.empty(), "factory: line '" + line.name + "' has no stations");
-      line_first_gid_.push_back(static_cast<std::int64_t>(station_config.size()));
-      for (std::size_t i = 0; i < line.stations.size(); ++i) {
-        const StationConfig& s = line.stations[i];
-        if (i + 1 < line.stations.size()) {
-          require(s.conveyor_time_s > 0.0, "factory: station '" + s.name + "' needs conveyor_time_s > 0");
-          lookahead_s_ = std::min(lookahead_s_, s.conveyor_time_s);
-        }
-        station_line.push_back(static_cast<std::int64_t>(line_config.size()));
-        station_config.push_back(&s);
-      }
-      line_config.push_back(&line);
-    }
-  }
-  factory_first_line_.push_back(static_cast<std::int64_t>(line_config.size()));
-  line_first_gid_.push_back(static_cast<std::int64_t>(station_config.size()));
-  station_count_ = static_cast<std::int64_t>(station_config.size());
-  for (std::int64_t g = 0; g < station_count_; ++g) station_ideal_cycle_s_.push_back(process_model_->ideal_cycle_s(g));
-
+  // Global numbering and the lookahead, identical on every rank; only the local stations
+  // are built, so a rank's memory grows with its own stations.
+  station_count_ = index_.station_count();
+  lookahead_s_ = index_.lookahead_s();
   const comm::Decomposition decomposition(station_count_, comm::rank_of(comm), comm::size_of(comm));
   local_ = decomposition.local();
+  for (std::int64_t g = local_.begin; g < local_.end; ++g) station_ideal_cycle_s_.push_back(process_model_->ideal_cycle_s(g));
 
-  // Local stations.
   stations_.resize(static_cast<std::size_t>(local_.size()));
   for (std::int64_t g = local_.begin; g < local_.end; ++g) {
     Station& s = stations_[static_cast<std::size_t>(g - local_.begin)];
-    const StationConfig& c = *station_config[static_cast<std::size_t>(g)];
-    const std::int64_t line = station_line[static_cast<std::size_t>(g)];
-    const LineConfig& lc = *line_config[static_cast<std::size_t>(line)];
+    const ModelIndex::Place here = index_.place(g);
+    const StationConfig& c = *here.config;
     s.gid = g;
-    s.line = line;
-    s.first = g == line_first_gid_[static_cast<std::size_t>(line)];
-    s.last = g + 1 == line_first_gid_[static_cast<std::size_t>(line) + 1];
+    s.line = here.line;
+    s.first = g == here.line_begin;
+    s.last = g + 1 == here.line_end;
     s.own_capacity = c.buffer_capacity;
     s.upstream_limited = !s.first && c.buffer_capacity > 0;
     if (!s.last) {
-      const StationConfig& next = *station_config[static_cast<std::size_t>(g + 1)];
+      const StationConfig& next = *index_.place(g + 1).config;
       s.conveyor_s = c.conveyor_time_s;
       s.downstream_limited = next.buffer_capacity > 0;
       s.downstream_capacity = next.buffer_capacity;
       s.credits = next.buffer_capacity;
     }
-    if (!s.first) s.upstream_conveyor_s = station_config[static_cast<std::size_t>(g - 1)]->conveyor_time_s;
+    if (!s.first) s.upstream_conveyor_s = index_.place(g - 1).config->conveyor_time_s;
     s.cell = c.cell.enabled;
     has_cells_ = has_cells_ || s.cell;
+    if (distribution_model_ != nullptr) s.process = &distribution_model_->params(g);
     s.breakdown = c.breakdown.enabled;
     s.only_when_busy = c.breakdown.only_when_busy;
     s.mtbf_s = c.breakdown.mtbf_s;
@@ -424,8 +405,8 @@ Factory::Factory(const FactoryModelConfig& config, std::uint64_t seed, MPI_Comm 
       else s.fail_at = ttf;
     }
     if (s.first) {
-      s.poisson = lc.source.kind == ArrivalKind::poisson;
-      s.interval_s = lc.source.interval_s;
+      s.poisson = here.line_config->source.kind == ArrivalKind::poisson;
+      s.interval_s = here.line_config->source.interval_s;
       s.next_arrival = detail::StationRunner{seed_, nullptr, nullptr}.interarrival(s, 0);
     }
   }
@@ -433,14 +414,17 @@ Factory::Factory(const FactoryModelConfig& config, std::uint64_t seed, MPI_Comm 
   // The exchange plan: the ranks holding the neighbours of our first and last station in
   // their line. Symmetric because the other rank sees us the same way.
   std::vector<int> neighbours;
+  std::int64_t head_begin = 0, tail_begin = 0, tail_end = 0;
   if (local_.size() > 0) {
-    const auto line_of = [&](std::int64_t g) { return station_line[static_cast<std::size_t>(g)]; };
-    if (local_.begin > 0 && line_of(local_.begin - 1) == line_of(local_.begin))
-      neighbours.push_back(decomposition.owner(local_.begin - 1));
-    if (local_.end < station_count_ && line_of(local_.end) == line_of(local_.end - 1))
-      neighbours.push_back(decomposition.owner(local_.end));
+    const ModelIndex::Place head = index_.place(local_.begin), tail = index_.place(local_.end - 1);
+    if (head.line_begin < local_.begin) neighbours.push_back(decomposition.owner(local_.begin - 1));
+    if (tail.line_end > local_.end) neighbours.push_back(decomposition.owner(local_.end));
+    head_begin = head.line_begin;
+    tail_begin = tail.line_begin;
+    tail_end = tail.line_end;
   }
   exchange_ = std::make_unique<comm::PartExchange>(comm_, decomposition, neighbours);
+  line_partials_ = std::make_unique<comm::SpanPartials>(comm_, decomposition, head_begin, tail_begin, tail_end);
   refresh_next_events();
 }
 
@@ -628,11 +612,75 @@ std::int64_t Factory::events_processed() const {
   return n;
 }
 
+namespace {
+
+// A line's KPI sums over some of its stations; complete once every rank the line spans has
+// added its part (comm::SpanPartials). Every field combines exactly and in any order.
+struct LinePartial {
+  std::int64_t entered = 0, sink = 0, scrapped = 0;
+  double ideal_cycle_s = 0.0;  // max over the stations
+  double best_load = -1.0;     // max busy + down fraction, at the lowest such gid
+  std::int64_t best_gid = -1;
+  ExactSum wip_area, lead;
+
+  void add_load(double load, std::int64_t gid) {
+    if (load > best_load || (load == best_load && gid < best_gid)) {
+      best_load = load;
+      best_gid = gid;
+    }
+  }
+  void add(const LinePartial& o) {
+    entered += o.entered;
+    sink += o.sink;
+    scrapped += o.scrapped;
+    ideal_cycle_s = std::max(ideal_cycle_s, o.ideal_cycle_s);
+    if (o.best_gid >= 0) add_load(o.best_load, o.best_gid);
+    wip_area += o.wip_area;
+    lead += o.lead;
+  }
+
+  static constexpr std::size_t width = 6 + 2 * ExactSum::word_count;
+  std::vector<std::int64_t> pack() const {
+    std::vector<ExactSum> sums{wip_area, lead};
+    std::vector<std::int64_t> r{entered, sink, scrapped, bits_of(ideal_cycle_s), bits_of(best_load), best_gid};
+    const std::vector<std::int64_t> words = comm::exact_words(sums);
+    r.insert(r.end(), words.begin(), words.end());
+    return r;
+  }
+  static LinePartial unpack(const std::vector<std::int64_t>& r) {
+    LinePartial p;
+    p.entered = r[0];
+    p.sink = r[1];
+    p.scrapped = r[2];
+    p.ideal_cycle_s = double_of(r[3]);
+    p.best_load = double_of(r[4]);
+    p.best_gid = r[5];
+    std::vector<ExactSum> sums(2);
+    comm::from_exact_words(std::vector<std::int64_t>(r.begin() + 6, r.end()), sums);
+    p.wip_area = sums[0];
+    p.lead = sums[1];
+    return p;
+  }
+  static std::int64_t bits_of(double x) {
+    std::int64_t b;
+    std::memcpy(&b, &x, sizeof b);
+    return b;
+  }
+  static double double_of(std::int64_t b) {
+    double x;
+    std::memcpy(&x, &b, sizeof x);
+    return x;
+  }
+};
+
+}  // namespace
+
 KpiReport Factory::report() const {
   const double T = time_s_;
   const auto ratio = [](double a, double b) { return b != 0.0 ? a / b : 0.0; };
 
-  // Per-station columns, computed where the station lives and gathered to rank 0.
+  // Per-station columns, computed where the station lives and gathered to rank 0; each
+  // station adds itself to its line's partial sums on the way.
   static const char* const station_names[][2] = {
       {"processed", "parts"},   {"good", "parts"},        {"scrapped", "parts"},  {"busy_fraction", "1"},
       {"blocked_fraction", "1"}, {"starved_fraction", "1"}, {"down_fraction", "1"}, {"utilisation", "1"},
@@ -641,9 +689,8 @@ KpiReport Factory::report() const {
   constexpr int station_columns = sizeof(station_names) / sizeof(station_names[0]);
   std::vector<double> local_rows;
   local_rows.reserve(stations_.size() * station_columns);
-  const std::int64_t lines = line_count();
-  std::vector<ExactSum> line_sums(static_cast<std::size_t>(2 * lines));   // [line][wip area, lead]
-  std::vector<std::int64_t> line_counts(static_cast<std::size_t>(3 * lines), 0);  // [line][entered, sink, scrapped]
+  const std::int64_t first_line = stations_.empty() ? 0 : stations_.front().line;
+  std::vector<LinePartial> lines(stations_.empty() ? 0 : static_cast<std::size_t>(stations_.back().line - first_line + 1));
   for (const Station& s : stations_) {
     // The open intervals are added here only, never accrued at window ends.
     double state_s[4];
@@ -653,7 +700,7 @@ KpiReport Factory::report() const {
     const double up_s = T - state_s[kpi_down];
     const double wip_area = s.wip_area + static_cast<double>(s.wip_count) * (T - s.wip_since);
     const double wip = ratio(wip_area, T);
-    const double ideal = station_ideal_cycle_s_[static_cast<std::size_t>(s.gid)];
+    const double ideal = station_ideal_cycle_s_[static_cast<std::size_t>(s.gid - local_.begin)];
     const double availability = ratio(up_s, T);
     const double performance = ratio(static_cast<double>(s.processed) * ideal, up_s);
     const double quality = ratio(static_cast<double>(s.good), static_cast<double>(s.processed));
@@ -672,40 +719,24 @@ KpiReport Factory::report() const {
                                          quality,
                                          availability * performance * quality};
     local_rows.insert(local_rows.end(), row, row + station_columns);
-    const auto l = static_cast<std::size_t>(s.line);
-    line_sums[2 * l] += s.line_exit_s;
-    line_sums[2 * l] += s.in_line_s(T);
-    line_sums[2 * l + 1] += s.lead_s;
-    line_counts[3 * l] += s.entered;
-    line_counts[3 * l + 1] += s.sink_count;
-    line_counts[3 * l + 2] += s.scrapped;
+    LinePartial& l = lines[static_cast<std::size_t>(s.line - first_line)];
+    l.wip_area += s.line_exit_s;
+    l.wip_area += s.in_line_s(T);
+    l.lead += s.lead_s;
+    l.entered += s.entered;
+    l.sink += s.sink_count;
+    l.scrapped += s.scrapped;
+    l.ideal_cycle_s = std::max(l.ideal_cycle_s, ideal);
+    l.add_load(fraction[kpi_busy] + fraction[kpi_down], s.gid);
   }
-  const std::vector<double> rows = comm::gather_to_root(comm_, local_rows);
-  comm::allreduce_exact(comm_, line_sums);
-  comm::allreduce_sum(comm_, line_counts);
-  const bool root = comm::rank_of(comm_) == 0;
-
-  KpiReport report;
-  report.time_s = T;
-  for (int c = 0; c < station_columns; ++c) {
-    KpiColumn column{station_names[c][0], station_names[c][1], {}};
-    if (root)
-      for (std::int64_t g = 0; g < station_count_; ++g)
-        column.values.push_back(rows[static_cast<std::size_t>(g * station_columns + c)]);
-    report.station.push_back(std::move(column));
+  // Lines cut by rank boundaries: the ranks after a line's first station send their part
+  // to the rank that holds that station, which owns the line.
+  {
+    const std::vector<std::int64_t> head = line_partials_->sends_head() ? lines.front().pack() : std::vector<std::int64_t>{};
+    for (const std::vector<std::int64_t>& tail : line_partials_->combine(head, LinePartial::width))
+      lines.back().add(LinePartial::unpack(tail));
   }
-  const std::vector<double>* busy = &KpiReport::find(report.station, "busy_fraction")->values;
-  const std::vector<double>* down = &KpiReport::find(report.station, "down_fraction")->values;
-  const auto load = [&](std::int64_t g) {
-    return (*busy)[static_cast<std::size_t>(g)] + (*down)[static_cast<std::size_t>(g)];
-  };
-  // Index of the largest busy + down fraction among gids [b, e), ties to the lowest.
-  const auto bottleneck = [&](std::int64_t b, std::int64_t e) {
-    std::int64_t best = b;
-    for (std::int64_t g = b + 1; g < e; ++g)
-      if (load(g) > load(best)) best = g;
-    return best;
-  };
+  const std::size_t owned_begin = line_partials_->sends_head() ? 1 : 0;
 
   static const char* const group_names[][2] = {{"entered", "parts"},  {"sink_count", "parts"},
                                                {"scrapped", "parts"}, {"throughput", "1/h"},
@@ -713,18 +744,10 @@ KpiReport Factory::report() const {
                                                {"lead_time", "s"},    {"oee", "1"},
                                                {"bottleneck", "index"}};
   constexpr int group_columns = sizeof(group_names) / sizeof(group_names[0]);
-  for (int c = 0; c < group_columns; ++c) {
-    report.line.push_back(KpiColumn{group_names[c][0], group_names[c][1], {}});
-    report.factory.push_back(KpiColumn{group_names[c][0], group_names[c][1], {}});
-  }
-  report.factory.back().unit = "gid";
-  if (!root) return report;
-
   // One row of group KPIs from summed parts: the wip area and lead are exact sums of the
   // stations' contributions.
   const auto group_row = [&](std::int64_t entered, std::int64_t sink, std::int64_t scrapped, const ExactSum& wip_sum,
-                             const ExactSum& lead_sum, double oee, std::int64_t bottleneck_value,
-                             std::vector<KpiColumn>& out) {
+                             const ExactSum& lead_sum, double oee, std::int64_t bottleneck_value, double* out) {
     const double values[group_columns] = {static_cast<double>(entered),
                                           static_cast<double>(sink),
                                           static_cast<double>(scrapped),
@@ -734,38 +757,79 @@ KpiReport Factory::report() const {
                                           ratio(lead_sum.to_double(), static_cast<double>(sink)),
                                           oee,
                                           static_cast<double>(bottleneck_value)};
-    for (int c = 0; c < group_columns; ++c) out[static_cast<std::size_t>(c)].values.push_back(values[c]);
+    std::copy(values, values + group_columns, out);
   };
-  std::vector<double> line_oee(static_cast<std::size_t>(lines));
-  for (std::int64_t l = 0; l < lines; ++l) {
-    const auto u = static_cast<std::size_t>(l);
-    const std::int64_t b = line_first_gid_[u], e = line_first_gid_[u + 1];
-    double ideal = 0.0;
-    for (std::int64_t g = b; g < e; ++g) ideal = std::max(ideal, station_ideal_cycle_s_[static_cast<std::size_t>(g)]);
-    line_oee[u] = ratio(static_cast<double>(line_counts[3 * u + 1]) * ideal, T);
-    group_row(line_counts[3 * u], line_counts[3 * u + 1], line_counts[3 * u + 2], line_sums[2 * u],
-              line_sums[2 * u + 1], line_oee[u], bottleneck(b, e) - b, report.line);
-  }
-  for (std::int64_t f = 0; f + 1 < static_cast<std::int64_t>(factory_first_line_.size()); ++f) {
-    const std::int64_t l0 = factory_first_line_[static_cast<std::size_t>(f)];
-    const std::int64_t l1 = factory_first_line_[static_cast<std::size_t>(f) + 1];
-    std::int64_t entered = 0, sink = 0, scrapped = 0;
-    ExactSum wip, lead;
-    double oee = 0.0;
-    for (std::int64_t l = l0; l < l1; ++l) {
-      const auto u = static_cast<std::size_t>(l);
-      entered += line_counts[3 * u];
-      sink += line_counts[3 * u + 1];
-      scrapped += line_counts[3 * u + 2];
-      wip += line_sums[2 * u];
-      lead += line_sums[2 * u + 1];
-      oee += line_oee[u];
+
+  // The owned lines' rows, and their factories' partial sums.
+  const std::int64_t factories = factory_count();
+  std::vector<std::int64_t> factory_counts(static_cast<std::size_t>(3 * factories), 0);  // entered, sink, scrapped
+  std::vector<ExactSum> factory_sums(static_cast<std::size_t>(3 * factories));          // wip area, lead, oee sum
+  std::vector<double> factory_load(static_cast<std::size_t>(factories), -1.0);
+  std::vector<std::int64_t> factory_gid(static_cast<std::size_t>(factories), std::numeric_limits<std::int64_t>::max());
+  std::vector<double> line_rows;
+  line_rows.reserve((lines.size() - std::min(lines.size(), owned_begin)) * group_columns);
+  std::int64_t factory = 0;
+  for (std::size_t u = owned_begin; u < lines.size(); ++u) {
+    const LinePartial& l = lines[u];
+    const std::int64_t line = first_line + static_cast<std::int64_t>(u);
+    while (index_.factory_first_line(factory + 1) <= line) ++factory;
+    const double oee = ratio(static_cast<double>(l.sink) * l.ideal_cycle_s, T);
+    double row[group_columns];
+    group_row(l.entered, l.sink, l.scrapped, l.wip_area, l.lead, oee,
+              l.best_gid - index_.line_begin(line), row);
+    line_rows.insert(line_rows.end(), row, row + group_columns);
+    const auto f = static_cast<std::size_t>(factory);
+    factory_counts[3 * f] += l.entered;
+    factory_counts[3 * f + 1] += l.sink;
+    factory_counts[3 * f + 2] += l.scrapped;
+    factory_sums[3 * f] += l.wip_area;
+    factory_sums[3 * f + 1] += l.lead;
+    factory_sums[3 * f + 2] += oee;
+    if (l.best_load > factory_load[f] || (l.best_load == factory_load[f] && l.best_gid < factory_gid[f])) {
+      factory_load[f] = l.best_load;
+      factory_gid[f] = l.best_gid;
     }
-    const std::int64_t b = line_first_gid_[static_cast<std::size_t>(l0)];
-    const std::int64_t e = line_first_gid_[static_cast<std::size_t>(l1)];
-    group_row(entered, sink, scrapped, wip, lead, l1 > l0 ? oee / static_cast<double>(l1 - l0) : 0.0,
-              e > b ? bottleneck(b, e) : -1, report.factory);
   }
+  // Factories: O(factories) collectives. The bottleneck is the largest load over all
+  // ranks, then the lowest gid holding it.
+  comm::allreduce_sum(comm_, factory_counts);
+  comm::allreduce_exact(comm_, factory_sums);
+  std::vector<double> best_load = factory_load;
+  comm::allreduce_max(comm_, best_load);
+  for (std::size_t f = 0; f < factory_gid.size(); ++f)
+    if (factory_load[f] != best_load[f]) factory_gid[f] = std::numeric_limits<std::int64_t>::max();
+  comm::allreduce_min(comm_, factory_gid);
+  const std::vector<double> station_rows = comm::gather_to_root(comm_, local_rows);
+  const std::vector<double> all_line_rows = comm::gather_to_root(comm_, line_rows);
+  const bool root = comm::rank_of(comm_) == 0;
+
+  KpiReport report;
+  report.time_s = T;
+  const auto columns = [&](const char* const (*names)[2], int n, const std::vector<double>& rows, std::int64_t count,
+                           std::vector<KpiColumn>& out) {
+    for (int c = 0; c < n; ++c) {
+      KpiColumn column{names[c][0], names[c][1], {}};
+      if (root) {
+        column.values.resize(static_cast<std::size_t>(count));
+        for (std::int64_t i = 0; i < count; ++i)
+          column.values[static_cast<std::size_t>(i)] = rows[static_cast<std::size_t>(i * n + c)];
+      }
+      out.push_back(std::move(column));
+    }
+  };
+  columns(station_names, station_columns, station_rows, station_count_, report.station);
+  columns(group_names, group_columns, all_line_rows, line_count(), report.line);
+  std::vector<double> factory_rows(static_cast<std::size_t>(factories * group_columns));
+  for (std::int64_t f = 0; f < factories; ++f) {
+    const auto u = static_cast<std::size_t>(f);
+    const std::int64_t lines_in_f = index_.factory_first_line(f + 1) - index_.factory_first_line(f);
+    const std::int64_t gid = factory_gid[u] == std::numeric_limits<std::int64_t>::max() ? -1 : factory_gid[u];
+    group_row(factory_counts[3 * u], factory_counts[3 * u + 1], factory_counts[3 * u + 2], factory_sums[3 * u],
+              factory_sums[3 * u + 1], lines_in_f > 0 ? factory_sums[3 * u + 2].to_double() / static_cast<double>(lines_in_f) : 0.0,
+              gid, &factory_rows[u * group_columns]);
+  }
+  columns(group_names, group_columns, factory_rows, factories, report.factory);
+  report.factory.back().unit = "gid";
   return report;
 }
 

@@ -104,6 +104,7 @@
 
 #include "solvers/comm/decomposition.hpp"
 #include "solvers/comm/part_exchange.hpp"
+#include "solvers/comm/span_partials.hpp"
 #include "solvers/factory/factory_config.hpp"
 #include "solvers/factory/factory_state.hpp"
 #include "solvers/factory/kpi_report.hpp"
@@ -138,8 +139,10 @@ class Factory {
   double advance(double t_end_s, const std::function<bool()>& stop_requested = {});
 
   std::int64_t station_count() const { return station_count_; }
-  std::int64_t line_count() const { return static_cast<std::int64_t>(line_first_gid_.size()) - 1; }
-  std::int64_t factory_count() const { return static_cast<std::int64_t>(factory_first_line_.size()) - 1; }
+  std::int64_t line_count() const { return index_.line_count(); }
+  std::int64_t factory_count() const { return index_.factory_count(); }
+  // The model's numbering and names (the configuration, with copies counted).
+  const ModelIndex& index() const { return index_; }
   comm::Range local_stations() const { return local_; }
 
   // Collective. Values are complete on rank 0 only (other ranks get the names and units
@@ -182,9 +185,8 @@ class Factory {
   comm::Range local_;
   double time_s_ = 0.0;
   double lookahead_s_ = 0.0;
-  std::vector<std::int64_t> line_first_gid_;      // by global line index, plus the end
-  std::vector<std::int64_t> factory_first_line_;  // by factory, plus the end
-  std::vector<double> station_ideal_cycle_s_;     // by gid
+  ModelIndex index_;
+  std::vector<double> station_ideal_cycle_s_;     // local stations
   std::vector<detail::Station> stations_;         // local stations
   // Hot per-window data, dense by local station: the earliest pending event of each station
   // (exact after every run and delivery), and the stations that run in the current window.
@@ -192,6 +194,7 @@ class Factory {
   std::vector<std::int32_t> active_;
   std::size_t active_count_ = 0;
   std::unique_ptr<comm::PartExchange> exchange_;
+  std::unique_ptr<comm::SpanPartials> line_partials_;  // completes lines cut by rank boundaries
   // How often windows agree on the global next-event time (see advance()).
   std::int64_t agree_every_ = 1;
   std::int64_t windows_to_agreement_ = 0;

@@ -1,9 +1,11 @@
-// Plain, validated configuration of the factory model, as io::Deck produces it.
-// Lines and stations are already expanded (a deck's `count` replicas are separate entries),
-// so the solver never sees YAML. Units are seconds unless a name says otherwise.
+// Plain, validated configuration of the factory model, as io::Deck produces it, so the
+// solver never sees YAML. A deck's `count` copies of a line or a station stay one entry
+// with its count: the configuration grows with the deck's text, not with the model, and
+// ModelIndex numbers the copies. Units are seconds unless a name says otherwise.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -50,6 +52,7 @@ struct CellConfig {
 
 struct StationConfig {
   std::string name;
+  std::int64_t count = 1;  // identical copies, one after another in the line
   CellConfig cell;
   ProcessConfig process;
   double scrap_probability = 0.0;
@@ -64,6 +67,7 @@ struct StationConfig {
 
 struct LineConfig {
   std::string name;
+  std::int64_t count = 1;  // identical copies, one after another in the factory
   SourceConfig source;
   std::vector<StationConfig> stations;
 };
@@ -77,8 +81,70 @@ struct FactoryModelConfig {
   std::vector<FactoryConfig> factories;
 };
 
-// The deck names of a model, each list in global order: factories, lines as
-// "factory/line", stations as "factory/line/station" (what histories and files show).
+// The name of copy k of `count`: "name" for a single copy, "name#k" for several.
+std::string replica_name(const std::string& name, std::int64_t count, std::int64_t k);
+
+// The global numbering of a model's copies, in O(entries of the configuration) memory:
+// lines get global indices in the order factory, line entry, copy; stations get gids in
+// the order of their line, then station entry, copy. Lookups by gid cost O(log entries).
+// Holds the configuration (shared by copies of the index), so places stay valid.
+class ModelIndex {
+ public:
+  explicit ModelIndex(FactoryModelConfig config);
+
+  const FactoryModelConfig& config() const { return *config_; }
+  std::int64_t station_count() const { return station_count_; }
+  std::int64_t line_count() const { return line_count_; }
+  std::int64_t factory_count() const { return static_cast<std::int64_t>(factory_first_line_.size()) - 1; }
+  std::int64_t station_entries() const { return station_entries_; }  // station entries of the deck
+  // Smallest conveyor time of a station that is not last in its line (+inf if none): the
+  // lookahead of the simulation.
+  double lookahead_s() const { return lookahead_s_; }
+
+  struct Place {
+    std::int64_t line = 0;            // global line index
+    std::int64_t line_begin = 0;      // gids of the line's stations: [line_begin, line_end)
+    std::int64_t line_end = 0;
+    std::int64_t factory = 0;
+    std::int64_t position = 0;        // index of the station in its line
+    std::int64_t entry = 0;           // the station's entry among all station entries, in deck order
+    const LineConfig* line_config = nullptr;
+    const StationConfig* config = nullptr;
+  };
+  Place place(std::int64_t gid) const;
+
+  std::int64_t line_begin(std::int64_t line) const;  // first gid of a line
+  std::int64_t factory_first_line(std::int64_t factory) const {
+    return factory_first_line_[static_cast<std::size_t>(factory)];
+  }
+  // Deck names: "factory", "factory/line", "factory/line/station".
+  std::string factory_name(std::int64_t factory) const;
+  std::string line_name(std::int64_t line) const;
+  std::string station_name(std::int64_t gid) const;
+
+ private:
+  struct LineEntry {
+    std::int64_t factory;
+    const LineConfig* config;
+    std::int64_t first_line;  // global index of copy 0
+    std::int64_t first_gid;   // first gid of copy 0
+    std::int64_t size;        // stations per copy
+    std::vector<std::int64_t> station_first;  // position of each station entry's copy 0, then size
+    std::int64_t first_entry;                 // flat index of its first station entry
+  };
+  const LineEntry& entry_of_line(std::int64_t line) const;
+
+  std::shared_ptr<const FactoryModelConfig> config_;
+  std::int64_t station_entries_ = 0;
+  std::vector<LineEntry> entries_;
+  std::vector<std::int64_t> entry_first_gid_, entry_first_line_;  // by entry, for the searches
+  std::vector<std::int64_t> factory_first_line_;                  // by factory, plus the end
+  std::int64_t station_count_ = 0, line_count_ = 0;
+  double lookahead_s_ = 0.0;
+};
+
+// Every name of a model, each list in global order (O(model): for small models, tests and
+// experiments; large runs ask ModelIndex for the names they need).
 struct ModelNames {
   std::vector<std::string> factories, lines, stations;
 };

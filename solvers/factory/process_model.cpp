@@ -8,7 +8,7 @@
 namespace kollektiv::factory {
 
 DistributionProcessModel::DistributionProcessModel(const FactoryModelConfig& config, std::uint64_t seed)
-    : seed_(seed) {
+    : seed_(seed), index_(config) {
   for (const FactoryConfig& f : config.factories)
     for (const LineConfig& line : f.lines)
       for (const StationConfig& s : line.stations) {
@@ -28,9 +28,16 @@ DistributionProcessModel::DistributionProcessModel(const FactoryModelConfig& con
       }
 }
 
+const DistributionProcessModel::Params& DistributionProcessModel::params(std::int64_t station_gid) const {
+  return params_[static_cast<std::size_t>(index_.place(station_gid).entry)];
+}
+
 Outcome DistributionProcessModel::process(std::int64_t station_gid, std::int64_t service_count,
                                           const Part& /*part*/) const {
-  const Params& p = params_[static_cast<std::size_t>(station_gid)];
+  return draw(params(station_gid), station_gid, service_count);
+}
+
+Outcome DistributionProcessModel::draw(const Params& p, std::int64_t station_gid, std::int64_t service_count) const {
   const auto gid = static_cast<std::uint64_t>(station_gid);
   const auto count = static_cast<std::uint64_t>(service_count);
   Outcome out;
@@ -54,7 +61,7 @@ Outcome DistributionProcessModel::process(std::int64_t station_gid, std::int64_t
 }
 
 double DistributionProcessModel::ideal_cycle_s(std::int64_t station_gid) const {
-  return params_[static_cast<std::size_t>(station_gid)].mean_s;
+  return params(station_gid).mean_s;
 }
 
 }  // namespace kollektiv::factory

@@ -59,11 +59,7 @@ class ProcessModel {
 // p > 0. Lognormal(mean, cv): sigma^2 = ln(1 + cv^2), mu = ln(mean) - sigma^2 / 2.
 class DistributionProcessModel final : public ProcessModel {
  public:
-  DistributionProcessModel(const FactoryModelConfig& config, std::uint64_t seed);
-  Outcome process(std::int64_t station_gid, std::int64_t service_count, const Part& part) const override;
-  double ideal_cycle_s(std::int64_t station_gid) const override;
-
- private:
+  // The draws of one station entry of the deck (shared by its copies).
   struct Params {
     Distribution distribution;
     double a;  // fixed/exponential: mean; uniform: min; lognormal: mu
@@ -71,8 +67,20 @@ class DistributionProcessModel final : public ProcessModel {
     double scrap_probability;
     double mean_s;
   };
+
+  DistributionProcessModel(const FactoryModelConfig& config, std::uint64_t seed);
+  Outcome process(std::int64_t station_gid, std::int64_t service_count, const Part& part) const override;
+  double ideal_cycle_s(std::int64_t station_gid) const override;
+
+  // The same as process(), with the station's params looked up once (the factory keeps
+  // them per station: the lookup by gid is a search over the deck's entries).
+  const Params& params(std::int64_t station_gid) const;
+  Outcome draw(const Params& p, std::int64_t station_gid, std::int64_t service_count) const;
+
+ private:
   std::uint64_t seed_;
-  std::vector<Params> params_;  // by station gid
+  ModelIndex index_;
+  std::vector<Params> params_;  // by station entry of the deck
 };
 
 }  // namespace kollektiv::factory

@@ -82,6 +82,7 @@ void expect_same_config(const Deck& a, const Deck& b) {
       const auto& la = fa.lines[l];
       const auto& lb = fb.lines[l];
       EXPECT_EQ(la.name, lb.name);
+      EXPECT_EQ(la.count, lb.count);
       EXPECT_EQ(la.source.kind, lb.source.kind);
       EXPECT_EQ(la.source.interval_s, lb.source.interval_s);
       ASSERT_EQ(la.stations.size(), lb.stations.size());
@@ -89,6 +90,7 @@ void expect_same_config(const Deck& a, const Deck& b) {
         const auto& sa = la.stations[s];
         const auto& sb = lb.stations[s];
         EXPECT_EQ(sa.name, sb.name);
+        EXPECT_EQ(sa.count, sb.count);
         EXPECT_EQ(sa.process.distribution, sb.process.distribution);
         EXPECT_EQ(sa.process.mean_s, sb.process.mean_s);
         EXPECT_EQ(sa.process.min_s, sb.process.min_s);
@@ -277,20 +279,32 @@ TEST(Deck, ReplicasAreNamedWithIndex) {
             - name: c
               process: {distribution: fixed, time_s: 1}
 )");
+  // The configuration keeps each entry once with its count; the index numbers the copies.
   const auto& lines = d.factory.factories.at(0).lines;
-  ASSERT_EQ(lines.size(), 4u);
-  EXPECT_EQ(lines[0].name, "l#0");
-  EXPECT_EQ(lines[1].name, "l#1");
-  EXPECT_EQ(lines[2].name, "l#2");
-  EXPECT_EQ(lines[3].name, "single");
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0].count, 3);
+  EXPECT_EQ(lines[0].stations.at(0).count, 2);
+  EXPECT_EQ(lines[0].stations.at(1).count, 1);
+  const factory::ModelIndex index(d.factory);
+  ASSERT_EQ(index.line_count(), 4);
+  ASSERT_EQ(index.station_count(), 10);
+  EXPECT_EQ(index.line_name(0), "f/l#0");
+  EXPECT_EQ(index.line_name(2), "f/l#2");
+  EXPECT_EQ(index.line_name(3), "f/single");
   for (int i = 0; i < 3; ++i) {
-    ASSERT_EQ(lines[i].stations.size(), 3u);
-    EXPECT_EQ(lines[i].stations[0].name, "a#0");
-    EXPECT_EQ(lines[i].stations[1].name, "a#1");
-    EXPECT_EQ(lines[i].stations[2].name, "b");
-    EXPECT_EQ(lines[i].stations[2].process.mean_s, 2.0);
+    const std::string line = "f/l#" + std::to_string(i);
+    EXPECT_EQ(index.station_name(3 * i), line + "/a#0");
+    EXPECT_EQ(index.station_name(3 * i + 1), line + "/a#1");
+    EXPECT_EQ(index.station_name(3 * i + 2), line + "/b");
+    EXPECT_EQ(index.place(3 * i + 2).config->process.mean_s, 2.0);
+    EXPECT_EQ(index.place(3 * i + 1).position, 1);
+    EXPECT_EQ(index.place(3 * i + 1).line_begin, 3 * i);
+    EXPECT_EQ(index.line_begin(i), 3 * i);
   }
-  EXPECT_EQ(lines[3].stations.at(0).name, "c");
+  EXPECT_EQ(index.station_name(9), "f/single/c");
+  EXPECT_EQ(index.place(9).line, 3);
+  EXPECT_EQ(index.place(9).line_end, 10);
+  EXPECT_EQ(factory::model_names(d.factory).stations.size(), 10u);
   // The resolved deck keeps count: it describes the deck, not the expansion.
   EXPECT_NE(d.resolved_yaml.find("count: 3"), std::string::npos);
   EXPECT_EQ(d.resolved_yaml.find("l#0"), std::string::npos);
@@ -355,7 +369,7 @@ factory:
   const Deck second = deck_of(first.resolved_yaml);
   expect_same_config(first, second);
   EXPECT_EQ(second.resolved_yaml, first.resolved_yaml);
-  EXPECT_EQ(first.factory.factories[0].lines[0].stations[4].process.cv, 0.7);
+  EXPECT_EQ(first.factory.factories[0].lines[0].stations[1].process.cv, 0.7);
 }
 
 TEST(Deck, ShippedDecksParseAndRoundTrip) {
@@ -382,15 +396,11 @@ TEST(Deck, ShippedDecksHaveTheirAdvertisedShape) {
     for (const DeckError& e : r.errors) ADD_FAILURE() << e.format();
     return r.deck ? *r.deck : Deck{};
   };
-  std::size_t stations = 0;
   const Deck large = load("inputs/bench/factory_large.yaml");
   ASSERT_EQ(large.factory.factories.size(), 1u);
-  EXPECT_EQ(large.factory.factories[0].lines.size(), 1000u);
-  for (const auto& l : large.factory.factories[0].lines) {
-    EXPECT_EQ(l.stations.size(), 20u);
-    stations += l.stations.size();
-  }
-  EXPECT_EQ(stations, 20000u);
+  const factory::ModelIndex large_index(large.factory);
+  EXPECT_EQ(large_index.line_count(), 1000);
+  EXPECT_EQ(large_index.station_count(), 20000);
 
   const Deck serial = load("inputs/bench/serial_line.yaml");
   const auto& line = serial.factory.factories.at(0).lines.at(0);
@@ -786,23 +796,26 @@ TEST(DeckErrors, TooManyStations) {
                     "9223372036854775807"});
 }
 
-// Every rank holds the whole expanded model: one that would not fit the memory a rank may
-// use is a deck error, before anything is expanded or allocated.
+// Each rank holds its share of the stations: a share that would not fit the memory a rank
+// may use is a deck error, before anything is allocated; more ranks make it fit.
 TEST(DeckErrors, FactoryLargerThanMemory) {
   const std::string deck = with(minimal, "- name: l\n", "- name: l\n          count: 1000000\n");
   const DeckResult fits = parse_deck(deck, "deck.yaml", {}, read_file_from_disk, 64.0 * 1073741824.0);
   EXPECT_TRUE(fits.deck.has_value());
-  const DeckResult r = parse_deck(deck, "deck.yaml", {}, read_file_from_disk, 0.1 * 1073741824.0);
+  const DeckResult r = parse_deck(deck, "deck.yaml", {}, read_file_from_disk, 0.1 * 1073741824.0, 2);
   ASSERT_EQ(r.errors.size(), 1u);
   const std::string e = r.errors[0].format();
-  EXPECT_EQ(e.rfind("deck.yaml:2:3: factory: expected a factory that fits in memory: 1000000 stations need about ",
+  EXPECT_EQ(e.rfind("deck.yaml:2:3: factory: expected a factory that fits in memory: 1000000 stations on 2 ranks need "
+                    "about ",
                     0),
             0u)
       << e;
-  EXPECT_NE(e.find("GiB on every rank (each rank holds the whole model's configuration), 0.1 GiB are available per "
-                   "rank"),
+  EXPECT_NE(e.find("GiB on each rank (500000 stations each), 0.1 GiB are available per rank; run on more ranks or "
+                   "nodes"),
             std::string::npos)
       << e;
+  const DeckResult spread = parse_deck(deck, "deck.yaml", {}, read_file_from_disk, 0.1 * 1073741824.0, 16);
+  EXPECT_TRUE(spread.deck.has_value());
 }
 
 TEST(DeckErrors, AllErrorsReportedTogetherInFileOrder) {
@@ -847,8 +860,8 @@ TEST(DeckOverrides, ValidOverridesApply) {
                                 "factory.factories.0.lines.0.stations.0.process.time_s=2.5",
                                 "factory.factories.0.lines.0.source.kind=fixed"});
   EXPECT_EQ(d.run.seed, 7u);
-  EXPECT_EQ(d.factory.factories[0].lines.size(), 5u);
-  EXPECT_EQ(d.factory.factories[0].lines[4].name, "l#4");
+  EXPECT_EQ(d.factory.factories[0].lines[0].count, 5);
+  EXPECT_EQ(factory::ModelIndex(d.factory).line_name(4), "f/l#4");
   EXPECT_EQ(d.factory.factories[0].lines[0].stations[0].process.mean_s, 2.5);
   EXPECT_EQ(d.factory.factories[0].lines[0].source.kind, factory::ArrivalKind::fixed);
   EXPECT_NE(d.resolved_yaml.find("seed: 7"), std::string::npos);
