@@ -16,13 +16,13 @@
 
 namespace kollektiv::dynamics {
 
-KOKKOS_INLINE_FUNCTION bool is_revolute(const DeviceModel& m, int i) {
+KOKKOS_FORCEINLINE_FUNCTION bool is_revolute(const DeviceModel& m, int i) {
   return m.type[i] == static_cast<int>(JointType::revolute);
 }
 
 // Transform from link i-1 (or the base) to link i at joint position q.
 template <class T>
-KOKKOS_INLINE_FUNCTION TransformT<T> joint_transform(const DeviceModel& m, int i, const T& q) {
+KOKKOS_FORCEINLINE_FUNCTION TransformT<T> joint_transform(const DeviceModel& m, int i, const T& q) {
   TransformT<T> x;
   if (is_revolute(m, i)) {
     // Link orientation in the parent: tree_rot * Rz(q); E is its transpose. sin_cos, not
@@ -40,7 +40,7 @@ KOKKOS_INLINE_FUNCTION TransformT<T> joint_transform(const DeviceModel& m, int i
 
 // S * s for joint i.
 template <class T>
-KOKKOS_INLINE_FUNCTION SVecT<T> subspace_times(const DeviceModel& m, int i, const T& s) {
+KOKKOS_FORCEINLINE_FUNCTION SVecT<T> subspace_times(const DeviceModel& m, int i, const T& s) {
   SVecT<T> r;
   if (is_revolute(m, i))
     r.w.z = s;
@@ -50,12 +50,12 @@ KOKKOS_INLINE_FUNCTION SVecT<T> subspace_times(const DeviceModel& m, int i, cons
 }
 // S^T f for joint i.
 template <class T>
-KOKKOS_INLINE_FUNCTION T subspace_dot(const DeviceModel& m, int i, const SVecT<T>& f) {
+KOKKOS_FORCEINLINE_FUNCTION T subspace_dot(const DeviceModel& m, int i, const SVecT<T>& f) {
   return is_revolute(m, i) ? f.w.z : f.v.z;
 }
 // v × (S qd): the velocity-product acceleration of joint i, using S's single non-zero.
 template <class T>
-KOKKOS_INLINE_FUNCTION SVecT<T> velocity_product(const DeviceModel& m, int i, const SVecT<T>& v, const T& qd) {
+KOKKOS_FORCEINLINE_FUNCTION SVecT<T> velocity_product(const DeviceModel& m, int i, const SVecT<T>& v, const T& qd) {
   SVecT<T> c;
   if (is_revolute(m, i)) {
     c.w = {v.w.y * qd, -v.w.x * qd, 0};
@@ -67,20 +67,20 @@ KOKKOS_INLINE_FUNCTION SVecT<T> velocity_product(const DeviceModel& m, int i, co
 }
 // I S for joint i: one column of the articulated inertia.
 template <class T>
-KOKKOS_INLINE_FUNCTION SVecT<T> inertia_column(const DeviceModel& m, int i, const ArtInertiaT<T>& in) {
+KOKKOS_FORCEINLINE_FUNCTION SVecT<T> inertia_column(const DeviceModel& m, int i, const ArtInertiaT<T>& in) {
   if (is_revolute(m, i)) return {{in.a.xz, in.a.yz, in.a.zz}, {in.b.m[2][0], in.b.m[2][1], in.b.m[2][2]}};
   return {{in.b.m[0][2], in.b.m[1][2], in.b.m[2][2]}, {in.c.xz, in.c.yz, in.c.zz}};
 }
 
 // Base acceleration that stands in for gravity: a_0 = -[0; g].
 template <class T = Real>
-KOKKOS_INLINE_FUNCTION SVecT<T> gravity_acceleration(const DeviceModel& m) {
+KOKKOS_FORCEINLINE_FUNCTION SVecT<T> gravity_acceleration(const DeviceModel& m) {
   return {{0, 0, 0}, broadcast<T>(-m.gravity)};
 }
 
 // Spatial inertia of link i, with the payload folded into the last link (i == n - 1).
 template <class T>
-KOKKOS_INLINE_FUNCTION RigidInertiaT<T> link_inertia(const DeviceModel& m, int n, int i,
+KOKKOS_FORCEINLINE_FUNCTION RigidInertiaT<T> link_inertia(const DeviceModel& m, int n, int i,
                                                      const Scalar<RigidInertiaT<T>>* payload) {
   RigidInertiaT<T> in = broadcast<T>(m.inertia[i]);
   if (payload != nullptr && i == n - 1) {
@@ -94,7 +94,7 @@ KOKKOS_INLINE_FUNCTION RigidInertiaT<T> link_inertia(const DeviceModel& m, int n
 // A payload of `mass` (kg) whose centre of mass sits at `com_tool` (m, tool frame) with
 // rotational inertia `inertia_tool` about that centre (kg m^2, tool-frame axes), as a
 // spatial inertia about the aligned last-link frame (what link_inertia() adds).
-KOKKOS_INLINE_FUNCTION RigidInertia payload_inertia(const DeviceModel& m, Real mass, const Vec3& com_tool,
+KOKKOS_FORCEINLINE_FUNCTION RigidInertia payload_inertia(const DeviceModel& m, Real mass, const Vec3& com_tool,
                                                     const Sym3& inertia_tool) {
   const Vec3 c = m.tool_pos + m.tool_rot * com_tool;
   // R I R^T with R = tool_rot: congruence_transpose(E, S) = E^T S E, so E = R^T.
@@ -115,7 +115,7 @@ struct ChainPose {
   Mat3 tool_rot;
   Vec3 tool_pos;
 };
-KOKKOS_INLINE_FUNCTION void forward_kinematics(const DeviceModel& m, int n, const Real* q, ChainPose& pose) {
+KOKKOS_FORCEINLINE_FUNCTION void forward_kinematics(const DeviceModel& m, int n, const Real* q, ChainPose& pose) {
   Mat3 rot = identity3();
   Vec3 pos{0, 0, 0};
   for (int i = 0; i < n; ++i) {
@@ -131,7 +131,7 @@ KOKKOS_INLINE_FUNCTION void forward_kinematics(const DeviceModel& m, int n, cons
 
 // Geometric Jacobian of the tool point in base coordinates: rows 0-2 linear velocity,
 // rows 3-5 angular velocity; jac[row * n + col].
-KOKKOS_INLINE_FUNCTION void tool_jacobian(const DeviceModel& m, int n, const Real* q, Real* jac) {
+KOKKOS_FORCEINLINE_FUNCTION void tool_jacobian(const DeviceModel& m, int n, const Real* q, Real* jac) {
   ChainPose pose;
   forward_kinematics(m, n, q, pose);
   for (int i = 0; i < n; ++i) {
@@ -156,7 +156,7 @@ KOKKOS_INLINE_FUNCTION void tool_jacobian(const DeviceModel& m, int n, const Rea
 // joint count at compile time (dispatch_dof) pass it, so that a 2-joint arm does not
 // construct, and zero, scratch for eight.
 template <int Capacity = kMaxJoints, class T>
-KOKKOS_INLINE_FUNCTION void rnea(const DeviceModel& m, int n, const T* q, const T* qd, const T* qdd, T* tau,
+KOKKOS_FORCEINLINE_FUNCTION void rnea(const DeviceModel& m, int n, const T* q, const T* qd, const T* qdd, T* tau,
                                  const Scalar<RigidInertiaT<T>>* payload = nullptr) {
   static_assert(Capacity >= 1 && Capacity <= kMaxJoints, "rnea: 1 <= Capacity <= kMaxJoints");
   TransformT<T> x[Capacity];
@@ -177,7 +177,7 @@ KOKKOS_INLINE_FUNCTION void rnea(const DeviceModel& m, int n, const T* q, const 
 
 // X^T I X for a rigid (composite) inertia: the centre of mass moves to c' = E^T c + r and
 // the rotational inertia about the centre of mass rotates.
-KOKKOS_INLINE_FUNCTION RigidInertia rigid_to_parent(const Transform& x, const RigidInertia& in) {
+KOKKOS_FORCEINLINE_FUNCTION RigidInertia rigid_to_parent(const Transform& x, const RigidInertia& in) {
   const Real m = in.m;
   const Vec3 c = (1.0 / m) * in.h;
   // Inertia about the centre of mass, child axes: ic = io - m (|c|^2 1 - c c^T)
@@ -193,7 +193,7 @@ KOKKOS_INLINE_FUNCTION RigidInertia rigid_to_parent(const Transform& x, const Ri
   return out;
 }
 template <class T>
-KOKKOS_INLINE_FUNCTION RigidInertiaT<T> operator+(const RigidInertiaT<T>& a, const RigidInertiaT<T>& b) {
+KOKKOS_FORCEINLINE_FUNCTION RigidInertiaT<T> operator+(const RigidInertiaT<T>& a, const RigidInertiaT<T>& b) {
   RigidInertiaT<T> r;
   r.m = a.m + b.m;
   r.h = a.h + b.h;
@@ -202,7 +202,7 @@ KOKKOS_INLINE_FUNCTION RigidInertiaT<T> operator+(const RigidInertiaT<T>& a, con
 }
 
 // Joint-space mass matrix by the composite-rigid-body algorithm; mass[i * n + j].
-KOKKOS_INLINE_FUNCTION void crba(const DeviceModel& m, int n, const Real* q, Real* mass,
+KOKKOS_FORCEINLINE_FUNCTION void crba(const DeviceModel& m, int n, const Real* q, Real* mass,
                                  const RigidInertia* payload = nullptr) {
   Transform x[kMaxJoints];
   RigidInertia ic[kMaxJoints];
@@ -226,7 +226,7 @@ KOKKOS_INLINE_FUNCTION void crba(const DeviceModel& m, int n, const Real* q, Rea
 // the chain; articulated inertias in 21-number block form (ArtInertia), U = I^A S is one
 // column of I^A, D = S^T U a single entry. Capacity as for rnea.
 template <int Capacity = kMaxJoints, class T>
-KOKKOS_INLINE_FUNCTION void aba(const DeviceModel& m, int n, const T* q, const T* qd, const T* tau, T* qdd,
+KOKKOS_FORCEINLINE_FUNCTION void aba(const DeviceModel& m, int n, const T* q, const T* qd, const T* tau, T* qdd,
                                 const Scalar<RigidInertiaT<T>>* payload = nullptr) {
   static_assert(Capacity >= 1 && Capacity <= kMaxJoints, "aba: 1 <= Capacity <= kMaxJoints");
   TransformT<T> x[Capacity];
@@ -292,7 +292,7 @@ KOKKOS_INLINE_FUNCTION void aba(const DeviceModel& m, int n, const T* q, const T
 }
 
 // Total mechanical energy (J): kinetic (links plus armature) + gravitational potential.
-KOKKOS_INLINE_FUNCTION Real mechanical_energy(const DeviceModel& m, int n, const Real* q, const Real* qd,
+KOKKOS_FORCEINLINE_FUNCTION Real mechanical_energy(const DeviceModel& m, int n, const Real* q, const Real* qd,
                                               const RigidInertia* payload = nullptr) {
   Real kinetic = 0, potential = 0;
   SVec v{};

@@ -2,7 +2,7 @@
 // Spatial motion vectors are [angular; linear], force vectors [moment; force]. A Plücker
 // transform from a parent frame P to a child frame C is stored as (E, r): E rotates P
 // coordinates into C coordinates, r is C's origin in P coordinates; as a 6x6 matrix
-// X = [E 0; -E r× E]. Everything is fixed-size, allocation-free and KOKKOS_INLINE_FUNCTION.
+// X = [E 0; -E r× E]. Everything is fixed-size, allocation-free and KOKKOS_FORCEINLINE_FUNCTION.
 // Every type and operation is a template on the scalar T: Real (one robot; the names
 // without T below, e.g. Vec3, are those) or Lanes (a lane group of robots, lanes.hpp).
 #pragma once
@@ -45,70 +45,70 @@ using Mat3 = Mat3T<Real>;
 using Sym3 = Sym3T<Real>;
 
 template <class T>
-KOKKOS_INLINE_FUNCTION Vec3T<T> operator+(const Vec3T<T>& a, const Vec3T<T>& b) { return {a.x + b.x, a.y + b.y, a.z + b.z}; }
+KOKKOS_FORCEINLINE_FUNCTION Vec3T<T> operator+(const Vec3T<T>& a, const Vec3T<T>& b) { return {a.x + b.x, a.y + b.y, a.z + b.z}; }
 template <class T>
-KOKKOS_INLINE_FUNCTION Vec3T<T> operator-(const Vec3T<T>& a, const Vec3T<T>& b) { return {a.x - b.x, a.y - b.y, a.z - b.z}; }
+KOKKOS_FORCEINLINE_FUNCTION Vec3T<T> operator-(const Vec3T<T>& a, const Vec3T<T>& b) { return {a.x - b.x, a.y - b.y, a.z - b.z}; }
 template <class T>
-KOKKOS_INLINE_FUNCTION Vec3T<T> operator-(const Vec3T<T>& a) { return {-a.x, -a.y, -a.z}; }
+KOKKOS_FORCEINLINE_FUNCTION Vec3T<T> operator-(const Vec3T<T>& a) { return {-a.x, -a.y, -a.z}; }
 template <class T>
-KOKKOS_INLINE_FUNCTION Vec3T<T> operator*(const Scalar<T>& s, const Vec3T<T>& a) { return {s * a.x, s * a.y, s * a.z}; }
+KOKKOS_FORCEINLINE_FUNCTION Vec3T<T> operator*(const Scalar<T>& s, const Vec3T<T>& a) { return {s * a.x, s * a.y, s * a.z}; }
 template <class T>
-KOKKOS_INLINE_FUNCTION T dot(const Vec3T<T>& a, const Vec3T<T>& b) { return a.x * b.x + a.y * b.y + a.z * b.z; }
+KOKKOS_FORCEINLINE_FUNCTION T dot(const Vec3T<T>& a, const Vec3T<T>& b) { return a.x * b.x + a.y * b.y + a.z * b.z; }
 template <class T>
-KOKKOS_INLINE_FUNCTION Vec3T<T> cross(const Vec3T<T>& a, const Vec3T<T>& b) {
+KOKKOS_FORCEINLINE_FUNCTION Vec3T<T> cross(const Vec3T<T>& a, const Vec3T<T>& b) {
   return {a.y * b.z - a.z * b.y, a.z * b.x - a.x * b.z, a.x * b.y - a.y * b.x};
 }
 
-KOKKOS_INLINE_FUNCTION Mat3 identity3() {
+KOKKOS_FORCEINLINE_FUNCTION Mat3 identity3() {
   Mat3 r;
   r.m[0][0] = r.m[1][1] = r.m[2][2] = 1;
   return r;
 }
 template <class T>
-KOKKOS_INLINE_FUNCTION Vec3T<T> operator*(const Mat3T<T>& a, const Vec3T<T>& v) {
+KOKKOS_FORCEINLINE_FUNCTION Vec3T<T> operator*(const Mat3T<T>& a, const Vec3T<T>& v) {
   return {a.m[0][0] * v.x + a.m[0][1] * v.y + a.m[0][2] * v.z,
           a.m[1][0] * v.x + a.m[1][1] * v.y + a.m[1][2] * v.z,
           a.m[2][0] * v.x + a.m[2][1] * v.y + a.m[2][2] * v.z};
 }
 // a^T v
 template <class T>
-KOKKOS_INLINE_FUNCTION Vec3T<T> mul_transpose(const Mat3T<T>& a, const Vec3T<T>& v) {
+KOKKOS_FORCEINLINE_FUNCTION Vec3T<T> mul_transpose(const Mat3T<T>& a, const Vec3T<T>& v) {
   return {a.m[0][0] * v.x + a.m[1][0] * v.y + a.m[2][0] * v.z,
           a.m[0][1] * v.x + a.m[1][1] * v.y + a.m[2][1] * v.z,
           a.m[0][2] * v.x + a.m[1][2] * v.y + a.m[2][2] * v.z};
 }
 template <class T>
-KOKKOS_INLINE_FUNCTION Mat3T<T> operator*(const Mat3T<T>& a, const Mat3T<T>& b) {
+KOKKOS_FORCEINLINE_FUNCTION Mat3T<T> operator*(const Mat3T<T>& a, const Mat3T<T>& b) {
   Mat3T<T> r;
   for (int i = 0; i < 3; ++i)
     for (int j = 0; j < 3; ++j) r.m[i][j] = a.m[i][0] * b.m[0][j] + a.m[i][1] * b.m[1][j] + a.m[i][2] * b.m[2][j];
   return r;
 }
 template <class T>
-KOKKOS_INLINE_FUNCTION Mat3T<T> transpose(const Mat3T<T>& a) {
+KOKKOS_FORCEINLINE_FUNCTION Mat3T<T> transpose(const Mat3T<T>& a) {
   Mat3T<T> r;
   for (int i = 0; i < 3; ++i)
     for (int j = 0; j < 3; ++j) r.m[i][j] = a.m[j][i];
   return r;
 }
 template <class T>
-KOKKOS_INLINE_FUNCTION Vec3T<T> column(const Mat3T<T>& a, int j) { return {a.m[0][j], a.m[1][j], a.m[2][j]}; }
+KOKKOS_FORCEINLINE_FUNCTION Vec3T<T> column(const Mat3T<T>& a, int j) { return {a.m[0][j], a.m[1][j], a.m[2][j]}; }
 
 // A model quantity (double) as the same value in every lane of T.
 template <class T>
-KOKKOS_INLINE_FUNCTION Vec3T<T> broadcast(const Vec3& a) { return {a.x, a.y, a.z}; }
+KOKKOS_FORCEINLINE_FUNCTION Vec3T<T> broadcast(const Vec3& a) { return {a.x, a.y, a.z}; }
 template <class T>
-KOKKOS_INLINE_FUNCTION Mat3T<T> broadcast(const Mat3& a) {
+KOKKOS_FORCEINLINE_FUNCTION Mat3T<T> broadcast(const Mat3& a) {
   Mat3T<T> r;
   for (int i = 0; i < 3; ++i)
     for (int j = 0; j < 3; ++j) r.m[i][j] = a.m[i][j];
   return r;
 }
 template <class T>
-KOKKOS_INLINE_FUNCTION Sym3T<T> broadcast(const Sym3& a) { return {a.xx, a.yy, a.zz, a.xy, a.xz, a.yz}; }
+KOKKOS_FORCEINLINE_FUNCTION Sym3T<T> broadcast(const Sym3& a) { return {a.xx, a.yy, a.zz, a.xy, a.xz, a.yz}; }
 
 // Rotation of a frame about its own z axis by angle q: columns are the rotated x, y, z.
-KOKKOS_INLINE_FUNCTION Mat3 rot_z(Real c, Real s) {
+KOKKOS_FORCEINLINE_FUNCTION Mat3 rot_z(Real c, Real s) {
   Mat3 r;
   r.m[0][0] = c;
   r.m[0][1] = -s;
@@ -124,7 +124,7 @@ KOKKOS_INLINE_FUNCTION Mat3 rot_z(Real c, Real s) {
 // "x + y, x - y" of the two columns into vfmaddsub (fused) even under -ffp-contract=off,
 // which made the one-robot path round differently from the lane path.
 template <class T>
-KOKKOS_INLINE_FUNCTION Mat3T<T> mul_rot_z(const Mat3& a, const T& c, const T& s) {
+KOKKOS_FORCEINLINE_FUNCTION Mat3T<T> mul_rot_z(const Mat3& a, const T& c, const T& s) {
   Mat3T<T> r = broadcast<T>(a);
   const T minus_s = -s;
   for (int i = 0; i < 3; ++i) {
@@ -134,7 +134,7 @@ KOKKOS_INLINE_FUNCTION Mat3T<T> mul_rot_z(const Mat3& a, const T& c, const T& s)
   return r;
 }
 // Fixed-axis roll-pitch-yaw (URDF convention): R = Rz(yaw) Ry(pitch) Rx(roll). Model set-up only (libm).
-KOKKOS_INLINE_FUNCTION Mat3 rpy_to_matrix(Real roll, Real pitch, Real yaw) {
+KOKKOS_FORCEINLINE_FUNCTION Mat3 rpy_to_matrix(Real roll, Real pitch, Real yaw) {
   const Real cr = math::cos(roll), sr = math::sin(roll);
   const Real cp = math::cos(pitch), sp = math::sin(pitch);
   const Real cy = math::cos(yaw), sy = math::sin(yaw);
@@ -152,16 +152,16 @@ KOKKOS_INLINE_FUNCTION Mat3 rpy_to_matrix(Real roll, Real pitch, Real yaw) {
 }
 
 template <class T>
-KOKKOS_INLINE_FUNCTION Vec3T<T> operator*(const Sym3T<T>& a, const Vec3T<T>& v) {
+KOKKOS_FORCEINLINE_FUNCTION Vec3T<T> operator*(const Sym3T<T>& a, const Vec3T<T>& v) {
   return {a.xx * v.x + a.xy * v.y + a.xz * v.z, a.xy * v.x + a.yy * v.y + a.yz * v.z,
           a.xz * v.x + a.yz * v.y + a.zz * v.z};
 }
 template <class T>
-KOKKOS_INLINE_FUNCTION Sym3T<T> operator+(const Sym3T<T>& a, const Sym3T<T>& b) {
+KOKKOS_FORCEINLINE_FUNCTION Sym3T<T> operator+(const Sym3T<T>& a, const Sym3T<T>& b) {
   return {a.xx + b.xx, a.yy + b.yy, a.zz + b.zz, a.xy + b.xy, a.xz + b.xz, a.yz + b.yz};
 }
 template <class T>
-KOKKOS_INLINE_FUNCTION Mat3T<T> to_mat3(const Sym3T<T>& a) {
+KOKKOS_FORCEINLINE_FUNCTION Mat3T<T> to_mat3(const Sym3T<T>& a) {
   Mat3T<T> r;
   r.m[0][0] = a.xx;
   r.m[1][1] = a.yy;
@@ -173,7 +173,7 @@ KOKKOS_INLINE_FUNCTION Mat3T<T> to_mat3(const Sym3T<T>& a) {
 }
 // E^T S E for a rotation E (re-expresses a tensor given in child coordinates in the parent).
 template <class T>
-KOKKOS_INLINE_FUNCTION Sym3T<T> congruence_transpose(const Mat3T<T>& e, const Sym3T<T>& s) {
+KOKKOS_FORCEINLINE_FUNCTION Sym3T<T> congruence_transpose(const Mat3T<T>& e, const Sym3T<T>& s) {
   const Mat3T<T> se = to_mat3(s) * e;  // S E
   Sym3T<T> r;
   r.xx = e.m[0][0] * se.m[0][0] + e.m[1][0] * se.m[1][0] + e.m[2][0] * se.m[2][0];
@@ -191,22 +191,22 @@ struct SVecT {
   Vec3T<T> w, v;
 };
 template <class T>
-KOKKOS_INLINE_FUNCTION SVecT<T> operator+(const SVecT<T>& a, const SVecT<T>& b) { return {a.w + b.w, a.v + b.v}; }
+KOKKOS_FORCEINLINE_FUNCTION SVecT<T> operator+(const SVecT<T>& a, const SVecT<T>& b) { return {a.w + b.w, a.v + b.v}; }
 template <class T>
-KOKKOS_INLINE_FUNCTION SVecT<T> operator-(const SVecT<T>& a, const SVecT<T>& b) { return {a.w - b.w, a.v - b.v}; }
+KOKKOS_FORCEINLINE_FUNCTION SVecT<T> operator-(const SVecT<T>& a, const SVecT<T>& b) { return {a.w - b.w, a.v - b.v}; }
 template <class T>
-KOKKOS_INLINE_FUNCTION SVecT<T> operator*(const Scalar<T>& s, const SVecT<T>& a) { return {s * a.w, s * a.v}; }
+KOKKOS_FORCEINLINE_FUNCTION SVecT<T> operator*(const Scalar<T>& s, const SVecT<T>& a) { return {s * a.w, s * a.v}; }
 template <class T>
-KOKKOS_INLINE_FUNCTION T dot(const SVecT<T>& a, const SVecT<T>& b) { return dot(a.w, b.w) + dot(a.v, b.v); }
+KOKKOS_FORCEINLINE_FUNCTION T dot(const SVecT<T>& a, const SVecT<T>& b) { return dot(a.w, b.w) + dot(a.v, b.v); }
 
 // Motion cross product a × b (velocity-product terms).
 template <class T>
-KOKKOS_INLINE_FUNCTION SVecT<T> cross_motion(const SVecT<T>& a, const SVecT<T>& b) {
+KOKKOS_FORCEINLINE_FUNCTION SVecT<T> cross_motion(const SVecT<T>& a, const SVecT<T>& b) {
   return {cross(a.w, b.w), cross(a.w, b.v) + cross(a.v, b.w)};
 }
 // Force cross product a ×* f.
 template <class T>
-KOKKOS_INLINE_FUNCTION SVecT<T> cross_force(const SVecT<T>& a, const SVecT<T>& f) {
+KOKKOS_FORCEINLINE_FUNCTION SVecT<T> cross_force(const SVecT<T>& a, const SVecT<T>& f) {
   return {cross(a.w, f.w) + cross(a.v, f.v), cross(a.w, f.v)};
 }
 
@@ -218,12 +218,12 @@ struct TransformT {
 };
 // X m (motion, parent -> child): w' = E w, v' = E (v - r × w).
 template <class T>
-KOKKOS_INLINE_FUNCTION SVecT<T> apply_motion(const TransformT<T>& x, const SVecT<T>& m) {
+KOKKOS_FORCEINLINE_FUNCTION SVecT<T> apply_motion(const TransformT<T>& x, const SVecT<T>& m) {
   return {x.e * m.w, x.e * (m.v - cross(x.r, m.w))};
 }
 // X^T f (force, child -> parent): f' = E^T f, n' = E^T n + r × f'.
 template <class T>
-KOKKOS_INLINE_FUNCTION SVecT<T> apply_force_transpose(const TransformT<T>& x, const SVecT<T>& f) {
+KOKKOS_FORCEINLINE_FUNCTION SVecT<T> apply_force_transpose(const TransformT<T>& x, const SVecT<T>& f) {
   const Vec3T<T> fp = mul_transpose(x.e, f.v);
   return {mul_transpose(x.e, f.w) + cross(x.r, fp), fp};
 }
@@ -238,7 +238,7 @@ struct RigidInertiaT {
 };
 // I v = [io w + h × v; m v - h × w]
 template <class T>
-KOKKOS_INLINE_FUNCTION SVecT<T> operator*(const RigidInertiaT<T>& in, const SVecT<T>& a) {
+KOKKOS_FORCEINLINE_FUNCTION SVecT<T> operator*(const RigidInertiaT<T>& in, const SVecT<T>& a) {
   return {in.io * a.w + cross(in.h, a.v), in.m * a.v - cross(in.h, a.w)};
 }
 
@@ -251,7 +251,7 @@ struct ArtInertiaT {
   Sym3T<T> c;
 };
 template <class T>
-KOKKOS_INLINE_FUNCTION ArtInertiaT<T> to_articulated(const RigidInertiaT<T>& in) {
+KOKKOS_FORCEINLINE_FUNCTION ArtInertiaT<T> to_articulated(const RigidInertiaT<T>& in) {
   ArtInertiaT<T> r;
   r.a = in.io;
   // b = h×
@@ -265,7 +265,7 @@ KOKKOS_INLINE_FUNCTION ArtInertiaT<T> to_articulated(const RigidInertiaT<T>& in)
   return r;
 }
 template <class T>
-KOKKOS_INLINE_FUNCTION SVecT<T> operator*(const ArtInertiaT<T>& in, const SVecT<T>& s) {
+KOKKOS_FORCEINLINE_FUNCTION SVecT<T> operator*(const ArtInertiaT<T>& in, const SVecT<T>& s) {
   return {in.a * s.w + in.b * s.v, mul_transpose(in.b, s.w) + in.c * s.v};
 }
 
@@ -274,7 +274,7 @@ KOKKOS_INLINE_FUNCTION SVecT<T> operator*(const ArtInertiaT<T>& in, const SVecT<
 //   a' = a + R b^T - b R - R c R,  b' = b + R c,  c' = c   with R = r×
 // which costs about a third of the generic 6x6 triple product.
 template <class T>
-KOKKOS_INLINE_FUNCTION ArtInertiaT<T> transform_to_parent(const TransformT<T>& x, const ArtInertiaT<T>& in) {
+KOKKOS_FORCEINLINE_FUNCTION ArtInertiaT<T> transform_to_parent(const TransformT<T>& x, const ArtInertiaT<T>& in) {
   const Sym3T<T> a = congruence_transpose(x.e, in.a);
   const Sym3T<T> c = congruence_transpose(x.e, in.c);
   const Mat3T<T> b = transpose(x.e) * (in.b * x.e);
@@ -321,7 +321,7 @@ using RigidInertia = RigidInertiaT<Real>;
 using ArtInertia = ArtInertiaT<Real>;
 
 template <class T>
-KOKKOS_INLINE_FUNCTION RigidInertiaT<T> broadcast(const RigidInertia& a) {
+KOKKOS_FORCEINLINE_FUNCTION RigidInertiaT<T> broadcast(const RigidInertia& a) {
   return {a.m, broadcast<T>(a.h), broadcast<T>(a.io)};
 }
 

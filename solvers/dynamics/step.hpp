@@ -32,7 +32,7 @@ struct StepParams {
 // T: Real or Lanes (lanes.hpp); what depends on a robot's state is a per-lane select, so
 // the lanes of a group stay independent.
 template <int Capacity = kMaxJoints, class T>
-KOKKOS_INLINE_FUNCTION void applied_forces(const DeviceModel& m, const StepParams& sp, int n, const T* q,
+KOKKOS_FORCEINLINE_FUNCTION void applied_forces(const DeviceModel& m, const StepParams& sp, int n, const T* q,
                                            const T* qd, const T* control, T* tau,
                                            const Scalar<RigidInertiaT<T>>* payload = nullptr) {
   T g[Capacity] = {};
@@ -56,7 +56,7 @@ KOKKOS_INLINE_FUNCTION void applied_forces(const DeviceModel& m, const StepParam
 }
 
 template <int Capacity = kMaxJoints, class T>
-KOKKOS_INLINE_FUNCTION void accelerations(const DeviceModel& m, const StepParams& sp, int n, const T* q,
+KOKKOS_FORCEINLINE_FUNCTION void accelerations(const DeviceModel& m, const StepParams& sp, int n, const T* q,
                                           const T* qd, const T* control, T* qdd,
                                           const Scalar<RigidInertiaT<T>>* payload = nullptr) {
   T tau[Capacity];
@@ -69,10 +69,11 @@ KOKKOS_INLINE_FUNCTION void accelerations(const DeviceModel& m, const StepParams
 // substep computed and takes no further substeps (the caller flags the robot); the other
 // lanes are unaffected. With T = Real this is one robot's step (alive = true).
 template <int Capacity = kMaxJoints, class T>
-KOKKOS_INLINE_FUNCTION MaskOf<T> step_lanes(const DeviceModel& m, const StepParams& sp, int n, T* q, T* qd,
-                                            const T* control, MaskOf<T> alive,
+KOKKOS_FORCEINLINE_FUNCTION MaskOf<T> step_lanes(const DeviceModel& m, const StepParams& sp, int n, T* q, T* qd,
+                                            const T* control, const MaskOf<T>& alive_in,
                                             const Scalar<RigidInertiaT<T>>* payload = nullptr) {
   const Real h = sp.dt_s / sp.substeps;
+  MaskOf<T> alive = alive_in;
   T qdd[Capacity], qn[Capacity], vn[Capacity];
   for (int s = 0; s < sp.substeps; ++s) {
     if (sp.integrator == Integrator::semi_implicit_euler) {
@@ -127,7 +128,7 @@ KOKKOS_INLINE_FUNCTION MaskOf<T> step_lanes(const DeviceModel& m, const StepPara
 // Advances one robot's (q, qd) by one control period; returns false if the state became
 // non-finite (the state is then left as that substep computed, and the caller flags the robot).
 template <int Capacity = kMaxJoints>
-KOKKOS_INLINE_FUNCTION bool step_robot(const DeviceModel& m, const StepParams& sp, int n, Real* q, Real* qd,
+KOKKOS_FORCEINLINE_FUNCTION bool step_robot(const DeviceModel& m, const StepParams& sp, int n, Real* q, Real* qd,
                                        const Real* control, const RigidInertia* payload = nullptr) {
   return step_lanes<Capacity, Real>(m, sp, n, q, qd, control, true, payload);
 }
