@@ -1,4 +1,5 @@
-// Kernel functors and launchers of the batched dynamics; one thread per robot.
+// Kernel functors and launchers of the batched dynamics: one thread per robot, except the
+// step, where one iteration advances a lane group of kLanes robots (lanes.hpp).
 #include "solvers/dynamics/arm_batch.hpp"
 
 #include <type_traits>
@@ -111,6 +112,11 @@ struct EnergyKernel {
   }
 };
 
+// One iteration steps robots [group * kLanes, group * kLanes + kLanes): their joint state is
+// gathered into lane packs (one pack per joint quantity), stepped together, and scattered
+// back. Lanes past the last robot repeat the group's first robot, so a tail group runs the
+// same instructions as a full one and every robot's bits are independent of N and of its
+// lane; padded lanes and robots flagged before the step are never written back.
 template <int N>
 struct StepKernel {
   DeviceModel m;
@@ -118,16 +124,27 @@ struct StepKernel {
   JointView q, qd;
   ConstJointView control;
   View<int*> error;
-  KOKKOS_INLINE_FUNCTION void operator()(int r) const {
-    if (error(r) != 0) return;  // a flagged robot stays frozen until the caller resets it
-    Real qr[kMaxJoints], vr[kMaxJoints], ur[kMaxJoints];
-    load_row(q, r, N, qr);
-    load_row(qd, r, N, vr);
-    load_row(control, r, N, ur);
-    if (!step_robot<N>(m, sp, N, qr, vr, ur)) error(r) = 1;
-    for (int i = 0; i < N; ++i) {
-      q(r, i) = qr[i];
-      qd(r, i) = vr[i];
+  int n_robots;
+  KOKKOS_INLINE_FUNCTION void operator()(int group) const {
+    const int r0 = group * kLanes;
+    Lanes ql[N], vl[N], ul[N];
+    for (int l = 0; l < kLanes; ++l) {
+      const int r = r0 + l < n_robots ? r0 + l : r0;
+      for (int i = 0; i < N; ++i) {
+        set_lane(ql[i], l, q(r, i));
+        set_lane(vl[i], l, qd(r, i));
+        set_lane(ul[i], l, control(r, i));
+      }
+    }
+    const MaskOf<Lanes> alive = step_lanes<N, Lanes>(m, sp, N, ql, vl, ul, all_lanes<Lanes>());
+    for (int l = 0; l < kLanes; ++l) {
+      const int r = r0 + l;
+      if (r >= n_robots || error(r) != 0) continue;  // padding, or frozen until the caller resets it
+      for (int i = 0; i < N; ++i) {
+        q(r, i) = lane_of(ql[i], l);
+        qd(r, i) = lane_of(vl[i], l);
+      }
+      if (!lane_of(alive, l)) error(r) = 1;
     }
   }
 };
@@ -198,7 +215,9 @@ void step(const DeviceModel& m, const StepParams& sp, JointView q, JointView qd,
   if (!(sp.dt_s > 0) || sp.substeps < 1)
     throw Error("dynamics: step needs dt_s > 0 and substeps >= 1", ExitCode::bad_input);
   dispatch_dof(m.n_joints, [&](auto dof) {
-    Kokkos::parallel_for("dynamics::step", Policy(0, n), StepKernel<decltype(dof)::value>{m, sp, q, qd, control, error});
+    const std::size_t groups = (n + kLanes - 1) / kLanes;
+    Kokkos::parallel_for("dynamics::step", Policy(0, groups),
+                         StepKernel<decltype(dof)::value>{m, sp, q, qd, control, error, static_cast<int>(n)});
   });
 }
 

@@ -6,6 +6,9 @@
 // Joint-space quantities include the armature on M's diagonal: M(q) qdd + h(q, qd) = tau.
 // A payload (a rigid body held by the tool, e.g. a grasped part) is an optional extra
 // inertia rigidly attached to the last link: pass it as `payload` (nullptr: none).
+// The functions the step uses (joint_transform to aba) are templates on the scalar T, Real
+// or Lanes (lanes.hpp): per-robot values are T, model parameters stay double and enter as
+// broadcasts; branches depend on the model only (joint type, n), never on a robot's state.
 #pragma once
 
 #include "solvers/dynamics/robot_model.hpp"
@@ -13,27 +16,32 @@
 
 namespace kollektiv::dynamics {
 
-KOKKOS_INLINE_FUNCTION bool is_revolute(const DeviceModel& m, int i) {
+KOKKOS_FORCEINLINE_FUNCTION bool is_revolute(const DeviceModel& m, int i) {
   return m.type[i] == static_cast<int>(JointType::revolute);
 }
 
 // Transform from link i-1 (or the base) to link i at joint position q.
-KOKKOS_INLINE_FUNCTION Transform joint_transform(const DeviceModel& m, int i, Real q) {
-  Transform x;
+template <class T>
+KOKKOS_FORCEINLINE_FUNCTION TransformT<T> joint_transform(const DeviceModel& m, int i, const T& q) {
+  TransformT<T> x;
   if (is_revolute(m, i)) {
-    // Link orientation in the parent: tree_rot * Rz(q); E is its transpose.
-    x.e = transpose(mul_rot_z(m.tree_rot[i], math::cos(q), math::sin(q)));
-    x.r = m.tree_pos[i];
+    // Link orientation in the parent: tree_rot * Rz(q); E is its transpose. sin_cos, not
+    // libm, so that one robot and a lane group round alike (lanes.hpp).
+    T c, s;
+    sin_cos(q, s, c);
+    x.e = transpose(mul_rot_z(m.tree_rot[i], c, s));
+    x.r = broadcast<T>(m.tree_pos[i]);
   } else {
-    x.e = transpose(m.tree_rot[i]);
-    x.r = m.tree_pos[i] + q * column(m.tree_rot[i], 2);
+    x.e = broadcast<T>(transpose(m.tree_rot[i]));
+    x.r = broadcast<T>(m.tree_pos[i]) + q * broadcast<T>(column(m.tree_rot[i], 2));
   }
   return x;
 }
 
 // S * s for joint i.
-KOKKOS_INLINE_FUNCTION SVec subspace_times(const DeviceModel& m, int i, Real s) {
-  SVec r;
+template <class T>
+KOKKOS_FORCEINLINE_FUNCTION SVecT<T> subspace_times(const DeviceModel& m, int i, const T& s) {
+  SVecT<T> r;
   if (is_revolute(m, i))
     r.w.z = s;
   else
@@ -41,12 +49,14 @@ KOKKOS_INLINE_FUNCTION SVec subspace_times(const DeviceModel& m, int i, Real s) 
   return r;
 }
 // S^T f for joint i.
-KOKKOS_INLINE_FUNCTION Real subspace_dot(const DeviceModel& m, int i, const SVec& f) {
+template <class T>
+KOKKOS_FORCEINLINE_FUNCTION T subspace_dot(const DeviceModel& m, int i, const SVecT<T>& f) {
   return is_revolute(m, i) ? f.w.z : f.v.z;
 }
 // v × (S qd): the velocity-product acceleration of joint i, using S's single non-zero.
-KOKKOS_INLINE_FUNCTION SVec velocity_product(const DeviceModel& m, int i, const SVec& v, Real qd) {
-  SVec c;
+template <class T>
+KOKKOS_FORCEINLINE_FUNCTION SVecT<T> velocity_product(const DeviceModel& m, int i, const SVecT<T>& v, const T& qd) {
+  SVecT<T> c;
   if (is_revolute(m, i)) {
     c.w = {v.w.y * qd, -v.w.x * qd, 0};
     c.v = {v.v.y * qd, -v.v.x * qd, 0};
@@ -56,17 +66,23 @@ KOKKOS_INLINE_FUNCTION SVec velocity_product(const DeviceModel& m, int i, const 
   return c;
 }
 // I S for joint i: one column of the articulated inertia.
-KOKKOS_INLINE_FUNCTION SVec inertia_column(const DeviceModel& m, int i, const ArtInertia& in) {
+template <class T>
+KOKKOS_FORCEINLINE_FUNCTION SVecT<T> inertia_column(const DeviceModel& m, int i, const ArtInertiaT<T>& in) {
   if (is_revolute(m, i)) return {{in.a.xz, in.a.yz, in.a.zz}, {in.b.m[2][0], in.b.m[2][1], in.b.m[2][2]}};
   return {{in.b.m[0][2], in.b.m[1][2], in.b.m[2][2]}, {in.c.xz, in.c.yz, in.c.zz}};
 }
 
 // Base acceleration that stands in for gravity: a_0 = -[0; g].
-KOKKOS_INLINE_FUNCTION SVec gravity_acceleration(const DeviceModel& m) { return {{0, 0, 0}, -m.gravity}; }
+template <class T = Real>
+KOKKOS_FORCEINLINE_FUNCTION SVecT<T> gravity_acceleration(const DeviceModel& m) {
+  return {{0, 0, 0}, broadcast<T>(-m.gravity)};
+}
 
 // Spatial inertia of link i, with the payload folded into the last link (i == n - 1).
-KOKKOS_INLINE_FUNCTION RigidInertia link_inertia(const DeviceModel& m, int n, int i, const RigidInertia* payload) {
-  RigidInertia in = m.inertia[i];
+template <class T>
+KOKKOS_FORCEINLINE_FUNCTION RigidInertiaT<T> link_inertia(const DeviceModel& m, int n, int i,
+                                                     const Scalar<RigidInertiaT<T>>* payload) {
+  RigidInertiaT<T> in = broadcast<T>(m.inertia[i]);
   if (payload != nullptr && i == n - 1) {
     in.m += payload->m;
     in.h = in.h + payload->h;
@@ -78,7 +94,7 @@ KOKKOS_INLINE_FUNCTION RigidInertia link_inertia(const DeviceModel& m, int n, in
 // A payload of `mass` (kg) whose centre of mass sits at `com_tool` (m, tool frame) with
 // rotational inertia `inertia_tool` about that centre (kg m^2, tool-frame axes), as a
 // spatial inertia about the aligned last-link frame (what link_inertia() adds).
-KOKKOS_INLINE_FUNCTION RigidInertia payload_inertia(const DeviceModel& m, Real mass, const Vec3& com_tool,
+KOKKOS_FORCEINLINE_FUNCTION RigidInertia payload_inertia(const DeviceModel& m, Real mass, const Vec3& com_tool,
                                                     const Sym3& inertia_tool) {
   const Vec3 c = m.tool_pos + m.tool_rot * com_tool;
   // R I R^T with R = tool_rot: congruence_transpose(E, S) = E^T S E, so E = R^T.
@@ -99,7 +115,7 @@ struct ChainPose {
   Mat3 tool_rot;
   Vec3 tool_pos;
 };
-KOKKOS_INLINE_FUNCTION void forward_kinematics(const DeviceModel& m, int n, const Real* q, ChainPose& pose) {
+KOKKOS_FORCEINLINE_FUNCTION void forward_kinematics(const DeviceModel& m, int n, const Real* q, ChainPose& pose) {
   Mat3 rot = identity3();
   Vec3 pos{0, 0, 0};
   for (int i = 0; i < n; ++i) {
@@ -115,7 +131,7 @@ KOKKOS_INLINE_FUNCTION void forward_kinematics(const DeviceModel& m, int n, cons
 
 // Geometric Jacobian of the tool point in base coordinates: rows 0-2 linear velocity,
 // rows 3-5 angular velocity; jac[row * n + col].
-KOKKOS_INLINE_FUNCTION void tool_jacobian(const DeviceModel& m, int n, const Real* q, Real* jac) {
+KOKKOS_FORCEINLINE_FUNCTION void tool_jacobian(const DeviceModel& m, int n, const Real* q, Real* jac) {
   ChainPose pose;
   forward_kinematics(m, n, q, pose);
   for (int i = 0; i < n; ++i) {
@@ -139,18 +155,18 @@ KOKKOS_INLINE_FUNCTION void tool_jacobian(const DeviceModel& m, int n, const Rea
 // Capacity (n <= Capacity <= kMaxJoints) sizes the per-joint scratch: callers that know the
 // joint count at compile time (dispatch_dof) pass it, so that a 2-joint arm does not
 // construct, and zero, scratch for eight.
-template <int Capacity = kMaxJoints>
-KOKKOS_INLINE_FUNCTION void rnea(const DeviceModel& m, int n, const Real* q, const Real* qd, const Real* qdd,
-                                 Real* tau, const RigidInertia* payload = nullptr) {
+template <int Capacity = kMaxJoints, class T>
+KOKKOS_FORCEINLINE_FUNCTION void rnea(const DeviceModel& m, int n, const T* q, const T* qd, const T* qdd, T* tau,
+                                 const Scalar<RigidInertiaT<T>>* payload = nullptr) {
   static_assert(Capacity >= 1 && Capacity <= kMaxJoints, "rnea: 1 <= Capacity <= kMaxJoints");
-  Transform x[Capacity];
-  SVec f[Capacity];
-  SVec v{}, a = gravity_acceleration(m);
+  TransformT<T> x[Capacity];
+  SVecT<T> f[Capacity];
+  SVecT<T> v{}, a = gravity_acceleration<T>(m);
   for (int i = 0; i < n; ++i) {
     x[i] = joint_transform(m, i, q[i]);
     v = apply_motion(x[i], v) + subspace_times(m, i, qd[i]);
     a = apply_motion(x[i], a) + subspace_times(m, i, qdd[i]) + velocity_product(m, i, v, qd[i]);
-    const RigidInertia in = link_inertia(m, n, i, payload);
+    const RigidInertiaT<T> in = link_inertia<T>(m, n, i, payload);
     f[i] = in * a + cross_force(v, in * v);
   }
   for (int i = n - 1; i >= 0; --i) {
@@ -161,7 +177,7 @@ KOKKOS_INLINE_FUNCTION void rnea(const DeviceModel& m, int n, const Real* q, con
 
 // X^T I X for a rigid (composite) inertia: the centre of mass moves to c' = E^T c + r and
 // the rotational inertia about the centre of mass rotates.
-KOKKOS_INLINE_FUNCTION RigidInertia rigid_to_parent(const Transform& x, const RigidInertia& in) {
+KOKKOS_FORCEINLINE_FUNCTION RigidInertia rigid_to_parent(const Transform& x, const RigidInertia& in) {
   const Real m = in.m;
   const Vec3 c = (1.0 / m) * in.h;
   // Inertia about the centre of mass, child axes: ic = io - m (|c|^2 1 - c c^T)
@@ -176,8 +192,9 @@ KOKKOS_INLINE_FUNCTION RigidInertia rigid_to_parent(const Transform& x, const Ri
                        -m * cp.x * cp.y, -m * cp.x * cp.z, -m * cp.y * cp.z};
   return out;
 }
-KOKKOS_INLINE_FUNCTION RigidInertia operator+(const RigidInertia& a, const RigidInertia& b) {
-  RigidInertia r;
+template <class T>
+KOKKOS_FORCEINLINE_FUNCTION RigidInertiaT<T> operator+(const RigidInertiaT<T>& a, const RigidInertiaT<T>& b) {
+  RigidInertiaT<T> r;
   r.m = a.m + b.m;
   r.h = a.h + b.h;
   r.io = a.io + b.io;
@@ -185,13 +202,13 @@ KOKKOS_INLINE_FUNCTION RigidInertia operator+(const RigidInertia& a, const Rigid
 }
 
 // Joint-space mass matrix by the composite-rigid-body algorithm; mass[i * n + j].
-KOKKOS_INLINE_FUNCTION void crba(const DeviceModel& m, int n, const Real* q, Real* mass,
+KOKKOS_FORCEINLINE_FUNCTION void crba(const DeviceModel& m, int n, const Real* q, Real* mass,
                                  const RigidInertia* payload = nullptr) {
   Transform x[kMaxJoints];
   RigidInertia ic[kMaxJoints];
   for (int i = 0; i < n; ++i) {
     x[i] = joint_transform(m, i, q[i]);
-    ic[i] = link_inertia(m, n, i, payload);
+    ic[i] = link_inertia<Real>(m, n, i, payload);
   }
   for (int i = n - 1; i > 0; --i) ic[i - 1] = ic[i - 1] + rigid_to_parent(x[i], ic[i]);
   for (int i = 0; i < n; ++i) {
@@ -208,57 +225,57 @@ KOKKOS_INLINE_FUNCTION void crba(const DeviceModel& m, int n, const Real* q, Rea
 // Forward dynamics, articulated-body algorithm: qdd = M^{-1} (tau - h). Three sweeps over
 // the chain; articulated inertias in 21-number block form (ArtInertia), U = I^A S is one
 // column of I^A, D = S^T U a single entry. Capacity as for rnea.
-template <int Capacity = kMaxJoints>
-KOKKOS_INLINE_FUNCTION void aba(const DeviceModel& m, int n, const Real* q, const Real* qd, const Real* tau,
-                                Real* qdd, const RigidInertia* payload = nullptr) {
+template <int Capacity = kMaxJoints, class T>
+KOKKOS_FORCEINLINE_FUNCTION void aba(const DeviceModel& m, int n, const T* q, const T* qd, const T* tau, T* qdd,
+                                const Scalar<RigidInertiaT<T>>* payload = nullptr) {
   static_assert(Capacity >= 1 && Capacity <= kMaxJoints, "aba: 1 <= Capacity <= kMaxJoints");
-  Transform x[Capacity];
-  SVec c[Capacity], p[Capacity], u_col[Capacity];
-  ArtInertia ia[Capacity];
-  Real d_inv[Capacity], u[Capacity];
+  TransformT<T> x[Capacity];
+  SVecT<T> c[Capacity], p[Capacity], u_col[Capacity];
+  ArtInertiaT<T> ia[Capacity];
+  T d_inv[Capacity], u[Capacity];
 
   // Outward: transforms, velocities, velocity-product accelerations, bias forces.
-  SVec v{};
+  SVecT<T> v{};
   for (int i = 0; i < n; ++i) {
     x[i] = joint_transform(m, i, q[i]);
-    v = (i == 0 ? SVec{} : apply_motion(x[i], v)) + subspace_times(m, i, qd[i]);
+    v = (i == 0 ? SVecT<T>{} : apply_motion(x[i], v)) + subspace_times(m, i, qd[i]);
     c[i] = velocity_product(m, i, v, qd[i]);
-    const RigidInertia in = link_inertia(m, n, i, payload);
+    const RigidInertiaT<T> in = link_inertia<T>(m, n, i, payload);
     p[i] = cross_force(v, in * v);
     ia[i] = to_articulated(in);
   }
   // Inward: articulated inertias and bias forces.
   for (int i = n - 1; i >= 0; --i) {
-    const SVec uc = inertia_column(m, i, ia[i]);
-    const Real d = subspace_dot(m, i, uc) + m.armature[i];
-    const Real dinv = 1.0 / d;
+    const SVecT<T> uc = inertia_column(m, i, ia[i]);
+    const T d = subspace_dot(m, i, uc) + m.armature[i];
+    const T dinv = 1.0 / d;
     u_col[i] = uc;
     d_inv[i] = dinv;
     u[i] = tau[i] - subspace_dot(m, i, p[i]);
     if (i == 0) break;
     // I^a = I^A - U U^T / D, p^a = p + I^a c + U u / D
-    ArtInertia a = ia[i];
-    const Vec3 uw = dinv * uc.w;
+    ArtInertiaT<T> a = ia[i];
+    const Vec3T<T> uw = dinv * uc.w;
     a.a.xx -= uw.x * uc.w.x;
     a.a.yy -= uw.y * uc.w.y;
     a.a.zz -= uw.z * uc.w.z;
     a.a.xy -= uw.x * uc.w.y;
     a.a.xz -= uw.x * uc.w.z;
     a.a.yz -= uw.y * uc.w.z;
-    const Real uwv[3] = {uw.x, uw.y, uw.z};
-    const Real ucv[3] = {uc.v.x, uc.v.y, uc.v.z};
+    const T uwv[3] = {uw.x, uw.y, uw.z};
+    const T ucv[3] = {uc.v.x, uc.v.y, uc.v.z};
     for (int r = 0; r < 3; ++r)
       for (int s = 0; s < 3; ++s) a.b.m[r][s] -= uwv[r] * ucv[s];
-    const Vec3 uv = dinv * uc.v;
+    const Vec3T<T> uv = dinv * uc.v;
     a.c.xx -= uv.x * uc.v.x;
     a.c.yy -= uv.y * uc.v.y;
     a.c.zz -= uv.z * uc.v.z;
     a.c.xy -= uv.x * uc.v.y;
     a.c.xz -= uv.x * uc.v.z;
     a.c.yz -= uv.y * uc.v.z;
-    const SVec pa = p[i] + a * c[i] + (u[i] * dinv) * uc;
-    const ArtInertia ap = transform_to_parent(x[i], a);
-    ArtInertia& parent = ia[i - 1];
+    const SVecT<T> pa = p[i] + a * c[i] + (u[i] * dinv) * uc;
+    const ArtInertiaT<T> ap = transform_to_parent(x[i], a);
+    ArtInertiaT<T>& parent = ia[i - 1];
     parent.a = parent.a + ap.a;
     parent.c = parent.c + ap.c;
     for (int r = 0; r < 3; ++r)
@@ -266,7 +283,7 @@ KOKKOS_INLINE_FUNCTION void aba(const DeviceModel& m, int n, const Real* q, cons
     p[i - 1] = p[i - 1] + apply_force_transpose(x[i], pa);
   }
   // Outward: accelerations.
-  SVec a = gravity_acceleration(m);
+  SVecT<T> a = gravity_acceleration<T>(m);
   for (int i = 0; i < n; ++i) {
     a = apply_motion(x[i], a) + c[i];
     qdd[i] = (u[i] - dot(u_col[i], a)) * d_inv[i];
@@ -275,7 +292,7 @@ KOKKOS_INLINE_FUNCTION void aba(const DeviceModel& m, int n, const Real* q, cons
 }
 
 // Total mechanical energy (J): kinetic (links plus armature) + gravitational potential.
-KOKKOS_INLINE_FUNCTION Real mechanical_energy(const DeviceModel& m, int n, const Real* q, const Real* qd,
+KOKKOS_FORCEINLINE_FUNCTION Real mechanical_energy(const DeviceModel& m, int n, const Real* q, const Real* qd,
                                               const RigidInertia* payload = nullptr) {
   Real kinetic = 0, potential = 0;
   SVec v{};
@@ -284,7 +301,7 @@ KOKKOS_INLINE_FUNCTION Real mechanical_energy(const DeviceModel& m, int n, const
   for (int i = 0; i < n; ++i) {
     const Transform x = joint_transform(m, i, q[i]);
     v = apply_motion(x, v) + subspace_times(m, i, qd[i]);
-    const RigidInertia in = link_inertia(m, n, i, payload);
+    const RigidInertia in = link_inertia<Real>(m, n, i, payload);
     kinetic += 0.5 * dot(v, in * v) + 0.5 * m.armature[i] * qd[i] * qd[i];
     pos = pos + rot * x.r;
     rot = rot * transpose(x.e);

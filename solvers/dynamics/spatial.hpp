@@ -2,71 +2,113 @@
 // Spatial motion vectors are [angular; linear], force vectors [moment; force]. A Plücker
 // transform from a parent frame P to a child frame C is stored as (E, r): E rotates P
 // coordinates into C coordinates, r is C's origin in P coordinates; as a 6x6 matrix
-// X = [E 0; -E r× E]. Everything is fixed-size, allocation-free and KOKKOS_INLINE_FUNCTION.
+// X = [E 0; -E r× E]. Everything is fixed-size, allocation-free and KOKKOS_FORCEINLINE_FUNCTION.
+// Every type and operation is a template on the scalar T: Real (one robot; the names
+// without T below, e.g. Vec3, are those) or Lanes (a lane group of robots, lanes.hpp).
 #pragma once
 
 #include <Kokkos_Core.hpp>
 
 #include "solvers/core/kokkos_types.hpp"
 #include "solvers/core/math.hpp"
+#include "solvers/dynamics/lanes.hpp"
 
 namespace kollektiv::dynamics {
 
-struct Vec3 {
-  Real x = 0, y = 0, z = 0;
+// Keeps a parameter out of template argument deduction, so `2.0 * v` takes T from v alone.
+template <class T>
+struct NoDeduce {
+  using type = T;
+};
+template <class T>
+using Scalar = typename NoDeduce<T>::type;
+
+template <class T>
+struct Vec3T {
+  T x = 0, y = 0, z = 0;
 };
 
 // Row-major 3x3 matrix: m[row][col].
-struct Mat3 {
-  Real m[3][3] = {{0, 0, 0}, {0, 0, 0}, {0, 0, 0}};
+template <class T>
+struct Mat3T {
+  T m[3][3] = {{0, 0, 0}, {0, 0, 0}, {0, 0, 0}};
 };
 
 // Symmetric 3x3 matrix stored as xx, yy, zz, xy, xz, yz.
-struct Sym3 {
-  Real xx = 0, yy = 0, zz = 0, xy = 0, xz = 0, yz = 0;
+template <class T>
+struct Sym3T {
+  T xx = 0, yy = 0, zz = 0, xy = 0, xz = 0, yz = 0;
 };
 
-KOKKOS_INLINE_FUNCTION Vec3 operator+(const Vec3& a, const Vec3& b) { return {a.x + b.x, a.y + b.y, a.z + b.z}; }
-KOKKOS_INLINE_FUNCTION Vec3 operator-(const Vec3& a, const Vec3& b) { return {a.x - b.x, a.y - b.y, a.z - b.z}; }
-KOKKOS_INLINE_FUNCTION Vec3 operator-(const Vec3& a) { return {-a.x, -a.y, -a.z}; }
-KOKKOS_INLINE_FUNCTION Vec3 operator*(Real s, const Vec3& a) { return {s * a.x, s * a.y, s * a.z}; }
-KOKKOS_INLINE_FUNCTION Real dot(const Vec3& a, const Vec3& b) { return a.x * b.x + a.y * b.y + a.z * b.z; }
-KOKKOS_INLINE_FUNCTION Vec3 cross(const Vec3& a, const Vec3& b) {
+using Vec3 = Vec3T<Real>;
+using Mat3 = Mat3T<Real>;
+using Sym3 = Sym3T<Real>;
+
+template <class T>
+KOKKOS_FORCEINLINE_FUNCTION Vec3T<T> operator+(const Vec3T<T>& a, const Vec3T<T>& b) { return {a.x + b.x, a.y + b.y, a.z + b.z}; }
+template <class T>
+KOKKOS_FORCEINLINE_FUNCTION Vec3T<T> operator-(const Vec3T<T>& a, const Vec3T<T>& b) { return {a.x - b.x, a.y - b.y, a.z - b.z}; }
+template <class T>
+KOKKOS_FORCEINLINE_FUNCTION Vec3T<T> operator-(const Vec3T<T>& a) { return {-a.x, -a.y, -a.z}; }
+template <class T>
+KOKKOS_FORCEINLINE_FUNCTION Vec3T<T> operator*(const Scalar<T>& s, const Vec3T<T>& a) { return {s * a.x, s * a.y, s * a.z}; }
+template <class T>
+KOKKOS_FORCEINLINE_FUNCTION T dot(const Vec3T<T>& a, const Vec3T<T>& b) { return a.x * b.x + a.y * b.y + a.z * b.z; }
+template <class T>
+KOKKOS_FORCEINLINE_FUNCTION Vec3T<T> cross(const Vec3T<T>& a, const Vec3T<T>& b) {
   return {a.y * b.z - a.z * b.y, a.z * b.x - a.x * b.z, a.x * b.y - a.y * b.x};
 }
 
-KOKKOS_INLINE_FUNCTION Mat3 identity3() {
+KOKKOS_FORCEINLINE_FUNCTION Mat3 identity3() {
   Mat3 r;
   r.m[0][0] = r.m[1][1] = r.m[2][2] = 1;
   return r;
 }
-KOKKOS_INLINE_FUNCTION Vec3 operator*(const Mat3& a, const Vec3& v) {
+template <class T>
+KOKKOS_FORCEINLINE_FUNCTION Vec3T<T> operator*(const Mat3T<T>& a, const Vec3T<T>& v) {
   return {a.m[0][0] * v.x + a.m[0][1] * v.y + a.m[0][2] * v.z,
           a.m[1][0] * v.x + a.m[1][1] * v.y + a.m[1][2] * v.z,
           a.m[2][0] * v.x + a.m[2][1] * v.y + a.m[2][2] * v.z};
 }
 // a^T v
-KOKKOS_INLINE_FUNCTION Vec3 mul_transpose(const Mat3& a, const Vec3& v) {
+template <class T>
+KOKKOS_FORCEINLINE_FUNCTION Vec3T<T> mul_transpose(const Mat3T<T>& a, const Vec3T<T>& v) {
   return {a.m[0][0] * v.x + a.m[1][0] * v.y + a.m[2][0] * v.z,
           a.m[0][1] * v.x + a.m[1][1] * v.y + a.m[2][1] * v.z,
           a.m[0][2] * v.x + a.m[1][2] * v.y + a.m[2][2] * v.z};
 }
-KOKKOS_INLINE_FUNCTION Mat3 operator*(const Mat3& a, const Mat3& b) {
-  Mat3 r;
+template <class T>
+KOKKOS_FORCEINLINE_FUNCTION Mat3T<T> operator*(const Mat3T<T>& a, const Mat3T<T>& b) {
+  Mat3T<T> r;
   for (int i = 0; i < 3; ++i)
     for (int j = 0; j < 3; ++j) r.m[i][j] = a.m[i][0] * b.m[0][j] + a.m[i][1] * b.m[1][j] + a.m[i][2] * b.m[2][j];
   return r;
 }
-KOKKOS_INLINE_FUNCTION Mat3 transpose(const Mat3& a) {
-  Mat3 r;
+template <class T>
+KOKKOS_FORCEINLINE_FUNCTION Mat3T<T> transpose(const Mat3T<T>& a) {
+  Mat3T<T> r;
   for (int i = 0; i < 3; ++i)
     for (int j = 0; j < 3; ++j) r.m[i][j] = a.m[j][i];
   return r;
 }
-KOKKOS_INLINE_FUNCTION Vec3 column(const Mat3& a, int j) { return {a.m[0][j], a.m[1][j], a.m[2][j]}; }
+template <class T>
+KOKKOS_FORCEINLINE_FUNCTION Vec3T<T> column(const Mat3T<T>& a, int j) { return {a.m[0][j], a.m[1][j], a.m[2][j]}; }
+
+// A model quantity (double) as the same value in every lane of T.
+template <class T>
+KOKKOS_FORCEINLINE_FUNCTION Vec3T<T> broadcast(const Vec3& a) { return {a.x, a.y, a.z}; }
+template <class T>
+KOKKOS_FORCEINLINE_FUNCTION Mat3T<T> broadcast(const Mat3& a) {
+  Mat3T<T> r;
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j) r.m[i][j] = a.m[i][j];
+  return r;
+}
+template <class T>
+KOKKOS_FORCEINLINE_FUNCTION Sym3T<T> broadcast(const Sym3& a) { return {a.xx, a.yy, a.zz, a.xy, a.xz, a.yz}; }
 
 // Rotation of a frame about its own z axis by angle q: columns are the rotated x, y, z.
-KOKKOS_INLINE_FUNCTION Mat3 rot_z(Real c, Real s) {
+KOKKOS_FORCEINLINE_FUNCTION Mat3 rot_z(Real c, Real s) {
   Mat3 r;
   r.m[0][0] = c;
   r.m[0][1] = -s;
@@ -76,18 +118,23 @@ KOKKOS_INLINE_FUNCTION Mat3 rot_z(Real c, Real s) {
   return r;
 }
 
-// a * rot_z(c, s): only the first two columns mix (12 flops instead of 45).
-KOKKOS_INLINE_FUNCTION Mat3 mul_rot_z(const Mat3& a, Real c, Real s) {
-  Mat3 r = a;
+// a * rot_z(c, s): only the first two columns mix (12 flops instead of 45). `a` is a model
+// rotation (double), c and s are per robot. Column 1 is a1 c + a0 (-s), which rounds exactly
+// as a1 c - a0 s: written as a sum because GCC 12's vectorizer turns the alternating
+// "x + y, x - y" of the two columns into vfmaddsub (fused) even under -ffp-contract=off,
+// which made the one-robot path round differently from the lane path.
+template <class T>
+KOKKOS_FORCEINLINE_FUNCTION Mat3T<T> mul_rot_z(const Mat3& a, const T& c, const T& s) {
+  Mat3T<T> r = broadcast<T>(a);
+  const T minus_s = -s;
   for (int i = 0; i < 3; ++i) {
     r.m[i][0] = a.m[i][0] * c + a.m[i][1] * s;
-    r.m[i][1] = a.m[i][1] * c - a.m[i][0] * s;
+    r.m[i][1] = a.m[i][1] * c + a.m[i][0] * minus_s;
   }
   return r;
 }
-
-// Fixed-axis roll-pitch-yaw (URDF convention): R = Rz(yaw) Ry(pitch) Rx(roll).
-KOKKOS_INLINE_FUNCTION Mat3 rpy_to_matrix(Real roll, Real pitch, Real yaw) {
+// Fixed-axis roll-pitch-yaw (URDF convention): R = Rz(yaw) Ry(pitch) Rx(roll). Model set-up only (libm).
+KOKKOS_FORCEINLINE_FUNCTION Mat3 rpy_to_matrix(Real roll, Real pitch, Real yaw) {
   const Real cr = math::cos(roll), sr = math::sin(roll);
   const Real cp = math::cos(pitch), sp = math::sin(pitch);
   const Real cy = math::cos(yaw), sy = math::sin(yaw);
@@ -104,15 +151,18 @@ KOKKOS_INLINE_FUNCTION Mat3 rpy_to_matrix(Real roll, Real pitch, Real yaw) {
   return r;
 }
 
-KOKKOS_INLINE_FUNCTION Vec3 operator*(const Sym3& a, const Vec3& v) {
+template <class T>
+KOKKOS_FORCEINLINE_FUNCTION Vec3T<T> operator*(const Sym3T<T>& a, const Vec3T<T>& v) {
   return {a.xx * v.x + a.xy * v.y + a.xz * v.z, a.xy * v.x + a.yy * v.y + a.yz * v.z,
           a.xz * v.x + a.yz * v.y + a.zz * v.z};
 }
-KOKKOS_INLINE_FUNCTION Sym3 operator+(const Sym3& a, const Sym3& b) {
+template <class T>
+KOKKOS_FORCEINLINE_FUNCTION Sym3T<T> operator+(const Sym3T<T>& a, const Sym3T<T>& b) {
   return {a.xx + b.xx, a.yy + b.yy, a.zz + b.zz, a.xy + b.xy, a.xz + b.xz, a.yz + b.yz};
 }
-KOKKOS_INLINE_FUNCTION Mat3 to_mat3(const Sym3& a) {
-  Mat3 r;
+template <class T>
+KOKKOS_FORCEINLINE_FUNCTION Mat3T<T> to_mat3(const Sym3T<T>& a) {
+  Mat3T<T> r;
   r.m[0][0] = a.xx;
   r.m[1][1] = a.yy;
   r.m[2][2] = a.zz;
@@ -122,9 +172,10 @@ KOKKOS_INLINE_FUNCTION Mat3 to_mat3(const Sym3& a) {
   return r;
 }
 // E^T S E for a rotation E (re-expresses a tensor given in child coordinates in the parent).
-KOKKOS_INLINE_FUNCTION Sym3 congruence_transpose(const Mat3& e, const Sym3& s) {
-  const Mat3 se = to_mat3(s) * e;  // S E
-  Sym3 r;
+template <class T>
+KOKKOS_FORCEINLINE_FUNCTION Sym3T<T> congruence_transpose(const Mat3T<T>& e, const Sym3T<T>& s) {
+  const Mat3T<T> se = to_mat3(s) * e;  // S E
+  Sym3T<T> r;
   r.xx = e.m[0][0] * se.m[0][0] + e.m[1][0] * se.m[1][0] + e.m[2][0] * se.m[2][0];
   r.yy = e.m[0][1] * se.m[0][1] + e.m[1][1] * se.m[1][1] + e.m[2][1] * se.m[2][1];
   r.zz = e.m[0][2] * se.m[0][2] + e.m[1][2] * se.m[1][2] + e.m[2][2] * se.m[2][2];
@@ -135,59 +186,73 @@ KOKKOS_INLINE_FUNCTION Sym3 congruence_transpose(const Mat3& e, const Sym3& s) {
 }
 
 // Spatial motion (angular w, linear v) or force (moment n = w, force f = v) vector.
-struct SVec {
-  Vec3 w, v;
+template <class T>
+struct SVecT {
+  Vec3T<T> w, v;
 };
-KOKKOS_INLINE_FUNCTION SVec operator+(const SVec& a, const SVec& b) { return {a.w + b.w, a.v + b.v}; }
-KOKKOS_INLINE_FUNCTION SVec operator-(const SVec& a, const SVec& b) { return {a.w - b.w, a.v - b.v}; }
-KOKKOS_INLINE_FUNCTION SVec operator*(Real s, const SVec& a) { return {s * a.w, s * a.v}; }
-KOKKOS_INLINE_FUNCTION Real dot(const SVec& a, const SVec& b) { return dot(a.w, b.w) + dot(a.v, b.v); }
+template <class T>
+KOKKOS_FORCEINLINE_FUNCTION SVecT<T> operator+(const SVecT<T>& a, const SVecT<T>& b) { return {a.w + b.w, a.v + b.v}; }
+template <class T>
+KOKKOS_FORCEINLINE_FUNCTION SVecT<T> operator-(const SVecT<T>& a, const SVecT<T>& b) { return {a.w - b.w, a.v - b.v}; }
+template <class T>
+KOKKOS_FORCEINLINE_FUNCTION SVecT<T> operator*(const Scalar<T>& s, const SVecT<T>& a) { return {s * a.w, s * a.v}; }
+template <class T>
+KOKKOS_FORCEINLINE_FUNCTION T dot(const SVecT<T>& a, const SVecT<T>& b) { return dot(a.w, b.w) + dot(a.v, b.v); }
 
 // Motion cross product a × b (velocity-product terms).
-KOKKOS_INLINE_FUNCTION SVec cross_motion(const SVec& a, const SVec& b) {
+template <class T>
+KOKKOS_FORCEINLINE_FUNCTION SVecT<T> cross_motion(const SVecT<T>& a, const SVecT<T>& b) {
   return {cross(a.w, b.w), cross(a.w, b.v) + cross(a.v, b.w)};
 }
 // Force cross product a ×* f.
-KOKKOS_INLINE_FUNCTION SVec cross_force(const SVec& a, const SVec& f) {
+template <class T>
+KOKKOS_FORCEINLINE_FUNCTION SVecT<T> cross_force(const SVecT<T>& a, const SVecT<T>& f) {
   return {cross(a.w, f.w) + cross(a.v, f.v), cross(a.w, f.v)};
 }
 
 // Plücker transform parent -> child, see the file comment.
-struct Transform {
-  Mat3 e;  // parent coordinates -> child coordinates
-  Vec3 r;  // child origin in parent coordinates
+template <class T>
+struct TransformT {
+  Mat3T<T> e;  // parent coordinates -> child coordinates
+  Vec3T<T> r;  // child origin in parent coordinates
 };
 // X m (motion, parent -> child): w' = E w, v' = E (v - r × w).
-KOKKOS_INLINE_FUNCTION SVec apply_motion(const Transform& x, const SVec& m) {
+template <class T>
+KOKKOS_FORCEINLINE_FUNCTION SVecT<T> apply_motion(const TransformT<T>& x, const SVecT<T>& m) {
   return {x.e * m.w, x.e * (m.v - cross(x.r, m.w))};
 }
 // X^T f (force, child -> parent): f' = E^T f, n' = E^T n + r × f'.
-KOKKOS_INLINE_FUNCTION SVec apply_force_transpose(const Transform& x, const SVec& f) {
-  const Vec3 fp = mul_transpose(x.e, f.v);
+template <class T>
+KOKKOS_FORCEINLINE_FUNCTION SVecT<T> apply_force_transpose(const TransformT<T>& x, const SVecT<T>& f) {
+  const Vec3T<T> fp = mul_transpose(x.e, f.v);
   return {mul_transpose(x.e, f.w) + cross(x.r, fp), fp};
 }
 
 // Rigid-body spatial inertia about a frame's origin: mass m, first moment h = m c, and
 // rotational inertia about the origin io = ic - m c× c×.
-struct RigidInertia {
-  Real m = 0;
-  Vec3 h;
-  Sym3 io;
+template <class T>
+struct RigidInertiaT {
+  T m = 0;
+  Vec3T<T> h;
+  Sym3T<T> io;
 };
 // I v = [io w + h × v; m v - h × w]
-KOKKOS_INLINE_FUNCTION SVec operator*(const RigidInertia& in, const SVec& a) {
+template <class T>
+KOKKOS_FORCEINLINE_FUNCTION SVecT<T> operator*(const RigidInertiaT<T>& in, const SVecT<T>& a) {
   return {in.io * a.w + cross(in.h, a.v), in.m * a.v - cross(in.h, a.w)};
 }
 
 // General symmetric 6x6 (articulated) inertia in 3x3 blocks [a b; b^T c], a and c
 // symmetric: 21 numbers instead of 36, and the structured transform below.
-struct ArtInertia {
-  Sym3 a;
-  Mat3 b;
-  Sym3 c;
+template <class T>
+struct ArtInertiaT {
+  Sym3T<T> a;
+  Mat3T<T> b;
+  Sym3T<T> c;
 };
-KOKKOS_INLINE_FUNCTION ArtInertia to_articulated(const RigidInertia& in) {
-  ArtInertia r;
+template <class T>
+KOKKOS_FORCEINLINE_FUNCTION ArtInertiaT<T> to_articulated(const RigidInertiaT<T>& in) {
+  ArtInertiaT<T> r;
   r.a = in.io;
   // b = h×
   r.b.m[0][1] = -in.h.z;
@@ -199,7 +264,8 @@ KOKKOS_INLINE_FUNCTION ArtInertia to_articulated(const RigidInertia& in) {
   r.c.xx = r.c.yy = r.c.zz = in.m;
   return r;
 }
-KOKKOS_INLINE_FUNCTION SVec operator*(const ArtInertia& in, const SVec& s) {
+template <class T>
+KOKKOS_FORCEINLINE_FUNCTION SVecT<T> operator*(const ArtInertiaT<T>& in, const SVecT<T>& s) {
   return {in.a * s.w + in.b * s.v, mul_transpose(in.b, s.w) + in.c * s.v};
 }
 
@@ -207,30 +273,31 @@ KOKKOS_INLINE_FUNCTION SVec operator*(const ArtInertia& in, const SVec& s) {
 // rotation by E^T of each block, then the shift by r in block form:
 //   a' = a + R b^T - b R - R c R,  b' = b + R c,  c' = c   with R = r×
 // which costs about a third of the generic 6x6 triple product.
-KOKKOS_INLINE_FUNCTION ArtInertia transform_to_parent(const Transform& x, const ArtInertia& in) {
-  const Sym3 a = congruence_transpose(x.e, in.a);
-  const Sym3 c = congruence_transpose(x.e, in.c);
-  const Mat3 b = transpose(x.e) * (in.b * x.e);
-  const Vec3 r = x.r;
+template <class T>
+KOKKOS_FORCEINLINE_FUNCTION ArtInertiaT<T> transform_to_parent(const TransformT<T>& x, const ArtInertiaT<T>& in) {
+  const Sym3T<T> a = congruence_transpose(x.e, in.a);
+  const Sym3T<T> c = congruence_transpose(x.e, in.c);
+  const Mat3T<T> b = transpose(x.e) * (in.b * x.e);
+  const Vec3T<T> r = x.r;
   // rc = R c (c symmetric), rows of R are (0,-rz,ry), (rz,0,-rx), (-ry,rx,0)
-  const Mat3 cm = to_mat3(c);
-  Mat3 rc;
+  const Mat3T<T> cm = to_mat3(c);
+  Mat3T<T> rc;
   for (int j = 0; j < 3; ++j) {
     rc.m[0][j] = -r.z * cm.m[1][j] + r.y * cm.m[2][j];
     rc.m[1][j] = r.z * cm.m[0][j] - r.x * cm.m[2][j];
     rc.m[2][j] = -r.y * cm.m[0][j] + r.x * cm.m[1][j];
   }
-  ArtInertia out;
+  ArtInertiaT<T> out;
   out.c = c;
   for (int i = 0; i < 3; ++i)
     for (int j = 0; j < 3; ++j) out.b.m[i][j] = b.m[i][j] + rc.m[i][j];
   // t = R b^T - R c R = R (b^T - c R) ; since (c R)^T = -R c: b^T - cR = b^T + (R c)^T
-  Mat3 t;  // t = b^T + (R c)^T
+  Mat3T<T> t;  // t = b^T + (R c)^T
   for (int i = 0; i < 3; ++i)
     for (int j = 0; j < 3; ++j) t.m[i][j] = b.m[j][i] + rc.m[j][i];
   // k = R t, then a' = a + k - b R where (b R)_{ij} = -(R b^T)_{ji}; so a' = a + k + (R b^T)^T.
   // Symmetry of the result lets us compute the upper triangle only.
-  Mat3 k, rbt;
+  Mat3T<T> k, rbt;
   for (int j = 0; j < 3; ++j) {
     k.m[0][j] = -r.z * t.m[1][j] + r.y * t.m[2][j];
     k.m[1][j] = r.z * t.m[0][j] - r.x * t.m[2][j];
@@ -246,6 +313,16 @@ KOKKOS_INLINE_FUNCTION ArtInertia transform_to_parent(const Transform& x, const 
   out.a.xz = a.xz + k.m[0][2] + rbt.m[2][0];
   out.a.yz = a.yz + k.m[1][2] + rbt.m[2][1];
   return out;
+}
+
+using SVec = SVecT<Real>;
+using Transform = TransformT<Real>;
+using RigidInertia = RigidInertiaT<Real>;
+using ArtInertia = ArtInertiaT<Real>;
+
+template <class T>
+KOKKOS_FORCEINLINE_FUNCTION RigidInertiaT<T> broadcast(const RigidInertia& a) {
+  return {a.m, broadcast<T>(a.h), broadcast<T>(a.io)};
 }
 
 }  // namespace kollektiv::dynamics

@@ -29,55 +29,62 @@ struct StepParams {
 // step: saturated actuator force, minus viscous damping, plus limit spring-dampers.
 // `payload`: optional inertia held by the tool (chain_algorithms.hpp). Capacity: as for
 // rnea and aba, an upper bound of n known at compile time (the default fits any chain).
-template <int Capacity = kMaxJoints>
-KOKKOS_INLINE_FUNCTION void applied_forces(const DeviceModel& m, const StepParams& sp, int n, const Real* q,
-                                           const Real* qd, const Real* control, Real* tau,
-                                           const RigidInertia* payload = nullptr) {
-  Real g[Capacity] = {};
+// T: Real or Lanes (lanes.hpp); what depends on a robot's state is a per-lane select, so
+// the lanes of a group stay independent.
+template <int Capacity = kMaxJoints, class T>
+KOKKOS_FORCEINLINE_FUNCTION void applied_forces(const DeviceModel& m, const StepParams& sp, int n, const T* q,
+                                           const T* qd, const T* control, T* tau,
+                                           const Scalar<RigidInertiaT<T>>* payload = nullptr) {
+  T g[Capacity] = {};
   if (sp.gravity_compensation) {
-    const Real zero[Capacity] = {};
+    const T zero[Capacity] = {};
     rnea<Capacity>(m, n, q, zero, zero, g, payload);
   }
   for (int i = 0; i < n; ++i) {
-    Real t = sp.control == ControlMode::torque ? control[i] : sp.kp[i] * (control[i] - q[i]) - sp.kd[i] * qd[i];
+    T t = sp.control == ControlMode::torque ? control[i] : sp.kp[i] * (control[i] - q[i]) - sp.kd[i] * qd[i];
     t += g[i];
-    const Real e = m.effort_limit[i];
-    t = t > e ? e : (t < -e ? -e : t);
+    const T e = m.effort_limit[i];
+    t = select(t > e, e, select(t < -e, -e, t));
     t -= m.damping[i] * qd[i];
     if (sp.joint_limits) {
-      if (q[i] < m.lower[i]) t += sp.limit_stiffness * (m.lower[i] - q[i]) - sp.limit_damping * qd[i];
-      if (q[i] > m.upper[i]) t += sp.limit_stiffness * (m.upper[i] - q[i]) - sp.limit_damping * qd[i];
+      // Both sides computed, the one beyond a limit kept: the same sums as `if (q < lower) t += ...`.
+      t = select(q[i] < m.lower[i], t + (sp.limit_stiffness * (m.lower[i] - q[i]) - sp.limit_damping * qd[i]), t);
+      t = select(q[i] > m.upper[i], t + (sp.limit_stiffness * (m.upper[i] - q[i]) - sp.limit_damping * qd[i]), t);
     }
     tau[i] = t;
   }
 }
 
-template <int Capacity = kMaxJoints>
-KOKKOS_INLINE_FUNCTION void accelerations(const DeviceModel& m, const StepParams& sp, int n, const Real* q,
-                                          const Real* qd, const Real* control, Real* qdd,
-                                          const RigidInertia* payload = nullptr) {
-  Real tau[Capacity];
+template <int Capacity = kMaxJoints, class T>
+KOKKOS_FORCEINLINE_FUNCTION void accelerations(const DeviceModel& m, const StepParams& sp, int n, const T* q,
+                                          const T* qd, const T* control, T* qdd,
+                                          const Scalar<RigidInertiaT<T>>* payload = nullptr) {
+  T tau[Capacity];
   applied_forces<Capacity>(m, sp, n, q, qd, control, tau, payload);
   aba<Capacity>(m, n, q, qd, tau, qdd, payload);
 }
 
-// Advances (q, qd) by one control period; returns false if the state became non-finite
-// (the state is then left as computed, and the caller flags the robot).
-template <int Capacity = kMaxJoints>
-KOKKOS_INLINE_FUNCTION bool step_robot(const DeviceModel& m, const StepParams& sp, int n, Real* q, Real* qd,
-                                       const Real* control, const RigidInertia* payload = nullptr) {
+// Advances the lanes of (q, qd) that are `alive` by one control period and returns the lanes
+// still alive: a lane whose state becomes non-finite in a substep keeps the state that
+// substep computed and takes no further substeps (the caller flags the robot); the other
+// lanes are unaffected. With T = Real this is one robot's step (alive = true).
+template <int Capacity = kMaxJoints, class T>
+KOKKOS_FORCEINLINE_FUNCTION MaskOf<T> step_lanes(const DeviceModel& m, const StepParams& sp, int n, T* q, T* qd,
+                                            const T* control, const MaskOf<T>& alive_in,
+                                            const Scalar<RigidInertiaT<T>>* payload = nullptr) {
   const Real h = sp.dt_s / sp.substeps;
-  Real qdd[Capacity];
+  MaskOf<T> alive = alive_in;
+  T qdd[Capacity], qn[Capacity], vn[Capacity];
   for (int s = 0; s < sp.substeps; ++s) {
     if (sp.integrator == Integrator::semi_implicit_euler) {
       accelerations<Capacity>(m, sp, n, q, qd, control, qdd, payload);
       for (int i = 0; i < n; ++i) {
-        qd[i] += h * qdd[i];
-        q[i] += h * qd[i];
+        vn[i] = qd[i] + h * qdd[i];
+        qn[i] = q[i] + h * vn[i];
       }
     } else {
-      Real k1q[Capacity], k1v[Capacity], k2q[Capacity], k2v[Capacity], k3q[Capacity], k3v[Capacity];
-      Real qt[Capacity], vt[Capacity];
+      T k1q[Capacity], k1v[Capacity], k2q[Capacity], k2v[Capacity], k3q[Capacity], k3v[Capacity];
+      T qt[Capacity], vt[Capacity];
       accelerations<Capacity>(m, sp, n, q, qd, control, k1v, payload);
       for (int i = 0; i < n; ++i) {
         k1q[i] = qd[i];
@@ -98,21 +105,32 @@ KOKKOS_INLINE_FUNCTION bool step_robot(const DeviceModel& m, const StepParams& s
       }
       accelerations<Capacity>(m, sp, n, qt, vt, control, qdd, payload);  // k4v; k4q = vt
       for (int i = 0; i < n; ++i) {
-        q[i] += (h / 6.0) * (k1q[i] + 2.0 * k2q[i] + 2.0 * k3q[i] + vt[i]);
-        qd[i] += (h / 6.0) * (k1v[i] + 2.0 * k2v[i] + 2.0 * k3v[i] + qdd[i]);
+        qn[i] = q[i] + (h / 6.0) * (k1q[i] + 2.0 * k2q[i] + 2.0 * k3q[i] + vt[i]);
+        vn[i] = qd[i] + (h / 6.0) * (k1v[i] + 2.0 * k2v[i] + 2.0 * k3v[i] + qdd[i]);
       }
     }
-    bool finite = true;
+    MaskOf<T> finite = alive;
     for (int i = 0; i < n; ++i) {
       if (sp.joint_limits) {
-        const Real vmax = m.velocity_limit[i];
-        qd[i] = qd[i] > vmax ? vmax : (qd[i] < -vmax ? -vmax : qd[i]);
+        const T vmax = m.velocity_limit[i];
+        vn[i] = select(vn[i] > vmax, vmax, select(vn[i] < -vmax, -vmax, vn[i]));
       }
-      finite = finite && math::isfinite(q[i]) && math::isfinite(qd[i]);
+      finite = finite & is_finite(qn[i]) & is_finite(vn[i]);
+      q[i] = select(alive, qn[i], q[i]);
+      qd[i] = select(alive, vn[i], qd[i]);
     }
-    if (!finite) return false;
+    alive = finite;
+    if (!any_lane(alive)) break;  // control flow only: a dead lane's state is frozen either way
   }
-  return true;
+  return alive;
+}
+
+// Advances one robot's (q, qd) by one control period; returns false if the state became
+// non-finite (the state is then left as that substep computed, and the caller flags the robot).
+template <int Capacity = kMaxJoints>
+KOKKOS_FORCEINLINE_FUNCTION bool step_robot(const DeviceModel& m, const StepParams& sp, int n, Real* q, Real* qd,
+                                       const Real* control, const RigidInertia* payload = nullptr) {
+  return step_lanes<Capacity, Real>(m, sp, n, q, qd, control, true, payload);
 }
 
 }  // namespace kollektiv::dynamics

@@ -62,7 +62,10 @@ std::vector<double> start_positions(const kd::RobotModel& m, int robots) {
 // transform 42 + S qd 1 + v×Sqd 4 + I v 42 + v×*Iv 30), inward sweep 556 (D, u 3,
 // rank-1 update 48, I^a c 66, p^a 19, block X^T I X 351, accumulate 21, X^T p^a 48), last
 // sweep 62, applied forces 10, integration 4, finite check 2, sin/cos 2. The base joint
-// skips the inward transfer (-485) and the first motion transform (-42).
+// skips the inward transfer (-485) and the first motion transform (-42). This counts the
+// algorithm, not what the lane kernel executes: its sin_cos polynomial (~30 operations per
+// revolute joint), both sides of every per-robot select and a tail group's padded lanes are
+// left out, so gflops and peak_fraction are lower bounds of the executed rate.
 double flops_per_step(int n) { return n * (137.0 + 556 + 62 + 10 + 4 + 2 + 2) - 485 - 42; }
 
 // Peak double-precision FLOP/s of one core: clock (from /proc/cpuinfo) x 16 (two 256-bit

@@ -1,10 +1,16 @@
 // Kernel tests of solvers/dynamics: closed form of the planar arm, ABA against CRBA+RNEA,
-// energy behaviour of the integrators, Jacobian against finite differences, error flags.
+// energy behaviour of the integrators, Jacobian against finite differences, error flags,
+// bitwise independence of a robot's step from its lane group and batch size.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
 #include <random>
+#include <utility>
+#include <vector>
 
 #include "solvers/core/error.hpp"
 #include "solvers/dynamics/arm_batch.hpp"
@@ -276,4 +282,138 @@ TEST(Dynamics, PdControlReachesTargetAndLimitsHold) {
   auto qp = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), pushed.q());
   EXPECT_GT(qp(0, 1), 1.0);
   EXPECT_LT(qp(0, 1), 1.0 + 0.02);  // penetration ~ tau / k_limit
+}
+
+namespace {
+
+std::uint64_t bits(double x) {
+  std::uint64_t u;
+  std::memcpy(&u, &x, sizeof u);
+  return u;
+}
+
+// Per-robot start states of a 6-joint random chain (revolute and prismatic joints) with
+// limits: positions partly beyond a limit, speeds partly above the velocity limit, torques
+// partly above the effort limit, so every per-robot select takes both sides in some lane.
+struct LaneCase {
+  kd::RobotModel model;
+  std::vector<double> q, qd, control;  // (robot, joint) row-major
+};
+LaneCase lane_case(int robots) {
+  std::mt19937_64 rng(7);
+  LaneCase c;
+  c.model = kt::random_model(rng, 6);
+  for (auto& j : c.model.joints) {
+    j.lower = -1.0;
+    j.upper = 1.2;
+    j.velocity = 3.0;
+    j.effort = 20.0;
+  }
+  std::uniform_real_distribution<double> u(-1.0, 1.0);
+  for (int k = 0; k < robots * 6; ++k) {
+    c.q.push_back(1.3 * u(rng));
+    c.qd.push_back(4.0 * u(rng));
+    c.control.push_back(30.0 * u(rng));
+  }
+  return c;
+}
+
+}  // namespace
+
+// The step advances kLanes robots per instruction (lanes.hpp). A robot's bits must not depend
+// on the batch size, on the lane it lands in, or on the other robots of its lane group, and
+// must equal what the one-robot path (step_robot, as the skills call it) computes.
+TEST(Dynamics, StepBitsIndependentOfBatchSizeAndLane) {
+  constexpr int n = 6, steps = 4, max_offset = 5;
+  const LaneCase c = lane_case(4097 + max_offset);
+  const kd::DeviceModel m = kd::make_device_model(c.model);
+  kd::StepParams euler;
+  kd::StepParams rk4_pd;
+  rk4_pd.integrator = kd::Integrator::rk4;
+  rk4_pd.substeps = 3;
+  rk4_pd.control = kd::ControlMode::pd;
+  rk4_pd.gravity_compensation = true;
+  for (int i = 0; i < n; ++i) {
+    rk4_pd.kp[i] = 300;
+    rk4_pd.kd[i] = 20;
+  }
+  for (const kd::StepParams& sp : {euler, rk4_pd}) {
+    // Reference: each robot alone on the one-robot path.
+    std::vector<double> q_ref = c.q, qd_ref = c.qd;
+    for (std::size_t r = 0; r * n < c.q.size(); ++r)
+      for (int s = 0; s < steps; ++s)
+        ASSERT_TRUE(kd::step_robot<n>(m, sp, n, &q_ref[r * n], &qd_ref[r * n], &c.control[r * n]));
+    // Batches of N robots starting at robot `offset`, so a robot lands in different lanes.
+    const std::pair<int, int> batches[] = {{1, 0}, {1, 3}, {7, 0}, {8, 1}, {9, 0}, {9, 4}, {4097, 0}, {4097, max_offset}};
+    for (const auto& [robots, offset] : batches) {
+      const std::size_t first = static_cast<std::size_t>(offset) * n, last = first + static_cast<std::size_t>(robots) * n;
+      const std::vector<double> q0(c.q.begin() + first, c.q.begin() + last), qd0(c.qd.begin() + first, c.qd.begin() + last),
+          u0(c.control.begin() + first, c.control.begin() + last);
+      const View<Real**> q = kt::to_view(q0, robots, n, "test::q"), qd = kt::to_view(qd0, robots, n, "test::qd");
+      View<int*> error("test::error", robots);
+      for (int s = 0; s < steps; ++s) kd::step(m, sp, q, qd, kt::to_view(u0, robots, n, "test::u"), error);
+      const std::vector<double> qh = kt::to_host(q), qdh = kt::to_host(qd);
+      int mismatches = 0;
+      for (std::size_t k = 0; k < qh.size(); ++k) {
+        const bool same = bits(qh[k]) == bits(q_ref[first + k]) && bits(qdh[k]) == bits(qd_ref[first + k]);
+        if (!same && mismatches++ == 0)
+          ADD_FAILURE() << "N = " << robots << ", offset " << offset << ": robot " << offset + k / n << " joint " << k % n
+                        << " q " << qh[k] << " vs " << q_ref[first + k] << ", qd " << qdh[k] << " vs " << qd_ref[first + k];
+      }
+      EXPECT_EQ(mismatches, 0) << "N = " << robots << ", offset " << offset;
+      EXPECT_EQ(kollektiv::to_vector(error), std::vector<int>(robots, 0));
+    }
+  }
+}
+
+// A robot whose state becomes non-finite is flagged alone: its lane neighbours (and the padded
+// lanes that repeat a robot) step exactly as if it were not there.
+TEST(Dynamics, NonFiniteLaneLeavesItsNeighboursBitwiseUnchanged) {
+  constexpr int n = 6, robots = 11;
+  const LaneCase c = lane_case(robots);
+  const kd::DeviceModel m = kd::make_device_model(c.model);
+  const kd::StepParams sp;
+  std::vector<double> q_ref = c.q, qd_ref = c.qd;
+  for (int r = 0; r < robots; ++r) ASSERT_TRUE(kd::step_robot<n>(m, sp, n, &q_ref[r * n], &qd_ref[r * n], &c.control[r * n]));
+  for (const int bad : {0, 3, 10}) {
+    std::vector<double> q0 = c.q;
+    q0[static_cast<std::size_t>(bad) * n + 2] = std::numeric_limits<double>::infinity();
+    const View<Real**> q = kt::to_view(q0, robots, n, "test::q"), qd = kt::to_view(c.qd, robots, n, "test::qd");
+    View<int*> error("test::error", robots);
+    kd::step(m, sp, q, qd, kt::to_view(c.control, robots, n, "test::u"), error);
+    const std::vector<double> qh = kt::to_host(q), qdh = kt::to_host(qd);
+    const std::vector<int> flags = kollektiv::to_vector(error);
+    for (int r = 0; r < robots; ++r) {
+      EXPECT_EQ(flags[r], r == bad ? 1 : 0) << "bad robot " << bad << ", robot " << r;
+      if (r == bad) continue;
+      for (int i = 0; i < n; ++i) {
+        const std::size_t k = static_cast<std::size_t>(r) * n + i;
+        EXPECT_EQ(bits(qh[k]), bits(q_ref[k])) << "bad robot " << bad << ", robot " << r << " joint " << i;
+        EXPECT_EQ(bits(qdh[k]), bits(qd_ref[k])) << "bad robot " << bad << ", robot " << r << " joint " << i;
+      }
+    }
+  }
+}
+
+// sin_cos (lanes.hpp) against libm: within 2 ulp-ish relative error over the range joint
+// angles take, exact quadrant symmetry, and NaN for non-finite input.
+TEST(Dynamics, LaneSinCosMatchesLibm) {
+  std::mt19937_64 rng(3);
+  std::uniform_real_distribution<double> u(-50.0, 50.0);
+  double worst = 0;
+  for (int k = 0; k < 200000; ++k) {
+    const double x = k < 8 ? k * (kollektiv::math::pi / 4) : u(rng);
+    double s, c;
+    kd::sin_cos(x, s, c);
+    worst = std::max({worst, std::fabs(s - std::sin(x)), std::fabs(c - std::cos(x))});
+  }
+  EXPECT_LT(worst, 4.5e-16);
+  double s, c;
+  kd::sin_cos(0.0, s, c);
+  EXPECT_EQ(s, 0.0);
+  EXPECT_EQ(c, 1.0);
+  kd::sin_cos(std::numeric_limits<double>::infinity(), s, c);
+  EXPECT_TRUE(std::isnan(s) && std::isnan(c));
+  kd::sin_cos(std::nan(""), s, c);
+  EXPECT_TRUE(std::isnan(s) && std::isnan(c));
 }
