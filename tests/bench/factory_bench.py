@@ -6,14 +6,20 @@ Runs the kollektiv executable and prints one machine-readable line per figure:
   RESULT bench=serial_line engine=kollektiv parts=P wall_s=W parts_per_s=...   (and engine=simpy)
   RESULT bench=checkpoint ranks=R bytes=B kollektiv_s=T kollektiv_mb_per_s=... dd_mb_per_s=... ratio=...
   RESULT bench=sparse ranks=R events=E events_per_s=... slowdown=...   (against 1 rank, same run)
+  RESULT bench=reports ranks=R report_interval_s=I report_s=... advance_s=... report_share=...
+  RESULT bench=memory ranks=R stations=S rank0_mb=... other_ranks_max_mb=... fraction_of_1_rank=...
 
-usage: tests/bench/factory_bench.py [--build build] [--quick] [--only weak,serial,checkpoint,sparse]
+usage: tests/bench/factory_bench.py [--build build] [--quick] [--only weak,serial,checkpoint,sparse,reports,memory]
 Weak scaling: inputs/bench/factory_large.yaml with 500 lines per rank at 1 and 2 ranks.
 Serial line: inputs/bench/serial_line.yaml on one rank against the same line in SimPy 3
 (tests/bench/simpy_serial_line.py, Debian's python3-simpy3). Checkpoint: a 20,000-line
 (400,000-station) factory written by 1 and by 2 ranks, against dd writing the same bytes
 with fsync: medians of 5 each. Sparse: inputs/bench/sparse_line.yaml (a part and a failure every 100 h
-per line, 1 s conveyors) at 1 and 2 ranks, the median of 3 runs each.
+per line, 1 s conveyors) at 1 and 2 ranks, the median of 3 runs each. Reports: factory_large
+for two simulated days with a history row every 600 s, at 1 and 2 ranks: the report phase's
+share of the run. Memory (not in the default set: about 10 GiB and 3 minutes):
+inputs/bench/factory_10m.yaml (10^7 stations, a short run with a report and a checkpoint) at 1
+and 16 oversubscribed ranks, each rank's peak resident memory (GNU time).
 """
 import argparse
 import os
@@ -118,6 +124,36 @@ def sparse(exe, work, repeats=3):
               f"slowdown={rates[1] / rates[ranks]:.2f}", flush=True)
 
 
+def reports(exe, work, interval=600):
+    for ranks in (1, 2):
+        out = kollektiv(exe, ranks, "inputs/bench/factory_large.yaml", os.path.join(work, f"reports{ranks}"),
+                        "run.end_time_s=172800", f"run.report_interval_s={interval}")
+        report, advance = phase(out, "report"), phase(out, "advance")
+        print(f"RESULT bench=reports ranks={ranks} report_interval_s={interval} report_s={report:.2f} "
+              f"advance_s={advance:.2f} report_share={report / (report + advance):.3f}", flush=True)
+
+
+def memory(exe, work, ranks_list=(1, 16)):
+    one = None
+    for ranks in ranks_list:
+        rss = os.path.join(work, f"rss{ranks}")
+        os.makedirs(rss, exist_ok=True)
+        # Each rank under GNU time, which writes its peak resident set (kB) to its own file.
+        wrapper = os.path.join(work, "rss_wrapper.sh")
+        with open(wrapper, "w") as f:
+            f.write('#!/bin/sh\nexec /usr/bin/time -f %M -o "$RSS_DIR/rank.$OMPI_COMM_WORLD_RANK" "$@"\n')
+        os.chmod(wrapper, 0o755)
+        cmd = ["mpirun", "-np", str(ranks), "--bind-to", "none", "-x", "RSS_DIR", wrapper, exe,
+               os.path.join(ROOT, "inputs/bench/factory_10m.yaml"), "--output", os.path.join(work, f"mem{ranks}"),
+               "--overwrite"]
+        subprocess.run(cmd, env=dict(ENV, RSS_DIR=rss), capture_output=True, text=True, check=True)
+        mb = [int(open(os.path.join(rss, f"rank.{r}")).read().split()[-1]) / 1024 for r in range(ranks)]
+        one = one or mb[0]
+        others = max(mb[1:]) if ranks > 1 else mb[0]
+        print(f"RESULT bench=memory ranks={ranks} stations=10000000 rank0_mb={mb[0]:.0f} other_ranks_max_mb={others:.0f} "
+              f"fraction_of_1_rank={others / one:.3f}", flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
@@ -137,6 +173,10 @@ def main():
                 checkpoint(exe, work, ranks)
         if "sparse" in only:
             sparse(exe, work)
+        if "reports" in only:
+            reports(exe, work)
+        if "memory" in only:
+            memory(exe, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

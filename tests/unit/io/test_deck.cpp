@@ -375,7 +375,8 @@ factory:
 TEST(Deck, ShippedDecksParseAndRoundTrip) {
   const std::string root = KOLLEKTIV_SOURCE_DIR;
   for (const char* name : {"inputs/quickstart.yaml", "inputs/factory_basic.yaml", "inputs/factory_multiline.yaml",
-                           "inputs/bench/factory_large.yaml", "inputs/bench/serial_line.yaml"}) {
+                           "inputs/bench/factory_large.yaml", "inputs/bench/serial_line.yaml",
+                           "inputs/bench/sparse_line.yaml", "inputs/bench/factory_10m.yaml"}) {
     SCOPED_TRACE(name);
     const std::string path = root + "/" + name;
     const DeckResult r = parse_deck(read_file(path), path, {});
@@ -401,6 +402,10 @@ TEST(Deck, ShippedDecksHaveTheirAdvertisedShape) {
   const factory::ModelIndex large_index(large.factory);
   EXPECT_EQ(large_index.line_count(), 1000);
   EXPECT_EQ(large_index.station_count(), 20000);
+  // 10^7 stations parse into one line entry of 20 stations: the deck's size, not the model's.
+  const Deck huge = load("inputs/bench/factory_10m.yaml");
+  ASSERT_EQ(huge.factory.factories.at(0).lines.size(), 1u);
+  EXPECT_EQ(factory::ModelIndex(huge.factory).station_count(), 10000000);
 
   const Deck serial = load("inputs/bench/serial_line.yaml");
   const auto& line = serial.factory.factories.at(0).lines.at(0);
