@@ -53,8 +53,7 @@ constexpr double default_lognormal_cv = 0.25;
 
 // What the deck says before replication: `count` is still a number.
 struct StationSpec {
-  factory::StationConfig config;
-  std::int64_t count = default_count;
+  factory::StationConfig config;  // with its count of copies
   // A robot cell: the name of its skill in `cells.skills`, resolved once every block is read.
   std::string cell_skill;
   Mark cell_skill_mark;
@@ -329,7 +328,7 @@ StationSpec read_station(MapReader& m, UniqueNames& names, double line_conveyor_
   const std::optional<std::string> name = m.name("name");
   names.check(m, name);
   c.name = name.value_or("");
-  s.count = m.integer("count", positive, default_count).value_or(default_count);
+  c.count = m.integer("count", positive, default_count).value_or(default_count);
   if (m.has("cell")) {
     // A robot cell: its processing is episodes of a skill, so no distribution and no scrap
     // probability (the episodes decide).
@@ -443,7 +442,7 @@ void read_factory(MapReader& m, DeckSpec& spec) {
   for (const FactorySpec& f : spec.factories) {
     for (const LineSpec& l : f.lines) {
       std::int64_t per_line = 0;
-      for (const StationSpec& s : l.stations) per_line = saturating_add(per_line, s.count);
+      for (const StationSpec& s : l.stations) per_line = saturating_add(per_line, s.config.count);
       total = saturating_add(total, saturating_mul(per_line, l.count));
     }
   }
@@ -1472,8 +1471,8 @@ void check_cells(MapReader& top, DeckSpec& spec) {
       for (const LineSpec& l : f.lines)
         for (std::int64_t lk = 0; lk < l.count; ++lk)
           for (const StationSpec& st : l.stations)
-            for (std::int64_t sk = 0; sk < st.count; ++sk, ++gid)
-              if (f.name + "/" + replica_name(l.name, l.count, lk) + "/" + replica_name(st.config.name, st.count, sk) ==
+            for (std::int64_t sk = 0; sk < st.config.count; ++sk, ++gid)
+              if (f.name + "/" + replica_name(l.name, l.count, lk) + "/" + replica_name(st.config.name, st.config.count, sk) ==
                   r.station) {
                 r.station_gid = gid;
                 cell = st.config.cell.enabled;
@@ -1584,10 +1583,7 @@ factory::FactoryModelConfig model_of(const std::vector<FactorySpec>& factories) 
       lc.name = l.name;
       lc.count = l.count;
       lc.source = l.source;
-      for (const StationSpec& s : l.stations) {
-        factory::StationConfig& sc = lc.stations.emplace_back(s.config);
-        sc.count = s.count;
-      }
+      for (const StationSpec& s : l.stations) lc.stations.push_back(s.config);
     }
   }
   return model;

@@ -25,8 +25,9 @@ class SpanPartials {
   SpanPartials(MPI_Comm comm, const Decomposition& decomposition, std::int64_t head_begin, std::int64_t tail_begin,
                std::int64_t tail_end);
 
-  // Whether this rank's first item belongs to another rank (then send() it), and whether
-  // its last item belongs to it and reaches further ranks (then it receives their records).
+  // Whether this rank's first item belongs to another rank (combine() then sends its
+  // record there), and whether its last item belongs to it and reaches further ranks
+  // (combine() then returns their records).
   bool sends_head() const { return head_owner_ >= 0; }
   bool receives_tail() const { return !tail_sources_.empty(); }
 

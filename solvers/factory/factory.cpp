@@ -614,27 +614,35 @@ std::int64_t Factory::events_processed() const {
 
 namespace {
 
+// The bottleneck of a group of stations: the largest busy + down fraction, at the lowest
+// gid holding it; combines in any order to the same station.
+struct Busiest {
+  double load = -1.0;
+  std::int64_t gid = -1;
+
+  void add(double station_load, std::int64_t station_gid) {
+    if (station_gid < 0) return;  // an empty group
+    if (station_load > load || (station_load == load && station_gid < gid)) {
+      load = station_load;
+      gid = station_gid;
+    }
+  }
+};
+
 // A line's KPI sums over some of its stations; complete once every rank the line spans has
 // added its part (comm::SpanPartials). Every field combines exactly and in any order.
 struct LinePartial {
   std::int64_t entered = 0, sink = 0, scrapped = 0;
   double ideal_cycle_s = 0.0;  // max over the stations
-  double best_load = -1.0;     // max busy + down fraction, at the lowest such gid
-  std::int64_t best_gid = -1;
+  Busiest busiest;
   ExactSum wip_area, lead;
 
-  void add_load(double load, std::int64_t gid) {
-    if (load > best_load || (load == best_load && gid < best_gid)) {
-      best_load = load;
-      best_gid = gid;
-    }
-  }
   void add(const LinePartial& o) {
     entered += o.entered;
     sink += o.sink;
     scrapped += o.scrapped;
     ideal_cycle_s = std::max(ideal_cycle_s, o.ideal_cycle_s);
-    if (o.best_gid >= 0) add_load(o.best_load, o.best_gid);
+    busiest.add(o.busiest.load, o.busiest.gid);
     wip_area += o.wip_area;
     lead += o.lead;
   }
@@ -642,7 +650,7 @@ struct LinePartial {
   static constexpr std::size_t width = 6 + 2 * ExactSum::word_count;
   std::vector<std::int64_t> pack() const {
     std::vector<ExactSum> sums{wip_area, lead};
-    std::vector<std::int64_t> r{entered, sink, scrapped, bits_of(ideal_cycle_s), bits_of(best_load), best_gid};
+    std::vector<std::int64_t> r{entered, sink, scrapped, bits_of(ideal_cycle_s), bits_of(busiest.load), busiest.gid};
     const std::vector<std::int64_t> words = comm::exact_words(sums);
     r.insert(r.end(), words.begin(), words.end());
     return r;
@@ -653,8 +661,7 @@ struct LinePartial {
     p.sink = r[1];
     p.scrapped = r[2];
     p.ideal_cycle_s = double_of(r[3]);
-    p.best_load = double_of(r[4]);
-    p.best_gid = r[5];
+    p.busiest = Busiest{double_of(r[4]), r[5]};
     std::vector<ExactSum> sums(2);
     comm::from_exact_words(std::vector<std::int64_t>(r.begin() + 6, r.end()), sums);
     p.wip_area = sums[0];
@@ -727,7 +734,7 @@ KpiReport Factory::report() const {
     l.sink += s.sink_count;
     l.scrapped += s.scrapped;
     l.ideal_cycle_s = std::max(l.ideal_cycle_s, ideal);
-    l.add_load(fraction[kpi_busy] + fraction[kpi_down], s.gid);
+    l.busiest.add(fraction[kpi_busy] + fraction[kpi_down], s.gid);
   }
   // Lines cut by rank boundaries: the ranks after a line's first station send their part
   // to the rank that holds that station, which owns the line.
@@ -764,8 +771,7 @@ KpiReport Factory::report() const {
   const std::int64_t factories = factory_count();
   std::vector<std::int64_t> factory_counts(static_cast<std::size_t>(3 * factories), 0);  // entered, sink, scrapped
   std::vector<ExactSum> factory_sums(static_cast<std::size_t>(3 * factories));          // wip area, lead, oee sum
-  std::vector<double> factory_load(static_cast<std::size_t>(factories), -1.0);
-  std::vector<std::int64_t> factory_gid(static_cast<std::size_t>(factories), std::numeric_limits<std::int64_t>::max());
+  std::vector<Busiest> factory_busiest(static_cast<std::size_t>(factories));
   std::vector<double> line_rows;
   line_rows.reserve((lines.size() - std::min(lines.size(), owned_begin)) * group_columns);
   std::int64_t factory = 0;
@@ -776,7 +782,7 @@ KpiReport Factory::report() const {
     const double oee = ratio(static_cast<double>(l.sink) * l.ideal_cycle_s, T);
     double row[group_columns];
     group_row(l.entered, l.sink, l.scrapped, l.wip_area, l.lead, oee,
-              l.best_gid - index_.line_begin(line), row);
+              l.busiest.gid - index_.line_begin(line), row);
     line_rows.insert(line_rows.end(), row, row + group_columns);
     const auto f = static_cast<std::size_t>(factory);
     factory_counts[3 * f] += l.entered;
@@ -785,19 +791,18 @@ KpiReport Factory::report() const {
     factory_sums[3 * f] += l.wip_area;
     factory_sums[3 * f + 1] += l.lead;
     factory_sums[3 * f + 2] += oee;
-    if (l.best_load > factory_load[f] || (l.best_load == factory_load[f] && l.best_gid < factory_gid[f])) {
-      factory_load[f] = l.best_load;
-      factory_gid[f] = l.best_gid;
-    }
+    factory_busiest[f].add(l.busiest.load, l.busiest.gid);
   }
   // Factories: O(factories) collectives. The bottleneck is the largest load over all
   // ranks, then the lowest gid holding it.
   comm::allreduce_sum(comm_, factory_counts);
   comm::allreduce_exact(comm_, factory_sums);
-  std::vector<double> best_load = factory_load;
+  std::vector<double> best_load(factory_busiest.size());
+  for (std::size_t f = 0; f < best_load.size(); ++f) best_load[f] = factory_busiest[f].load;
   comm::allreduce_max(comm_, best_load);
+  std::vector<std::int64_t> factory_gid(factory_busiest.size(), std::numeric_limits<std::int64_t>::max());
   for (std::size_t f = 0; f < factory_gid.size(); ++f)
-    if (factory_load[f] != best_load[f]) factory_gid[f] = std::numeric_limits<std::int64_t>::max();
+    if (factory_busiest[f].gid >= 0 && factory_busiest[f].load == best_load[f]) factory_gid[f] = factory_busiest[f].gid;
   comm::allreduce_min(comm_, factory_gid);
   const std::vector<double> station_rows = comm::gather_to_root(comm_, local_rows);
   const std::vector<double> all_line_rows = comm::gather_to_root(comm_, line_rows);
