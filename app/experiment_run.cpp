@@ -47,7 +47,8 @@ std::vector<std::pair<std::string, double>> run_task(MPI_Comm group, const io::D
       reworks[k] += plant.last_updates()[k].figures.reworks;
     }
   }
-  const factory::KpiReport report = plant.factory().report();  // complete on the group's first rank
+  // Whole on the group's first rank (an experiment's tasks are small models).
+  const factory::KpiReport report = factory::gather_to_root(group, plant.factory().report());
   std::vector<std::pair<std::string, double>> kpis;
   const factory::ModelNames names = factory::model_names(d.factory);
   for (const auto& c : report.factory)

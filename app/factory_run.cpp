@@ -219,10 +219,11 @@ class FactoryRun final : public Workload {
   void write_report(Clock::time_point t0, Progress& progress) {
     const factory::KpiReport report = factory_.report();
     const std::int64_t events = comm::allreduce_sum(comm_, factory_.events_processed());
+    // Station and line columns come in rank by rank: rank 0 never holds all of them.
+    for (const auto& c : report.station) history_.append_blocks("stations/" + c.name, c.values, report.stations.total, c.unit);
+    for (const auto& c : report.line) history_.append_blocks("lines/" + c.name, c.values, report.lines.total, c.unit);
     if (root_) {
       history_.append("time_s", std::vector<double>{report.time_s}, "s");
-      for (const auto& c : report.station) history_.append("stations/" + c.name, c.values, c.unit);
-      for (const auto& c : report.line) history_.append("lines/" + c.name, c.values, c.unit);
       for (const auto& c : report.factory) history_.append("factories/" + c.name, c.values, c.unit);
       history_.append("timings/wall_s", std::vector<double>{seconds_since(t0)}, "s");
       history_.append("timings/advance_s", std::vector<double>{timers_.advance_s}, "s");
@@ -345,20 +346,13 @@ class FactoryRun final : public Workload {
     real("learning_rate", u.updated ? u.ppo.learning_rate : nan, "1");
   }
 
-  // Names of the columns of stations/*, lines/* and factories/*, in global-id order; only
-  // rank 0 writes the history, so only rank 0 spells them out.
+  // Names of the columns of stations/*, lines/* and factories/*, in global-id order: rank 0
+  // spells them out from the model's index a piece at a time as it writes them.
   void write_names() {
     const factory::ModelIndex& index = factory_.index();
-    const bool root = comm::rank_of(comm_) == 0;
-    const auto names = [&](std::int64_t n, auto name_of) {
-      std::vector<std::string> out;
-      if (root)
-        for (std::int64_t i = 0; i < n; ++i) out.push_back(name_of(i));
-      return out;
-    };
-    history_.write_static("stations/names", names(index.station_count(), [&](std::int64_t g) { return index.station_name(g); }));
-    history_.write_static("lines/names", names(index.line_count(), [&](std::int64_t l) { return index.line_name(l); }));
-    history_.write_static("factories/names", names(index.factory_count(), [&](std::int64_t f) { return index.factory_name(f); }));
+    history_.write_static("stations/names", index.station_count(), [&](std::int64_t g) { return index.station_name(g); });
+    history_.write_static("lines/names", index.line_count(), [&](std::int64_t l) { return index.line_name(l); });
+    history_.write_static("factories/names", index.factory_count(), [&](std::int64_t f) { return index.factory_name(f); });
   }
 
   void print_header() const {

@@ -168,20 +168,42 @@ T get_attribute(hid_t object, const std::string& name, hid_t memory_type, ExitCo
 
 }  // namespace
 
-void write_strings(hid_t location, const std::string& path, const std::vector<std::string>& values) {
+namespace {
+
+Handle utf8_string_type() {
   Handle type = checked(H5Tcopy(H5T_C_S1), "cannot create a string type");
   check_status(H5Tset_size(type.get(), H5T_VARIABLE), "cannot make a string type variable");
   check_status(H5Tset_cset(type.get(), H5T_CSET_UTF8), "cannot set a string's character set");
-  const hsize_t dims = values.size();
+  return type;
+}
+
+}  // namespace
+
+StringsWriter::StringsWriter(hid_t location, const std::string& path, std::int64_t count)
+    : path_(path), type_(utf8_string_type()) {
+  const hsize_t dims = static_cast<hsize_t>(count);
   Handle space = checked(H5Screate_simple(1, &dims, nullptr), "cannot create a dataspace");
   Handle lcpl = create_intermediate_groups();
-  Handle set = checked(H5Dcreate2(location, path.c_str(), type.get(), space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT),
-                       "cannot create dataset '" + path + "'");
+  set_ = checked(H5Dcreate2(location, path.c_str(), type_.get(), space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT),
+                 "cannot create dataset '" + path + "'");
+}
+
+void StringsWriter::write(std::int64_t first, const std::vector<std::string>& values) {
+  if (values.empty()) return;
   std::vector<const char*> pointers;
+  pointers.reserve(values.size());
   for (const auto& v : values) pointers.push_back(v.c_str());
-  if (!pointers.empty())
-    check_status(H5Dwrite(set.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, pointers.data()),
-                 "cannot write dataset '" + path + "'");
+  Handle file_space = checked(H5Dget_space(set_.get()), "cannot get a dataspace");
+  const hsize_t start = static_cast<hsize_t>(first), n = values.size();
+  check_status(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &n, nullptr),
+               "cannot select entries of dataset '" + path_ + "'");
+  Handle memory_space = checked(H5Screate_simple(1, &n, nullptr), "cannot create a dataspace");
+  check_status(H5Dwrite(set_.get(), type_.get(), memory_space.get(), file_space.get(), H5P_DEFAULT, pointers.data()),
+               "cannot write dataset '" + path_ + "'");
+}
+
+void write_strings(hid_t location, const std::string& path, const std::vector<std::string>& values) {
+  StringsWriter(location, path, static_cast<std::int64_t>(values.size())).write(0, values);
 }
 
 template <class T>

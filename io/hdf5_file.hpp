@@ -85,6 +85,18 @@ bool path_exists(hid_t location, const std::string& path);
 // variable-length strings [values.size()], or numbers of shape `dims` (row-major; the
 // product of dims must be values.size()). Serial files and root-only writes.
 void write_strings(hid_t location, const std::string& path, const std::vector<std::string>& values);
+// A new dataset of `count` UTF-8 variable-length strings, written piece by piece (e.g. the
+// names of 10^8 stations, never all in memory at once).
+class StringsWriter {
+ public:
+  StringsWriter(hid_t location, const std::string& path, std::int64_t count);
+  // Writes `values` as entries [first, first + values.size()).
+  void write(std::int64_t first, const std::vector<std::string>& values);
+
+ private:
+  std::string path_;
+  Handle type_, set_;
+};
 template <class T>
 void write_array(hid_t location, const std::string& path, const std::vector<T>& values, const std::vector<hsize_t>& dims);
 template <class T>

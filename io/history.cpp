@@ -18,8 +18,16 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Rows per chunk: chunks of at most 8192 values (64 KiB), at least one row.
+// Chunks of 64 KiB: 8192 values, as many rows as fit (at least one). A row wider than that
+// (one value per station) is cut into chunks of up to 2^16 values (512 KiB), so that rank 0
+// writing it block by block rewrites at most the chunk a block boundary cuts (it stays in
+// HDF5's 1 MiB chunk cache), never a whole row of 10^8 values.
 hsize_t chunk_rows(std::size_t width) { return std::max<hsize_t>(1, 8192 / static_cast<hsize_t>(width)); }
+hsize_t chunk_width(std::size_t width) { return std::min<hsize_t>(width, hsize_t{1} << 16); }
+
+// Tag of the pieces of append_blocks(): one collective call's pieces are the only messages
+// of this tag on the communicator while it runs.
+constexpr int block_tag = 0x4b48;
 
 // File access for a history file: HDF5's 1.10 format, which SWMR needs (read by HDF5 >= 1.10).
 h5::Handle swmr_file_access() {
@@ -36,7 +44,7 @@ h5::Handle create_row_dataset(hid_t file, const std::string& path, std::size_t w
   const int rank = width == 1 ? 1 : 2;
   const hsize_t dims[2] = {static_cast<hsize_t>(rows), width};
   const hsize_t max_dims[2] = {H5S_UNLIMITED, width};
-  const hsize_t chunk[2] = {chunk_rows(width), width};
+  const hsize_t chunk[2] = {chunk_rows(width), chunk_width(width)};
   h5::Handle space = h5::checked(H5Screate_simple(rank, dims, max_dims), "cannot create a dataspace");
   h5::Handle dcpl = h5::checked(H5Pcreate(H5P_DATASET_CREATE), "cannot create a dataset property list");
   h5::check_status(H5Pset_chunk(dcpl.get(), rank, chunk), "cannot set the chunk shape");
@@ -52,20 +60,32 @@ h5::Handle create_row_dataset(hid_t file, const std::string& path, std::size_t w
   return dataset;
 }
 
+// Extends `dataset` (rows of `width` values) to row + 1 rows.
+void extend_to_row(hid_t dataset, std::int64_t row, std::size_t width, const std::string& what) {
+  const hsize_t new_dims[2] = {static_cast<hsize_t>(row) + 1, width};
+  h5::check_status(H5Dset_extent(dataset, new_dims), "cannot extend " + what);
+}
+
+// Writes the `n` values at `values` as entries [first, first + n) of row `row`, which exists.
+template <class T>
+void write_row_part(hid_t dataset, std::int64_t row, std::size_t first, const T* values, std::size_t n,
+                    const std::string& what) {
+  if (n == 0) return;
+  h5::Handle file_space = h5::checked(H5Dget_space(dataset), "cannot get a dataspace");
+  const hsize_t start[2] = {static_cast<hsize_t>(row), first}, count[2] = {1, n};
+  h5::check_status(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr),
+                   "cannot select a history row");
+  const hsize_t length = n;
+  h5::Handle memory_space = h5::checked(H5Screate_simple(1, &length, nullptr), "cannot create a dataspace");
+  h5::check_status(H5Dwrite(dataset, h5::native_type<T>(), memory_space.get(), file_space.get(), H5P_DEFAULT, values),
+                   "cannot write " + what);
+}
+
 // Writes `values` as row `row` of `dataset`, extending it to row + 1 rows.
 template <class T>
 void write_row(hid_t dataset, std::int64_t row, const std::vector<T>& values, const std::string& what) {
-  const hsize_t width = values.size();
-  const hsize_t new_dims[2] = {static_cast<hsize_t>(row) + 1, width};
-  h5::check_status(H5Dset_extent(dataset, new_dims), "cannot extend " + what);
-  h5::Handle file_space = h5::checked(H5Dget_space(dataset), "cannot get a dataspace");
-  const hsize_t start[2] = {static_cast<hsize_t>(row), 0}, count[2] = {1, width};
-  h5::check_status(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr),
-                   "cannot select a history row");
-  h5::Handle memory_space = h5::checked(H5Screate_simple(1, &width, nullptr), "cannot create a dataspace");
-  h5::check_status(
-      H5Dwrite(dataset, h5::native_type<T>(), memory_space.get(), file_space.get(), H5P_DEFAULT, values.data()),
-      "cannot write " + what);
+  extend_to_row(dataset, row, values.size(), what);
+  write_row_part(dataset, row, 0, values.data(), values.size(), what);
 }
 
 // The datasets whose first dimension is unlimited: the history columns and `row`.
@@ -232,38 +252,100 @@ h5::Handle History::open_or_create_column(const std::string& path, std::size_t w
   return create_row_dataset(file_.get(), path, width, integer, rows_, unit);
 }
 
+History::Column& History::check_append(const std::string& path, std::size_t width, bool integer) {
+  require(!path.empty(), "history column names must not be empty");
+  require(width > 0, "history column '" + path + "' needs at least one value per row");
+  require(path != row_dataset, std::string("history column name '") + row_dataset + "' is reserved for the committed rows");
+  auto [it, is_new] = columns_.try_emplace(path);
+  Column& column = it->second;
+  if (is_new && (published_ || swmr_started_)) {
+    columns_.erase(it);
+    throw Error("history column '" + path + "' is first appended in row " + std::to_string(rows_) +
+                ", after the first row: a history readers follow while it is written has the columns of its "
+                "first row (append every column in every row, NaN where it has no value)");
+  }
+  if (is_new) {
+    column.width = width;
+    column.integer = integer;
+  }
+  require(column.width == width, "history column '" + path + "' has " + std::to_string(column.width) +
+                                     " values per row, got " + std::to_string(width));
+  require(column.integer == integer, "history column '" + path + "' holds " + (column.integer ? "int64" : "float64") +
+                                         " values, got " + (integer ? "int64" : "float64"));
+  require(!column.appended, "history column '" + path + "' appended twice in row " + std::to_string(rows_));
+  column.appended = true;
+  return column;
+}
+
 template <class T>
 void History::append_row(const std::string& path, const std::vector<T>& values, const std::string& unit) {
   constexpr bool integer = std::is_same_v<T, std::int64_t>;
   if (!pending_error_.empty()) return;  // this row has failed already; end_row() reports it
   try {
-    require(!path.empty(), "history column names must not be empty");
-    require(!values.empty(), "history column '" + path + "' needs at least one value per row");
-    require(path != row_dataset, std::string("history column name '") + row_dataset + "' is reserved for the committed rows");
-    auto [it, is_new] = columns_.try_emplace(path);
-    Column& column = it->second;
-    if (is_new && (published_ || swmr_started_)) {
-      columns_.erase(it);
-      throw Error("history column '" + path + "' is first appended in row " + std::to_string(rows_) +
-                  ", after the first row: a history readers follow while it is written has the columns of its "
-                  "first row (append every column in every row, NaN where it has no value)");
-    }
-    if (is_new) {
-      column.width = values.size();
-      column.integer = integer;
-    }
-    require(column.width == values.size(), "history column '" + path + "' has " + std::to_string(column.width) +
-                                               " values per row, got " + std::to_string(values.size()));
-    require(column.integer == integer, "history column '" + path + "' holds " +
-                                           (column.integer ? "int64" : "float64") + " values, got " +
-                                           (integer ? "int64" : "float64"));
-    require(!column.appended, "history column '" + path + "' appended twice in row " + std::to_string(rows_));
-    column.appended = true;
+    Column& column = check_append(path, values.size(), integer);
     if (rank_ != 0) return;
     if (!column.dataset.valid()) column.dataset = open_or_create_column(path, column.width, integer, unit);
     write_row(column.dataset.get(), rows_, values, "history column '" + path + "'");
   } catch (const Error& e) {
     pending_error_ = e.what();
+  }
+}
+
+std::int64_t History::block_piece_values() { return std::min<std::int64_t>(std::int64_t{1} << 20, comm::max_message_count()); }
+
+void History::append_blocks(const std::string& path, const std::vector<double>& local, std::int64_t width,
+                            const std::string& unit) {
+  h5::QuietErrors quiet;
+  const auto n = static_cast<std::int64_t>(local.size());
+  const std::vector<std::int64_t> sizes = comm::gather_to_root(comm_, std::vector<std::int64_t>{n});
+  const std::int64_t piece = block_piece_values();
+  const std::string what = "history column '" + path + "'";
+  if (rank_ != 0) {  // the pieces go whatever happened: rank 0 expects them
+    for (std::int64_t at = 0; at < n; at += piece) {
+      MPI_Send(local.data() + at, static_cast<int>(std::min(piece, n - at)), MPI_DOUBLE, 0, block_tag, comm_);
+    }
+    if (pending_error_.empty()) {
+      try {
+        check_append(path, static_cast<std::size_t>(std::max<std::int64_t>(width, 0)), false);
+      } catch (const Error& e) {
+        pending_error_ = e.what();
+      }
+    }
+    return;
+  }
+  // Rank 0 writes while it receives; after a failure it still takes every piece.
+  bool writing = pending_error_.empty();
+  Column* column = nullptr;
+  try {
+    if (writing) {
+      column = &check_append(path, static_cast<std::size_t>(std::max<std::int64_t>(width, 0)), false);
+      const std::int64_t sum = std::accumulate(sizes.begin(), sizes.end(), std::int64_t{0});
+      require(sum == width, what + ": the ranks' blocks hold " + std::to_string(sum) + " values, not the row's " +
+                                std::to_string(width));
+      if (!column->dataset.valid()) column->dataset = open_or_create_column(path, column->width, false, unit);
+      extend_to_row(column->dataset.get(), rows_, column->width, what);
+      write_row_part(column->dataset.get(), rows_, 0, local.data(), local.size(), what);
+    }
+  } catch (const Error& e) {
+    pending_error_ = e.what();
+    writing = false;
+  }
+  std::vector<double> buffer;
+  std::int64_t first = n;
+  for (std::size_t r = 1; r < sizes.size(); ++r) {
+    for (std::int64_t at = 0; at < sizes[r]; at += piece) {
+      const std::int64_t m = std::min(piece, sizes[r] - at);
+      buffer.resize(static_cast<std::size_t>(m));
+      MPI_Recv(buffer.data(), static_cast<int>(m), MPI_DOUBLE, static_cast<int>(r), block_tag, comm_, MPI_STATUS_IGNORE);
+      try {
+        if (writing)
+          write_row_part(column->dataset.get(), rows_, static_cast<std::size_t>(first), buffer.data(), buffer.size(), what);
+      } catch (const Error& e) {
+        pending_error_ = e.what();
+        writing = false;
+      }
+      first += m;
+    }
   }
 }
 
@@ -326,6 +408,17 @@ void History::sync() {
 }
 
 void History::write_static(const std::string& path, const std::vector<std::string>& values) {
+  write_static_strings(path, static_cast<std::int64_t>(values.size()),
+                       [&](std::int64_t i) { return values[static_cast<std::size_t>(i)]; });
+}
+
+void History::write_static(const std::string& path, std::int64_t count,
+                           const std::function<std::string(std::int64_t)>& value_of) {
+  write_static_strings(path, count, value_of);
+}
+
+void History::write_static_strings(const std::string& path, std::int64_t count,
+                                   const std::function<std::string(std::int64_t)>& value_of) {
   h5::QuietErrors quiet;
   collectively(comm_, [&] {
     if (!pending_error_.empty()) {
@@ -337,11 +430,19 @@ void History::write_static(const std::string& path, const std::vector<std::strin
     require(!published_ && !swmr_started_,
             "history dataset '" + path + "' is written after the first row; static datasets go in before it");
     require(path != row_dataset, std::string("history dataset name '") + row_dataset + "' is reserved for the committed rows");
+    require(count >= 0, "history dataset '" + path + "' needs a count >= 0, got " + std::to_string(count));
     if (rank_ != 0) return;
     if (h5::path_exists(file_.get(), path)) {
       h5::check_status(H5Ldelete(file_.get(), path.c_str(), H5P_DEFAULT), "cannot replace '" + path + "'");
     }
-    h5::write_strings(file_.get(), path, values);
+    h5::StringsWriter writer(file_.get(), path, count);
+    const std::int64_t piece = block_piece_values();
+    std::vector<std::string> values;
+    for (std::int64_t first = 0; first < count; first += piece) {
+      values.clear();
+      for (std::int64_t i = first; i < std::min(count, first + piece); ++i) values.push_back(value_of(i));
+      writer.write(first, values);
+    }
   });
 }
 

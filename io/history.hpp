@@ -18,7 +18,8 @@
 // before it. A History that never commits a row removes its `.new` file.
 //
 // All ranks construct the object; only rank 0 touches the file. append() is local: call it
-// on every rank with the same values, or on rank 0 only. Its errors (wrong width or type,
+// on every rank with the same values, or on rank 0 only; a column spread over the ranks
+// (one value per station) goes in with append_blocks(), which is collective. Its errors (wrong width or type,
 // a column appended twice or first appended after the first row, I/O failures on rank 0)
 // are held back and thrown on every rank by the next collective call, end_row() or
 // write_static(); create() and resume() agree on their own errors at once.
@@ -27,6 +28,7 @@
 #include <mpi.h>
 
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <map>
 #include <string>
@@ -71,6 +73,17 @@ class History {
     append(path, std::vector<double>(values), unit);
   }
 
+  // This row's values of column `path` when they are spread over the ranks (e.g. one value
+  // per station): every rank holds `local`, its block, and the blocks in rank order make the
+  // row's `width` values (a rank's block may be empty). Collective: every rank calls it for
+  // the same columns in the same order, with the same `width`. Rank 0 writes its block and
+  // then each other rank's, received in pieces of at most block_piece_values() values, so it
+  // never holds more than its own block and one piece; the other ranks' blocks never meet
+  // in one place. Errors (the blocks not making `width`, those of append()) are held back
+  // like append()'s; the transfer completes on every rank regardless.
+  void append_blocks(const std::string& path, const std::vector<double>& local, std::int64_t width,
+                     const std::string& unit = "");
+
   // Commits the row: every column seen so far must have been appended exactly once since
   // the last end_row(). Flushes the columns, then appends to `row` and flushes it (the
   // first time: starts SWMR writing and publishes the file at `path`). Collective; throws
@@ -86,6 +99,14 @@ class History {
   // Static metadata (e.g. station names): a 1-D dataset of UTF-8 strings, replaced if it
   // exists. Collective; only before the first end_row() of this process.
   void write_static(const std::string& path, const std::vector<std::string>& values);
+  // The same for `count` strings made on rank 0 by value_of(i), i = 0 .. count-1, in order,
+  // and written in pieces of block_piece_values(), so that rank 0 holds one piece at a time
+  // (e.g. the names of 10^8 stations, spelled out from the model's index).
+  void write_static(const std::string& path, std::int64_t count, const std::function<std::string(std::int64_t)>& value_of);
+
+  // The most values of other ranks' blocks rank 0 holds at once: 2^20 (8 MiB of doubles), or
+  // comm::max_message_count() if a test lowered that.
+  static std::int64_t block_piece_values();
 
   std::int64_t rows() const { return rows_; }
   const std::string& path() const { return path_; }
@@ -127,6 +148,10 @@ class History {
   void commit_row_on_rank0();
   template <class T>
   void append_row(const std::string& path, const std::vector<T>& values, const std::string& unit);
+  // append()'s bookkeeping of a column of `width` values; throws Error on a misuse.
+  Column& check_append(const std::string& path, std::size_t width, bool integer);
+  void write_static_strings(const std::string& path, std::int64_t count,
+                            const std::function<std::string(std::int64_t)>& value_of);
   h5::Handle open_or_create_column(const std::string& path, std::size_t width, bool integer, const std::string& unit);
 
   MPI_Comm comm_ = MPI_COMM_NULL;

@@ -682,12 +682,18 @@ struct LinePartial {
 
 }  // namespace
 
+std::int64_t Factory::first_owned_line() const {
+  if (local_.begin >= station_count_) return line_count();
+  const ModelIndex::Place place = index_.place(local_.begin);
+  return place.line_begin == local_.begin ? place.line : place.line + 1;
+}
+
 KpiReport Factory::report() const {
   const double T = time_s_;
   const auto ratio = [](double a, double b) { return b != 0.0 ? a / b : 0.0; };
 
-  // Per-station columns, computed where the station lives and gathered to rank 0; each
-  // station adds itself to its line's partial sums on the way.
+  // Per-station columns, computed where the station lives; each station adds itself to its
+  // line's partial sums on the way.
   static const char* const station_names[][2] = {
       {"processed", "parts"},   {"good", "parts"},        {"scrapped", "parts"},  {"busy_fraction", "1"},
       {"blocked_fraction", "1"}, {"starved_fraction", "1"}, {"down_fraction", "1"}, {"utilisation", "1"},
@@ -804,26 +810,23 @@ KpiReport Factory::report() const {
   for (std::size_t f = 0; f < factory_gid.size(); ++f)
     if (factory_busiest[f].gid >= 0 && factory_busiest[f].load == best_load[f]) factory_gid[f] = factory_busiest[f].gid;
   comm::allreduce_min(comm_, factory_gid);
-  const std::vector<double> station_rows = comm::gather_to_root(comm_, local_rows);
-  const std::vector<double> all_line_rows = comm::gather_to_root(comm_, line_rows);
-  const bool root = comm::rank_of(comm_) == 0;
 
+  // This rank's blocks: its stations, and the lines whose first station it holds.
   KpiReport report;
   report.time_s = T;
-  const auto columns = [&](const char* const (*names)[2], int n, const std::vector<double>& rows, std::int64_t count,
+  report.stations = {local_.begin, station_count_};
+  report.lines = {first_owned_line(), line_count()};
+  const auto columns = [&](const char* const (*names)[2], int n, const std::vector<double>& rows,
                            std::vector<KpiColumn>& out) {
+    const std::size_t count = rows.size() / static_cast<std::size_t>(n);
     for (int c = 0; c < n; ++c) {
-      KpiColumn column{names[c][0], names[c][1], {}};
-      if (root) {
-        column.values.resize(static_cast<std::size_t>(count));
-        for (std::int64_t i = 0; i < count; ++i)
-          column.values[static_cast<std::size_t>(i)] = rows[static_cast<std::size_t>(i * n + c)];
-      }
+      KpiColumn column{names[c][0], names[c][1], std::vector<double>(count)};
+      for (std::size_t i = 0; i < count; ++i) column.values[i] = rows[i * static_cast<std::size_t>(n) + static_cast<std::size_t>(c)];
       out.push_back(std::move(column));
     }
   };
-  columns(station_names, station_columns, station_rows, station_count_, report.station);
-  columns(group_names, group_columns, all_line_rows, line_count(), report.line);
+  columns(station_names, station_columns, local_rows, report.station);
+  columns(group_names, group_columns, line_rows, report.line);
   std::vector<double> factory_rows(static_cast<std::size_t>(factories * group_columns));
   for (std::int64_t f = 0; f < factories; ++f) {
     const auto u = static_cast<std::size_t>(f);
@@ -833,7 +836,7 @@ KpiReport Factory::report() const {
               factory_sums[3 * u + 1], lines_in_f > 0 ? factory_sums[3 * u + 2].to_double() / static_cast<double>(lines_in_f) : 0.0,
               gid, &factory_rows[u * group_columns]);
   }
-  columns(group_names, group_columns, factory_rows, factories, report.factory);
+  columns(group_names, group_columns, factory_rows, report.factory);
   report.factory.back().unit = "gid";
   return report;
 }

@@ -145,8 +145,9 @@ class Factory {
   const ModelIndex& index() const { return index_; }
   comm::Range local_stations() const { return local_; }
 
-  // Collective. Values are complete on rank 0 only (other ranks get the names and units
-  // with empty values).
+  // Collective. The station and line columns hold this rank's block (its stations, and the
+  // lines whose first station it holds; see KpiReport), factory columns are whole on every
+  // rank. O(local stations + factories) per rank; gather_to_root() for a whole small report.
   KpiReport report() const;
 
   // The local stations' state (a checkpoint at time_s()). Not collective.
@@ -171,6 +172,7 @@ class Factory {
 
  private:
   void refresh_next_events();  // next_event_s_ from the stations' state
+  std::int64_t first_owned_line() const;  // the first line whose first station is local (or after)
   void run_window(double window_end_s);
   void resolve_cells(double window_end_s);
   // Delivers the outboxes; with `agree` (the same on every rank) returns the global

@@ -69,6 +69,31 @@ FactoryState gather_state(MPI_Comm comm, const FactoryState& s) {
   return all;
 }
 
+// A spread report's blocks: every rank's station and line blocks follow each other in rank
+// order and cover the whole columns; every column of a kind has its block's length.
+void expect_blocks_follow_in_rank_order(const KpiReport& r) {
+  const auto check = [](const std::vector<KpiColumn>& columns, const KpiBlock& block, const char* what) {
+    const auto n = static_cast<std::int64_t>(columns.front().values.size());
+    for (const KpiColumn& c : columns) {
+      EXPECT_EQ(static_cast<std::int64_t>(c.values.size()), n) << what << " " << c.name;
+    }
+    const std::vector<std::int64_t> all = comm::gather_to_root(MPI_COMM_WORLD, std::vector<std::int64_t>{block.first, n, block.total});
+    std::int64_t next = 0;
+    for (std::size_t r = 0; r < all.size(); r += 3) {
+      EXPECT_EQ(all[r], next) << what << " block of rank " << r / 3;
+      EXPECT_EQ(all[r + 2], block.total) << what;
+      next += all[r + 1];
+    }
+    if (comm::rank_of(MPI_COMM_WORLD) == 0) {
+      EXPECT_EQ(next, block.total) << what;
+    }
+  };
+  check(r.station, r.stations, "stations");
+  check(r.line, r.lines, "lines");
+  EXPECT_EQ(r.stations.total, 19);
+  EXPECT_EQ(r.lines.total, 5);
+}
+
 constexpr double t_mid = 2000.0, t_end = 5000.0;
 
 TEST(FactoryParallel, SameBitsAtAnyRankCountAndWindowSplitting) {
@@ -79,13 +104,15 @@ TEST(FactoryParallel, SameBitsAtAnyRankCountAndWindowSplitting) {
   EXPECT_EQ(world.line_count(), 5);
   EXPECT_EQ(world.lookahead_s(), 3.0);
   EXPECT_EQ(world.advance(t_end), t_end);
-  const KpiReport one_go = world.report();
+  const KpiReport spread = world.report();
+  expect_blocks_follow_in_rank_order(spread);
+  const KpiReport one_go = gather_to_root(MPI_COMM_WORLD, spread);
   const std::int64_t events = comm::allreduce_sum(MPI_COMM_WORLD, world.events_processed());
   EXPECT_EQ(comm::any_rank(MPI_COMM_WORLD, world.bytes_sent() > 0), comm::size_of(MPI_COMM_WORLD) > 1);
 
   Factory uneven(model, seed, MPI_COMM_WORLD);
   advance_unevenly(uneven, t_end);
-  const KpiReport chunked = uneven.report();
+  const KpiReport chunked = gather_to_root(MPI_COMM_WORLD, uneven.report());
 
   if (rank == 0) {
     Factory serial(model, seed, MPI_COMM_SELF);
@@ -124,7 +151,7 @@ TEST(FactoryParallel, StopRequestReturnsAtAWindowBoundaryAndContinuesIdentically
   f.advance(t_end, stop);
   Factory straight(model, seed, MPI_COMM_WORLD);
   straight.advance(t_end);
-  const KpiReport a = f.report(), b = straight.report();
+  const KpiReport a = gather_to_root(MPI_COMM_WORLD, f.report()), b = gather_to_root(MPI_COMM_WORLD, straight.report());
   if (comm::rank_of(MPI_COMM_WORLD) == 0) expect_identical(a, b, "stopped and continued vs straight");
 }
 
@@ -162,7 +189,7 @@ TEST(FactoryParallel, IdleStretchesAreSkippedOnEveryRankCount) {
   // against a million windows of one lookahead each.
   EXPECT_GT(windows, 2000);
   EXPECT_LT(windows, 40000);
-  const KpiReport parallel = f.report();
+  const KpiReport parallel = gather_to_root(MPI_COMM_WORLD, f.report());
   if (comm::rank_of(MPI_COMM_WORLD) == 0) {
     Factory serial(model, seed, MPI_COMM_SELF);
     serial.advance(end_s);
@@ -179,13 +206,13 @@ TEST(FactoryParallel, RestoreOnAnyDecompositionContinuesBitwise) {
   const FactoryState saved = world.save();
   EXPECT_EQ(saved.station_count(), world.local_stations().size());
   world.advance(t_end);
-  const KpiReport reference = world.report();
+  const KpiReport reference = gather_to_root(MPI_COMM_WORLD, world.report());
 
   // Same decomposition, fresh object.
   Factory same(model, seed, MPI_COMM_WORLD);
   same.restore(t_mid, saved);
   same.advance(t_end);
-  const KpiReport same_report = same.report();
+  const KpiReport same_report = gather_to_root(MPI_COMM_WORLD, same.report());
 
   // Every rank's stations collected on rank 0 and continued there alone.
   const FactoryState all = gather_state(MPI_COMM_WORLD, saved);
@@ -205,7 +232,7 @@ TEST(FactoryParallel, RestoreOnAnyDecompositionContinuesBitwise) {
   const comm::Range mine = split.local_stations();
   split.restore(t_mid, slice_state(whole, mine.begin, mine.size()));
   split.advance(t_end);
-  const KpiReport split_report = split.report();
+  const KpiReport split_report = gather_to_root(MPI_COMM_WORLD, split.report());
   if (rank == 0) expect_identical(split_report, reference, "1 rank -> N ranks");
 
   // A state of the wrong size is refused on every rank alike.

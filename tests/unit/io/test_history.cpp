@@ -157,6 +157,107 @@ TEST(History, RowsReadBackWithPlainHdf5) {
   H5Fclose(f);
 }
 
+// Rank r's block of a spread column in row `row`: entries [first, first + size) of a row whose
+// entry i is 1000 row + i.
+std::vector<double> block_of(std::int64_t row, std::int64_t first, std::int64_t size) {
+  std::vector<double> values(static_cast<std::size_t>(size));
+  for (std::int64_t i = 0; i < size; ++i) values[static_cast<std::size_t>(i)] = 1000.0 * row + first + i;
+  return values;
+}
+
+TEST(History, ColumnsSpreadOverTheRanksArriveWholeInPieces) {
+  const std::string file = fresh_dir("blocks") + "/history.h5";
+  const int ranks = comm::size_of(MPI_COMM_WORLD);
+  // Rank r holds 2r + 3 values, rank 1 none: blocks of uneven size, one empty, several
+  // pieces each (at most 3 values per message here), and a row 70,000 wide, past one chunk.
+  const auto size_of_block = [](int r) -> std::int64_t { return r == 1 ? 0 : 2 * r + 3; };
+  std::int64_t first = 0, width = 0;
+  for (int r = 0; r < ranks; ++r) {
+    if (r < rank()) first += size_of_block(r);
+    width += size_of_block(r);
+  }
+  const std::int64_t wide = 70000, wide_first = rank() * wide / ranks, wide_end = (rank() + 1) * wide / ranks;
+  const std::int64_t saved_count = comm::max_message_count();
+  comm::set_max_message_count(3);
+  EXPECT_EQ(History::block_piece_values(), 3);
+  {
+    History history = History::create(MPI_COMM_WORLD, file, "deck", "resolved");
+    history.write_static("stations/names", 7, [](std::int64_t i) { return "station_" + std::to_string(i); });
+    for (std::int64_t row = 0; row < 2; ++row) {
+      history.append_blocks("stations/processed", block_of(row, first, size_of_block(rank())), width, "parts");
+      history.append_blocks("stations/wide", block_of(row, wide_first, wide_end - wide_first), wide);
+      if (rank() == 0) history.append("time_s", {static_cast<double>(row)}, "s");
+      history.end_row();
+    }
+  }
+  comm::set_max_message_count(saved_count);
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (rank() != 0) return;
+  const auto processed = read_column<double>(file, "stations/processed");
+  ASSERT_EQ(processed.dims, (std::vector<hsize_t>{2, static_cast<hsize_t>(width)}));
+  EXPECT_EQ(processed.unit, "parts");
+  for (std::int64_t row = 0; row < 2; ++row)
+    for (std::int64_t i = 0; i < width; ++i)
+      EXPECT_EQ(processed.values[static_cast<std::size_t>(row * width + i)], 1000.0 * row + i);
+  const auto wide_column = read_column<double>(file, "stations/wide");
+  ASSERT_EQ(wide_column.dims, (std::vector<hsize_t>{2, static_cast<hsize_t>(wide)}));
+  std::vector<double> expected = block_of(0, 0, wide);
+  const std::vector<double> second = block_of(1, 0, wide);
+  expected.insert(expected.end(), second.begin(), second.end());
+  EXPECT_EQ(wide_column.values, expected);
+  EXPECT_EQ(rows_in_file(file), 2);
+  // A row wider than 2^16 values is stored in chunks of 2^16, not one chunk per row.
+  hid_t f = open_for_reading(file);
+  hid_t d = H5Dopen2(f, "stations/wide", H5P_DEFAULT);
+  hid_t plist = H5Dget_create_plist(d);
+  hsize_t chunk[2] = {0, 0};
+  EXPECT_EQ(H5Pget_chunk(plist, 2, chunk), 2);
+  EXPECT_EQ(chunk[0], 1u);
+  EXPECT_EQ(chunk[1], hsize_t{1} << 16);
+  H5Pclose(plist);
+  H5Dclose(d);
+  d = H5Dopen2(f, "stations/names", H5P_DEFAULT);
+  hid_t t = H5Dget_type(d);
+  std::vector<char*> names(7);
+  H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, names.data());
+  for (std::size_t i = 0; i < names.size(); ++i) EXPECT_EQ(std::string(names[i]), "station_" + std::to_string(i));
+  for (char* name : names) H5free_memory(name);
+  H5Tclose(t);
+  H5Dclose(d);
+  H5Fclose(f);
+}
+
+TEST(History, SpreadColumnErrorsFailEveryRankAndLeaveTheHistoryUsable) {
+  const std::string file = fresh_dir("block_errors") + "/history.h5";
+  History history = History::create(MPI_COMM_WORLD, file, "deck", "resolved");
+  const int ranks = comm::size_of(MPI_COMM_WORLD);
+  history.append_blocks("x", {1.0, 2.0}, 2 * ranks);
+  history.end_row();
+  // Blocks that do not make the row's width: only rank 0 can see it, every rank fails.
+  std::string message = row_error(history, [&] { history.append_blocks("x", {1.0}, 2 * ranks); });
+  EXPECT_NE(message.find("'x': the ranks' blocks hold " + std::to_string(ranks) + " values, not the row's " +
+                         std::to_string(2 * ranks)),
+            std::string::npos)
+      << message;
+  // An error earlier in the row: the blocks still travel (no rank waits), the row fails.
+  message = row_error(history, [&] {
+    history.append_blocks("x", {1.0, 2.0}, 2 * ranks);
+    history.append_blocks("x", {1.0, 2.0}, 2 * ranks);
+  });
+  EXPECT_NE(message.find("appended twice"), std::string::npos) << message;
+  EXPECT_NE(row_error(history, [&] { history.append_blocks("y", {}, 0); }).find("at least one value"), std::string::npos);
+  history.append_blocks("x", {3.0, 4.0}, 2 * ranks);
+  history.end_row();
+  EXPECT_EQ(history.rows(), 2);
+  history = History();
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (rank() != 0) return;
+  const auto x = read_column<double>(file, "x");
+  ASSERT_EQ(x.dims, (std::vector<hsize_t>{2, static_cast<hsize_t>(2 * ranks)}));
+  EXPECT_EQ(x.values[static_cast<std::size_t>(2 * ranks)], 3.0);
+  EXPECT_EQ(x.values.back(), 4.0);
+}
+
 TEST(History, ResumeDropsRowsAfterTheCheckpoint) {
   const std::string file = fresh_dir("resume") + "/history.h5";
   {
