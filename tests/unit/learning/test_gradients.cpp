@@ -155,6 +155,9 @@ TEST(LearningGradients, DenseTanhThenLinear) { check_network({3, 5, 2}); }
 TEST(LearningGradients, TwoTanhLayers) { check_network({4, 6, 5, 3}); }
 // Widths past one vector tile (8 doubles), with leftover columns and inputs.
 TEST(LearningGradients, WideLayersWithRemainders) { check_network({5, 20, 9, 3}); }
+// A bias row past one pass of 8 vectors with leftover columns (40 = 32 + 8), and a narrow
+// last layer (3 outputs) whose 40 inputs go in groups of 4, 4 and 2 vectors.
+TEST(LearningGradients, BiasPassesAndNarrowInputGroups) { check_network({10, 40, 3}); }
 
 // The float kernels (vector tiles, fast tanh) against the double ones on the trained
 // shapes (13 -> 64 -> 64 -> 2), with segments of several rows: outputs, parameter and
