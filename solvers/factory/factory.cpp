@@ -27,6 +27,8 @@ constexpr std::int32_t kind_credit = 1;  // a freed place of the sender's buffer
 // and (once that has arrived) the heads of its FIFOs.
 constexpr std::size_t prefetch_stations = 8;
 constexpr std::size_t prefetch_fifos = 4;
+// Consumed FIFO entries a station may keep before it moves the rest (Station::compact).
+constexpr std::size_t min_compacted = 8;
 
 enum Phase : std::int64_t { phase_idle = 0, phase_busy = 1, phase_blocked = 2 };
 enum KpiState : std::int64_t { kpi_busy = 0, kpi_blocked = 1, kpi_starved = 2, kpi_down = 3 };
@@ -72,6 +74,7 @@ struct alignas(64) Station {
   std::int64_t downstream_capacity = 0;  // C_{i+1} (0 = unlimited or last): bounds the credits
   double conveyor_s = inf;         // T_i, to the next station
   double upstream_conveyor_s = inf;
+  double send_delay_s = inf;       // the shortest delay of what it sends (+inf: it sends nothing)
   double mtbf_s = 0.0, mttr_s = 0.0, interval_s = 0.0;
   const DistributionProcessModel::Params* process = nullptr;  // with the default process model
 
@@ -105,14 +108,19 @@ struct alignas(64) Station {
   Part request;
   Outcome ready;
 
+  // Drops the consumed entries of the FIFOs once they are several and at least half (so a
+  // FIFO holds at most max(2 * min_compacted, twice its live entries)). Dropping them at
+  // nearly every visit, as soon as any was consumed, cost a copy and a mispredicted branch
+  // on a busy line.
   void compact() {
-    if (part_head > 0 && 2 * part_head >= parts_in.size()) {
-      parts_in.erase(parts_in.begin(), parts_in.begin() + static_cast<std::ptrdiff_t>(part_head));
-      part_head = 0;
-    }
-    if (credit_head > 0 && 2 * credit_head >= credits_in.size()) {
-      credits_in.erase(credits_in.begin(), credits_in.begin() + static_cast<std::ptrdiff_t>(credit_head));
-      credit_head = 0;
+    drop_consumed(parts_in, part_head);
+    drop_consumed(credits_in, credit_head);
+  }
+  template <class T>
+  static void drop_consumed(std::vector<T>& fifo, std::size_t& head) {
+    if (head >= min_compacted && 2 * head >= fifo.size()) {
+      fifo.erase(fifo.begin(), fifo.begin() + static_cast<std::ptrdiff_t>(head));
+      head = 0;
     }
   }
   // The earliest pending event (+inf if none): the candidates StationRunner::run compares.
@@ -126,6 +134,20 @@ struct alignas(64) Station {
     if (next_part < parts_in.size()) t = std::min(t, parts_in[next_part].time_s);
     return t;
   }
+  // A lower bound on the time of the station's next message, at a window boundary and if
+  // nothing more arrives. It sends only when it makes progress (a part at a service end or on
+  // a credit, a credit at a service start), and before that it must wait: for the repair if
+  // down, the service end if busy, a credit if blocked, a part if idle. (A service may take
+  // no time, so a part that arrives may be sent on at once.)
+  double earliest_send_s() const {
+    if (down) return repair_end;
+    if (phase == phase_busy) return service_end;
+    if (phase == phase_blocked) return credit_head < credits_in.size() ? credits_in[credit_head] : inf;
+    const double next_part = part_head < parts_in.size() ? parts_in[part_head].time_s : inf;
+    return std::min(next_part, next_arrival);
+  }
+  // No message from this station arrives anywhere before this time (see earliest_send_s).
+  double send_horizon_s() const { return earliest_send_s() + send_delay_s; }
   // Sum over the parts in the line held here (in the FIFO: on the conveyor into this
   // station or in its buffer; in service or held) of T - entry time.
   double in_line_s(double T) const {
@@ -392,6 +414,7 @@ Factory::Factory(const FactoryModelConfig& config, std::uint64_t seed, MPI_Comm 
       s.credits = next.buffer_capacity;
     }
     if (!s.first) s.upstream_conveyor_s = index_.place(g - 1).config->conveyor_time_s;
+    s.send_delay_s = std::min(s.conveyor_s, s.upstream_limited ? s.upstream_conveyor_s : inf);
     s.cell = c.cell.enabled;
     has_cells_ = has_cells_ || s.cell;
     if (distribution_model_ != nullptr) s.process = &distribution_model_->params(g);
@@ -434,7 +457,13 @@ Factory& Factory::operator=(Factory&&) noexcept = default;
 
 void Factory::refresh_next_events() {
   next_event_s_.resize(stations_.size());
-  for (std::size_t i = 0; i < stations_.size(); ++i) next_event_s_[i] = stations_[i].next_event_time();
+  send_horizon_s_.resize(stations_.size());
+  earliest_arrival_s_ = inf;
+  for (std::size_t i = 0; i < stations_.size(); ++i) {
+    next_event_s_[i] = stations_[i].next_event_time();
+    send_horizon_s_[i] = stations_[i].send_horizon_s();
+    earliest_arrival_s_ = std::min(earliest_arrival_s_, send_horizon_s_[i]);
+  }
   active_.resize(stations_.size());
   active_count_ = 0;
 }
@@ -473,13 +502,15 @@ void Factory::run_window(double window_end_s) {
   const detail::StationRunner runner{seed_, process_model_.get(), distribution_model_};
   Station* stations = stations_.data();
   double* next_out = next_event_s_.data();
-  // Stations are independent within a window: each touches only itself, its outbox and its
-  // next-event time.
+  double* horizon_out = send_horizon_s_.data();
+  // Stations are independent within a window: each touches only itself, its outbox, its
+  // next-event time and its send horizon.
   const auto run_one = [=](std::int64_t k) {
     if (k + static_cast<std::int64_t>(prefetch_stations) < count) stations[active[k + prefetch_stations]].prefetch(false);
     if (k + static_cast<std::int64_t>(prefetch_fifos) < count) stations[active[k + prefetch_fifos]].prefetch(true);
     const std::int32_t i = active[k];
     next_out[i] = runner.run(stations[i], window_end_s);
+    horizon_out[i] = stations[i].send_horizon_s();
   };
   for_stations("factory::window", count, run_one);
   resolve_cells(window_end_s);
@@ -513,9 +544,13 @@ void Factory::resolve_cells(double window_end_s) {
     }
     Station* stations = stations_.data();
     double* next_out = next_event_s_.data();
+    double* horizon_out = send_horizon_s_.data();
     const std::int32_t* paused = paused_.data();
-    for_stations("factory::resume_cells", static_cast<std::int64_t>(paused_.size()),
-                 [=](std::int64_t k) { next_out[paused[k]] = runner.run(stations[paused[k]], window_end_s); });
+    for_stations("factory::resume_cells", static_cast<std::int64_t>(paused_.size()), [=](std::int64_t k) {
+      const std::int32_t i = paused[k];
+      next_out[i] = runner.run(stations[i], window_end_s);
+      horizon_out[i] = stations[i].send_horizon_s();
+    });
   }
 }
 
@@ -527,6 +562,7 @@ double Factory::deliver(bool agree) {
     else d.credits_in.push_back(m.time_s);
     // FIFOs are in non-decreasing time order, so this is exact, not just a lower bound.
     next_event_s_[i] = std::min(next_event_s_[i], m.time_s);
+    send_horizon_s_[i] = d.send_horizon_s();
   };
   remote_out_.clear();
   // Only the stations that ran have outbox entries. Each FIFO has one sender, so delivering
@@ -560,12 +596,33 @@ double Factory::deliver(bool agree) {
     s.outbox.clear();
   }
   active_count_ = 0;
-  const double inf = std::numeric_limits<double>::infinity();
+  if (exchange_->alone()) return next_event_and_horizon();
   const double local_next = !agree || next_event_s_.empty()
                                 ? inf
                                 : *std::min_element(next_event_s_.begin(), next_event_s_.end());
   for (const comm::PartMessage& m : exchange_->exchange(remote_out_, agree, local_next)) push(m);
   return agree ? exchange_->next_s() : -inf;
+}
+
+double Factory::next_event_and_horizon() {
+  // Nothing leaves the rank, so there is nothing to exchange: one pass over the dense times.
+  double next = inf;
+  earliest_arrival_s_ = inf;
+  for (std::size_t i = 0; i < next_event_s_.size(); ++i) {
+    next = std::min(next, next_event_s_[i]);
+    earliest_arrival_s_ = std::min(earliest_arrival_s_, send_horizon_s_[i]);
+  }
+  return next;
+}
+
+double Factory::window_end_after(double start_s) const {
+  // One lookahead is always safe: every message takes at least that long. On one rank the
+  // stations' send horizons tell more: no message sent in the window arrives before the
+  // earliest of them, so the window may run up to it (several ranks would have to agree on
+  // it at every window). The max only guards the lookahead rule.
+  const double one_lookahead = start_s + lookahead_s_;
+  if (!exchange_->alone()) return one_lookahead;
+  return std::max(one_lookahead, earliest_arrival_s_);
 }
 
 double Factory::advance(double t_end_s, const std::function<bool()>& stop_requested) {
@@ -581,7 +638,7 @@ double Factory::advance(double t_end_s, const std::function<bool()>& stop_reques
   // windows; an idle stretch costs at most max_agree_every windows before it is skipped.
   constexpr std::int64_t max_agree_every = 64;
   while (time_s_ < t_end_s) {
-    const double window_end = std::min(time_s_ + lookahead_s_, t_end_s);
+    const double window_end = std::min(window_end_after(time_s_), t_end_s);
     require(window_end > time_s_, "factory: window does not advance (lookahead below time resolution)");
     run_window(window_end);
     const bool agree = exchange_->alone() || windows_to_agreement_ == 0;

@@ -58,16 +58,20 @@
 // upstream station and credits from the one downstream station, each in non-decreasing
 // time order (in send order).
 //
-// Time stepping: conservative windows [t, t + w) with w = min(L, t_end - t). Every local
+// Time stepping: conservative windows [t, t + w) with w = min(L, t_end - t); on one rank
+// w = min(max(L, H - t), t_end - t) with H the earliest arrival of anything a station may
+// send next: a station sends only when it makes progress, which must first wait for its
+// pending repair end, service end, credit or part (whichever its state needs), so H = min
+// over stations of that time + the station's shortest outgoing delay (>= t + L). Every local
 // station processes all its events with time < window end independently (messages go to
 // its outbox); at the window end the outboxes are delivered, local ones directly, remote
 // ones through comm::PartExchange (plan built once), which, at some window ends, also agrees
 // on the global next-event time E; the next window then starts at max(window end, E),
-// skipping idle time on any rank count. Every message has time >= its sending
-// event + L >= window end, so it is in the receiver's FIFO before it is due: the result is
-// exactly that of a sequential simulation for any rank count and any window splitting.
-// Windows cost O(stations with an event before the window end) plus a scan of a dense
-// array of next-event times.
+// skipping idle time on any rank count. Every message has time >= its sending event + L >=
+// window end (on one rank: >= H >= window end), so it is in the receiver's FIFO before it
+// is due: the result is exactly that of a sequential simulation for any rank count and any
+// window splitting. Windows cost O(stations with an event before the window end) plus a
+// scan of a dense array of next-event times (on one rank, and of send horizons).
 //
 // KPI accumulation. Each station's events are processed in the same order whatever the rank
 // count and window splitting, so per-station plain double sums updated AT EVENTS ONLY have
@@ -171,8 +175,12 @@ class Factory {
   std::int64_t bytes_sent() const { return exchange_->bytes_sent(); }
 
  private:
-  void refresh_next_events();  // next_event_s_ from the stations' state
+  void refresh_next_events();  // next_event_s_ and send_horizon_s_ from the stations' state
   std::int64_t first_owned_line() const;  // the first line whose first station is local (or after)
+  // The end of the window that starts at start_s (before the caller's end time).
+  double window_end_after(double start_s) const;
+  // One rank: the earliest pending event after a delivery; sets earliest_arrival_s_.
+  double next_event_and_horizon();
   void run_window(double window_end_s);
   void resolve_cells(double window_end_s);
   // Delivers the outboxes; with `agree` (the same on every rank) returns the global
@@ -191,8 +199,11 @@ class Factory {
   std::vector<double> station_ideal_cycle_s_;     // local stations
   std::vector<detail::Station> stations_;         // local stations
   // Hot per-window data, dense by local station: the earliest pending event of each station
-  // (exact after every run and delivery), and the stations that run in the current window.
+  // (exact after every run and delivery), the earliest arrival of anything it may send next
+  // (likewise), and the stations that run in the current window.
   std::vector<double> next_event_s_;
+  std::vector<double> send_horizon_s_;
+  double earliest_arrival_s_ = 0.0;  // min of send_horizon_s_ after a delivery (one rank only)
   std::vector<std::int32_t> active_;
   std::size_t active_count_ = 0;
   std::unique_ptr<comm::PartExchange> exchange_;
