@@ -12,7 +12,7 @@
 
 // Full unrolling of the fixed-size tile loops below, so that their accumulators live in
 // (vector) registers.
-#if defined(__CUDA_ARCH__) || defined(__clang__)
+#if defined(__CUDACC__) || defined(__clang__)
 #define KOLLEKTIV_UNROLL _Pragma("unroll")
 #elif defined(__GNUC__)
 #define KOLLEKTIV_UNROLL _Pragma("GCC unroll 16")
@@ -54,8 +54,9 @@ KOKKOS_INLINE_FUNCTION float tanh_activation(float x) { return tanh_rational(x);
 // On host builds with GCC or Clang the tiles below are written with the compilers' vector
 // extensions (portable across instruction sets: AVX2 here, NEON or SVE elsewhere): left to
 // the auto-vectoriser, the same loops kept their accumulators on the stack. Device builds
-// (CUDA) use the plain loops, one tile per thread.
-#if (defined(__GNUC__) || defined(__clang__)) && !defined(__CUDA_ARCH__)
+// (CUDA, HIP, SYCL: views in device memory, LayoutLeft) use the plain loops, one tile per
+// thread, in both their host and device passes.
+#if (defined(__GNUC__) || defined(__clang__)) && KOLLEKTIV_SIMD_LANES > 1
 #define KOLLEKTIV_VECTOR_TILES 1
 template <class T>
 struct Vec {

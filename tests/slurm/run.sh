@@ -16,6 +16,8 @@
 #               MPI_Init as on a site whose default is none
 #   test-only   every jobs/slurm/*.sbatch passes sbatch --test-only (a GPU script with GPU
 #               options)
+#   gpu         gpu.sbatch on the placeholder GPUs runs one task per GPU through cpu.sbatch
+#               to factory_basic's history
 # Every daemon started is stopped by pid at the end, also on failure.
 #
 # usage (as root; installs slurm-wlm and munge if missing):
@@ -98,7 +100,7 @@ cpu=$root/jobs/slurm/cpu.sbatch
 # --- sbatch --test-only: every job script is accepted with this cluster's resources.
 for script in "$root"/jobs/slurm/*.sbatch; do
   options=(--ntasks-per-node="$(nproc)")
-  case "$(basename "$script")" in gpu*) options=(--ntasks-per-node=1 --gpus-per-node=1) ;; esac
+  case "$(basename "$script")" in gpu*) options=(--ntasks-per-node=1 --gpus-per-node=1 --cpus-per-task=1) ;; esac
   sbatch --test-only "${options[@]}" "$script" "$decks/factory_basic.yaml" >"$work/test_only.out" 2>&1 || true
   expect "sbatch --test-only ${options[*]} $(basename "$script"): $(cat "$work/test_only.out")" \
     grep -q "to start at" "$work/test_only.out"
@@ -198,6 +200,17 @@ assert len(set(throughput)) == 3, "replications with different seeds gave identi
 EOF
 }
 expect "job array of replications" array_check
+
+# --- gpu.sbatch on this cluster's placeholder GPUs, with the CPU executable: one task per
+# GPU through cpu.sbatch's run (found from the submitted script's path), the same results.
+out=$work/gpu/out
+id=$(KOLLEKTIV_OUTPUT=$out submit "$work/gpu" --ntasks-per-node=2 --gpus-per-node=2 --cpus-per-task=1 \
+  "$root/jobs/slurm/gpu.sbatch" "$decks/factory_basic.yaml")
+state=$(wait_job "$id" 300)
+expect "gpu.sbatch: state '$state'" test "$state" = COMPLETED
+expect "gpu.sbatch: srun without one GPU per task" \
+  grep -q -- "--gpus-per-task=1 --gpu-bind=closest" "$work/gpu/kollektiv-kollektiv-gpu-$id.out"
+same_files "$quick_ref/history.h5" "$out/history.h5" "history of gpu.sbatch"
 
 echo "slurm tests: $failures failure(s) in $((SECONDS - t_start)) s"
 [ "$failures" -eq 0 ]
