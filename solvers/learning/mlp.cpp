@@ -12,8 +12,10 @@
 
 // Full unrolling of the fixed-size tile loops below, so that their accumulators live in
 // (vector) registers.
-#if defined(__CUDACC__) || defined(__clang__)
+#if defined(__CUDA_ARCH__) || defined(__clang__)
 #define KOLLEKTIV_UNROLL _Pragma("unroll")
+#elif defined(__CUDACC__)
+#define KOLLEKTIV_UNROLL  // nvcc's host pass: GCC and cudafe each reject the other's pragma
 #elif defined(__GNUC__)
 #define KOLLEKTIV_UNROLL _Pragma("GCC unroll 16")
 #else
