@@ -408,17 +408,12 @@ void History::sync() {
 }
 
 void History::write_static(const std::string& path, const std::vector<std::string>& values) {
-  write_static_strings(path, static_cast<std::int64_t>(values.size()),
-                       [&](std::int64_t i) { return values[static_cast<std::size_t>(i)]; });
+  write_static(path, static_cast<std::int64_t>(values.size()),
+               [&](std::int64_t i) { return values[static_cast<std::size_t>(i)]; });
 }
 
 void History::write_static(const std::string& path, std::int64_t count,
                            const std::function<std::string(std::int64_t)>& value_of) {
-  write_static_strings(path, count, value_of);
-}
-
-void History::write_static_strings(const std::string& path, std::int64_t count,
-                                   const std::function<std::string(std::int64_t)>& value_of) {
   h5::QuietErrors quiet;
   collectively(comm_, [&] {
     if (!pending_error_.empty()) {

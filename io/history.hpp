@@ -150,8 +150,6 @@ class History {
   void append_row(const std::string& path, const std::vector<T>& values, const std::string& unit);
   // append()'s bookkeeping of a column of `width` values; throws Error on a misuse.
   Column& check_append(const std::string& path, std::size_t width, bool integer);
-  void write_static_strings(const std::string& path, std::int64_t count,
-                            const std::function<std::string(std::int64_t)>& value_of);
   h5::Handle open_or_create_column(const std::string& path, std::size_t width, bool integer, const std::string& unit);
 
   MPI_Comm comm_ = MPI_COMM_NULL;
