@@ -36,6 +36,21 @@ std::int64_t episode_key(std::int64_t station, std::int64_t service, int robot, 
   return static_cast<std::int64_t>((h >> 2) | (std::uint64_t{1} << 61));
 }
 
+// deep_copy of rows [0, n) between a 2-D View and its mirror. Between memory spaces Kokkos
+// copies only contiguous Views of one layout: leading rows are contiguous in LayoutRight
+// (host backends) but not in LayoutLeft (CUDA) unless they are all the rows, and there the
+// whole View goes (the rows from n on are scratch that nothing reads on either side).
+template <class Dst, class Src>
+void copy_leading_rows(const Dst& dst, const Src& src, int n) {
+  const auto rows = std::make_pair(0, n);
+  const auto d = Kokkos::subview(dst, rows, Kokkos::ALL);
+  const auto s = Kokkos::subview(src, rows, Kokkos::ALL);
+  if (d.span_is_contiguous() && s.span_is_contiguous())
+    Kokkos::deep_copy(d, s);
+  else
+    Kokkos::deep_copy(dst, src);
+}
+
 }  // namespace
 
 // One episode's experience: what the policy saw and did, step by step (row-major).
@@ -86,7 +101,7 @@ struct CellSkill::Buffers {
     Kokkos::deep_copy(Kokkos::subview(reward_h, r), Kokkos::subview(result.reward, r));
     Kokkos::deep_copy(Kokkos::subview(quality_h, r), Kokkos::subview(result.episode_quality, r));
     Kokkos::deep_copy(Kokkos::subview(return_h, r), Kokkos::subview(result.episode_return, r));
-    Kokkos::deep_copy(Kokkos::subview(final_obs_h, r, Kokkos::ALL), Kokkos::subview(result.final_obs, r, Kokkos::ALL));
+    copy_leading_rows(final_obs_h, result.final_obs, n);
     Kokkos::deep_copy(Kokkos::subview(done_h, r), Kokkos::subview(result.episode_done, r));
     Kokkos::deep_copy(Kokkos::subview(terminated_h, r), Kokkos::subview(result.terminated, r));
     Kokkos::deep_copy(Kokkos::subview(success_h, r), Kokkos::subview(result.episode_success, r));
@@ -251,8 +266,7 @@ void CellSkill::run_batch(std::vector<Task>& tasks) {
     b.keys_h(r, 2) = task_episode + (std::int64_t{t.attempt} << 32);
     noise_key[static_cast<std::size_t>(r)] = episode_key(t.station->gid, t.request->service_count, t.robot, t.attempt);
   }
-  Kokkos::deep_copy(Kokkos::subview(b.keys, std::make_pair(0, n), Kokkos::ALL),
-                    Kokkos::subview(b.keys_h, std::make_pair(0, n), Kokkos::ALL));
+  copy_leading_rows(b.keys, b.keys_h, n);
   fleet_->start_episodes(b.keys, n);
   std::vector<Episode> episodes(static_cast<std::size_t>(n));
   for (int r = 0; r < n; ++r) {
@@ -281,8 +295,7 @@ void CellSkill::run_batch(std::vector<Task>& tasks) {
   for (int t = 0; t < steps && running > 0; ++t) {
     t0 = Clock::now();
     fleet_->observe(b.obs, n);  // only this batch's rows
-    Kokkos::deep_copy(Kokkos::subview(b.obs_h, std::make_pair(0, n), Kokkos::ALL),
-                      Kokkos::subview(b.obs, std::make_pair(0, n), Kokkos::ALL));
+    copy_leading_rows(b.obs_h, b.obs, n);
     physics_s_ += seconds_since(t0);
     t0 = Clock::now();
     // The running rows, packed: replica ranges [begin, end) of the packed buffers.
@@ -302,7 +315,7 @@ void CellSkill::run_batch(std::vector<Task>& tasks) {
       b.key_h(i) = noise_key[static_cast<std::size_t>(r)];
     }
     const auto packed = std::make_pair(0, m);
-    Kokkos::deep_copy(Kokkos::subview(b.raw, packed, Kokkos::ALL), Kokkos::subview(b.raw_h, packed, Kokkos::ALL));
+    copy_leading_rows(b.raw, b.raw_h, m);
     Kokkos::deep_copy(Kokkos::subview(b.key, packed), Kokkos::subview(b.key_h, packed));
     for (const auto& [begin, end] : ranges) {
       const auto span = std::make_pair(begin, end);
@@ -311,7 +324,7 @@ void CellSkill::run_batch(std::vector<Task>& tasks) {
                 static_cast<std::uint64_t>(t), learn, Kokkos::subview(b.act, span, Kokkos::ALL),
                 Kokkos::subview(b.log_prob, span), Kokkos::subview(b.value, span));
     }
-    Kokkos::deep_copy(Kokkos::subview(b.act_h, packed, Kokkos::ALL), Kokkos::subview(b.act, packed, Kokkos::ALL));
+    copy_leading_rows(b.act_h, b.act, m);
     if (learn) {
       Kokkos::deep_copy(Kokkos::subview(b.log_prob_h, packed), Kokkos::subview(b.log_prob, packed));
       Kokkos::deep_copy(Kokkos::subview(b.value_h, packed), Kokkos::subview(b.value, packed));
@@ -329,7 +342,7 @@ void CellSkill::run_batch(std::vector<Task>& tasks) {
     inference_s_ += seconds_since(t0);
     t0 = Clock::now();
     const auto batch = std::make_pair(0, n);
-    Kokkos::deep_copy(Kokkos::subview(b.actions, batch, Kokkos::ALL), Kokkos::subview(b.actions_h, batch, Kokkos::ALL));
+    copy_leading_rows(b.actions, b.actions_h, n);
     Kokkos::deep_copy(Kokkos::subview(b.active, batch), Kokkos::subview(b.active_h, batch));
     fleet_->step(b.actions, b.active, b.result, n);
     b.copy_result(n);
@@ -479,7 +492,8 @@ CellUpdate CellSkill::end_interval() {
     auto block = Kokkos::create_mirror_view(ro.block);
     auto length = Kokkos::create_mirror_view(ro.length);
     const int rows = steps * robots;
-    HostView<Real**> raw("cells::rollout_raw", rows, obs_dim);
+    View<Real**> raw_d("cells::rollout_raw", rows, obs_dim);
+    auto raw = Kokkos::create_mirror_view(raw_d);  // raw_d's layout (left on CUDA), for deep_copy
     auto acts = Kokkos::create_mirror_view(ro.actions);
     auto lp = Kokkos::create_mirror_view(ro.log_prob);
     auto val = Kokkos::create_mirror_view(ro.value);
@@ -519,7 +533,6 @@ CellUpdate CellSkill::end_interval() {
     Kokkos::deep_copy(ro.terminated, term);
     Kokkos::deep_copy(ro.truncated, trunc);
     Kokkos::deep_copy(ro.final_obs, fin);
-    View<Real**> raw_d("cells::rollout_raw", rows, obs_dim);
     Kokkos::deep_copy(raw_d, raw);
     learners_[rep]->normalize(raw_d, rows, ro.obs);  // the statistics the policy acted with
     const learning::PpoStats s = learners_[rep]->update(ro);
