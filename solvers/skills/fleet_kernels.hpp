@@ -1,0 +1,235 @@
+// The fleet's kernels (fleet.cpp launches them): per-robot episode set-up, observation, and
+// the step that ties a skill's rules to the arm dynamics. One thread per robot; kernels are
+// templated on the joint count N and on the skill S (reach.hpp, weld.hpp, pick_place.hpp:
+// each skill's task, observation and rules in its own file, behind the interface of
+// skill_kernel.hpp). FleetLaunch<N, S> launches them: it is defined in fleet_launch.hpp and
+// instantiated in generated translation units (CMakeLists.txt), so that fleet.cpp compiles
+// no kernel and a CUDA build compiles the 24 (N, S) pairs in parallel.
+#pragma once
+
+#include <cstdint>
+
+#include "solvers/core/kokkos_types.hpp"
+#include "solvers/core/math.hpp"
+#include "solvers/core/philox.hpp"
+#include "solvers/dynamics/arm_batch.hpp"
+#include "solvers/dynamics/chain_algorithms.hpp"
+#include "solvers/skills/fleet.hpp"
+#include "solvers/skills/pick_place.hpp"
+#include "solvers/skills/reach.hpp"
+#include "solvers/skills/skill_kernel.hpp"
+#include "solvers/skills/weld.hpp"
+
+namespace kollektiv::skills::detail {
+
+using dynamics::StepParams;
+
+// ---------------------------------------------------------------------------------------
+// Episode set-up: the task from the draws of (gid, episode ti[ti_episode]), the initial
+// joint noise from those of (gid, noise_episode) (the same episode, except for a cell's
+// repeated attempt at one part).
+template <int N, class S>
+KOKKOS_INLINE_FUNCTION void begin_episode(const DeviceModel& m, const KernelParams& p, std::uint64_t gid,
+                                          std::uint64_t noise_episode, Local& s) {
+  const EpisodeDraws d{p.seed, p.stream, gid, static_cast<std::uint64_t>(s.ti[ti_episode])};
+  const EpisodeDraws noise{p.seed, p.stream, gid, noise_episode};
+  for (int i = 0; i < N; ++i) {
+    s.q[i] = clamp(p.q_home[i] + p.q_noise * (2 * noise.uniform(i) - 1), m.lower[i], m.upper[i]);
+    s.qd[i] = 0;
+  }
+  for (int c = 0; c < task_real_count; ++c) s.tr[c] = 0;
+  s.tr[tr_place_error] = -1;
+  s.ti[ti_step] = s.ti[ti_attached] = s.ti[ti_streak] = s.ti[ti_grasped] = 0;
+  S::template begin<N>(m, p, d, s);
+}
+
+// Observation of one robot into o[0, obs_dim): the arm's part, the skill's, the episode time.
+template <int N, class S>
+KOKKOS_INLINE_FUNCTION void observe_robot(const DeviceModel& m, const KernelParams& p, const Local& s,
+                                          const ChainPose& pose, Real* o) {
+  int k = 0;
+  for (int i = 0; i < N; ++i) {
+    const bool rev = dynamics::is_revolute(m, i);
+    o[k++] = rev ? math::sin(s.q[i]) : s.q[i];
+    o[k++] = rev ? math::cos(s.q[i]) : 1.0;
+  }
+  for (int i = 0; i < N; ++i) o[k++] = s.qd[i];
+  put(o + k, pose.tool_pos);
+  k += 3;
+  k += S::template observe<N>(m, p, s, pose, o + k);
+  o[k] = static_cast<Real>(s.ti[ti_step]) / static_cast<Real>(p.episode_steps);
+}
+
+// ---------------------------------------------------------------------------------------
+// Kernels.
+struct StateViews {
+  View<Real**> q, qd, task_real;
+  View<std::int64_t**> task_int;
+  KOKKOS_INLINE_FUNCTION void load(int r, int n, Local& s) const {
+    for (int i = 0; i < n; ++i) {
+      s.q[i] = q(r, i);
+      s.qd[i] = qd(r, i);
+    }
+    for (int c = 0; c < task_real_count; ++c) s.tr[c] = task_real(r, c);
+    for (int c = 0; c < task_int_count; ++c) s.ti[c] = task_int(r, c);
+  }
+  KOKKOS_INLINE_FUNCTION void store(int r, int n, const Local& s) const {
+    for (int i = 0; i < n; ++i) {
+      q(r, i) = s.q[i];
+      qd(r, i) = s.qd[i];
+    }
+    for (int c = 0; c < task_real_count; ++c) task_real(r, c) = s.tr[c];
+    for (int c = 0; c < task_int_count; ++c) task_int(r, c) = s.ti[c];
+  }
+};
+
+template <int N, class S>
+struct ResetKernel {
+  DeviceModel m;
+  KernelParams p;
+  StateViews st;
+  View<int*> error;
+  std::int64_t gid_offset;
+  bool stagger;
+  KOKKOS_INLINE_FUNCTION void operator()(int r) const {
+    Local s;
+    s.ti[ti_episode] = 0;
+    const auto gid = static_cast<std::uint64_t>(gid_offset + r);
+    begin_episode<N, S>(m, p, gid, 0, s);
+    if (stagger) {  // the last draw of episode 0, used by nothing else
+      const EpisodeDraws d{p.seed, p.stream, gid, 0};
+      const auto offset = static_cast<std::int64_t>(d.uniform(2 * kDrawsPerEpisode - 1) * p.episode_steps);
+      s.ti[ti_step] = offset < p.episode_steps ? offset : p.episode_steps - 1;
+    }
+    st.store(r, N, s);
+    error(r) = 0;
+  }
+};
+
+// Robot r begins the episode keyed by keys(r, :) = (draw id, task episode, noise episode).
+template <int N, class S>
+struct StartKernel {
+  DeviceModel m;
+  KernelParams p;
+  StateViews st;
+  View<const std::int64_t**> keys;
+  View<int*> error;
+  KOKKOS_INLINE_FUNCTION void operator()(int r) const {
+    Local s;
+    s.ti[ti_episode] = keys(r, 1);
+    begin_episode<N, S>(m, p, static_cast<std::uint64_t>(keys(r, 0)), static_cast<std::uint64_t>(keys(r, 2)), s);
+    st.store(r, N, s);
+    error(r) = 0;
+  }
+};
+
+template <int N, class S>
+struct ObserveKernel {
+  DeviceModel m;
+  KernelParams p;
+  StateViews st;
+  View<Real**> obs;
+  KOKKOS_INLINE_FUNCTION void operator()(int r) const {
+    Local s;
+    st.load(r, N, s);
+    ChainPose pose;
+    dynamics::forward_kinematics(m, N, s.q, pose);
+    Real o[kMaxObs];
+    observe_robot<N, S>(m, p, s, pose, o);
+    for (int k = 0; k < p.obs_dim; ++k) obs(r, k) = o[k];
+  }
+};
+
+template <int N, class S>
+struct StepKernel {
+  DeviceModel m;
+  KernelParams p;
+  StepParams sp;
+  StateViews st;
+  View<const Real**> actions;
+  View<const int*> active;  // empty: every robot steps
+  View<int*> error;
+  std::int64_t gid_offset;
+  View<Real*> reward;
+  View<int*> terminated, truncated;
+  View<Real**> final_obs;
+  View<int*> done;
+  View<Real*> ep_return;
+  View<int*> ep_success;
+  View<Real*> ep_quality;
+  View<Real*> ep_error;
+  View<int*> ep_length;
+
+  KOKKOS_INLINE_FUNCTION void operator()(int r) const {
+    if (active.extent(0) > 0 && active(r) == 0) {
+      reward(r) = 0;
+      terminated(r) = truncated(r) = done(r) = 0;
+      return;
+    }
+    Local s;
+    st.load(r, N, s);
+    // Actions, clipped to [-1, 1]; the joint part becomes the control. The action penalty
+    // takes the policy's actions before clipping, the gripper's included: past +-1 an action
+    // changes nothing else, and without it a Gaussian mean can drift there and stop
+    // exploring (a gripper that never opens again).
+    Real a[kMaxJoints], control[kMaxJoints];
+    Real a2 = 0;
+    for (int k = 0; k < p.act_dim; ++k) a2 += actions(r, k) * actions(r, k);
+    for (int i = 0; i < N; ++i) {
+      a[i] = clamp(actions(r, i), -1, 1);
+      if (p.action_mode == static_cast<int>(ActionMode::torque))
+        control[i] = p.action_scale * a[i];
+      else if (p.action_mode == static_cast<int>(ActionMode::pd_target))
+        control[i] = p.q_home[i] + p.action_scale * a[i];
+      else
+        control[i] = s.q[i] + p.action_scale * a[i];
+    }
+    Real extra[2] = {0, 0};  // the actions after the joints' (pick_place: the gripper)
+    for (int k = N; k < p.act_dim && k < N + 2; ++k) extra[k - N] = actions(r, k);
+    RigidInertia payload;
+    const bool held = S::payload(m, p, s, payload);
+    if (!dynamics::step_robot<N>(m, sp, N, s.q, s.qd, control, held ? &payload : nullptr)) {
+      error(r) = 1;
+      reward(r) = 0;
+      terminated(r) = truncated(r) = done(r) = 0;
+      return;  // the state stays as it was; the host throws naming this robot
+    }
+    s.ti[ti_step] += 1;
+    ChainPose pose;
+    dynamics::forward_kinematics(m, N, s.q, pose);
+    const Outcome o = S::rules(p, s, pose, a2, extra);
+    s.tr[tr_return] += o.reward;
+    const bool cut = !o.terminated && s.ti[ti_step] >= p.episode_steps;
+    reward(r) = o.reward;
+    terminated(r) = o.terminated ? 1 : 0;
+    truncated(r) = cut ? 1 : 0;
+    done(r) = (o.terminated || cut) ? 1 : 0;
+    if (o.terminated || cut) {
+      Real ob[kMaxObs];
+      observe_robot<N, S>(m, p, s, pose, ob);
+      for (int k = 0; k < p.obs_dim; ++k) final_obs(r, k) = ob[k];
+      ep_return(r) = s.tr[tr_return];
+      ep_success(r) = o.success ? 1 : 0;
+      ep_quality(r) = o.quality;
+      ep_error(r) = o.error;
+      ep_length(r) = static_cast<int>(s.ti[ti_step]);
+      if (p.auto_reset) {
+        s.ti[ti_episode] += 1;
+        begin_episode<N, S>(m, p, static_cast<std::uint64_t>(gid_offset + r), static_cast<std::uint64_t>(s.ti[ti_episode]),
+                         s);
+      }
+    }
+    st.store(r, N, s);
+  }
+};
+
+// The launches of one (joint count, skill) pair over rows [0, rows).
+template <int N, class S>
+struct FleetLaunch {
+  static void reset(int rows, const ResetKernel<N, S>& kernel);
+  static void start(int rows, const StartKernel<N, S>& kernel);
+  static void observe(int rows, const ObserveKernel<N, S>& kernel);
+  static void step(int rows, const StepKernel<N, S>& kernel);
+};
+
+}  // namespace kollektiv::skills::detail
