@@ -5,12 +5,16 @@
 #include <mpi.h>
 
 #include <Kokkos_Core.hpp>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <string>
 
 #include "solvers/comm/mpi_collective.hpp"
 #include "tests/test_collectives.hpp"
+#ifdef KOLLEKTIV_HAVE_NCCL
+#include "solvers/comm/nccl_collective.hpp"
+#endif
 
 namespace {
 
@@ -34,6 +38,23 @@ class RankFailurePrinter : public ::testing::EmptyTestEventListener {
   std::string test_;
 };
 
+// world(): over MPI, or over NCCL where KOLLEKTIV_TEST_COLLECTIVE=nccl (a CUDA build with
+// KOLLEKTIV_ENABLE_NCCL), so that the same test bodies check both implementations.
+std::unique_ptr<kollektiv::comm::Collective> make_world() {
+  const char* kind = std::getenv("KOLLEKTIV_TEST_COLLECTIVE");
+  if (kind == nullptr || std::string(kind) == "mpi") return kollektiv::comm::make_mpi_collective(MPI_COMM_WORLD);
+#ifdef KOLLEKTIV_HAVE_NCCL
+  if (std::string(kind) == "nccl") return kollektiv::comm::make_nccl_collective(MPI_COMM_WORLD);
+#endif
+  std::cerr << "KOLLEKTIV_TEST_COLLECTIVE=" << kind << ": expected mpi"
+#ifdef KOLLEKTIV_HAVE_NCCL
+            << " or nccl"
+#endif
+            << std::endl;
+  MPI_Abort(MPI_COMM_WORLD, 2);
+  return nullptr;
+}
+
 }  // namespace
 
 namespace kollektiv::testing {
@@ -47,7 +68,7 @@ int main(int argc, char** argv) {
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   Kokkos::initialize(argc, argv);
   ::testing::InitGoogleTest(&argc, argv);
-  world_collective = kollektiv::comm::make_mpi_collective(MPI_COMM_WORLD);
+  world_collective = make_world();
   self_collective = kollektiv::comm::make_local_collective();
   if (rank != 0) {
     auto& listeners = ::testing::UnitTest::GetInstance()->listeners();

@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "io/robot_model_io.hpp"
 #include "solvers/dynamics/arm_batch.hpp"
+#include "tests/bench/dynamics_bench_support.hpp"
 #include "tests/unit/dynamics/mjcf_writer.hpp"
 #include "tests/unit/dynamics/mujoco_model.hpp"
 
@@ -37,36 +37,9 @@ std::string key(const std::string& engine, const std::string& model, int n) {
   return engine + "/" + model + "/" + std::to_string(n);
 }
 
-kd::RobotModel load(const std::string& name) {
-  return kollektiv::io::read_robot_model(std::string(KOLLEKTIV_SOURCE_DIR) + "/inputs/robots/" + name + ".yaml");
-}
-
-// Random joint positions inside the limits (or +-1 rad where unlimited), zero velocity.
-std::vector<double> start_positions(const kd::RobotModel& m, int robots) {
-  std::mt19937_64 rng(1);
-  std::uniform_real_distribution<double> u(0.1, 0.9);
-  const int n = static_cast<int>(m.joints.size());
-  std::vector<double> q(static_cast<std::size_t>(robots) * n);
-  for (int r = 0; r < robots; ++r)
-    for (int i = 0; i < n; ++i) {
-      const auto& j = m.joints[i];
-      const double lo = std::max(j.lower, -1.0), hi = std::min(j.upper, 1.0);
-      q[static_cast<std::size_t>(r) * n + i] = lo + (hi - lo) * u(rng);
-    }
-  return q;
-}
-
-// Counted floating-point operations of one semi-implicit Euler step of an n-joint chain
-// (revolute joints), by hand from chain_algorithms.hpp/spatial.hpp; sin and cos are
-// counted as one operation each. Per joint: outward sweep 137 (transform 18 + motion
-// transform 42 + S qd 1 + v×Sqd 4 + I v 42 + v×*Iv 30), inward sweep 556 (D, u 3,
-// rank-1 update 48, I^a c 66, p^a 19, block X^T I X 351, accumulate 21, X^T p^a 48), last
-// sweep 62, applied forces 10, integration 4, finite check 2, sin/cos 2. The base joint
-// skips the inward transfer (-485) and the first motion transform (-42). This counts the
-// algorithm, not what the lane kernel executes: its sin_cos polynomial (~30 operations per
-// revolute joint), both sides of every per-robot select and a tail group's padded lanes are
-// left out, so gflops and peak_fraction are lower bounds of the executed rate.
-double flops_per_step(int n) { return n * (137.0 + 556 + 62 + 10 + 4 + 2 + 2) - 485 - 42; }
+kd::RobotModel load(const std::string& name) { return kt::load_shipped_model(name); }
+using kt::flops_per_step;
+using kt::start_positions;
 
 // Peak double-precision FLOP/s of one core: clock (from /proc/cpuinfo) x 16 (two 256-bit
 // FMA pipes x 4 doubles x 2) where AVX2+FMA are present, else x 4 (SSE2, two pipes).
