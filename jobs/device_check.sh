@@ -117,7 +117,8 @@ dynamics() {
 }
 phase dynamics dynamics
 
-# ---- training: the smoke deck on both builds, at 1 and $ranks ranks on the GPU -------------
+# ---- training: the smoke deck on both builds, at 1 and $ranks ranks on the GPU, and with its
+# sums over NCCL (one rank: NCCL takes one rank per GPU in a communicator) ---------------------
 train() {  # train EXE RANKS DECK DIR [options]
   local exe=$1 np=$2 deck=$3 dir=$4
   shift 4
@@ -129,6 +130,11 @@ training() {
     train "$build_cpu/app/kollektiv" 1 train_smoke.yaml "$out/train_cpu" &&
     echo "GPU at 1 and $ranks ranks, bit for bit:" &&
     "$python" "$root/tests/regression/h5compare.py" "$out/train_gpu/history.h5" "$out/train_gpu_np$ranks/history.h5" &&
+    if [ $rehearse = 0 ]; then
+      train "$build_gpu/app/kollektiv" 1 train_smoke.yaml "$out/train_gpu_nccl" --set training.sharing.backend=nccl &&
+        echo "GPU over NCCL and over MPI, bit for bit:" &&
+        "$python" "$root/tests/regression/h5compare.py" "$out/train_gpu/history.h5" "$out/train_gpu_nccl/history.h5"
+    fi &&
     echo "GPU against CPU:" &&
     "$python" "$root/tests/device/compare.py" training "$out/train_gpu/history.h5" "$out/train_cpu/history.h5"
 }
