@@ -24,8 +24,6 @@ using dynamics::kMaxJoints;
 using dynamics::RobotModel;
 using Vec3a = std::array<double, 3>;
 
-constexpr double kInf = std::numeric_limits<double>::infinity();
-
 std::string number(double x) {
   std::ostringstream s;
   s << x;
