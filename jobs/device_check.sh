@@ -20,8 +20,8 @@
 # run on the GPU, default 2).
 #
 # Without --regressions it is meant to take under 10 minutes on a 16-core node: on the 2-core
-# development VM the CUDA build is 121 translation units and 51 CPU-minutes (26 minutes), none
-# longer than about 2 minutes, and the unit tests take a few CPU-minutes.
+# development VM the CUDA build is 121 translation units and 51 CPU-minutes (26 minutes), and
+# the unit tests take a few CPU-minutes.
 # Exits 0 only when everything built, every test passed and every comparison held; a phase
 # that fails prints FAILED with its log's tail and the script goes on to the next, so that one
 # run on a scarce machine reports everything. Performance goals (1e9 arm steps/s, 1e7
