@@ -15,9 +15,9 @@
 # --rehearse   where there is no GPU: every phase with the CPU build (build/, as it is) in
 #              the GPU build's place, to check this script itself
 # Environment: Kokkos_ROOT (the CUDA Kokkos; required to build), KOKKOS_HOST_ROOT (the CPU
-# build's Kokkos; default: the system's, Debian's libtrilinos-kokkos-dev), JOBS (parallel
-# compiles, default: the number of cores), KOLLEKTIV_DEVICE_RANKS (ranks of the rank-invariance
-# run on the GPU, default 2).
+# build's Kokkos; default: the system's, Debian's libtrilinos-kokkos-dev), KOLLEKTIV_CMAKE_ARGS
+# (more configure options for both builds), JOBS (parallel compiles, default: the number of
+# cores), KOLLEKTIV_DEVICE_RANKS (ranks of the rank-invariance run on the GPU, default 2).
 #
 # Without --regressions it is meant to take under 10 minutes on a 16-core node: on the 2-core
 # development VM the CUDA build is 121 translation units and 51 CPU-minutes (26 minutes), and
@@ -49,7 +49,10 @@ done
 mkdir -p "$out"
 jobs=${JOBS:-$(nproc)}
 ranks=${KOLLEKTIV_DEVICE_RANKS:-2}
-python=$(command -v /usr/bin/python3 || command -v python3)
+python=""
+for p in python3 /usr/bin/python3; do  # the first with h5py and numpy (a venv may lack them)
+  if command -v "$p" > /dev/null && "$p" -c "import h5py, numpy" 2> /dev/null; then python=$(command -v "$p"); break; fi
+done
 failures=()
 start=$SECONDS
 sizes=4096,16384,65536,262144,1048576  # robots of the rate runs; the largest is the PPO run's
@@ -88,16 +91,21 @@ if [ $build = 1 ]; then
   grep -q "define KOKKOS_ENABLE_CUDA" "${config:-/dev/null}" ||
     die "$Kokkos_ROOT is not a Kokkos built with CUDA (no KOKKOS_ENABLE_CUDA in KokkosCore_config.h)"
 fi
-for f in "$python"; do command -v "$f" > /dev/null || die "$f not found"; done
-"$python" -c "import h5py, numpy" 2> /dev/null || die "$python lacks h5py or numpy"
+[ -n "$python" ] || die "no python3 with h5py and numpy (Debian: python3-h5py python3-numpy)"
 
 # ---- build: the CPU reference (the two programs compared) and the whole cuda preset --------
+# KOLLEKTIV_CMAKE_ARGS: more configure options for both, e.g. "-DKOLLEKTIV_WITH_MUJOCO=OFF
+# -DKOLLEKTIV_BUILD_BENCHMARKS=OFF" on a node without MuJoCo and Google Benchmark. The CPU
+# build compiles only the two programs compared.
 build_cpu_tree() {
-  env -u Kokkos_ROOT cmake --preset default ${KOKKOS_HOST_ROOT:+-DKokkos_ROOT="$KOKKOS_HOST_ROOT"} &&
+  # shellcheck disable=SC2086
+  env -u Kokkos_ROOT cmake --preset default ${KOKKOS_HOST_ROOT:+-DKokkos_ROOT="$KOKKOS_HOST_ROOT"} \
+    ${KOLLEKTIV_CMAKE_ARGS:-} &&
     cmake --build "$build_cpu" -j"$jobs" --target kollektiv dynamics_rate
 }
 build_gpu_tree() {
-  cmake --preset cuda && cmake --build "$build_gpu" -j"$jobs"
+  # shellcheck disable=SC2086
+  cmake --preset cuda ${KOLLEKTIV_CMAKE_ARGS:-} && cmake --build "$build_gpu" -j"$jobs"
 }
 if [ $build = 1 ]; then
   cd "$root" || exit 2
@@ -106,7 +114,7 @@ if [ $build = 1 ]; then
 fi
 for exe in "$build_gpu/app/kollektiv" "$build_gpu/tests/device/dynamics_rate" "$build_cpu/app/kollektiv" \
            "$build_cpu/tests/device/dynamics_rate"; do
-  [ -x "$exe" ] || { echo "device_check.sh: $exe was not built; $((${#failures[@]} + 1)) phase(s) failed" >&2; exit 1; }
+  [ -x "$exe" ] || { echo "device_check.sh: no $exe (failed: ${failures[*]:-none}); nothing to run" >&2; exit 1; }
 done
 version=$("$build_gpu/app/kollektiv" --version)
 echo "GPU build: $version"
