@@ -3,10 +3,9 @@
 # (tests/slurm/cluster.sh: munged, slurmctld and slurmd from a generated slurm.conf with
 # the site default MpiDefault=none) runs jobs/slurm/*.sbatch with the shipped decks at
 # their own settings, and checks:
-#   time limit  bench/factory_large.yaml (15 of its 30 simulated days, which keeps CI under
-#               its 30 minutes) with --time=00:02:00 --signal=B:USR1@90 is signalled,
-#               checkpoints, exits 4, is requeued and continues, over and over, to a history
-#               bitwise equal (timings aside) to an uninterrupted job's
+#   time limit  bench/factory_large.yaml with --time=00:03:00 --signal=B:USR1@90 is
+#               signalled, checkpoints, exits 4, is requeued and continues, over and over,
+#               to a history bitwise equal (timings aside) to an uninterrupted job's
 #   scancel     factory_basic.yaml, while a checkpoint write is in progress (held open by the
 #               LD_PRELOAD shim slow_commit.c): `scancel --signal=USR1` stops the job with
 #               a checkpoint and it requeues; `scancel` (TERM, then KILL after KillWait)
@@ -116,17 +115,16 @@ expect "KOLLEKTIV_SRUN_MPI=none: no MPI_Init failure in the job output" \
 expect "KOLLEKTIV_SRUN_MPI=none: job state '$state', expected FAILED" test "$state" = FAILED
 
 # --- A time limit shorter than the run: signal, checkpoint, exit 4, requeue, continue.
-large=("$decks/bench/factory_large.yaml" --set run.end_time_s=1296000)  # 15 days: 7-8 runs
 t0=$SECONDS
 ref=$work/large_ref/out
-id=$(KOLLEKTIV_OUTPUT=$ref submit "$work/large_ref" --ntasks-per-node=2 "$cpu" "${large[@]}")
+id=$(KOLLEKTIV_OUTPUT=$ref submit "$work/large_ref" --ntasks-per-node=2 "$cpu" "$decks/bench/factory_large.yaml")
 state=$(wait_job "$id" 1800)
 expect "uninterrupted factory_large job: state '$state'" test "$state" = COMPLETED
 t_ref=$((SECONDS - t0))
 t0=$SECONDS
 limited=$work/large_limited/out
-id=$(KOLLEKTIV_OUTPUT=$limited submit "$work/large_limited" --ntasks-per-node=2 --time=00:02:00 \
-  --signal=B:USR1@90 "$cpu" "${large[@]}")
+id=$(KOLLEKTIV_OUTPUT=$limited submit "$work/large_limited" --ntasks-per-node=2 --time=00:03:00 \
+  --signal=B:USR1@90 "$cpu" "$decks/bench/factory_large.yaml")
 state=$(wait_job "$id" 3600)
 t_limited=$((SECONDS - t0))
 log=$(ls "$work"/large_limited/kollektiv-*.out || true)
@@ -135,7 +133,7 @@ expect "time-limited factory_large job: state '$state'" test "$state" = COMPLETE
 expect "time-limited factory_large job was never requeued ($log)" test "$requeues" -ge 1
 same_files "$ref/history.h5" "$limited/history.h5" "history after $requeues time-limit requeues"
 same_files "$(latest "$ref")" "$(latest "$limited")" "final checkpoint after $requeues time-limit requeues"
-echo "time limit: uninterrupted job ${t_ref} s; --time=00:02:00 job ${t_limited} s in $((requeues + 1)) runs"
+echo "time limit: uninterrupted job ${t_ref} s; --time=00:03:00 job ${t_limited} s in $((requeues + 1)) runs"
 
 # --- scancel during a checkpoint write (held open for a few seconds by slow_commit.so).
 cc -O2 -shared -fPIC -o "$work/slow_commit.so" "$root/tests/slurm/slow_commit.c" -ldl
