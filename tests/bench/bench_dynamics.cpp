@@ -37,10 +37,6 @@ std::string key(const std::string& engine, const std::string& model, int n) {
   return engine + "/" + model + "/" + std::to_string(n);
 }
 
-kd::RobotModel load(const std::string& name) { return kt::load_shipped_model(name); }
-using kt::flops_per_step;
-using kt::start_positions;
-
 // Peak double-precision FLOP/s of one core: clock (from /proc/cpuinfo) x 16 (two 256-bit
 // FMA pipes x 4 doubles x 2) where AVX2+FMA are present, else x 4 (SSE2, two pipes).
 double peak_flops_per_core(std::string& how) {
@@ -63,10 +59,10 @@ double peak_flops_per_core(std::string& how) {
 
 void bm_kollektiv(benchmark::State& state, const std::string& name) {
   const int robots = static_cast<int>(state.range(0));
-  const kd::RobotModel model = load(name);
+  const kd::RobotModel model = kt::load_shipped_model(name);
   kd::ArmBatch batch(model, robots);
   const int n = batch.dof();
-  const std::vector<double> q0 = start_positions(model, robots);
+  const std::vector<double> q0 = kt::start_positions(model, robots);
   auto q = Kokkos::create_mirror_view(batch.q());
   for (int r = 0; r < robots; ++r)
     for (int i = 0; i < n; ++i) q(r, i) = q0[static_cast<std::size_t>(r) * n + i];
@@ -88,11 +84,11 @@ void bm_kollektiv(benchmark::State& state, const std::string& name) {
 
 void bm_mujoco(benchmark::State& state, const std::string& name) {
   const int robots = static_cast<int>(state.range(0));
-  const kd::RobotModel model = load(name);
+  const kd::RobotModel model = kt::load_shipped_model(name);
   kt::MjModelPtr m = kt::load_mjcf(kt::mjcf_from_model(model, kDt, "Euler"));
   const int n = m->nq;
   const int instances = std::min(robots, kMaxMujocoData);
-  const std::vector<double> q0 = start_positions(model, instances);
+  const std::vector<double> q0 = kt::start_positions(model, instances);
   std::vector<kt::MjDataPtr> data;
   for (int r = 0; r < instances; ++r) {
     data.emplace_back(mj_makeData(m.get()));
@@ -137,8 +133,8 @@ int main(int argc, char** argv) {
                 kollektiv::exec_space_name(), mj_versionString(), kDt, kMaxMujocoData);
     std::printf("Peak of one core assumed: %s = %.3g GFLOP/s\n", how.c_str(), peak * 1e-9);
     for (const char* name : kModels) {
-      const int dof = static_cast<int>(load(name).joints.size());
-      const double flops = flops_per_step(dof);
+      const int dof = static_cast<int>(kt::load_shipped_model(name).joints.size());
+      const double flops = kt::flops_per_step(dof);
       std::printf("FLOPS model=%s joints=%d flops_per_step=%.0f (counted)\n", name, dof, flops);
       // MuJoCo's best per-core rate at any N measured: its rate at large N falls because its
       // mjData arenas miss cache, which is not its real speed, so the fair ratio is against this.
