@@ -50,6 +50,9 @@ constexpr std::int64_t default_count = 1;
 constexpr std::int64_t default_buffer_capacity = 10;
 constexpr double default_conveyor_time_s = 10.0;
 constexpr double default_lognormal_cv = 0.25;
+// Machines of one station: each is a server of the station's state (a few hundred bytes
+// of checkpoint each), so a million per station is more than any plant has.
+constexpr std::int64_t max_servers = 1'000'000;
 
 // What the deck says before replication: `count` is still a number.
 struct StationSpec {
@@ -329,7 +332,11 @@ StationSpec read_station(MapReader& m, UniqueNames& names, double line_conveyor_
   names.check(m, name);
   c.name = name.value_or("");
   c.count = m.integer("count", positive, default_count).value_or(default_count);
+  c.servers = m.integer("servers", IntRange{1, max_servers}, 1).value_or(1);
   if (m.has("cell")) {
+    if (const Node* node = m.peek("servers"); node != nullptr && c.servers != 1)
+      m.error(node->mark, "servers", "expected no 'servers' in a robot cell (a station with 'cell'): a cell is one "
+                                     "set of robots; give several cells with 'count' instead");
     // A robot cell: its processing is episodes of a skill, so no distribution and no scrap
     // probability (the episodes decide).
     for (const char* key : {"process", "scrap_probability"})

@@ -34,6 +34,9 @@ void write_factory_state(CheckpointWriter& writer, const factory::Factory& facto
   writer.write_concatenated("factory/part_id", state.part_id);
   writer.write_concatenated("factory/part_entry_time_s", state.part_entry_time_s);
   writer.write_concatenated("factory/credit_time_s", state.credit_time_s);
+  writer.write("factory/server_count", n, first, state.server_count);
+  writer.write_concatenated("factory/server_int", state.server_int);
+  writer.write_concatenated("factory/server_real", state.server_real);
 }
 
 FactorySnapshot read_factory_state(CheckpointReader& reader, const factory::Factory& factory) {
@@ -60,12 +63,15 @@ FactorySnapshot read_factory_state(CheckpointReader& reader, const factory::Fact
   // This rank's FIFO entries start after those of all stations before its range, which
   // are exactly the entries of the ranks before it. The counts are untrusted: each must
   // lie within the dataset it counts, and so must their sum (no overflow on the way).
-  const auto read_ragged = [&](const std::vector<std::int64_t>& counts, const std::string& path, auto tag) {
+  const auto read_ragged = [&](const std::vector<std::int64_t>& counts, const std::string& path, auto tag,
+                               std::int64_t width) {
     const std::int64_t stored = reader.size(path);
     std::int64_t local_total = 0;
     collectively(reader.comm(), [&] {
-      for (std::int64_t c : counts) {
-        if (c < 0 || c > stored || __builtin_add_overflow(local_total, c, &local_total) || local_total > stored)
+      for (std::int64_t count : counts) {
+        std::int64_t c = 0;
+        if (count < 0 || __builtin_mul_overflow(count, width, &c) || c > stored ||
+            __builtin_add_overflow(local_total, c, &local_total) || local_total > stored)
           throw Error("checkpoint " + reader.file() + ": the counts of " + path + " exceed its " +
                           std::to_string(stored) + " entries",
                       ExitCode::bad_checkpoint);
@@ -78,10 +84,19 @@ FactorySnapshot read_factory_state(CheckpointReader& reader, const factory::Fact
                   ExitCode::bad_checkpoint);
     return reader.read<decltype(tag)>(path, at.offset, local_total);
   };
-  state.part_time_s = read_ragged(state.part_count, "factory/part_time_s", double{});
-  state.part_id = read_ragged(state.part_count, "factory/part_id", std::int64_t{});
-  state.part_entry_time_s = read_ragged(state.part_count, "factory/part_entry_time_s", double{});
-  state.credit_time_s = read_ragged(state.credit_count, "factory/credit_time_s", double{});
+  state.part_time_s = read_ragged(state.part_count, "factory/part_time_s", double{}, 1);
+  state.part_id = read_ragged(state.part_count, "factory/part_id", std::int64_t{}, 1);
+  state.part_entry_time_s = read_ragged(state.part_count, "factory/part_entry_time_s", double{}, 1);
+  state.credit_time_s = read_ragged(state.credit_count, "factory/credit_time_s", double{}, 1);
+  // Checkpoints written before stations had several servers hold none beyond server 0
+  // (Factory::restore compares the counts with the deck).
+  if (reader.has("factory/server_count")) {
+    state.server_count = reader.read<std::int64_t>("factory/server_count", local.begin, local.size());
+    state.server_int = read_ragged(state.server_count, "factory/server_int", std::int64_t{}, factory::server_int_count);
+    state.server_real = read_ragged(state.server_count, "factory/server_real", double{}, factory::server_real_count);
+  } else {
+    state.server_count.assign(static_cast<std::size_t>(local.size()), 0);
+  }
   return snapshot;
 }
 
@@ -119,6 +134,7 @@ std::uint64_t factory_fingerprint(const factory::FactoryModelConfig& config, std
             f.add(s.breakdown.mtbf_s);
             f.add(s.breakdown.mttr_s);
             f.add(s.breakdown.only_when_busy);
+            if (s.servers != 1) f.add(s.servers);  // one-server stations hash as before
             if (s.cell.enabled) {  // plain stations hash as before, so their checkpoints stay valid
               f.add(s.cell.skill);
               f.add(s.cell.robots);

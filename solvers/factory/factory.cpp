@@ -49,12 +49,26 @@ struct PartSlot {
   double entry_time_s;
 };
 
+// One machine of a station: the part it processes or holds, and when it is done.
+struct Server {
+  std::int32_t phase = phase_idle;
+  bool good = true;           // outcome of the current service
+  std::int64_t part_id = -1;  // part in service or held (blocked)
+  double entry_time = 0.0;    // line entry time of that part
+  double service_end = inf;   // +inf if idle, blocked or preempted by a failure
+  double remaining = 0.0;     // service time left when preempted
+};
+
 struct alignas(64) Station {
   // What the event loop reads first, in the first two cache lines: the pending event
-  // times (+inf where none) and the incoming FIFOs, whose entries before the heads are
+  // times (+inf where none; service_end is the earliest of the servers', service_server
+  // the lowest index holding it) and the incoming FIFOs, whose entries before the heads are
   // consumed. parts_in[part_head, part_head + parts_arrived) is the buffer, the rest is
   // still on the conveyor.
   double service_end = inf, fail_at = inf, repair_end = inf, next_arrival = inf;
+  std::int32_t service_server = 0;
+  std::int32_t servers = 1;
+  std::int32_t busy = 0, blocked = 0;  // servers busy (in service or preempted), blocked
   std::size_t part_head = 0;
   std::int64_t parts_arrived = 0;
   std::size_t credit_head = 0;
@@ -78,21 +92,21 @@ struct alignas(64) Station {
   double mtbf_s = 0.0, mttr_s = 0.0, interval_s = 0.0;
   const DistributionProcessModel::Params* process = nullptr;  // with the default process model
 
-  // Dynamic state (see StateInt / StateReal in factory_state.hpp).
-  std::int64_t phase = phase_idle;
+  // Dynamic state (see StateInt / StateReal in factory_state.hpp). One server lives in the
+  // station; several live in `many` (one allocation per multi-server station).
+  Server one;
+  std::vector<Server> many;
   bool down = false;
   bool source_waiting = false;
-  bool current_good = true;
   std::int64_t credits = 0;
   std::int64_t service_count = 0, failure_count = 0, arrival_count = 0;
-  std::int64_t current_part_id = -1;
-  double current_entry_time = 0.0;
-  double remaining = 0.0, ttf_left = inf;
-  std::int64_t kpi_state = kpi_starved;
+  double ttf_left = inf;
+  std::int64_t kpi_state = kpi_starved;  // one server: the state of the open interval
   std::int64_t processed = 0, good = 0, scrapped = 0, sink_count = 0, entered = 0, wip_count = 0;
   // KPI accumulators, plain doubles added to at this station's events only (factory.hpp).
-  double state_s[4] = {0.0, 0.0, 0.0, 0.0};  // closed intervals, indexed by KpiState
-  double state_since = 0.0;                  // start of the open interval of kpi_state
+  double state_s[4] = {0.0, 0.0, 0.0, 0.0};  // closed intervals (server-seconds), by KpiState
+  double state_since = 0.0;                  // start of the open interval
+  double open[4] = {0.0, 0.0, 0.0, 0.0};     // several servers: servers per state since then
   double wip_area = 0.0;                     // integral of wip_count over [0, wip_since]
   double wip_since = 0.0;
   double line_exit_s = 0.0;                  // sum of exit - entry of parts leaving the line here
@@ -107,6 +121,39 @@ struct alignas(64) Station {
   double pause_s = 0.0;
   Part request;
   Outcome ready;
+
+  Server* server_data() { return servers == 1 ? &one : many.data(); }
+  const Server* server_data() const { return servers == 1 ? &one : many.data(); }
+  std::int32_t idle() const { return servers - busy - blocked; }
+  // service_end and service_server from the servers' service ends.
+  void refresh_service_end() {
+    if (servers == 1) {
+      service_end = one.service_end;
+      return;
+    }
+    const Server* v = many.data();
+    service_end = v[0].service_end;
+    service_server = 0;
+    for (std::int32_t j = 1; j < servers; ++j)
+      if (v[j].service_end < service_end) {
+        service_end = v[j].service_end;
+        service_server = j;
+      }
+  }
+  // Servers in each KpiState over the open interval: what the state is now (intervals are
+  // closed at every change). One server: the one-hot of kpi_state.
+  void open_counts(double n[4]) const {
+    for (int k = 0; k < 4; ++k) n[k] = 0.0;
+    if (servers == 1) {
+      n[kpi_state] = 1.0;
+    } else if (down) {
+      n[kpi_down] = servers;
+    } else {
+      n[kpi_busy] = busy;
+      n[kpi_blocked] = blocked;
+      n[kpi_starved] = idle();
+    }
+  }
 
   // Drops the consumed entries of the FIFOs once they are several and at least half (so a
   // FIFO holds at most max(2 * min_compacted, twice its live entries)). Dropping them at
@@ -141,10 +188,13 @@ struct alignas(64) Station {
   // no time, so a part that arrives may be sent on at once.)
   double earliest_send_s() const {
     if (down) return repair_end;
-    if (phase == phase_busy) return service_end;
-    if (phase == phase_blocked) return credit_head < credits_in.size() ? credits_in[credit_head] : inf;
-    const double next_part = part_head < parts_in.size() ? parts_in[part_head].time_s : inf;
-    return std::min(next_part, next_arrival);
+    double t = service_end;  // +inf unless a server is busy
+    if (blocked > 0 && credit_head < credits_in.size()) t = std::min(t, credits_in[credit_head]);
+    if (busy + blocked < servers) {
+      const double next_part = part_head < parts_in.size() ? parts_in[part_head].time_s : inf;
+      t = std::min(t, std::min(next_part, next_arrival));
+    }
+    return t;
   }
   // No message from this station arrives anywhere before this time (see earliest_send_s).
   double send_horizon_s() const { return earliest_send_s() + send_delay_s; }
@@ -153,7 +203,9 @@ struct alignas(64) Station {
   double in_line_s(double T) const {
     double sum = 0.0;
     for (std::size_t i = part_head; i < parts_in.size(); ++i) sum += T - parts_in[i].entry_time_s;
-    if (phase != phase_idle) sum += T - current_entry_time;
+    const Server* v = server_data();
+    for (std::int32_t j = 0; j < servers; ++j)
+      if (v[j].phase != phase_idle) sum += T - v[j].entry_time;
     return sum;
   }
   // Hints the cache to load the station (and, with `fifos`, the heads of its FIFOs) ahead of
@@ -169,10 +221,11 @@ struct alignas(64) Station {
       if (part_head < parts_in.size()) __builtin_prefetch(parts_in.data() + part_head);
     }
   }
+  // The state of a one-server station.
   std::int64_t current_kpi_state() const {
     if (down) return kpi_down;
-    if (phase == phase_busy) return kpi_busy;
-    if (phase == phase_blocked) return kpi_blocked;
+    if (busy > 0) return kpi_busy;
+    if (blocked > 0) return kpi_blocked;
     return kpi_starved;
   }
 };
@@ -193,20 +246,31 @@ struct StationRunner {
     s.wip_count += delta;
   }
   static void leave_station(Station& s, double t) { change_wip(s, t, -1); }
-  static void exit_line(Station& s, double t) { s.line_exit_s += t - s.current_entry_time; }
+  static void exit_line(Station& s, const Server& v, double t) { s.line_exit_s += t - v.entry_time; }
+  // The lowest-index server in `phase` (one exists).
+  static Server& first_server(Station& s, std::int32_t phase) {
+    if (s.servers == 1) return s.one;
+    Server* v = s.many.data();
+    std::int32_t j = 0;
+    while (v[j].phase != phase) ++j;
+    return v[j];
+  }
 
   // Returns true when a cell pauses before a service start (nothing changed since the
   // last event but what came before that start; calling it again resumes it).
   bool progress(Station& s, double t) const {
     for (;;) {
-      if (!s.down && s.phase == phase_blocked && (!s.downstream_limited || s.credits > 0)) {
+      // Held parts leave at the credits, the lowest server first.
+      while (!s.down && s.blocked > 0 && (!s.downstream_limited || s.credits > 0)) {
+        Server& v = first_server(s, phase_blocked);
         if (s.downstream_limited) --s.credits;
-        s.outbox.push_back(comm::PartMessage{s.gid + 1, kind_part, 0, t + s.conveyor_s, s.current_part_id,
-                                             s.current_entry_time});
+        s.outbox.push_back(comm::PartMessage{s.gid + 1, kind_part, 0, t + s.conveyor_s, v.part_id, v.entry_time});
         leave_station(s, t);
-        s.phase = phase_idle;
+        v.phase = phase_idle;
+        --s.blocked;
       }
-      if (!s.down && s.phase == phase_idle && s.parts_arrived > 0) {
+      // Idle servers take the oldest waiting parts, the lowest server first.
+      while (!s.down && s.busy + s.blocked < s.servers && s.parts_arrived > 0) {
         const PartSlot p = s.parts_in[s.part_head];
         const Part part{p.id, p.entry_time_s};
         Outcome o;
@@ -228,12 +292,15 @@ struct StationRunner {
         if (s.upstream_limited)
           s.outbox.push_back(comm::PartMessage{s.gid - 1, kind_credit, 0, t + s.upstream_conveyor_s, -1, 0.0});
         ++s.service_count;
-        s.current_part_id = p.id;
-        s.current_entry_time = p.entry_time_s;
-        s.current_good = o.good;
-        s.service_end = t + o.duration_s;
-        s.phase = phase_busy;
-        if (s.breakdown && s.only_when_busy) s.fail_at = t + s.ttf_left;
+        Server& v = first_server(s, phase_idle);
+        v.part_id = p.id;
+        v.entry_time = p.entry_time_s;
+        v.good = o.good;
+        v.service_end = t + o.duration_s;
+        v.phase = phase_busy;
+        // The failure clock of only_when_busy runs while any server is busy.
+        if (s.busy++ == 0 && s.breakdown && s.only_when_busy) s.fail_at = t + s.ttf_left;
+        s.refresh_service_end();
       }
       if (s.source_waiting && (s.own_capacity == 0 || s.parts_arrived < s.own_capacity)) {
         // Station 0 has no upstream: its FIFO holds only parts already in the buffer.
@@ -249,13 +316,26 @@ struct StationRunner {
     }
   }
 
+  // Closes the open state interval at t if the state changed. One server: one interval of
+  // one state. Several: the interval of the counts of servers per state (kept in
+  // `open`, which the station's state determines at every window boundary), adding
+  // server-seconds.
   static void close_kpi_interval(Station& s, double t) {
-    const std::int64_t state = s.current_kpi_state();
-    if (state != s.kpi_state) {
-      s.state_s[s.kpi_state] += t - s.state_since;
-      s.state_since = t;
-      s.kpi_state = state;
+    if (s.servers == 1) {
+      const std::int64_t state = s.current_kpi_state();
+      if (state != s.kpi_state) {
+        s.state_s[s.kpi_state] += t - s.state_since;
+        s.state_since = t;
+        s.kpi_state = state;
+      }
+      return;
     }
+    double now[4];
+    s.open_counts(now);
+    if (std::equal(now, now + 4, s.open)) return;
+    for (int k = 0; k < 4; ++k) s.state_s[k] += s.open[k] * (t - s.state_since);
+    s.state_since = t;
+    std::copy(now, now + 4, s.open);
   }
 
   // Returns the time of the station's next event (>= window_end), or, for a cell that paused
@@ -263,7 +343,7 @@ struct StationRunner {
   // is ready, it goes on from there.
   double run(Station& s, double window_end) const {
     if (s.outcome_ready) {
-      progress(s, s.pause_s);  // starts the service: a cell pauses at most once per event
+      if (progress(s, s.pause_s)) return s.pause_s;  // started it, and pauses for the next
       close_kpi_interval(s, s.pause_s);
     }
     for (;;) {
@@ -316,48 +396,60 @@ struct StationRunner {
           const double ttf = exponential(seed, rng::Stream::failure, s.gid, s.failure_count, s.mtbf_s);
           if (s.only_when_busy) {
             s.ttf_left = ttf;
-            if (s.phase == phase_busy) s.fail_at = t + ttf;
+            if (s.busy > 0) s.fail_at = t + ttf;
           } else {
             s.fail_at = t + ttf;
           }
-          if (s.phase == phase_busy) s.service_end = t + s.remaining;
+          if (s.busy > 0) {
+            Server* v = s.server_data();
+            for (std::int32_t j = 0; j < s.servers; ++j)
+              if (v[j].phase == phase_busy) v[j].service_end = t + v[j].remaining;
+            s.refresh_service_end();
+          }
           break;
         }
-        case ev_service_end:
-          s.service_end = inf;
+        case ev_service_end: {
+          Server& v = s.server_data()[s.service_server];
+          v.service_end = inf;
           ++s.processed;
-          if (s.breakdown && s.only_when_busy) {
+          if (--s.busy == 0 && s.breakdown && s.only_when_busy) {
             s.ttf_left = s.fail_at - t;
             s.fail_at = inf;
           }
-          if (!s.current_good) {
+          if (!v.good) {
             ++s.scrapped;
-            exit_line(s, t);
+            exit_line(s, v, t);
             leave_station(s, t);
-            s.phase = phase_idle;
+            v.phase = phase_idle;
           } else {
             ++s.good;
             if (s.last) {
               ++s.sink_count;
-              s.lead_s += t - s.current_entry_time;
-              exit_line(s, t);
+              s.lead_s += t - v.entry_time;
+              exit_line(s, v, t);
               leave_station(s, t);
-              s.phase = phase_idle;
+              v.phase = phase_idle;
             } else {
-              s.phase = phase_blocked;
+              v.phase = phase_blocked;
+              ++s.blocked;
             }
           }
+          s.refresh_service_end();
           break;
+        }
         case ev_failure: {
           const std::int64_t k = s.failure_count++;
           s.repair_end = t + exponential(seed, rng::Stream::repair, s.gid, k, s.mttr_s);
           s.down = true;
           s.fail_at = inf;
           if (s.only_when_busy) s.ttf_left = 0.0;
-          if (s.phase == phase_busy) {
-            s.remaining = s.service_end - t;
-            s.service_end = inf;
-          }
+          Server* v = s.server_data();
+          for (std::int32_t j = 0; j < s.servers; ++j)
+            if (v[j].phase == phase_busy) {
+              v[j].remaining = v[j].service_end - t;
+              v[j].service_end = inf;
+            }
+          s.service_end = inf;
           break;
         }
         case ev_source:
@@ -393,7 +485,10 @@ Factory::Factory(const FactoryModelConfig& config, std::uint64_t seed, MPI_Comm 
   lookahead_s_ = index_.lookahead_s();
   const comm::Decomposition decomposition(station_count_, comm::rank_of(comm), comm::size_of(comm));
   local_ = decomposition.local();
-  for (std::int64_t g = local_.begin; g < local_.end; ++g) station_ideal_cycle_s_.push_back(process_model_->ideal_cycle_s(g));
+  // A station of c servers can finish a part every ideal cycle / c.
+  for (std::int64_t g = local_.begin; g < local_.end; ++g)
+    station_ideal_cycle_s_.push_back(process_model_->ideal_cycle_s(g) /
+                                     static_cast<double>(index_.place(g).config->servers));
 
   stations_.resize(static_cast<std::size_t>(local_.size()));
   for (std::int64_t g = local_.begin; g < local_.end; ++g) {
@@ -405,6 +500,10 @@ Factory::Factory(const FactoryModelConfig& config, std::uint64_t seed, MPI_Comm 
     s.first = g == here.line_begin;
     s.last = g + 1 == here.line_end;
     s.own_capacity = c.buffer_capacity;
+    require(c.servers >= 1 && c.servers <= std::numeric_limits<std::int32_t>::max(), "factory: servers out of range");
+    s.servers = static_cast<std::int32_t>(c.servers);
+    if (s.servers > 1) s.many.resize(static_cast<std::size_t>(s.servers));
+    s.open_counts(s.open);
     s.upstream_limited = !s.first && c.buffer_capacity > 0;
     if (!s.last) {
       const StationConfig& next = *index_.place(g + 1).config;
@@ -762,9 +861,12 @@ KpiReport Factory::report() const {
   const std::int64_t first_line = stations_.empty() ? 0 : stations_.front().line;
   std::vector<LinePartial> lines(stations_.empty() ? 0 : static_cast<std::size_t>(stations_.back().line - first_line + 1));
   for (const Station& s : stations_) {
-    // The open intervals are added here only, never accrued at window ends.
-    double state_s[4];
-    for (int k = 0; k < 4; ++k) state_s[k] = s.state_s[k] + (s.kpi_state == k ? T - s.state_since : 0.0);
+    // The open intervals are added here only, never accrued at window ends. Several
+    // servers: the mean over the servers.
+    double open[4], state_s[4];
+    s.open_counts(open);
+    for (int k = 0; k < 4; ++k)
+      state_s[k] = (s.state_s[k] + open[k] * (T - s.state_since)) / static_cast<double>(s.servers);
     double fraction[4];
     for (int k = 0; k < 4; ++k) fraction[k] = ratio(state_s[k], T);
     const double up_s = T - state_s[kpi_down];
@@ -914,14 +1016,24 @@ FactoryState Factory::save() const {
   st.part_id.reserve(parts);
   st.part_entry_time_s.reserve(parts);
   st.credit_time_s.reserve(credits);
+  st.server_count.reserve(n);
   for (const Station& s : stations_) {
+    const detail::Server* v = s.server_data();
+    const detail::Server& v0 = v[0];
     const std::int64_t ints[int_field_count] = {
-        s.phase,          s.down ? 1 : 0,    s.credits,     s.service_count,      s.failure_count,
-        s.arrival_count,  s.source_waiting,  s.current_part_id, s.current_good ? 1 : 0, s.kpi_state,
+        v0.phase,         s.down ? 1 : 0,    s.credits,     s.service_count,      s.failure_count,
+        s.arrival_count,  s.source_waiting,  v0.part_id,    v0.good ? 1 : 0,      s.kpi_state,
         s.processed,      s.good,            s.scrapped,    s.sink_count,         s.entered,
         s.wip_count,      s.parts_arrived};
     st.station_int.insert(st.station_int.end(), ints, ints + int_field_count);
-    const double reals[real_field_count] = {s.service_end, s.remaining,   s.current_entry_time, s.fail_at,
+    st.server_count.push_back(s.servers - 1);
+    for (std::int32_t j = 1; j < s.servers; ++j) {
+      const std::int64_t server_ints[server_int_count] = {v[j].phase, v[j].part_id, v[j].good ? 1 : 0};
+      const double server_reals[server_real_count] = {v[j].service_end, v[j].remaining, v[j].entry_time};
+      st.server_int.insert(st.server_int.end(), server_ints, server_ints + server_int_count);
+      st.server_real.insert(st.server_real.end(), server_reals, server_reals + server_real_count);
+    }
+    const double reals[real_field_count] = {v0.service_end, v0.remaining, v0.entry_time, s.fail_at,
                                             s.ttf_left,    s.repair_end,  s.next_arrival,       s.state_s[kpi_busy],
                                             s.state_s[kpi_blocked],       s.state_s[kpi_starved],
                                             s.state_s[kpi_down],          s.state_since,        s.wip_area,
@@ -989,6 +1101,24 @@ std::string restore_problem(double time_s, const FactoryState& state, const std:
     for (int k : {sr_service_end, sr_fail_at, sr_repair_end, sr_next_arrival})
       if (r[k] < time_s) return bad("an event is pending before the time " + std::to_string(time_s));
     if (r[sr_state_since] > time_s || r[sr_wip_since] > time_s) return bad("an interval starts after the time");
+    if (state.server_count[i] != s.servers - 1)
+      return bad(std::to_string(state.server_count[i] + 1) + " servers in the state, " + std::to_string(s.servers) +
+                 " in the deck");
+  }
+  std::size_t server = 0;
+  for (std::size_t i = 0; i < stations.size(); ++i) {
+    for (std::int64_t j = 0; j < state.server_count[i]; ++j, ++server) {
+      const std::int64_t* v = state.server_int.data() + server * server_int_count;
+      const double* r = state.server_real.data() + server * server_real_count;
+      const auto bad = [&](const std::string& what) {
+        return "station " + std::to_string(stations[i].gid) + " server " + std::to_string(j + 1) + ": " + what;
+      };
+      if (v[vi_phase] < phase_idle || v[vi_phase] > phase_blocked) return bad("phase " + std::to_string(v[vi_phase]));
+      if (v[vi_good] != 0 && v[vi_good] != 1) return bad("a flag is not 0 or 1");
+      for (int k = 0; k < server_real_count; ++k)
+        if (std::isnan(r[k])) return bad("a time is NaN");
+      if (r[vr_service_end] < time_s) return bad("a service ends before the time " + std::to_string(time_s));
+    }
   }
   std::size_t part = 0, credit = 0;
   for (std::size_t i = 0; i < stations.size(); ++i) {
@@ -1014,19 +1144,20 @@ void Factory::restore(double time_s, const FactoryState& state) {
   const std::string problem = comm::first_problem(comm_, restore_problem(time_s, state, stations_));
   if (!problem.empty()) throw Error("factory state out of range: " + problem, ExitCode::bad_checkpoint);
   time_s_ = time_s;
-  std::size_t part = 0, credit = 0;
+  std::size_t part = 0, credit = 0, server = 0;
   for (std::size_t i = 0; i < stations_.size(); ++i) {
     Station& s = stations_[i];
     const std::int64_t* v = state.station_int.data() + i * int_field_count;
-    s.phase = v[si_phase];
+    detail::Server& v0 = s.server_data()[0];
+    v0.phase = static_cast<std::int32_t>(v[si_phase]);
     s.down = v[si_down] != 0;
     s.credits = v[si_credits];
     s.service_count = v[si_service_count];
     s.failure_count = v[si_failure_count];
     s.arrival_count = v[si_arrival_count];
     s.source_waiting = v[si_source_waiting] != 0;
-    s.current_part_id = v[si_current_part_id];
-    s.current_good = v[si_current_good] != 0;
+    v0.part_id = v[si_current_part_id];
+    v0.good = v[si_current_good] != 0;
     s.kpi_state = v[si_kpi_state];
     s.processed = v[si_processed];
     s.good = v[si_good];
@@ -1036,9 +1167,9 @@ void Factory::restore(double time_s, const FactoryState& state) {
     s.wip_count = v[si_wip_count];
     s.parts_arrived = v[si_parts_arrived];
     const double* r = state.station_real.data() + i * real_field_count;
-    s.service_end = r[sr_service_end];
-    s.remaining = r[sr_remaining];
-    s.current_entry_time = r[sr_current_entry_time];
+    v0.service_end = r[sr_service_end];
+    v0.remaining = r[sr_remaining];
+    v0.entry_time = r[sr_current_entry_time];
     s.fail_at = r[sr_fail_at];
     s.ttf_left = r[sr_ttf_left];
     s.repair_end = r[sr_repair_end];
@@ -1057,6 +1188,24 @@ void Factory::restore(double time_s, const FactoryState& state) {
                         state.credit_time_s.begin() + static_cast<std::ptrdiff_t>(credit + state.credit_count[i]));
     credit += static_cast<std::size_t>(state.credit_count[i]);
     s.credit_head = 0;
+    detail::Server* servers = s.server_data();
+    for (std::int32_t j = 1; j < s.servers; ++j, ++server) {
+      const std::int64_t* vi = state.server_int.data() + server * server_int_count;
+      const double* vr = state.server_real.data() + server * server_real_count;
+      servers[j].phase = static_cast<std::int32_t>(vi[vi_phase]);
+      servers[j].part_id = vi[vi_part_id];
+      servers[j].good = vi[vi_good] != 0;
+      servers[j].service_end = vr[vr_service_end];
+      servers[j].remaining = vr[vr_remaining];
+      servers[j].entry_time = vr[vr_entry_time];
+    }
+    s.busy = s.blocked = 0;
+    for (std::int32_t j = 0; j < s.servers; ++j) {
+      s.busy += servers[j].phase == phase_busy ? 1 : 0;
+      s.blocked += servers[j].phase == phase_blocked ? 1 : 0;
+    }
+    s.refresh_service_end();
+    s.open_counts(s.open);  // the state at a window boundary is that of the open interval
     s.outbox.clear();
     s.events = 0;
   }

@@ -23,13 +23,15 @@
 // sends a credit that arrives at station i-1 at t + T_{i-1} (T_j = conveyor_time_s of
 // station j; the card rides back on the conveyor). No credits flow into an unlimited buffer.
 //
-// Stations. A station takes the oldest part of its buffer when it is up and idle. The
-// ProcessModel gives the service duration and good/scrap (drawn with the station's service
-// count). At service end: scrap leaves the line there (no credit, nothing downstream); a
-// good part at the last station goes to the sink (exit time recorded, never blocked);
-// otherwise, if credits > 0 (or buffer i+1 is unlimited) the part is sent (credits - 1)
-// and arrives at station i+1 at t + T_i; else the station is BLOCKED holding it and sends
-// it at the first credit. Every message between stations thus has a delay >= T >= L, the
+// Stations. A station has c >= 1 identical servers (machines) sharing its buffer; an idle
+// server takes the oldest part of the buffer when the station is up, the lowest-numbered
+// idle server first. The ProcessModel gives the service duration and good/scrap (drawn with
+// the station's service count). At service end: scrap leaves the line there (no credit,
+// nothing downstream); a good part at the last station goes to the sink (exit time
+// recorded, never blocked); otherwise, if credits > 0 (or buffer i+1 is unlimited) the part
+// is sent (credits - 1) and arrives at station i+1 at t + T_i; else its server is BLOCKED
+// holding it, and the blocked servers send at the credits, the lowest-numbered first.
+// Service ends at equal times are processed in server order. Every message between stations thus has a delay >= T >= L, the
 // lookahead L = min conveyor time over all conveyors (stations that are not last in their
 // line); L = +inf if there are none.
 //
@@ -46,7 +48,8 @@
 // while the station is up, or only while it is processing if only_when_busy. A failure
 // during service suspends it (preempt-resume: the remaining time continues after the
 // repair). A failure while idle or blocked makes the station down; after the repair it goes
-// back to what it was doing. A down station starts, finishes and sends nothing; parts and
+// back to what it was doing. A failure stops all the station's servers. A down station
+// starts, finishes and sends nothing; parts and
 // credits still arrive, and the source still fills its buffer.
 //
 // Event order. Events of one station with equal times are processed in this priority:
@@ -84,8 +87,9 @@
 // KPIs (cumulative from t = 0 to T = time_s(); ratios with a zero denominator are 0):
 // per station: processed, good, scrapped, busy/blocked/starved/down fractions (busy =
 // processing; blocked = holding a finished part without credit; starved = up with nothing
-// to do; down dominates), utilisation (= busy fraction), wip (time-average parts in buffer +
-// in service/held), ideal_cycle (ProcessModel::ideal_cycle_s), availability (T - down)/T,
+// to do; down dominates; with c servers each is the mean over the servers, accumulated in
+// server-seconds), utilisation (= busy fraction), wip (time-average parts in buffer +
+// in service/held), ideal_cycle (ProcessModel::ideal_cycle_s / c), availability (T - down)/T,
 // performance processed * ideal_cycle / (T - down), quality good/processed, oee (product).
 // Per line: entered, sink_count, scrapped, throughput (sink parts per hour), yield
 // sink/(sink + scrapped), wip (time-average parts entered and not yet exited, conveyors

@@ -53,6 +53,9 @@ struct CellConfig {
 struct StationConfig {
   std::string name;
   std::int64_t count = 1;  // identical copies, one after another in the line
+  // Identical machines sharing the station's buffer (an M/M/c station when the process is
+  // exponential): each takes the oldest waiting part when it is idle. Not for robot cells.
+  std::int64_t servers = 1;
   CellConfig cell;
   ProcessConfig process;
   double scrap_probability = 0.0;

@@ -130,6 +130,46 @@ TEST(FactoryModels, TandemOfMM1StationsMatchesJackson) {
   expect_covers(lead, lead_theory_s, 0.02, "lead time (s)");
 }
 
+TEST(FactoryModels, MMcStationMatchesErlangC) {
+  // Poisson arrivals at lambda = 2.1/s into one station of c = 3 exponential machines of
+  // mean 1 s (mu = 1/s) sharing an unlimited buffer: an M/M/c queue with offered load
+  // a = lambda / mu = 2.1 and utilisation rho = a / c = 0.7. Erlang C gives the probability
+  // of waiting C = (a^c / c!) (c / (c - a)) / (sum_{k<c} a^k / k! + (a^c / c!) (c / (c - a)))
+  // and the mean wait Wq = C / (c mu - lambda); the mean time in the line is Wq + 1/mu (the
+  // station hands parts straight to the sink) and the mean number of parts in it lambda
+  // times that (Little).
+  const double lambda = 2.1, mu = 1.0;
+  const int c = 3;
+  const double a = lambda / mu;
+  double below = 0.0, term = 1.0;  // sum_{k<c} a^k / k!, and a^k / k!
+  for (int k = 0; k < c; ++k) {
+    below += term;
+    term *= a / (k + 1);
+  }
+  const double waiting = term * c / (c - a);
+  const double erlang_c = waiting / (below + waiting);
+  const double wq_s = erlang_c / (c * mu - lambda);
+  auto s = station(Distribution::exponential, 1.0 / mu, 0, 1.0);
+  s.servers = c;
+  Factory f(model_of({{line(ArrivalKind::poisson, 1.0 / lambda, {s})}}), seed, MPI_COMM_SELF);
+  EXPECT_NEAR(value(f.report().station, "ideal_cycle", 0), 1.0 / (mu * c), 1e-15);  // c machines: mean / c
+  const double batch_s = 5.0e4;
+  const auto sums = cumulative_sums(f, 1.0e3, batch_s, [](const KpiReport& r) {
+    const double sink = value(r.line, "sink_count", 0);
+    return std::vector<double>{value(r.station, "utilisation", 0) * r.time_s, sink * value(r.line, "lead_time", 0),
+                               sink, value(r.station, "wip", 0) * r.time_s};
+  });
+  expect_covers(batch_means(sums, [&](const std::vector<double>& d) { return d[0] / batch_s; }), lambda / (c * mu),
+                0.01, "utilisation (M/M/3)");
+  expect_covers(batch_means(sums, [&](const std::vector<double>& d) { return d[1] / d[2] - 1.0 / mu; }), wq_s, 0.05,
+                "mean wait in the buffer (M/M/3, Erlang C), s");
+  expect_covers(batch_means(sums, [&](const std::vector<double>& d) { return d[3] / batch_s; }),
+                lambda * (wq_s + 1.0 / mu), 0.03, "parts at the station (M/M/3, Little)");
+  // Nothing blocks or breaks down: busy and starved machines partition the time.
+  const KpiReport r = f.report();
+  EXPECT_NEAR(value(r.station, "busy_fraction", 0) + value(r.station, "starved_fraction", 0), 1.0, 1e-12);
+}
+
 TEST(FactoryModels, AlwaysOnBreakdownsGiveMtbfOverMtbfPlusMttr) {
   // One station, Poisson arrivals every 4 s, exponential service of 1 s, failures with
   // mtbf 40 s and repairs with mttr 10 s, the failure clock running whenever the station is

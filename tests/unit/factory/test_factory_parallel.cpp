@@ -23,7 +23,7 @@ constexpr std::uint64_t seed = 0x5eed0f5eedULL;
 
 // Two factories, five lines of 5, 3, 4, 1 and 6 stations (19 in all, so lines span rank
 // boundaries at 2 and 4 ranks), with every distribution, both breakdown modes, scrap,
-// finite and unlimited buffers, and both source kinds.
+// finite and unlimited buffers, both source kinds, and stations of three servers.
 FactoryModelConfig mixed_model() {
   const Distribution kinds[] = {Distribution::exponential, Distribution::lognormal, Distribution::uniform,
                                 Distribution::fixed};
@@ -40,6 +40,7 @@ FactoryModelConfig mixed_model() {
       c.breakdown.mtbf_s = 120.0 + k;
       c.breakdown.mttr_s = 9.0;
       c.breakdown.only_when_busy = k % 4 == 0;
+      c.servers = k % 5 == 2 ? 3 : 1;
       s.push_back(c);
     }
     return line(arrivals, interval_s, s);
@@ -66,6 +67,9 @@ FactoryState gather_state(MPI_Comm comm, const FactoryState& s) {
   all.part_entry_time_s = comm::gather_to_root(comm, s.part_entry_time_s);
   all.credit_count = comm::gather_to_root(comm, s.credit_count);
   all.credit_time_s = comm::gather_to_root(comm, s.credit_time_s);
+  all.server_count = comm::gather_to_root(comm, s.server_count);
+  all.server_int = comm::gather_to_root(comm, s.server_int);
+  all.server_real = comm::gather_to_root(comm, s.server_real);
   return all;
 }
 
@@ -265,6 +269,14 @@ TEST(FactoryParallel, RestoreRefusesOutOfRangeValues) {
       {"counter at the int64 limit",
        with([](FactoryState& s) { s.station_int[2 * int_field_count + si_service_count] = INT64_MAX; })},
       {"NaN time", with([](FactoryState& s) { s.station_real[4 * real_field_count + sr_state_since] = std::nan(""); })},
+      // Station 2 has three servers (mixed_model: k = 2): the first two server rows are its.
+      {"server phase", with([](FactoryState& s) { s.server_int[0 * server_int_count + vi_phase] = 9; })},
+      {"server time", with([](FactoryState& s) { s.server_real[1 * server_real_count + vr_service_end] = 1.0; })},
+      {"server count", with([](FactoryState& s) {
+         s.server_count[2] = 1;
+         s.server_int.erase(s.server_int.begin() + server_int_count, s.server_int.begin() + 2 * server_int_count);
+         s.server_real.erase(s.server_real.begin() + server_real_count, s.server_real.begin() + 2 * server_real_count);
+       })},
   };
   for (const auto& [what, bad] : cases) {
     Factory f(model, seed, MPI_COMM_WORLD);

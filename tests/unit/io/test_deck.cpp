@@ -91,6 +91,7 @@ void expect_same_config(const Deck& a, const Deck& b) {
         const auto& sb = lb.stations[s];
         EXPECT_EQ(sa.name, sb.name);
         EXPECT_EQ(sa.count, sb.count);
+        EXPECT_EQ(sa.servers, sb.servers);
         EXPECT_EQ(sa.process.distribution, sb.process.distribution);
         EXPECT_EQ(sa.process.mean_s, sb.process.mean_s);
         EXPECT_EQ(sa.process.min_s, sb.process.min_s);
@@ -205,6 +206,16 @@ TEST(Deck, LineDefaultsReachStationsAndStationsOverrideThem) {
   EXPECT_EQ(st[0].conveyor_time_s, 3.0);
   EXPECT_EQ(st[1].buffer_capacity, 2);
   EXPECT_EQ(st[1].conveyor_time_s, 0.5);
+}
+
+TEST(Deck, StationServers) {
+  const Deck d = deck_of(station_with("              servers: 4\n"));
+  EXPECT_EQ(d.factory.factories[0].lines[0].stations[0].servers, 4);
+  EXPECT_EQ(deck_of(minimal).factory.factories[0].lines[0].stations[0].servers, 1);
+  EXPECT_EQ(errors_of(station_with("              servers: 0\n")),
+            Strings{"deck.yaml:13:24: factory.factories.0.lines.0.stations.0.servers: expected an integer in [1, "
+                    "1000000], found '0'"});
+  EXPECT_EQ(errors_of(station_with("              servers: 1.5\n")).size(), 1u);
 }
 
 TEST(Deck, RunBlock) {
@@ -335,6 +346,7 @@ factory:
           stations:
             - name: s
               count: 1
+              servers: 1
               process:
                 distribution: fixed
                 time_s: 30
@@ -440,6 +452,7 @@ TEST(Deck, ShippedDecksHaveTheirAdvertisedShape) {
 
   const Deck multi = load("inputs/factory_multiline.yaml");
   EXPECT_EQ(multi.factory.factories.size(), 2u);
+  EXPECT_EQ(multi.factory.factories[1].lines[1].stations[0].servers, 2);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -2091,6 +2104,9 @@ TEST(DeckCells, EveryNewKeyIsChecked) {
   has(error_with("update_interval_s: 600", "update_interval_s: 0"), "cells.update_interval_s");
   has(error_with("update_interval_s: 600", "update_interval_s: 700"), "expected an interval that divides");
   has(error_with("skill: reach", "skill: reach\n      sites: []"), "expected no 'sites' in a cell skill");
+  EXPECT_EQ(error_with("cell: {", "servers: 2\n              cell: {"),
+            "deck.yaml:11:24: factory.factories.0.lines.0.stations.1.servers: expected no 'servers' in a robot cell (a "
+            "station with 'cell'): a cell is one set of robots; give several cells with 'count' instead");
   // Cells without their block, and a cells block in a training deck.
   const std::string no_block = cell_deck().substr(0, cell_deck().find("cells:"));
   has(errors_of(no_block).front(), "expected a 'cells' block");
