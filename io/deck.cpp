@@ -73,6 +73,7 @@ struct LineSpec {
 struct FactorySpec {
   std::string name;
   std::vector<LineSpec> lines;
+  factory::ShiftCalendar shifts;
 };
 
 struct DeckSpec {
@@ -325,6 +326,35 @@ void read_breakdown(MapReader& m, factory::BreakdownConfig& breakdown) {
   m.finish();
 }
 
+// shifts: {period_s, working: [{start_s, end_s}, ...]} (factory::ShiftCalendar).
+void read_shifts(MapReader& m, factory::ShiftCalendar& calendar) {
+  calendar.enabled = true;
+  constexpr double day_s = 86400.0;
+  calendar.period_s = m.real("period_s", positive_s, day_s).value_or(day_s);
+  YAML::Node out_working;
+  const Node* working = m.sequence("working", true, out_working);
+  bool complete = working != nullptr;
+  if (working != nullptr) {
+    for (std::size_t i = 0; i < working->items.size(); ++i) {
+      MapReader w = m.item("working", *working, i, out_working);
+      const std::optional<double> start = w.real("start_s", non_negative_s, std::nullopt);
+      const std::optional<double> end = w.real("end_s", positive_s, std::nullopt);
+      w.finish();
+      complete = complete && w.valid() && start && end;
+      calendar.working.push_back(factory::WorkingPeriod{start.value_or(0.0), end.value_or(0.0)});
+    }
+    if (complete) {
+      const std::string problem = calendar.problem();
+      if (!problem.empty())
+        m.error(working->mark, "working",
+                "expected working periods [start_s, end_s) of one period, sorted, each ending before the next "
+                "starts and the last before the first starts again one period later; found that " +
+                    problem);
+    }
+  }
+  m.finish();
+}
+
 StationSpec read_station(MapReader& m, UniqueNames& names, double line_conveyor_s, std::int64_t line_capacity) {
   StationSpec s;
   factory::StationConfig& c = s.config;
@@ -374,6 +404,12 @@ StationSpec read_station(MapReader& m, UniqueNames& names, double line_conveyor_
   } else {
     m.get("breakdown", false);  // known, and absent: no breakdowns
   }
+  if (m.has("shifts")) {
+    MapReader shifts = m.mapping("shifts", false);
+    if (shifts.valid()) read_shifts(shifts, c.shifts);
+  } else {
+    m.get("shifts", false);  // known, and absent: the factory's calendar
+  }
   m.finish();
   return s;
 }
@@ -414,6 +450,12 @@ FactorySpec read_one_factory(MapReader& m, UniqueNames& names) {
   const std::optional<std::string> name = m.name("name");
   names.check(m, name);
   f.name = name.value_or("");
+  if (m.has("shifts")) {
+    MapReader shifts = m.mapping("shifts", false);
+    if (shifts.valid()) read_shifts(shifts, f.shifts);
+  } else {
+    m.get("shifts", false);  // known, and absent: always working
+  }
   YAML::Node out_lines;
   if (const Node* lines = m.sequence("lines", true, out_lines)) {
     UniqueNames line_names("a line name unique within its factory");
@@ -1585,6 +1627,7 @@ factory::FactoryModelConfig model_of(const std::vector<FactorySpec>& factories) 
   for (const FactorySpec& f : factories) {
     factory::FactoryConfig& fc = model.factories.emplace_back();
     fc.name = f.name;
+    fc.shifts = f.shifts;
     for (const LineSpec& l : f.lines) {
       factory::LineConfig& lc = fc.lines.emplace_back();
       lc.name = l.name;

@@ -37,6 +37,8 @@ void write_factory_state(CheckpointWriter& writer, const factory::Factory& facto
   writer.write("factory/server_count", n, first, state.server_count);
   writer.write_concatenated("factory/server_int", state.server_int);
   writer.write_concatenated("factory/server_real", state.server_real);
+  writer.write("factory/shift_int", 2 * n, 2 * first, state.shift_int);
+  writer.write("factory/off_shift_s", n, first, state.off_shift_s);
 }
 
 FactorySnapshot read_factory_state(CheckpointReader& reader, const factory::Factory& factory) {
@@ -97,6 +99,14 @@ FactorySnapshot read_factory_state(CheckpointReader& reader, const factory::Fact
   } else {
     state.server_count.assign(static_cast<std::size_t>(local.size()), 0);
   }
+  // Likewise for shift calendars: without them every station is on shift, at change 0.
+  if (reader.has("factory/shift_int")) {
+    state.shift_int = reader.read<std::int64_t>("factory/shift_int", 2 * local.begin, 2 * local.size());
+    state.off_shift_s = reader.read<double>("factory/off_shift_s", local.begin, local.size());
+  } else {
+    state.shift_int.assign(static_cast<std::size_t>(2 * local.size()), 0);
+    state.off_shift_s.assign(static_cast<std::size_t>(local.size()), 0.0);
+  }
   return snapshot;
 }
 
@@ -104,10 +114,22 @@ FactorySnapshot read_factory_state(CheckpointReader& reader, const factory::Fact
 // checkpoints of earlier versions stay valid (O(stations) time, O(1) memory).
 std::uint64_t factory_fingerprint(const factory::FactoryModelConfig& config, std::uint64_t seed) {
   Fingerprint f;
+  // Calendars hash only where there are some, so models without them hash as before.
+  const auto add_calendar = [&f](const factory::ShiftCalendar& c) {
+    if (!c.enabled) return;
+    f.add(std::string("shifts"));
+    f.add(c.period_s);
+    f.add(static_cast<std::uint64_t>(c.working.size()));
+    for (const factory::WorkingPeriod& w : c.working) {
+      f.add(w.start_s);
+      f.add(w.end_s);
+    }
+  };
   f.add(seed);
   f.add(static_cast<std::uint64_t>(config.factories.size()));
   for (const auto& fac : config.factories) {
     f.add(fac.name);
+    add_calendar(fac.shifts);
     std::int64_t lines = 0;
     for (const auto& line : fac.lines) lines += line.count;
     f.add(static_cast<std::uint64_t>(lines));
@@ -135,6 +157,7 @@ std::uint64_t factory_fingerprint(const factory::FactoryModelConfig& config, std
             f.add(s.breakdown.mttr_s);
             f.add(s.breakdown.only_when_busy);
             if (s.servers != 1) f.add(s.servers);  // one-server stations hash as before
+            add_calendar(s.shifts);
             if (s.cell.enabled) {  // plain stations hash as before, so their checkpoints stay valid
               f.add(s.cell.skill);
               f.add(s.cell.robots);

@@ -31,9 +31,11 @@ constexpr std::size_t prefetch_fifos = 4;
 constexpr std::size_t min_compacted = 8;
 
 enum Phase : std::int64_t { phase_idle = 0, phase_busy = 1, phase_blocked = 2 };
-enum KpiState : std::int64_t { kpi_busy = 0, kpi_blocked = 1, kpi_starved = 2, kpi_down = 3 };
+// Off shift dominates down, which dominates the rest.
+enum KpiState : std::int64_t { kpi_busy = 0, kpi_blocked = 1, kpi_starved = 2, kpi_down = 3, kpi_off = 4 };
+constexpr int kpi_states = 5;
 // Event priorities at equal times (factory.hpp): lower value first.
-enum Event : int { ev_credit, ev_part, ev_repair, ev_service_end, ev_failure, ev_source, ev_none };
+enum Event : int { ev_credit, ev_part, ev_repair, ev_service_end, ev_shift, ev_failure, ev_source, ev_none };
 
 double exponential(std::uint64_t seed, rng::Stream stream, std::int64_t id, std::int64_t counter, double mean) {
   const auto r = rng::draw(seed, stream, static_cast<std::uint64_t>(id), static_cast<std::uint64_t>(counter));
@@ -60,21 +62,23 @@ struct Server {
 };
 
 struct alignas(64) Station {
-  // What the event loop reads first, in the first two cache lines: the pending event
-  // times (+inf where none; service_end is the earliest of the servers', service_server
-  // the lowest index holding it) and the incoming FIFOs, whose entries before the heads are
-  // consumed. parts_in[part_head, part_head + parts_arrived) is the buffer, the rest is
-  // still on the conveyor.
+  // Hot fields first, which a visit to the station reads (prefetch() loads them), the cold
+  // ones from `many` on. What the event loop reads first, in the first cache lines: the
+  // pending event times (+inf where none; service_end is the earliest of the servers',
+  // service_server the lowest index holding it) and the incoming FIFOs, whose entries
+  // before the heads are consumed. parts_in[part_head, part_head + parts_arrived) is the
+  // buffer, the rest is still on the conveyor.
   double service_end = inf, fail_at = inf, repair_end = inf, next_arrival = inf;
-  std::int32_t service_server = 0;
-  std::int32_t servers = 1;
-  std::int32_t busy = 0, blocked = 0;  // servers busy (in service or preempted), blocked
+  double shift_change = inf;  // the calendar's next change (+inf without a calendar)
   std::size_t part_head = 0;
   std::int64_t parts_arrived = 0;
   std::size_t credit_head = 0;
   std::vector<PartSlot> parts_in;
   std::vector<double> credits_in;
   std::vector<comm::PartMessage> outbox;
+  std::int32_t service_server = 0;
+  std::int32_t servers = 1;
+  std::int32_t busy = 0, blocked = 0;  // servers busy (in service or preempted), blocked
 
   // Configuration.
   std::int64_t gid = 0;
@@ -84,44 +88,49 @@ struct alignas(64) Station {
   bool poisson = false;            // source kind (station 0 only)
   bool downstream_limited = false; // buffer i+1 has a capacity: credits are counted
   bool upstream_limited = false;   // own buffer has a capacity and an upstream station
+  bool cell = false;               // a robot cell: a service start waits for its outcome
   std::int64_t own_capacity = 0;   // C_i (0 = unlimited), enforced here for source entries
-  std::int64_t downstream_capacity = 0;  // C_{i+1} (0 = unlimited or last): bounds the credits
   double conveyor_s = inf;         // T_i, to the next station
   double upstream_conveyor_s = inf;
   double send_delay_s = inf;       // the shortest delay of what it sends (+inf: it sends nothing)
-  double mtbf_s = 0.0, mttr_s = 0.0, interval_s = 0.0;
   const DistributionProcessModel::Params* process = nullptr;  // with the default process model
 
   // Dynamic state (see StateInt / StateReal in factory_state.hpp). One server lives in the
   // station; several live in `many` (one allocation per multi-server station).
   Server one;
-  std::vector<Server> many;
   bool down = false;
+  bool off_shift = false;      // outside the calendar's working time
   bool source_waiting = false;
+  bool awaiting = false;       // a cell paused at pause_s before starting a service on `request`
+  bool outcome_ready = false;  // a cell's `ready` holds the outcome of that service
   std::int64_t credits = 0;
   std::int64_t service_count = 0, failure_count = 0, arrival_count = 0;
   double ttf_left = inf;
   std::int64_t kpi_state = kpi_starved;  // one server: the state of the open interval
   std::int64_t processed = 0, good = 0, scrapped = 0, sink_count = 0, entered = 0, wip_count = 0;
   // KPI accumulators, plain doubles added to at this station's events only (factory.hpp).
-  double state_s[4] = {0.0, 0.0, 0.0, 0.0};  // closed intervals (server-seconds), by KpiState
-  double state_since = 0.0;                  // start of the open interval
-  double open[4] = {0.0, 0.0, 0.0, 0.0};     // several servers: servers per state since then
-  double wip_area = 0.0;                     // integral of wip_count over [0, wip_since]
+  double state_s[kpi_states] = {};  // closed intervals (server-seconds), by KpiState
+  double state_since = 0.0;         // start of the open interval
+  double wip_area = 0.0;            // integral of wip_count over [0, wip_since]
   double wip_since = 0.0;
-  double line_exit_s = 0.0;                  // sum of exit - entry of parts leaving the line here
-  double lead_s = 0.0;                       // the same over sink exits
-
+  double line_exit_s = 0.0;         // sum of exit - entry of parts leaving the line here
+  double lead_s = 0.0;              // the same over sink exits
   std::int64_t events = 0;
 
-  // Robot cells: a service start waits for its outcome (see Factory::run_window).
-  bool cell = false;
-  bool awaiting = false;       // paused at pause_s before starting a service on `request`
-  bool outcome_ready = false;  // `ready` holds the outcome of that service
+  // Cold: read only by several servers, shift changes, failures, repairs, source arrivals
+  // and cells.
+  std::vector<Server> many;
+  double open[kpi_states] = {};     // several servers: servers per state since state_since
+  const ShiftCalendar* calendar = nullptr;  // nullptr: always working
+  std::int64_t shift_n = 0;         // the calendar's next change (ShiftCalendar numbering)
+  double mtbf_s = 0.0, mttr_s = 0.0, interval_s = 0.0;
+  std::int64_t downstream_capacity = 0;  // C_{i+1} (0 = unlimited or last): bounds the credits
   double pause_s = 0.0;
   Part request;
   Outcome ready;
 
+  // Down or off shift: no service runs, starts or sends.
+  bool halted() const { return down || off_shift; }
   Server* server_data() { return servers == 1 ? &one : many.data(); }
   const Server* server_data() const { return servers == 1 ? &one : many.data(); }
   std::int32_t idle() const { return servers - busy - blocked; }
@@ -142,10 +151,12 @@ struct alignas(64) Station {
   }
   // Servers in each KpiState over the open interval: what the state is now (intervals are
   // closed at every change). One server: the one-hot of kpi_state.
-  void open_counts(double n[4]) const {
-    for (int k = 0; k < 4; ++k) n[k] = 0.0;
+  void open_counts(double n[kpi_states]) const {
+    for (int k = 0; k < kpi_states; ++k) n[k] = 0.0;
     if (servers == 1) {
       n[kpi_state] = 1.0;
+    } else if (off_shift) {
+      n[kpi_off] = servers;
     } else if (down) {
       n[kpi_down] = servers;
     } else {
@@ -173,6 +184,7 @@ struct alignas(64) Station {
   // The earliest pending event (+inf if none): the candidates StationRunner::run compares.
   double next_event_time() const {
     double t = service_end;
+    t = std::min(t, shift_change);
     t = std::min(t, fail_at);
     t = std::min(t, repair_end);
     t = std::min(t, next_arrival);
@@ -187,7 +199,9 @@ struct alignas(64) Station {
   // down, the service end if busy, a credit if blocked, a part if idle. (A service may take
   // no time, so a part that arrives may be sent on at once.)
   double earliest_send_s() const {
-    if (down) return repair_end;
+    // Halted, it resumes at the repair's end and the next shift's start, whichever is later
+    // (off shift, the next change is a start).
+    if (down || off_shift) return std::max(down ? repair_end : -inf, off_shift ? shift_change : -inf);
     double t = service_end;  // +inf unless a server is busy
     if (blocked > 0 && credit_head < credits_in.size()) t = std::min(t, credits_in[credit_head]);
     if (busy + blocked < servers) {
@@ -208,12 +222,14 @@ struct alignas(64) Station {
       if (v[j].phase != phase_idle) sum += T - v[j].entry_time;
     return sum;
   }
-  // Hints the cache to load the station (and, with `fifos`, the heads of its FIFOs) ahead of
-  // its turn: the active stations of a window are scattered over a working set far larger
-  // than the caches, so each visit would otherwise wait for several misses in a row.
+  // Hints the cache to load the station's hot fields (and, with `fifos`, the heads of its
+  // FIFOs) ahead of its turn: the active stations of a window are scattered over a working
+  // set far larger than the caches, so each visit would otherwise wait for several misses
+  // in a row.
   void prefetch(bool fifos) const {
     const char* p = reinterpret_cast<const char*>(this);
-    for (std::size_t b = 0; b < sizeof(Station); b += 64) __builtin_prefetch(p + b);
+    const char* cold = reinterpret_cast<const char*>(&many);
+    for (; p < cold; p += 64) __builtin_prefetch(p);
     if (fifos) {
       if (credit_head < credits_in.size()) __builtin_prefetch(credits_in.data() + credit_head);
       const std::size_t next_part = part_head + static_cast<std::size_t>(parts_arrived);
@@ -223,6 +239,7 @@ struct alignas(64) Station {
   }
   // The state of a one-server station.
   std::int64_t current_kpi_state() const {
+    if (off_shift) return kpi_off;
     if (down) return kpi_down;
     if (busy > 0) return kpi_busy;
     if (blocked > 0) return kpi_blocked;
@@ -247,6 +264,26 @@ struct StationRunner {
   }
   static void leave_station(Station& s, double t) { change_wip(s, t, -1); }
   static void exit_line(Station& s, const Server& v, double t) { s.line_exit_s += t - v.entry_time; }
+  // The station stops (a failure or a shift's end while it ran): running services pause.
+  static void halt(Station& s, double t) {
+    Server* v = s.server_data();
+    for (std::int32_t j = 0; j < s.servers; ++j)
+      if (v[j].phase == phase_busy) {
+        v[j].remaining = v[j].service_end - t;
+        v[j].service_end = inf;
+      }
+    s.service_end = inf;
+  }
+  // The station runs again (a repair's end or a shift's start, and it is not halted
+  // otherwise): paused services continue for their remaining time.
+  static void resume(Station& s, double t) {
+    if (s.busy == 0) return;
+    Server* v = s.server_data();
+    for (std::int32_t j = 0; j < s.servers; ++j)
+      if (v[j].phase == phase_busy) v[j].service_end = t + v[j].remaining;
+    s.refresh_service_end();
+  }
+
   // The lowest-index server in `phase` (one exists).
   static Server& first_server(Station& s, std::int32_t phase) {
     if (s.servers == 1) return s.one;
@@ -258,10 +295,12 @@ struct StationRunner {
 
   // Returns true when a cell pauses before a service start (nothing changed since the
   // last event but what came before that start; calling it again resumes it).
-  bool progress(Station& s, double t) const {
+  // Inlined into run(): it follows every event.
+  __attribute__((always_inline)) bool progress(Station& s, double t) const {
+    const bool halted = s.halted();  // nothing here changes it
     for (;;) {
       // Held parts leave at the credits, the lowest server first.
-      while (!s.down && s.blocked > 0 && (!s.downstream_limited || s.credits > 0)) {
+      while (!halted && s.blocked > 0 && (!s.downstream_limited || s.credits > 0)) {
         Server& v = first_server(s, phase_blocked);
         if (s.downstream_limited) --s.credits;
         s.outbox.push_back(comm::PartMessage{s.gid + 1, kind_part, 0, t + s.conveyor_s, v.part_id, v.entry_time});
@@ -270,7 +309,7 @@ struct StationRunner {
         --s.blocked;
       }
       // Idle servers take the oldest waiting parts, the lowest server first.
-      while (!s.down && s.busy + s.blocked < s.servers && s.parts_arrived > 0) {
+      while (!halted && s.busy + s.blocked < s.servers && s.parts_arrived > 0) {
         const PartSlot p = s.parts_in[s.part_head];
         const Part part{p.id, p.entry_time_s};
         Outcome o;
@@ -330,12 +369,12 @@ struct StationRunner {
       }
       return;
     }
-    double now[4];
+    double now[kpi_states];
     s.open_counts(now);
-    if (std::equal(now, now + 4, s.open)) return;
-    for (int k = 0; k < 4; ++k) s.state_s[k] += s.open[k] * (t - s.state_since);
+    if (std::equal(now, now + kpi_states, s.open)) return;
+    for (int k = 0; k < kpi_states; ++k) s.state_s[k] += s.open[k] * (t - s.state_since);
     s.state_since = t;
-    std::copy(now, now + 4, s.open);
+    std::copy(now, now + kpi_states, s.open);
   }
 
   // Returns the time of the station's next event (>= window_end), or, for a cell that paused
@@ -367,6 +406,10 @@ struct StationRunner {
         t = s.service_end;
         ev = ev_service_end;
       }
+      if (s.shift_change < t) {
+        t = s.shift_change;
+        ev = ev_shift;
+      }
       if (s.fail_at < t) {
         t = s.fail_at;
         ev = ev_failure;
@@ -396,15 +439,31 @@ struct StationRunner {
           const double ttf = exponential(seed, rng::Stream::failure, s.gid, s.failure_count, s.mtbf_s);
           if (s.only_when_busy) {
             s.ttf_left = ttf;
-            if (s.busy > 0) s.fail_at = t + ttf;
+            if (s.busy > 0 && !s.off_shift) s.fail_at = t + ttf;  // off shift nothing is processed
           } else {
             s.fail_at = t + ttf;
           }
-          if (s.busy > 0) {
-            Server* v = s.server_data();
-            for (std::int32_t j = 0; j < s.servers; ++j)
-              if (v[j].phase == phase_busy) v[j].service_end = t + v[j].remaining;
-            s.refresh_service_end();
+          if (!s.off_shift) resume(s, t);
+          break;
+        }
+        case ev_shift: {
+          const bool start = s.shift_n % 2 == 0;
+          s.shift_change = s.calendar->change_time(++s.shift_n);
+          if (start) {
+            s.off_shift = false;
+            if (!s.down) {
+              resume(s, t);
+              if (s.only_when_busy && s.busy > 0) s.fail_at = t + s.ttf_left;
+            }
+          } else {
+            if (!s.down) {
+              halt(s, t);
+              if (s.only_when_busy && s.busy > 0) {
+                s.ttf_left = s.fail_at - t;
+                s.fail_at = inf;
+              }
+            }
+            s.off_shift = true;
           }
           break;
         }
@@ -440,16 +499,10 @@ struct StationRunner {
         case ev_failure: {
           const std::int64_t k = s.failure_count++;
           s.repair_end = t + exponential(seed, rng::Stream::repair, s.gid, k, s.mttr_s);
+          if (!s.off_shift) halt(s, t);
           s.down = true;
           s.fail_at = inf;
           if (s.only_when_busy) s.ttf_left = 0.0;
-          Server* v = s.server_data();
-          for (std::int32_t j = 0; j < s.servers; ++j)
-            if (v[j].phase == phase_busy) {
-              v[j].remaining = v[j].service_end - t;
-              v[j].service_end = inf;
-            }
-          s.service_end = inf;
           break;
         }
         case ev_source:
@@ -503,6 +556,16 @@ Factory::Factory(const FactoryModelConfig& config, std::uint64_t seed, MPI_Comm 
     require(c.servers >= 1 && c.servers <= std::numeric_limits<std::int32_t>::max(), "factory: servers out of range");
     s.servers = static_cast<std::int32_t>(c.servers);
     if (s.servers > 1) s.many.resize(static_cast<std::size_t>(s.servers));
+    const ShiftCalendar& factory_shifts = index_.config().factories[static_cast<std::size_t>(here.factory)].shifts;
+    s.calendar = c.shifts.enabled ? &c.shifts : factory_shifts.enabled ? &factory_shifts : nullptr;
+    if (s.calendar != nullptr) {
+      require(s.calendar->problem().empty(), "factory: shifts of station " + index_.station_name(g) + ": " +
+                                                 s.calendar->problem());
+      s.shift_n = s.calendar->first_change();
+      s.off_shift = s.shift_n % 2 == 0;  // the next change starts a working period
+      s.shift_change = s.calendar->change_time(s.shift_n);
+    }
+    s.kpi_state = s.current_kpi_state();
     s.open_counts(s.open);
     s.upstream_limited = !s.first && c.buffer_capacity > 0;
     if (!s.last) {
@@ -790,6 +853,7 @@ struct Busiest {
 struct LinePartial {
   std::int64_t entered = 0, sink = 0, scrapped = 0;
   double ideal_cycle_s = 0.0;  // max over the stations
+  double planned_s = 0.0;      // the longest planned production time (on shift) of the stations
   Busiest busiest;
   ExactSum wip_area, lead;
 
@@ -798,15 +862,17 @@ struct LinePartial {
     sink += o.sink;
     scrapped += o.scrapped;
     ideal_cycle_s = std::max(ideal_cycle_s, o.ideal_cycle_s);
+    planned_s = std::max(planned_s, o.planned_s);
     busiest.add(o.busiest.load, o.busiest.gid);
     wip_area += o.wip_area;
     lead += o.lead;
   }
 
-  static constexpr std::size_t width = 6 + 2 * ExactSum::word_count;
+  static constexpr std::size_t width = 7 + 2 * ExactSum::word_count;
   std::vector<std::int64_t> pack() const {
     std::vector<ExactSum> sums{wip_area, lead};
-    std::vector<std::int64_t> r{entered, sink, scrapped, bits_of(ideal_cycle_s), bits_of(busiest.load), busiest.gid};
+    std::vector<std::int64_t> r{entered,      sink, scrapped, bits_of(ideal_cycle_s), bits_of(busiest.load),
+                                busiest.gid,  bits_of(planned_s)};
     const std::vector<std::int64_t> words = comm::exact_words(sums);
     r.insert(r.end(), words.begin(), words.end());
     return r;
@@ -817,9 +883,10 @@ struct LinePartial {
     p.sink = r[1];
     p.scrapped = r[2];
     p.ideal_cycle_s = double_of(r[3]);
+    p.planned_s = double_of(r[6]);
     p.busiest = Busiest{double_of(r[4]), r[5]};
     std::vector<ExactSum> sums(2);
-    comm::from_exact_words(std::vector<std::int64_t>(r.begin() + 6, r.end()), sums);
+    comm::from_exact_words(std::vector<std::int64_t>(r.begin() + 7, r.end()), sums);
     p.wip_area = sums[0];
     p.lead = sums[1];
     return p;
@@ -852,7 +919,8 @@ KpiReport Factory::report() const {
   // line's partial sums on the way.
   static const char* const station_names[][2] = {
       {"processed", "parts"},   {"good", "parts"},        {"scrapped", "parts"},  {"busy_fraction", "1"},
-      {"blocked_fraction", "1"}, {"starved_fraction", "1"}, {"down_fraction", "1"}, {"utilisation", "1"},
+      {"blocked_fraction", "1"}, {"starved_fraction", "1"}, {"down_fraction", "1"}, {"off_shift_fraction", "1"},
+      {"utilisation", "1"},
       {"wip", "parts"},         {"ideal_cycle", "s"},     {"availability", "1"},  {"performance", "1"},
       {"quality", "1"},         {"oee", "1"}};
   constexpr int station_columns = sizeof(station_names) / sizeof(station_names[0]);
@@ -863,17 +931,19 @@ KpiReport Factory::report() const {
   for (const Station& s : stations_) {
     // The open intervals are added here only, never accrued at window ends. Several
     // servers: the mean over the servers.
-    double open[4], state_s[4];
+    double open[kpi_states], state_s[kpi_states];
     s.open_counts(open);
-    for (int k = 0; k < 4; ++k)
+    for (int k = 0; k < kpi_states; ++k)
       state_s[k] = (s.state_s[k] + open[k] * (T - s.state_since)) / static_cast<double>(s.servers);
-    double fraction[4];
-    for (int k = 0; k < 4; ++k) fraction[k] = ratio(state_s[k], T);
-    const double up_s = T - state_s[kpi_down];
+    double fraction[kpi_states];
+    for (int k = 0; k < kpi_states; ++k) fraction[k] = ratio(state_s[k], T);
+    // OEE over the planned production time: the time on shift.
+    const double planned_s = T - state_s[kpi_off];
+    const double up_s = planned_s - state_s[kpi_down];
     const double wip_area = s.wip_area + static_cast<double>(s.wip_count) * (T - s.wip_since);
     const double wip = ratio(wip_area, T);
     const double ideal = station_ideal_cycle_s_[static_cast<std::size_t>(s.gid - local_.begin)];
-    const double availability = ratio(up_s, T);
+    const double availability = ratio(up_s, planned_s);
     const double performance = ratio(static_cast<double>(s.processed) * ideal, up_s);
     const double quality = ratio(static_cast<double>(s.good), static_cast<double>(s.processed));
     const double row[station_columns] = {static_cast<double>(s.processed),
@@ -883,6 +953,7 @@ KpiReport Factory::report() const {
                                          fraction[kpi_blocked],
                                          fraction[kpi_starved],
                                          fraction[kpi_down],
+                                         fraction[kpi_off],
                                          fraction[kpi_busy],
                                          wip,
                                          ideal,
@@ -899,6 +970,7 @@ KpiReport Factory::report() const {
     l.sink += s.sink_count;
     l.scrapped += s.scrapped;
     l.ideal_cycle_s = std::max(l.ideal_cycle_s, ideal);
+    l.planned_s = std::max(l.planned_s, planned_s);
     l.busiest.add(fraction[kpi_busy] + fraction[kpi_down], s.gid);
   }
   // Lines cut by rank boundaries: the ranks after a line's first station send their part
@@ -944,7 +1016,7 @@ KpiReport Factory::report() const {
     const LinePartial& l = lines[u];
     const std::int64_t line = first_line + static_cast<std::int64_t>(u);
     while (index_.factory_first_line(factory + 1) <= line) ++factory;
-    const double oee = ratio(static_cast<double>(l.sink) * l.ideal_cycle_s, T);
+    const double oee = ratio(static_cast<double>(l.sink) * l.ideal_cycle_s, l.planned_s);
     double row[group_columns];
     group_row(l.entered, l.sink, l.scrapped, l.wip_area, l.lead, oee,
               l.busiest.gid - index_.line_begin(line), row);
@@ -1017,6 +1089,8 @@ FactoryState Factory::save() const {
   st.part_entry_time_s.reserve(parts);
   st.credit_time_s.reserve(credits);
   st.server_count.reserve(n);
+  st.shift_int.reserve(2 * n);
+  st.off_shift_s.reserve(n);
   for (const Station& s : stations_) {
     const detail::Server* v = s.server_data();
     const detail::Server& v0 = v[0];
@@ -1027,6 +1101,9 @@ FactoryState Factory::save() const {
         s.wip_count,      s.parts_arrived};
     st.station_int.insert(st.station_int.end(), ints, ints + int_field_count);
     st.server_count.push_back(s.servers - 1);
+    st.shift_int.push_back(s.off_shift ? 1 : 0);
+    st.shift_int.push_back(s.shift_n);
+    st.off_shift_s.push_back(s.state_s[kpi_off]);
     for (std::int32_t j = 1; j < s.servers; ++j) {
       const std::int64_t server_ints[server_int_count] = {v[j].phase, v[j].part_id, v[j].good ? 1 : 0};
       const double server_reals[server_real_count] = {v[j].service_end, v[j].remaining, v[j].entry_time};
@@ -1076,7 +1153,7 @@ std::string restore_problem(double time_s, const FactoryState& state, const std:
     const auto bad = [&](const std::string& what) { return "station " + std::to_string(s.gid) + ": " + what; };
     const auto flag = [](std::int64_t x) { return x == 0 || x == 1; };
     if (v[si_phase] < phase_idle || v[si_phase] > phase_blocked) return bad("phase " + std::to_string(v[si_phase]));
-    if (v[si_kpi_state] < kpi_busy || v[si_kpi_state] > kpi_down)
+    if (v[si_kpi_state] < kpi_busy || v[si_kpi_state] > kpi_off)
       return bad("KPI state " + std::to_string(v[si_kpi_state]));
     if (!flag(v[si_down]) || !flag(v[si_source_waiting]) || !flag(v[si_current_good])) return bad("a flag is not 0 or 1");
     // Counters are incremented: far from the int64 limit (2^53 events take years of any run).
@@ -1101,6 +1178,22 @@ std::string restore_problem(double time_s, const FactoryState& state, const std:
     for (int k : {sr_service_end, sr_fail_at, sr_repair_end, sr_next_arrival})
       if (r[k] < time_s) return bad("an event is pending before the time " + std::to_string(time_s));
     if (r[sr_state_since] > time_s || r[sr_wip_since] > time_s) return bad("an interval starts after the time");
+    const std::int64_t off = state.shift_int[2 * i], next_change = state.shift_int[2 * i + 1];
+    if (s.calendar == nullptr) {
+      if (off != 0 || next_change != 0 || state.off_shift_s[i] != 0.0 || v[si_kpi_state] == kpi_off)
+        return bad("shift state without a shift calendar");
+    } else {
+      // The next change lies after the time and the one before it at or before it (whose
+      // kind says whether the station is off shift). Changes are numbered from -1.
+      constexpr std::int64_t most_changes = std::int64_t{1} << 53;
+      if (next_change < s.calendar->first_change() || next_change > most_changes)
+        return bad("the shift change " + std::to_string(next_change) + " is out of range");
+      if (!(s.calendar->change_time(next_change) >= time_s) ||
+          (next_change > s.calendar->first_change() && !(s.calendar->change_time(next_change - 1) <= time_s)))
+        return bad("the next shift change is not the first after the time " + std::to_string(time_s));
+      if (off != (next_change % 2 == 0 ? 1 : 0)) return bad("off shift does not match the calendar");
+      if (!(state.off_shift_s[i] >= 0.0)) return bad("the off-shift time is negative or NaN");
+    }
     if (state.server_count[i] != s.servers - 1)
       return bad(std::to_string(state.server_count[i] + 1) + " servers in the state, " + std::to_string(s.servers) +
                  " in the deck");
@@ -1151,6 +1244,10 @@ void Factory::restore(double time_s, const FactoryState& state) {
     detail::Server& v0 = s.server_data()[0];
     v0.phase = static_cast<std::int32_t>(v[si_phase]);
     s.down = v[si_down] != 0;
+    s.off_shift = state.shift_int[2 * i] != 0;
+    s.shift_n = state.shift_int[2 * i + 1];
+    s.shift_change = s.calendar != nullptr ? s.calendar->change_time(s.shift_n) : inf;
+    s.state_s[kpi_off] = state.off_shift_s[i];
     s.credits = v[si_credits];
     s.service_count = v[si_service_count];
     s.failure_count = v[si_failure_count];

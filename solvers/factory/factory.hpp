@@ -52,9 +52,15 @@
 // starts, finishes and sends nothing; parts and
 // credits still arrive, and the source still fills its buffer.
 //
+// Shift calendars (ShiftCalendar, the station's own or its factory's). Off shift a station
+// is halted like a down one: it starts and sends nothing, and running services pause until
+// it runs again (neither down nor off shift). The failure clock runs in calendar time, or,
+// if only_when_busy, only while a service runs (never off shift). Shift changes are events
+// of the station at ShiftCalendar::change_time.
+//
 // Event order. Events of one station with equal times are processed in this priority:
 //   1 credit arrival, 2 part arrival (into the buffer), 3 repair end, 4 service end,
-//   5 failure, 6 source arrival.
+//   5 shift change, 6 failure, 7 source arrival.
 // After every event the station does, at the same time and in this order until nothing
 // changes: send a held part if it has a credit; start a service from the buffer; let a
 // waiting source part into the buffer if there is room. Incoming FIFOs: parts from the one
@@ -87,16 +93,17 @@
 // KPIs (cumulative from t = 0 to T = time_s(); ratios with a zero denominator are 0):
 // per station: processed, good, scrapped, busy/blocked/starved/down fractions (busy =
 // processing; blocked = holding a finished part without credit; starved = up with nothing
-// to do; down dominates; with c servers each is the mean over the servers, accumulated in
-// server-seconds), utilisation (= busy fraction), wip (time-average parts in buffer +
-// in service/held), ideal_cycle (ProcessModel::ideal_cycle_s / c), availability (T - down)/T,
-// performance processed * ideal_cycle / (T - down), quality good/processed, oee (product).
+// to do; off_shift dominates and down the rest; with c servers each is the mean over the
+// servers, accumulated in server-seconds), utilisation (= busy fraction), wip (time-average
+// parts in buffer + in service/held), ideal_cycle (ProcessModel::ideal_cycle_s / c); over
+// the planned production time P = T - off_shift: availability (P - down)/P, performance
+// processed * ideal_cycle / (P - down), quality good/processed, oee (product).
 // Per line: entered, sink_count, scrapped, throughput (sink parts per hour), yield
 // sink/(sink + scrapped), wip (time-average parts entered and not yet exited, conveyors
 // included: (sum over parts that left of (exit - entry) + sum over parts in the line of
-// (T - entry))/T), lead_time (mean over sink exits
-// of exit - entry), oee (sink_count * max ideal cycle of the line / T), bottleneck (index in
-// the line of the largest busy + down fraction, ties -> lowest index).
+// (T - entry))/T), lead_time (mean over sink exits of exit - entry), oee (sink_count * max
+// ideal cycle of the line / the longest planned time P of its stations), bottleneck (index
+// in the line of the largest busy + down fraction, ties -> lowest index).
 // Per factory: the same with sums over its lines (throughput, counts, wip; lead time and
 // yield from the summed parts), oee = mean of its lines' oee, bottleneck as a station gid.
 // Line and factory sums of the stations' doubles use ExactSum (order-independent across

@@ -2,12 +2,43 @@
 #include "solvers/factory/factory_config.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <utility>
 
 #include "solvers/core/error.hpp"
 
 namespace kollektiv::factory {
+
+double ShiftCalendar::change_time(std::int64_t n) const {
+  const auto changes = static_cast<std::int64_t>(2 * working.size());
+  const std::int64_t cycle = n >= 0 ? n / changes : -((-n + changes - 1) / changes);  // floor division
+  const std::int64_t j = n - cycle * changes;
+  const WorkingPeriod& w = working[static_cast<std::size_t>(j / 2)];
+  return static_cast<double>(cycle) * period_s + (j % 2 == 0 ? w.start_s : w.end_s);
+}
+
+std::int64_t ShiftCalendar::first_change() const {
+  if (working.back().end_s > period_s) return -1;
+  return working.front().start_s == 0.0 ? 1 : 0;
+}
+
+std::string ShiftCalendar::problem() const {
+  if (!(period_s > 0.0) || !std::isfinite(period_s)) return "the period is not a positive time";
+  if (working.empty()) return "no working period";
+  for (std::size_t i = 0; i < working.size(); ++i) {
+    const WorkingPeriod& w = working[i];
+    const std::string which = "working period " + std::to_string(i);
+    if (!(w.start_s >= 0.0) || !(w.start_s < period_s)) return which + " does not start within the period";
+    if (!(w.end_s > w.start_s)) return which + " does not end after it starts";
+    if (i + 1 < working.size() && !(w.end_s < working[i + 1].start_s))
+      return which + " does not end before the next starts (merge touching periods into one)";
+  }
+  if (!(working.back().end_s < working.front().start_s + period_s))
+    return "the last working period does not end before the first starts again one period later (merge "
+           "touching periods into one; a calendar without breaks needs no shifts)";
+  return std::string();
+}
 
 std::string replica_name(const std::string& name, std::int64_t count, std::int64_t k) {
   return count == 1 ? name : name + "#" + std::to_string(k);

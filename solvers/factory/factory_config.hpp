@@ -30,6 +30,30 @@ struct ProcessConfig {
   double cv = 0.25;  // lognormal coefficient of variation (std / mean)
 };
 
+// A calendar of working time repeating every period_s: the working periods [start_s, end_s)
+// of one period, as offsets from its start (shifts; the gaps between them are breaks, nights
+// and planned maintenance: planned downtime). Sorted, each ends before the next starts, and
+// the last may run past the period's end (a night shift) but ends before the first starts
+// again. Its changes are numbered: change n (n >= -1) happens at change_time(n); an even n is
+// the start of a working period, an odd n its end.
+struct WorkingPeriod {
+  double start_s = 0.0;
+  double end_s = 0.0;
+};
+
+struct ShiftCalendar {
+  bool enabled = false;  // false: always working
+  double period_s = 86400.0;
+  std::vector<WorkingPeriod> working;
+
+  double change_time(std::int64_t n) const;
+  // The first change after t = 0 (-1 if the last period runs from the period before into
+  // t = 0, 1 if the first starts at 0, else 0): working at t = 0 iff it is odd.
+  std::int64_t first_change() const;
+  // "" or what is wrong with the periods (for the deck's message).
+  std::string problem() const;
+};
+
 struct BreakdownConfig {
   bool enabled = false;
   double mtbf_s = 0.0;  // mean time between failures (exponential)
@@ -66,6 +90,8 @@ struct StationConfig {
   // hands parts straight to the sink). Must be > 0: it is the lookahead of the simulation.
   double conveyor_time_s = 10.0;
   BreakdownConfig breakdown;
+  // The station's own working time; when not enabled, the factory's calendar applies.
+  ShiftCalendar shifts;
 };
 
 struct LineConfig {
@@ -78,6 +104,7 @@ struct LineConfig {
 struct FactoryConfig {
   std::string name;
   std::vector<LineConfig> lines;
+  ShiftCalendar shifts;  // every station's working time, unless the station has its own
 };
 
 struct FactoryModelConfig {

@@ -26,7 +26,8 @@ void check_state(const FactoryState& s) {
   const auto servers = servers_sized ? static_cast<std::size_t>(sum_of(s.server_count, s.station_count())) : 0;
   const bool ok = s.station_int.size() == n * int_field_count && s.station_real.size() == n * real_field_count &&
                   s.credit_count.size() == n && servers_sized && s.server_int.size() == servers * server_int_count &&
-                  s.server_real.size() == servers * server_real_count &&
+                  s.server_real.size() == servers * server_real_count && s.shift_int.size() == 2 * n &&
+                  s.off_shift_s.size() == n &&
                   s.part_time_s.size() == parts && s.part_id.size() == parts &&
                   s.part_entry_time_s.size() == parts && s.credit_time_s.size() == credits;
   require(ok, "factory state: inconsistent array sizes for " + std::to_string(n) + " stations");
@@ -48,6 +49,8 @@ FactoryState slice_state(const FactoryState& s, std::int64_t first, std::int64_t
   const std::int64_t c0 = sum_of(s.credit_count, first), c1 = sum_of(s.credit_count, last);
   append(out.credit_time_s, s.credit_time_s, c0, c1);
   append(out.server_count, s.server_count, first, last);
+  append(out.shift_int, s.shift_int, 2 * first, 2 * last);
+  append(out.off_shift_s, s.off_shift_s, first, last);
   const std::int64_t v0 = sum_of(s.server_count, first), v1 = sum_of(s.server_count, last);
   append(out.server_int, s.server_int, v0 * server_int_count, v1 * server_int_count);
   append(out.server_real, s.server_real, v0 * server_real_count, v1 * server_real_count);
@@ -65,6 +68,8 @@ void append_state(FactoryState& into, const FactoryState& more) {
   append(into.credit_count, more.credit_count, 0, all(more.credit_count));
   append(into.credit_time_s, more.credit_time_s, 0, all(more.credit_time_s));
   append(into.server_count, more.server_count, 0, all(more.server_count));
+  append(into.shift_int, more.shift_int, 0, all(more.shift_int));
+  append(into.off_shift_s, more.off_shift_s, 0, all(more.off_shift_s));
   append(into.server_int, more.server_int, 0, all(more.server_int));
   append(into.server_real, more.server_real, 0, all(more.server_real));
 }

@@ -81,6 +81,12 @@ struct FactoryState {
   std::vector<std::int64_t> server_count;
   std::vector<std::int64_t> server_int;  // [server][server_int_count]
   std::vector<double> server_real;       // [server][server_real_count]
+  // The shift calendar of each station (without one: zeros): off shift (0 or 1) and the
+  // calendar's next change (ShiftCalendar numbering), [station][2]; and the closed
+  // off-shift intervals (server-seconds; indexed like sr_busy_s, whose four states it
+  // follows as KPI state 4).
+  std::vector<std::int64_t> shift_int;
+  std::vector<double> off_shift_s;
 
   std::int64_t station_count() const { return static_cast<std::int64_t>(part_count.size()); }
 };

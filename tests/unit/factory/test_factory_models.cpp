@@ -252,6 +252,59 @@ TEST(FactoryModels, FixedTimeLineIsExactlyAsComputedByHand) {
   EXPECT_DOUBLE_EQ(value(r.station, "oee", 1), value(r.station, "processed", 1) * 2.0 / T);
 }
 
+TEST(FactoryModels, ShiftCalendarPausesServicesAndGivesThePlannedTime) {
+  // A calendar of 100 s with working periods [0, 30) and [40, 90): off shift [30, 40) and
+  // [90, 100), 20 % of the time. Parts arrive at 100 k (k >= 1, fixed source), at the start
+  // of a period; a fixed service of 45 s runs for 30 s, pauses for the break, and ends 15 s
+  // after the break at 100 k + 55 (preempt-resume). By T = 10000: 99 parts, each busy 45 s.
+  auto a = station(Distribution::fixed, 45.0, 0, 1.0);
+  a.shifts.enabled = true;
+  a.shifts.period_s = 100.0;
+  a.shifts.working = {{0.0, 30.0}, {40.0, 90.0}};
+  Factory f(model_of({{line(ArrivalKind::fixed, 100.0, {a})}}), seed, MPI_COMM_SELF);
+  const double T = 10000.0;
+  f.advance(T, {});
+  const KpiReport r = f.report();
+  EXPECT_EQ(value(r.line, "sink_count", 0), 99.0);
+  EXPECT_EQ(value(r.line, "lead_time", 0), 55.0);
+  EXPECT_EQ(value(r.station, "off_shift_fraction", 0), 0.2);
+  EXPECT_DOUBLE_EQ(value(r.station, "busy_fraction", 0), 99.0 * 45.0 / T);
+  EXPECT_DOUBLE_EQ(value(r.station, "starved_fraction", 0), (T - 2000.0 - 99.0 * 45.0) / T);
+  EXPECT_EQ(value(r.station, "down_fraction", 0), 0.0);
+  // OEE over the planned production time (8000 s): a station off shift is neither starved
+  // nor down, and its availability is 1.
+  EXPECT_EQ(value(r.station, "availability", 0), 1.0);
+  EXPECT_DOUBLE_EQ(value(r.station, "performance", 0), 99.0 * 45.0 / 8000.0);
+  EXPECT_DOUBLE_EQ(value(r.station, "oee", 0), 99.0 * 45.0 / 8000.0);
+  EXPECT_DOUBLE_EQ(value(r.line, "oee", 0), 99.0 * 45.0 / 8000.0);
+}
+
+TEST(FactoryModels, NightShiftRunsAcrossThePeriodsEnd) {
+  // The factory works 22:00 to 06:00 (a period running past midnight): at t = 0 it is on
+  // shift until 6 h, then off until 22 h. Planned time: 8 of every 24 hours.
+  auto a = station(Distribution::exponential, 30.0, 0, 1.0);
+  FactoryModelConfig model = model_of({{line(ArrivalKind::poisson, 120.0, {a})}});
+  ShiftCalendar& night = model.factories[0].shifts;
+  night.enabled = true;
+  night.period_s = 86400.0;
+  night.working = {{79200.0, 108000.0}};
+  EXPECT_EQ(night.first_change(), -1);
+  EXPECT_EQ(night.change_time(-1), 21600.0);
+  EXPECT_EQ(night.change_time(0), 79200.0);
+  EXPECT_EQ(night.change_time(1), 108000.0);
+  Factory f(model, seed, MPI_COMM_SELF);
+  f.advance(3 * 86400.0, {});
+  const KpiReport r = f.report();
+  EXPECT_DOUBLE_EQ(value(r.station, "off_shift_fraction", 0), 2.0 / 3.0);
+  // Parts arrive around the clock (one per 120 s); off shift they wait. Each night's shift
+  // clears the day's parts (it could do 960), and the shift that starts at 22:00 on the
+  // third day has 2 hours to work at full speed (240 parts of 30 s): about 1620 + 240 parts
+  // by T, and the station busy about that many times 30 s, all of it on shift.
+  EXPECT_NEAR(value(r.line, "sink_count", 0), 1860.0, 150.0);
+  EXPECT_NEAR(value(r.station, "busy_fraction", 0), 1860.0 * 30.0 / (3 * 86400.0), 0.02);
+  EXPECT_DOUBLE_EQ(value(r.station, "busy_fraction", 0) + value(r.station, "starved_fraction", 0), 1.0 / 3.0);
+}
+
 TEST(FactoryModels, ScrapLeavesTheLineWithTheConfiguredProbability) {
   auto a = station(Distribution::uniform, 0.0, 0, 1.0);
   a.process.min_s = 0.5;

@@ -23,7 +23,8 @@ constexpr std::uint64_t seed = 0x5eed0f5eedULL;
 
 // Two factories, five lines of 5, 3, 4, 1 and 6 stations (19 in all, so lines span rank
 // boundaries at 2 and 4 ranks), with every distribution, both breakdown modes, scrap,
-// finite and unlimited buffers, both source kinds, and stations of three servers.
+// finite and unlimited buffers, both source kinds, stations of three servers, and shift
+// calendars (the first factory's, and two stations' own).
 FactoryModelConfig mixed_model() {
   const Distribution kinds[] = {Distribution::exponential, Distribution::lognormal, Distribution::uniform,
                                 Distribution::fixed};
@@ -41,13 +42,25 @@ FactoryModelConfig mixed_model() {
       c.breakdown.mttr_s = 9.0;
       c.breakdown.only_when_busy = k % 4 == 0;
       c.servers = k % 5 == 2 ? 3 : 1;
+      if (k == 7 || k == 12) {  // their own calendar, with a period running past its end
+        c.shifts.enabled = true;
+        c.shifts.period_s = 300.0;
+        c.shifts.working = {{60.0, 140.0}, {200.0, 330.0}};
+      }
       s.push_back(c);
     }
     return line(arrivals, interval_s, s);
   };
-  return model_of({{make_line(5, ArrivalKind::poisson, 1.1), make_line(3, ArrivalKind::fixed, 1.3)},
-                   {make_line(4, ArrivalKind::poisson, 0.9), make_line(1, ArrivalKind::fixed, 0.7),
-                    make_line(6, ArrivalKind::poisson, 1.2)}});
+  FactoryModelConfig model =
+      model_of({{make_line(5, ArrivalKind::poisson, 1.1), make_line(3, ArrivalKind::fixed, 1.3)},
+                {make_line(4, ArrivalKind::poisson, 0.9), make_line(1, ArrivalKind::fixed, 0.7),
+                 make_line(6, ArrivalKind::poisson, 1.2)}});
+  // The first factory works in shifts with two breaks.
+  ShiftCalendar& shifts = model.factories[0].shifts;
+  shifts.enabled = true;
+  shifts.period_s = 500.0;
+  shifts.working = {{0.0, 350.0}, {400.0, 480.0}};
+  return model;
 }
 
 // Advances in uneven chunks that do not line up with the lookahead.
@@ -70,6 +83,8 @@ FactoryState gather_state(MPI_Comm comm, const FactoryState& s) {
   all.server_count = comm::gather_to_root(comm, s.server_count);
   all.server_int = comm::gather_to_root(comm, s.server_int);
   all.server_real = comm::gather_to_root(comm, s.server_real);
+  all.shift_int = comm::gather_to_root(comm, s.shift_int);
+  all.off_shift_s = comm::gather_to_root(comm, s.off_shift_s);
   return all;
 }
 
@@ -272,6 +287,10 @@ TEST(FactoryParallel, RestoreRefusesOutOfRangeValues) {
       // Station 2 has three servers (mixed_model: k = 2): the first two server rows are its.
       {"server phase", with([](FactoryState& s) { s.server_int[0 * server_int_count + vi_phase] = 9; })},
       {"server time", with([](FactoryState& s) { s.server_real[1 * server_real_count + vr_service_end] = 1.0; })},
+      // Station 3 follows the first factory's calendar; station 10, in the second, has none.
+      {"shift change", with([](FactoryState& s) { s.shift_int[2 * 3 + 1] += 2; })},
+      {"off shift", with([](FactoryState& s) { s.shift_int[2 * 3] = 1 - s.shift_int[2 * 3]; })},
+      {"shift state without a calendar", with([](FactoryState& s) { s.shift_int[2 * 10] = 1; })},
       {"server count", with([](FactoryState& s) {
          s.server_count[2] = 1;
          s.server_int.erase(s.server_int.begin() + server_int_count, s.server_int.begin() + 2 * server_int_count);

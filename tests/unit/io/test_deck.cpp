@@ -218,6 +218,52 @@ TEST(Deck, StationServers) {
   EXPECT_EQ(errors_of(station_with("              servers: 1.5\n")).size(), 1u);
 }
 
+TEST(Deck, ShiftCalendarsOfFactoriesAndStations) {
+  const std::string deck = with(station_with("              shifts:\n"
+                                             "                period_s: 604800\n"
+                                             "                working: [{start_s: 0, end_s: 432000}]\n"),
+                                "    - name: f\n",
+                                "    - name: f\n"
+                                "      shifts:\n"
+                                "        working:\n"
+                                "          - {start_s: 21600, end_s: 43200}\n"
+                                "          - {start_s: 45000, end_s: 100000}\n");
+  const Deck d = deck_of(deck);
+  const factory::ShiftCalendar& f = d.factory.factories[0].shifts;
+  EXPECT_TRUE(f.enabled);
+  EXPECT_EQ(f.period_s, 86400.0);  // a day unless given
+  ASSERT_EQ(f.working.size(), 2u);
+  EXPECT_EQ(f.working[1].start_s, 45000.0);
+  EXPECT_EQ(f.working[1].end_s, 100000.0);  // a night shift into the next day
+  const factory::ShiftCalendar& s = d.factory.factories[0].lines[0].stations[0].shifts;
+  EXPECT_TRUE(s.enabled);
+  EXPECT_EQ(s.period_s, 604800.0);
+  EXPECT_FALSE(deck_of(minimal).factory.factories[0].shifts.enabled);
+  const Deck again = deck_of(d.resolved_yaml);
+  EXPECT_EQ(again.factory.factories[0].shifts.working[1].end_s, 100000.0);
+  EXPECT_EQ(again.factory.factories[0].lines[0].stations[0].shifts.period_s, 604800.0);
+
+  const auto error_of = [](const std::string& working) {
+    const Strings e = errors_of(station_with("              shifts: {working: " + working + "}\n"));
+    return e.size() == 1 ? e.front() : "errors: " + std::to_string(e.size());
+  };
+  EXPECT_EQ(error_of("[{start_s: 0, end_s: 100}, {start_s: 100, end_s: 200}]"),
+            "deck.yaml:13:33: factory.factories.0.lines.0.stations.0.shifts.working: expected working periods "
+            "[start_s, end_s) of one period, sorted, each ending before the next starts and the last before the "
+            "first starts again one period later; found that working period 0 does not end before the next starts "
+            "(merge touching periods into one)");
+  EXPECT_NE(error_of("[{start_s: 0, end_s: 86400}]").find("a calendar without breaks needs no shifts"),
+            std::string::npos);
+  EXPECT_NE(error_of("[{start_s: 100, end_s: 50}]").find("working period 0 does not end after it starts"),
+            std::string::npos);
+  EXPECT_NE(error_of("[{start_s: 90000, end_s: 95000}]").find("does not start within the period"),
+            std::string::npos);
+  EXPECT_NE(error_of("[{start_s: 0}]").find("shifts.working.0: missing required key 'end_s'"), std::string::npos);
+  EXPECT_NE(error_of("[{start_s: -1, end_s: 10}]").find("shifts.working.0.start_s: expected"), std::string::npos);
+  EXPECT_NE(error_of("[]").find("working"), std::string::npos);
+  EXPECT_NE(error_of("[{start_s: 0, end_s: 10, colour: red}]").find("unknown key 'colour'"), std::string::npos);
+}
+
 TEST(Deck, RunBlock) {
   const Deck d = deck_of(R"(run:
   seed: 42
