@@ -53,6 +53,8 @@ constexpr double default_lognormal_cv = 0.25;
 // Machines of one station: each is a server of the station's state (a few hundred bytes
 // of checkpoint each), so a million per station is more than any plant has.
 constexpr std::int64_t max_servers = 1'000'000;
+// Reworks of one part at one station (a rework count travels with the part in 32 bits).
+constexpr std::int64_t max_station_rework = 1'000'000;
 
 // What the deck says before replication: `count` is still a number.
 struct StationSpec {
@@ -369,10 +371,11 @@ StationSpec read_station(MapReader& m, UniqueNames& names, double line_conveyor_
                                      "set of robots; give several cells with 'count' instead");
     // A robot cell: its processing is episodes of a skill, so no distribution and no scrap
     // probability (the episodes decide).
-    for (const char* key : {"process", "scrap_probability"})
+    for (const char* key : {"process", "scrap_probability", "rework_probability", "max_rework"})
       if (const Node* node = m.get(key, false))
         m.error(node->mark, key, "expected no '" + std::string(key) + "' in a robot cell (a station with 'cell'): "
-                                 "its episodes decide the cycle time and the quality");
+                                 "its episodes decide the cycle time and the quality (and cell.rework_quality and "
+                                 "cell.max_rework its rework)");
     MapReader cell = m.mapping("cell", false);
     if (cell.valid()) {
       factory::CellConfig& cc = c.cell;
@@ -395,6 +398,8 @@ StationSpec read_station(MapReader& m, UniqueNames& names, double line_conveyor_
     MapReader process = m.mapping("process", true);
     if (process.valid()) read_process(process, c.process);
     c.scrap_probability = m.real("scrap_probability", probability, 0.0).value_or(0.0);
+    c.rework_probability = m.real("rework_probability", probability, 0.0).value_or(0.0);
+    c.max_rework = m.integer("max_rework", IntRange{0, max_station_rework}, 0).value_or(0);
   }
   c.buffer_capacity = read_capacity(m, line_capacity).value_or(line_capacity);
   c.conveyor_time_s = m.real("conveyor_time_s", positive_s, line_conveyor_s).value_or(line_conveyor_s);

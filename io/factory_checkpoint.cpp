@@ -33,6 +33,9 @@ void write_factory_state(CheckpointWriter& writer, const factory::Factory& facto
   writer.write_concatenated("factory/part_time_s", state.part_time_s);
   writer.write_concatenated("factory/part_id", state.part_id);
   writer.write_concatenated("factory/part_entry_time_s", state.part_entry_time_s);
+  writer.write_concatenated("factory/part_reworks", state.part_reworks);
+  writer.write("factory/station_rework", n * factory::rework_int_count, first * factory::rework_int_count,
+               state.station_rework);
   writer.write_concatenated("factory/credit_time_s", state.credit_time_s);
   writer.write("factory/server_count", n, first, state.server_count);
   writer.write_concatenated("factory/server_int", state.server_int);
@@ -99,6 +102,15 @@ FactorySnapshot read_factory_state(CheckpointReader& reader, const factory::Fact
   } else {
     state.server_count.assign(static_cast<std::size_t>(local.size()), 0);
   }
+  // Likewise for rework: no part has been reworked.
+  if (reader.has("factory/station_rework")) {
+    state.part_reworks = read_ragged(state.part_count, "factory/part_reworks", std::int64_t{}, 1);
+    state.station_rework = reader.read<std::int64_t>("factory/station_rework", local.begin * factory::rework_int_count,
+                                                     local.size() * factory::rework_int_count);
+  } else {
+    state.part_reworks.assign(state.part_id.size(), 0);
+    state.station_rework.assign(static_cast<std::size_t>(local.size() * factory::rework_int_count), 0);
+  }
   // Likewise for shift calendars: without them every station is on shift, at change 0.
   if (reader.has("factory/shift_int")) {
     state.shift_int = reader.read<std::int64_t>("factory/shift_int", 2 * local.begin, 2 * local.size());
@@ -158,6 +170,11 @@ std::uint64_t factory_fingerprint(const factory::FactoryModelConfig& config, std
             f.add(s.breakdown.only_when_busy);
             if (s.servers != 1) f.add(s.servers);  // one-server stations hash as before
             add_calendar(s.shifts);
+            if (s.rework_probability > 0.0 || s.max_rework > 0) {  // stations without rework hash as before
+              f.add(std::string("rework"));
+              f.add(s.rework_probability);
+              f.add(s.max_rework);
+            }
             if (s.cell.enabled) {  // plain stations hash as before, so their checkpoints stay valid
               f.add(s.cell.skill);
               f.add(s.cell.robots);

@@ -39,6 +39,7 @@ enum class Stream : std::uint32_t {
   scrap = 3,
   failure = 4,
   repair = 5,
+  rework = 6,  // factory: inspection at a service end, id = station gid, counter = service count
   test = 100,
   policy_noise = 101,       // learning: Gaussian action noise, id = robot gid, counter = step, dim
   minibatch_shuffle = 102,  // learning: minibatch of a sample, id = robot gid, counter = epoch, t

@@ -53,8 +53,10 @@ struct PartSlot {
 
 // One machine of a station: the part it processes or holds, and when it is done.
 struct Server {
-  std::int32_t phase = phase_idle;
+  std::int8_t phase = phase_idle;
   bool good = true;           // outcome of the current service
+  bool rework = false;        // it failed inspection (see StationConfig::rework_probability)
+  std::int32_t reworks = 0;   // the part's reworks at this station before this service
   std::int64_t part_id = -1;  // part in service or held (blocked)
   double entry_time = 0.0;    // line entry time of that part
   double service_end = inf;   // +inf if idle, blocked or preempted by a failure
@@ -103,6 +105,7 @@ struct alignas(64) Station {
   bool source_waiting = false;
   bool awaiting = false;       // a cell paused at pause_s before starting a service on `request`
   bool outcome_ready = false;  // a cell's `ready` holds the outcome of that service
+  bool reworks_parts = false;  // max_rework > 0 (configuration, here for the packing)
   std::int64_t credits = 0;
   std::int64_t service_count = 0, failure_count = 0, arrival_count = 0;
   double ttf_left = inf;
@@ -125,9 +128,31 @@ struct alignas(64) Station {
   std::int64_t shift_n = 0;         // the calendar's next change (ShiftCalendar numbering)
   double mtbf_s = 0.0, mttr_s = 0.0, interval_s = 0.0;
   std::int64_t downstream_capacity = 0;  // C_{i+1} (0 = unlimited or last): bounds the credits
+  std::int64_t max_rework = 0;
+  std::int64_t reworked = 0;  // services whose part failed inspection and was processed again
+  // The parts in the FIFO that this station has reworked, with their rework counts (a few
+  // at most: they keep their kanban places; kept apart so that a FIFO entry stays 24 bytes).
+  std::vector<std::pair<std::int64_t, std::int64_t>> rework_counts;
   double pause_s = 0.0;
   Part request;
   Outcome ready;
+
+  // The rework count of part `id` in the FIFO (0 if it was never reworked here).
+  std::int64_t reworks_of(std::int64_t id) const {
+    for (const auto& [part, count] : rework_counts)
+      if (part == id) return count;
+    return 0;
+  }
+  // Takes part `id`'s count out of rework_counts (it starts a service) and returns it.
+  std::int64_t take_reworks(std::int64_t id) {
+    for (std::size_t k = 0; k < rework_counts.size(); ++k)
+      if (rework_counts[k].first == id) {
+        const std::int64_t count = rework_counts[k].second;
+        rework_counts.erase(rework_counts.begin() + static_cast<std::ptrdiff_t>(k));
+        return count;
+      }
+    return 0;
+  }
 
   // Down or off shift: no service runs, starts or sends.
   bool halted() const { return down || off_shift; }
@@ -328,13 +353,18 @@ struct StationRunner {
         }
         ++s.part_head;
         --s.parts_arrived;
-        if (s.upstream_limited)
+        // A part that will fail inspection and come back keeps its place in the buffer.
+        const std::int64_t reworks = s.reworks_parts ? s.take_reworks(p.id) : 0;
+        const bool comes_back = o.good && o.rework && reworks < s.max_rework;
+        if (s.upstream_limited && !comes_back)
           s.outbox.push_back(comm::PartMessage{s.gid - 1, kind_credit, 0, t + s.upstream_conveyor_s, -1, 0.0});
         ++s.service_count;
         Server& v = first_server(s, phase_idle);
         v.part_id = p.id;
         v.entry_time = p.entry_time_s;
+        v.reworks = static_cast<std::int32_t>(reworks);
         v.good = o.good;
+        v.rework = o.rework;
         v.service_end = t + o.duration_s;
         v.phase = phase_busy;
         // The failure clock of only_when_busy runs while any server is busy.
@@ -475,7 +505,16 @@ struct StationRunner {
             s.ttf_left = s.fail_at - t;
             s.fail_at = inf;
           }
-          if (!v.good) {
+          if (v.good && v.rework && v.reworks < s.max_rework) {
+            // Failed inspection, attempts left: back to the end of the buffer (the part
+            // stays at the station, so the WIP and the kanban places do not change).
+            ++s.reworked;
+            const auto at = s.parts_in.begin() + static_cast<std::ptrdiff_t>(s.part_head) + s.parts_arrived;
+            s.parts_in.insert(at, PartSlot{t, v.part_id, v.entry_time});
+            s.rework_counts.emplace_back(v.part_id, std::int64_t{v.reworks} + 1);
+            ++s.parts_arrived;
+            v.phase = phase_idle;
+          } else if (!v.good || v.rework) {  // scrap, or failed inspection once too often
             ++s.scrapped;
             exit_line(s, v, t);
             leave_station(s, t);
@@ -553,6 +592,8 @@ Factory::Factory(const FactoryModelConfig& config, std::uint64_t seed, MPI_Comm 
     s.first = g == here.line_begin;
     s.last = g + 1 == here.line_end;
     s.own_capacity = c.buffer_capacity;
+    s.max_rework = c.max_rework;
+    s.reworks_parts = c.max_rework > 0;
     require(c.servers >= 1 && c.servers <= std::numeric_limits<std::int32_t>::max(), "factory: servers out of range");
     s.servers = static_cast<std::int32_t>(c.servers);
     if (s.servers > 1) s.many.resize(static_cast<std::size_t>(s.servers));
@@ -918,7 +959,8 @@ KpiReport Factory::report() const {
   // Per-station columns, computed where the station lives; each station adds itself to its
   // line's partial sums on the way.
   static const char* const station_names[][2] = {
-      {"processed", "parts"},   {"good", "parts"},        {"scrapped", "parts"},  {"busy_fraction", "1"},
+      {"processed", "parts"},   {"good", "parts"},        {"scrapped", "parts"},  {"reworked", "parts"},
+      {"busy_fraction", "1"},
       {"blocked_fraction", "1"}, {"starved_fraction", "1"}, {"down_fraction", "1"}, {"off_shift_fraction", "1"},
       {"utilisation", "1"},
       {"wip", "parts"},         {"ideal_cycle", "s"},     {"availability", "1"},  {"performance", "1"},
@@ -949,6 +991,7 @@ KpiReport Factory::report() const {
     const double row[station_columns] = {static_cast<double>(s.processed),
                                          static_cast<double>(s.good),
                                          static_cast<double>(s.scrapped),
+                                         static_cast<double>(s.reworked),
                                          fraction[kpi_busy],
                                          fraction[kpi_blocked],
                                          fraction[kpi_starved],
@@ -1087,6 +1130,8 @@ FactoryState Factory::save() const {
   st.part_time_s.reserve(parts);
   st.part_id.reserve(parts);
   st.part_entry_time_s.reserve(parts);
+  st.part_reworks.reserve(parts);
+  st.station_rework.reserve(n * rework_int_count);
   st.credit_time_s.reserve(credits);
   st.server_count.reserve(n);
   st.shift_int.reserve(2 * n);
@@ -1104,8 +1149,11 @@ FactoryState Factory::save() const {
     st.shift_int.push_back(s.off_shift ? 1 : 0);
     st.shift_int.push_back(s.shift_n);
     st.off_shift_s.push_back(s.state_s[kpi_off]);
+    const std::int64_t rework_ints[rework_int_count] = {v0.rework ? 1 : 0, v0.reworks, s.reworked};
+    st.station_rework.insert(st.station_rework.end(), rework_ints, rework_ints + rework_int_count);
     for (std::int32_t j = 1; j < s.servers; ++j) {
-      const std::int64_t server_ints[server_int_count] = {v[j].phase, v[j].part_id, v[j].good ? 1 : 0};
+      const std::int64_t server_ints[server_int_count] = {v[j].phase, v[j].part_id, v[j].good ? 1 : 0,
+                                                          v[j].rework ? 1 : 0, v[j].reworks};
       const double server_reals[server_real_count] = {v[j].service_end, v[j].remaining, v[j].entry_time};
       st.server_int.insert(st.server_int.end(), server_ints, server_ints + server_int_count);
       st.server_real.insert(st.server_real.end(), server_reals, server_reals + server_real_count);
@@ -1121,6 +1169,7 @@ FactoryState Factory::save() const {
       st.part_time_s.push_back(s.parts_in[i].time_s);
       st.part_id.push_back(s.parts_in[i].id);
       st.part_entry_time_s.push_back(s.parts_in[i].entry_time_s);
+      st.part_reworks.push_back(s.reworks_of(s.parts_in[i].id));
     }
     st.credit_count.push_back(static_cast<std::int64_t>(s.credits_in.size() - s.credit_head));
     st.credit_time_s.insert(st.credit_time_s.end(),
@@ -1194,6 +1243,10 @@ std::string restore_problem(double time_s, const FactoryState& state, const std:
       if (off != (next_change % 2 == 0 ? 1 : 0)) return bad("off shift does not match the calendar");
       if (!(state.off_shift_s[i] >= 0.0)) return bad("the off-shift time is negative or NaN");
     }
+    const std::int64_t* rework = state.station_rework.data() + i * rework_int_count;
+    if (!flag(rework[ri_rework]) || rework[ri_reworks] < 0 || rework[ri_reworks] > s.max_rework ||
+        rework[ri_reworked] < 0 || rework[ri_reworked] > most_counted)
+      return bad("a rework flag or count is out of range");
     if (state.server_count[i] != s.servers - 1)
       return bad(std::to_string(state.server_count[i] + 1) + " servers in the state, " + std::to_string(s.servers) +
                  " in the deck");
@@ -1208,6 +1261,8 @@ std::string restore_problem(double time_s, const FactoryState& state, const std:
       };
       if (v[vi_phase] < phase_idle || v[vi_phase] > phase_blocked) return bad("phase " + std::to_string(v[vi_phase]));
       if (v[vi_good] != 0 && v[vi_good] != 1) return bad("a flag is not 0 or 1");
+      if ((v[vi_rework] != 0 && v[vi_rework] != 1) || v[vi_reworks] < 0 || v[vi_reworks] > stations[i].max_rework)
+        return bad("a rework flag or count is out of range");
       for (int k = 0; k < server_real_count; ++k)
         if (std::isnan(r[k])) return bad("a time is NaN");
       if (r[vr_service_end] < time_s) return bad("a service ends before the time " + std::to_string(time_s));
@@ -1220,6 +1275,8 @@ std::string restore_problem(double time_s, const FactoryState& state, const std:
       const double t = state.part_time_s[part];
       if (std::isnan(t) || (k >= arrived && t < time_s))
         return "station " + std::to_string(stations[i].gid) + ": a part on its way arrives before the time";
+      if (state.part_reworks[part] < 0 || state.part_reworks[part] > stations[i].max_rework)
+        return "station " + std::to_string(stations[i].gid) + ": a part's rework count is out of range";
     }
     for (std::int64_t k = 0; k < state.credit_count[i]; ++k, ++credit) {
       if (!(state.credit_time_s[credit] >= time_s))
@@ -1242,7 +1299,7 @@ void Factory::restore(double time_s, const FactoryState& state) {
     Station& s = stations_[i];
     const std::int64_t* v = state.station_int.data() + i * int_field_count;
     detail::Server& v0 = s.server_data()[0];
-    v0.phase = static_cast<std::int32_t>(v[si_phase]);
+    v0.phase = static_cast<std::int8_t>(v[si_phase]);
     s.down = v[si_down] != 0;
     s.off_shift = state.shift_int[2 * i] != 0;
     s.shift_n = state.shift_int[2 * i + 1];
@@ -1255,6 +1312,10 @@ void Factory::restore(double time_s, const FactoryState& state) {
     s.source_waiting = v[si_source_waiting] != 0;
     v0.part_id = v[si_current_part_id];
     v0.good = v[si_current_good] != 0;
+    const std::int64_t* rework = state.station_rework.data() + i * rework_int_count;
+    v0.rework = rework[ri_rework] != 0;
+    v0.reworks = static_cast<std::int32_t>(rework[ri_reworks]);
+    s.reworked = rework[ri_reworked];
     s.kpi_state = v[si_kpi_state];
     s.processed = v[si_processed];
     s.good = v[si_good];
@@ -1279,8 +1340,11 @@ void Factory::restore(double time_s, const FactoryState& state) {
     s.lead_s = r[sr_lead_s];
     s.parts_in.clear();
     s.part_head = 0;
-    for (std::int64_t n = 0; n < state.part_count[i]; ++n, ++part)
+    s.rework_counts.clear();
+    for (std::int64_t n = 0; n < state.part_count[i]; ++n, ++part) {
       s.parts_in.push_back(detail::PartSlot{state.part_time_s[part], state.part_id[part], state.part_entry_time_s[part]});
+      if (state.part_reworks[part] > 0) s.rework_counts.emplace_back(state.part_id[part], state.part_reworks[part]);
+    }
     s.credits_in.assign(state.credit_time_s.begin() + static_cast<std::ptrdiff_t>(credit),
                         state.credit_time_s.begin() + static_cast<std::ptrdiff_t>(credit + state.credit_count[i]));
     credit += static_cast<std::size_t>(state.credit_count[i]);
@@ -1289,9 +1353,11 @@ void Factory::restore(double time_s, const FactoryState& state) {
     for (std::int32_t j = 1; j < s.servers; ++j, ++server) {
       const std::int64_t* vi = state.server_int.data() + server * server_int_count;
       const double* vr = state.server_real.data() + server * server_real_count;
-      servers[j].phase = static_cast<std::int32_t>(vi[vi_phase]);
+      servers[j].phase = static_cast<std::int8_t>(vi[vi_phase]);
       servers[j].part_id = vi[vi_part_id];
       servers[j].good = vi[vi_good] != 0;
+      servers[j].rework = vi[vi_rework] != 0;
+      servers[j].reworks = static_cast<std::int32_t>(vi[vi_reworks]);
       servers[j].service_end = vr[vr_service_end];
       servers[j].remaining = vr[vr_remaining];
       servers[j].entry_time = vr[vr_entry_time];

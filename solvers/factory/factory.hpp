@@ -31,7 +31,11 @@
 // recorded, never blocked); otherwise, if credits > 0 (or buffer i+1 is unlimited) the part
 // is sent (credits - 1) and arrives at station i+1 at t + T_i; else its server is BLOCKED
 // holding it, and the blocked servers send at the credits, the lowest-numbered first.
-// Service ends at equal times are processed in server order. Every message between stations thus has a delay >= T >= L, the
+// Service ends at equal times are processed in server order. Inspection (plain stations with
+// rework_probability): a part the ProcessModel marks for rework, with attempts left
+// (max_rework), goes back to the end of the buffer at its service end instead; it keeps
+// its kanban place, so its service start sent no credit upstream. Failing once more, it is
+// scrapped. Every message between stations thus has a delay >= T >= L, the
 // lookahead L = min conveyor time over all conveyors (stations that are not last in their
 // line); L = +inf if there are none.
 //
@@ -91,7 +95,7 @@
 // are added only in report(), at T.
 //
 // KPIs (cumulative from t = 0 to T = time_s(); ratios with a zero denominator are 0):
-// per station: processed, good, scrapped, busy/blocked/starved/down fractions (busy =
+// per station: processed, good, scrapped, reworked, busy/blocked/starved/down fractions (busy =
 // processing; blocked = holding a finished part without credit; starved = up with nothing
 // to do; off_shift dominates and down the rest; with c servers each is the mean over the
 // servers, accumulated in server-seconds), utilisation (= busy fraction), wip (time-average

@@ -83,6 +83,12 @@ struct StationConfig {
   CellConfig cell;
   ProcessConfig process;
   double scrap_probability = 0.0;
+  // Inspection at the end of a service (plain stations; a cell reworks by its own rules): a
+  // part that is not scrapped fails it with this probability and is processed again (it
+  // returns to the end of this station's buffer), at most max_rework times; failing once
+  // more, it is scrapped.
+  double rework_probability = 0.0;
+  std::int64_t max_rework = 0;
   // Places for parts between the upstream station and this one: on the conveyor into it
   // plus waiting in its buffer (kanban). 0 means unlimited.
   std::int64_t buffer_capacity = 10;

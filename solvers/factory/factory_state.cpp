@@ -29,7 +29,8 @@ void check_state(const FactoryState& s) {
                   s.server_real.size() == servers * server_real_count && s.shift_int.size() == 2 * n &&
                   s.off_shift_s.size() == n &&
                   s.part_time_s.size() == parts && s.part_id.size() == parts &&
-                  s.part_entry_time_s.size() == parts && s.credit_time_s.size() == credits;
+                  s.part_entry_time_s.size() == parts && s.part_reworks.size() == parts &&
+                  s.credit_time_s.size() == credits && s.station_rework.size() == n * rework_int_count;
   require(ok, "factory state: inconsistent array sizes for " + std::to_string(n) + " stations");
 }
 
@@ -46,6 +47,8 @@ FactoryState slice_state(const FactoryState& s, std::int64_t first, std::int64_t
   append(out.part_time_s, s.part_time_s, p0, p1);
   append(out.part_id, s.part_id, p0, p1);
   append(out.part_entry_time_s, s.part_entry_time_s, p0, p1);
+  append(out.part_reworks, s.part_reworks, p0, p1);
+  append(out.station_rework, s.station_rework, first * rework_int_count, last * rework_int_count);
   const std::int64_t c0 = sum_of(s.credit_count, first), c1 = sum_of(s.credit_count, last);
   append(out.credit_time_s, s.credit_time_s, c0, c1);
   append(out.server_count, s.server_count, first, last);
@@ -65,6 +68,8 @@ void append_state(FactoryState& into, const FactoryState& more) {
   append(into.part_time_s, more.part_time_s, 0, all(more.part_time_s));
   append(into.part_id, more.part_id, 0, all(more.part_id));
   append(into.part_entry_time_s, more.part_entry_time_s, 0, all(more.part_entry_time_s));
+  append(into.part_reworks, more.part_reworks, 0, all(more.part_reworks));
+  append(into.station_rework, more.station_rework, 0, all(more.station_rework));
   append(into.credit_count, more.credit_count, 0, all(more.credit_count));
   append(into.credit_time_s, more.credit_time_s, 0, all(more.credit_time_s));
   append(into.server_count, more.server_count, 0, all(more.server_count));

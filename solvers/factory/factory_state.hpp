@@ -59,7 +59,14 @@ enum StateReal : int {
 };
 
 // Columns of FactoryState::server_int and server_real, one row per server 1 .. servers-1.
-enum ServerInt : int { vi_phase = 0, vi_part_id, vi_good, server_int_count };
+enum ServerInt : int { vi_phase = 0, vi_part_id, vi_good, vi_rework, vi_reworks, server_int_count };
+// Columns of FactoryState::station_rework, one row per station.
+enum ReworkInt : int {
+  ri_rework = 0,   // server 0: its part failed inspection
+  ri_reworks,      // server 0: the part's reworks at this station before this service
+  ri_reworked,     // services whose part failed inspection and was processed again
+  rework_int_count
+};
 enum ServerReal : int { vr_service_end = 0, vr_remaining, vr_entry_time, server_real_count };
 
 struct FactoryState {
@@ -73,6 +80,7 @@ struct FactoryState {
   std::vector<double> part_time_s;        // arrival time at the station
   std::vector<std::int64_t> part_id;
   std::vector<double> part_entry_time_s;  // line entry time
+  std::vector<std::int64_t> part_reworks; // reworks of the part at this station so far
   // Credit FIFO (freed downstream places on their way back), arrival times.
   std::vector<std::int64_t> credit_count;
   std::vector<double> credit_time_s;
@@ -87,6 +95,8 @@ struct FactoryState {
   // follows as KPI state 4).
   std::vector<std::int64_t> shift_int;
   std::vector<double> off_shift_s;
+  // Inspection and rework (StationConfig::rework_probability): [station][rework_int_count].
+  std::vector<std::int64_t> station_rework;
 
   std::int64_t station_count() const { return static_cast<std::int64_t>(part_count.size()); }
 };

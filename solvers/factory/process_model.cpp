@@ -13,7 +13,7 @@ DistributionProcessModel::DistributionProcessModel(const FactoryModelConfig& con
     for (const LineConfig& line : f.lines)
       for (const StationConfig& s : line.stations) {
         const ProcessConfig& p = s.process;
-        Params q{p.distribution, p.mean_s, 0.0, s.scrap_probability, p.mean_s};
+        Params q{p.distribution, p.mean_s, 0.0, s.scrap_probability, p.mean_s, s.rework_probability};
         if (p.distribution == Distribution::uniform) {
           q.a = p.min_s;
           q.b = p.max_s - p.min_s;
@@ -23,7 +23,7 @@ DistributionProcessModel::DistributionProcessModel(const FactoryModelConfig& con
           q.a = std::log(p.mean_s) - 0.5 * sigma2;
           q.b = std::sqrt(sigma2);
         }
-        if (s.cell.enabled) q = Params{Distribution::fixed, s.cell.ideal_cycle_s, 0.0, 0.0, s.cell.ideal_cycle_s};
+        if (s.cell.enabled) q = Params{Distribution::fixed, s.cell.ideal_cycle_s, 0.0, 0.0, s.cell.ideal_cycle_s, 0.0};
         params_.push_back(q);
       }
 }
@@ -57,6 +57,8 @@ Outcome DistributionProcessModel::draw(const Params& p, std::int64_t station_gid
   }
   if (p.scrap_probability > 0.0)
     out.good = !(rng::uniform0(rng::draw(seed_, rng::Stream::scrap, gid, count)) < p.scrap_probability);
+  if (out.good && p.rework_probability > 0.0)
+    out.rework = rng::uniform0(rng::draw(seed_, rng::Stream::rework, gid, count)) < p.rework_probability;
   return out;
 }
 

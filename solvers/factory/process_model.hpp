@@ -21,6 +21,7 @@ struct Part {
 struct Outcome {
   double duration_s = 0.0;  // service time, >= 0
   bool good = true;         // false: scrapped at the end of the service
+  bool rework = false;      // a good part failed inspection: processed again if attempts are left
 };
 
 // A cell's service start waiting for its outcome.
@@ -56,7 +57,8 @@ class ProcessModel {
 // Durations from ProcessConfig (for cells: ideal_cycle_s only; their services are resolved
 // by a CellProcess), drawn with (seed, Stream::process_time, gid, service_count);
 // scrap with probability p from (seed, Stream::scrap, gid, service_count), drawn only when
-// p > 0. Lognormal(mean, cv): sigma^2 = ln(1 + cv^2), mu = ln(mean) - sigma^2 / 2.
+// p > 0; then, for a part that is not scrapped, rework with probability r from (seed,
+// Stream::rework, gid, service_count), drawn only when r > 0. Lognormal(mean, cv): sigma^2 = ln(1 + cv^2), mu = ln(mean) - sigma^2 / 2.
 class DistributionProcessModel final : public ProcessModel {
  public:
   // The draws of one station entry of the deck (shared by its copies).
@@ -66,6 +68,7 @@ class DistributionProcessModel final : public ProcessModel {
     double b;  // uniform: max - min; lognormal: sigma
     double scrap_probability;
     double mean_s;
+    double rework_probability;
   };
 
   DistributionProcessModel(const FactoryModelConfig& config, std::uint64_t seed);

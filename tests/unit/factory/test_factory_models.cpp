@@ -170,6 +170,61 @@ TEST(FactoryModels, MMcStationMatchesErlangC) {
   EXPECT_NEAR(value(r.station, "busy_fraction", 0) + value(r.station, "starved_fraction", 0), 1.0, 1e-12);
 }
 
+TEST(FactoryModels, ReworkLoopMatchesJacksonsBernoulliFeedback) {
+  // Poisson arrivals at lambda = 0.4/s into one exponential station of mean 1 s whose
+  // inspection sends a part back to the end of its buffer with probability p = 0.3 (as
+  // often as it fails: max_rework 1000 is never reached). A Jackson network of one node
+  // with Bernoulli feedback: the station sees lambda / (1 - p) = 4/7 per second, so its
+  // utilisation is 4/7, the mean number of parts at it rho / (1 - rho) = 4/3 and the mean
+  // time in the system (Little) 1 / ((1 - p) mu - lambda) = 10/3 s; a part is reworked
+  // p / (1 - p) = 3/7 times on average.
+  const double lambda = 0.4, mu = 1.0, p = 0.3;
+  auto s = station(Distribution::exponential, 1.0 / mu, 0, 1.0);
+  s.rework_probability = p;
+  s.max_rework = 1000;
+  Factory f(model_of({{line(ArrivalKind::poisson, 1.0 / lambda, {s})}}), seed, MPI_COMM_SELF);
+  const double batch_s = 1.0e5;
+  const auto sums = cumulative_sums(f, 1.0e3, batch_s, [](const KpiReport& r) {
+    const double sink = value(r.line, "sink_count", 0);
+    return std::vector<double>{value(r.station, "utilisation", 0) * r.time_s, sink * value(r.line, "lead_time", 0),
+                               sink, value(r.station, "reworked", 0)};
+  });
+  expect_covers(batch_means(sums, [&](const std::vector<double>& d) { return d[0] / batch_s; }),
+                lambda / ((1.0 - p) * mu), 0.015, "utilisation with rework");
+  expect_covers(batch_means(sums, [&](const std::vector<double>& d) { return d[1] / d[2]; }),
+                1.0 / ((1.0 - p) * mu - lambda), 0.03, "time in the system with rework (Jackson), s");
+  expect_covers(batch_means(sums, [&](const std::vector<double>& d) { return d[3] / d[2]; }), p / (1.0 - p), 0.03,
+                "reworks per part");
+  EXPECT_EQ(value(f.report().line, "scrapped", 0), 0.0);
+}
+
+TEST(FactoryModels, ReworkIsBoundedThenScraps) {
+  // Fixed 1 s services, parts every 4 s, inspection failing half the time, at most two
+  // reworks: a part is scrapped when it fails three inspections in a row, p^3 = 1/8 of the
+  // parts; the others leave good. A finite buffer of 2 upstream: a part that comes back
+  // keeps its place, so the FIFO never exceeds it (the restore check would refuse it).
+  auto a = station(Distribution::fixed, 0.5, 0, 1.0);
+  auto b = station(Distribution::fixed, 1.0, 2, 1.0);
+  b.rework_probability = 0.5;
+  b.max_rework = 2;
+  Factory f(model_of({{line(ArrivalKind::fixed, 4.0, {a, b})}}), seed, MPI_COMM_SELF);
+  f.advance(4.0e5, {});
+  const KpiReport r = f.report();
+  const double parts = value(r.line, "entered", 0);
+  const double scrapped = value(r.station, "scrapped", 1);
+  EXPECT_NEAR(scrapped / parts, 0.125, 4.0 * std::sqrt(0.125 * 0.875 / parts));
+  EXPECT_NEAR(value(r.line, "sink_count", 0) + scrapped, parts, 3.0);  // a few still in the line
+  // Inspections: processed = parts' first passes + reworks; each fails with p = 1/2.
+  const double processed = value(r.station, "processed", 1);
+  EXPECT_NEAR(value(r.station, "reworked", 1) + scrapped, 0.5 * processed, 4.0 * std::sqrt(0.25 * processed));
+  EXPECT_NEAR(processed, parts * (1.0 + 0.5 + 0.25), 4.0 * std::sqrt(processed));
+  EXPECT_EQ(value(r.station, "quality", 1), value(r.station, "good", 1) / processed);
+  Factory g(model_of({{line(ArrivalKind::fixed, 4.0, {a, b})}}), seed, MPI_COMM_SELF);
+  g.advance(1.0e3, {});
+  const FactoryState st = g.save();
+  EXPECT_LE(st.part_count[1], 2);
+}
+
 TEST(FactoryModels, AlwaysOnBreakdownsGiveMtbfOverMtbfPlusMttr) {
   // One station, Poisson arrivals every 4 s, exponential service of 1 s, failures with
   // mtbf 40 s and repairs with mttr 10 s, the failure clock running whenever the station is

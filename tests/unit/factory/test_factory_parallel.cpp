@@ -37,6 +37,8 @@ FactoryModelConfig mixed_model() {
       c.process.max_s = 1.6;
       c.process.cv = 0.5;
       c.scrap_probability = k % 4 == 1 ? 0.05 : 0.0;
+      c.rework_probability = k % 3 == 1 ? 0.2 : 0.0;
+      c.max_rework = k % 3 == 1 ? 2 : 0;
       c.breakdown.enabled = k % 2 == 0;
       c.breakdown.mtbf_s = 120.0 + k;
       c.breakdown.mttr_s = 9.0;
@@ -78,6 +80,8 @@ FactoryState gather_state(MPI_Comm comm, const FactoryState& s) {
   all.part_time_s = comm::gather_to_root(comm, s.part_time_s);
   all.part_id = comm::gather_to_root(comm, s.part_id);
   all.part_entry_time_s = comm::gather_to_root(comm, s.part_entry_time_s);
+  all.part_reworks = comm::gather_to_root(comm, s.part_reworks);
+  all.station_rework = comm::gather_to_root(comm, s.station_rework);
   all.credit_count = comm::gather_to_root(comm, s.credit_count);
   all.credit_time_s = comm::gather_to_root(comm, s.credit_time_s);
   all.server_count = comm::gather_to_root(comm, s.server_count);
@@ -291,6 +295,9 @@ TEST(FactoryParallel, RestoreRefusesOutOfRangeValues) {
       {"shift change", with([](FactoryState& s) { s.shift_int[2 * 3 + 1] += 2; })},
       {"off shift", with([](FactoryState& s) { s.shift_int[2 * 3] = 1 - s.shift_int[2 * 3]; })},
       {"shift state without a calendar", with([](FactoryState& s) { s.shift_int[2 * 10] = 1; })},
+      // Station 1 reworks at most twice (mixed_model: k = 1).
+      {"rework count", with([](FactoryState& s) { s.station_rework[1 * rework_int_count + ri_reworks] = 3; })},
+      {"rework flag", with([](FactoryState& s) { s.station_rework[1 * rework_int_count + ri_rework] = 2; })},
       {"server count", with([](FactoryState& s) {
          s.server_count[2] = 1;
          s.server_int.erase(s.server_int.begin() + server_int_count, s.server_int.begin() + 2 * server_int_count);

@@ -218,6 +218,17 @@ TEST(Deck, StationServers) {
   EXPECT_EQ(errors_of(station_with("              servers: 1.5\n")).size(), 1u);
 }
 
+TEST(Deck, StationRework) {
+  const Deck d = deck_of(station_with("              rework_probability: 0.25\n              max_rework: 3\n"));
+  const factory::StationConfig& s = d.factory.factories[0].lines[0].stations[0];
+  EXPECT_EQ(s.rework_probability, 0.25);
+  EXPECT_EQ(s.max_rework, 3);
+  EXPECT_EQ(errors_of(station_with("              rework_probability: 1\n")),
+            Strings{"deck.yaml:13:35: factory.factories.0.lines.0.stations.0.rework_probability: expected a number in "
+                    "[0, 1), found '1'"});
+  EXPECT_EQ(errors_of(station_with("              max_rework: -1\n")).size(), 1u);
+}
+
 TEST(Deck, ShiftCalendarsOfFactoriesAndStations) {
   const std::string deck = with(station_with("              shifts:\n"
                                              "                period_s: 604800\n"
@@ -397,6 +408,8 @@ factory:
                 distribution: fixed
                 time_s: 30
               scrap_probability: 0
+              rework_probability: 0
+              max_rework: 0
               buffer_capacity: 10
               conveyor_time_s: 10
 )");
@@ -2150,6 +2163,7 @@ TEST(DeckCells, EveryNewKeyIsChecked) {
   has(error_with("update_interval_s: 600", "update_interval_s: 0"), "cells.update_interval_s");
   has(error_with("update_interval_s: 600", "update_interval_s: 700"), "expected an interval that divides");
   has(error_with("skill: reach", "skill: reach\n      sites: []"), "expected no 'sites' in a cell skill");
+  has(error_with("cell: {", "max_rework: 2\n              cell: {"), "expected no 'max_rework' in a robot cell");
   EXPECT_EQ(error_with("cell: {", "servers: 2\n              cell: {"),
             "deck.yaml:11:24: factory.factories.0.lines.0.stations.1.servers: expected no 'servers' in a robot cell (a "
             "station with 'cell'): a cell is one set of robots; give several cells with 'count' instead");
