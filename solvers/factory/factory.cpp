@@ -595,6 +595,7 @@ Factory::Factory(const FactoryModelConfig& config, std::uint64_t seed, MPI_Comm 
     s.max_rework = c.max_rework;
     s.reworks_parts = c.max_rework > 0;
     require(c.servers >= 1 && c.servers <= std::numeric_limits<std::int32_t>::max(), "factory: servers out of range");
+    require(c.servers == 1 || !c.cell.enabled, "factory: a robot cell has one server (use count for more cells)");
     s.servers = static_cast<std::int32_t>(c.servers);
     if (s.servers > 1) s.many.resize(static_cast<std::size_t>(s.servers));
     const ShiftCalendar& factory_shifts = index_.config().factories[static_cast<std::size_t>(here.factory)].shifts;
