@@ -53,8 +53,10 @@ constexpr double default_lognormal_cv = 0.25;
 // Machines of one station: each is a server of the station's state (a few hundred bytes
 // of checkpoint each), so a million per station is more than any plant has.
 constexpr std::int64_t max_servers = 1'000'000;
-// Reworks of one part at one station (a rework count travels with the part in 32 bits).
-constexpr std::int64_t max_station_rework = 1'000'000;
+// Reworks of one part at one station (a machine keeps its part's count in 16 bits).
+constexpr std::int64_t max_station_rework = 32'767;
+// Part types of a model (each has KPI columns of its own in the history).
+constexpr std::size_t max_part_types = 1000;
 
 // What the deck says before replication: `count` is still a number.
 struct StationSpec {
@@ -80,6 +82,7 @@ struct FactorySpec {
 
 struct DeckSpec {
   RunConfig run;
+  std::vector<std::string> part_types;
   std::vector<FactorySpec> factories;
   bool cells_given = false;
   CellsConfig cells;
@@ -328,6 +331,36 @@ void read_breakdown(MapReader& m, factory::BreakdownConfig& breakdown) {
   m.finish();
 }
 
+// A reference to a part type by name (factory.part_types): its index, or nullopt (reported).
+std::optional<int> read_type(MapReader& m, std::string_view key, const std::vector<std::string>& types) {
+  const Node* node = m.peek(key);
+  const std::optional<std::string> name = m.name(key);
+  if (!name || node == nullptr) return std::nullopt;
+  for (std::size_t k = 0; k < types.size(); ++k)
+    if (types[k] == *name) return static_cast<int>(k);
+  std::string list;
+  for (const std::string& t : types) list += (list.empty() ? "" : ", ") + t;
+  m.error(node->mark, key,
+          types.empty() ? "expected the name of a part type, found '" + *name + "', and factory.part_types names none"
+                        : "expected one of the part types in factory.part_types (" + list + "), found '" + *name + "'");
+  return std::nullopt;
+}
+
+// The items of the sequence under `key` (optional), each read by `read_item`.
+template <class F>
+void read_items(MapReader& m, std::string_view key, const F& read_item) {
+  if (!m.has(key)) {
+    m.get(key, false);  // known, and absent
+    return;
+  }
+  YAML::Node out_items;
+  if (const Node* items = m.sequence(key, false, out_items))
+    for (std::size_t i = 0; i < items->items.size(); ++i) {
+      MapReader item = m.item(key, *items, i, out_items);
+      if (item.valid()) read_item(item);
+    }
+}
+
 // shifts: {period_s, working: [{start_s, end_s}, ...]} (factory::ShiftCalendar).
 void read_shifts(MapReader& m, factory::ShiftCalendar& calendar) {
   calendar.enabled = true;
@@ -357,7 +390,8 @@ void read_shifts(MapReader& m, factory::ShiftCalendar& calendar) {
   m.finish();
 }
 
-StationSpec read_station(MapReader& m, UniqueNames& names, double line_conveyor_s, std::int64_t line_capacity) {
+StationSpec read_station(MapReader& m, UniqueNames& names, double line_conveyor_s, std::int64_t line_capacity,
+                         const std::vector<std::string>& types) {
   StationSpec s;
   factory::StationConfig& c = s.config;
   const std::optional<std::string> name = m.name("name");
@@ -371,7 +405,7 @@ StationSpec read_station(MapReader& m, UniqueNames& names, double line_conveyor_
                                      "set of robots; give several cells with 'count' instead");
     // A robot cell: its processing is episodes of a skill, so no distribution and no scrap
     // probability (the episodes decide).
-    for (const char* key : {"process", "scrap_probability", "rework_probability", "max_rework"})
+    for (const char* key : {"process", "scrap_probability", "rework_probability", "max_rework", "process_by_type"})
       if (const Node* node = m.get(key, false))
         m.error(node->mark, key, "expected no '" + std::string(key) + "' in a robot cell (a station with 'cell'): "
                                  "its episodes decide the cycle time and the quality (and cell.rework_quality and "
@@ -400,9 +434,40 @@ StationSpec read_station(MapReader& m, UniqueNames& names, double line_conveyor_
     c.scrap_probability = m.real("scrap_probability", probability, 0.0).value_or(0.0);
     c.rework_probability = m.real("rework_probability", probability, 0.0).value_or(0.0);
     c.max_rework = m.integer("max_rework", IntRange{0, max_station_rework}, 0).value_or(0);
+    read_items(m, "process_by_type", [&](MapReader& item) {
+      const Node* at = item.peek("type");
+      const std::optional<int> type = read_type(item, "type", types);
+      factory::TypeProcess t;
+      MapReader process = item.mapping("process", true);
+      if (process.valid()) read_process(process, t.process);
+      item.finish();
+      if (!type) return;
+      for (const factory::TypeProcess& seen : c.process_by_type)
+        if (seen.type == *type) item.error(at->mark, "type", "expected each part type once, found '" +
+                                                             types[static_cast<std::size_t>(*type)] + "' again");
+      t.type = *type;
+      c.process_by_type.push_back(t);
+    });
   }
   c.buffer_capacity = read_capacity(m, line_capacity).value_or(line_capacity);
   c.conveyor_time_s = m.real("conveyor_time_s", positive_s, line_conveyor_s).value_or(line_conveyor_s);
+  c.changeover_s = m.real("changeover_s", non_negative_s, 0.0).value_or(0.0);
+  read_items(m, "changeover", [&](MapReader& item) {
+    const Node* at = item.peek("to");
+    const std::optional<int> from = read_type(item, "from", types);
+    const std::optional<int> to = read_type(item, "to", types);
+    const std::optional<double> time = item.real("time_s", non_negative_s, std::nullopt);
+    item.finish();
+    if (!from || !to || !time) return;
+    if (*from == *to) {
+      item.error(at->mark, "to", "expected another type than 'from' (a machine changes over between two types)");
+      return;
+    }
+    for (const factory::Changeover& seen : c.changeover)
+      if (seen.from == *from && seen.to == *to)
+        item.error(at->mark, "to", "expected each pair of types once, found this pair again");
+    c.changeover.push_back(factory::Changeover{*from, *to, *time});
+  });
   if (m.has("breakdown")) {
     MapReader breakdown = m.mapping("breakdown", false);
     if (breakdown.valid()) read_breakdown(breakdown, c.breakdown);
@@ -419,7 +484,7 @@ StationSpec read_station(MapReader& m, UniqueNames& names, double line_conveyor_
   return s;
 }
 
-LineSpec read_line(MapReader& m, UniqueNames& names) {
+LineSpec read_line(MapReader& m, UniqueNames& names, const std::vector<std::string>& types) {
   LineSpec line;
   const std::optional<std::string> name = m.name("name");
   names.check(m, name);
@@ -431,6 +496,18 @@ LineSpec read_line(MapReader& m, UniqueNames& names) {
       const std::optional<std::size_t> kind = source.choice("kind", {"fixed", "poisson"}, 1);
       line.source.kind = kind == std::size_t{0} ? factory::ArrivalKind::fixed : factory::ArrivalKind::poisson;
       line.source.interval_s = source.real("interval_s", positive_s, std::nullopt).value_or(line.source.interval_s);
+      read_items(source, "mix", [&](MapReader& item) {
+        const Node* at = item.peek("type");
+        const std::optional<int> type = read_type(item, "type", types);
+        const std::optional<double> share = item.real("share", positive_number, std::nullopt);
+        item.finish();
+        if (!type || !share) return;
+        for (const factory::TypeShare& seen : line.source.mix)
+          if (seen.type == *type)
+            item.error(at->mark, "type", "expected each part type once, found '" +
+                                             types[static_cast<std::size_t>(*type)] + "' again");
+        line.source.mix.push_back(factory::TypeShare{*type, *share});
+      });
       source.finish();
     }
   }
@@ -443,14 +520,14 @@ LineSpec read_line(MapReader& m, UniqueNames& names) {
     UniqueNames station_names("a station name unique within its line");
     for (std::size_t i = 0; i < stations->items.size(); ++i) {
       MapReader station = m.item("stations", *stations, i, out_stations);
-      if (station.valid()) line.stations.push_back(read_station(station, station_names, conveyor_s, capacity));
+      if (station.valid()) line.stations.push_back(read_station(station, station_names, conveyor_s, capacity, types));
     }
   }
   m.finish();
   return line;
 }
 
-FactorySpec read_one_factory(MapReader& m, UniqueNames& names) {
+FactorySpec read_one_factory(MapReader& m, UniqueNames& names, const std::vector<std::string>& types) {
   FactorySpec f;
   const std::optional<std::string> name = m.name("name");
   names.check(m, name);
@@ -466,7 +543,7 @@ FactorySpec read_one_factory(MapReader& m, UniqueNames& names) {
     UniqueNames line_names("a line name unique within its factory");
     for (std::size_t i = 0; i < lines->items.size(); ++i) {
       MapReader line = m.item("lines", *lines, i, out_lines);
-      if (line.valid()) f.lines.push_back(read_line(line, line_names));
+      if (line.valid()) f.lines.push_back(read_line(line, line_names, types));
     }
   }
   m.finish();
@@ -484,12 +561,33 @@ std::int64_t saturating_add(std::int64_t a, std::int64_t b) {
 }
 
 void read_factory(MapReader& m, DeckSpec& spec) {
+  // Part types first: the lines and stations refer to them by name.
+  if (m.has("part_types")) {
+    const Node* node = m.peek("part_types");
+    spec.part_types =
+        m.list<std::string>(
+             "part_types", "a list of 1 to " + std::to_string(max_part_types) + " part type names",
+             "a non-empty name without '#' or '/'",
+             [](const std::string& t) -> std::optional<std::string> {
+               if (t.empty() || t.find_first_of("#/") != std::string::npos) return std::nullopt;
+               return t;
+             },
+             [](const std::string& v) { return v; }, 1, max_part_types, std::nullopt)
+            .value_or(std::vector<std::string>{});
+    for (std::size_t i = 0; i < spec.part_types.size(); ++i)
+      for (std::size_t j = 0; j < i; ++j)
+        if (spec.part_types[i] == spec.part_types[j])
+          m.error(node->items[i].mark, "part_types." + std::to_string(i),
+                  "expected a unique part type name, found '" + spec.part_types[i] + "' again");
+  } else {
+    m.get("part_types", false);  // known, and absent: one type of part
+  }
   YAML::Node out_factories;
   if (const Node* factories = m.sequence("factories", true, out_factories)) {
     UniqueNames names("a unique factory name");
     for (std::size_t i = 0; i < factories->items.size(); ++i) {
       MapReader f = m.item("factories", *factories, i, out_factories);
-      if (f.valid()) spec.factories.push_back(read_one_factory(f, names));
+      if (f.valid()) spec.factories.push_back(read_one_factory(f, names, spec.part_types));
     }
   }
   std::int64_t total = 0;
@@ -1718,6 +1816,7 @@ DeckResult parse_deck(const std::string& text, const std::string& file, const st
   Deck deck;
   deck.run = spec.run;
   deck.factory = model_of(spec.factories);
+  deck.factory.part_types = spec.part_types;
   if (spec.cells_given) deck.cells = std::move(spec.cells);
   if (spec.experiment_mark) deck.experiment = std::move(spec.experiment);
   if (spec.training_deck) {

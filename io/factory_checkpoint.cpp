@@ -41,6 +41,9 @@ void write_factory_state(CheckpointWriter& writer, const factory::Factory& facto
   writer.write_concatenated("factory/server_int", state.server_int);
   writer.write_concatenated("factory/server_real", state.server_real);
   writer.write("factory/shift_int", 2 * n, 2 * first, state.shift_int);
+  writer.write("factory/station_type", 2 * n, 2 * first, state.station_type);
+  writer.write("factory/type_sink", n * state.types, first * state.types, state.type_sink);
+  writer.write("factory/type_lead_s", n * state.types, first * state.types, state.type_lead_s);
   writer.write("factory/off_shift_s", n, first, state.off_shift_s);
 }
 
@@ -111,6 +114,19 @@ FactorySnapshot read_factory_state(CheckpointReader& reader, const factory::Fact
     state.part_reworks.assign(state.part_id.size(), 0);
     state.station_rework.assign(static_cast<std::size_t>(local.size() * factory::rework_int_count), 0);
   }
+  // Likewise for part types: none.
+  if (reader.has("factory/station_type")) {
+    state.station_type = reader.read<std::int64_t>("factory/station_type", 2 * local.begin, 2 * local.size());
+    state.types = n > 0 ? reader.size("factory/type_sink") / n : 0;
+    if (reader.size("factory/type_sink") != n * state.types || reader.size("factory/type_lead_s") != n * state.types)
+      throw Error("checkpoint " + reader.file() + ": the per-type datasets do not hold a whole number of types per station",
+                  ExitCode::bad_checkpoint);
+    state.type_sink = reader.read<std::int64_t>("factory/type_sink", local.begin * state.types, local.size() * state.types);
+    state.type_lead_s = reader.read<double>("factory/type_lead_s", local.begin * state.types, local.size() * state.types);
+  } else {
+    state.station_type.assign(static_cast<std::size_t>(2 * local.size()), 0);
+    for (std::size_t i = 0; i < state.station_type.size(); i += 2) state.station_type[i] = -1;
+  }
   // Likewise for shift calendars: without them every station is on shift, at change 0.
   if (reader.has("factory/shift_int")) {
     state.shift_int = reader.read<std::int64_t>("factory/shift_int", 2 * local.begin, 2 * local.size());
@@ -126,6 +142,14 @@ FactorySnapshot read_factory_state(CheckpointReader& reader, const factory::Fact
 // checkpoints of earlier versions stay valid (O(stations) time, O(1) memory).
 std::uint64_t factory_fingerprint(const factory::FactoryModelConfig& config, std::uint64_t seed) {
   Fingerprint f;
+  for (const std::string& type : config.part_types) f.add(type);  // none: hashes as before
+  const auto add_process = [&f](const factory::ProcessConfig& p) {
+    f.add(static_cast<int>(p.distribution));
+    f.add(p.mean_s);
+    f.add(p.min_s);
+    f.add(p.max_s);
+    f.add(p.cv);
+  };
   // Calendars hash only where there are some, so models without them hash as before.
   const auto add_calendar = [&f](const factory::ShiftCalendar& c) {
     if (!c.enabled) return;
@@ -152,15 +176,15 @@ std::uint64_t factory_fingerprint(const factory::FactoryModelConfig& config, std
         f.add(factory::replica_name(line.name, line.count, lk));
         f.add(static_cast<int>(line.source.kind));
         f.add(line.source.interval_s);
+        for (const factory::TypeShare& t : line.source.mix) {  // models without a mix hash as before
+          f.add(t.type);
+          f.add(t.share);
+        }
         f.add(static_cast<std::uint64_t>(stations));
         for (const auto& s : line.stations)
           for (std::int64_t sk = 0; sk < s.count; ++sk) {
             f.add(factory::replica_name(s.name, s.count, sk));
-            f.add(static_cast<int>(s.process.distribution));
-            f.add(s.process.mean_s);
-            f.add(s.process.min_s);
-            f.add(s.process.max_s);
-            f.add(s.process.cv);
+            add_process(s.process);
             f.add(s.scrap_probability);
             f.add(s.buffer_capacity);
             f.add(s.conveyor_time_s);
@@ -170,6 +194,19 @@ std::uint64_t factory_fingerprint(const factory::FactoryModelConfig& config, std
             f.add(s.breakdown.only_when_busy);
             if (s.servers != 1) f.add(s.servers);  // one-server stations hash as before
             add_calendar(s.shifts);
+            if (!s.process_by_type.empty() || s.changeover_s > 0.0 || !s.changeover.empty()) {
+              f.add(std::string("types"));
+              for (const factory::TypeProcess& t : s.process_by_type) {
+                f.add(t.type);
+                add_process(t.process);
+              }
+              f.add(s.changeover_s);
+              for (const factory::Changeover& c : s.changeover) {
+                f.add(c.from);
+                f.add(c.to);
+                f.add(c.time_s);
+              }
+            }
             if (s.rework_probability > 0.0 || s.max_rework > 0) {  // stations without rework hash as before
               f.add(std::string("rework"));
               f.add(s.rework_probability);

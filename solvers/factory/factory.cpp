@@ -3,6 +3,7 @@
 #include "solvers/factory/factory.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -29,6 +30,9 @@ constexpr std::size_t prefetch_stations = 8;
 constexpr std::size_t prefetch_fifos = 4;
 // Consumed FIFO entries a station may keep before it moves the rest (Station::compact).
 constexpr std::size_t min_compacted = 8;
+// A part id is (global line index << part_count_bits) | arrival count at the line's source.
+constexpr int part_count_bits = 40;
+constexpr std::int64_t part_count_mask = (std::int64_t{1} << part_count_bits) - 1;
 
 enum Phase : std::int64_t { phase_idle = 0, phase_busy = 1, phase_blocked = 2 };
 // Off shift dominates down, which dominates the rest.
@@ -54,9 +58,10 @@ struct PartSlot {
 // One machine of a station: the part it processes or holds, and when it is done.
 struct Server {
   std::int8_t phase = phase_idle;
-  bool good = true;           // outcome of the current service
-  bool rework = false;        // it failed inspection (see StationConfig::rework_probability)
-  std::int32_t reworks = 0;   // the part's reworks at this station before this service
+  bool good = true;             // outcome of the current service
+  bool rework = false;          // it failed inspection (see StationConfig::rework_probability)
+  std::int16_t reworks = 0;     // the part's reworks at this station before this service
+  std::int16_t last_type = -1;  // type of its current or last part (-1: none yet; typed models)
   std::int64_t part_id = -1;  // part in service or held (blocked)
   double entry_time = 0.0;    // line entry time of that part
   double service_end = inf;   // +inf if idle, blocked or preempted by a failure
@@ -106,6 +111,7 @@ struct alignas(64) Station {
   bool awaiting = false;       // a cell paused at pause_s before starting a service on `request`
   bool outcome_ready = false;  // a cell's `ready` holds the outcome of that service
   bool reworks_parts = false;  // max_rework > 0 (configuration, here for the packing)
+  bool typed = false;          // the model has part types (configuration, here for the packing)
   std::int64_t credits = 0;
   std::int64_t service_count = 0, failure_count = 0, arrival_count = 0;
   double ttf_left = inf;
@@ -130,6 +136,13 @@ struct alignas(64) Station {
   std::int64_t downstream_capacity = 0;  // C_{i+1} (0 = unlimited or last): bounds the credits
   std::int64_t max_rework = 0;
   std::int64_t reworked = 0;  // services whose part failed inspection and was processed again
+  // Product mix (typed): the types of the line's parts, the changeover times, the
+  // changeovers so far, and, at the last station, the sink count and lead-time sum per type.
+  const PartTypes* types = nullptr;
+  const StationConfig* config = nullptr;
+  std::int64_t changeovers = 0;
+  std::vector<std::int64_t> type_sink;
+  std::vector<double> type_lead_s;
   // The parts in the FIFO that this station has reworked, with their rework counts (a few
   // at most: they keep their kanban places; kept apart so that a FIFO entry stays 24 bytes).
   std::vector<std::pair<std::int64_t, std::int64_t>> rework_counts;
@@ -152,6 +165,13 @@ struct alignas(64) Station {
         return count;
       }
     return 0;
+  }
+
+  // The setup time of a machine changing over from type `from` to type `to`.
+  double changeover_s(int from, int to) const {
+    for (const Changeover& c : config->changeover)
+      if (c.from == from && c.to == to) return c.time_s;
+    return config->changeover_s;
   }
 
   // Down or off shift: no service runs, starts or sends.
@@ -336,7 +356,8 @@ struct StationRunner {
       // Idle servers take the oldest waiting parts, the lowest server first.
       while (!halted && s.busy + s.blocked < s.servers && s.parts_arrived > 0) {
         const PartSlot p = s.parts_in[s.part_head];
-        const Part part{p.id, p.entry_time_s};
+        const int type = s.typed ? s.types->type_of(seed, p.id >> part_count_bits, p.id & part_count_mask) : 0;
+        const Part part{p.id, p.entry_time_s, type};
         Outcome o;
         if (s.cell) {
           if (!s.outcome_ready) {
@@ -348,7 +369,7 @@ struct StationRunner {
           o = s.ready;
           s.outcome_ready = false;
         } else {
-          o = s.process != nullptr ? distribution->draw(*s.process, s.gid, s.service_count)
+          o = s.process != nullptr ? distribution->draw(s.process[type], s.gid, s.service_count)
                                    : model->process(s.gid, s.service_count, part);
         }
         ++s.part_head;
@@ -360,9 +381,16 @@ struct StationRunner {
           s.outbox.push_back(comm::PartMessage{s.gid - 1, kind_credit, 0, t + s.upstream_conveyor_s, -1, 0.0});
         ++s.service_count;
         Server& v = first_server(s, phase_idle);
+        if (s.typed) {  // a machine changing over to another type first spends the setup time
+          if (v.last_type >= 0 && v.last_type != type) {
+            o.duration_s += s.changeover_s(v.last_type, type);
+            ++s.changeovers;
+          }
+          v.last_type = static_cast<std::int16_t>(type);
+        }
         v.part_id = p.id;
         v.entry_time = p.entry_time_s;
-        v.reworks = static_cast<std::int32_t>(reworks);
+        v.reworks = static_cast<std::int16_t>(reworks);
         v.good = o.good;
         v.rework = o.rework;
         v.service_end = t + o.duration_s;
@@ -373,7 +401,7 @@ struct StationRunner {
       }
       if (s.source_waiting && (s.own_capacity == 0 || s.parts_arrived < s.own_capacity)) {
         // Station 0 has no upstream: its FIFO holds only parts already in the buffer.
-        s.parts_in.push_back(PartSlot{t, (s.line << 40) | (s.arrival_count - 1), t});
+        s.parts_in.push_back(PartSlot{t, (s.line << part_count_bits) | (s.arrival_count - 1), t});
         ++s.parts_arrived;
         ++s.entered;
         change_wip(s, t, +1);
@@ -524,6 +552,10 @@ struct StationRunner {
             if (s.last) {
               ++s.sink_count;
               s.lead_s += t - v.entry_time;
+              if (s.typed) {
+                ++s.type_sink[static_cast<std::size_t>(v.last_type)];
+                s.type_lead_s[static_cast<std::size_t>(v.last_type)] += t - v.entry_time;
+              }
               exit_line(s, v, t);
               leave_station(s, t);
               v.phase = phase_idle;
@@ -574,6 +606,7 @@ Factory::Factory(const FactoryModelConfig& config, std::uint64_t seed, MPI_Comm 
   // Global numbering and the lookahead, identical on every rank; only the local stations
   // are built, so a rank's memory grows with its own stations.
   station_count_ = index_.station_count();
+  type_count_ = index_.config().type_count();
   lookahead_s_ = index_.lookahead_s();
   const comm::Decomposition decomposition(station_count_, comm::rank_of(comm), comm::size_of(comm));
   local_ = decomposition.local();
@@ -594,6 +627,15 @@ Factory::Factory(const FactoryModelConfig& config, std::uint64_t seed, MPI_Comm 
     s.own_capacity = c.buffer_capacity;
     s.max_rework = c.max_rework;
     s.reworks_parts = c.max_rework > 0;
+    s.typed = !index_.config().part_types.empty();
+    s.config = &c;
+    if (s.typed) {
+      s.types = &part_types_.try_emplace(here.line_config, here.line_config->source).first->second;
+      if (s.last) {
+        s.type_sink.assign(static_cast<std::size_t>(type_count_), 0);
+        s.type_lead_s.assign(static_cast<std::size_t>(type_count_), 0.0);
+      }
+    }
     require(c.servers >= 1 && c.servers <= std::numeric_limits<std::int32_t>::max(), "factory: servers out of range");
     require(c.servers == 1 || !c.cell.enabled, "factory: a robot cell has one server (use count for more cells)");
     s.servers = static_cast<std::int32_t>(c.servers);
@@ -898,8 +940,16 @@ struct LinePartial {
   double planned_s = 0.0;      // the longest planned production time (on shift) of the stations
   Busiest busiest;
   ExactSum wip_area, lead;
+  std::vector<std::int64_t> type_sink;  // per part type (models with part types)
+  std::vector<ExactSum> type_lead;
+
+  explicit LinePartial(std::size_t types = 0) : type_sink(types, 0), type_lead(types) {}
 
   void add(const LinePartial& o) {
+    for (std::size_t k = 0; k < type_sink.size(); ++k) {
+      type_sink[k] += o.type_sink[k];
+      type_lead[k] += o.type_lead[k];
+    }
     entered += o.entered;
     sink += o.sink;
     scrapped += o.scrapped;
@@ -910,27 +960,32 @@ struct LinePartial {
     lead += o.lead;
   }
 
-  static constexpr std::size_t width = 7 + 2 * ExactSum::word_count;
+  static std::size_t width(std::size_t types) { return 7 + (2 + types) * ExactSum::word_count + types; }
   std::vector<std::int64_t> pack() const {
     std::vector<ExactSum> sums{wip_area, lead};
+    sums.insert(sums.end(), type_lead.begin(), type_lead.end());
     std::vector<std::int64_t> r{entered,      sink, scrapped, bits_of(ideal_cycle_s), bits_of(busiest.load),
                                 busiest.gid,  bits_of(planned_s)};
     const std::vector<std::int64_t> words = comm::exact_words(sums);
     r.insert(r.end(), words.begin(), words.end());
+    r.insert(r.end(), type_sink.begin(), type_sink.end());
     return r;
   }
-  static LinePartial unpack(const std::vector<std::int64_t>& r) {
-    LinePartial p;
+  static LinePartial unpack(const std::vector<std::int64_t>& r, std::size_t types) {
+    LinePartial p(types);
     p.entered = r[0];
     p.sink = r[1];
     p.scrapped = r[2];
     p.ideal_cycle_s = double_of(r[3]);
     p.planned_s = double_of(r[6]);
     p.busiest = Busiest{double_of(r[4]), r[5]};
-    std::vector<ExactSum> sums(2);
-    comm::from_exact_words(std::vector<std::int64_t>(r.begin() + 7, r.end()), sums);
+    std::vector<ExactSum> sums(2 + types);
+    const auto words_end = r.begin() + static_cast<std::ptrdiff_t>(7 + (2 + types) * ExactSum::word_count);
+    comm::from_exact_words(std::vector<std::int64_t>(r.begin() + 7, words_end), sums);
     p.wip_area = sums[0];
     p.lead = sums[1];
+    std::copy(sums.begin() + 2, sums.end(), p.type_lead.begin());
+    std::copy(words_end, r.end(), p.type_sink.begin());
     return p;
   }
   static std::int64_t bits_of(double x) {
@@ -961,7 +1016,7 @@ KpiReport Factory::report() const {
   // line's partial sums on the way.
   static const char* const station_names[][2] = {
       {"processed", "parts"},   {"good", "parts"},        {"scrapped", "parts"},  {"reworked", "parts"},
-      {"busy_fraction", "1"},
+      {"changeovers", "1"},     {"busy_fraction", "1"},
       {"blocked_fraction", "1"}, {"starved_fraction", "1"}, {"down_fraction", "1"}, {"off_shift_fraction", "1"},
       {"utilisation", "1"},
       {"wip", "parts"},         {"ideal_cycle", "s"},     {"availability", "1"},  {"performance", "1"},
@@ -970,7 +1025,10 @@ KpiReport Factory::report() const {
   std::vector<double> local_rows;
   local_rows.reserve(stations_.size() * station_columns);
   const std::int64_t first_line = stations_.empty() ? 0 : stations_.front().line;
-  std::vector<LinePartial> lines(stations_.empty() ? 0 : static_cast<std::size_t>(stations_.back().line - first_line + 1));
+  // Sink counts and lead times per part type, in a model that names its part types.
+  const std::size_t types = index_.config().part_types.empty() ? 0 : static_cast<std::size_t>(type_count_);
+  std::vector<LinePartial> lines(stations_.empty() ? 0 : static_cast<std::size_t>(stations_.back().line - first_line + 1),
+                                 LinePartial(types));
   for (const Station& s : stations_) {
     // The open intervals are added here only, never accrued at window ends. Several
     // servers: the mean over the servers.
@@ -993,6 +1051,7 @@ KpiReport Factory::report() const {
                                          static_cast<double>(s.good),
                                          static_cast<double>(s.scrapped),
                                          static_cast<double>(s.reworked),
+                                         static_cast<double>(s.changeovers),
                                          fraction[kpi_busy],
                                          fraction[kpi_blocked],
                                          fraction[kpi_starved],
@@ -1016,13 +1075,17 @@ KpiReport Factory::report() const {
     l.ideal_cycle_s = std::max(l.ideal_cycle_s, ideal);
     l.planned_s = std::max(l.planned_s, planned_s);
     l.busiest.add(fraction[kpi_busy] + fraction[kpi_down], s.gid);
+    for (std::size_t k = 0; k < s.type_sink.size(); ++k) {
+      l.type_sink[k] += s.type_sink[k];
+      l.type_lead[k] += s.type_lead_s[k];
+    }
   }
   // Lines cut by rank boundaries: the ranks after a line's first station send their part
   // to the rank that holds that station, which owns the line.
   {
     const std::vector<std::int64_t> head = line_partials_->sends_head() ? lines.front().pack() : std::vector<std::int64_t>{};
-    for (const std::vector<std::int64_t>& tail : line_partials_->combine(head, LinePartial::width))
-      lines.back().add(LinePartial::unpack(tail));
+    for (const std::vector<std::int64_t>& tail : line_partials_->combine(head, LinePartial::width(types)))
+      lines.back().add(LinePartial::unpack(tail, types));
   }
   const std::size_t owned_begin = line_partials_->sends_head() ? 1 : 0;
 
@@ -1053,6 +1116,9 @@ KpiReport Factory::report() const {
   std::vector<std::int64_t> factory_counts(static_cast<std::size_t>(3 * factories), 0);  // entered, sink, scrapped
   std::vector<ExactSum> factory_sums(static_cast<std::size_t>(3 * factories));          // wip area, lead, oee sum
   std::vector<Busiest> factory_busiest(static_cast<std::size_t>(factories));
+  std::vector<std::int64_t> factory_type_sink(static_cast<std::size_t>(factories) * types, 0);
+  std::vector<ExactSum> factory_type_lead(static_cast<std::size_t>(factories) * types);
+  std::vector<double> line_type_rows;  // per owned line: sink count, then lead time, of each type
   std::vector<double> line_rows;
   line_rows.reserve((lines.size() - std::min(lines.size(), owned_begin)) * group_columns);
   std::int64_t factory = 0;
@@ -1073,11 +1139,22 @@ KpiReport Factory::report() const {
     factory_sums[3 * f + 1] += l.lead;
     factory_sums[3 * f + 2] += oee;
     factory_busiest[f].add(l.busiest.load, l.busiest.gid);
+    for (std::size_t k = 0; k < types; ++k) {
+      line_type_rows.push_back(static_cast<double>(l.type_sink[k]));
+      factory_type_sink[f * types + k] += l.type_sink[k];
+      factory_type_lead[f * types + k] += l.type_lead[k];
+    }
+    for (std::size_t k = 0; k < types; ++k)
+      line_type_rows.push_back(ratio(l.type_lead[k].to_double(), static_cast<double>(l.type_sink[k])));
   }
   // Factories: O(factories) collectives. The bottleneck is the largest load over all
   // ranks, then the lowest gid holding it.
   comm::allreduce_sum(comm_, factory_counts);
   comm::allreduce_exact(comm_, factory_sums);
+  if (types > 0) {
+    comm::allreduce_sum(comm_, factory_type_sink);
+    comm::allreduce_exact(comm_, factory_type_lead);
+  }
   std::vector<double> best_load(factory_busiest.size());
   for (std::size_t f = 0; f < best_load.size(); ++f) best_load[f] = factory_busiest[f].load;
   comm::allreduce_max(comm_, best_load);
@@ -1113,11 +1190,39 @@ KpiReport Factory::report() const {
   }
   columns(group_names, group_columns, factory_rows, report.factory);
   report.factory.back().unit = "gid";
+  // Per part type: "sink_count.<type>" and "lead_time.<type>" of lines and factories.
+  if (types > 0) {
+    std::vector<std::string> names;
+    for (const std::string& type : index_.config().part_types) names.push_back("sink_count." + type);
+    for (const std::string& type : index_.config().part_types) names.push_back("lead_time." + type);
+    std::vector<std::array<const char*, 2>> name_units;
+    for (std::size_t c = 0; c < names.size(); ++c) name_units.push_back({names[c].c_str(), c < types ? "parts" : "s"});
+    std::vector<double> factory_type_rows;
+    for (std::size_t f = 0; f < static_cast<std::size_t>(factories); ++f) {
+      for (std::size_t k = 0; k < types; ++k) factory_type_rows.push_back(static_cast<double>(factory_type_sink[f * types + k]));
+      for (std::size_t k = 0; k < types; ++k)
+        factory_type_rows.push_back(
+            ratio(factory_type_lead[f * types + k].to_double(), static_cast<double>(factory_type_sink[f * types + k])));
+    }
+    const auto type_columns = [&](const std::vector<double>& rows, std::vector<KpiColumn>& out) {
+      const std::size_t n = name_units.size(), count = rows.size() / n;
+      for (std::size_t c = 0; c < n; ++c) {
+        KpiColumn column{name_units[c][0], name_units[c][1], std::vector<double>(count)};
+        for (std::size_t i = 0; i < count; ++i) column.values[i] = rows[i * n + c];
+        out.push_back(std::move(column));
+      }
+    };
+    type_columns(line_type_rows, report.line);
+    type_columns(factory_type_rows, report.factory);
+  }
   return report;
 }
 
 FactoryState Factory::save() const {
   FactoryState st;
+  // Columns per part type only in a model that names its part types.
+  const std::int64_t types = index_.config().part_types.empty() ? 0 : type_count_;
+  st.types = types;
   std::size_t parts = 0, credits = 0;
   for (const Station& s : stations_) {
     parts += s.parts_in.size() - s.part_head;
@@ -1152,9 +1257,20 @@ FactoryState Factory::save() const {
     st.off_shift_s.push_back(s.state_s[kpi_off]);
     const std::int64_t rework_ints[rework_int_count] = {v0.rework ? 1 : 0, v0.reworks, s.reworked};
     st.station_rework.insert(st.station_rework.end(), rework_ints, rework_ints + rework_int_count);
+    st.station_type.push_back(v0.last_type);
+    st.station_type.push_back(s.changeovers);
+    if (types > 0) {  // every station has the columns; only the lines' last stations count
+      if (s.type_sink.empty()) {
+        st.type_sink.insert(st.type_sink.end(), static_cast<std::size_t>(types), 0);
+        st.type_lead_s.insert(st.type_lead_s.end(), static_cast<std::size_t>(types), 0.0);
+      } else {
+        st.type_sink.insert(st.type_sink.end(), s.type_sink.begin(), s.type_sink.end());
+        st.type_lead_s.insert(st.type_lead_s.end(), s.type_lead_s.begin(), s.type_lead_s.end());
+      }
+    }
     for (std::int32_t j = 1; j < s.servers; ++j) {
       const std::int64_t server_ints[server_int_count] = {v[j].phase, v[j].part_id, v[j].good ? 1 : 0,
-                                                          v[j].rework ? 1 : 0, v[j].reworks};
+                                                          v[j].rework ? 1 : 0, v[j].reworks, v[j].last_type};
       const double server_reals[server_real_count] = {v[j].service_end, v[j].remaining, v[j].entry_time};
       st.server_int.insert(st.server_int.end(), server_ints, server_ints + server_int_count);
       st.server_real.insert(st.server_real.end(), server_reals, server_reals + server_real_count);
@@ -1185,7 +1301,8 @@ namespace {
 // untrusted input: everything that indexes or sizes something (phase, KPI state, FIFO
 // lengths, parts in the buffer, credits) is checked against the model before anything is
 // restored, and so are the ranges the model keeps (counters >= 0, no NaN times).
-std::string restore_problem(double time_s, const FactoryState& state, const std::vector<detail::Station>& stations) {
+std::string restore_problem(double time_s, const FactoryState& state, const std::vector<detail::Station>& stations,
+                            std::int64_t types) {
   if (state.station_count() != static_cast<std::int64_t>(stations.size()))
     return "the state holds " + std::to_string(state.station_count()) + " stations, the rank " +
            std::to_string(stations.size());
@@ -1193,6 +1310,21 @@ std::string restore_problem(double time_s, const FactoryState& state, const std:
     check_state(state);
   } catch (const Error& e) {
     return e.what();
+  }
+  if (state.types != types)
+    return "the state counts " + std::to_string(state.types) + " part types, the model " + std::to_string(types);
+  // A last part type is -1 (none yet) or a type of the model.
+  const std::int64_t last_type_max = types == 0 ? -1 : types - 1;
+  for (std::size_t i = 0; i < stations.size(); ++i) {
+    const auto bad = [&](const std::string& what) { return "station " + std::to_string(stations[i].gid) + ": " + what; };
+    const std::int64_t last_type = state.station_type[2 * i], changeovers = state.station_type[2 * i + 1];
+    if (last_type < -1 || last_type > last_type_max || changeovers < 0)
+      return bad("a part type or changeover count is out of range");
+    for (std::int64_t k = 0; k < types; ++k) {
+      const std::size_t at = i * static_cast<std::size_t>(types) + static_cast<std::size_t>(k);
+      if (state.type_sink[at] < 0 || !(state.type_lead_s[at] >= 0.0))
+        return bad("a count or time per part type is out of range");
+    }
   }
   if (!(time_s >= 0.0) || !std::isfinite(time_s)) return "the time " + std::to_string(time_s) + " is not a time";
   for (std::size_t i = 0; i < stations.size(); ++i) {
@@ -1264,6 +1396,7 @@ std::string restore_problem(double time_s, const FactoryState& state, const std:
       if (v[vi_good] != 0 && v[vi_good] != 1) return bad("a flag is not 0 or 1");
       if ((v[vi_rework] != 0 && v[vi_rework] != 1) || v[vi_reworks] < 0 || v[vi_reworks] > stations[i].max_rework)
         return bad("a rework flag or count is out of range");
+      if (v[vi_last_type] < -1 || v[vi_last_type] > last_type_max) return bad("a part type is out of range");
       for (int k = 0; k < server_real_count; ++k)
         if (std::isnan(r[k])) return bad("a time is NaN");
       if (r[vr_service_end] < time_s) return bad("a service ends before the time " + std::to_string(time_s));
@@ -1292,7 +1425,8 @@ std::string restore_problem(double time_s, const FactoryState& state, const std:
 void Factory::restore(double time_s, const FactoryState& state) {
   // Agreed first, so that a bad state on one rank fails every rank alike, and before
   // anything changes.
-  const std::string problem = comm::first_problem(comm_, restore_problem(time_s, state, stations_));
+  const std::int64_t types = index_.config().part_types.empty() ? 0 : type_count_;
+  const std::string problem = comm::first_problem(comm_, restore_problem(time_s, state, stations_, types));
   if (!problem.empty()) throw Error("factory state out of range: " + problem, ExitCode::bad_checkpoint);
   time_s_ = time_s;
   std::size_t part = 0, credit = 0, server = 0;
@@ -1315,8 +1449,16 @@ void Factory::restore(double time_s, const FactoryState& state) {
     v0.good = v[si_current_good] != 0;
     const std::int64_t* rework = state.station_rework.data() + i * rework_int_count;
     v0.rework = rework[ri_rework] != 0;
-    v0.reworks = static_cast<std::int32_t>(rework[ri_reworks]);
+    v0.reworks = static_cast<std::int16_t>(rework[ri_reworks]);
     s.reworked = rework[ri_reworked];
+    v0.last_type = static_cast<std::int16_t>(state.station_type[2 * i]);
+    s.changeovers = state.station_type[2 * i + 1];
+    if (!s.type_sink.empty()) {
+      const auto first = state.type_sink.begin() + static_cast<std::ptrdiff_t>(i * static_cast<std::size_t>(types));
+      std::copy(first, first + types, s.type_sink.begin());
+      const auto lead = state.type_lead_s.begin() + static_cast<std::ptrdiff_t>(i * static_cast<std::size_t>(types));
+      std::copy(lead, lead + types, s.type_lead_s.begin());
+    }
     s.kpi_state = v[si_kpi_state];
     s.processed = v[si_processed];
     s.good = v[si_good];
@@ -1358,7 +1500,8 @@ void Factory::restore(double time_s, const FactoryState& state) {
       servers[j].part_id = vi[vi_part_id];
       servers[j].good = vi[vi_good] != 0;
       servers[j].rework = vi[vi_rework] != 0;
-      servers[j].reworks = static_cast<std::int32_t>(vi[vi_reworks]);
+      servers[j].reworks = static_cast<std::int16_t>(vi[vi_reworks]);
+      servers[j].last_type = static_cast<std::int16_t>(vi[vi_last_type]);
       servers[j].service_end = vr[vr_service_end];
       servers[j].remaining = vr[vr_remaining];
       servers[j].entry_time = vr[vr_entry_time];

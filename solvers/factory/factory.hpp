@@ -35,7 +35,14 @@
 // rework_probability): a part the ProcessModel marks for rework, with attempts left
 // (max_rework), goes back to the end of the buffer at its service end instead; it keeps
 // its kanban place, so its service start sent no credit upstream. Failing once more, it is
-// scrapped. Every message between stations thus has a delay >= T >= L, the
+// scrapped.
+//
+// Product mix (FactoryModelConfig::part_types). Part k of line l is of the type drawn with
+// (seed, Stream::part_type, l, k) over the line's mix: a pure function of its id, computed
+// where it is needed. A station draws the part's process time from its type's
+// distribution, and a machine whose previous part was of another type first spends the
+// changeover time (part of the service). The last station counts sink exits and lead
+// times per type. Every message between stations thus has a delay >= T >= L, the
 // lookahead L = min conveyor time over all conveyors (stations that are not last in their
 // line); L = +inf if there are none.
 //
@@ -118,6 +125,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -212,6 +220,8 @@ class Factory {
   double lookahead_s_ = 0.0;
   ModelIndex index_;
   std::vector<double> station_ideal_cycle_s_;     // local stations
+  int type_count_ = 1;                            // part types (FactoryModelConfig::type_count)
+  std::map<const LineConfig*, PartTypes> part_types_;  // the mix of each line entry (typed models)
   std::vector<detail::Station> stations_;         // local stations
   // Hot per-window data, dense by local station: the earliest pending event of each station
   // (exact after every run and delivery), the earliest arrival of anything it may send next

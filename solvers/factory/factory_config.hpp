@@ -13,9 +13,17 @@ namespace kollektiv::factory {
 
 enum class ArrivalKind { fixed, poisson };
 
+// A product mix: part type `type` (an index into FactoryModelConfig::part_types) makes up
+// `share` of a source's parts (shares are normalised over the mix).
+struct TypeShare {
+  int type = 0;
+  double share = 1.0;
+};
+
 struct SourceConfig {
   ArrivalKind kind = ArrivalKind::poisson;
   double interval_s = 60.0;  // fixed interval, or mean of the exponential inter-arrival time
+  std::vector<TypeShare> mix;  // empty: every part is of type 0
 };
 
 enum class Distribution { fixed, uniform, exponential, lognormal };
@@ -54,6 +62,20 @@ struct ShiftCalendar {
   std::string problem() const;
 };
 
+// How long a station takes for parts of one type (instead of StationConfig::process).
+struct TypeProcess {
+  int type = 0;
+  ProcessConfig process;
+};
+
+// Sequence-dependent setup: a machine that takes a part of type `to` after one of type
+// `from` first spends time_s changing over.
+struct Changeover {
+  int from = 0;
+  int to = 0;
+  double time_s = 0.0;
+};
+
 struct BreakdownConfig {
   bool enabled = false;
   double mtbf_s = 0.0;  // mean time between failures (exponential)
@@ -89,6 +111,12 @@ struct StationConfig {
   // more, it is scrapped.
   double rework_probability = 0.0;
   std::int64_t max_rework = 0;
+  // Product mix: other process times for some part types, and the changeover of a machine
+  // between two types (changeover_s for every pair that `changeover` does not list; none
+  // before a machine's first part).
+  std::vector<TypeProcess> process_by_type;
+  double changeover_s = 0.0;
+  std::vector<Changeover> changeover;
   // Places for parts between the upstream station and this one: on the conveyor into it
   // plus waiting in its buffer (kanban). 0 means unlimited.
   std::int64_t buffer_capacity = 10;
@@ -115,6 +143,9 @@ struct FactoryConfig {
 
 struct FactoryModelConfig {
   std::vector<FactoryConfig> factories;
+  // Names of the part types (a product mix); empty: one type, and no KPIs per type.
+  std::vector<std::string> part_types;
+  int type_count() const { return part_types.empty() ? 1 : static_cast<int>(part_types.size()); }
 };
 
 // The name of copy k of `count`: "name" for a single copy, "name#k" for several.

@@ -30,7 +30,9 @@ void check_state(const FactoryState& s) {
                   s.off_shift_s.size() == n &&
                   s.part_time_s.size() == parts && s.part_id.size() == parts &&
                   s.part_entry_time_s.size() == parts && s.part_reworks.size() == parts &&
-                  s.credit_time_s.size() == credits && s.station_rework.size() == n * rework_int_count;
+                  s.credit_time_s.size() == credits && s.station_rework.size() == n * rework_int_count &&
+                  s.types >= 0 && s.station_type.size() == 2 * n && s.type_sink.size() == n * static_cast<std::size_t>(s.types) &&
+                  s.type_lead_s.size() == n * static_cast<std::size_t>(s.types);
   require(ok, "factory state: inconsistent array sizes for " + std::to_string(n) + " stations");
 }
 
@@ -49,6 +51,10 @@ FactoryState slice_state(const FactoryState& s, std::int64_t first, std::int64_t
   append(out.part_entry_time_s, s.part_entry_time_s, p0, p1);
   append(out.part_reworks, s.part_reworks, p0, p1);
   append(out.station_rework, s.station_rework, first * rework_int_count, last * rework_int_count);
+  out.types = s.types;
+  append(out.station_type, s.station_type, 2 * first, 2 * last);
+  append(out.type_sink, s.type_sink, first * s.types, last * s.types);
+  append(out.type_lead_s, s.type_lead_s, first * s.types, last * s.types);
   const std::int64_t c0 = sum_of(s.credit_count, first), c1 = sum_of(s.credit_count, last);
   append(out.credit_time_s, s.credit_time_s, c0, c1);
   append(out.server_count, s.server_count, first, last);
@@ -61,6 +67,9 @@ FactoryState slice_state(const FactoryState& s, std::int64_t first, std::int64_t
 }
 
 void append_state(FactoryState& into, const FactoryState& more) {
+  require(into.part_count.empty() || more.part_count.empty() || into.types == more.types,
+          "factory state: joining the states of models with different part types");
+  if (!more.part_count.empty()) into.types = more.types;
   const auto all = [](const auto& v) { return static_cast<std::int64_t>(v.size()); };
   append(into.station_int, more.station_int, 0, all(more.station_int));
   append(into.station_real, more.station_real, 0, all(more.station_real));
@@ -70,6 +79,9 @@ void append_state(FactoryState& into, const FactoryState& more) {
   append(into.part_entry_time_s, more.part_entry_time_s, 0, all(more.part_entry_time_s));
   append(into.part_reworks, more.part_reworks, 0, all(more.part_reworks));
   append(into.station_rework, more.station_rework, 0, all(more.station_rework));
+  append(into.station_type, more.station_type, 0, all(more.station_type));
+  append(into.type_sink, more.type_sink, 0, all(more.type_sink));
+  append(into.type_lead_s, more.type_lead_s, 0, all(more.type_lead_s));
   append(into.credit_count, more.credit_count, 0, all(more.credit_count));
   append(into.credit_time_s, more.credit_time_s, 0, all(more.credit_time_s));
   append(into.server_count, more.server_count, 0, all(more.server_count));

@@ -59,7 +59,7 @@ enum StateReal : int {
 };
 
 // Columns of FactoryState::server_int and server_real, one row per server 1 .. servers-1.
-enum ServerInt : int { vi_phase = 0, vi_part_id, vi_good, vi_rework, vi_reworks, server_int_count };
+enum ServerInt : int { vi_phase = 0, vi_part_id, vi_good, vi_rework, vi_reworks, vi_last_type, server_int_count };
 // Columns of FactoryState::station_rework, one row per station.
 enum ReworkInt : int {
   ri_rework = 0,   // server 0: its part failed inspection
@@ -97,6 +97,13 @@ struct FactoryState {
   std::vector<double> off_shift_s;
   // Inspection and rework (StationConfig::rework_probability): [station][rework_int_count].
   std::vector<std::int64_t> station_rework;
+  // Product mix: [station][2] (server 0's last part type, -1 for none; changeovers so far),
+  // and the sink count and lead-time sum per part type, [station][types] (types = 0 in a
+  // model without part types; non-zero at a line's last station only).
+  std::int64_t types = 0;
+  std::vector<std::int64_t> station_type;
+  std::vector<std::int64_t> type_sink;
+  std::vector<double> type_lead_s;
 
   std::int64_t station_count() const { return static_cast<std::int64_t>(part_count.size()); }
 };

@@ -16,6 +16,7 @@ namespace kollektiv::factory {
 struct Part {
   std::int64_t id = -1;       // (global line index << 40) | arrival count at the line's source
   double entry_time_s = 0.0;  // when it entered its line (the buffer of station 0)
+  int type = 0;               // its part type (FactoryModelConfig::part_types), from its id
 };
 
 struct Outcome {
@@ -50,7 +51,7 @@ class ProcessModel {
   virtual ~ProcessModel() = default;
   // `service_count`: how many services the station started before this one (0, 1, ...).
   virtual Outcome process(std::int64_t station_gid, std::int64_t service_count, const Part& part) const = 0;
-  // The ideal (mean) cycle time of the station, for OEE performance.
+  // The ideal (mean) cycle time of the station, for OEE performance (over its line's mix).
   virtual double ideal_cycle_s(std::int64_t station_gid) const = 0;
 };
 
@@ -76,14 +77,30 @@ class DistributionProcessModel final : public ProcessModel {
   double ideal_cycle_s(std::int64_t station_gid) const override;
 
   // The same as process(), with the station's params looked up once (the factory keeps
-  // them per station: the lookup by gid is a search over the deck's entries).
-  const Params& params(std::int64_t station_gid) const;
+  // them per station: the lookup by gid is a search over the deck's entries); one Params
+  // per part type, in type order.
+  const Params& params(std::int64_t station_gid, int type = 0) const;
   Outcome draw(const Params& p, std::int64_t station_gid, std::int64_t service_count) const;
 
  private:
   std::uint64_t seed_;
   ModelIndex index_;
-  std::vector<Params> params_;  // by station entry of the deck
+  int types_ = 1;
+  std::vector<Params> params_;  // by station entry of the deck, then part type
+};
+
+// The types of a line's parts: part k of line `line` is of type type_of(seed, line, k), a
+// pure function of the part's id, drawn from (seed, Stream::part_type, line, k) over the
+// line's normalised mix.
+class PartTypes {
+ public:
+  explicit PartTypes(const SourceConfig& source);
+  bool mixed() const { return cumulative_.size() > 1; }
+  int type_of(std::uint64_t seed, std::int64_t line, std::int64_t k) const;
+
+ private:
+  std::vector<double> cumulative_;  // cumulative shares, the last exactly 1
+  std::vector<int> types_;
 };
 
 }  // namespace kollektiv::factory

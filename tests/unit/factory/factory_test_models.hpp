@@ -21,6 +21,14 @@ inline StationConfig station(Distribution d, double mean_s, std::int64_t capacit
   return s;
 }
 
+inline TypeProcess type_process(int type, Distribution d, double mean_s) {
+  TypeProcess t;
+  t.type = type;
+  t.process.distribution = d;
+  t.process.mean_s = mean_s;
+  return t;
+}
+
 inline LineConfig line(ArrivalKind kind, double interval_s, std::vector<StationConfig> stations) {
   LineConfig l;
   l.name = "line";

@@ -225,6 +225,43 @@ TEST(FactoryModels, ReworkIsBoundedThenScraps) {
   EXPECT_LE(st.part_count[1], 2);
 }
 
+TEST(FactoryModels, ProductMixTypeTimesAndChangeovers) {
+  // Poisson arrivals at lambda = 0.4/s of two part types, a (70 %) and b (30 %), into one
+  // machine that takes exponential 1 s for a and 2 s for b, and 0.5 s to change over between
+  // them. Types are independent from part to part, so consecutive parts differ with
+  // probability 2 * 0.7 * 0.3 = 0.42, and the machine is busy lambda * (0.7 * 1 + 0.3 * 2 +
+  // 0.42 * 0.5) = 0.604 of the time. Sink counts and lead times per type add up to the line's.
+  const double lambda = 0.4;
+  auto s = station(Distribution::exponential, 1.0, 0, 1.0);
+  s.process_by_type = {testing::type_process(1, Distribution::exponential, 2.0)};
+  s.changeover_s = 0.5;
+  LineConfig l = line(ArrivalKind::poisson, 1.0 / lambda, {s});
+  l.source.mix = {{0, 7.0}, {1, 3.0}};  // shares are normalised
+  FactoryModelConfig model = model_of({{l}});
+  model.part_types = {"a", "b"};
+  Factory f(model, seed, MPI_COMM_SELF);
+  EXPECT_DOUBLE_EQ(value(f.report().station, "ideal_cycle", 0), 0.7 * 1.0 + 0.3 * 2.0);  // over the mix
+  const double batch_s = 5.0e4;
+  const auto sums = cumulative_sums(f, 1.0e3, batch_s, [](const KpiReport& r) {
+    return std::vector<double>{value(r.station, "utilisation", 0) * r.time_s, value(r.station, "changeovers", 0),
+                               value(r.station, "processed", 0), value(r.line, "sink_count.a", 0),
+                               value(r.line, "sink_count", 0)};
+  });
+  expect_covers(batch_means(sums, [&](const std::vector<double>& d) { return d[0] / batch_s; }),
+                lambda * (0.7 * 1.0 + 0.3 * 2.0 + 0.42 * 0.5), 0.02, "utilisation with a mix and changeovers");
+  expect_covers(batch_means(sums, [](const std::vector<double>& d) { return d[1] / d[2]; }), 0.42, 0.03,
+                "changeovers per part");
+  expect_covers(batch_means(sums, [](const std::vector<double>& d) { return d[3] / d[4]; }), 0.7, 0.02,
+                "share of type a");
+  const KpiReport r = f.report();
+  const double a = value(r.line, "sink_count.a", 0), b = value(r.line, "sink_count.b", 0);
+  EXPECT_EQ(a + b, value(r.line, "sink_count", 0));
+  EXPECT_NEAR((a * value(r.line, "lead_time.a", 0) + b * value(r.line, "lead_time.b", 0)) / (a + b),
+              value(r.line, "lead_time", 0), 1e-9 * value(r.line, "lead_time", 0));
+  EXPECT_GT(value(r.line, "lead_time.b", 0), value(r.line, "lead_time.a", 0));  // b takes twice as long
+  EXPECT_EQ(value(r.factory, "sink_count.b", 0), b);
+}
+
 TEST(FactoryModels, AlwaysOnBreakdownsGiveMtbfOverMtbfPlusMttr) {
   // One station, Poisson arrivals every 4 s, exponential service of 1 s, failures with
   // mtbf 40 s and repairs with mttr 10 s, the failure clock running whenever the station is

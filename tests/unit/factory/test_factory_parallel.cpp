@@ -24,7 +24,8 @@ constexpr std::uint64_t seed = 0x5eed0f5eedULL;
 // Two factories, five lines of 5, 3, 4, 1 and 6 stations (19 in all, so lines span rank
 // boundaries at 2 and 4 ranks), with every distribution, both breakdown modes, scrap,
 // finite and unlimited buffers, both source kinds, stations of three servers, and shift
-// calendars (the first factory's, and two stations' own).
+// calendars (the first factory's, and two stations' own), rework, and a product mix of three
+// part types with type-dependent times and changeovers.
 FactoryModelConfig mixed_model() {
   const Distribution kinds[] = {Distribution::exponential, Distribution::lognormal, Distribution::uniform,
                                 Distribution::fixed};
@@ -44,6 +45,11 @@ FactoryModelConfig mixed_model() {
       c.breakdown.mttr_s = 9.0;
       c.breakdown.only_when_busy = k % 4 == 0;
       c.servers = k % 5 == 2 ? 3 : 1;
+      if (k % 4 == 2) {  // product mix: other times for type 2, changeovers
+        c.process_by_type = {testing::type_process(2, Distribution::exponential, 1.3)};
+        c.changeover_s = 0.2;
+        c.changeover = {{0, 1, 0.4}, {2, 0, 0.05}};
+      }
       if (k == 7 || k == 12) {  // their own calendar, with a period running past its end
         c.shifts.enabled = true;
         c.shifts.period_s = 300.0;
@@ -57,6 +63,11 @@ FactoryModelConfig mixed_model() {
       model_of({{make_line(5, ArrivalKind::poisson, 1.1), make_line(3, ArrivalKind::fixed, 1.3)},
                 {make_line(4, ArrivalKind::poisson, 0.9), make_line(1, ArrivalKind::fixed, 0.7),
                  make_line(6, ArrivalKind::poisson, 1.2)}});
+  // Three part types, mixed on three lines (the others make type 0 only).
+  model.part_types = {"x", "y", "z"};
+  model.factories[0].lines[0].source.mix = {{0, 0.5}, {1, 0.3}, {2, 0.2}};
+  model.factories[1].lines[0].source.mix = {{2, 1.0}, {1, 1.0}};
+  model.factories[1].lines[2].source.mix = {{1, 0.9}, {2, 0.1}};
   // The first factory works in shifts with two breaks.
   ShiftCalendar& shifts = model.factories[0].shifts;
   shifts.enabled = true;
@@ -82,6 +93,10 @@ FactoryState gather_state(MPI_Comm comm, const FactoryState& s) {
   all.part_entry_time_s = comm::gather_to_root(comm, s.part_entry_time_s);
   all.part_reworks = comm::gather_to_root(comm, s.part_reworks);
   all.station_rework = comm::gather_to_root(comm, s.station_rework);
+  all.types = s.types;
+  all.station_type = comm::gather_to_root(comm, s.station_type);
+  all.type_sink = comm::gather_to_root(comm, s.type_sink);
+  all.type_lead_s = comm::gather_to_root(comm, s.type_lead_s);
   all.credit_count = comm::gather_to_root(comm, s.credit_count);
   all.credit_time_s = comm::gather_to_root(comm, s.credit_time_s);
   all.server_count = comm::gather_to_root(comm, s.server_count);
@@ -298,6 +313,8 @@ TEST(FactoryParallel, RestoreRefusesOutOfRangeValues) {
       // Station 1 reworks at most twice (mixed_model: k = 1).
       {"rework count", with([](FactoryState& s) { s.station_rework[1 * rework_int_count + ri_reworks] = 3; })},
       {"rework flag", with([](FactoryState& s) { s.station_rework[1 * rework_int_count + ri_rework] = 2; })},
+      {"part type", with([](FactoryState& s) { s.station_type[2 * 2] = 3; })},
+      {"sink count per type", with([](FactoryState& s) { s.type_sink[3 * 4 + 1] = -1; })},
       {"server count", with([](FactoryState& s) {
          s.server_count[2] = 1;
          s.server_int.erase(s.server_int.begin() + server_int_count, s.server_int.begin() + 2 * server_int_count);

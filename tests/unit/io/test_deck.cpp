@@ -229,6 +229,50 @@ TEST(Deck, StationRework) {
   EXPECT_EQ(errors_of(station_with("              max_rework: -1\n")).size(), 1u);
 }
 
+TEST(Deck, ProductMix) {
+  const std::string deck = with(with(station_with("              process_by_type:\n"
+                                                  "                - {type: b, process: {distribution: fixed, time_s: 45}}\n"
+                                                  "              changeover_s: 20\n"
+                                                  "              changeover: [{from: b, to: a, time_s: 5}]\n"),
+                                     "factory:\n", "factory:\n  part_types: [a, b]\n"),
+                                "            interval_s: 60\n",
+                                "            interval_s: 60\n            mix: [{type: a, share: 3}, {type: b, share: 1}]\n");
+  const Deck d = deck_of(deck);
+  EXPECT_EQ(d.factory.part_types, (Strings{"a", "b"}));
+  const factory::LineConfig& l = d.factory.factories[0].lines[0];
+  ASSERT_EQ(l.source.mix.size(), 2u);
+  EXPECT_EQ(l.source.mix[1].type, 1);
+  EXPECT_EQ(l.source.mix[1].share, 1.0);
+  const factory::StationConfig& s = l.stations[0];
+  ASSERT_EQ(s.process_by_type.size(), 1u);
+  EXPECT_EQ(s.process_by_type[0].type, 1);
+  EXPECT_EQ(s.process_by_type[0].process.mean_s, 45.0);
+  EXPECT_EQ(s.changeover_s, 20.0);
+  ASSERT_EQ(s.changeover.size(), 1u);
+  EXPECT_EQ(s.changeover[0].from, 1);
+  EXPECT_EQ(s.changeover[0].to, 0);
+  const Deck again = deck_of(d.resolved_yaml);
+  EXPECT_EQ(again.factory.part_types, d.factory.part_types);
+  EXPECT_EQ(again.factory.factories[0].lines[0].stations[0].changeover[0].time_s, 5.0);
+
+  const auto first_error = [&](const std::string& from, const std::string& to) {
+    const Strings e = errors_of(with(deck, from, to));
+    return e.empty() ? std::string("no error") : e.front();
+  };
+  const auto has = [](const std::string& error, const std::string& part) {
+    EXPECT_NE(error.find(part), std::string::npos) << error;
+  };
+  has(first_error("{type: b, share: 1}", "{type: c, share: 1}"),
+      "mix.1.type: expected one of the part types in factory.part_types (a, b), found 'c'");
+  has(first_error("{type: b, share: 1}", "{type: a, share: 1}"), "expected each part type once, found 'a' again");
+  has(first_error("{type: b, share: 1}", "{type: b, share: 0}"), "mix.1.share: expected");
+  has(first_error("{from: b, to: a, time_s: 5}", "{from: b, to: b, time_s: 5}"), "expected another type than 'from'");
+  has(first_error("{from: b, to: a, time_s: 5}", "{from: b, to: a, time_s: -5}"), "changeover.0.time_s: expected");
+  has(first_error("part_types: [a, b]", "part_types: [a, a]"), "expected a unique part type name, found 'a' again");
+  has(first_error("part_types: [a, b]", "part_types: []"), "part_types: expected a list of 1 to 1000 part type names");
+  has(first_error("  part_types: [a, b]\n", ""), "and factory.part_types names none");
+}
+
 TEST(Deck, ShiftCalendarsOfFactoriesAndStations) {
   const std::string deck = with(station_with("              shifts:\n"
                                              "                period_s: 604800\n"
@@ -412,6 +456,7 @@ factory:
               max_rework: 0
               buffer_capacity: 10
               conveyor_time_s: 10
+              changeover_s: 0
 )");
 }
 
@@ -671,7 +716,7 @@ TEST(DeckErrors, DuplicateKey) {
 TEST(DeckErrors, FactoriesMissingOrEmpty) {
   EXPECT_EQ(errors_of("factory:\n  plants: []\n"),
             (Strings{"deck.yaml:2:3: factory: missing required key 'factories'",
-                     "deck.yaml:2:3: factory.plants: unknown key 'plants'; expected one of: factories"}));
+                     "deck.yaml:2:3: factory.plants: unknown key 'plants'; expected one of: part_types, factories"}));
   EXPECT_EQ(errors_of("factory:\n  factories: []\n"),
             Strings{"deck.yaml:2:14: factory.factories: expected a non-empty sequence, found an empty sequence"});
   EXPECT_EQ(errors_of("factory:\n  factories:\n"),
