@@ -5,7 +5,7 @@ usage: postprocess/plot_factory.py OUTPUT/history.h5 [--out DIR]
 
 Writes DIR/factory_kpis.png (throughput, WIP, lead time and OEE of every factory against
 simulated time), DIR/lines_throughput.png (per-line throughput at the last row) and
-DIR/stations_state.png (busy/blocked/starved/down fractions per station at the last row,
+DIR/stations_state.png (busy/blocked/starved/down/off-shift fractions per station at the last row,
 each factory's bottleneck marked). Lines and stations are labelled by their deck names
 (factory/line/station, `#k` for replicas). DIR defaults to the history file's directory. Reads HDF5 only, also the history of a
 run that is still writing it (or was killed): the rows committed so far are plotted.
@@ -83,11 +83,15 @@ def plot_stations(f, out, max_stations=200):
     data = [f.column(f"stations/{s}_fraction") for s in states]
     if any(d is None for d in data):
         return None
+    off_shift = f.column("stations/off_shift_fraction")  # histories before shift calendars lack it
+    if off_shift is not None:
+        states.append("off_shift")
+        data.append(off_shift)
     last = [d.reshape(d.shape[0], -1)[-1][:max_stations] for d in data]
     n = len(last[0])
     fig, ax = plt.subplots(figsize=(min(30, max(8, n * 0.2)), 5))
     bottom = np.zeros(n)
-    for name, values, colour in zip(states, last, ["tab:green", "tab:orange", "tab:blue", "tab:red"]):
+    for name, values, colour in zip(states, last, ["tab:green", "tab:orange", "tab:blue", "tab:red", "tab:gray"]):
         ax.bar(np.arange(n), values, bottom=bottom, label=name, color=colour, width=0.9)
         bottom += values
     name_axis(ax, f.strings("stations/names"), n, "station" + (f", first {max_stations}" if n == max_stations else ""))
