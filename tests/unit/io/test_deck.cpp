@@ -57,6 +57,11 @@ Strings errors_of(const std::string& text, const Strings& overrides = {}) {
   return out;
 }
 
+// `text` (an error message) holds `part`.
+void expect_contains(const std::string& text, const std::string& part) {
+  EXPECT_NE(text.find(part), std::string::npos) << text;
+}
+
 Deck deck_of(const std::string& text, const Strings& overrides = {}) {
   DeckResult r = parse_deck(text, "deck.yaml", overrides);
   for (const DeckError& e : r.errors) ADD_FAILURE() << e.format();
@@ -259,18 +264,20 @@ TEST(Deck, ProductMix) {
     const Strings e = errors_of(with(deck, from, to));
     return e.empty() ? std::string("no error") : e.front();
   };
-  const auto has = [](const std::string& error, const std::string& part) {
-    EXPECT_NE(error.find(part), std::string::npos) << error;
-  };
-  has(first_error("{type: b, share: 1}", "{type: c, share: 1}"),
-      "mix.1.type: expected one of the part types in factory.part_types (a, b), found 'c'");
-  has(first_error("{type: b, share: 1}", "{type: a, share: 1}"), "expected each part type once, found 'a' again");
-  has(first_error("{type: b, share: 1}", "{type: b, share: 0}"), "mix.1.share: expected");
-  has(first_error("{from: b, to: a, time_s: 5}", "{from: b, to: b, time_s: 5}"), "expected another type than 'from'");
-  has(first_error("{from: b, to: a, time_s: 5}", "{from: b, to: a, time_s: -5}"), "changeover.0.time_s: expected");
-  has(first_error("part_types: [a, b]", "part_types: [a, a]"), "expected a unique part type name, found 'a' again");
-  has(first_error("part_types: [a, b]", "part_types: []"), "part_types: expected a list of 1 to 1000 part type names");
-  has(first_error("  part_types: [a, b]\n", ""), "and factory.part_types names none");
+  expect_contains(first_error("{type: b, share: 1}", "{type: c, share: 1}"),
+                  "mix.1.type: expected one of the part types in factory.part_types (a, b), found 'c'");
+  expect_contains(first_error("{type: b, share: 1}", "{type: a, share: 1}"),
+                  "expected each part type once, found 'a' again");
+  expect_contains(first_error("{type: b, share: 1}", "{type: b, share: 0}"), "mix.1.share: expected");
+  expect_contains(first_error("{from: b, to: a, time_s: 5}", "{from: b, to: b, time_s: 5}"),
+                  "expected another type than 'from'");
+  expect_contains(first_error("{from: b, to: a, time_s: 5}", "{from: b, to: a, time_s: -5}"),
+                  "changeover.0.time_s: expected");
+  expect_contains(first_error("part_types: [a, b]", "part_types: [a, a]"),
+                  "expected a unique part type name, found 'a' again");
+  expect_contains(first_error("part_types: [a, b]", "part_types: []"),
+                  "part_types: expected a list of 1 to 1000 part type names");
+  expect_contains(first_error("  part_types: [a, b]\n", ""), "and factory.part_types names none");
 }
 
 TEST(Deck, ShiftCalendarsOfFactoriesAndStations) {
@@ -2197,30 +2204,30 @@ TEST(DeckCells, EveryNewKeyIsChecked) {
     const Strings e = errors_of(with(cell_deck(), from, to));
     return e.empty() ? std::string() : e.front();
   };
-  const auto has = [](const std::string& error, const std::string& part) {
-    EXPECT_NE(error.find(part), std::string::npos) << error;
-  };
-  has(error_with("handling_s: 5", "handling_s: -1"), "cell.handling_s");
-  has(error_with("robots: 2,", "robots: 2, good_quality: 1.5,"), "cell.good_quality");
-  has(error_with("robots: 2,", "robots: 2, max_rework: 101,"), "cell.max_rework");
-  has(error_with("robots: 2,", "robots: 2, colour: red,"), "unknown key 'colour'");
-  has(error_with("skill: reach", "skill: reach\n      learn: maybe"), "cells.skills.0.learn");
-  has(error_with("update_interval_s: 600", "update_interval_s: 0"), "cells.update_interval_s");
-  has(error_with("update_interval_s: 600", "update_interval_s: 700"), "expected an interval that divides");
-  has(error_with("skill: reach", "skill: reach\n      sites: []"), "expected no 'sites' in a cell skill");
-  has(error_with("cell: {", "max_rework: 2\n              cell: {"), "expected no 'max_rework' in a robot cell");
+  expect_contains(error_with("handling_s: 5", "handling_s: -1"), "cell.handling_s");
+  expect_contains(error_with("robots: 2,", "robots: 2, good_quality: 1.5,"), "cell.good_quality");
+  expect_contains(error_with("robots: 2,", "robots: 2, max_rework: 101,"), "cell.max_rework");
+  expect_contains(error_with("robots: 2,", "robots: 2, colour: red,"), "unknown key 'colour'");
+  expect_contains(error_with("skill: reach", "skill: reach\n      learn: maybe"), "cells.skills.0.learn");
+  expect_contains(error_with("update_interval_s: 600", "update_interval_s: 0"), "cells.update_interval_s");
+  expect_contains(error_with("update_interval_s: 600", "update_interval_s: 700"), "expected an interval that divides");
+  expect_contains(error_with("skill: reach", "skill: reach\n      sites: []"), "expected no 'sites' in a cell skill");
+  expect_contains(error_with("cell: {", "max_rework: 2\n              cell: {"),
+                  "expected no 'max_rework' in a robot cell");
   EXPECT_EQ(error_with("cell: {", "servers: 2\n              cell: {"),
             "deck.yaml:11:24: factory.factories.0.lines.0.stations.1.servers: expected no 'servers' in a robot cell (a "
             "station with 'cell'): a cell is one set of robots; give several cells with 'count' instead");
   // Cells without their block, and a cells block in a training deck.
   const std::string no_block = cell_deck().substr(0, cell_deck().find("cells:"));
-  has(errors_of(no_block).front(), "expected a 'cells' block");
+  expect_contains(errors_of(no_block).front(), "expected a 'cells' block");
   // Experiments.
-  has(error_with("cells:", "experiment: {replications: 1}\ncells:"), "experiment.replications");
-  has(error_with("cells:", "experiment: {replications: 4, confidence: 1.0}\ncells:"), "experiment.confidence");
-  has(error_with("cells:", "experiment: {replications: 4, scenarios: [{name: a}, {name: a}]}\ncells:"),
-      "a unique scenario name");
-  has(error_with("cells:", "experiment: {replications: 4, scenarios: [{name: a, set: [nonsense]}]}\ncells:"),
+  expect_contains(error_with("cells:", "experiment: {replications: 1}\ncells:"), "experiment.replications");
+  expect_contains(error_with("cells:", "experiment: {replications: 4, confidence: 1.0}\ncells:"),
+                  "experiment.confidence");
+  expect_contains(error_with("cells:", "experiment: {replications: 4, scenarios: [{name: a}, {name: a}]}\ncells:"),
+                  "a unique scenario name");
+  expect_contains(
+      error_with("cells:", "experiment: {replications: 4, scenarios: [{name: a, set: [nonsense]}]}\ncells:"),
       "key.path=value");
 }
 
