@@ -11,6 +11,7 @@
 #include <limits>
 #include <sstream>
 #include <tuple>
+#include <variant>
 
 #include "build_info.hpp"
 #include "io/deck_tree.hpp"
@@ -59,8 +60,19 @@ constexpr std::int64_t max_station_rework = 32'767;
 constexpr std::size_t max_part_types = 1000;
 
 // What the deck says before replication: `count` is still a number.
+// A route as the deck names it, resolved once every factory is read (check_routes).
+struct RouteSpec {
+  std::string to;
+  Mark mark;
+  std::string path;
+};
+
 struct StationSpec {
   factory::StationConfig config;  // with its count of copies
+  Mark mark;                      // where the station is written (routing problems)
+  std::string path;
+  std::vector<RouteSpec> next;    // config.next's targets, in order
+  std::optional<RouteSpec> rework_to;
   // A robot cell: the name of its skill in `cells.skills`, resolved once every block is read.
   std::string cell_skill;
   Mark cell_skill_mark;
@@ -390,10 +402,119 @@ void read_shifts(MapReader& m, factory::ShiftCalendar& calendar) {
   m.finish();
 }
 
+// A station name as a route target: "sink", "station", "line/station" or
+// "factory/line/station" (copies as name#k).
+std::optional<std::string> route_name(const std::string& t) {
+  if (t.empty() || t.front() == '/' || t.back() == '/' || t.find("//") != std::string::npos) return std::nullopt;
+  if (std::count(t.begin(), t.end(), '/') > 2) return std::nullopt;
+  return t;
+}
+constexpr const char* route_name_expected =
+    "a station as \"station\" (in this line), \"line/station\" (in this factory) or \"factory/line/station\" "
+    "(copies as name#k), or \"sink\"";
+
+// next, route, assembly, disassembly, rework_to (routing; resolved by check_routes).
+void read_routing(MapReader& m, StationSpec& s, const std::vector<std::string>& types) {
+  factory::StationConfig& c = s.config;
+  const std::optional<std::size_t> route =
+      m.choice("route", {"probability", "type", "round_robin", "shortest_queue"}, 0);
+  c.route = static_cast<factory::RoutePolicy>(route.value_or(0));
+  read_items(m, "next", [&](MapReader& item) {
+    factory::RouteConfig r;
+    RouteSpec spec;
+    if (const Node* at = item.peek("to")) spec.mark = at->mark;
+    spec.path = item.path_of("to");
+    const std::optional<std::string> to = item.scalar<std::string>(
+        "to", route_name_expected, route_name, [](const std::string& v) { return v; }, std::nullopt);
+    spec.to = to.value_or("");
+    r.to = spec.to;
+    // share and types belong to their policies (not written otherwise: the resolved deck
+    // reads back).
+    if (c.route == factory::RoutePolicy::probability) {
+      r.share = item.real("share", positive_number, 1.0).value_or(1.0);
+    } else if (const Node* node = item.get("share", false)) {
+      item.error(node->mark, "share", "expected 'share' only with route: probability");
+    }
+    r.conveyor_time_s = item.real("conveyor_time_s", positive_s, c.conveyor_time_s).value_or(c.conveyor_time_s);
+    if (item.has("types") && c.route != factory::RoutePolicy::type) {
+      item.error(item.get("types", false)->mark, "types", "expected 'types' only with route: type");
+    } else if (item.has("types")) {
+      const Node* node = item.peek("types");
+      const std::vector<std::string> names =
+          item.list<std::string>("types", "a list of part types of factory.part_types", "a part type name",
+                                 [](const std::string& t) -> std::optional<std::string> {
+                                   if (t.empty()) return std::nullopt;
+                                   return t;
+                                 },
+                                 [](const std::string& v) { return v; }, 1, max_part_types, std::nullopt)
+              .value_or(std::vector<std::string>{});
+      for (std::size_t i = 0; i < names.size(); ++i) {
+        const auto it = std::find(types.begin(), types.end(), names[i]);
+        if (it == types.end())
+          item.error(node->items[i].mark, "types." + std::to_string(i),
+                     "expected one of the part types in factory.part_types, found '" + names[i] + "'");
+        else
+          r.types.push_back(static_cast<int>(it - types.begin()));
+      }
+    } else {
+      item.get("types", false);
+    }
+    item.finish();
+    c.next.push_back(r);
+    s.next.push_back(spec);
+  });
+  c.assembly = m.boolean("assembly", false).value_or(false);
+  c.disassembly = m.boolean("disassembly", false).value_or(false);
+  if (c.assembly && c.disassembly)
+    m.error(m.peek("disassembly")->mark, "disassembly",
+            "expected a station that assembles or disassembles, not both (use two stations)");
+  if (m.has("rework_to")) {
+    RouteSpec spec;
+    spec.mark = m.peek("rework_to")->mark;
+    spec.path = m.path_of("rework_to");
+    spec.to = m.scalar<std::string>("rework_to", route_name_expected, route_name, [](const std::string& v) { return v; },
+                                    std::nullopt)
+                  .value_or("");
+    c.rework_elsewhere = true;
+    c.rework_to.to = spec.to;
+    c.rework_to.conveyor_time_s = c.conveyor_time_s;
+    if (!c.cell.enabled && !(c.rework_probability > 0.0 && c.max_rework > 0))
+      m.error(spec.mark, "rework_to",
+              "expected rework_probability > 0 and max_rework >= 1 with rework_to (the parts that fail inspection "
+              "go there)");
+    s.rework_to = spec;
+  } else {
+    m.get("rework_to", false);
+  }
+  if (c.route == factory::RoutePolicy::type && c.next.size() >= 2) {
+    const Node* at = m.peek("route");
+    if (types.empty()) {
+      m.error(at->mark, "route", "expected part types (factory.part_types) with route: type");
+    } else {
+      std::vector<int> seen(types.size(), 0);
+      bool rest = false;
+      for (const factory::RouteConfig& r : c.next) {
+        rest = rest || r.types.empty();
+        for (int t : r.types) ++seen[static_cast<std::size_t>(t)];
+      }
+      for (std::size_t t = 0; t < types.size(); ++t) {
+        if (seen[t] > 1)
+          m.error(at->mark, "route", "expected each part type on one route, found '" + types[t] + "' on " +
+                                         std::to_string(seen[t]));
+        if (seen[t] == 0 && !rest)
+          m.error(at->mark, "route", "expected every part type on a route (or a route without 'types' for the "
+                                     "rest), found none for '" + types[t] + "'");
+      }
+    }
+  }
+}
+
 StationSpec read_station(MapReader& m, UniqueNames& names, double line_conveyor_s, std::int64_t line_capacity,
                          const std::vector<std::string>& types) {
   StationSpec s;
   factory::StationConfig& c = s.config;
+  s.mark = m.where();
+  s.path = m.path();
   const std::optional<std::string> name = m.name("name");
   names.check(m, name);
   c.name = name.value_or("");
@@ -405,7 +526,7 @@ StationSpec read_station(MapReader& m, UniqueNames& names, double line_conveyor_
                                      "set of robots; give several cells with 'count' instead");
     // A robot cell: its processing is episodes of a skill, so no distribution and no scrap
     // probability (the episodes decide).
-    for (const char* key : {"process", "scrap_probability", "rework_probability", "max_rework", "process_by_type"})
+    for (const char* key : {"process", "scrap_probability", "rework_probability", "max_rework", "process_by_type", "rework_to"})
       if (const Node* node = m.get(key, false))
         m.error(node->mark, key, "expected no '" + std::string(key) + "' in a robot cell (a station with 'cell'): "
                                  "its episodes decide the cycle time and the quality (and cell.rework_quality and "
@@ -480,6 +601,7 @@ StationSpec read_station(MapReader& m, UniqueNames& names, double line_conveyor_
   } else {
     m.get("shifts", false);  // known, and absent: the factory's calendar
   }
+  read_routing(m, s, types);
   m.finish();
   return s;
 }
@@ -1655,6 +1777,135 @@ void check_cells(MapReader& top, DeckSpec& spec) {
                      "checkpoints are taken at their ends; found " + seconds_text(interval) + " s");
 }
 
+factory::FactoryModelConfig model_of(const std::vector<FactorySpec>& factories);
+
+// A copy of a named entry: "name" (copy 0, or `own_copy` when the entry has several and
+// `own_copy` is given) or "name#k". Returns {entry index, copy}, or an error message.
+template <class Spec, class CountOf, class NameOf>
+std::variant<std::pair<std::int64_t, std::int64_t>, std::string> find_copy(const std::string& text,
+                                                                           const std::vector<Spec>& specs,
+                                                                           const NameOf& name_of, const CountOf& count_of,
+                                                                           const char* what) {
+  const std::size_t hash = text.find('#');
+  const std::string name = text.substr(0, hash);
+  std::int64_t copy = 0;
+  if (hash != std::string::npos) {
+    const std::string digits = text.substr(hash + 1);
+    if (digits.empty() || digits.size() > 18 || digits.find_first_not_of("0123456789") != std::string::npos)
+      return std::string("a copy number after '#' in '") + text + "'";
+    copy = std::stoll(digits);
+  }
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    if (name_of(specs[i]) != name) continue;
+    if (copy >= count_of(specs[i]))
+      return std::string(what) + " '" + name + "' has " + std::to_string(count_of(specs[i])) + " copies, found '" +
+             text + "'";
+    if (hash == std::string::npos && count_of(specs[i]) > 1) return std::pair<std::int64_t, std::int64_t>{i, -1};
+    return std::pair<std::int64_t, std::int64_t>{static_cast<std::int64_t>(i), copy};
+  }
+  return std::string("no ") + what + " named '" + name + "'";
+}
+
+// A route's target, named relative to the sending station (factory f, line entry l), or
+// what is wrong with the name.
+std::variant<factory::RouteTarget, std::string> resolve_route(const std::string& to, const std::vector<FactorySpec>& factories,
+                                                             std::size_t f, std::size_t l) {
+  factory::RouteTarget t;
+  if (to == "sink") {
+    t.sink = true;
+    return t;
+  }
+  std::vector<std::string> parts;
+  for (std::size_t start = 0;;) {
+    const std::size_t slash = to.find('/', start);
+    parts.push_back(to.substr(start, slash - start));
+    if (slash == std::string::npos) break;
+    start = slash + 1;
+  }
+  t.factory = static_cast<std::int64_t>(f);
+  if (parts.size() == 3) {
+    const auto it = std::find_if(factories.begin(), factories.end(), [&](const FactorySpec& x) { return x.name == parts[0]; });
+    if (it == factories.end()) return "no factory named '" + parts[0] + "'";
+    t.factory = it - factories.begin();
+  }
+  const std::vector<LineSpec>& lines = factories[static_cast<std::size_t>(t.factory)].lines;
+  if (parts.size() >= 2) {
+    const auto line = find_copy(
+        parts[parts.size() - 2], lines, [](const LineSpec& x) { return x.name; }, [](const LineSpec& x) { return x.count; },
+        "line");
+    if (const auto* e = std::get_if<std::string>(&line)) return *e;
+    std::tie(t.line, t.line_copy) = std::get<std::pair<std::int64_t, std::int64_t>>(line);
+    const bool own = static_cast<std::size_t>(t.factory) == f && static_cast<std::size_t>(t.line) == l;
+    if (t.line_copy < 0 && !own)
+      return "line '" + parts[parts.size() - 2] + "' has " + std::to_string(lines[static_cast<std::size_t>(t.line)].count) +
+             " copies: name one as " + parts[parts.size() - 2] + "#k";
+  } else {
+    t.line = static_cast<std::int64_t>(l);
+    t.line_copy = -1;
+  }
+  const std::vector<StationSpec>& stations = lines[static_cast<std::size_t>(t.line)].stations;
+  const auto station = find_copy(
+      parts.back(), stations, [](const StationSpec& x) { return x.config.name; },
+      [](const StationSpec& x) { return x.config.count; }, "station");
+  if (const auto* e = std::get_if<std::string>(&station)) return *e;
+  std::tie(t.station, t.station_copy) = std::get<std::pair<std::int64_t, std::int64_t>>(station);
+  t.station_copy = std::max<std::int64_t>(t.station_copy, 0);  // a station entry is entered at its first copy
+  return t;
+}
+
+// Routes: every target names a station (relative to the sender), and what needs the whole
+// plant holds (factory::ModelIndex::route_problems: assembly inputs, disassembly routes,
+// shortest-queue buffers).
+void check_routes(Errors& errors, DeckSpec& spec) {
+  bool any = false, resolved = true;
+  for (std::size_t f = 0; f < spec.factories.size(); ++f)
+    for (std::size_t l = 0; l < spec.factories[f].lines.size(); ++l)
+      for (std::size_t k = 0; k < spec.factories[f].lines[l].stations.size(); ++k) {
+        StationSpec& st = spec.factories[f].lines[l].stations[k];
+        const auto resolve = [&](const RouteSpec& r, factory::RouteConfig& into, bool rework) {
+          any = true;
+          if (r.to.empty()) {
+            resolved = false;  // reported where it was read
+            return;
+          }
+          const auto target = resolve_route(r.to, spec.factories, f, l);
+          if (const auto* e = std::get_if<std::string>(&target)) {
+            errors.add(r.mark, r.path, std::string("expected ") + route_name_expected + ", found '" + r.to + "' (" + *e + ")");
+            resolved = false;
+            return;
+          }
+          into.target = std::get<factory::RouteTarget>(target);
+          const factory::RouteTarget& t = into.target;
+          if (t.sink && rework) {
+            errors.add(r.mark, r.path, "expected a station to rework at, found the sink");
+            resolved = false;
+          } else if (!t.sink && static_cast<std::size_t>(t.factory) == f && static_cast<std::size_t>(t.line) == l &&
+                     t.line_copy < 0 && static_cast<std::size_t>(t.station) == k && st.config.count == 1) {
+            errors.add(r.mark, r.path, "expected another station than the station itself, found '" + r.to + "'");
+            resolved = false;
+          }
+        };
+        for (std::size_t r = 0; r < st.next.size(); ++r) resolve(st.next[r], st.config.next[r], false);
+        if (st.rework_to) resolve(*st.rework_to, st.config.rework_to, true);
+      }
+  if (!any || !resolved) return;
+  factory::FactoryModelConfig model = model_of(spec.factories);
+  model.part_types = spec.part_types;
+  try {
+    const factory::ModelIndex index(std::move(model));
+    std::vector<const StationSpec*> entries;
+    for (const FactorySpec& f : spec.factories)
+      for (const LineSpec& l : f.lines)
+        for (const StationSpec& st : l.stations) entries.push_back(&st);
+    for (const auto& [entry, problem] : index.route_problems()) {
+      const StationSpec& st = *entries[static_cast<std::size_t>(entry)];
+      errors.add(st.mark, st.path, problem);
+    }
+  } catch (const Error& e) {
+    errors.add(Mark{}, "factory", e.what());
+  }
+}
+
 // Automatic checkpoints need the failure rate they trade against; a failure rate without
 // them would be ignored, so it is refused.
 void check_checkpoint_auto(const DeckSpec& spec, Errors& errors) {
@@ -1806,6 +2057,7 @@ DeckResult parse_deck(const std::string& text, const std::string& file, const st
     }
   }
   check_cells(top, spec);
+  check_routes(top.errors(), spec);
   check_checkpoint_auto(spec, errors);
   top.finish();
 

@@ -45,6 +45,13 @@ void write_factory_state(CheckpointWriter& writer, const factory::Factory& facto
   writer.write("factory/type_sink", n * state.types, first * state.types, state.type_sink);
   writer.write("factory/type_lead_s", n * state.types, first * state.types, state.type_lead_s);
   writer.write("factory/off_shift_s", n, first, state.off_shift_s);
+  writer.write("factory/route_int_count", n, first, state.route_int_count);
+  writer.write_concatenated("factory/route_int", state.route_int);
+  writer.write("factory/route_real_count", n, first, state.route_real_count);
+  writer.write_concatenated("factory/route_real", state.route_real);
+  writer.write("factory/genealogy_width", n, first, state.genealogy_width);
+  writer.write("factory/genealogy_count", n, first, state.genealogy_count);
+  writer.write_concatenated("factory/genealogy", state.genealogy);
 }
 
 FactorySnapshot read_factory_state(CheckpointReader& reader, const factory::Factory& factory) {
@@ -135,6 +142,19 @@ FactorySnapshot read_factory_state(CheckpointReader& reader, const factory::Fact
     state.shift_int.assign(static_cast<std::size_t>(2 * local.size()), 0);
     state.off_shift_s.assign(static_cast<std::size_t>(local.size()), 0.0);
   }
+  // Likewise for routes: no station has any.
+  if (reader.has("factory/route_int_count")) {
+    state.route_int_count = reader.read<std::int64_t>("factory/route_int_count", local.begin, local.size());
+    state.route_int = read_ragged(state.route_int_count, "factory/route_int", std::int64_t{}, 1);
+    state.route_real_count = reader.read<std::int64_t>("factory/route_real_count", local.begin, local.size());
+    state.route_real = read_ragged(state.route_real_count, "factory/route_real", double{}, 1);
+    state.genealogy_width = reader.read<std::int64_t>("factory/genealogy_width", local.begin, local.size());
+    state.genealogy_count = reader.read<std::int64_t>("factory/genealogy_count", local.begin, local.size());
+    state.genealogy = read_ragged(state.genealogy_count, "factory/genealogy", std::int64_t{}, 1);
+  } else {
+    for (auto* v : {&state.route_int_count, &state.route_real_count, &state.genealogy_width, &state.genealogy_count})
+      v->assign(static_cast<std::size_t>(local.size()), 0);
+  }
   return snapshot;
 }
 
@@ -211,6 +231,23 @@ std::uint64_t factory_fingerprint(const factory::FactoryModelConfig& config, std
               f.add(std::string("rework"));
               f.add(s.rework_probability);
               f.add(s.max_rework);
+            }
+            // Routes hash only where there are some (chains hash as before).
+            const auto add_route = [&f](const factory::RouteConfig& r) {
+              const factory::RouteTarget& t = r.target;
+              for (std::int64_t v : {std::int64_t{t.sink}, t.factory, t.line, t.line_copy, t.station, t.station_copy})
+                f.add(v);
+              f.add(r.share);
+              f.add(r.types);
+              f.add(r.conveyor_time_s);
+            };
+            if (!s.next.empty() || s.assembly || s.disassembly || s.rework_elsewhere) {
+              f.add(std::string("routes"));
+              f.add(static_cast<int>(s.route));
+              f.add(s.assembly);
+              f.add(s.disassembly);
+              for (const factory::RouteConfig& r : s.next) add_route(r);
+              if (s.rework_elsewhere) add_route(s.rework_to);
             }
             if (s.cell.enabled) {  // plain stations hash as before, so their checkpoints stay valid
               f.add(s.cell.skill);

@@ -41,6 +41,7 @@ enum class Stream : std::uint32_t {
   repair = 5,
   rework = 6,  // factory: inspection at a service end, id = station gid, counter = service count
   part_type = 7,  // factory: a part's type, id = its line's global index, counter = arrival count
+  route = 8,      // factory: a part's branch at a split, id = part id, counter = station gid
   test = 100,
   policy_noise = 101,       // learning: Gaussian action noise, id = robot gid, counter = step, dim
   minibatch_shuffle = 102,  // learning: minibatch of a sample, id = robot gid, counter = epoch, t

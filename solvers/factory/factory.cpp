@@ -33,6 +33,17 @@ constexpr std::size_t min_compacted = 8;
 // A part id is (global line index << part_count_bits) | arrival count at the line's source.
 constexpr int part_count_bits = 40;
 constexpr std::int64_t part_count_mask = (std::int64_t{1} << part_count_bits) - 1;
+// Piece j >= 1 of a disassembled part has its id with j in bits 56..62 (models with
+// disassembly have at most 2^16 lines, so a part id fits in the bits below).
+constexpr int piece_bits = 56;
+constexpr std::int64_t origin_mask = (std::int64_t{1} << piece_bits) - 1;
+std::int64_t line_of_part(std::int64_t id) { return (id & origin_mask) >> part_count_bits; }
+std::int64_t count_of_part(std::int64_t id) { return id & part_count_mask; }
+std::int64_t time_bits(double t) {
+  std::int64_t b;
+  std::memcpy(&b, &t, sizeof b);
+  return b;
+}
 
 enum Phase : std::int64_t { phase_idle = 0, phase_busy = 1, phase_blocked = 2 };
 // Off shift dominates down, which dominates the rest.
@@ -53,6 +64,50 @@ struct PartSlot {
   double time_s;  // arrival at the station
   std::int64_t id;
   double entry_time_s;
+};
+
+// The part types of every line of a routed model, where a station sees parts of other lines:
+// a part's type from its id through its line's mix.
+struct LineTypes {
+  std::vector<std::int64_t> first_line;  // by line entry
+  std::vector<const PartTypes*> types;
+  int type_of(std::uint64_t seed, std::int64_t id) const {
+    const std::int64_t line = line_of_part(id);
+    const auto e = std::upper_bound(first_line.begin(), first_line.end(), line) - first_line.begin() - 1;
+    return types[static_cast<std::size_t>(e)]->type_of(seed, line, count_of_part(id));
+  }
+};
+
+// A routed station's input (ModelIndex::Edge): its FIFO (on the conveyor into the station,
+// then the first `arrived` in its buffer) and where its credits go.
+struct InPort {
+  std::vector<PartSlot> fifo;
+  std::size_t head = 0;
+  std::int64_t arrived = 0;
+  std::int64_t from = -1;        // sender gid (-1: the line's source, or not connected)
+  std::int32_t from_port = 0;
+  std::int64_t capacity = 0;     // 0: unlimited (no credits)
+  double credit_delay_s = inf;
+  bool connected = false;        // something sends here (the source counts)
+};
+
+// A routed station's output: the receiver, its credits and the credits on their way back.
+struct OutPort {
+  std::int64_t to = -1;  // -1: the sink
+  std::int32_t to_port = 0;
+  double delay_s = 0.0;
+  std::int64_t capacity = 0;  // 0: unlimited
+  std::int64_t credits = 0;
+  bool rework = false;
+  std::vector<double> credits_in;
+  std::size_t credit_head = 0;
+};
+
+// Per server of a routed station: the input its part came from and the route it leaves by
+// (-1 until decided).
+struct ServerRoute {
+  std::int32_t in = 0;
+  std::int32_t out = -1;
 };
 
 // One machine of a station: the part it processes or holds, and when it is done.
@@ -112,6 +167,7 @@ struct alignas(64) Station {
   bool outcome_ready = false;  // a cell's `ready` holds the outcome of that service
   bool reworks_parts = false;  // max_rework > 0 (configuration, here for the packing)
   bool typed = false;          // the model has part types (configuration, here for the packing)
+  bool routed = false;         // ports in `ins` and `outs` (configuration, here for the packing)
   std::int64_t credits = 0;
   std::int64_t service_count = 0, failure_count = 0, arrival_count = 0;
   double ttf_left = inf;
@@ -149,6 +205,25 @@ struct alignas(64) Station {
   double pause_s = 0.0;
   Part request;
   Outcome ready;
+  // Routing (routed stations: those with explicit routes in or out, assembly or disassembly).
+  // Their parts and credits live in the ports, not in parts_in and credits_in.
+  std::vector<InPort> ins;
+  std::vector<OutPort> outs;
+  std::vector<ServerRoute> server_routes;
+  RoutePolicy policy = RoutePolicy::probability;
+  std::vector<double> share_cumulative;  // probability: cumulative shares of the routes, the last 1
+  std::vector<std::int32_t> type_route;  // type: the route of each part type
+  std::int32_t routes = 0;               // routes out for good parts (the rework route after them)
+  std::int32_t rework_port = -1;         // the rework route (StationConfig::rework_to), or -1
+  bool assembly = false, disassembly = false;
+  std::int64_t route_count = 0;          // good parts routed (round_robin)
+  std::int64_t joined = 0;               // components joined into products here (assembly)
+  std::int64_t pieces = 0;               // pieces made here beyond each part itself (disassembly)
+  // Genealogy: per assembly or disassembly, [time bits, product or part id, component or
+  // piece ids...] (genealogy_width entries).
+  std::vector<std::int64_t> genealogy;
+  std::int32_t genealogy_width = 0;
+  const LineTypes* line_types = nullptr;  // routed typed models: the types of other lines' parts
 
   // The rework count of part `id` in the FIFO (0 if it was never reworked here).
   std::int64_t reworks_of(std::int64_t id) const {
@@ -174,6 +249,12 @@ struct alignas(64) Station {
     return config->changeover_s;
   }
 
+  // The type of part `id` (typed models): its line's mix, which is this station's own in a
+  // model without routes.
+  int type_of(std::uint64_t seed, std::int64_t id) const {
+    return line_types != nullptr ? line_types->type_of(seed, id)
+                                 : types->type_of(seed, id >> part_count_bits, id & part_count_mask);
+  }
   // Down or off shift: no service runs, starts or sends.
   bool halted() const { return down || off_shift; }
   Server* server_data() { return servers == 1 ? &one : many.data(); }
@@ -218,6 +299,10 @@ struct alignas(64) Station {
   void compact() {
     drop_consumed(parts_in, part_head);
     drop_consumed(credits_in, credit_head);
+    if (routed) {
+      for (InPort& in : ins) drop_consumed(in.fifo, in.head);
+      for (OutPort& out : outs) drop_consumed(out.credits_in, out.credit_head);
+    }
   }
   template <class T>
   static void drop_consumed(std::vector<T>& fifo, std::size_t& head) {
@@ -236,6 +321,14 @@ struct alignas(64) Station {
     if (credit_head < credits_in.size()) t = std::min(t, credits_in[credit_head]);
     const std::size_t next_part = part_head + static_cast<std::size_t>(parts_arrived);
     if (next_part < parts_in.size()) t = std::min(t, parts_in[next_part].time_s);
+    if (routed) {
+      for (const InPort& in : ins) {
+        const std::size_t next_in = in.head + static_cast<std::size_t>(in.arrived);
+        if (next_in < in.fifo.size()) t = std::min(t, in.fifo[next_in].time_s);
+      }
+      for (const OutPort& out : outs)
+        if (out.credit_head < out.credits_in.size()) t = std::min(t, out.credits_in[out.credit_head]);
+    }
     return t;
   }
   // A lower bound on the time of the station's next message, at a window boundary and if
@@ -253,6 +346,14 @@ struct alignas(64) Station {
       const double next_part = part_head < parts_in.size() ? parts_in[part_head].time_s : inf;
       t = std::min(t, std::min(next_part, next_arrival));
     }
+    if (routed) {  // any credit may free a held part, any part start a service
+      if (blocked > 0)
+        for (const OutPort& out : outs)
+          if (out.credit_head < out.credits_in.size()) t = std::min(t, out.credits_in[out.credit_head]);
+      if (busy + blocked < servers)
+        for (const InPort& in : ins)
+          if (in.head < in.fifo.size()) t = std::min(t, in.fifo[in.head].time_s);
+    }
     return t;
   }
   // No message from this station arrives anywhere before this time (see earliest_send_s).
@@ -262,6 +363,8 @@ struct alignas(64) Station {
   double in_line_s(double T) const {
     double sum = 0.0;
     for (std::size_t i = part_head; i < parts_in.size(); ++i) sum += T - parts_in[i].entry_time_s;
+    for (const InPort& in : ins)
+      for (std::size_t i = in.head; i < in.fifo.size(); ++i) sum += T - in.fifo[i].entry_time_s;
     const Server* v = server_data();
     for (std::int32_t j = 0; j < servers; ++j)
       if (v[j].phase != phase_idle) sum += T - v[j].entry_time;
@@ -338,6 +441,264 @@ struct StationRunner {
     return v[j];
   }
 
+  // The lowest-index server in `phase` (one exists), by index.
+  static std::int32_t first_server_index(const Station& s, std::int32_t phase) {
+    const Server* v = s.server_data();
+    std::int32_t j = 0;
+    while (v[j].phase != phase) ++j;
+    return j;
+  }
+
+  // The outcome of the service of `part` starting at t; false when a cell pauses for it.
+  __attribute__((always_inline)) bool draw_outcome(Station& s, const Part& part, double t, Outcome& o) const {
+    if (s.cell) {
+      if (!s.outcome_ready) {
+        s.awaiting = true;
+        s.pause_s = t;
+        s.request = part;
+        return false;
+      }
+      o = s.ready;
+      s.outcome_ready = false;
+      return true;
+    }
+    o = s.process != nullptr ? distribution->draw(s.process[part.type], s.gid, s.service_count)
+                             : model->process(s.gid, s.service_count, part);
+    return true;
+  }
+
+  // Server v starts part p (taken from the buffer) with outcome o.
+  __attribute__((always_inline)) static void begin_service(Station& s, Server& v, const PartSlot& p, int type,
+                                                           Outcome o, std::int64_t reworks, double t) {
+    ++s.service_count;
+    if (s.typed) {  // a machine changing over to another type first spends the setup time
+      if (v.last_type >= 0 && v.last_type != type) {
+        o.duration_s += s.changeover_s(v.last_type, type);
+        ++s.changeovers;
+      }
+      v.last_type = static_cast<std::int16_t>(type);
+    }
+    v.part_id = p.id;
+    v.entry_time = p.entry_time_s;
+    v.reworks = static_cast<std::int16_t>(reworks);
+    v.good = o.good;
+    v.rework = o.rework;
+    v.service_end = t + o.duration_s;
+    v.phase = phase_busy;
+    // The failure clock of only_when_busy runs while any server is busy.
+    if (s.busy++ == 0 && s.breakdown && s.only_when_busy) s.fail_at = t + s.ttf_left;
+    s.refresh_service_end();
+  }
+
+  // A good part (of `type`) leaves the plant at this station at t.
+  static void count_sink(Station& s, double entry_time, int type, double t) {
+    ++s.sink_count;
+    s.lead_s += t - entry_time;
+    s.line_exit_s += t - entry_time;
+    if (s.typed) {
+      ++s.type_sink[static_cast<std::size_t>(type)];
+      s.type_lead_s[static_cast<std::size_t>(type)] += t - entry_time;
+    }
+  }
+
+  // ---- Routed stations (ports; factory.hpp, Routing) ----
+
+  // The input whose oldest part in the buffer arrived first (ties: the lowest input), or -1.
+  static std::int32_t oldest_input(const Station& s) {
+    std::int32_t best = -1;
+    double best_t = inf;
+    for (std::size_t q = 0; q < s.ins.size(); ++q) {
+      const InPort& in = s.ins[q];
+      if (in.arrived > 0 && (best < 0 || in.fifo[in.head].time_s < best_t)) {
+        best = static_cast<std::int32_t>(q);
+        best_t = in.fifo[in.head].time_s;
+      }
+    }
+    return best;
+  }
+  // Assembly: the product's input if every connected input has a part in the buffer, else -1.
+  static std::int32_t assembly_ready(const Station& s) {
+    std::int32_t product = -1;
+    for (std::size_t q = 0; q < s.ins.size(); ++q) {
+      const InPort& in = s.ins[q];
+      if (!in.connected) continue;
+      if (in.arrived == 0) return -1;
+      if (product < 0) product = static_cast<std::int32_t>(q);
+    }
+    return product;
+  }
+  // Takes the oldest part of input q out of the buffer; a credit goes back unless it stays.
+  static PartSlot take_input(Station& s, std::int32_t q, bool credit, double t) {
+    InPort& in = s.ins[static_cast<std::size_t>(q)];
+    const PartSlot p = in.fifo[in.head++];
+    --in.arrived;
+    if (credit && in.capacity > 0)
+      s.outbox.push_back(comm::PartMessage{in.from, kind_credit, in.from_port, t + in.credit_delay_s, -1, 0.0});
+    return p;
+  }
+  // The route of a good part leaving server j, or -1 if it is decided when it can leave.
+  std::int32_t choose_route(Station& s, const Server& v) const {
+    if (s.disassembly || (s.policy == RoutePolicy::shortest_queue && s.routes > 1)) return -1;
+    if (s.routes == 1) return 0;
+    switch (s.policy) {
+      case RoutePolicy::probability: {
+        const double u = rng::uniform0(rng::draw(seed, rng::Stream::route, static_cast<std::uint64_t>(v.part_id),
+                                                 static_cast<std::uint64_t>(s.gid)));
+        std::int32_t k = 0;
+        while (k + 1 < s.routes && !(u <= s.share_cumulative[static_cast<std::size_t>(k)])) ++k;
+        return k;
+      }
+      case RoutePolicy::type:
+        return s.type_route[static_cast<std::size_t>(v.last_type)];
+      default:  // round_robin
+        return static_cast<std::int32_t>(s.route_count++ % s.routes);
+    }
+  }
+  // shortest_queue: the route with a free place whose buffer holds the fewest parts as far
+  // as the station knows (capacity - credits; ties: the lowest), or -1 if none is free.
+  static std::int32_t shortest_queue(const Station& s) {
+    std::int32_t best = -1;
+    std::int64_t best_queue = 0;
+    for (std::int32_t k = 0; k < s.routes; ++k) {
+      const OutPort& o = s.outs[static_cast<std::size_t>(k)];
+      const std::int64_t queue = o.capacity - o.credits;
+      if (o.credits > 0 && (best < 0 || queue < best_queue)) {
+        best = k;
+        best_queue = queue;
+      }
+    }
+    return best;
+  }
+  static bool free_place(const OutPort& o) { return o.to < 0 || o.capacity == 0 || o.credits > 0; }
+  // Sends a part on route k (or lets it leave the plant there).
+  static void send(Station& s, std::int32_t k, std::int64_t id, double entry_time, int type, double t) {
+    OutPort& o = s.outs[static_cast<std::size_t>(k)];
+    if (o.to < 0) {
+      count_sink(s, entry_time, type, t);
+      return;
+    }
+    if (o.capacity > 0) --o.credits;
+    s.outbox.push_back(comm::PartMessage{o.to, kind_part, o.to_port, t + o.delay_s, id, entry_time});
+  }
+  // Held parts leave at free places, the lowest server first (one waiting for a full route
+  // does not hold up one whose route is free).
+  void release_routed(Station& s, double t) const {
+    Server* v = s.server_data();
+    for (std::int32_t j = 0; j < s.servers && s.blocked > 0; ++j) {
+      if (v[j].phase != phase_blocked) continue;
+      std::int32_t& out = s.server_routes[static_cast<std::size_t>(j)].out;
+      const int type = std::max<int>(v[j].last_type, 0);
+      if (s.disassembly && out < 0) {
+        bool all_free = true;
+        for (std::int32_t k = 0; k < s.routes; ++k) all_free = all_free && free_place(s.outs[static_cast<std::size_t>(k)]);
+        if (!all_free) continue;
+        // Piece k >= 1 is a new part (it enters the plant here); piece 0 is the part itself.
+        s.genealogy.push_back(time_bits(t));
+        s.genealogy.push_back(v[j].part_id);
+        for (std::int32_t k = 0; k < s.routes; ++k) {
+          const std::int64_t id = k == 0 ? v[j].part_id : v[j].part_id | (std::int64_t{k} << piece_bits);
+          if (k > 0) {
+            s.genealogy.push_back(id);
+            ++s.pieces;
+            ++s.entered;
+          }
+          send(s, k, id, k == 0 ? v[j].entry_time : t, type, t);
+        }
+      } else {
+        const std::int32_t k = out >= 0 ? out : shortest_queue(s);
+        if (k < 0 || !free_place(s.outs[static_cast<std::size_t>(k)])) continue;
+        send(s, k, v[j].part_id, v[j].entry_time, type, t);
+      }
+      out = -1;
+      leave_station(s, t);
+      v[j].phase = phase_idle;
+      --s.blocked;
+    }
+  }
+  // A routed station's progress (see progress()).
+  bool progress_routed(Station& s, double t) const {
+    const bool halted = s.halted();
+    for (;;) {
+      if (!halted && s.blocked > 0) release_routed(s, t);
+      while (!halted && s.busy + s.blocked < s.servers) {
+        const std::int32_t q = s.assembly ? assembly_ready(s) : oldest_input(s);
+        if (q < 0) break;
+        const InPort& in = s.ins[static_cast<std::size_t>(q)];
+        const PartSlot head = in.fifo[in.head];
+        const int type = s.typed ? s.type_of(seed, head.id) : 0;
+        Outcome o;
+        if (!draw_outcome(s, Part{head.id, head.entry_time_s, type}, t, o)) return true;
+        const std::int64_t reworks = s.reworks_parts ? s.take_reworks(head.id) : 0;
+        const bool comes_back = s.rework_port < 0 && o.good && o.rework && reworks < s.max_rework;
+        const PartSlot p = take_input(s, q, !comes_back, t);
+        if (s.assembly) {  // the other inputs' parts become components of the product
+          s.genealogy.push_back(time_bits(t));
+          s.genealogy.push_back(p.id);
+          for (std::size_t c = static_cast<std::size_t>(q) + 1; c < s.ins.size(); ++c) {
+            if (!s.ins[c].connected) continue;
+            const PartSlot component = take_input(s, static_cast<std::int32_t>(c), true, t);
+            s.genealogy.push_back(component.id);
+            ++s.joined;
+            s.line_exit_s += t - component.entry_time_s;
+            change_wip(s, t, -1);
+          }
+        }
+        const std::int32_t j = first_server_index(s, phase_idle);
+        s.server_routes[static_cast<std::size_t>(j)] = ServerRoute{q, -1};
+        begin_service(s, s.server_data()[j], p, type, o, reworks, t);
+      }
+      InPort& source = s.ins[0];
+      if (s.source_waiting && (s.own_capacity == 0 || source.arrived < s.own_capacity)) {
+        source.fifo.insert(source.fifo.begin() + static_cast<std::ptrdiff_t>(source.head) + source.arrived,
+                           PartSlot{t, (s.line << part_count_bits) | (s.arrival_count - 1), t});
+        ++source.arrived;
+        ++s.entered;
+        change_wip(s, t, +1);
+        s.source_waiting = false;
+        s.next_arrival = t + interarrival(s, s.arrival_count);
+        continue;
+      }
+      return false;
+    }
+  }
+  // A routed station's service end of server j (good, scrap, rework here or elsewhere).
+  void finish_routed(Station& s, std::int32_t j, double t) const {
+    Server& v = s.server_data()[j];
+    ServerRoute& r = s.server_routes[static_cast<std::size_t>(j)];
+    if (v.good && v.rework && v.reworks < s.max_rework) {
+      ++s.reworked;
+      s.rework_counts.emplace_back(v.part_id, std::int64_t{v.reworks} + 1);
+      if (s.rework_port < 0) {  // back into the buffer of its input, keeping its place
+        InPort& in = s.ins[static_cast<std::size_t>(r.in)];
+        in.fifo.insert(in.fifo.begin() + static_cast<std::ptrdiff_t>(in.head) + in.arrived,
+                       PartSlot{t, v.part_id, v.entry_time});
+        ++in.arrived;
+        v.phase = phase_idle;
+      } else {  // to the rework station, on a route that is never full
+        r.out = s.rework_port;
+        v.phase = phase_blocked;
+        ++s.blocked;
+      }
+    } else if (!v.good || v.rework) {
+      ++s.scrapped;
+      exit_line(s, v, t);
+      leave_station(s, t);
+      v.phase = phase_idle;
+    } else {
+      ++s.good;
+      r.out = choose_route(s, v);
+      if (r.out >= 0 && s.outs[static_cast<std::size_t>(r.out)].to < 0) {  // to the sink: never blocked
+        count_sink(s, v.entry_time, std::max<int>(v.last_type, 0), t);
+        leave_station(s, t);
+        v.phase = phase_idle;
+        r.out = -1;
+      } else {
+        v.phase = phase_blocked;
+        ++s.blocked;
+      }
+    }
+  }
+
   // Returns true when a cell pauses before a service start (nothing changed since the
   // last event but what came before that start; calling it again resumes it).
   // Inlined into run(): it follows every event.
@@ -356,22 +717,9 @@ struct StationRunner {
       // Idle servers take the oldest waiting parts, the lowest server first.
       while (!halted && s.busy + s.blocked < s.servers && s.parts_arrived > 0) {
         const PartSlot p = s.parts_in[s.part_head];
-        const int type = s.typed ? s.types->type_of(seed, p.id >> part_count_bits, p.id & part_count_mask) : 0;
-        const Part part{p.id, p.entry_time_s, type};
+        const int type = s.typed ? s.type_of(seed, p.id) : 0;
         Outcome o;
-        if (s.cell) {
-          if (!s.outcome_ready) {
-            s.awaiting = true;
-            s.pause_s = t;
-            s.request = part;
-            return true;
-          }
-          o = s.ready;
-          s.outcome_ready = false;
-        } else {
-          o = s.process != nullptr ? distribution->draw(s.process[type], s.gid, s.service_count)
-                                   : model->process(s.gid, s.service_count, part);
-        }
+        if (!draw_outcome(s, Part{p.id, p.entry_time_s, type}, t, o)) return true;
         ++s.part_head;
         --s.parts_arrived;
         // A part that will fail inspection and come back keeps its place in the buffer.
@@ -379,25 +727,7 @@ struct StationRunner {
         const bool comes_back = o.good && o.rework && reworks < s.max_rework;
         if (s.upstream_limited && !comes_back)
           s.outbox.push_back(comm::PartMessage{s.gid - 1, kind_credit, 0, t + s.upstream_conveyor_s, -1, 0.0});
-        ++s.service_count;
-        Server& v = first_server(s, phase_idle);
-        if (s.typed) {  // a machine changing over to another type first spends the setup time
-          if (v.last_type >= 0 && v.last_type != type) {
-            o.duration_s += s.changeover_s(v.last_type, type);
-            ++s.changeovers;
-          }
-          v.last_type = static_cast<std::int16_t>(type);
-        }
-        v.part_id = p.id;
-        v.entry_time = p.entry_time_s;
-        v.reworks = static_cast<std::int16_t>(reworks);
-        v.good = o.good;
-        v.rework = o.rework;
-        v.service_end = t + o.duration_s;
-        v.phase = phase_busy;
-        // The failure clock of only_when_busy runs while any server is busy.
-        if (s.busy++ == 0 && s.breakdown && s.only_when_busy) s.fail_at = t + s.ttf_left;
-        s.refresh_service_end();
+        begin_service(s, first_server(s, phase_idle), p, type, o, reworks, t);
       }
       if (s.source_waiting && (s.own_capacity == 0 || s.parts_arrived < s.own_capacity)) {
         // Station 0 has no upstream: its FIFO holds only parts already in the buffer.
@@ -440,7 +770,7 @@ struct StationRunner {
   // is ready, it goes on from there.
   double run(Station& s, double window_end) const {
     if (s.outcome_ready) {
-      if (progress(s, s.pause_s)) return s.pause_s;  // started it, and pauses for the next
+      if (s.routed ? progress_routed(s, s.pause_s) : progress(s, s.pause_s)) return s.pause_s;  // started it, and pauses for the next
       close_kpi_interval(s, s.pause_s);
     }
     for (;;) {
@@ -455,6 +785,32 @@ struct StationRunner {
       if (next_part < s.parts_in.size() && s.parts_in[next_part].time_s < t) {
         t = s.parts_in[next_part].time_s;
         ev = ev_part;
+      }
+      std::size_t port = 0;  // of a routed station's credit or part
+      if (s.routed) {
+        for (std::size_t q = 0; q < s.outs.size(); ++q) {
+          const OutPort& o = s.outs[q];
+          if (o.credit_head < o.credits_in.size() && o.credits_in[o.credit_head] < t) {
+            t = o.credits_in[o.credit_head];
+            ev = ev_credit;
+            port = q;
+          }
+        }
+        std::size_t part_port = 0;
+        double part_t = inf;
+        for (std::size_t q = 0; q < s.ins.size(); ++q) {
+          const InPort& in = s.ins[q];
+          const std::size_t next_in = in.head + static_cast<std::size_t>(in.arrived);
+          if (next_in < in.fifo.size() && in.fifo[next_in].time_s < part_t) {
+            part_t = in.fifo[next_in].time_s;
+            part_port = q;
+          }
+        }
+        if (part_t < t) {  // a credit at the same time comes first
+          t = part_t;
+          ev = ev_part;
+          port = part_port;
+        }
       }
       if (s.repair_end < t) {
         t = s.repair_end;
@@ -484,11 +840,17 @@ struct StationRunner {
 
       switch (ev) {
         case ev_credit:
-          ++s.credit_head;
-          ++s.credits;
+          if (s.routed) {
+            ++s.outs[port].credit_head;
+            ++s.outs[port].credits;
+          } else {
+            ++s.credit_head;
+            ++s.credits;
+          }
           break;
         case ev_part:
-          ++s.parts_arrived;
+          if (s.routed) ++s.ins[port].arrived;
+          else ++s.parts_arrived;
           change_wip(s, t, +1);
           break;
         case ev_repair: {
@@ -533,7 +895,9 @@ struct StationRunner {
             s.ttf_left = s.fail_at - t;
             s.fail_at = inf;
           }
-          if (v.good && v.rework && v.reworks < s.max_rework) {
+          if (s.routed) {
+            finish_routed(s, s.service_server, t);
+          } else if (v.good && v.rework && v.reworks < s.max_rework) {
             // Failed inspection, attempts left: back to the end of the buffer (the part
             // stays at the station, so the WIP and the kanban places do not change).
             ++s.reworked;
@@ -550,13 +914,7 @@ struct StationRunner {
           } else {
             ++s.good;
             if (s.last) {
-              ++s.sink_count;
-              s.lead_s += t - v.entry_time;
-              if (s.typed) {
-                ++s.type_sink[static_cast<std::size_t>(v.last_type)];
-                s.type_lead_s[static_cast<std::size_t>(v.last_type)] += t - v.entry_time;
-              }
-              exit_line(s, v, t);
+              count_sink(s, v.entry_time, v.last_type, t);
               leave_station(s, t);
               v.phase = phase_idle;
             } else {
@@ -584,11 +942,132 @@ struct StationRunner {
         default:
           return t;
       }
-      if (progress(s, t)) return t;
+      if (s.routed ? progress_routed(s, t) : progress(s, t)) return t;
       close_kpi_interval(s, t);
     }
   }
 };
+
+// A routed station's checkpoint record (FactoryState::route_int and route_real). Ints: ins,
+// outs, route_count, joined, pieces, rework list length; per input: FIFO length, parts in
+// the buffer; per output: credits, credits on the way; per server: input, route; the rework
+// list as (part id, count) pairs; the FIFOs' part ids. Reals: the FIFOs' (arrival, entry)
+// times; the credits' arrival times.
+void save_routes(const Station& s, std::vector<std::int64_t>& ints, std::vector<double>& reals) {
+  if (!s.routed) return;
+  const std::int64_t header[] = {static_cast<std::int64_t>(s.ins.size()), static_cast<std::int64_t>(s.outs.size()),
+                                 s.route_count, s.joined, s.pieces, static_cast<std::int64_t>(s.rework_counts.size())};
+  ints.insert(ints.end(), std::begin(header), std::end(header));
+  for (const InPort& in : s.ins) {
+    ints.push_back(static_cast<std::int64_t>(in.fifo.size() - in.head));
+    ints.push_back(in.arrived);
+  }
+  for (const OutPort& out : s.outs) {
+    ints.push_back(out.credits);
+    ints.push_back(static_cast<std::int64_t>(out.credits_in.size() - out.credit_head));
+  }
+  for (const ServerRoute& r : s.server_routes) {
+    ints.push_back(r.in);
+    ints.push_back(r.out);
+  }
+  for (const auto& [id, count] : s.rework_counts) {
+    ints.push_back(id);
+    ints.push_back(count);
+  }
+  for (const InPort& in : s.ins)
+    for (std::size_t k = in.head; k < in.fifo.size(); ++k) {
+      ints.push_back(in.fifo[k].id);
+      reals.push_back(in.fifo[k].time_s);
+      reals.push_back(in.fifo[k].entry_time_s);
+    }
+  for (const OutPort& out : s.outs)
+    reals.insert(reals.end(), out.credits_in.begin() + static_cast<std::ptrdiff_t>(out.credit_head), out.credits_in.end());
+}
+
+// Checks a record of save_routes against station s at time_s and, with `into` (s itself),
+// restores it. Returns "" or what is wrong (a checkpoint is untrusted input).
+std::string load_routes(const Station& s, const std::int64_t* ints, std::size_t n_ints, const double* reals,
+                        std::size_t n_reals, double time_s, Station* into) {
+  if (!s.routed) return n_ints == 0 && n_reals == 0 ? "" : "routing state for a station without routes";
+  constexpr std::int64_t most = std::int64_t{1} << 53;
+  std::size_t at = 0, real_at = 0;
+  const auto next = [&](std::int64_t& v) {
+    if (at >= n_ints) return false;
+    v = ints[at++];
+    return true;
+  };
+  std::int64_t n_in = 0, n_out = 0, route_count = 0, joined = 0, pieces = 0, reworks = 0;
+  if (!next(n_in) || !next(n_out) || !next(route_count) || !next(joined) || !next(pieces) || !next(reworks))
+    return "the routing state is cut short";
+  if (n_in != static_cast<std::int64_t>(s.ins.size()) || n_out != static_cast<std::int64_t>(s.outs.size()))
+    return "the routing state has other ports than the deck";
+  if (route_count < 0 || route_count > most || joined < 0 || joined > most || pieces < 0 || pieces > most ||
+      reworks < 0 || reworks > most)
+    return "a routing counter is out of range";
+  std::vector<std::int64_t> fifo(static_cast<std::size_t>(n_in)), arrived(fifo.size()), credits(s.outs.size()),
+      on_way(s.outs.size());
+  std::int64_t parts = 0, credit_total = 0;
+  for (std::size_t q = 0; q < fifo.size(); ++q) {
+    if (!next(fifo[q]) || !next(arrived[q])) return "the routing state is cut short";
+    const InPort& in = s.ins[q];
+    if (fifo[q] < 0 || arrived[q] < 0 || arrived[q] > fifo[q] || fifo[q] > most)
+      return "input " + std::to_string(q) + ": a FIFO length is out of range";
+    if (in.capacity > 0 && in.from >= 0 && fifo[q] > in.capacity)
+      return "input " + std::to_string(q) + ": " + std::to_string(fifo[q]) + " parts on the way into a buffer of " +
+             std::to_string(in.capacity);
+    parts += fifo[q];
+  }
+  for (std::size_t k = 0; k < credits.size(); ++k) {
+    if (!next(credits[k]) || !next(on_way[k])) return "the routing state is cut short";
+    const std::int64_t cap = s.outs[k].capacity;
+    if (credits[k] < 0 || on_way[k] < 0 || credits[k] > cap || on_way[k] > cap)
+      return "route " + std::to_string(k) + ": " + std::to_string(credits[k]) + " credits and " +
+             std::to_string(on_way[k]) + " on the way for a buffer of " + std::to_string(cap);
+    credit_total += on_way[k];
+  }
+  std::vector<ServerRoute> routes(static_cast<std::size_t>(s.servers));
+  for (ServerRoute& r : routes) {
+    std::int64_t in = 0, out = 0;
+    if (!next(in) || !next(out)) return "the routing state is cut short";
+    if (in < 0 || in >= n_in || out < -1 || out >= n_out) return "a server's input or route is out of range";
+    r = ServerRoute{static_cast<std::int32_t>(in), static_cast<std::int32_t>(out)};
+  }
+  std::vector<std::pair<std::int64_t, std::int64_t>> rework_counts(static_cast<std::size_t>(reworks));
+  for (auto& [id, count] : rework_counts)
+    if (!next(id) || !next(count) || count < 1 || count > s.max_rework) return "a rework count is out of range";
+  if (n_ints - at != static_cast<std::size_t>(parts) || n_reals != static_cast<std::size_t>(2 * parts + credit_total))
+    return "the routing state's FIFOs do not match their lengths";
+  for (std::size_t q = 0, r = 0; q < fifo.size(); ++q)
+    for (std::int64_t k = 0; k < fifo[q]; ++k, r += 2) {
+      const double t = reals[r];
+      if (std::isnan(t) || std::isnan(reals[r + 1]) || (k >= arrived[q] && t < time_s))
+        return "input " + std::to_string(q) + ": a part on its way arrives before the time";
+    }
+  for (std::size_t k = 2 * static_cast<std::size_t>(parts); k < n_reals; ++k)
+    if (!(reals[k] >= time_s)) return "a credit on its way arrives before the time";
+  if (into == nullptr) return "";
+  Station& d = *into;
+  d.route_count = route_count;
+  d.joined = joined;
+  d.pieces = pieces;
+  d.server_routes = routes;
+  d.rework_counts = rework_counts;
+  for (std::size_t q = 0; q < fifo.size(); ++q) {
+    InPort& in = d.ins[q];
+    in.fifo.clear();
+    in.head = 0;
+    in.arrived = arrived[q];
+    for (std::int64_t k = 0; k < fifo[q]; ++k, real_at += 2) in.fifo.push_back(PartSlot{reals[real_at], ints[at++], reals[real_at + 1]});
+  }
+  for (std::size_t k = 0; k < credits.size(); ++k) {
+    OutPort& out = d.outs[k];
+    out.credits = credits[k];
+    out.credit_head = 0;
+    out.credits_in.assign(reals + real_at, reals + real_at + on_way[k]);
+    real_at += static_cast<std::size_t>(on_way[k]);
+  }
+  return "";
+}
 
 }  // namespace detail
 
@@ -615,6 +1094,18 @@ Factory::Factory(const FactoryModelConfig& config, std::uint64_t seed, MPI_Comm 
     station_ideal_cycle_s_.push_back(process_model_->ideal_cycle_s(g) /
                                      static_cast<double>(index_.place(g).config->servers));
 
+  // In a routed model a station may see parts of any line: their types come from their
+  // lines' mixes.
+  if (index_.routed() && !index_.config().part_types.empty()) {
+    line_types_ = std::make_unique<detail::LineTypes>();
+    std::int64_t line = 0;
+    for (const FactoryConfig& f : index_.config().factories)
+      for (const LineConfig& l : f.lines) {
+        line_types_->first_line.push_back(line);
+        line_types_->types.push_back(&part_types_.try_emplace(&l, l.source).first->second);
+        line += l.count;
+      }
+  }
   stations_.resize(static_cast<std::size_t>(local_.size()));
   for (std::int64_t g = local_.begin; g < local_.end; ++g) {
     Station& s = stations_[static_cast<std::size_t>(g - local_.begin)];
@@ -631,6 +1122,7 @@ Factory::Factory(const FactoryModelConfig& config, std::uint64_t seed, MPI_Comm 
     s.config = &c;
     if (s.typed) {
       s.types = &part_types_.try_emplace(here.line_config, here.line_config->source).first->second;
+      s.line_types = line_types_.get();
       if (s.last) {
         s.type_sink.assign(static_cast<std::size_t>(type_count_), 0);
         s.type_lead_s.assign(static_cast<std::size_t>(type_count_), 0.0);
@@ -673,6 +1165,7 @@ Factory::Factory(const FactoryModelConfig& config, std::uint64_t seed, MPI_Comm 
       if (s.only_when_busy) s.ttf_left = ttf;
       else s.fail_at = ttf;
     }
+    if (index_.routed()) build_ports(s, here);
     if (s.first) {
       s.poisson = here.line_config->source.kind == ArrivalKind::poisson;
       s.interval_s = here.line_config->source.interval_s;
@@ -681,8 +1174,17 @@ Factory::Factory(const FactoryModelConfig& config, std::uint64_t seed, MPI_Comm 
   }
 
   // The exchange plan: the ranks holding the neighbours of our first and last station in
-  // their line. Symmetric because the other rank sees us the same way.
+  // their line, and the other ends of the routes of routed stations. Symmetric because the
+  // other rank sees us the same way.
   std::vector<int> neighbours;
+  for (const Station& s : stations_) {
+    for (const detail::InPort& in : s.ins)
+      if (in.from >= 0 && !local_.contains(in.from)) neighbours.push_back(decomposition.owner(in.from));
+    for (const detail::OutPort& out : s.outs)
+      if (out.to >= 0 && !local_.contains(out.to)) neighbours.push_back(decomposition.owner(out.to));
+  }
+  std::sort(neighbours.begin(), neighbours.end());
+  neighbours.erase(std::unique(neighbours.begin(), neighbours.end()), neighbours.end());
   std::int64_t head_begin = 0, tail_begin = 0, tail_end = 0;
   if (local_.size() > 0) {
     const ModelIndex::Place head = index_.place(local_.begin), tail = index_.place(local_.end - 1);
@@ -695,6 +1197,80 @@ Factory::Factory(const FactoryModelConfig& config, std::uint64_t seed, MPI_Comm 
   exchange_ = std::make_unique<comm::PartExchange>(comm_, decomposition, neighbours);
   line_partials_ = std::make_unique<comm::SpanPartials>(comm_, decomposition, head_begin, tail_begin, tail_end);
   refresh_next_events();
+}
+
+void Factory::build_ports(Station& s, const ModelIndex::Place& here) {
+  const StationConfig& c = *here.config;
+  const std::vector<ModelIndex::Edge> outputs = index_.outputs(s.gid);
+  const std::vector<ModelIndex::Edge> inputs = index_.inputs(s.gid);
+  const bool explicit_in = !inputs.empty() && inputs.back().to_port > 0;
+  const bool explicit_out = c.rework_elsewhere || !c.next.empty();
+  s.routed = explicit_in || explicit_out || c.assembly || c.disassembly;
+  if (!s.routed) return;
+  // Port 0 is the chain's input (the source, or the previous station), connected or not.
+  s.ins.resize(1);
+  s.ins[0].connected = s.first;
+  s.ins[0].capacity = s.first ? 0 : c.buffer_capacity;
+  for (const ModelIndex::Edge& e : inputs) {
+    if (static_cast<std::size_t>(e.to_port) >= s.ins.size()) s.ins.resize(static_cast<std::size_t>(e.to_port) + 1);
+    detail::InPort& in = s.ins[static_cast<std::size_t>(e.to_port)];
+    in.connected = true;
+    in.from = e.from;
+    in.from_port = e.from_port;
+    in.capacity = e.capacity;
+    in.credit_delay_s = e.delay_s;
+  }
+  for (const ModelIndex::Edge& e : outputs) {
+    detail::OutPort& out = s.outs.emplace_back();
+    out.to = e.to;
+    out.to_port = e.to_port;
+    out.delay_s = e.delay_s;
+    out.capacity = e.to >= 0 ? e.capacity : 0;
+    out.credits = out.capacity;
+    out.rework = e.rework;
+    if (e.rework) s.rework_port = static_cast<std::int32_t>(s.outs.size()) - 1;
+  }
+  s.routes = static_cast<std::int32_t>(s.outs.size()) - (s.rework_port >= 0 ? 1 : 0);
+  s.server_routes.assign(static_cast<std::size_t>(s.servers), detail::ServerRoute{});
+  s.policy = c.next.size() > 1 ? c.route : RoutePolicy::probability;
+  s.assembly = c.assembly;
+  s.disassembly = c.disassembly;
+  s.reworks_parts = s.reworks_parts || c.rework_elsewhere;
+  if (s.policy == RoutePolicy::probability && s.routes > 1) {
+    double total = 0.0;
+    for (const RouteConfig& r : c.next) total += r.share;
+    double sum = 0.0;
+    for (const RouteConfig& r : c.next) s.share_cumulative.push_back((sum += r.share) / total);
+    s.share_cumulative.back() = 1.0;
+  }
+  if (s.policy == RoutePolicy::type) {
+    // Each type to the route listing it, else to the first route listing none.
+    std::int32_t rest = -1;
+    for (std::size_t k = 0; k < c.next.size(); ++k)
+      if (c.next[k].types.empty() && rest < 0) rest = static_cast<std::int32_t>(k);
+    s.type_route.assign(static_cast<std::size_t>(type_count_), rest);
+    for (std::size_t k = 0; k < c.next.size(); ++k)
+      for (int type : c.next[k].types) s.type_route[static_cast<std::size_t>(type)] = static_cast<std::int32_t>(k);
+    for (std::int32_t route : s.type_route)
+      require(route >= 0, "factory: station " + index_.station_name(s.gid) + " routes by type but not every type");
+  }
+  if (c.assembly) s.genealogy_width = static_cast<std::int32_t>(std::count_if(
+                      s.ins.begin(), s.ins.end(), [](const detail::InPort& in) { return in.connected; })) + 1;
+  if (c.disassembly) s.genealogy_width = s.routes + 1;
+  if (s.typed) {
+    s.type_sink.assign(static_cast<std::size_t>(type_count_), 0);
+    s.type_lead_s.assign(static_cast<std::size_t>(type_count_), 0.0);
+  }
+  // What it sends soonest: a part on a route, or a credit back on an input.
+  s.send_delay_s = inf;
+  for (const detail::OutPort& out : s.outs)
+    if (out.to >= 0) s.send_delay_s = std::min(s.send_delay_s, out.delay_s);
+  for (const detail::InPort& in : s.ins)
+    if (in.capacity > 0 && in.from >= 0) s.send_delay_s = std::min(s.send_delay_s, in.credit_delay_s);
+  s.last = false;
+  s.downstream_limited = false;
+  s.upstream_limited = false;
+  s.credits = 0;
 }
 
 Factory::~Factory() = default;
@@ -804,8 +1380,12 @@ double Factory::deliver(bool agree) {
   const auto push = [this](const comm::PartMessage& m) {
     const auto i = static_cast<std::size_t>(m.dest_gid - local_.begin);
     Station& d = stations_[i];
-    if (m.kind == kind_part) d.parts_in.push_back(detail::PartSlot{m.time_s, m.part_id, m.entry_time_s});
-    else d.credits_in.push_back(m.time_s);
+    const auto port = static_cast<std::size_t>(m.reserved);  // of a routed station
+    if (m.kind == kind_part) {
+      (d.routed ? d.ins[port].fifo : d.parts_in).push_back(detail::PartSlot{m.time_s, m.part_id, m.entry_time_s});
+    } else {
+      (d.routed ? d.outs[port].credits_in : d.credits_in).push_back(m.time_s);
+    }
     // FIFOs are in non-decreasing time order, so this is exact, not just a lower bound.
     next_event_s_[i] = std::min(next_event_s_[i], m.time_s);
     send_horizon_s_[i] = d.send_horizon_s();
@@ -1016,7 +1596,7 @@ KpiReport Factory::report() const {
   // line's partial sums on the way.
   static const char* const station_names[][2] = {
       {"processed", "parts"},   {"good", "parts"},        {"scrapped", "parts"},  {"reworked", "parts"},
-      {"changeovers", "1"},     {"busy_fraction", "1"},
+      {"changeovers", "1"},     {"joined", "parts"},      {"pieces", "parts"},    {"busy_fraction", "1"},
       {"blocked_fraction", "1"}, {"starved_fraction", "1"}, {"down_fraction", "1"}, {"off_shift_fraction", "1"},
       {"utilisation", "1"},
       {"wip", "parts"},         {"ideal_cycle", "s"},     {"availability", "1"},  {"performance", "1"},
@@ -1052,6 +1632,8 @@ KpiReport Factory::report() const {
                                          static_cast<double>(s.scrapped),
                                          static_cast<double>(s.reworked),
                                          static_cast<double>(s.changeovers),
+                                         static_cast<double>(s.joined),
+                                         static_cast<double>(s.pieces),
                                          fraction[kpi_busy],
                                          fraction[kpi_blocked],
                                          fraction[kpi_starved],
@@ -1286,11 +1868,18 @@ FactoryState Factory::save() const {
       st.part_time_s.push_back(s.parts_in[i].time_s);
       st.part_id.push_back(s.parts_in[i].id);
       st.part_entry_time_s.push_back(s.parts_in[i].entry_time_s);
-      st.part_reworks.push_back(s.reworks_of(s.parts_in[i].id));
+      st.part_reworks.push_back(s.routed ? 0 : s.reworks_of(s.parts_in[i].id));
     }
     st.credit_count.push_back(static_cast<std::int64_t>(s.credits_in.size() - s.credit_head));
     st.credit_time_s.insert(st.credit_time_s.end(),
                             s.credits_in.begin() + static_cast<std::ptrdiff_t>(s.credit_head), s.credits_in.end());
+    const std::size_t ints_before = st.route_int.size(), reals_before = st.route_real.size();
+    detail::save_routes(s, st.route_int, st.route_real);
+    st.route_int_count.push_back(static_cast<std::int64_t>(st.route_int.size() - ints_before));
+    st.route_real_count.push_back(static_cast<std::int64_t>(st.route_real.size() - reals_before));
+    st.genealogy_width.push_back(s.genealogy_width);
+    st.genealogy_count.push_back(static_cast<std::int64_t>(s.genealogy.size()));
+    st.genealogy.insert(st.genealogy.end(), s.genealogy.begin(), s.genealogy.end());
   }
   return st;
 }
@@ -1402,6 +1991,29 @@ std::string restore_problem(double time_s, const FactoryState& state, const std:
       if (r[vr_service_end] < time_s) return bad("a service ends before the time " + std::to_string(time_s));
     }
   }
+  std::size_t route_int = 0, route_real = 0, genealogy = 0;
+  for (std::size_t i = 0; i < stations.size(); ++i) {
+    const detail::Station& s = stations[i];
+    const auto n_ints = static_cast<std::size_t>(state.route_int_count[i]);
+    const auto n_reals = static_cast<std::size_t>(state.route_real_count[i]);
+    const std::string problem = detail::load_routes(s, state.route_int.data() + route_int, n_ints,
+                                                    state.route_real.data() + route_real, n_reals, time_s, nullptr);
+    if (!problem.empty()) return "station " + std::to_string(s.gid) + ": " + problem;
+    if (s.routed && (state.part_count[i] != 0 || state.credit_count[i] != 0))
+      return "station " + std::to_string(s.gid) + ": a routed station with parts or credits outside its ports";
+    route_int += n_ints;
+    route_real += n_reals;
+    const std::int64_t entries = state.genealogy_count[i];
+    if (state.genealogy_width[i] != s.genealogy_width || entries < 0 ||
+        (s.genealogy_width == 0 ? entries != 0 : entries % s.genealogy_width != 0))
+      return "station " + std::to_string(s.gid) + ": the genealogy does not fit the station";
+    for (std::int64_t k = 0; k < entries; k += std::max<std::int64_t>(s.genealogy_width, 1)) {
+      double t;
+      std::memcpy(&t, &state.genealogy[genealogy + static_cast<std::size_t>(k)], sizeof t);
+      if (!(t >= 0.0 && t <= time_s)) return "station " + std::to_string(s.gid) + ": a genealogy time is out of range";
+    }
+    genealogy += static_cast<std::size_t>(entries);
+  }
   std::size_t part = 0, credit = 0;
   for (std::size_t i = 0; i < stations.size(); ++i) {
     const std::int64_t arrived = state.station_int[i * int_field_count + si_parts_arrived];
@@ -1429,7 +2041,7 @@ void Factory::restore(double time_s, const FactoryState& state) {
   const std::string problem = comm::first_problem(comm_, restore_problem(time_s, state, stations_, types));
   if (!problem.empty()) throw Error("factory state out of range: " + problem, ExitCode::bad_checkpoint);
   time_s_ = time_s;
-  std::size_t part = 0, credit = 0, server = 0;
+  std::size_t part = 0, credit = 0, server = 0, route_int = 0, route_real = 0, genealogy = 0;
   for (std::size_t i = 0; i < stations_.size(); ++i) {
     Station& s = stations_[i];
     const std::int64_t* v = state.station_int.data() + i * int_field_count;
@@ -1513,6 +2125,15 @@ void Factory::restore(double time_s, const FactoryState& state) {
     }
     s.refresh_service_end();
     s.open_counts(s.open);  // the state at a window boundary is that of the open interval
+    const auto n_ints = static_cast<std::size_t>(state.route_int_count[i]);
+    const auto n_reals = static_cast<std::size_t>(state.route_real_count[i]);
+    detail::load_routes(s, state.route_int.data() + route_int, n_ints, state.route_real.data() + route_real, n_reals,
+                        time_s, &s);
+    route_int += n_ints;
+    route_real += n_reals;
+    s.genealogy.assign(state.genealogy.begin() + static_cast<std::ptrdiff_t>(genealogy),
+                       state.genealogy.begin() + static_cast<std::ptrdiff_t>(genealogy + state.genealogy_count[i]));
+    genealogy += static_cast<std::size_t>(state.genealogy_count[i]);
     s.outbox.clear();
     s.events = 0;
   }

@@ -1,4 +1,5 @@
-// Factory: a deterministic, distributed discrete-event simulation of factory flow lines.
+// Factory: a deterministic, distributed discrete-event simulation of factory flow lines and
+// the plants they make when routes join them.
 //
 // MODEL (this comment is the specification)
 //
@@ -46,6 +47,32 @@
 // lookahead L = min conveyor time over all conveyors (stations that are not last in their
 // line); L = +inf if there are none.
 //
+// Routing (StationConfig::next, assembly, disassembly, rework_to; ModelIndex::Edge). A line
+// is a chain unless its stations name routes: then the plant is a graph whose routes join any
+// two stations, also of other lines and factories. A station's inputs are numbered: 0 is its
+// line's source (station_0) or previous station (if that one sends along the chain), then the
+// routes into it by (sender gid, sender port); its outputs: its `next` routes (or the chain's
+// one), then the rework route. Each input has its own FIFO and its own kanban of the
+// receiver's buffer_capacity places (credits go back on that route, after its delay), so
+// every FIFO still has one sender. A station with routes keeps parts and credits in these
+// ports. Its idle servers take the buffered part that arrived first over its inputs (ties:
+// the lower input); an assembly station instead waits for a part in every connected input and
+// takes one of each: the first is the product (its id and entry time go on), the others are
+// components that leave the plant there (joined), and a genealogy record [time, product,
+// components] is kept. At a service end a good part's route is decided (probability: a draw
+// with (seed, Stream::route, part id, gid) against the shares; type: the route listing its
+// type; round_robin: route_count mod routes; the sink leaves at once); with shortest_queue,
+// and for a disassembly, when the part can leave: the free route with the fewest parts known
+// in its buffer (capacity - credits; ties: the lowest), or, for a disassembly, every route at
+// once (piece k >= 1: the part's id | k << 56, entering the plant at that time; genealogy
+// [time, part, pieces]). Blocked servers leave as their routes free, the lowest server first.
+// Rework at another station: a part failing inspection with attempts left is sent on the
+// rework route (unlimited: no credits) and its count stays with this station
+// (rework_counts), which it finds when the part comes back. A part counts for the line where
+// it leaves (sink, scrap or joined). Every decision uses the station's own state and the
+// part's id, and every route has a delay >= L, so the results stay those of the sequential
+// simulation at any rank count.
+//
 // Robot cells. A cell station's service (duration and good/scrap) comes from a CellProcess
 // (solvers/cells): at a service start the station pauses, still before taking the part;
 // after the window pass every paused station of the rank gets its outcome in one batch, and
@@ -71,7 +98,8 @@
 //
 // Event order. Events of one station with equal times are processed in this priority:
 //   1 credit arrival, 2 part arrival (into the buffer), 3 repair end, 4 service end,
-//   5 shift change, 6 failure, 7 source arrival.
+//   5 shift change, 6 failure, 7 source arrival (credits and parts of several ports: the
+//   lowest port first).
 // After every event the station does, at the same time and in this order until nothing
 // changes: send a held part if it has a credit; start a service from the buffer; let a
 // waiting source part into the buffer if there is room. Incoming FIFOs: parts from the one
@@ -141,6 +169,7 @@ namespace kollektiv::factory {
 
 namespace detail {
 struct Station;
+struct LineTypes;
 }
 
 class Factory {
@@ -198,6 +227,7 @@ class Factory {
   std::int64_t bytes_sent() const { return exchange_->bytes_sent(); }
 
  private:
+  void build_ports(detail::Station& s, const ModelIndex::Place& here);  // routed models
   void refresh_next_events();  // next_event_s_ and send_horizon_s_ from the stations' state
   std::int64_t first_owned_line() const;  // the first line whose first station is local (or after)
   // The end of the window that starts at start_s (before the caller's end time).
@@ -222,6 +252,7 @@ class Factory {
   std::vector<double> station_ideal_cycle_s_;     // local stations
   int type_count_ = 1;                            // part types (FactoryModelConfig::type_count)
   std::map<const LineConfig*, PartTypes> part_types_;  // the mix of each line entry (typed models)
+  std::unique_ptr<detail::LineTypes> line_types_;      // routed typed models: every line's mix
   std::vector<detail::Station> stations_;         // local stations
   // Hot per-window data, dense by local station: the earliest pending event of each station
   // (exact after every run and delivery), the earliest arrival of anything it may send next

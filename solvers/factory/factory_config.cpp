@@ -50,6 +50,7 @@ ModelIndex::ModelIndex(FactoryModelConfig model)
   lookahead_s_ = std::numeric_limits<double>::infinity();
   for (std::size_t f = 0; f < config.factories.size(); ++f) {
     factory_first_line_.push_back(line_count_);
+    factory_first_entry_.push_back(entries_.size());
     for (const LineConfig& line : config.factories[f].lines) {
       require(!line.stations.empty(), "factory: line '" + line.name + "' has no stations");
       require(line.count >= 1, "factory: line '" + line.name + "' needs count >= 1");
@@ -75,6 +76,177 @@ ModelIndex::ModelIndex(FactoryModelConfig model)
     }
   }
   factory_first_line_.push_back(line_count_);
+  build_routes();
+}
+
+void ModelIndex::build_routes() {
+  const auto edge_to = [&](std::int64_t from, std::int32_t port, const RouteConfig& r, const Place& p, bool rework) {
+    Edge e;
+    e.from = from;
+    e.from_port = port;
+    e.rework = rework;
+    if (r.target.sink) {
+      require(!rework, "factory: a rework route to the sink");
+      explicit_.push_back(e);
+      return;
+    }
+    e.to = target_gid(r.target, p);
+    require(e.to >= 0 && e.to < station_count_ && e.to != from,
+            "factory: route '" + r.to + "' of station " + station_name(from) + " goes nowhere or to itself");
+    require(r.conveyor_time_s > 0.0, "factory: route '" + r.to + "' needs conveyor_time_s > 0");
+    e.delay_s = r.conveyor_time_s;
+    e.capacity = rework ? 0 : place(e.to).config->buffer_capacity;
+    lookahead_s_ = std::min(lookahead_s_, e.delay_s);
+    explicit_.push_back(e);
+  };
+  for (const LineEntry& e : entries_) {
+    const std::vector<StationConfig>& stations = e.config->stations;
+    for (std::size_t k = 0; k < stations.size(); ++k) {
+      const StationConfig& c = stations[k];
+      if (c.next.empty() && !c.rework_elsewhere) continue;
+      for (std::int64_t copy = 0; copy < e.config->count; ++copy) {
+        for (std::int64_t sc = 0; sc < c.count; ++sc) {
+          const std::int64_t gid = e.first_gid + copy * e.size + e.station_first[k] + sc;
+          const Place p = place(gid);
+          const bool last_copy = sc + 1 == c.count;
+          std::int32_t port = 0;
+          if (last_copy && !c.next.empty()) {
+            for (const RouteConfig& r : c.next) edge_to(gid, port++, r, p, false);
+          } else {
+            port = 1;  // the chain's route
+          }
+          if (c.rework_elsewhere) edge_to(gid, port, c.rework_to, p, true);
+        }
+      }
+    }
+  }
+  // Input ports: 1, 2, ... by sender gid and port (explicit_ is in that order already).
+  for (std::size_t i = 0; i < explicit_.size(); ++i)
+    if (explicit_[i].to >= 0) explicit_by_to_.push_back(i);
+  std::stable_sort(explicit_by_to_.begin(), explicit_by_to_.end(),
+                   [&](std::size_t a, std::size_t b) { return explicit_[a].to < explicit_[b].to; });
+  for (std::size_t i = 0; i < explicit_by_to_.size(); ++i) {
+    Edge& e = explicit_[explicit_by_to_[i]];
+    const bool same_target = i > 0 && explicit_[explicit_by_to_[i - 1]].to == e.to;
+    e.to_port = same_target ? explicit_[explicit_by_to_[i - 1]].to_port + 1 : 1;
+    require(e.to_port < 32767, "factory: station " + station_name(e.to) + " has more than 32766 routes into it");
+  }
+}
+
+bool ModelIndex::sends_by_chain(const Place& p, std::int64_t gid) {
+  if (p.config->next.empty()) return true;
+  const LineConfig& line = *p.line_config;
+  // The entry's last copy is the one with the routes: the next station is not of the entry.
+  const std::int64_t next_position = gid + 1 - p.line_begin;
+  std::int64_t end = 0;
+  for (const StationConfig& s : line.stations) {
+    end += s.count;
+    if (&s == p.config) break;
+  }
+  return next_position < end;
+}
+
+bool ModelIndex::chain_input(std::int64_t gid) const {
+  const Place p = place(gid);
+  if (gid == p.line_begin) return true;  // the source
+  return sends_by_chain(place(gid - 1), gid - 1);
+}
+
+std::int64_t ModelIndex::target_gid(const RouteTarget& t, const Place& sender) const {
+  if (t.sink) return -1;
+  if (t.factory < 0 || t.factory >= factory_count()) return -1;
+  const std::size_t first = factory_first_entry_[static_cast<std::size_t>(t.factory)];
+  const std::size_t end = static_cast<std::size_t>(t.factory) + 1 < factory_first_entry_.size()
+                              ? factory_first_entry_[static_cast<std::size_t>(t.factory) + 1]
+                              : entries_.size();
+  if (t.line < 0 || first + static_cast<std::size_t>(t.line) >= end) return -1;
+  const LineEntry& e = entries_[first + static_cast<std::size_t>(t.line)];
+  const LineEntry& own = entry_of_line(sender.line);
+  const std::int64_t copy = t.line_copy >= 0 ? t.line_copy : (&own == &e ? sender.line - e.first_line : -1);
+  if (copy < 0 || copy >= e.config->count) return -1;
+  if (t.station < 0 || t.station >= static_cast<std::int64_t>(e.config->stations.size())) return -1;
+  const StationConfig& s = e.config->stations[static_cast<std::size_t>(t.station)];
+  if (t.station_copy < 0 || t.station_copy >= s.count) return -1;
+  return e.first_gid + copy * e.size + e.station_first[static_cast<std::size_t>(t.station)] + t.station_copy;
+}
+
+std::vector<ModelIndex::Edge> ModelIndex::outputs(std::int64_t gid) const {
+  const Place p = place(gid);
+  std::vector<Edge> out;
+  if (sends_by_chain(p, gid)) {
+    Edge e;
+    e.from = gid;
+    if (gid + 1 < p.line_end) {
+      e.to = gid + 1;
+      e.delay_s = p.config->conveyor_time_s;
+      e.capacity = place(gid + 1).config->buffer_capacity;
+    }
+    out.push_back(e);
+  }
+  if (p.config->next.empty() && !p.config->rework_elsewhere) return out;
+  const auto first = std::lower_bound(explicit_.begin(), explicit_.end(), gid,
+                                      [](const Edge& e, std::int64_t g) { return e.from < g; });
+  for (auto it = first; it != explicit_.end() && it->from == gid; ++it) out.push_back(*it);
+  return out;
+}
+
+std::vector<ModelIndex::Edge> ModelIndex::inputs(std::int64_t gid) const {
+  std::vector<Edge> in;
+  const Place p = place(gid);
+  if (gid > p.line_begin && chain_input(gid)) {
+    Edge e;
+    e.from = gid - 1;
+    e.to = gid;
+    e.delay_s = place(gid - 1).config->conveyor_time_s;
+    e.capacity = p.config->buffer_capacity;
+    in.push_back(e);
+  }
+  const auto first = std::lower_bound(explicit_by_to_.begin(), explicit_by_to_.end(), gid,
+                                      [&](std::size_t i, std::int64_t g) { return explicit_[i].to < g; });
+  for (auto it = first; it != explicit_by_to_.end() && explicit_[*it].to == gid; ++it) in.push_back(explicit_[*it]);
+  return in;
+}
+
+std::vector<std::pair<std::int64_t, std::string>> ModelIndex::route_problems() const {
+  std::vector<std::pair<std::int64_t, std::string>> problems;
+  for (const LineEntry& e : entries_) {
+    const std::vector<StationConfig>& stations = e.config->stations;
+    for (std::size_t k = 0; k < stations.size(); ++k) {
+      const StationConfig& c = stations[k];
+      if (!c.assembly && !c.disassembly && c.route != RoutePolicy::shortest_queue) continue;
+      const std::int64_t entry = e.first_entry + static_cast<std::int64_t>(k);
+      // Every copy of the entry (the routes into them may differ).
+      for (std::int64_t copy = 0; copy < e.config->count; ++copy) {
+        const std::int64_t gid = e.first_gid + copy * e.size + e.station_first[k] + c.count - 1;
+        std::string problem;
+        if (c.assembly) {
+          const std::size_t n = inputs(gid).size() + (gid == place(gid).line_begin ? 1 : 0);
+          if (n < 2) problem = "expected an assembly station with at least two inputs (routes into it, or its "
+                               "line's source or previous station), found " + std::to_string(n);
+        }
+        std::size_t pieces = 0;
+        for (const Edge& o : outputs(gid)) {
+          if (o.rework) continue;
+          ++pieces;
+          if (c.route == RoutePolicy::shortest_queue && c.next.size() > 1 && (o.to < 0 || o.capacity == 0))
+            problem = "expected every route of a shortest_queue split to go to a station with a buffer_capacity "
+                      "(its queue is counted by kanban cards), found " + (o.to < 0 ? std::string("the sink") :
+                      "the unlimited buffer of " + station_name(o.to));
+        }
+        if (c.disassembly && pieces < 2)
+          problem = "expected a disassembly station with at least two routes in 'next' (one per piece), found " +
+                    std::to_string(pieces);
+        if (c.disassembly && line_count_ > (std::int64_t{1} << 16))
+          problem = "expected at most 65536 lines in a model with disassembly (a piece's id holds its part's id), "
+                    "found " + std::to_string(line_count_);
+        if (!problem.empty()) {
+          problems.emplace_back(entry, station_name(gid) + ": " + problem);
+          break;
+        }
+      }
+    }
+  }
+  return problems;
 }
 
 const ModelIndex::LineEntry& ModelIndex::entry_of_line(std::int64_t line) const {

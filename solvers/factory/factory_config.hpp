@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace kollektiv::factory {
@@ -96,6 +97,32 @@ struct CellConfig {
   double ideal_cycle_s = 0.0; // for OEE performance (the deck sets it; > 0)
 };
 
+// Routing (a line as a graph). Where an explicit route goes: the sink (the part leaves the
+// plant there) or a station of the model, resolved from its deck name (io::Deck).
+struct RouteTarget {
+  bool sink = false;
+  std::int64_t factory = 0;       // factory index
+  std::int64_t line = 0;          // line entry within the factory
+  std::int64_t line_copy = -1;    // copy of that line entry; -1: the sender's own copy (the same entry)
+  std::int64_t station = 0;       // station entry within the line
+  std::int64_t station_copy = 0;  // copy of that station entry
+};
+
+struct RouteConfig {
+  std::string to;  // the target as the deck names it (messages)
+  RouteTarget target;
+  double share = 1.0;         // RoutePolicy::probability: its share (normalised over the routes)
+  std::vector<int> types;     // RoutePolicy::type: the part types sent here (empty: every type no route lists)
+  double conveyor_time_s = 10.0;  // transport time (> 0 unless to the sink)
+};
+
+// How a station with several routes chooses one for a good part: from the part's own random
+// stream (Stream::route, keyed by the part id and the station: the same part always takes the
+// same branch here), by its type, in turn (a counter of the station), or to the route whose
+// buffer holds the fewest parts as far as the station knows (its capacity - credits; ties to
+// the lowest route), decided when the part can leave.
+enum class RoutePolicy { probability, type, round_robin, shortest_queue };
+
 struct StationConfig {
   std::string name;
   std::int64_t count = 1;  // identical copies, one after another in the line
@@ -126,6 +153,20 @@ struct StationConfig {
   BreakdownConfig breakdown;
   // The station's own working time; when not enabled, the factory's calendar applies.
   ShiftCalendar shifts;
+  // Routing of the entry's last copy (the others send to the next copy). Empty `next`: to the
+  // next station of the line, or to the sink at the line's end.
+  std::vector<RouteConfig> next;
+  RoutePolicy route = RoutePolicy::probability;
+  // Assembly: a service takes one part from each input (in input order; the first input's
+  // part is the product, which keeps its id; the others are its components). Disassembly: a
+  // finished part leaves as one piece on each route (the first keeps its id).
+  bool assembly = false;
+  bool disassembly = false;
+  // Rework at another (an earlier) station: a part failing inspection goes there (on a route
+  // of unlimited capacity, so that a loop of finite buffers cannot deadlock), and comes back
+  // through the line; its rework count stays with this station.
+  bool rework_elsewhere = false;
+  RouteConfig rework_to;  // if rework_elsewhere
 };
 
 struct LineConfig {
@@ -180,6 +221,27 @@ class ModelIndex {
   };
   Place place(std::int64_t gid) const;
 
+  // A route between two stations, or from a station to the sink (to = -1). Ports number a
+  // station's routes out (`next`, or the chain's one, then the rework route) and in (port 0:
+  // the line's source or previous station, whether or not it sends here; then the explicit
+  // routes into the station, ordered by sender gid and port).
+  struct Edge {
+    std::int64_t from = 0, to = -1;
+    std::int32_t from_port = 0, to_port = 0;
+    double delay_s = 0.0;
+    std::int64_t capacity = 0;  // places of the receiving buffer for this route (0: unlimited)
+    bool rework = false;        // a rework route (StationConfig::rework_to)
+  };
+  std::vector<Edge> outputs(std::int64_t gid) const;
+  std::vector<Edge> inputs(std::int64_t gid) const;  // port 0 only if connected
+  bool routed() const { return !explicit_.empty(); }   // any explicit route (not a chain)
+  // Whether gid's previous station (or source) feeds its port 0.
+  bool chain_input(std::int64_t gid) const;
+  // The global gid of a resolved target, from the sender's line copy (Place::line).
+  std::int64_t target_gid(const RouteTarget& target, const Place& sender) const;
+  // Problems of the routing that the deck reports at the station entry (flat entry index).
+  std::vector<std::pair<std::int64_t, std::string>> route_problems() const;
+
   std::int64_t line_begin(std::int64_t line) const;  // first gid of a line
   std::int64_t factory_first_line(std::int64_t factory) const {
     return factory_first_line_[static_cast<std::size_t>(factory)];
@@ -200,12 +262,19 @@ class ModelIndex {
     std::int64_t first_entry;                 // flat index of its first station entry
   };
   const LineEntry& entry_of_line(std::int64_t line) const;
+  void build_routes();
+  // Whether gid (at `p`) sends by the chain (not the last copy of an entry with routes).
+  static bool sends_by_chain(const Place& p, std::int64_t gid);
+
+  std::vector<Edge> explicit_;                 // routes by (from, from_port), sinks and chains not included
+  std::vector<std::size_t> explicit_by_to_;    // indices of explicit_ by (to, from, from_port)
 
   std::shared_ptr<const FactoryModelConfig> config_;
   std::int64_t station_entries_ = 0;
   std::vector<LineEntry> entries_;
   std::vector<std::int64_t> entry_first_gid_, entry_first_line_;  // by entry, for the searches
   std::vector<std::int64_t> factory_first_line_;                  // by factory, plus the end
+  std::vector<std::size_t> factory_first_entry_;                  // by factory: its first line entry
   std::int64_t station_count_ = 0, line_count_ = 0;
   double lookahead_s_ = 0.0;
 };

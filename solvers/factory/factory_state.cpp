@@ -32,7 +32,11 @@ void check_state(const FactoryState& s) {
                   s.part_entry_time_s.size() == parts && s.part_reworks.size() == parts &&
                   s.credit_time_s.size() == credits && s.station_rework.size() == n * rework_int_count &&
                   s.types >= 0 && s.station_type.size() == 2 * n && s.type_sink.size() == n * static_cast<std::size_t>(s.types) &&
-                  s.type_lead_s.size() == n * static_cast<std::size_t>(s.types);
+                  s.type_lead_s.size() == n * static_cast<std::size_t>(s.types) && s.route_int_count.size() == n &&
+                  s.route_real_count.size() == n && s.genealogy_width.size() == n && s.genealogy_count.size() == n &&
+                  s.route_int.size() == static_cast<std::size_t>(sum_of(s.route_int_count, s.station_count())) &&
+                  s.route_real.size() == static_cast<std::size_t>(sum_of(s.route_real_count, s.station_count())) &&
+                  s.genealogy.size() == static_cast<std::size_t>(sum_of(s.genealogy_count, s.station_count()));
   require(ok, "factory state: inconsistent array sizes for " + std::to_string(n) + " stations");
 }
 
@@ -63,6 +67,14 @@ FactoryState slice_state(const FactoryState& s, std::int64_t first, std::int64_t
   const std::int64_t v0 = sum_of(s.server_count, first), v1 = sum_of(s.server_count, last);
   append(out.server_int, s.server_int, v0 * server_int_count, v1 * server_int_count);
   append(out.server_real, s.server_real, v0 * server_real_count, v1 * server_real_count);
+  const auto ragged = [&](const std::vector<std::int64_t>& counts, auto& into_counts, const auto& values, auto& into) {
+    append(into_counts, counts, first, last);
+    append(into, values, sum_of(counts, first), sum_of(counts, last));
+  };
+  ragged(s.route_int_count, out.route_int_count, s.route_int, out.route_int);
+  ragged(s.route_real_count, out.route_real_count, s.route_real, out.route_real);
+  ragged(s.genealogy_count, out.genealogy_count, s.genealogy, out.genealogy);
+  append(out.genealogy_width, s.genealogy_width, first, last);
   return out;
 }
 
@@ -89,6 +101,11 @@ void append_state(FactoryState& into, const FactoryState& more) {
   append(into.off_shift_s, more.off_shift_s, 0, all(more.off_shift_s));
   append(into.server_int, more.server_int, 0, all(more.server_int));
   append(into.server_real, more.server_real, 0, all(more.server_real));
+  for (auto [to, from] : {std::pair{&into.route_int_count, &more.route_int_count}, {&into.route_int, &more.route_int},
+                          {&into.route_real_count, &more.route_real_count}, {&into.genealogy_width, &more.genealogy_width},
+                          {&into.genealogy_count, &more.genealogy_count}, {&into.genealogy, &more.genealogy}})
+    append(*to, *from, 0, all(*from));
+  append(into.route_real, more.route_real, 0, all(more.route_real));
 }
 
 }  // namespace kollektiv::factory

@@ -105,6 +105,19 @@ struct FactoryState {
   std::vector<std::int64_t> type_sink;
   std::vector<double> type_lead_s;
 
+  // Routed stations (ModelIndex::routed): their ports, route counters and rework lists, one
+  // variable-length record per station (empty for the others; the layout is Factory's),
+  // ints and reals; and the genealogy of assembly and disassembly stations: entries per
+  // station (records of genealogy_width entries: time bits, product or part id, component or
+  // piece ids), concatenated.
+  std::vector<std::int64_t> route_int_count;
+  std::vector<std::int64_t> route_int;
+  std::vector<std::int64_t> route_real_count;
+  std::vector<double> route_real;
+  std::vector<std::int64_t> genealogy_width;
+  std::vector<std::int64_t> genealogy_count;
+  std::vector<std::int64_t> genealogy;
+
   std::int64_t station_count() const { return static_cast<std::int64_t>(part_count.size()); }
 };
 

@@ -102,6 +102,34 @@ def case_restart(r):
     same_files(os.path.join(full, "history.h5"), os.path.join(out, "history.h5"), "history after rewinding restart")
 
 
+def case_plant(r):
+    """A routed plant (plant_example.yaml): the same bits at 1-4 ranks and across restarts
+    onto other rank counts, and a genealogy whose every car has a body and an engine."""
+    case_ranks(r)
+    ref = os.path.join(r.work, "np1")
+    half = end_time(ref) / 2
+    for first, second in ((2, 3), (3, 1)):
+        out = r.dir(f"split_{first}_{second}")
+        r.run(first, out, "--set", f"run.end_time_s={half}")
+        r.run(second, out, "--restart", "latest")
+        same_files(os.path.join(ref, "history.h5"), os.path.join(out, "history.h5"),
+                   f"history after restart {first}->{second} ranks")
+        same_files(latest(ref), latest(out), f"final checkpoint after restart {first}->{second} ranks")
+    script = os.path.join(os.path.dirname(INPUTS), "postprocess", "genealogy.py")
+    p = subprocess.run([sys.executable, script, ref, "--csv"], env=ENV, capture_output=True, text=True)
+    check(p.returncode == 0, f"genealogy.py failed:\n{p.stderr}")
+    rows = [line.split(",") for line in p.stdout.strip().splitlines()[1:]]
+    marry = [row for row in rows if row[1] == "assembly_plant/final/marry"]
+    check(len(marry) > 100, f"only {len(marry)} assemblies at marry")
+    check(all(row[2] == "assembly" and len(row) == 6 for row in marry), f"an assembly without two components: {marry[:3]}")
+    # Parts from three lines: the chassis (final, line 2), the body (line 0), the engine (line 1).
+    check(all(int(row[3]) >> 40 == 2 and int(row[4]) >> 40 == 0 and int(row[5]) >> 40 == 1 for row in marry),
+          f"components from the wrong lines: {marry[:3]}")
+    p = subprocess.run([sys.executable, script, ref, "--part", marry[0][3]], env=ENV, capture_output=True, text=True)
+    check(p.returncode == 0 and marry[0][4] in p.stdout and marry[0][5] in p.stdout,
+          f"genealogy.py --part does not show the components:\n{p.stdout}{p.stderr}")
+
+
 def corrupt_middle(path):
     size = os.path.getsize(path)
     with h5py.File(path, "r") as f:  # flip bytes inside the largest dataset's raw data
@@ -340,7 +368,7 @@ def case_cli(r):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("case", choices=["ranks", "restart", "corrupt", "signal", "follow", "cli"])
+    ap.add_argument("case", choices=["ranks", "restart", "corrupt", "signal", "follow", "cli", "plant"])
     ap.add_argument("--exe", required=True)
     ap.add_argument("--mpiexec", required=True)
     ap.add_argument("--deck", required=True)

@@ -29,6 +29,25 @@ inline TypeProcess type_process(int type, Distribution d, double mean_s) {
   return t;
 }
 
+// A route to station entry `station` of line entry `line` of factory `factory` (copy 0 of
+// both), or to the sink.
+inline RouteConfig route(std::int64_t line, std::int64_t station, double conveyor_s = 1.0, std::int64_t factory = 0) {
+  RouteConfig r;
+  r.to = "test route";
+  r.target.factory = factory;
+  r.target.line = line;
+  r.target.line_copy = 0;
+  r.target.station = station;
+  r.conveyor_time_s = conveyor_s;
+  return r;
+}
+inline RouteConfig to_sink() {
+  RouteConfig r;
+  r.to = "sink";
+  r.target.sink = true;
+  return r;
+}
+
 inline LineConfig line(ArrivalKind kind, double interval_s, std::vector<StationConfig> stations) {
   LineConfig l;
   l.name = "line";

@@ -19,6 +19,8 @@ namespace kollektiv::factory {
 namespace {
 
 using testing::line;
+using testing::route;
+using testing::to_sink;
 using testing::model_of;
 using testing::station;
 using testing::value;
@@ -455,6 +457,191 @@ TEST(FactoryModels, BreakdownsOnlyWhenBusyCountBusyTimeOnly) {
   // Preempt-resume: every part still gets exactly 1 s of service, so the throughput is the
   // arrival rate while the station keeps up.
   EXPECT_NEAR(value(r.line, "throughput", 0), 900.0, 1.0);
+}
+
+// ---- Routing: splits, merges, assembly, disassembly, rework at an earlier station ----
+
+TEST(FactoryModels, SplitAndMergeMatchJackson) {
+  // Poisson arrivals at lambda = 1/s into S0 (exponential, mean 0.2 s), which splits its parts
+  // by probability 1 : 3 to A (mean 0.5 s) and B (mean 0.3 s); both send to M (mean 0.5 s),
+  // the line's last station. Splitting a Poisson stream by independent draws gives independent
+  // Poisson streams (lambda/4, 3 lambda/4), M/M/1 departures are Poisson (Burke), conveyors
+  // delay them and the merge superposes them: every station is an M/M/1 queue, so
+  // utilisations are lambda_i / mu_i, and the mean time in the line is W0 + 1 + (W_A / 4 +
+  // 3 W_B / 4) + 1 + W_M with W = 1 / (mu - lambda_i) and 1 s conveyors.
+  const double lambda = 1.0;
+  auto s0 = station(Distribution::exponential, 0.2, 0, 1.0);
+  s0.next = {route(0, 1), route(0, 2)};
+  s0.next[0].share = 1.0;
+  s0.next[1].share = 3.0;
+  auto a = station(Distribution::exponential, 0.5, 0, 1.0);
+  a.next = {route(0, 3)};
+  auto b = station(Distribution::exponential, 0.3, 0, 1.0);
+  b.next = {route(0, 3)};
+  auto m = station(Distribution::exponential, 0.5, 0, 1.0);
+  Factory f(model_of({{line(ArrivalKind::poisson, 1.0 / lambda, {s0, a, b, m})}}), seed, MPI_COMM_SELF);
+  const auto w = [](double mean_s, double rate) { return 1.0 / (1.0 / mean_s - rate); };
+  const double lead = w(0.2, lambda) + 1.0 + 0.25 * w(0.5, 0.25 * lambda) + 0.75 * w(0.3, 0.75 * lambda) + 1.0 +
+                      w(0.5, lambda);
+  const double batch_s = 5.0e4;
+  const auto sums = cumulative_sums(f, 1.0e3, batch_s, [](const KpiReport& r) {
+    const double sink = value(r.line, "sink_count", 0);
+    return std::vector<double>{value(r.station, "processed", 1), value(r.station, "processed", 0),
+                               value(r.station, "utilisation", 3) * r.time_s, sink * value(r.line, "lead_time", 0),
+                               sink, value(r.station, "utilisation", 2) * r.time_s};
+  });
+  expect_covers(batch_means(sums, [](const std::vector<double>& d) { return d[0] / d[1]; }), 0.25, 0.03,
+                "share of the split to A");
+  expect_covers(batch_means(sums, [&](const std::vector<double>& d) { return d[5] / batch_s; }), 0.75 * lambda * 0.3,
+                0.02, "utilisation of B");
+  expect_covers(batch_means(sums, [&](const std::vector<double>& d) { return d[2] / batch_s; }), lambda * 0.5, 0.015,
+                "utilisation of the merge");
+  expect_covers(batch_means(sums, [](const std::vector<double>& d) { return d[3] / d[4]; }), lead, 0.02,
+                "time in the line through a split and a merge (Jackson), s");
+}
+
+TEST(FactoryModels, ReworkAtAnEarlierStationMatchesJackson) {
+  // Poisson arrivals at lambda = 0.5/s into S1 (exponential, mean 0.5 s), then S2 (mean 0.4
+  // s), whose inspection sends a part back to S1 with probability p = 1/4 (as often as it
+  // fails), on a route of 2 s; S1 -> S2 takes 1 s. A Jackson network: each station sees
+  // lambda / (1 - p) = 2/3 per second, and a part passes 1 / (1 - p) times through S1, the
+  // conveyor and S2, and travels back p / (1 - p) times: mean time in the line
+  // (W1 + 1 + W2) / (1 - p) + 2 p / (1 - p), W_i = 1 / (mu_i - lambda / (1 - p)).
+  const double lambda = 0.5, p = 0.25, visits = lambda / (1.0 - p);
+  auto s1 = station(Distribution::exponential, 0.5, 0, 1.0);
+  auto s2 = station(Distribution::exponential, 0.4, 0, 2.0);
+  s2.rework_probability = p;
+  s2.max_rework = 32767;
+  s2.rework_elsewhere = true;
+  s2.rework_to = route(0, 0, 2.0);
+  Factory f(model_of({{line(ArrivalKind::poisson, 1.0 / lambda, {s1, s2})}}), seed, MPI_COMM_SELF);
+  const auto w = [&](double mean_s) { return 1.0 / (1.0 / mean_s - visits); };
+  const double lead = (w(0.5) + 1.0 + w(0.4)) / (1.0 - p) + 2.0 * p / (1.0 - p);
+  const double batch_s = 1.0e5;
+  const auto sums = cumulative_sums(f, 1.0e3, batch_s, [](const KpiReport& r) {
+    const double sink = value(r.line, "sink_count", 0);
+    return std::vector<double>{value(r.station, "utilisation", 0) * r.time_s,
+                               value(r.station, "utilisation", 1) * r.time_s, sink * value(r.line, "lead_time", 0),
+                               sink, value(r.station, "reworked", 1)};
+  });
+  expect_covers(batch_means(sums, [&](const std::vector<double>& d) { return d[0] / batch_s; }), visits * 0.5, 0.015,
+                "utilisation of the rework station");
+  expect_covers(batch_means(sums, [&](const std::vector<double>& d) { return d[1] / batch_s; }), visits * 0.4, 0.015,
+                "utilisation of the inspecting station");
+  expect_covers(batch_means(sums, [](const std::vector<double>& d) { return d[2] / d[3]; }), lead, 0.03,
+                "time in the line with rework at an earlier station (Jackson), s");
+  expect_covers(batch_means(sums, [](const std::vector<double>& d) { return d[4] / d[3]; }), p / (1.0 - p), 0.03,
+                "reworks per part");
+  EXPECT_EQ(value(f.report().line, "scrapped", 0), 0.0);
+}
+
+TEST(FactoryModels, AssemblyThroughputIsThatOfTheSlowestInput) {
+  // Line 0: Poisson parts every 1 s into A (fixed 3 s): A is the slowest input, 1/3 part/s
+  // (its source waits at A's full buffer). Line 1: the assembly station (exponential, mean
+  // 0.5 s) takes one part of its own source (Poisson, every 2 s: 0.5/s) and one from A. Its
+  // throughput is min(1/3, 0.5) = 1/3 part/s: the faster input's buffer stays full, so the
+  // station waits only for A; each product joins one component.
+  auto a = station(Distribution::fixed, 3.0, 4, 5.0);
+  a.next = {route(1, 0, 5.0)};
+  auto join = station(Distribution::exponential, 0.5, 10, 1.0);
+  join.assembly = true;
+  Factory f(model_of({{line(ArrivalKind::poisson, 1.0, {a}), line(ArrivalKind::poisson, 2.0, {join})}}), seed,
+            MPI_COMM_SELF);
+  const double batch_s = 2.0e4;
+  const auto sums = cumulative_sums(f, 1.0e3, batch_s, [](const KpiReport& r) {
+    return std::vector<double>{value(r.line, "sink_count", 1), value(r.station, "joined", 1),
+                               value(r.station, "utilisation", 1) * r.time_s};
+  });
+  expect_covers(batch_means(sums, [&](const std::vector<double>& d) { return d[0] / batch_s; }), 1.0 / 3.0, 0.01,
+                "assembly throughput (the slowest input), parts/s");
+  expect_covers(batch_means(sums, [&](const std::vector<double>& d) { return d[2] / batch_s; }), 0.5 / 3.0, 0.03,
+                "assembly utilisation");
+  const KpiReport r = f.report();
+  // Every service joined exactly one component: the genealogy has a record per service
+  // started, each [time, product, component], the product from line 1, the component from 0.
+  const FactoryState st = f.save();
+  ASSERT_EQ(st.genealogy_width[1], 3);
+  const std::int64_t records = st.genealogy_count[1] / 3;
+  EXPECT_EQ(static_cast<double>(records), value(r.station, "joined", 1));
+  EXPECT_GE(records, value(r.station, "processed", 1));
+  EXPECT_LE(records, value(r.station, "processed", 1) + 1);
+  for (std::int64_t k = 0; k < records; ++k) {
+    EXPECT_EQ(st.genealogy[static_cast<std::size_t>(3 * k + 1)] >> 40, 1);
+    EXPECT_EQ(st.genealogy[static_cast<std::size_t>(3 * k + 2)] >> 40, 0);
+  }
+}
+
+TEST(FactoryModels, RoundRobinAndShortestQueueSplits) {
+  // Round robin: parts every 1 s to three stations in turn: each gets a third, to one part.
+  auto split = station(Distribution::fixed, 0.5, 0, 1.0);
+  split.next = {route(0, 1), route(0, 2), route(0, 3)};
+  split.route = RoutePolicy::round_robin;
+  auto leaf = station(Distribution::fixed, 0.5, 0, 1.0);
+  leaf.next = {to_sink()};
+  Factory rr(model_of({{line(ArrivalKind::fixed, 1.0, {split, leaf, leaf, leaf})}}), seed, MPI_COMM_SELF);
+  rr.advance(3000.5, {});
+  const KpiReport r = rr.report();
+  for (std::size_t k = 1; k <= 3; ++k) EXPECT_NEAR(value(r.station, "processed", k), 1000.0, 1.0) << k;
+  EXPECT_NEAR(value(r.line, "sink_count", 0), 2999.0, 1.0);
+  // Shortest queue: a fast (mean 1 s) and a slow (mean 3 s) station behind a split fed at
+  // 0.9/s, kanban of 3 each. Sending to the shorter queue keeps the slow one from becoming
+  // the line's limit: the line keeps up with the arrivals (capacity 1 + 1/3 per s), and the
+  // fast station takes more than its share under random routing (1/2) would give.
+  auto sq = station(Distribution::exponential, 0.1, 0, 1.0);
+  sq.next = {route(0, 1), route(0, 2)};
+  sq.route = RoutePolicy::shortest_queue;
+  auto fast = station(Distribution::exponential, 1.0, 3, 1.0);
+  fast.next = {to_sink()};
+  auto slow = station(Distribution::exponential, 3.0, 3, 1.0);
+  slow.next = {to_sink()};
+  Factory jsq(model_of({{line(ArrivalKind::poisson, 1.0 / 0.9, {sq, fast, slow})}}), seed, MPI_COMM_SELF);
+  jsq.advance(2.0e5, {});
+  const KpiReport q = jsq.report();
+  const double entered = value(q.line, "entered", 0), fast_share = value(q.station, "processed", 1) / entered;
+  EXPECT_GT(value(q.line, "sink_count", 0), entered - 20.0);
+  EXPECT_GT(fast_share, 0.65);
+  EXPECT_LT(value(q.station, "blocked_fraction", 0), 0.2);
+  // Random routing 1 : 1 instead: the slow station gets 0.45/s > 1/3 and limits the line.
+  sq.route = RoutePolicy::probability;
+  Factory coin(model_of({{line(ArrivalKind::poisson, 1.0 / 0.9, {sq, fast, slow})}}), seed, MPI_COMM_SELF);
+  coin.advance(2.0e5, {});
+  EXPECT_LT(value(coin.report().line, "throughput", 0), 0.8 * 3600.0);
+}
+
+TEST(FactoryModels, TypeRoutesAndDisassembly) {
+  // Two types 30/70; a split by type sends type 0 to A and type 1 to B; B disassembles each
+  // part into two pieces, one to the sink and one to C.
+  FactoryModelConfig model;
+  auto split = station(Distribution::fixed, 0.2, 0, 1.0);
+  split.next = {route(0, 1), route(0, 2)};
+  split.next[0].types = {0};
+  split.route = RoutePolicy::type;
+  auto a = station(Distribution::fixed, 0.2, 0, 1.0);
+  a.next = {to_sink()};
+  auto b = station(Distribution::fixed, 0.2, 0, 1.0);
+  b.disassembly = true;
+  b.next = {to_sink(), route(0, 3)};
+  auto c = station(Distribution::fixed, 0.2, 0, 1.0);
+  auto l = line(ArrivalKind::poisson, 1.0, {split, a, b, c});
+  l.source.mix = {TypeShare{0, 0.3}, TypeShare{1, 0.7}};
+  model = model_of({{l}});
+  model.part_types = {"x", "y"};
+  Factory f(model, seed, MPI_COMM_SELF);
+  f.advance(1.0e5, {});
+  const KpiReport r = f.report();
+  const double parts = value(r.line, "entered", 0);  // the pieces made at B enter the line there
+  const double x = value(r.station, "processed", 1), y = value(r.station, "processed", 2);
+  EXPECT_NEAR(x / (x + y), 0.3, 4.0 * std::sqrt(0.21 / (x + y)));
+  EXPECT_EQ(value(r.station, "pieces", 2), y);
+  EXPECT_NEAR(value(r.station, "processed", 3), y, 2.0);  // a piece or two still on the way to C
+  EXPECT_NEAR(parts, x + 2.0 * y, 3.0);
+  // Every x leaves at A, every y as two pieces (at B and after C), typed as their part.
+  EXPECT_NEAR(value(r.line, "sink_count.x", 0), x, 1.0);
+  EXPECT_NEAR(value(r.line, "sink_count.y", 0), 2.0 * y, 2.0);
+  const FactoryState st = f.save();
+  ASSERT_EQ(st.genealogy_width[2], 3);
+  for (std::size_t k = 0; k < static_cast<std::size_t>(st.genealogy_count[2]); k += 3)
+    EXPECT_EQ(st.genealogy[k + 2], st.genealogy[k + 1] | (std::int64_t{1} << 56));
 }
 
 TEST(FactoryModels, SourceBlocksWhenTheFirstBufferIsFull) {

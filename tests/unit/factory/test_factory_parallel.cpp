@@ -24,8 +24,8 @@ constexpr std::uint64_t seed = 0x5eed0f5eedULL;
 // Two factories, five lines of 5, 3, 4, 1 and 6 stations (19 in all, so lines span rank
 // boundaries at 2 and 4 ranks), with every distribution, both breakdown modes, scrap,
 // finite and unlimited buffers, both source kinds, stations of three servers, and shift
-// calendars (the first factory's, and two stations' own), rework, and a product mix of three
-// part types with type-dependent times and changeovers.
+// calendars (the first factory's, and two stations' own), rework, a product mix of three
+// part types with type-dependent times and changeovers, and routes of every kind.
 FactoryModelConfig mixed_model() {
   const Distribution kinds[] = {Distribution::exponential, Distribution::lognormal, Distribution::uniform,
                                 Distribution::fixed};
@@ -68,6 +68,36 @@ FactoryModelConfig mixed_model() {
   model.factories[0].lines[0].source.mix = {{0, 0.5}, {1, 0.3}, {2, 0.2}};
   model.factories[1].lines[0].source.mix = {{2, 1.0}, {1, 1.0}};
   model.factories[1].lines[2].source.mix = {{1, 0.9}, {2, 0.1}};
+  // Routes (the plant is a graph): a round-robin split from line 0 into line 1 (gid 1 ->
+  // gids 2, 5), a split by probability across factories (gid 3 -> gids 4, 15), an assembly
+  // joining a part from the second factory (gid 12 -> gid 7, which also gets gid 6's), a
+  // shortest-queue split (gid 9 -> gids 10, 11), a split by type (gid 10 -> gids 11, 18), a
+  // rework loop to an earlier station (gid 16 -> gid 14) and a disassembly into two pieces
+  // (gid 17 -> gid 18 and the sink).
+  const auto to = [](std::int64_t factory, std::int64_t line, std::int64_t station) {
+    return testing::route(line, station, 2.0 + 0.5 * static_cast<double>(station), factory);
+  };
+  StationConfig& rr = model.factories[0].lines[0].stations[1];
+  rr.next = {to(0, 0, 2), to(0, 1, 0)};
+  rr.route = RoutePolicy::round_robin;
+  StationConfig& coin = model.factories[0].lines[0].stations[3];
+  coin.next = {to(0, 0, 4), to(1, 2, 2)};
+  coin.next[1].share = 0.3;
+  model.factories[1].lines[1].stations[0].next = {to(0, 1, 2)};
+  model.factories[0].lines[1].stations[2].assembly = true;
+  StationConfig& sq = model.factories[1].lines[0].stations[1];
+  sq.next = {to(1, 0, 2), to(1, 0, 3)};
+  sq.route = RoutePolicy::shortest_queue;
+  StationConfig& typed = model.factories[1].lines[0].stations[2];
+  typed.next = {to(1, 0, 3), to(1, 2, 5)};
+  typed.next[0].types = {0, 1};
+  typed.route = RoutePolicy::type;
+  StationConfig& inspect = model.factories[1].lines[2].stations[3];
+  inspect.rework_elsewhere = true;
+  inspect.rework_to = to(1, 2, 1);
+  StationConfig& split = model.factories[1].lines[2].stations[4];
+  split.disassembly = true;
+  split.next = {to(1, 2, 5), testing::to_sink()};
   // The first factory works in shifts with two breaks.
   ShiftCalendar& shifts = model.factories[0].shifts;
   shifts.enabled = true;
@@ -104,6 +134,13 @@ FactoryState gather_state(MPI_Comm comm, const FactoryState& s) {
   all.server_real = comm::gather_to_root(comm, s.server_real);
   all.shift_int = comm::gather_to_root(comm, s.shift_int);
   all.off_shift_s = comm::gather_to_root(comm, s.off_shift_s);
+  all.route_int_count = comm::gather_to_root(comm, s.route_int_count);
+  all.route_int = comm::gather_to_root(comm, s.route_int);
+  all.route_real_count = comm::gather_to_root(comm, s.route_real_count);
+  all.route_real = comm::gather_to_root(comm, s.route_real);
+  all.genealogy_width = comm::gather_to_root(comm, s.genealogy_width);
+  all.genealogy_count = comm::gather_to_root(comm, s.genealogy_count);
+  all.genealogy = comm::gather_to_root(comm, s.genealogy);
   return all;
 }
 
@@ -140,7 +177,7 @@ TEST(FactoryParallel, SameBitsAtAnyRankCountAndWindowSplitting) {
   Factory world(model, seed, MPI_COMM_WORLD);
   EXPECT_EQ(world.station_count(), 19);
   EXPECT_EQ(world.line_count(), 5);
-  EXPECT_EQ(world.lookahead_s(), 3.0);
+  EXPECT_EQ(world.lookahead_s(), 2.0);  // the shortest route (to a line's first station)
   EXPECT_EQ(world.advance(t_end), t_end);
   const KpiReport spread = world.report();
   expect_blocks_follow_in_rank_order(spread);
@@ -315,6 +352,22 @@ TEST(FactoryParallel, RestoreRefusesOutOfRangeValues) {
       {"rework flag", with([](FactoryState& s) { s.station_rework[1 * rework_int_count + ri_rework] = 2; })},
       {"part type", with([](FactoryState& s) { s.station_type[2 * 2] = 3; })},
       {"sink count per type", with([](FactoryState& s) { s.type_sink[3 * 4 + 1] = -1; })},
+      // Routed stations (mixed_model's routes): gid 1 has inputs 0 and outputs 2.
+      {"route ports", with([](FactoryState& s) { s.route_int[0] = 5; })},
+      {"route state cut short", with([](FactoryState& s) {
+         s.route_int_count[1] -= 1;
+         s.route_int.erase(s.route_int.begin() + s.route_int_count[1]);
+       })},
+      {"route credits", with([](FactoryState& s) {
+         // gid 1's first output (to gid 2, a buffer of 2): its credits follow the header and
+         // the input's two entries.
+         s.route_int[6 + 2] = 99;
+       })},
+      {"genealogy width", with([](FactoryState& s) { s.genealogy_width[7] = 2; })},
+      {"route state of a chain station", with([](FactoryState& s) {
+         s.route_int_count[0] = 1;
+         s.route_int.insert(s.route_int.begin(), 1);
+       })},
       {"server count", with([](FactoryState& s) {
          s.server_count[2] = 1;
          s.server_int.erase(s.server_int.begin() + server_int_count, s.server_int.begin() + 2 * server_int_count);

@@ -109,6 +109,20 @@ void expect_same_config(const Deck& a, const Deck& b) {
         EXPECT_EQ(sa.breakdown.mtbf_s, sb.breakdown.mtbf_s);
         EXPECT_EQ(sa.breakdown.mttr_s, sb.breakdown.mttr_s);
         EXPECT_EQ(sa.breakdown.only_when_busy, sb.breakdown.only_when_busy);
+        EXPECT_EQ(sa.route, sb.route);
+        EXPECT_EQ(sa.assembly, sb.assembly);
+        EXPECT_EQ(sa.disassembly, sb.disassembly);
+        EXPECT_EQ(sa.rework_elsewhere, sb.rework_elsewhere);
+        EXPECT_EQ(sa.rework_to.to, sb.rework_to.to);
+        ASSERT_EQ(sa.next.size(), sb.next.size());
+        for (std::size_t k = 0; k < sa.next.size(); ++k) {
+          EXPECT_EQ(sa.next[k].to, sb.next[k].to);
+          EXPECT_EQ(sa.next[k].share, sb.next[k].share);
+          EXPECT_EQ(sa.next[k].types, sb.next[k].types);
+          EXPECT_EQ(sa.next[k].conveyor_time_s, sb.next[k].conveyor_time_s);
+          EXPECT_EQ(sa.next[k].target.line, sb.next[k].target.line);
+          EXPECT_EQ(sa.next[k].target.station, sb.next[k].target.station);
+        }
       }
     }
   }
@@ -232,6 +246,112 @@ TEST(Deck, StationRework) {
             Strings{"deck.yaml:13:35: factory.factories.0.lines.0.stations.0.rework_probability: expected a number in "
                     "[0, 1), found '1'"});
   EXPECT_EQ(errors_of(station_with("              max_rework: -1\n")).size(), 1u);
+}
+
+// A small plant: line l splits to a and b, which merge at m; line k's station j feeds an
+// assembly at m. Routes name stations relative to the sender.
+const std::string routed = R"(factory:
+  part_types: [p, q]
+  factories:
+    - name: f
+      lines:
+        - name: l
+          source: {interval_s: 60}
+          stations:
+            - name: s
+              process: {distribution: fixed, time_s: 30}
+              route: probability
+              next: [{to: a, share: 2}, {to: b, conveyor_time_s: 4}]
+            - name: a
+              process: {distribution: fixed, time_s: 30}
+              next: [{to: m}]
+            - name: b
+              process: {distribution: fixed, time_s: 30}
+            - name: m
+              assembly: true
+              process: {distribution: fixed, time_s: 30}
+              rework_probability: 0.1
+              max_rework: 1
+              rework_to: a
+        - name: k
+          count: 2
+          source: {interval_s: 60}
+          stations:
+            - name: j
+              process: {distribution: fixed, time_s: 30}
+              next: [{to: l/m}]
+)";
+
+TEST(Deck, RoutesResolveRelativeToTheSender) {
+  const Deck d = deck_of(routed);
+  const auto& lines = d.factory.factories[0].lines;
+  const factory::StationConfig& s = lines[0].stations[0];
+  ASSERT_EQ(s.next.size(), 2u);
+  EXPECT_EQ(s.next[0].share, 2.0);
+  EXPECT_EQ(s.next[0].target.station, 1);
+  EXPECT_EQ(s.next[0].target.line_copy, -1);  // the sender's own copy
+  EXPECT_EQ(s.next[1].conveyor_time_s, 4.0);
+  EXPECT_EQ(s.next[1].target.station, 2);
+  EXPECT_TRUE(lines[0].stations[3].assembly);
+  EXPECT_TRUE(lines[0].stations[3].rework_elsewhere);
+  EXPECT_EQ(lines[0].stations[3].rework_to.target.station, 1);
+  EXPECT_EQ(lines[1].stations[0].next[0].target.line, 0);
+  EXPECT_EQ(lines[1].stations[0].next[0].target.line_copy, 0);
+  // Both copies of line k feed m: m has its chain input (from b) and three routes in.
+  const factory::ModelIndex index(d.factory);
+  EXPECT_EQ(index.inputs(3).size(), 4u);  // b (the chain), a, k#0/j and k#1/j
+  EXPECT_EQ(index.inputs(3).front().from, 2);
+  EXPECT_EQ(index.outputs(0).size(), 2u);
+  EXPECT_EQ(index.lookahead_s(), 4.0);
+  const Deck again = deck_of(d.resolved_yaml);
+  expect_same_config(d, again);
+
+  const auto first_error = [&](const std::string& from, const std::string& to) {
+    const Strings e = errors_of(with(routed, from, to));
+    return e.empty() ? std::string("no error") : e.front();
+  };
+  expect_contains(first_error("{to: a, share: 2}", "{to: nowhere}"),
+                  "deck.yaml:12:27: factory.factories.0.lines.0.stations.0.next.0.to: expected a station as");
+  expect_contains(first_error("{to: a, share: 2}", "{to: nowhere}"), "(no station named 'nowhere')");
+  expect_contains(first_error("[{to: l/m}]", "[{to: x/l/m}]"), "(no factory named 'x')");
+  expect_contains(first_error("[{to: l/m}]", "[{to: l#3/m}]"), "line 'l' has 1 copies, found 'l#3'");
+  expect_contains(first_error("[{to: m}]", "[{to: k/j}]"), "line 'k' has 2 copies: name one as k#k");
+  expect_contains(first_error("[{to: m}]", "[{to: a}]"), "expected another station than the station itself");
+  expect_contains(first_error("rework_to: a", "rework_to: sink"), "expected a station to rework at, found the sink");
+  expect_contains(first_error("max_rework: 1\n", "max_rework: 0\n"), "expected rework_probability > 0 and max_rework >= 1");
+  expect_contains(first_error("{to: a, share: 2}", "{to: a, share: 0}"), "next.0.share: expected");
+  expect_contains(first_error("{to: a, share: 2}", "{to: a, share: 2, types: [p]}"), "expected 'types' only with route: type");
+  expect_contains(first_error("route: probability", "route: type"), "expected 'share' only with route: probability");
+  expect_contains(errors_of(with(with(routed, "route: probability", "route: type"), "{to: a, share: 2}, {to: b, conveyor_time_s: 4}",
+                                 "{to: a, types: [p]}, {to: b, types: [p]}")).front(),
+                  "expected each part type on one route, found 'p' on 2");
+  expect_contains(errors_of(with(with(routed, "route: probability", "route: type"), "{to: a, share: 2}, {to: b, conveyor_time_s: 4}",
+                                 "{to: a, types: [p]}, {to: b, types: [r]}")).front(),
+                  "expected one of the part types in factory.part_types, found 'r'");
+  // A route without types takes the rest.
+  const Deck by_type = deck_of(with(with(routed, "route: probability", "route: type"),
+                                    "{to: a, share: 2}, {to: b, conveyor_time_s: 4}", "{to: a, types: [q]}, {to: b}"));
+  EXPECT_EQ(by_type.factory.factories[0].lines[0].stations[0].next[0].types, std::vector<int>{1});
+  expect_contains(errors_of(with(with(routed, "route: probability", "route: type"), "{to: a, share: 2}, {to: b, conveyor_time_s: 4}",
+                                 "{to: a, types: [p]}, {to: b, types: [p]}")).back(),
+                  "expected every part type on a route (or a route without 'types' for the rest), found none for 'q'");
+  expect_contains(first_error("route: probability", "route: sideways"), "route: expected 'probability', 'type'");
+  expect_contains(errors_of(with(with(routed, "route: probability", "route: shortest_queue"),
+                                 "{to: a, share: 2}, {to: b, conveyor_time_s: 4}", "{to: a}, {to: sink}"))
+                      .front(),
+                  "expected every route of a shortest_queue split to go to a station with a buffer_capacity");
+  expect_contains(first_error("[{to: a, share: 2}, {to: b, conveyor_time_s: 4}]", "[{to: a, conveyor_time_s: 0}, {to: b}]"),
+                  "next.0.conveyor_time_s: expected");
+  // An assembly needs two inputs; a disassembly two routes; not both at once.
+  deck_of(with(routed, "              next: [{to: l/m}]\n", ""));  // m keeps two inputs (b and a)
+  expect_contains(errors_of(with(with(routed, "              next: [{to: l/m}]\n", ""), "              next: [{to: m}]\n", "")).front(),
+                  "f/l/m: expected an assembly station with at least two inputs");
+  expect_contains(first_error("assembly: true", "disassembly: true"),
+                  "expected a disassembly station with at least two routes in 'next'");
+  const Strings both = errors_of(with(routed, "assembly: true", "assembly: true\n              disassembly: true"));
+  EXPECT_TRUE(std::any_of(both.begin(), both.end(), [](const std::string& e) {
+    return e.find("disassembly: expected a station that assembles or disassembles, not both") != std::string::npos;
+  }));
 }
 
 TEST(Deck, ProductMix) {
@@ -464,6 +584,9 @@ factory:
               buffer_capacity: 10
               conveyor_time_s: 10
               changeover_s: 0
+              route: probability
+              assembly: false
+              disassembly: false
 )");
 }
 
@@ -498,7 +621,7 @@ factory:
 TEST(Deck, ShippedDecksParseAndRoundTrip) {
   const std::string root = KOLLEKTIV_SOURCE_DIR;
   for (const char* name : {"inputs/quickstart.yaml", "inputs/factory_basic.yaml", "inputs/factory_multiline.yaml",
-                           "inputs/bench/factory_large.yaml", "inputs/bench/serial_line.yaml",
+                           "inputs/plant_example.yaml", "inputs/bench/factory_large.yaml", "inputs/bench/serial_line.yaml",
                            "inputs/bench/sparse_line.yaml", "inputs/bench/factory_10m.yaml"}) {
     SCOPED_TRACE(name);
     const std::string path = root + "/" + name;
