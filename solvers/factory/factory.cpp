@@ -123,6 +123,26 @@ struct Server {
   double remaining = 0.0;     // service time left when preempted
 };
 
+// The routing state of a routed station (Station::rt).
+struct Routing {
+  std::vector<InPort> ins;
+  std::vector<OutPort> outs;
+  std::vector<ServerRoute> server_routes;
+  RoutePolicy policy = RoutePolicy::probability;
+  std::vector<double> share_cumulative;  // probability: cumulative shares of the routes, the last 1
+  std::vector<std::int32_t> type_route;  // type: the route of each part type
+  std::int32_t routes = 0;               // routes out for good parts (the rework route after them)
+  std::int32_t rework_port = -1;         // the rework route (StationConfig::rework_to), or -1
+  bool assembly = false, disassembly = false;
+  std::int64_t route_count = 0;          // good parts routed (round_robin)
+  std::int64_t joined = 0;               // components joined into products here (assembly)
+  std::int64_t pieces = 0;               // pieces made here beyond each part itself (disassembly)
+  // Genealogy: per assembly or disassembly, [time bits, product or part id, component or
+  // piece ids...] (genealogy_width entries).
+  std::vector<std::int64_t> genealogy;
+  std::int32_t genealogy_width = 0;
+};
+
 struct alignas(64) Station {
   // Hot fields first, which a visit to the station reads (prefetch() loads them), the cold
   // ones from `many` on. What the event loop reads first, in the first cache lines: the
@@ -205,24 +225,10 @@ struct alignas(64) Station {
   double pause_s = 0.0;
   Part request;
   Outcome ready;
-  // Routing (routed stations: those with explicit routes in or out, assembly or disassembly).
-  // Their parts and credits live in the ports, not in parts_in and credits_in.
-  std::vector<InPort> ins;
-  std::vector<OutPort> outs;
-  std::vector<ServerRoute> server_routes;
-  RoutePolicy policy = RoutePolicy::probability;
-  std::vector<double> share_cumulative;  // probability: cumulative shares of the routes, the last 1
-  std::vector<std::int32_t> type_route;  // type: the route of each part type
-  std::int32_t routes = 0;               // routes out for good parts (the rework route after them)
-  std::int32_t rework_port = -1;         // the rework route (StationConfig::rework_to), or -1
-  bool assembly = false, disassembly = false;
-  std::int64_t route_count = 0;          // good parts routed (round_robin)
-  std::int64_t joined = 0;               // components joined into products here (assembly)
-  std::int64_t pieces = 0;               // pieces made here beyond each part itself (disassembly)
-  // Genealogy: per assembly or disassembly, [time bits, product or part id, component or
-  // piece ids...] (genealogy_width entries).
-  std::vector<std::int64_t> genealogy;
-  std::int32_t genealogy_width = 0;
+  // Routing (routed stations: those with explicit routes in or out, assembly or disassembly),
+  // apart so that a chain's station stays small. Their parts and credits live in the ports,
+  // not in parts_in and credits_in.
+  std::unique_ptr<Routing> rt;
   const LineTypes* line_types = nullptr;  // routed typed models: the types of other lines' parts
 
   // The rework count of part `id` in the FIFO (0 if it was never reworked here).
@@ -300,8 +306,8 @@ struct alignas(64) Station {
     drop_consumed(parts_in, part_head);
     drop_consumed(credits_in, credit_head);
     if (routed) {
-      for (InPort& in : ins) drop_consumed(in.fifo, in.head);
-      for (OutPort& out : outs) drop_consumed(out.credits_in, out.credit_head);
+      for (InPort& in : rt->ins) drop_consumed(in.fifo, in.head);
+      for (OutPort& out : rt->outs) drop_consumed(out.credits_in, out.credit_head);
     }
   }
   template <class T>
@@ -322,11 +328,11 @@ struct alignas(64) Station {
     const std::size_t next_part = part_head + static_cast<std::size_t>(parts_arrived);
     if (next_part < parts_in.size()) t = std::min(t, parts_in[next_part].time_s);
     if (routed) {
-      for (const InPort& in : ins) {
+      for (const InPort& in : rt->ins) {
         const std::size_t next_in = in.head + static_cast<std::size_t>(in.arrived);
         if (next_in < in.fifo.size()) t = std::min(t, in.fifo[next_in].time_s);
       }
-      for (const OutPort& out : outs)
+      for (const OutPort& out : rt->outs)
         if (out.credit_head < out.credits_in.size()) t = std::min(t, out.credits_in[out.credit_head]);
     }
     return t;
@@ -348,10 +354,10 @@ struct alignas(64) Station {
     }
     if (routed) {  // any credit may free a held part, any part start a service
       if (blocked > 0)
-        for (const OutPort& out : outs)
+        for (const OutPort& out : rt->outs)
           if (out.credit_head < out.credits_in.size()) t = std::min(t, out.credits_in[out.credit_head]);
       if (busy + blocked < servers)
-        for (const InPort& in : ins)
+        for (const InPort& in : rt->ins)
           if (in.head < in.fifo.size()) t = std::min(t, in.fifo[in.head].time_s);
     }
     return t;
@@ -363,8 +369,9 @@ struct alignas(64) Station {
   double in_line_s(double T) const {
     double sum = 0.0;
     for (std::size_t i = part_head; i < parts_in.size(); ++i) sum += T - parts_in[i].entry_time_s;
-    for (const InPort& in : ins)
-      for (std::size_t i = in.head; i < in.fifo.size(); ++i) sum += T - in.fifo[i].entry_time_s;
+    if (routed)
+      for (const InPort& in : rt->ins)
+        for (std::size_t i = in.head; i < in.fifo.size(); ++i) sum += T - in.fifo[i].entry_time_s;
     const Server* v = server_data();
     for (std::int32_t j = 0; j < servers; ++j)
       if (v[j].phase != phase_idle) sum += T - v[j].entry_time;
@@ -507,8 +514,8 @@ struct StationRunner {
   static std::int32_t oldest_input(const Station& s) {
     std::int32_t best = -1;
     double best_t = inf;
-    for (std::size_t q = 0; q < s.ins.size(); ++q) {
-      const InPort& in = s.ins[q];
+    for (std::size_t q = 0; q < s.rt->ins.size(); ++q) {
+      const InPort& in = s.rt->ins[q];
       if (in.arrived > 0 && (best < 0 || in.fifo[in.head].time_s < best_t)) {
         best = static_cast<std::int32_t>(q);
         best_t = in.fifo[in.head].time_s;
@@ -519,8 +526,8 @@ struct StationRunner {
   // Assembly: the product's input if every connected input has a part in the buffer, else -1.
   static std::int32_t assembly_ready(const Station& s) {
     std::int32_t product = -1;
-    for (std::size_t q = 0; q < s.ins.size(); ++q) {
-      const InPort& in = s.ins[q];
+    for (std::size_t q = 0; q < s.rt->ins.size(); ++q) {
+      const InPort& in = s.rt->ins[q];
       if (!in.connected) continue;
       if (in.arrived == 0) return -1;
       if (product < 0) product = static_cast<std::int32_t>(q);
@@ -529,7 +536,7 @@ struct StationRunner {
   }
   // Takes the oldest part of input q out of the buffer; a credit goes back unless it stays.
   static PartSlot take_input(Station& s, std::int32_t q, bool credit, double t) {
-    InPort& in = s.ins[static_cast<std::size_t>(q)];
+    InPort& in = s.rt->ins[static_cast<std::size_t>(q)];
     const PartSlot p = in.fifo[in.head++];
     --in.arrived;
     if (credit && in.capacity > 0)
@@ -538,20 +545,20 @@ struct StationRunner {
   }
   // The route of a good part leaving server j, or -1 if it is decided when it can leave.
   std::int32_t choose_route(Station& s, const Server& v) const {
-    if (s.disassembly || (s.policy == RoutePolicy::shortest_queue && s.routes > 1)) return -1;
-    if (s.routes == 1) return 0;
-    switch (s.policy) {
+    if (s.rt->disassembly || (s.rt->policy == RoutePolicy::shortest_queue && s.rt->routes > 1)) return -1;
+    if (s.rt->routes == 1) return 0;
+    switch (s.rt->policy) {
       case RoutePolicy::probability: {
         const double u = rng::uniform0(rng::draw(seed, rng::Stream::route, static_cast<std::uint64_t>(v.part_id),
                                                  static_cast<std::uint64_t>(s.gid)));
         std::int32_t k = 0;
-        while (k + 1 < s.routes && !(u <= s.share_cumulative[static_cast<std::size_t>(k)])) ++k;
+        while (k + 1 < s.rt->routes && !(u <= s.rt->share_cumulative[static_cast<std::size_t>(k)])) ++k;
         return k;
       }
       case RoutePolicy::type:
-        return s.type_route[static_cast<std::size_t>(v.last_type)];
+        return s.rt->type_route[static_cast<std::size_t>(v.last_type)];
       default:  // round_robin
-        return static_cast<std::int32_t>(s.route_count++ % s.routes);
+        return static_cast<std::int32_t>(s.rt->route_count++ % s.rt->routes);
     }
   }
   // shortest_queue: the route with a free place whose buffer holds the fewest parts as far
@@ -559,8 +566,8 @@ struct StationRunner {
   static std::int32_t shortest_queue(const Station& s) {
     std::int32_t best = -1;
     std::int64_t best_queue = 0;
-    for (std::int32_t k = 0; k < s.routes; ++k) {
-      const OutPort& o = s.outs[static_cast<std::size_t>(k)];
+    for (std::int32_t k = 0; k < s.rt->routes; ++k) {
+      const OutPort& o = s.rt->outs[static_cast<std::size_t>(k)];
       const std::int64_t queue = o.capacity - o.credits;
       if (o.credits > 0 && (best < 0 || queue < best_queue)) {
         best = k;
@@ -572,7 +579,7 @@ struct StationRunner {
   static bool free_place(const OutPort& o) { return o.to < 0 || o.capacity == 0 || o.credits > 0; }
   // Sends a part on route k (or lets it leave the plant there).
   static void send(Station& s, std::int32_t k, std::int64_t id, double entry_time, int type, double t) {
-    OutPort& o = s.outs[static_cast<std::size_t>(k)];
+    OutPort& o = s.rt->outs[static_cast<std::size_t>(k)];
     if (o.to < 0) {
       count_sink(s, entry_time, type, t);
       return;
@@ -586,27 +593,27 @@ struct StationRunner {
     Server* v = s.server_data();
     for (std::int32_t j = 0; j < s.servers && s.blocked > 0; ++j) {
       if (v[j].phase != phase_blocked) continue;
-      std::int32_t& out = s.server_routes[static_cast<std::size_t>(j)].out;
+      std::int32_t& out = s.rt->server_routes[static_cast<std::size_t>(j)].out;
       const int type = std::max<int>(v[j].last_type, 0);
-      if (s.disassembly && out < 0) {
+      if (s.rt->disassembly && out < 0) {
         bool all_free = true;
-        for (std::int32_t k = 0; k < s.routes; ++k) all_free = all_free && free_place(s.outs[static_cast<std::size_t>(k)]);
+        for (std::int32_t k = 0; k < s.rt->routes; ++k) all_free = all_free && free_place(s.rt->outs[static_cast<std::size_t>(k)]);
         if (!all_free) continue;
         // Piece k >= 1 is a new part (it enters the plant here); piece 0 is the part itself.
-        s.genealogy.push_back(time_bits(t));
-        s.genealogy.push_back(v[j].part_id);
-        for (std::int32_t k = 0; k < s.routes; ++k) {
+        s.rt->genealogy.push_back(time_bits(t));
+        s.rt->genealogy.push_back(v[j].part_id);
+        for (std::int32_t k = 0; k < s.rt->routes; ++k) {
           const std::int64_t id = k == 0 ? v[j].part_id : v[j].part_id | (std::int64_t{k} << piece_bits);
           if (k > 0) {
-            s.genealogy.push_back(id);
-            ++s.pieces;
+            s.rt->genealogy.push_back(id);
+            ++s.rt->pieces;
             ++s.entered;
           }
           send(s, k, id, k == 0 ? v[j].entry_time : t, type, t);
         }
       } else {
         const std::int32_t k = out >= 0 ? out : shortest_queue(s);
-        if (k < 0 || !free_place(s.outs[static_cast<std::size_t>(k)])) continue;
+        if (k < 0 || !free_place(s.rt->outs[static_cast<std::size_t>(k)])) continue;
         send(s, k, v[j].part_id, v[j].entry_time, type, t);
       }
       out = -1;
@@ -621,33 +628,33 @@ struct StationRunner {
     for (;;) {
       if (!halted && s.blocked > 0) release_routed(s, t);
       while (!halted && s.busy + s.blocked < s.servers) {
-        const std::int32_t q = s.assembly ? assembly_ready(s) : oldest_input(s);
+        const std::int32_t q = s.rt->assembly ? assembly_ready(s) : oldest_input(s);
         if (q < 0) break;
-        const InPort& in = s.ins[static_cast<std::size_t>(q)];
+        const InPort& in = s.rt->ins[static_cast<std::size_t>(q)];
         const PartSlot head = in.fifo[in.head];
         const int type = s.typed ? s.type_of(seed, head.id) : 0;
         Outcome o;
         if (!draw_outcome(s, Part{head.id, head.entry_time_s, type}, t, o)) return true;
         const std::int64_t reworks = s.reworks_parts ? s.take_reworks(head.id) : 0;
-        const bool comes_back = s.rework_port < 0 && o.good && o.rework && reworks < s.max_rework;
+        const bool comes_back = s.rt->rework_port < 0 && o.good && o.rework && reworks < s.max_rework;
         const PartSlot p = take_input(s, q, !comes_back, t);
-        if (s.assembly) {  // the other inputs' parts become components of the product
-          s.genealogy.push_back(time_bits(t));
-          s.genealogy.push_back(p.id);
-          for (std::size_t c = static_cast<std::size_t>(q) + 1; c < s.ins.size(); ++c) {
-            if (!s.ins[c].connected) continue;
+        if (s.rt->assembly) {  // the other inputs' parts become components of the product
+          s.rt->genealogy.push_back(time_bits(t));
+          s.rt->genealogy.push_back(p.id);
+          for (std::size_t c = static_cast<std::size_t>(q) + 1; c < s.rt->ins.size(); ++c) {
+            if (!s.rt->ins[c].connected) continue;
             const PartSlot component = take_input(s, static_cast<std::int32_t>(c), true, t);
-            s.genealogy.push_back(component.id);
-            ++s.joined;
+            s.rt->genealogy.push_back(component.id);
+            ++s.rt->joined;
             s.line_exit_s += t - component.entry_time_s;
             change_wip(s, t, -1);
           }
         }
         const std::int32_t j = first_server_index(s, phase_idle);
-        s.server_routes[static_cast<std::size_t>(j)] = ServerRoute{q, -1};
+        s.rt->server_routes[static_cast<std::size_t>(j)] = ServerRoute{q, -1};
         begin_service(s, s.server_data()[j], p, type, o, reworks, t);
       }
-      InPort& source = s.ins[0];
+      InPort& source = s.rt->ins[0];
       if (s.source_waiting && (s.own_capacity == 0 || source.arrived < s.own_capacity)) {
         source.fifo.insert(source.fifo.begin() + static_cast<std::ptrdiff_t>(source.head) + source.arrived,
                            PartSlot{t, (s.line << part_count_bits) | (s.arrival_count - 1), t});
@@ -664,18 +671,18 @@ struct StationRunner {
   // A routed station's service end of server j (good, scrap, rework here or elsewhere).
   void finish_routed(Station& s, std::int32_t j, double t) const {
     Server& v = s.server_data()[j];
-    ServerRoute& r = s.server_routes[static_cast<std::size_t>(j)];
+    ServerRoute& r = s.rt->server_routes[static_cast<std::size_t>(j)];
     if (v.good && v.rework && v.reworks < s.max_rework) {
       ++s.reworked;
       s.rework_counts.emplace_back(v.part_id, std::int64_t{v.reworks} + 1);
-      if (s.rework_port < 0) {  // back into the buffer of its input, keeping its place
-        InPort& in = s.ins[static_cast<std::size_t>(r.in)];
+      if (s.rt->rework_port < 0) {  // back into the buffer of its input, keeping its place
+        InPort& in = s.rt->ins[static_cast<std::size_t>(r.in)];
         in.fifo.insert(in.fifo.begin() + static_cast<std::ptrdiff_t>(in.head) + in.arrived,
                        PartSlot{t, v.part_id, v.entry_time});
         ++in.arrived;
         v.phase = phase_idle;
       } else {  // to the rework station, on a route that is never full
-        r.out = s.rework_port;
+        r.out = s.rt->rework_port;
         v.phase = phase_blocked;
         ++s.blocked;
       }
@@ -687,7 +694,7 @@ struct StationRunner {
     } else {
       ++s.good;
       r.out = choose_route(s, v);
-      if (r.out >= 0 && s.outs[static_cast<std::size_t>(r.out)].to < 0) {  // to the sink: never blocked
+      if (r.out >= 0 && s.rt->outs[static_cast<std::size_t>(r.out)].to < 0) {  // to the sink: never blocked
         count_sink(s, v.entry_time, std::max<int>(v.last_type, 0), t);
         leave_station(s, t);
         v.phase = phase_idle;
@@ -788,8 +795,8 @@ struct StationRunner {
       }
       std::size_t port = 0;  // of a routed station's credit or part
       if (s.routed) {
-        for (std::size_t q = 0; q < s.outs.size(); ++q) {
-          const OutPort& o = s.outs[q];
+        for (std::size_t q = 0; q < s.rt->outs.size(); ++q) {
+          const OutPort& o = s.rt->outs[q];
           if (o.credit_head < o.credits_in.size() && o.credits_in[o.credit_head] < t) {
             t = o.credits_in[o.credit_head];
             ev = ev_credit;
@@ -798,8 +805,8 @@ struct StationRunner {
         }
         std::size_t part_port = 0;
         double part_t = inf;
-        for (std::size_t q = 0; q < s.ins.size(); ++q) {
-          const InPort& in = s.ins[q];
+        for (std::size_t q = 0; q < s.rt->ins.size(); ++q) {
+          const InPort& in = s.rt->ins[q];
           const std::size_t next_in = in.head + static_cast<std::size_t>(in.arrived);
           if (next_in < in.fifo.size() && in.fifo[next_in].time_s < part_t) {
             part_t = in.fifo[next_in].time_s;
@@ -841,15 +848,15 @@ struct StationRunner {
       switch (ev) {
         case ev_credit:
           if (s.routed) {
-            ++s.outs[port].credit_head;
-            ++s.outs[port].credits;
+            ++s.rt->outs[port].credit_head;
+            ++s.rt->outs[port].credits;
           } else {
             ++s.credit_head;
             ++s.credits;
           }
           break;
         case ev_part:
-          if (s.routed) ++s.ins[port].arrived;
+          if (s.routed) ++s.rt->ins[port].arrived;
           else ++s.parts_arrived;
           change_wip(s, t, +1);
           break;
@@ -955,18 +962,18 @@ struct StationRunner {
 // times; the credits' arrival times.
 void save_routes(const Station& s, std::vector<std::int64_t>& ints, std::vector<double>& reals) {
   if (!s.routed) return;
-  const std::int64_t header[] = {static_cast<std::int64_t>(s.ins.size()), static_cast<std::int64_t>(s.outs.size()),
-                                 s.route_count, s.joined, s.pieces, static_cast<std::int64_t>(s.rework_counts.size())};
+  const std::int64_t header[] = {static_cast<std::int64_t>(s.rt->ins.size()), static_cast<std::int64_t>(s.rt->outs.size()),
+                                 s.rt->route_count, s.rt->joined, s.rt->pieces, static_cast<std::int64_t>(s.rework_counts.size())};
   ints.insert(ints.end(), std::begin(header), std::end(header));
-  for (const InPort& in : s.ins) {
+  for (const InPort& in : s.rt->ins) {
     ints.push_back(static_cast<std::int64_t>(in.fifo.size() - in.head));
     ints.push_back(in.arrived);
   }
-  for (const OutPort& out : s.outs) {
+  for (const OutPort& out : s.rt->outs) {
     ints.push_back(out.credits);
     ints.push_back(static_cast<std::int64_t>(out.credits_in.size() - out.credit_head));
   }
-  for (const ServerRoute& r : s.server_routes) {
+  for (const ServerRoute& r : s.rt->server_routes) {
     ints.push_back(r.in);
     ints.push_back(r.out);
   }
@@ -974,13 +981,13 @@ void save_routes(const Station& s, std::vector<std::int64_t>& ints, std::vector<
     ints.push_back(id);
     ints.push_back(count);
   }
-  for (const InPort& in : s.ins)
+  for (const InPort& in : s.rt->ins)
     for (std::size_t k = in.head; k < in.fifo.size(); ++k) {
       ints.push_back(in.fifo[k].id);
       reals.push_back(in.fifo[k].time_s);
       reals.push_back(in.fifo[k].entry_time_s);
     }
-  for (const OutPort& out : s.outs)
+  for (const OutPort& out : s.rt->outs)
     reals.insert(reals.end(), out.credits_in.begin() + static_cast<std::ptrdiff_t>(out.credit_head), out.credits_in.end());
 }
 
@@ -999,17 +1006,17 @@ std::string load_routes(const Station& s, const std::int64_t* ints, std::size_t 
   std::int64_t n_in = 0, n_out = 0, route_count = 0, joined = 0, pieces = 0, reworks = 0;
   if (!next(n_in) || !next(n_out) || !next(route_count) || !next(joined) || !next(pieces) || !next(reworks))
     return "the routing state is cut short";
-  if (n_in != static_cast<std::int64_t>(s.ins.size()) || n_out != static_cast<std::int64_t>(s.outs.size()))
+  if (n_in != static_cast<std::int64_t>(s.rt->ins.size()) || n_out != static_cast<std::int64_t>(s.rt->outs.size()))
     return "the routing state has other ports than the deck";
   if (route_count < 0 || route_count > most || joined < 0 || joined > most || pieces < 0 || pieces > most ||
       reworks < 0 || reworks > most)
     return "a routing counter is out of range";
-  std::vector<std::int64_t> fifo(static_cast<std::size_t>(n_in)), arrived(fifo.size()), credits(s.outs.size()),
-      on_way(s.outs.size());
+  std::vector<std::int64_t> fifo(static_cast<std::size_t>(n_in)), arrived(fifo.size()), credits(s.rt->outs.size()),
+      on_way(s.rt->outs.size());
   std::int64_t parts = 0, credit_total = 0;
   for (std::size_t q = 0; q < fifo.size(); ++q) {
     if (!next(fifo[q]) || !next(arrived[q])) return "the routing state is cut short";
-    const InPort& in = s.ins[q];
+    const InPort& in = s.rt->ins[q];
     if (fifo[q] < 0 || arrived[q] < 0 || arrived[q] > fifo[q] || fifo[q] > most)
       return "input " + std::to_string(q) + ": a FIFO length is out of range";
     if (in.capacity > 0 && in.from >= 0 && fifo[q] > in.capacity)
@@ -1019,7 +1026,7 @@ std::string load_routes(const Station& s, const std::int64_t* ints, std::size_t 
   }
   for (std::size_t k = 0; k < credits.size(); ++k) {
     if (!next(credits[k]) || !next(on_way[k])) return "the routing state is cut short";
-    const std::int64_t cap = s.outs[k].capacity;
+    const std::int64_t cap = s.rt->outs[k].capacity;
     if (credits[k] < 0 || on_way[k] < 0 || credits[k] > cap || on_way[k] > cap)
       return "route " + std::to_string(k) + ": " + std::to_string(credits[k]) + " credits and " +
              std::to_string(on_way[k]) + " on the way for a buffer of " + std::to_string(cap);
@@ -1047,20 +1054,20 @@ std::string load_routes(const Station& s, const std::int64_t* ints, std::size_t 
     if (!(reals[k] >= time_s)) return "a credit on its way arrives before the time";
   if (into == nullptr) return "";
   Station& d = *into;
-  d.route_count = route_count;
-  d.joined = joined;
-  d.pieces = pieces;
-  d.server_routes = routes;
+  d.rt->route_count = route_count;
+  d.rt->joined = joined;
+  d.rt->pieces = pieces;
+  d.rt->server_routes = routes;
   d.rework_counts = rework_counts;
   for (std::size_t q = 0; q < fifo.size(); ++q) {
-    InPort& in = d.ins[q];
+    InPort& in = d.rt->ins[q];
     in.fifo.clear();
     in.head = 0;
     in.arrived = arrived[q];
     for (std::int64_t k = 0; k < fifo[q]; ++k, real_at += 2) in.fifo.push_back(PartSlot{reals[real_at], ints[at++], reals[real_at + 1]});
   }
   for (std::size_t k = 0; k < credits.size(); ++k) {
-    OutPort& out = d.outs[k];
+    OutPort& out = d.rt->outs[k];
     out.credits = credits[k];
     out.credit_head = 0;
     out.credits_in.assign(reals + real_at, reals + real_at + on_way[k]);
@@ -1178,9 +1185,10 @@ Factory::Factory(const FactoryModelConfig& config, std::uint64_t seed, MPI_Comm 
   // other rank sees us the same way.
   std::vector<int> neighbours;
   for (const Station& s : stations_) {
-    for (const detail::InPort& in : s.ins)
+    if (!s.routed) continue;
+    for (const detail::InPort& in : s.rt->ins)
       if (in.from >= 0 && !local_.contains(in.from)) neighbours.push_back(decomposition.owner(in.from));
-    for (const detail::OutPort& out : s.outs)
+    for (const detail::OutPort& out : s.rt->outs)
       if (out.to >= 0 && !local_.contains(out.to)) neighbours.push_back(decomposition.owner(out.to));
   }
   std::sort(neighbours.begin(), neighbours.end());
@@ -1207,13 +1215,14 @@ void Factory::build_ports(Station& s, const ModelIndex::Place& here) {
   const bool explicit_out = c.rework_elsewhere || !c.next.empty();
   s.routed = explicit_in || explicit_out || c.assembly || c.disassembly;
   if (!s.routed) return;
+  s.rt = std::make_unique<detail::Routing>();
   // Port 0 is the chain's input (the source, or the previous station), connected or not.
-  s.ins.resize(1);
-  s.ins[0].connected = s.first;
-  s.ins[0].capacity = s.first ? 0 : c.buffer_capacity;
+  s.rt->ins.resize(1);
+  s.rt->ins[0].connected = s.first;
+  s.rt->ins[0].capacity = s.first ? 0 : c.buffer_capacity;
   for (const ModelIndex::Edge& e : inputs) {
-    if (static_cast<std::size_t>(e.to_port) >= s.ins.size()) s.ins.resize(static_cast<std::size_t>(e.to_port) + 1);
-    detail::InPort& in = s.ins[static_cast<std::size_t>(e.to_port)];
+    if (static_cast<std::size_t>(e.to_port) >= s.rt->ins.size()) s.rt->ins.resize(static_cast<std::size_t>(e.to_port) + 1);
+    detail::InPort& in = s.rt->ins[static_cast<std::size_t>(e.to_port)];
     in.connected = true;
     in.from = e.from;
     in.from_port = e.from_port;
@@ -1221,51 +1230,51 @@ void Factory::build_ports(Station& s, const ModelIndex::Place& here) {
     in.credit_delay_s = e.delay_s;
   }
   for (const ModelIndex::Edge& e : outputs) {
-    detail::OutPort& out = s.outs.emplace_back();
+    detail::OutPort& out = s.rt->outs.emplace_back();
     out.to = e.to;
     out.to_port = e.to_port;
     out.delay_s = e.delay_s;
     out.capacity = e.to >= 0 ? e.capacity : 0;
     out.credits = out.capacity;
     out.rework = e.rework;
-    if (e.rework) s.rework_port = static_cast<std::int32_t>(s.outs.size()) - 1;
+    if (e.rework) s.rt->rework_port = static_cast<std::int32_t>(s.rt->outs.size()) - 1;
   }
-  s.routes = static_cast<std::int32_t>(s.outs.size()) - (s.rework_port >= 0 ? 1 : 0);
-  s.server_routes.assign(static_cast<std::size_t>(s.servers), detail::ServerRoute{});
-  s.policy = c.next.size() > 1 ? c.route : RoutePolicy::probability;
-  s.assembly = c.assembly;
-  s.disassembly = c.disassembly;
+  s.rt->routes = static_cast<std::int32_t>(s.rt->outs.size()) - (s.rt->rework_port >= 0 ? 1 : 0);
+  s.rt->server_routes.assign(static_cast<std::size_t>(s.servers), detail::ServerRoute{});
+  s.rt->policy = c.next.size() > 1 ? c.route : RoutePolicy::probability;
+  s.rt->assembly = c.assembly;
+  s.rt->disassembly = c.disassembly;
   s.reworks_parts = s.reworks_parts || c.rework_elsewhere;
-  if (s.policy == RoutePolicy::probability && s.routes > 1) {
+  if (s.rt->policy == RoutePolicy::probability && s.rt->routes > 1) {
     double total = 0.0;
     for (const RouteConfig& r : c.next) total += r.share;
     double sum = 0.0;
-    for (const RouteConfig& r : c.next) s.share_cumulative.push_back((sum += r.share) / total);
-    s.share_cumulative.back() = 1.0;
+    for (const RouteConfig& r : c.next) s.rt->share_cumulative.push_back((sum += r.share) / total);
+    s.rt->share_cumulative.back() = 1.0;
   }
-  if (s.policy == RoutePolicy::type) {
+  if (s.rt->policy == RoutePolicy::type) {
     // Each type to the route listing it, else to the first route listing none.
     std::int32_t rest = -1;
     for (std::size_t k = 0; k < c.next.size(); ++k)
       if (c.next[k].types.empty() && rest < 0) rest = static_cast<std::int32_t>(k);
-    s.type_route.assign(static_cast<std::size_t>(type_count_), rest);
+    s.rt->type_route.assign(static_cast<std::size_t>(type_count_), rest);
     for (std::size_t k = 0; k < c.next.size(); ++k)
-      for (int type : c.next[k].types) s.type_route[static_cast<std::size_t>(type)] = static_cast<std::int32_t>(k);
-    for (std::int32_t route : s.type_route)
+      for (int type : c.next[k].types) s.rt->type_route[static_cast<std::size_t>(type)] = static_cast<std::int32_t>(k);
+    for (std::int32_t route : s.rt->type_route)
       require(route >= 0, "factory: station " + index_.station_name(s.gid) + " routes by type but not every type");
   }
-  if (c.assembly) s.genealogy_width = static_cast<std::int32_t>(std::count_if(
-                      s.ins.begin(), s.ins.end(), [](const detail::InPort& in) { return in.connected; })) + 1;
-  if (c.disassembly) s.genealogy_width = s.routes + 1;
+  if (c.assembly) s.rt->genealogy_width = static_cast<std::int32_t>(std::count_if(
+                      s.rt->ins.begin(), s.rt->ins.end(), [](const detail::InPort& in) { return in.connected; })) + 1;
+  if (c.disassembly) s.rt->genealogy_width = s.rt->routes + 1;
   if (s.typed) {
     s.type_sink.assign(static_cast<std::size_t>(type_count_), 0);
     s.type_lead_s.assign(static_cast<std::size_t>(type_count_), 0.0);
   }
   // What it sends soonest: a part on a route, or a credit back on an input.
   s.send_delay_s = inf;
-  for (const detail::OutPort& out : s.outs)
+  for (const detail::OutPort& out : s.rt->outs)
     if (out.to >= 0) s.send_delay_s = std::min(s.send_delay_s, out.delay_s);
-  for (const detail::InPort& in : s.ins)
+  for (const detail::InPort& in : s.rt->ins)
     if (in.capacity > 0 && in.from >= 0) s.send_delay_s = std::min(s.send_delay_s, in.credit_delay_s);
   s.last = false;
   s.downstream_limited = false;
@@ -1382,9 +1391,9 @@ double Factory::deliver(bool agree) {
     Station& d = stations_[i];
     const auto port = static_cast<std::size_t>(m.reserved);  // of a routed station
     if (m.kind == kind_part) {
-      (d.routed ? d.ins[port].fifo : d.parts_in).push_back(detail::PartSlot{m.time_s, m.part_id, m.entry_time_s});
+      (d.routed ? d.rt->ins[port].fifo : d.parts_in).push_back(detail::PartSlot{m.time_s, m.part_id, m.entry_time_s});
     } else {
-      (d.routed ? d.outs[port].credits_in : d.credits_in).push_back(m.time_s);
+      (d.routed ? d.rt->outs[port].credits_in : d.credits_in).push_back(m.time_s);
     }
     // FIFOs are in non-decreasing time order, so this is exact, not just a lower bound.
     next_event_s_[i] = std::min(next_event_s_[i], m.time_s);
@@ -1632,8 +1641,8 @@ KpiReport Factory::report() const {
                                          static_cast<double>(s.scrapped),
                                          static_cast<double>(s.reworked),
                                          static_cast<double>(s.changeovers),
-                                         static_cast<double>(s.joined),
-                                         static_cast<double>(s.pieces),
+                                         static_cast<double>(s.routed ? s.rt->joined : 0),
+                                         static_cast<double>(s.routed ? s.rt->pieces : 0),
                                          fraction[kpi_busy],
                                          fraction[kpi_blocked],
                                          fraction[kpi_starved],
@@ -1877,9 +1886,9 @@ FactoryState Factory::save() const {
     detail::save_routes(s, st.route_int, st.route_real);
     st.route_int_count.push_back(static_cast<std::int64_t>(st.route_int.size() - ints_before));
     st.route_real_count.push_back(static_cast<std::int64_t>(st.route_real.size() - reals_before));
-    st.genealogy_width.push_back(s.genealogy_width);
-    st.genealogy_count.push_back(static_cast<std::int64_t>(s.genealogy.size()));
-    st.genealogy.insert(st.genealogy.end(), s.genealogy.begin(), s.genealogy.end());
+    st.genealogy_width.push_back(s.routed ? s.rt->genealogy_width : 0);
+    st.genealogy_count.push_back(s.routed ? static_cast<std::int64_t>(s.rt->genealogy.size()) : 0);
+    if (s.routed) st.genealogy.insert(st.genealogy.end(), s.rt->genealogy.begin(), s.rt->genealogy.end());
   }
   return st;
 }
@@ -2004,10 +2013,10 @@ std::string restore_problem(double time_s, const FactoryState& state, const std:
     route_int += n_ints;
     route_real += n_reals;
     const std::int64_t entries = state.genealogy_count[i];
-    if (state.genealogy_width[i] != s.genealogy_width || entries < 0 ||
-        (s.genealogy_width == 0 ? entries != 0 : entries % s.genealogy_width != 0))
+    const std::int64_t width = s.routed ? s.rt->genealogy_width : 0;
+    if (state.genealogy_width[i] != width || entries < 0 || (width == 0 ? entries != 0 : entries % width != 0))
       return "station " + std::to_string(s.gid) + ": the genealogy does not fit the station";
-    for (std::int64_t k = 0; k < entries; k += std::max<std::int64_t>(s.genealogy_width, 1)) {
+    for (std::int64_t k = 0; k < entries; k += std::max<std::int64_t>(width, 1)) {
       double t;
       std::memcpy(&t, &state.genealogy[genealogy + static_cast<std::size_t>(k)], sizeof t);
       if (!(t >= 0.0 && t <= time_s)) return "station " + std::to_string(s.gid) + ": a genealogy time is out of range";
@@ -2131,7 +2140,8 @@ void Factory::restore(double time_s, const FactoryState& state) {
                         time_s, &s);
     route_int += n_ints;
     route_real += n_reals;
-    s.genealogy.assign(state.genealogy.begin() + static_cast<std::ptrdiff_t>(genealogy),
+    if (s.routed)
+      s.rt->genealogy.assign(state.genealogy.begin() + static_cast<std::ptrdiff_t>(genealogy),
                        state.genealogy.begin() + static_cast<std::ptrdiff_t>(genealogy + state.genealogy_count[i]));
     genealogy += static_cast<std::size_t>(state.genealogy_count[i]);
     s.outbox.clear();

@@ -130,7 +130,8 @@
 // are added only in report(), at T.
 //
 // KPIs (cumulative from t = 0 to T = time_s(); ratios with a zero denominator are 0):
-// per station: processed, good, scrapped, reworked, busy/blocked/starved/down fractions (busy =
+// per station: processed, good, scrapped, reworked, changeovers, joined (components taken into
+// assemblies), pieces (made by disassembly beyond the parts themselves), busy/blocked/starved/down fractions (busy =
 // processing; blocked = holding a finished part without credit; starved = up with nothing
 // to do; off_shift dominates and down the rest; with c servers each is the mean over the
 // servers, accumulated in server-seconds), utilisation (= busy fraction), wip (time-average
