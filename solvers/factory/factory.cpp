@@ -143,67 +143,10 @@ struct Routing {
   std::int32_t genealogy_width = 0;
 };
 
-struct alignas(64) Station {
-  // Hot fields first, which a visit to the station reads (prefetch() loads them), the cold
-  // ones from `many` on. What the event loop reads first, in the first cache lines: the
-  // pending event times (+inf where none; service_end is the earliest of the servers',
-  // service_server the lowest index holding it) and the incoming FIFOs, whose entries
-  // before the heads are consumed. parts_in[part_head, part_head + parts_arrived) is the
-  // buffer, the rest is still on the conveyor.
-  double service_end = inf, fail_at = inf, repair_end = inf, next_arrival = inf;
-  double shift_change = inf;  // the calendar's next change (+inf without a calendar)
-  std::size_t part_head = 0;
-  std::int64_t parts_arrived = 0;
-  std::size_t credit_head = 0;
-  std::vector<PartSlot> parts_in;
-  std::vector<double> credits_in;
-  std::vector<comm::PartMessage> outbox;
-  std::int32_t service_server = 0;
-  std::int32_t servers = 1;
-  std::int32_t busy = 0, blocked = 0;  // servers busy (in service or preempted), blocked
-
-  // Configuration.
-  std::int64_t gid = 0;
-  std::int64_t line = 0;           // global line index
-  bool first = false, last = false;
-  bool breakdown = false, only_when_busy = false;
-  bool poisson = false;            // source kind (station 0 only)
-  bool downstream_limited = false; // buffer i+1 has a capacity: credits are counted
-  bool upstream_limited = false;   // own buffer has a capacity and an upstream station
-  bool cell = false;               // a robot cell: a service start waits for its outcome
-  std::int64_t own_capacity = 0;   // C_i (0 = unlimited), enforced here for source entries
-  double conveyor_s = inf;         // T_i, to the next station
-  double upstream_conveyor_s = inf;
-  double send_delay_s = inf;       // the shortest delay of what it sends (+inf: it sends nothing)
-  const DistributionProcessModel::Params* process = nullptr;  // with the default process model
-
-  // Dynamic state (see StateInt / StateReal in factory_state.hpp). One server lives in the
-  // station; several live in `many` (one allocation per multi-server station).
-  Server one;
-  bool down = false;
-  bool off_shift = false;      // outside the calendar's working time
-  bool source_waiting = false;
-  bool awaiting = false;       // a cell paused at pause_s before starting a service on `request`
-  bool outcome_ready = false;  // a cell's `ready` holds the outcome of that service
-  bool reworks_parts = false;  // max_rework > 0 (configuration, here for the packing)
-  bool typed = false;          // the model has part types (configuration, here for the packing)
-  bool routed = false;         // ports in `ins` and `outs` (configuration, here for the packing)
-  std::int64_t credits = 0;
-  std::int64_t service_count = 0, failure_count = 0, arrival_count = 0;
-  double ttf_left = inf;
-  std::int64_t kpi_state = kpi_starved;  // one server: the state of the open interval
-  std::int64_t processed = 0, good = 0, scrapped = 0, sink_count = 0, entered = 0, wip_count = 0;
-  // KPI accumulators, plain doubles added to at this station's events only (factory.hpp).
-  double state_s[kpi_states] = {};  // closed intervals (server-seconds), by KpiState
-  double state_since = 0.0;         // start of the open interval
-  double wip_area = 0.0;            // integral of wip_count over [0, wip_since]
-  double wip_since = 0.0;
-  double line_exit_s = 0.0;         // sum of exit - entry of parts leaving the line here
-  double lead_s = 0.0;              // the same over sink exits
-  std::int64_t events = 0;
-
-  // Cold: read only by several servers, shift changes, failures, repairs, source arrivals
-  // and cells.
+// A station's cold fields (Station::cold): read only by several servers, shift changes,
+// failures, repairs, source arrivals, reworks, part types, cells and routes.
+struct StationCold {
+  std::int64_t failure_count = 0;  // failures so far (the failure/repair draw counter)
   std::vector<Server> many;
   double open[kpi_states] = {};     // several servers: servers per state since state_since
   const ShiftCalendar* calendar = nullptr;  // nullptr: always working
@@ -230,19 +173,84 @@ struct alignas(64) Station {
   // not in parts_in and credits_in.
   std::unique_ptr<Routing> rt;
   const LineTypes* line_types = nullptr;  // routed typed models: the types of other lines' parts
+};
+
+struct alignas(64) Station {
+  // Hot fields first, which a visit to the station reads (prefetch() loads them), the cold
+  // ones in StationCold. What the event loop reads first, in the first cache lines: the
+  // pending event times (+inf where none; service_end is the earliest of the servers',
+  // service_server the lowest index holding it) and the incoming FIFOs, whose entries
+  // before the heads are consumed. parts_in[part_head, part_head + parts_arrived) is the
+  // buffer, the rest is still on the conveyor.
+  double service_end = inf, fail_at = inf, repair_end = inf, next_arrival = inf;
+  double shift_change = inf;  // the calendar's next change (+inf without a calendar)
+  std::size_t part_head = 0;
+  std::int64_t parts_arrived = 0;
+  std::size_t credit_head = 0;
+  std::vector<PartSlot> parts_in;
+  std::vector<double> credits_in;
+  std::vector<comm::PartMessage> outbox;
+  std::int32_t service_server = 0;
+  std::int32_t servers = 1;
+  std::int32_t busy = 0, blocked = 0;  // servers busy (in service or preempted), blocked
+  // What a delivery's send horizon reads (earliest_send_s), in the first three lines.
+  bool down = false;
+  bool off_shift = false;          // outside the calendar's working time
+  bool routed = false;             // ports in `ins` and `outs` (configuration)
+  double send_delay_s = inf;       // the shortest delay of what it sends (+inf: it sends nothing)
+
+  // Configuration.
+  bool first = false, last = false;
+  bool breakdown = false, only_when_busy = false;
+  bool poisson = false;            // source kind (station 0 only)
+  bool downstream_limited = false; // buffer i+1 has a capacity: credits are counted
+  bool upstream_limited = false;   // own buffer has a capacity and an upstream station
+  bool cell = false;               // a robot cell: a service start waits for its outcome
+  std::int64_t own_capacity = 0;   // C_i (0 = unlimited), enforced here for source entries
+  double conveyor_s = inf;         // T_i, to the next station
+  std::int64_t gid = 0;
+  std::int64_t line = 0;           // global line index
+  double upstream_conveyor_s = inf;
+  const DistributionProcessModel::Params* process = nullptr;  // with the default process model
+
+  // Dynamic state (see StateInt / StateReal in factory_state.hpp). One server lives in the
+  // station; several live in `many` (one allocation per multi-server station).
+  Server one;
+  bool source_waiting = false;
+  bool awaiting = false;       // a cell paused at pause_s before starting a service on `request`
+  bool outcome_ready = false;  // a cell's `ready` holds the outcome of that service
+  bool reworks_parts = false;  // max_rework > 0 (configuration, here for the packing)
+  bool typed = false;          // the model has part types (configuration, here for the packing)
+  std::int64_t credits = 0;
+  std::int64_t service_count = 0, arrival_count = 0;
+  double ttf_left = inf;
+  std::int64_t kpi_state = kpi_starved;  // one server: the state of the open interval
+  std::int64_t processed = 0, good = 0, scrapped = 0, sink_count = 0, entered = 0, wip_count = 0;
+  // KPI accumulators, plain doubles added to at this station's events only (factory.hpp).
+  double state_s[kpi_states] = {};  // closed intervals (server-seconds), by KpiState
+  double state_since = 0.0;         // start of the open interval
+  double wip_area = 0.0;            // integral of wip_count over [0, wip_since]
+  double wip_since = 0.0;
+  double line_exit_s = 0.0;         // sum of exit - entry of parts leaving the line here
+  double lead_s = 0.0;              // the same over sink exits
+  std::int64_t events = 0;
+
+  // The cold fields, apart (Factory::cold_), so that a station's hot fields fill 7 cache lines
+  // and the whole station 8: the window loop and the deliveries touch only the hot ones.
+  StationCold* cold = nullptr;
 
   // The rework count of part `id` in the FIFO (0 if it was never reworked here).
   std::int64_t reworks_of(std::int64_t id) const {
-    for (const auto& [part, count] : rework_counts)
+    for (const auto& [part, count] : cold->rework_counts)
       if (part == id) return count;
     return 0;
   }
-  // Takes part `id`'s count out of rework_counts (it starts a service) and returns it.
+  // Takes part `id`'s count out of the rework counts (it starts a service) and returns it.
   std::int64_t take_reworks(std::int64_t id) {
-    for (std::size_t k = 0; k < rework_counts.size(); ++k)
-      if (rework_counts[k].first == id) {
-        const std::int64_t count = rework_counts[k].second;
-        rework_counts.erase(rework_counts.begin() + static_cast<std::ptrdiff_t>(k));
+    for (std::size_t k = 0; k < cold->rework_counts.size(); ++k)
+      if (cold->rework_counts[k].first == id) {
+        const std::int64_t count = cold->rework_counts[k].second;
+        cold->rework_counts.erase(cold->rework_counts.begin() + static_cast<std::ptrdiff_t>(k));
         return count;
       }
     return 0;
@@ -250,21 +258,21 @@ struct alignas(64) Station {
 
   // The setup time of a machine changing over from type `from` to type `to`.
   double changeover_s(int from, int to) const {
-    for (const Changeover& c : config->changeover)
+    for (const Changeover& c : cold->config->changeover)
       if (c.from == from && c.to == to) return c.time_s;
-    return config->changeover_s;
+    return cold->config->changeover_s;
   }
 
   // The type of part `id` (typed models): its line's mix, which is this station's own in a
   // model without routes.
   int type_of(std::uint64_t seed, std::int64_t id) const {
-    return line_types != nullptr ? line_types->type_of(seed, id)
-                                 : types->type_of(seed, id >> part_count_bits, id & part_count_mask);
+    return cold->line_types != nullptr ? cold->line_types->type_of(seed, id)
+                                       : cold->types->type_of(seed, id >> part_count_bits, id & part_count_mask);
   }
   // Down or off shift: no service runs, starts or sends.
   bool halted() const { return down || off_shift; }
-  Server* server_data() { return servers == 1 ? &one : many.data(); }
-  const Server* server_data() const { return servers == 1 ? &one : many.data(); }
+  Server* server_data() { return servers == 1 ? &one : cold->many.data(); }
+  const Server* server_data() const { return servers == 1 ? &one : cold->many.data(); }
   std::int32_t idle() const { return servers - busy - blocked; }
   // service_end and service_server from the servers' service ends.
   void refresh_service_end() {
@@ -272,7 +280,7 @@ struct alignas(64) Station {
       service_end = one.service_end;
       return;
     }
-    const Server* v = many.data();
+    const Server* v = cold->many.data();
     service_end = v[0].service_end;
     service_server = 0;
     for (std::int32_t j = 1; j < servers; ++j)
@@ -306,8 +314,8 @@ struct alignas(64) Station {
     drop_consumed(parts_in, part_head);
     drop_consumed(credits_in, credit_head);
     if (routed) {
-      for (InPort& in : rt->ins) drop_consumed(in.fifo, in.head);
-      for (OutPort& out : rt->outs) drop_consumed(out.credits_in, out.credit_head);
+      for (InPort& in : cold->rt->ins) drop_consumed(in.fifo, in.head);
+      for (OutPort& out : cold->rt->outs) drop_consumed(out.credits_in, out.credit_head);
     }
   }
   template <class T>
@@ -328,11 +336,11 @@ struct alignas(64) Station {
     const std::size_t next_part = part_head + static_cast<std::size_t>(parts_arrived);
     if (next_part < parts_in.size()) t = std::min(t, parts_in[next_part].time_s);
     if (routed) {
-      for (const InPort& in : rt->ins) {
+      for (const InPort& in : cold->rt->ins) {
         const std::size_t next_in = in.head + static_cast<std::size_t>(in.arrived);
         if (next_in < in.fifo.size()) t = std::min(t, in.fifo[next_in].time_s);
       }
-      for (const OutPort& out : rt->outs)
+      for (const OutPort& out : cold->rt->outs)
         if (out.credit_head < out.credits_in.size()) t = std::min(t, out.credits_in[out.credit_head]);
     }
     return t;
@@ -354,10 +362,10 @@ struct alignas(64) Station {
     }
     if (routed) {  // any credit may free a held part, any part start a service
       if (blocked > 0)
-        for (const OutPort& out : rt->outs)
+        for (const OutPort& out : cold->rt->outs)
           if (out.credit_head < out.credits_in.size()) t = std::min(t, out.credits_in[out.credit_head]);
       if (busy + blocked < servers)
-        for (const InPort& in : rt->ins)
+        for (const InPort& in : cold->rt->ins)
           if (in.head < in.fifo.size()) t = std::min(t, in.fifo[in.head].time_s);
     }
     return t;
@@ -370,7 +378,7 @@ struct alignas(64) Station {
     double sum = 0.0;
     for (std::size_t i = part_head; i < parts_in.size(); ++i) sum += T - parts_in[i].entry_time_s;
     if (routed)
-      for (const InPort& in : rt->ins)
+      for (const InPort& in : cold->rt->ins)
         for (std::size_t i = in.head; i < in.fifo.size(); ++i) sum += T - in.fifo[i].entry_time_s;
     const Server* v = server_data();
     for (std::int32_t j = 0; j < servers; ++j)
@@ -383,8 +391,8 @@ struct alignas(64) Station {
   // in a row.
   void prefetch(bool fifos) const {
     const char* p = reinterpret_cast<const char*>(this);
-    const char* cold = reinterpret_cast<const char*>(&many);
-    for (; p < cold; p += 64) __builtin_prefetch(p);
+    const char* end = reinterpret_cast<const char*>(&cold);
+    for (; p < end; p += 64) __builtin_prefetch(p);
     if (fifos) {
       if (credit_head < credits_in.size()) __builtin_prefetch(credits_in.data() + credit_head);
       const std::size_t next_part = part_head + static_cast<std::size_t>(parts_arrived);
@@ -409,7 +417,7 @@ struct StationRunner {
   const DistributionProcessModel* distribution;
 
   double interarrival(const Station& s, std::int64_t k) const {
-    return s.poisson ? exponential(seed, rng::Stream::source_arrival, s.gid, k, s.interval_s) : s.interval_s;
+    return s.poisson ? exponential(seed, rng::Stream::source_arrival, s.gid, k, s.cold->interval_s) : s.cold->interval_s;
   }
   // wip_count changes by `delta` at t: close the constant piece since the last change.
   static void change_wip(Station& s, double t, std::int64_t delta) {
@@ -442,7 +450,7 @@ struct StationRunner {
   // The lowest-index server in `phase` (one exists).
   static Server& first_server(Station& s, std::int32_t phase) {
     if (s.servers == 1) return s.one;
-    Server* v = s.many.data();
+    Server* v = s.cold->many.data();
     std::int32_t j = 0;
     while (v[j].phase != phase) ++j;
     return v[j];
@@ -461,11 +469,11 @@ struct StationRunner {
     if (s.cell) {
       if (!s.outcome_ready) {
         s.awaiting = true;
-        s.pause_s = t;
-        s.request = part;
+        s.cold->pause_s = t;
+        s.cold->request = part;
         return false;
       }
-      o = s.ready;
+      o = s.cold->ready;
       s.outcome_ready = false;
       return true;
     }
@@ -481,7 +489,7 @@ struct StationRunner {
     if (s.typed) {  // a machine changing over to another type first spends the setup time
       if (v.last_type >= 0 && v.last_type != type) {
         o.duration_s += s.changeover_s(v.last_type, type);
-        ++s.changeovers;
+        ++s.cold->changeovers;
       }
       v.last_type = static_cast<std::int16_t>(type);
     }
@@ -503,8 +511,8 @@ struct StationRunner {
     s.lead_s += t - entry_time;
     s.line_exit_s += t - entry_time;
     if (s.typed) {
-      ++s.type_sink[static_cast<std::size_t>(type)];
-      s.type_lead_s[static_cast<std::size_t>(type)] += t - entry_time;
+      ++s.cold->type_sink[static_cast<std::size_t>(type)];
+      s.cold->type_lead_s[static_cast<std::size_t>(type)] += t - entry_time;
     }
   }
 
@@ -514,8 +522,8 @@ struct StationRunner {
   static std::int32_t oldest_input(const Station& s) {
     std::int32_t best = -1;
     double best_t = inf;
-    for (std::size_t q = 0; q < s.rt->ins.size(); ++q) {
-      const InPort& in = s.rt->ins[q];
+    for (std::size_t q = 0; q < s.cold->rt->ins.size(); ++q) {
+      const InPort& in = s.cold->rt->ins[q];
       if (in.arrived > 0 && (best < 0 || in.fifo[in.head].time_s < best_t)) {
         best = static_cast<std::int32_t>(q);
         best_t = in.fifo[in.head].time_s;
@@ -526,8 +534,8 @@ struct StationRunner {
   // Assembly: the product's input if every connected input has a part in the buffer, else -1.
   static std::int32_t assembly_ready(const Station& s) {
     std::int32_t product = -1;
-    for (std::size_t q = 0; q < s.rt->ins.size(); ++q) {
-      const InPort& in = s.rt->ins[q];
+    for (std::size_t q = 0; q < s.cold->rt->ins.size(); ++q) {
+      const InPort& in = s.cold->rt->ins[q];
       if (!in.connected) continue;
       if (in.arrived == 0) return -1;
       if (product < 0) product = static_cast<std::int32_t>(q);
@@ -536,7 +544,7 @@ struct StationRunner {
   }
   // Takes the oldest part of input q out of the buffer; a credit goes back unless it stays.
   static PartSlot take_input(Station& s, std::int32_t q, bool credit, double t) {
-    InPort& in = s.rt->ins[static_cast<std::size_t>(q)];
+    InPort& in = s.cold->rt->ins[static_cast<std::size_t>(q)];
     const PartSlot p = in.fifo[in.head++];
     --in.arrived;
     if (credit && in.capacity > 0)
@@ -545,20 +553,20 @@ struct StationRunner {
   }
   // The route of a good part leaving server j, or -1 if it is decided when it can leave.
   std::int32_t choose_route(Station& s, const Server& v) const {
-    if (s.rt->disassembly || (s.rt->policy == RoutePolicy::shortest_queue && s.rt->routes > 1)) return -1;
-    if (s.rt->routes == 1) return 0;
-    switch (s.rt->policy) {
+    if (s.cold->rt->disassembly || (s.cold->rt->policy == RoutePolicy::shortest_queue && s.cold->rt->routes > 1)) return -1;
+    if (s.cold->rt->routes == 1) return 0;
+    switch (s.cold->rt->policy) {
       case RoutePolicy::probability: {
         const double u = rng::uniform0(rng::draw(seed, rng::Stream::route, static_cast<std::uint64_t>(v.part_id),
                                                  static_cast<std::uint64_t>(s.gid)));
         std::int32_t k = 0;
-        while (k + 1 < s.rt->routes && !(u <= s.rt->share_cumulative[static_cast<std::size_t>(k)])) ++k;
+        while (k + 1 < s.cold->rt->routes && !(u <= s.cold->rt->share_cumulative[static_cast<std::size_t>(k)])) ++k;
         return k;
       }
       case RoutePolicy::type:
-        return s.rt->type_route[static_cast<std::size_t>(v.last_type)];
+        return s.cold->rt->type_route[static_cast<std::size_t>(v.last_type)];
       default:  // round_robin
-        return static_cast<std::int32_t>(s.rt->route_count++ % s.rt->routes);
+        return static_cast<std::int32_t>(s.cold->rt->route_count++ % s.cold->rt->routes);
     }
   }
   // shortest_queue: the route with a free place whose buffer holds the fewest parts as far
@@ -566,8 +574,8 @@ struct StationRunner {
   static std::int32_t shortest_queue(const Station& s) {
     std::int32_t best = -1;
     std::int64_t best_queue = 0;
-    for (std::int32_t k = 0; k < s.rt->routes; ++k) {
-      const OutPort& o = s.rt->outs[static_cast<std::size_t>(k)];
+    for (std::int32_t k = 0; k < s.cold->rt->routes; ++k) {
+      const OutPort& o = s.cold->rt->outs[static_cast<std::size_t>(k)];
       const std::int64_t queue = o.capacity - o.credits;
       if (o.credits > 0 && (best < 0 || queue < best_queue)) {
         best = k;
@@ -579,7 +587,7 @@ struct StationRunner {
   static bool free_place(const OutPort& o) { return o.to < 0 || o.capacity == 0 || o.credits > 0; }
   // Sends a part on route k (or lets it leave the plant there).
   static void send(Station& s, std::int32_t k, std::int64_t id, double entry_time, int type, double t) {
-    OutPort& o = s.rt->outs[static_cast<std::size_t>(k)];
+    OutPort& o = s.cold->rt->outs[static_cast<std::size_t>(k)];
     if (o.to < 0) {
       count_sink(s, entry_time, type, t);
       return;
@@ -589,31 +597,31 @@ struct StationRunner {
   }
   // Held parts leave at free places, the lowest server first (one waiting for a full route
   // does not hold up one whose route is free).
-  void release_routed(Station& s, double t) const {
+  __attribute__((noinline)) void release_routed(Station& s, double t) const {
     Server* v = s.server_data();
     for (std::int32_t j = 0; j < s.servers && s.blocked > 0; ++j) {
       if (v[j].phase != phase_blocked) continue;
-      std::int32_t& out = s.rt->server_routes[static_cast<std::size_t>(j)].out;
+      std::int32_t& out = s.cold->rt->server_routes[static_cast<std::size_t>(j)].out;
       const int type = std::max<int>(v[j].last_type, 0);
-      if (s.rt->disassembly && out < 0) {
+      if (s.cold->rt->disassembly && out < 0) {
         bool all_free = true;
-        for (std::int32_t k = 0; k < s.rt->routes; ++k) all_free = all_free && free_place(s.rt->outs[static_cast<std::size_t>(k)]);
+        for (std::int32_t k = 0; k < s.cold->rt->routes; ++k) all_free = all_free && free_place(s.cold->rt->outs[static_cast<std::size_t>(k)]);
         if (!all_free) continue;
         // Piece k >= 1 is a new part (it enters the plant here); piece 0 is the part itself.
-        s.rt->genealogy.push_back(time_bits(t));
-        s.rt->genealogy.push_back(v[j].part_id);
-        for (std::int32_t k = 0; k < s.rt->routes; ++k) {
+        s.cold->rt->genealogy.push_back(time_bits(t));
+        s.cold->rt->genealogy.push_back(v[j].part_id);
+        for (std::int32_t k = 0; k < s.cold->rt->routes; ++k) {
           const std::int64_t id = k == 0 ? v[j].part_id : v[j].part_id | (std::int64_t{k} << piece_bits);
           if (k > 0) {
-            s.rt->genealogy.push_back(id);
-            ++s.rt->pieces;
+            s.cold->rt->genealogy.push_back(id);
+            ++s.cold->rt->pieces;
             ++s.entered;
           }
           send(s, k, id, k == 0 ? v[j].entry_time : t, type, t);
         }
       } else {
         const std::int32_t k = out >= 0 ? out : shortest_queue(s);
-        if (k < 0 || !free_place(s.rt->outs[static_cast<std::size_t>(k)])) continue;
+        if (k < 0 || !free_place(s.cold->rt->outs[static_cast<std::size_t>(k)])) continue;
         send(s, k, v[j].part_id, v[j].entry_time, type, t);
       }
       out = -1;
@@ -623,38 +631,38 @@ struct StationRunner {
     }
   }
   // A routed station's progress (see progress()).
-  bool progress_routed(Station& s, double t) const {
+  __attribute__((noinline)) bool progress_routed(Station& s, double t) const {
     const bool halted = s.halted();
     for (;;) {
       if (!halted && s.blocked > 0) release_routed(s, t);
       while (!halted && s.busy + s.blocked < s.servers) {
-        const std::int32_t q = s.rt->assembly ? assembly_ready(s) : oldest_input(s);
+        const std::int32_t q = s.cold->rt->assembly ? assembly_ready(s) : oldest_input(s);
         if (q < 0) break;
-        const InPort& in = s.rt->ins[static_cast<std::size_t>(q)];
+        const InPort& in = s.cold->rt->ins[static_cast<std::size_t>(q)];
         const PartSlot head = in.fifo[in.head];
         const int type = s.typed ? s.type_of(seed, head.id) : 0;
         Outcome o;
         if (!draw_outcome(s, Part{head.id, head.entry_time_s, type}, t, o)) return true;
         const std::int64_t reworks = s.reworks_parts ? s.take_reworks(head.id) : 0;
-        const bool comes_back = s.rt->rework_port < 0 && o.good && o.rework && reworks < s.max_rework;
+        const bool comes_back = s.cold->rt->rework_port < 0 && o.good && o.rework && reworks < s.cold->max_rework;
         const PartSlot p = take_input(s, q, !comes_back, t);
-        if (s.rt->assembly) {  // the other inputs' parts become components of the product
-          s.rt->genealogy.push_back(time_bits(t));
-          s.rt->genealogy.push_back(p.id);
-          for (std::size_t c = static_cast<std::size_t>(q) + 1; c < s.rt->ins.size(); ++c) {
-            if (!s.rt->ins[c].connected) continue;
+        if (s.cold->rt->assembly) {  // the other inputs' parts become components of the product
+          s.cold->rt->genealogy.push_back(time_bits(t));
+          s.cold->rt->genealogy.push_back(p.id);
+          for (std::size_t c = static_cast<std::size_t>(q) + 1; c < s.cold->rt->ins.size(); ++c) {
+            if (!s.cold->rt->ins[c].connected) continue;
             const PartSlot component = take_input(s, static_cast<std::int32_t>(c), true, t);
-            s.rt->genealogy.push_back(component.id);
-            ++s.rt->joined;
+            s.cold->rt->genealogy.push_back(component.id);
+            ++s.cold->rt->joined;
             s.line_exit_s += t - component.entry_time_s;
             change_wip(s, t, -1);
           }
         }
         const std::int32_t j = first_server_index(s, phase_idle);
-        s.rt->server_routes[static_cast<std::size_t>(j)] = ServerRoute{q, -1};
+        s.cold->rt->server_routes[static_cast<std::size_t>(j)] = ServerRoute{q, -1};
         begin_service(s, s.server_data()[j], p, type, o, reworks, t);
       }
-      InPort& source = s.rt->ins[0];
+      InPort& source = s.cold->rt->ins[0];
       if (s.source_waiting && (s.own_capacity == 0 || source.arrived < s.own_capacity)) {
         source.fifo.insert(source.fifo.begin() + static_cast<std::ptrdiff_t>(source.head) + source.arrived,
                            PartSlot{t, (s.line << part_count_bits) | (s.arrival_count - 1), t});
@@ -669,20 +677,20 @@ struct StationRunner {
     }
   }
   // A routed station's service end of server j (good, scrap, rework here or elsewhere).
-  void finish_routed(Station& s, std::int32_t j, double t) const {
+  __attribute__((noinline)) void finish_routed(Station& s, std::int32_t j, double t) const {
     Server& v = s.server_data()[j];
-    ServerRoute& r = s.rt->server_routes[static_cast<std::size_t>(j)];
-    if (v.good && v.rework && v.reworks < s.max_rework) {
-      ++s.reworked;
-      s.rework_counts.emplace_back(v.part_id, std::int64_t{v.reworks} + 1);
-      if (s.rt->rework_port < 0) {  // back into the buffer of its input, keeping its place
-        InPort& in = s.rt->ins[static_cast<std::size_t>(r.in)];
+    ServerRoute& r = s.cold->rt->server_routes[static_cast<std::size_t>(j)];
+    if (v.good && v.rework && v.reworks < s.cold->max_rework) {
+      ++s.cold->reworked;
+      s.cold->rework_counts.emplace_back(v.part_id, std::int64_t{v.reworks} + 1);
+      if (s.cold->rt->rework_port < 0) {  // back into the buffer of its input, keeping its place
+        InPort& in = s.cold->rt->ins[static_cast<std::size_t>(r.in)];
         in.fifo.insert(in.fifo.begin() + static_cast<std::ptrdiff_t>(in.head) + in.arrived,
                        PartSlot{t, v.part_id, v.entry_time});
         ++in.arrived;
         v.phase = phase_idle;
       } else {  // to the rework station, on a route that is never full
-        r.out = s.rt->rework_port;
+        r.out = s.cold->rt->rework_port;
         v.phase = phase_blocked;
         ++s.blocked;
       }
@@ -694,7 +702,7 @@ struct StationRunner {
     } else {
       ++s.good;
       r.out = choose_route(s, v);
-      if (r.out >= 0 && s.rt->outs[static_cast<std::size_t>(r.out)].to < 0) {  // to the sink: never blocked
+      if (r.out >= 0 && s.cold->rt->outs[static_cast<std::size_t>(r.out)].to < 0) {  // to the sink: never blocked
         count_sink(s, v.entry_time, std::max<int>(v.last_type, 0), t);
         leave_station(s, t);
         v.phase = phase_idle;
@@ -704,6 +712,28 @@ struct StationRunner {
         ++s.blocked;
       }
     }
+  }
+
+  // A routed station's earliest credit or part arrival (+inf if none; a credit before a part
+  // at the same time, the lowest port first). Returned by value: run()'s event time stays in
+  // a register.
+  struct PortEvent {
+    double t = inf;
+    int ev = ev_none;
+    std::size_t port = 0;
+  };
+  __attribute__((noinline)) static PortEvent next_port_event(const Station& s) {
+    PortEvent e;
+    for (std::size_t q = 0; q < s.cold->rt->outs.size(); ++q) {
+      const OutPort& o = s.cold->rt->outs[q];
+      if (o.credit_head < o.credits_in.size() && o.credits_in[o.credit_head] < e.t) e = {o.credits_in[o.credit_head], ev_credit, q};
+    }
+    for (std::size_t q = 0; q < s.cold->rt->ins.size(); ++q) {
+      const InPort& in = s.cold->rt->ins[q];
+      const std::size_t next_in = in.head + static_cast<std::size_t>(in.arrived);
+      if (next_in < in.fifo.size() && in.fifo[next_in].time_s < e.t) e = {in.fifo[next_in].time_s, ev_part, q};
+    }
+    return e;
   }
 
   // Returns true when a cell pauses before a service start (nothing changed since the
@@ -731,7 +761,7 @@ struct StationRunner {
         --s.parts_arrived;
         // A part that will fail inspection and come back keeps its place in the buffer.
         const std::int64_t reworks = s.reworks_parts ? s.take_reworks(p.id) : 0;
-        const bool comes_back = o.good && o.rework && reworks < s.max_rework;
+        const bool comes_back = o.good && o.rework && reworks < s.cold->max_rework;
         if (s.upstream_limited && !comes_back)
           s.outbox.push_back(comm::PartMessage{s.gid - 1, kind_credit, 0, t + s.upstream_conveyor_s, -1, 0.0});
         begin_service(s, first_server(s, phase_idle), p, type, o, reworks, t);
@@ -766,10 +796,10 @@ struct StationRunner {
     }
     double now[kpi_states];
     s.open_counts(now);
-    if (std::equal(now, now + kpi_states, s.open)) return;
-    for (int k = 0; k < kpi_states; ++k) s.state_s[k] += s.open[k] * (t - s.state_since);
+    if (std::equal(now, now + kpi_states, s.cold->open)) return;
+    for (int k = 0; k < kpi_states; ++k) s.state_s[k] += s.cold->open[k] * (t - s.state_since);
     s.state_since = t;
-    std::copy(now, now + kpi_states, s.open);
+    std::copy(now, now + kpi_states, s.cold->open);
   }
 
   // Returns the time of the station's next event (>= window_end), or, for a cell that paused
@@ -777,8 +807,8 @@ struct StationRunner {
   // is ready, it goes on from there.
   double run(Station& s, double window_end) const {
     if (s.outcome_ready) {
-      if (s.routed ? progress_routed(s, s.pause_s) : progress(s, s.pause_s)) return s.pause_s;  // started it, and pauses for the next
-      close_kpi_interval(s, s.pause_s);
+      if (s.routed ? progress_routed(s, s.cold->pause_s) : progress(s, s.cold->pause_s)) return s.cold->pause_s;  // started it, and pauses for the next
+      close_kpi_interval(s, s.cold->pause_s);
     }
     for (;;) {
       double t = inf;
@@ -793,30 +823,13 @@ struct StationRunner {
         t = s.parts_in[next_part].time_s;
         ev = ev_part;
       }
-      std::size_t port = 0;  // of a routed station's credit or part
+      std::size_t port = 0;  // of a routed station's credit or part (its parts_in and credits_in are empty)
       if (s.routed) {
-        for (std::size_t q = 0; q < s.rt->outs.size(); ++q) {
-          const OutPort& o = s.rt->outs[q];
-          if (o.credit_head < o.credits_in.size() && o.credits_in[o.credit_head] < t) {
-            t = o.credits_in[o.credit_head];
-            ev = ev_credit;
-            port = q;
-          }
-        }
-        std::size_t part_port = 0;
-        double part_t = inf;
-        for (std::size_t q = 0; q < s.rt->ins.size(); ++q) {
-          const InPort& in = s.rt->ins[q];
-          const std::size_t next_in = in.head + static_cast<std::size_t>(in.arrived);
-          if (next_in < in.fifo.size() && in.fifo[next_in].time_s < part_t) {
-            part_t = in.fifo[next_in].time_s;
-            part_port = q;
-          }
-        }
-        if (part_t < t) {  // a credit at the same time comes first
-          t = part_t;
-          ev = ev_part;
-          port = part_port;
+        const PortEvent e = next_port_event(s);
+        if (e.t < t) {
+          t = e.t;
+          ev = e.ev;
+          port = e.port;
         }
       }
       if (s.repair_end < t) {
@@ -848,22 +861,22 @@ struct StationRunner {
       switch (ev) {
         case ev_credit:
           if (s.routed) {
-            ++s.rt->outs[port].credit_head;
-            ++s.rt->outs[port].credits;
+            ++s.cold->rt->outs[port].credit_head;
+            ++s.cold->rt->outs[port].credits;
           } else {
             ++s.credit_head;
             ++s.credits;
           }
           break;
         case ev_part:
-          if (s.routed) ++s.rt->ins[port].arrived;
+          if (s.routed) ++s.cold->rt->ins[port].arrived;
           else ++s.parts_arrived;
           change_wip(s, t, +1);
           break;
         case ev_repair: {
           s.down = false;
           s.repair_end = inf;
-          const double ttf = exponential(seed, rng::Stream::failure, s.gid, s.failure_count, s.mtbf_s);
+          const double ttf = exponential(seed, rng::Stream::failure, s.gid, s.cold->failure_count, s.cold->mtbf_s);
           if (s.only_when_busy) {
             s.ttf_left = ttf;
             if (s.busy > 0 && !s.off_shift) s.fail_at = t + ttf;  // off shift nothing is processed
@@ -874,8 +887,8 @@ struct StationRunner {
           break;
         }
         case ev_shift: {
-          const bool start = s.shift_n % 2 == 0;
-          s.shift_change = s.calendar->change_time(++s.shift_n);
+          const bool start = s.cold->shift_n % 2 == 0;
+          s.shift_change = s.cold->calendar->change_time(++s.cold->shift_n);
           if (start) {
             s.off_shift = false;
             if (!s.down) {
@@ -904,13 +917,13 @@ struct StationRunner {
           }
           if (s.routed) {
             finish_routed(s, s.service_server, t);
-          } else if (v.good && v.rework && v.reworks < s.max_rework) {
+          } else if (v.good && v.rework && v.reworks < s.cold->max_rework) {
             // Failed inspection, attempts left: back to the end of the buffer (the part
             // stays at the station, so the WIP and the kanban places do not change).
-            ++s.reworked;
+            ++s.cold->reworked;
             const auto at = s.parts_in.begin() + static_cast<std::ptrdiff_t>(s.part_head) + s.parts_arrived;
             s.parts_in.insert(at, PartSlot{t, v.part_id, v.entry_time});
-            s.rework_counts.emplace_back(v.part_id, std::int64_t{v.reworks} + 1);
+            s.cold->rework_counts.emplace_back(v.part_id, std::int64_t{v.reworks} + 1);
             ++s.parts_arrived;
             v.phase = phase_idle;
           } else if (!v.good || v.rework) {  // scrap, or failed inspection once too often
@@ -933,8 +946,8 @@ struct StationRunner {
           break;
         }
         case ev_failure: {
-          const std::int64_t k = s.failure_count++;
-          s.repair_end = t + exponential(seed, rng::Stream::repair, s.gid, k, s.mttr_s);
+          const std::int64_t k = s.cold->failure_count++;
+          s.repair_end = t + exponential(seed, rng::Stream::repair, s.gid, k, s.cold->mttr_s);
           if (!s.off_shift) halt(s, t);
           s.down = true;
           s.fail_at = inf;
@@ -962,32 +975,32 @@ struct StationRunner {
 // times; the credits' arrival times.
 void save_routes(const Station& s, std::vector<std::int64_t>& ints, std::vector<double>& reals) {
   if (!s.routed) return;
-  const std::int64_t header[] = {static_cast<std::int64_t>(s.rt->ins.size()), static_cast<std::int64_t>(s.rt->outs.size()),
-                                 s.rt->route_count, s.rt->joined, s.rt->pieces, static_cast<std::int64_t>(s.rework_counts.size())};
+  const std::int64_t header[] = {static_cast<std::int64_t>(s.cold->rt->ins.size()), static_cast<std::int64_t>(s.cold->rt->outs.size()),
+                                 s.cold->rt->route_count, s.cold->rt->joined, s.cold->rt->pieces, static_cast<std::int64_t>(s.cold->rework_counts.size())};
   ints.insert(ints.end(), std::begin(header), std::end(header));
-  for (const InPort& in : s.rt->ins) {
+  for (const InPort& in : s.cold->rt->ins) {
     ints.push_back(static_cast<std::int64_t>(in.fifo.size() - in.head));
     ints.push_back(in.arrived);
   }
-  for (const OutPort& out : s.rt->outs) {
+  for (const OutPort& out : s.cold->rt->outs) {
     ints.push_back(out.credits);
     ints.push_back(static_cast<std::int64_t>(out.credits_in.size() - out.credit_head));
   }
-  for (const ServerRoute& r : s.rt->server_routes) {
+  for (const ServerRoute& r : s.cold->rt->server_routes) {
     ints.push_back(r.in);
     ints.push_back(r.out);
   }
-  for (const auto& [id, count] : s.rework_counts) {
+  for (const auto& [id, count] : s.cold->rework_counts) {
     ints.push_back(id);
     ints.push_back(count);
   }
-  for (const InPort& in : s.rt->ins)
+  for (const InPort& in : s.cold->rt->ins)
     for (std::size_t k = in.head; k < in.fifo.size(); ++k) {
       ints.push_back(in.fifo[k].id);
       reals.push_back(in.fifo[k].time_s);
       reals.push_back(in.fifo[k].entry_time_s);
     }
-  for (const OutPort& out : s.rt->outs)
+  for (const OutPort& out : s.cold->rt->outs)
     reals.insert(reals.end(), out.credits_in.begin() + static_cast<std::ptrdiff_t>(out.credit_head), out.credits_in.end());
 }
 
@@ -1006,17 +1019,17 @@ std::string load_routes(const Station& s, const std::int64_t* ints, std::size_t 
   std::int64_t n_in = 0, n_out = 0, route_count = 0, joined = 0, pieces = 0, reworks = 0;
   if (!next(n_in) || !next(n_out) || !next(route_count) || !next(joined) || !next(pieces) || !next(reworks))
     return "the routing state is cut short";
-  if (n_in != static_cast<std::int64_t>(s.rt->ins.size()) || n_out != static_cast<std::int64_t>(s.rt->outs.size()))
+  if (n_in != static_cast<std::int64_t>(s.cold->rt->ins.size()) || n_out != static_cast<std::int64_t>(s.cold->rt->outs.size()))
     return "the routing state has other ports than the deck";
   if (route_count < 0 || route_count > most || joined < 0 || joined > most || pieces < 0 || pieces > most ||
       reworks < 0 || reworks > most)
     return "a routing counter is out of range";
-  std::vector<std::int64_t> fifo(static_cast<std::size_t>(n_in)), arrived(fifo.size()), credits(s.rt->outs.size()),
-      on_way(s.rt->outs.size());
+  std::vector<std::int64_t> fifo(static_cast<std::size_t>(n_in)), arrived(fifo.size()), credits(s.cold->rt->outs.size()),
+      on_way(s.cold->rt->outs.size());
   std::int64_t parts = 0, credit_total = 0;
   for (std::size_t q = 0; q < fifo.size(); ++q) {
     if (!next(fifo[q]) || !next(arrived[q])) return "the routing state is cut short";
-    const InPort& in = s.rt->ins[q];
+    const InPort& in = s.cold->rt->ins[q];
     if (fifo[q] < 0 || arrived[q] < 0 || arrived[q] > fifo[q] || fifo[q] > most)
       return "input " + std::to_string(q) + ": a FIFO length is out of range";
     if (in.capacity > 0 && in.from >= 0 && fifo[q] > in.capacity)
@@ -1026,7 +1039,7 @@ std::string load_routes(const Station& s, const std::int64_t* ints, std::size_t 
   }
   for (std::size_t k = 0; k < credits.size(); ++k) {
     if (!next(credits[k]) || !next(on_way[k])) return "the routing state is cut short";
-    const std::int64_t cap = s.rt->outs[k].capacity;
+    const std::int64_t cap = s.cold->rt->outs[k].capacity;
     if (credits[k] < 0 || on_way[k] < 0 || credits[k] > cap || on_way[k] > cap)
       return "route " + std::to_string(k) + ": " + std::to_string(credits[k]) + " credits and " +
              std::to_string(on_way[k]) + " on the way for a buffer of " + std::to_string(cap);
@@ -1041,7 +1054,7 @@ std::string load_routes(const Station& s, const std::int64_t* ints, std::size_t 
   }
   std::vector<std::pair<std::int64_t, std::int64_t>> rework_counts(static_cast<std::size_t>(reworks));
   for (auto& [id, count] : rework_counts)
-    if (!next(id) || !next(count) || count < 1 || count > s.max_rework) return "a rework count is out of range";
+    if (!next(id) || !next(count) || count < 1 || count > s.cold->max_rework) return "a rework count is out of range";
   if (n_ints - at != static_cast<std::size_t>(parts) || n_reals != static_cast<std::size_t>(2 * parts + credit_total))
     return "the routing state's FIFOs do not match their lengths";
   for (std::size_t q = 0, r = 0; q < fifo.size(); ++q)
@@ -1054,20 +1067,20 @@ std::string load_routes(const Station& s, const std::int64_t* ints, std::size_t 
     if (!(reals[k] >= time_s)) return "a credit on its way arrives before the time";
   if (into == nullptr) return "";
   Station& d = *into;
-  d.rt->route_count = route_count;
-  d.rt->joined = joined;
-  d.rt->pieces = pieces;
-  d.rt->server_routes = routes;
-  d.rework_counts = rework_counts;
+  d.cold->rt->route_count = route_count;
+  d.cold->rt->joined = joined;
+  d.cold->rt->pieces = pieces;
+  d.cold->rt->server_routes = routes;
+  d.cold->rework_counts = rework_counts;
   for (std::size_t q = 0; q < fifo.size(); ++q) {
-    InPort& in = d.rt->ins[q];
+    InPort& in = d.cold->rt->ins[q];
     in.fifo.clear();
     in.head = 0;
     in.arrived = arrived[q];
     for (std::int64_t k = 0; k < fifo[q]; ++k, real_at += 2) in.fifo.push_back(PartSlot{reals[real_at], ints[at++], reals[real_at + 1]});
   }
   for (std::size_t k = 0; k < credits.size(); ++k) {
-    OutPort& out = d.rt->outs[k];
+    OutPort& out = d.cold->rt->outs[k];
     out.credits = credits[k];
     out.credit_head = 0;
     out.credits_in.assign(reals + real_at, reals + real_at + on_way[k]);
@@ -1114,6 +1127,8 @@ Factory::Factory(const FactoryModelConfig& config, std::uint64_t seed, MPI_Comm 
       }
   }
   stations_.resize(static_cast<std::size_t>(local_.size()));
+  cold_.resize(stations_.size());
+  for (std::size_t i = 0; i < stations_.size(); ++i) stations_[i].cold = &cold_[i];
   for (std::int64_t g = local_.begin; g < local_.end; ++g) {
     Station& s = stations_[static_cast<std::size_t>(g - local_.begin)];
     const ModelIndex::Place here = index_.place(g);
@@ -1123,39 +1138,39 @@ Factory::Factory(const FactoryModelConfig& config, std::uint64_t seed, MPI_Comm 
     s.first = g == here.line_begin;
     s.last = g + 1 == here.line_end;
     s.own_capacity = c.buffer_capacity;
-    s.max_rework = c.max_rework;
+    s.cold->max_rework = c.max_rework;
     s.reworks_parts = c.max_rework > 0;
     s.typed = !index_.config().part_types.empty();
-    s.config = &c;
+    s.cold->config = &c;
     if (s.typed) {
-      s.types = &part_types_.try_emplace(here.line_config, here.line_config->source).first->second;
-      s.line_types = line_types_.get();
+      s.cold->types = &part_types_.try_emplace(here.line_config, here.line_config->source).first->second;
+      s.cold->line_types = line_types_.get();
       if (s.last) {
-        s.type_sink.assign(static_cast<std::size_t>(type_count_), 0);
-        s.type_lead_s.assign(static_cast<std::size_t>(type_count_), 0.0);
+        s.cold->type_sink.assign(static_cast<std::size_t>(type_count_), 0);
+        s.cold->type_lead_s.assign(static_cast<std::size_t>(type_count_), 0.0);
       }
     }
     require(c.servers >= 1 && c.servers <= std::numeric_limits<std::int32_t>::max(), "factory: servers out of range");
     require(c.servers == 1 || !c.cell.enabled, "factory: a robot cell has one server (use count for more cells)");
     s.servers = static_cast<std::int32_t>(c.servers);
-    if (s.servers > 1) s.many.resize(static_cast<std::size_t>(s.servers));
+    if (s.servers > 1) s.cold->many.resize(static_cast<std::size_t>(s.servers));
     const ShiftCalendar& factory_shifts = index_.config().factories[static_cast<std::size_t>(here.factory)].shifts;
-    s.calendar = c.shifts.enabled ? &c.shifts : factory_shifts.enabled ? &factory_shifts : nullptr;
-    if (s.calendar != nullptr) {
-      require(s.calendar->problem().empty(), "factory: shifts of station " + index_.station_name(g) + ": " +
-                                                 s.calendar->problem());
-      s.shift_n = s.calendar->first_change();
-      s.off_shift = s.shift_n % 2 == 0;  // the next change starts a working period
-      s.shift_change = s.calendar->change_time(s.shift_n);
+    s.cold->calendar = c.shifts.enabled ? &c.shifts : factory_shifts.enabled ? &factory_shifts : nullptr;
+    if (s.cold->calendar != nullptr) {
+      require(s.cold->calendar->problem().empty(), "factory: shifts of station " + index_.station_name(g) + ": " +
+                                                 s.cold->calendar->problem());
+      s.cold->shift_n = s.cold->calendar->first_change();
+      s.off_shift = s.cold->shift_n % 2 == 0;  // the next change starts a working period
+      s.shift_change = s.cold->calendar->change_time(s.cold->shift_n);
     }
     s.kpi_state = s.current_kpi_state();
-    s.open_counts(s.open);
+    s.open_counts(s.cold->open);
     s.upstream_limited = !s.first && c.buffer_capacity > 0;
     if (!s.last) {
       const StationConfig& next = *index_.place(g + 1).config;
       s.conveyor_s = c.conveyor_time_s;
       s.downstream_limited = next.buffer_capacity > 0;
-      s.downstream_capacity = next.buffer_capacity;
+      s.cold->downstream_capacity = next.buffer_capacity;
       s.credits = next.buffer_capacity;
     }
     if (!s.first) s.upstream_conveyor_s = index_.place(g - 1).config->conveyor_time_s;
@@ -1165,17 +1180,17 @@ Factory::Factory(const FactoryModelConfig& config, std::uint64_t seed, MPI_Comm 
     if (distribution_model_ != nullptr) s.process = &distribution_model_->params(g);
     s.breakdown = c.breakdown.enabled;
     s.only_when_busy = c.breakdown.only_when_busy;
-    s.mtbf_s = c.breakdown.mtbf_s;
-    s.mttr_s = c.breakdown.mttr_s;
+    s.cold->mtbf_s = c.breakdown.mtbf_s;
+    s.cold->mttr_s = c.breakdown.mttr_s;
     if (s.breakdown) {
-      const double ttf = exponential(seed_, rng::Stream::failure, g, 0, s.mtbf_s);
+      const double ttf = exponential(seed_, rng::Stream::failure, g, 0, s.cold->mtbf_s);
       if (s.only_when_busy) s.ttf_left = ttf;
       else s.fail_at = ttf;
     }
     if (index_.routed()) build_ports(s, here);
     if (s.first) {
       s.poisson = here.line_config->source.kind == ArrivalKind::poisson;
-      s.interval_s = here.line_config->source.interval_s;
+      s.cold->interval_s = here.line_config->source.interval_s;
       s.next_arrival = detail::StationRunner{seed_, nullptr, nullptr}.interarrival(s, 0);
     }
   }
@@ -1186,9 +1201,9 @@ Factory::Factory(const FactoryModelConfig& config, std::uint64_t seed, MPI_Comm 
   std::vector<int> neighbours;
   for (const Station& s : stations_) {
     if (!s.routed) continue;
-    for (const detail::InPort& in : s.rt->ins)
+    for (const detail::InPort& in : s.cold->rt->ins)
       if (in.from >= 0 && !local_.contains(in.from)) neighbours.push_back(decomposition.owner(in.from));
-    for (const detail::OutPort& out : s.rt->outs)
+    for (const detail::OutPort& out : s.cold->rt->outs)
       if (out.to >= 0 && !local_.contains(out.to)) neighbours.push_back(decomposition.owner(out.to));
   }
   std::sort(neighbours.begin(), neighbours.end());
@@ -1215,14 +1230,14 @@ void Factory::build_ports(Station& s, const ModelIndex::Place& here) {
   const bool explicit_out = c.rework_elsewhere || !c.next.empty();
   s.routed = explicit_in || explicit_out || c.assembly || c.disassembly;
   if (!s.routed) return;
-  s.rt = std::make_unique<detail::Routing>();
+  s.cold->rt = std::make_unique<detail::Routing>();
   // Port 0 is the chain's input (the source, or the previous station), connected or not.
-  s.rt->ins.resize(1);
-  s.rt->ins[0].connected = s.first;
-  s.rt->ins[0].capacity = s.first ? 0 : c.buffer_capacity;
+  s.cold->rt->ins.resize(1);
+  s.cold->rt->ins[0].connected = s.first;
+  s.cold->rt->ins[0].capacity = s.first ? 0 : c.buffer_capacity;
   for (const ModelIndex::Edge& e : inputs) {
-    if (static_cast<std::size_t>(e.to_port) >= s.rt->ins.size()) s.rt->ins.resize(static_cast<std::size_t>(e.to_port) + 1);
-    detail::InPort& in = s.rt->ins[static_cast<std::size_t>(e.to_port)];
+    if (static_cast<std::size_t>(e.to_port) >= s.cold->rt->ins.size()) s.cold->rt->ins.resize(static_cast<std::size_t>(e.to_port) + 1);
+    detail::InPort& in = s.cold->rt->ins[static_cast<std::size_t>(e.to_port)];
     in.connected = true;
     in.from = e.from;
     in.from_port = e.from_port;
@@ -1230,51 +1245,51 @@ void Factory::build_ports(Station& s, const ModelIndex::Place& here) {
     in.credit_delay_s = e.delay_s;
   }
   for (const ModelIndex::Edge& e : outputs) {
-    detail::OutPort& out = s.rt->outs.emplace_back();
+    detail::OutPort& out = s.cold->rt->outs.emplace_back();
     out.to = e.to;
     out.to_port = e.to_port;
     out.delay_s = e.delay_s;
     out.capacity = e.to >= 0 ? e.capacity : 0;
     out.credits = out.capacity;
     out.rework = e.rework;
-    if (e.rework) s.rt->rework_port = static_cast<std::int32_t>(s.rt->outs.size()) - 1;
+    if (e.rework) s.cold->rt->rework_port = static_cast<std::int32_t>(s.cold->rt->outs.size()) - 1;
   }
-  s.rt->routes = static_cast<std::int32_t>(s.rt->outs.size()) - (s.rt->rework_port >= 0 ? 1 : 0);
-  s.rt->server_routes.assign(static_cast<std::size_t>(s.servers), detail::ServerRoute{});
-  s.rt->policy = c.next.size() > 1 ? c.route : RoutePolicy::probability;
-  s.rt->assembly = c.assembly;
-  s.rt->disassembly = c.disassembly;
+  s.cold->rt->routes = static_cast<std::int32_t>(s.cold->rt->outs.size()) - (s.cold->rt->rework_port >= 0 ? 1 : 0);
+  s.cold->rt->server_routes.assign(static_cast<std::size_t>(s.servers), detail::ServerRoute{});
+  s.cold->rt->policy = c.next.size() > 1 ? c.route : RoutePolicy::probability;
+  s.cold->rt->assembly = c.assembly;
+  s.cold->rt->disassembly = c.disassembly;
   s.reworks_parts = s.reworks_parts || c.rework_elsewhere;
-  if (s.rt->policy == RoutePolicy::probability && s.rt->routes > 1) {
+  if (s.cold->rt->policy == RoutePolicy::probability && s.cold->rt->routes > 1) {
     double total = 0.0;
     for (const RouteConfig& r : c.next) total += r.share;
     double sum = 0.0;
-    for (const RouteConfig& r : c.next) s.rt->share_cumulative.push_back((sum += r.share) / total);
-    s.rt->share_cumulative.back() = 1.0;
+    for (const RouteConfig& r : c.next) s.cold->rt->share_cumulative.push_back((sum += r.share) / total);
+    s.cold->rt->share_cumulative.back() = 1.0;
   }
-  if (s.rt->policy == RoutePolicy::type) {
+  if (s.cold->rt->policy == RoutePolicy::type) {
     // Each type to the route listing it, else to the first route listing none.
     std::int32_t rest = -1;
     for (std::size_t k = 0; k < c.next.size(); ++k)
       if (c.next[k].types.empty() && rest < 0) rest = static_cast<std::int32_t>(k);
-    s.rt->type_route.assign(static_cast<std::size_t>(type_count_), rest);
+    s.cold->rt->type_route.assign(static_cast<std::size_t>(type_count_), rest);
     for (std::size_t k = 0; k < c.next.size(); ++k)
-      for (int type : c.next[k].types) s.rt->type_route[static_cast<std::size_t>(type)] = static_cast<std::int32_t>(k);
-    for (std::int32_t route : s.rt->type_route)
+      for (int type : c.next[k].types) s.cold->rt->type_route[static_cast<std::size_t>(type)] = static_cast<std::int32_t>(k);
+    for (std::int32_t route : s.cold->rt->type_route)
       require(route >= 0, "factory: station " + index_.station_name(s.gid) + " routes by type but not every type");
   }
-  if (c.assembly) s.rt->genealogy_width = static_cast<std::int32_t>(std::count_if(
-                      s.rt->ins.begin(), s.rt->ins.end(), [](const detail::InPort& in) { return in.connected; })) + 1;
-  if (c.disassembly) s.rt->genealogy_width = s.rt->routes + 1;
+  if (c.assembly) s.cold->rt->genealogy_width = static_cast<std::int32_t>(std::count_if(
+                      s.cold->rt->ins.begin(), s.cold->rt->ins.end(), [](const detail::InPort& in) { return in.connected; })) + 1;
+  if (c.disassembly) s.cold->rt->genealogy_width = s.cold->rt->routes + 1;
   if (s.typed) {
-    s.type_sink.assign(static_cast<std::size_t>(type_count_), 0);
-    s.type_lead_s.assign(static_cast<std::size_t>(type_count_), 0.0);
+    s.cold->type_sink.assign(static_cast<std::size_t>(type_count_), 0);
+    s.cold->type_lead_s.assign(static_cast<std::size_t>(type_count_), 0.0);
   }
   // What it sends soonest: a part on a route, or a credit back on an input.
   s.send_delay_s = inf;
-  for (const detail::OutPort& out : s.rt->outs)
+  for (const detail::OutPort& out : s.cold->rt->outs)
     if (out.to >= 0) s.send_delay_s = std::min(s.send_delay_s, out.delay_s);
-  for (const detail::InPort& in : s.rt->ins)
+  for (const detail::InPort& in : s.cold->rt->ins)
     if (in.capacity > 0 && in.from >= 0) s.send_delay_s = std::min(s.send_delay_s, in.credit_delay_s);
   s.last = false;
   s.downstream_limited = false;
@@ -1287,6 +1302,8 @@ Factory::Factory(Factory&&) noexcept = default;
 Factory& Factory::operator=(Factory&&) noexcept = default;
 
 void Factory::refresh_next_events() {
+  routed_.resize(stations_.size());
+  for (std::size_t i = 0; i < stations_.size(); ++i) routed_[i] = stations_[i].routed ? 1 : 0;
   next_event_s_.resize(stations_.size());
   send_horizon_s_.resize(stations_.size());
   earliest_arrival_s_ = inf;
@@ -1359,7 +1376,7 @@ void Factory::resolve_cells(double window_end_s) {
       const Station& st = stations_[static_cast<std::size_t>(active_[k])];
       if (!st.awaiting) continue;
       paused_.push_back(active_[k]);
-      requests_.push_back(ServiceRequest{st.gid, st.service_count, st.request, st.pause_s, Outcome{}});
+      requests_.push_back(ServiceRequest{st.gid, st.service_count, st.cold->request, st.cold->pause_s, Outcome{}});
     }
     if (paused_.empty()) return;
     require(cells_ != nullptr, "factory: robot-cell stations need a CellProcess (Factory::set_cells)");
@@ -1371,7 +1388,7 @@ void Factory::resolve_cells(double window_end_s) {
               "factory: a robot cell returned a non-finite or negative service time");
       st.awaiting = false;
       st.outcome_ready = true;
-      st.ready = o;
+      st.cold->ready = o;
     }
     Station* stations = stations_.data();
     double* next_out = next_event_s_.data();
@@ -1389,11 +1406,14 @@ double Factory::deliver(bool agree) {
   const auto push = [this](const comm::PartMessage& m) {
     const auto i = static_cast<std::size_t>(m.dest_gid - local_.begin);
     Station& d = stations_[i];
-    const auto port = static_cast<std::size_t>(m.reserved);  // of a routed station
+    // A routed station's FIFOs are its ports' (the dense flags keep the station's other
+    // cache lines out of this loop).
+    const bool routed = routed_[i] != 0;
+    const auto port = static_cast<std::size_t>(m.reserved);
     if (m.kind == kind_part) {
-      (d.routed ? d.rt->ins[port].fifo : d.parts_in).push_back(detail::PartSlot{m.time_s, m.part_id, m.entry_time_s});
+      (routed ? d.cold->rt->ins[port].fifo : d.parts_in).push_back(detail::PartSlot{m.time_s, m.part_id, m.entry_time_s});
     } else {
-      (d.routed ? d.rt->outs[port].credits_in : d.credits_in).push_back(m.time_s);
+      (routed ? d.cold->rt->outs[port].credits_in : d.credits_in).push_back(m.time_s);
     }
     // FIFOs are in non-decreasing time order, so this is exact, not just a lower bound.
     next_event_s_[i] = std::min(next_event_s_[i], m.time_s);
@@ -1639,10 +1659,10 @@ KpiReport Factory::report() const {
     const double row[station_columns] = {static_cast<double>(s.processed),
                                          static_cast<double>(s.good),
                                          static_cast<double>(s.scrapped),
-                                         static_cast<double>(s.reworked),
-                                         static_cast<double>(s.changeovers),
-                                         static_cast<double>(s.routed ? s.rt->joined : 0),
-                                         static_cast<double>(s.routed ? s.rt->pieces : 0),
+                                         static_cast<double>(s.cold->reworked),
+                                         static_cast<double>(s.cold->changeovers),
+                                         static_cast<double>(s.routed ? s.cold->rt->joined : 0),
+                                         static_cast<double>(s.routed ? s.cold->rt->pieces : 0),
                                          fraction[kpi_busy],
                                          fraction[kpi_blocked],
                                          fraction[kpi_starved],
@@ -1666,9 +1686,9 @@ KpiReport Factory::report() const {
     l.ideal_cycle_s = std::max(l.ideal_cycle_s, ideal);
     l.planned_s = std::max(l.planned_s, planned_s);
     l.busiest.add(fraction[kpi_busy] + fraction[kpi_down], s.gid);
-    for (std::size_t k = 0; k < s.type_sink.size(); ++k) {
-      l.type_sink[k] += s.type_sink[k];
-      l.type_lead[k] += s.type_lead_s[k];
+    for (std::size_t k = 0; k < s.cold->type_sink.size(); ++k) {
+      l.type_sink[k] += s.cold->type_sink[k];
+      l.type_lead[k] += s.cold->type_lead_s[k];
     }
   }
   // Lines cut by rank boundaries: the ranks after a line's first station send their part
@@ -1837,26 +1857,26 @@ FactoryState Factory::save() const {
     const detail::Server* v = s.server_data();
     const detail::Server& v0 = v[0];
     const std::int64_t ints[int_field_count] = {
-        v0.phase,         s.down ? 1 : 0,    s.credits,     s.service_count,      s.failure_count,
+        v0.phase,         s.down ? 1 : 0,    s.credits,     s.service_count,      s.cold->failure_count,
         s.arrival_count,  s.source_waiting,  v0.part_id,    v0.good ? 1 : 0,      s.kpi_state,
         s.processed,      s.good,            s.scrapped,    s.sink_count,         s.entered,
         s.wip_count,      s.parts_arrived};
     st.station_int.insert(st.station_int.end(), ints, ints + int_field_count);
     st.server_count.push_back(s.servers - 1);
     st.shift_int.push_back(s.off_shift ? 1 : 0);
-    st.shift_int.push_back(s.shift_n);
+    st.shift_int.push_back(s.cold->shift_n);
     st.off_shift_s.push_back(s.state_s[kpi_off]);
-    const std::int64_t rework_ints[rework_int_count] = {v0.rework ? 1 : 0, v0.reworks, s.reworked};
+    const std::int64_t rework_ints[rework_int_count] = {v0.rework ? 1 : 0, v0.reworks, s.cold->reworked};
     st.station_rework.insert(st.station_rework.end(), rework_ints, rework_ints + rework_int_count);
     st.station_type.push_back(v0.last_type);
-    st.station_type.push_back(s.changeovers);
+    st.station_type.push_back(s.cold->changeovers);
     if (types > 0) {  // every station has the columns; only the lines' last stations count
-      if (s.type_sink.empty()) {
+      if (s.cold->type_sink.empty()) {
         st.type_sink.insert(st.type_sink.end(), static_cast<std::size_t>(types), 0);
         st.type_lead_s.insert(st.type_lead_s.end(), static_cast<std::size_t>(types), 0.0);
       } else {
-        st.type_sink.insert(st.type_sink.end(), s.type_sink.begin(), s.type_sink.end());
-        st.type_lead_s.insert(st.type_lead_s.end(), s.type_lead_s.begin(), s.type_lead_s.end());
+        st.type_sink.insert(st.type_sink.end(), s.cold->type_sink.begin(), s.cold->type_sink.end());
+        st.type_lead_s.insert(st.type_lead_s.end(), s.cold->type_lead_s.begin(), s.cold->type_lead_s.end());
       }
     }
     for (std::int32_t j = 1; j < s.servers; ++j) {
@@ -1886,9 +1906,9 @@ FactoryState Factory::save() const {
     detail::save_routes(s, st.route_int, st.route_real);
     st.route_int_count.push_back(static_cast<std::int64_t>(st.route_int.size() - ints_before));
     st.route_real_count.push_back(static_cast<std::int64_t>(st.route_real.size() - reals_before));
-    st.genealogy_width.push_back(s.routed ? s.rt->genealogy_width : 0);
-    st.genealogy_count.push_back(s.routed ? static_cast<std::int64_t>(s.rt->genealogy.size()) : 0);
-    if (s.routed) st.genealogy.insert(st.genealogy.end(), s.rt->genealogy.begin(), s.rt->genealogy.end());
+    st.genealogy_width.push_back(s.routed ? s.cold->rt->genealogy_width : 0);
+    st.genealogy_count.push_back(s.routed ? static_cast<std::int64_t>(s.cold->rt->genealogy.size()) : 0);
+    if (s.routed) st.genealogy.insert(st.genealogy.end(), s.cold->rt->genealogy.begin(), s.cold->rt->genealogy.end());
   }
   return st;
 }
@@ -1947,9 +1967,9 @@ std::string restore_problem(double time_s, const FactoryState& state, const std:
     if (s.own_capacity > 0 && !s.first && parts > s.own_capacity)
       return bad(std::to_string(parts) + " parts on the way into a buffer of " + std::to_string(s.own_capacity));
     if (s.downstream_limited &&
-        (v[si_credits] < 0 || v[si_credits] > s.downstream_capacity || credits_on_way > s.downstream_capacity))
+        (v[si_credits] < 0 || v[si_credits] > s.cold->downstream_capacity || credits_on_way > s.cold->downstream_capacity))
       return bad(std::to_string(v[si_credits]) + " credits and " + std::to_string(credits_on_way) +
-                 " on the way for a buffer of " + std::to_string(s.downstream_capacity));
+                 " on the way for a buffer of " + std::to_string(s.cold->downstream_capacity));
     for (int k = 0; k < real_field_count; ++k)
       if (std::isnan(r[k])) return bad("a time or KPI sum is NaN");
     // At a window boundary every pending event lies at or after the time, and every open
@@ -1959,23 +1979,23 @@ std::string restore_problem(double time_s, const FactoryState& state, const std:
       if (r[k] < time_s) return bad("an event is pending before the time " + std::to_string(time_s));
     if (r[sr_state_since] > time_s || r[sr_wip_since] > time_s) return bad("an interval starts after the time");
     const std::int64_t off = state.shift_int[2 * i], next_change = state.shift_int[2 * i + 1];
-    if (s.calendar == nullptr) {
+    if (s.cold->calendar == nullptr) {
       if (off != 0 || next_change != 0 || state.off_shift_s[i] != 0.0 || v[si_kpi_state] == kpi_off)
         return bad("shift state without a shift calendar");
     } else {
       // The next change lies after the time and the one before it at or before it (whose
       // kind says whether the station is off shift). Changes are numbered from -1.
       constexpr std::int64_t most_changes = std::int64_t{1} << 53;
-      if (next_change < s.calendar->first_change() || next_change > most_changes)
+      if (next_change < s.cold->calendar->first_change() || next_change > most_changes)
         return bad("the shift change " + std::to_string(next_change) + " is out of range");
-      if (!(s.calendar->change_time(next_change) >= time_s) ||
-          (next_change > s.calendar->first_change() && !(s.calendar->change_time(next_change - 1) <= time_s)))
+      if (!(s.cold->calendar->change_time(next_change) >= time_s) ||
+          (next_change > s.cold->calendar->first_change() && !(s.cold->calendar->change_time(next_change - 1) <= time_s)))
         return bad("the next shift change is not the first after the time " + std::to_string(time_s));
       if (off != (next_change % 2 == 0 ? 1 : 0)) return bad("off shift does not match the calendar");
       if (!(state.off_shift_s[i] >= 0.0)) return bad("the off-shift time is negative or NaN");
     }
     const std::int64_t* rework = state.station_rework.data() + i * rework_int_count;
-    if (!flag(rework[ri_rework]) || rework[ri_reworks] < 0 || rework[ri_reworks] > s.max_rework ||
+    if (!flag(rework[ri_rework]) || rework[ri_reworks] < 0 || rework[ri_reworks] > s.cold->max_rework ||
         rework[ri_reworked] < 0 || rework[ri_reworked] > most_counted)
       return bad("a rework flag or count is out of range");
     if (state.server_count[i] != s.servers - 1)
@@ -1992,7 +2012,7 @@ std::string restore_problem(double time_s, const FactoryState& state, const std:
       };
       if (v[vi_phase] < phase_idle || v[vi_phase] > phase_blocked) return bad("phase " + std::to_string(v[vi_phase]));
       if (v[vi_good] != 0 && v[vi_good] != 1) return bad("a flag is not 0 or 1");
-      if ((v[vi_rework] != 0 && v[vi_rework] != 1) || v[vi_reworks] < 0 || v[vi_reworks] > stations[i].max_rework)
+      if ((v[vi_rework] != 0 && v[vi_rework] != 1) || v[vi_reworks] < 0 || v[vi_reworks] > stations[i].cold->max_rework)
         return bad("a rework flag or count is out of range");
       if (v[vi_last_type] < -1 || v[vi_last_type] > last_type_max) return bad("a part type is out of range");
       for (int k = 0; k < server_real_count; ++k)
@@ -2013,7 +2033,7 @@ std::string restore_problem(double time_s, const FactoryState& state, const std:
     route_int += n_ints;
     route_real += n_reals;
     const std::int64_t entries = state.genealogy_count[i];
-    const std::int64_t width = s.routed ? s.rt->genealogy_width : 0;
+    const std::int64_t width = s.routed ? s.cold->rt->genealogy_width : 0;
     if (state.genealogy_width[i] != width || entries < 0 || (width == 0 ? entries != 0 : entries % width != 0))
       return "station " + std::to_string(s.gid) + ": the genealogy does not fit the station";
     for (std::int64_t k = 0; k < entries; k += std::max<std::int64_t>(width, 1)) {
@@ -2030,7 +2050,7 @@ std::string restore_problem(double time_s, const FactoryState& state, const std:
       const double t = state.part_time_s[part];
       if (std::isnan(t) || (k >= arrived && t < time_s))
         return "station " + std::to_string(stations[i].gid) + ": a part on its way arrives before the time";
-      if (state.part_reworks[part] < 0 || state.part_reworks[part] > stations[i].max_rework)
+      if (state.part_reworks[part] < 0 || state.part_reworks[part] > stations[i].cold->max_rework)
         return "station " + std::to_string(stations[i].gid) + ": a part's rework count is out of range";
     }
     for (std::int64_t k = 0; k < state.credit_count[i]; ++k, ++credit) {
@@ -2058,12 +2078,12 @@ void Factory::restore(double time_s, const FactoryState& state) {
     v0.phase = static_cast<std::int8_t>(v[si_phase]);
     s.down = v[si_down] != 0;
     s.off_shift = state.shift_int[2 * i] != 0;
-    s.shift_n = state.shift_int[2 * i + 1];
-    s.shift_change = s.calendar != nullptr ? s.calendar->change_time(s.shift_n) : inf;
+    s.cold->shift_n = state.shift_int[2 * i + 1];
+    s.shift_change = s.cold->calendar != nullptr ? s.cold->calendar->change_time(s.cold->shift_n) : inf;
     s.state_s[kpi_off] = state.off_shift_s[i];
     s.credits = v[si_credits];
     s.service_count = v[si_service_count];
-    s.failure_count = v[si_failure_count];
+    s.cold->failure_count = v[si_failure_count];
     s.arrival_count = v[si_arrival_count];
     s.source_waiting = v[si_source_waiting] != 0;
     v0.part_id = v[si_current_part_id];
@@ -2071,14 +2091,14 @@ void Factory::restore(double time_s, const FactoryState& state) {
     const std::int64_t* rework = state.station_rework.data() + i * rework_int_count;
     v0.rework = rework[ri_rework] != 0;
     v0.reworks = static_cast<std::int16_t>(rework[ri_reworks]);
-    s.reworked = rework[ri_reworked];
+    s.cold->reworked = rework[ri_reworked];
     v0.last_type = static_cast<std::int16_t>(state.station_type[2 * i]);
-    s.changeovers = state.station_type[2 * i + 1];
-    if (!s.type_sink.empty()) {
+    s.cold->changeovers = state.station_type[2 * i + 1];
+    if (!s.cold->type_sink.empty()) {
       const auto first = state.type_sink.begin() + static_cast<std::ptrdiff_t>(i * static_cast<std::size_t>(types));
-      std::copy(first, first + types, s.type_sink.begin());
+      std::copy(first, first + types, s.cold->type_sink.begin());
       const auto lead = state.type_lead_s.begin() + static_cast<std::ptrdiff_t>(i * static_cast<std::size_t>(types));
-      std::copy(lead, lead + types, s.type_lead_s.begin());
+      std::copy(lead, lead + types, s.cold->type_lead_s.begin());
     }
     s.kpi_state = v[si_kpi_state];
     s.processed = v[si_processed];
@@ -2104,10 +2124,10 @@ void Factory::restore(double time_s, const FactoryState& state) {
     s.lead_s = r[sr_lead_s];
     s.parts_in.clear();
     s.part_head = 0;
-    s.rework_counts.clear();
+    s.cold->rework_counts.clear();
     for (std::int64_t n = 0; n < state.part_count[i]; ++n, ++part) {
       s.parts_in.push_back(detail::PartSlot{state.part_time_s[part], state.part_id[part], state.part_entry_time_s[part]});
-      if (state.part_reworks[part] > 0) s.rework_counts.emplace_back(state.part_id[part], state.part_reworks[part]);
+      if (state.part_reworks[part] > 0) s.cold->rework_counts.emplace_back(state.part_id[part], state.part_reworks[part]);
     }
     s.credits_in.assign(state.credit_time_s.begin() + static_cast<std::ptrdiff_t>(credit),
                         state.credit_time_s.begin() + static_cast<std::ptrdiff_t>(credit + state.credit_count[i]));
@@ -2133,7 +2153,7 @@ void Factory::restore(double time_s, const FactoryState& state) {
       s.blocked += servers[j].phase == phase_blocked ? 1 : 0;
     }
     s.refresh_service_end();
-    s.open_counts(s.open);  // the state at a window boundary is that of the open interval
+    s.open_counts(s.cold->open);  // the state at a window boundary is that of the open interval
     const auto n_ints = static_cast<std::size_t>(state.route_int_count[i]);
     const auto n_reals = static_cast<std::size_t>(state.route_real_count[i]);
     detail::load_routes(s, state.route_int.data() + route_int, n_ints, state.route_real.data() + route_real, n_reals,
@@ -2141,7 +2161,7 @@ void Factory::restore(double time_s, const FactoryState& state) {
     route_int += n_ints;
     route_real += n_reals;
     if (s.routed)
-      s.rt->genealogy.assign(state.genealogy.begin() + static_cast<std::ptrdiff_t>(genealogy),
+      s.cold->rt->genealogy.assign(state.genealogy.begin() + static_cast<std::ptrdiff_t>(genealogy),
                        state.genealogy.begin() + static_cast<std::ptrdiff_t>(genealogy + state.genealogy_count[i]));
     genealogy += static_cast<std::size_t>(state.genealogy_count[i]);
     s.outbox.clear();

@@ -170,6 +170,7 @@ namespace kollektiv::factory {
 
 namespace detail {
 struct Station;
+struct StationCold;
 struct LineTypes;
 }
 
@@ -255,11 +256,13 @@ class Factory {
   std::map<const LineConfig*, PartTypes> part_types_;  // the mix of each line entry (typed models)
   std::unique_ptr<detail::LineTypes> line_types_;      // routed typed models: every line's mix
   std::vector<detail::Station> stations_;         // local stations
+  std::vector<detail::StationCold> cold_;         // their cold fields (Station::cold points here)
   // Hot per-window data, dense by local station: the earliest pending event of each station
   // (exact after every run and delivery), the earliest arrival of anything it may send next
   // (likewise), and the stations that run in the current window.
   std::vector<double> next_event_s_;
   std::vector<double> send_horizon_s_;
+  std::vector<std::uint8_t> routed_;  // Station::routed, dense (deliver reads it per message)
   double earliest_arrival_s_ = 0.0;  // min of send_horizon_s_ after a delivery (one rank only)
   std::vector<std::int32_t> active_;
   std::size_t active_count_ = 0;
