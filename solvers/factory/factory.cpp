@@ -162,8 +162,9 @@ struct StationCold {
   std::int64_t changeovers = 0;
   std::vector<std::int64_t> type_sink;
   std::vector<double> type_lead_s;
-  // The parts in the FIFO that this station has reworked, with their rework counts (a few
-  // at most: they keep their kanban places; kept apart so that a FIFO entry stays 24 bytes).
+  // The parts this station has reworked and will see again, with their rework counts: in
+  // its FIFO (keeping their kanban places) or on their way around a rework_to loop. A few at
+  // most; kept apart so that a FIFO entry stays 24 bytes.
   std::vector<std::pair<std::int64_t, std::int64_t>> rework_counts;
   double pause_s = 0.0;
   Part request;
@@ -427,6 +428,13 @@ struct StationRunner {
   }
   static void leave_station(Station& s, double t) { change_wip(s, t, -1); }
   static void exit_line(Station& s, const Server& v, double t) { s.line_exit_s += t - v.entry_time; }
+  // Server v's part is scrapped at its service end: it leaves the line here.
+  static void scrap(Station& s, Server& v, double t) {
+    ++s.scrapped;
+    exit_line(s, v, t);
+    leave_station(s, t);
+    v.phase = phase_idle;
+  }
   // The station stops (a failure or a shift's end while it ran): running services pause.
   static void halt(Station& s, double t) {
     Server* v = s.server_data();
@@ -695,10 +703,7 @@ struct StationRunner {
         ++s.blocked;
       }
     } else if (!v.good || v.rework) {
-      ++s.scrapped;
-      exit_line(s, v, t);
-      leave_station(s, t);
-      v.phase = phase_idle;
+      scrap(s, v, t);
     } else {
       ++s.good;
       r.out = choose_route(s, v);
@@ -927,10 +932,7 @@ struct StationRunner {
             ++s.parts_arrived;
             v.phase = phase_idle;
           } else if (!v.good || v.rework) {  // scrap, or failed inspection once too often
-            ++s.scrapped;
-            exit_line(s, v, t);
-            leave_station(s, t);
-            v.phase = phase_idle;
+            scrap(s, v, t);
           } else {
             ++s.good;
             if (s.last) {

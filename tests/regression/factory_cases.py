@@ -58,18 +58,23 @@ def case_ranks(r):
         same_files(latest(ref), latest(out), f"final checkpoint at {n} ranks")
 
 
-def case_restart(r):
-    full = r.dir("full")
-    r.run(2, full)
-    t_end = end_time(full)
-    half = t_end / 2
-    for first, second in ((2, 2), (2, 3), (3, 1)):
+def restarts_match(r, full, splits):
+    """Runs half of the deck on `first` ranks and the rest after a restart on `second`, for
+    each (first, second) in `splits`: history and final checkpoint equal those of `full`."""
+    half = end_time(full) / 2
+    for first, second in splits:
         out = r.dir(f"split_{first}_{second}")
         r.run(first, out, "--set", f"run.end_time_s={half}")
         r.run(second, out, "--restart", "latest")
         same_files(os.path.join(full, "history.h5"), os.path.join(out, "history.h5"),
                    f"history after restart {first}->{second} ranks")
         same_files(latest(full), latest(out), f"final checkpoint after restart {first}->{second} ranks")
+
+
+def case_restart(r):
+    full = r.dir("full")
+    r.run(2, full)
+    restarts_match(r, full, ((2, 2), (2, 3), (3, 1)))
     # A restart may change the run settings: 600 s reports to 6000 s, then 300 s reports to
     # the end. The next report is the first multiple after the restart time (this once
     # computed a report before the restart time and spun forever).
@@ -107,14 +112,7 @@ def case_plant(r):
     onto other rank counts, and a genealogy whose every car has a body and an engine."""
     case_ranks(r)
     ref = os.path.join(r.work, "np1")
-    half = end_time(ref) / 2
-    for first, second in ((2, 3), (3, 1)):
-        out = r.dir(f"split_{first}_{second}")
-        r.run(first, out, "--set", f"run.end_time_s={half}")
-        r.run(second, out, "--restart", "latest")
-        same_files(os.path.join(ref, "history.h5"), os.path.join(out, "history.h5"),
-                   f"history after restart {first}->{second} ranks")
-        same_files(latest(ref), latest(out), f"final checkpoint after restart {first}->{second} ranks")
+    restarts_match(r, ref, ((2, 3), (3, 1)))
     script = os.path.join(os.path.dirname(INPUTS), "postprocess", "genealogy.py")
     p = subprocess.run([sys.executable, script, ref, "--csv"], env=ENV, capture_output=True, text=True)
     check(p.returncode == 0, f"genealogy.py failed:\n{p.stderr}")
