@@ -343,18 +343,24 @@ void read_breakdown(MapReader& m, factory::BreakdownConfig& breakdown) {
   m.finish();
 }
 
+// The index of part type `name` in factory.part_types, or the error message for it.
+std::variant<int, std::string> type_index(const std::string& name, const std::vector<std::string>& types) {
+  for (std::size_t k = 0; k < types.size(); ++k)
+    if (types[k] == name) return static_cast<int>(k);
+  std::string list;
+  for (const std::string& t : types) list += (list.empty() ? "" : ", ") + t;
+  return types.empty() ? "expected the name of a part type, found '" + name + "', and factory.part_types names none"
+                       : "expected one of the part types in factory.part_types (" + list + "), found '" + name + "'";
+}
+
 // A reference to a part type by name (factory.part_types): its index, or nullopt (reported).
 std::optional<int> read_type(MapReader& m, std::string_view key, const std::vector<std::string>& types) {
   const Node* node = m.peek(key);
   const std::optional<std::string> name = m.name(key);
   if (!name || node == nullptr) return std::nullopt;
-  for (std::size_t k = 0; k < types.size(); ++k)
-    if (types[k] == *name) return static_cast<int>(k);
-  std::string list;
-  for (const std::string& t : types) list += (list.empty() ? "" : ", ") + t;
-  m.error(node->mark, key,
-          types.empty() ? "expected the name of a part type, found '" + *name + "', and factory.part_types names none"
-                        : "expected one of the part types in factory.part_types (" + list + "), found '" + *name + "'");
+  const auto index = type_index(*name, types);
+  if (const int* k = std::get_if<int>(&index)) return *k;
+  m.error(node->mark, key, std::get<std::string>(index));
   return std::nullopt;
 }
 
@@ -449,12 +455,9 @@ void read_routing(MapReader& m, StationSpec& s, const std::vector<std::string>& 
                                  [](const std::string& v) { return v; }, 1, max_part_types, std::nullopt)
               .value_or(std::vector<std::string>{});
       for (std::size_t i = 0; i < names.size(); ++i) {
-        const auto it = std::find(types.begin(), types.end(), names[i]);
-        if (it == types.end())
-          item.error(node->items[i].mark, "types." + std::to_string(i),
-                     "expected one of the part types in factory.part_types, found '" + names[i] + "'");
-        else
-          r.types.push_back(static_cast<int>(it - types.begin()));
+        const auto index = type_index(names[i], types);
+        if (const int* k = std::get_if<int>(&index)) r.types.push_back(*k);
+        else item.error(node->items[i].mark, "types." + std::to_string(i), std::get<std::string>(index));
       }
     } else {
       item.get("types", false);

@@ -39,10 +39,16 @@ constexpr int piece_bits = 56;
 constexpr std::int64_t origin_mask = (std::int64_t{1} << piece_bits) - 1;
 std::int64_t line_of_part(std::int64_t id) { return (id & origin_mask) >> part_count_bits; }
 std::int64_t count_of_part(std::int64_t id) { return id & part_count_mask; }
-std::int64_t time_bits(double t) {
+// The bits of a double as an int64 and back (exact transport in integer arrays).
+std::int64_t bits_of(double x) {
   std::int64_t b;
-  std::memcpy(&b, &t, sizeof b);
+  std::memcpy(&b, &x, sizeof b);
   return b;
+}
+double double_of(std::int64_t b) {
+  double x;
+  std::memcpy(&x, &b, sizeof x);
+  return x;
 }
 
 enum Phase : std::int64_t { phase_idle = 0, phase_busy = 1, phase_blocked = 2 };
@@ -455,22 +461,15 @@ struct StationRunner {
     s.refresh_service_end();
   }
 
-  // The lowest-index server in `phase` (one exists).
-  static Server& first_server(Station& s, std::int32_t phase) {
-    if (s.servers == 1) return s.one;
-    Server* v = s.cold->many.data();
-    std::int32_t j = 0;
-    while (v[j].phase != phase) ++j;
-    return v[j];
-  }
-
-  // The lowest-index server in `phase` (one exists), by index.
+  // The lowest-index server in `phase` (one exists), by index and itself.
   static std::int32_t first_server_index(const Station& s, std::int32_t phase) {
-    const Server* v = s.server_data();
+    if (s.servers == 1) return 0;
+    const Server* v = s.cold->many.data();
     std::int32_t j = 0;
     while (v[j].phase != phase) ++j;
     return j;
   }
+  static Server& first_server(Station& s, std::int32_t phase) { return s.server_data()[first_server_index(s, phase)]; }
 
   // The outcome of the service of `part` starting at t; false when a cell pauses for it.
   __attribute__((always_inline)) bool draw_outcome(Station& s, const Part& part, double t, Outcome& o) const {
@@ -524,14 +523,22 @@ struct StationRunner {
     }
   }
 
+  // Server v's good part (of `type`) leaves the plant at its service end.
+  static void to_sink(Station& s, Server& v, int type, double t) {
+    count_sink(s, v.entry_time, type, t);
+    leave_station(s, t);
+    v.phase = phase_idle;
+  }
+
   // ---- Routed stations (ports; factory.hpp, Routing) ----
 
   // The input whose oldest part in the buffer arrived first (ties: the lowest input), or -1.
   static std::int32_t oldest_input(const Station& s) {
+    const Routing& rt = *s.cold->rt;
     std::int32_t best = -1;
     double best_t = inf;
-    for (std::size_t q = 0; q < s.cold->rt->ins.size(); ++q) {
-      const InPort& in = s.cold->rt->ins[q];
+    for (std::size_t q = 0; q < rt.ins.size(); ++q) {
+      const InPort& in = rt.ins[q];
       if (in.arrived > 0 && (best < 0 || in.fifo[in.head].time_s < best_t)) {
         best = static_cast<std::int32_t>(q);
         best_t = in.fifo[in.head].time_s;
@@ -541,9 +548,10 @@ struct StationRunner {
   }
   // Assembly: the product's input if every connected input has a part in the buffer, else -1.
   static std::int32_t assembly_ready(const Station& s) {
+    const Routing& rt = *s.cold->rt;
     std::int32_t product = -1;
-    for (std::size_t q = 0; q < s.cold->rt->ins.size(); ++q) {
-      const InPort& in = s.cold->rt->ins[q];
+    for (std::size_t q = 0; q < rt.ins.size(); ++q) {
+      const InPort& in = rt.ins[q];
       if (!in.connected) continue;
       if (in.arrived == 0) return -1;
       if (product < 0) product = static_cast<std::int32_t>(q);
@@ -552,7 +560,8 @@ struct StationRunner {
   }
   // Takes the oldest part of input q out of the buffer; a credit goes back unless it stays.
   static PartSlot take_input(Station& s, std::int32_t q, bool credit, double t) {
-    InPort& in = s.cold->rt->ins[static_cast<std::size_t>(q)];
+    Routing& rt = *s.cold->rt;
+    InPort& in = rt.ins[static_cast<std::size_t>(q)];
     const PartSlot p = in.fifo[in.head++];
     --in.arrived;
     if (credit && in.capacity > 0)
@@ -561,29 +570,31 @@ struct StationRunner {
   }
   // The route of a good part leaving server j, or -1 if it is decided when it can leave.
   std::int32_t choose_route(Station& s, const Server& v) const {
-    if (s.cold->rt->disassembly || (s.cold->rt->policy == RoutePolicy::shortest_queue && s.cold->rt->routes > 1)) return -1;
-    if (s.cold->rt->routes == 1) return 0;
-    switch (s.cold->rt->policy) {
+    Routing& rt = *s.cold->rt;
+    if (rt.disassembly || (rt.policy == RoutePolicy::shortest_queue && rt.routes > 1)) return -1;
+    if (rt.routes == 1) return 0;
+    switch (rt.policy) {
       case RoutePolicy::probability: {
         const double u = rng::uniform0(rng::draw(seed, rng::Stream::route, static_cast<std::uint64_t>(v.part_id),
                                                  static_cast<std::uint64_t>(s.gid)));
         std::int32_t k = 0;
-        while (k + 1 < s.cold->rt->routes && !(u <= s.cold->rt->share_cumulative[static_cast<std::size_t>(k)])) ++k;
+        while (k + 1 < rt.routes && !(u <= rt.share_cumulative[static_cast<std::size_t>(k)])) ++k;
         return k;
       }
       case RoutePolicy::type:
-        return s.cold->rt->type_route[static_cast<std::size_t>(v.last_type)];
+        return rt.type_route[static_cast<std::size_t>(v.last_type)];
       default:  // round_robin
-        return static_cast<std::int32_t>(s.cold->rt->route_count++ % s.cold->rt->routes);
+        return static_cast<std::int32_t>(rt.route_count++ % rt.routes);
     }
   }
   // shortest_queue: the route with a free place whose buffer holds the fewest parts as far
   // as the station knows (capacity - credits; ties: the lowest), or -1 if none is free.
   static std::int32_t shortest_queue(const Station& s) {
+    const Routing& rt = *s.cold->rt;
     std::int32_t best = -1;
     std::int64_t best_queue = 0;
-    for (std::int32_t k = 0; k < s.cold->rt->routes; ++k) {
-      const OutPort& o = s.cold->rt->outs[static_cast<std::size_t>(k)];
+    for (std::int32_t k = 0; k < rt.routes; ++k) {
+      const OutPort& o = rt.outs[static_cast<std::size_t>(k)];
       const std::int64_t queue = o.capacity - o.credits;
       if (o.credits > 0 && (best < 0 || queue < best_queue)) {
         best = k;
@@ -595,7 +606,8 @@ struct StationRunner {
   static bool free_place(const OutPort& o) { return o.to < 0 || o.capacity == 0 || o.credits > 0; }
   // Sends a part on route k (or lets it leave the plant there).
   static void send(Station& s, std::int32_t k, std::int64_t id, double entry_time, int type, double t) {
-    OutPort& o = s.cold->rt->outs[static_cast<std::size_t>(k)];
+    Routing& rt = *s.cold->rt;
+    OutPort& o = rt.outs[static_cast<std::size_t>(k)];
     if (o.to < 0) {
       count_sink(s, entry_time, type, t);
       return;
@@ -606,30 +618,31 @@ struct StationRunner {
   // Held parts leave at free places, the lowest server first (one waiting for a full route
   // does not hold up one whose route is free).
   __attribute__((noinline)) void release_routed(Station& s, double t) const {
+    Routing& rt = *s.cold->rt;
     Server* v = s.server_data();
     for (std::int32_t j = 0; j < s.servers && s.blocked > 0; ++j) {
       if (v[j].phase != phase_blocked) continue;
-      std::int32_t& out = s.cold->rt->server_routes[static_cast<std::size_t>(j)].out;
+      std::int32_t& out = rt.server_routes[static_cast<std::size_t>(j)].out;
       const int type = std::max<int>(v[j].last_type, 0);
-      if (s.cold->rt->disassembly && out < 0) {
+      if (rt.disassembly && out < 0) {
         bool all_free = true;
-        for (std::int32_t k = 0; k < s.cold->rt->routes; ++k) all_free = all_free && free_place(s.cold->rt->outs[static_cast<std::size_t>(k)]);
+        for (std::int32_t k = 0; k < rt.routes; ++k) all_free = all_free && free_place(rt.outs[static_cast<std::size_t>(k)]);
         if (!all_free) continue;
         // Piece k >= 1 is a new part (it enters the plant here); piece 0 is the part itself.
-        s.cold->rt->genealogy.push_back(time_bits(t));
-        s.cold->rt->genealogy.push_back(v[j].part_id);
-        for (std::int32_t k = 0; k < s.cold->rt->routes; ++k) {
+        rt.genealogy.push_back(bits_of(t));
+        rt.genealogy.push_back(v[j].part_id);
+        for (std::int32_t k = 0; k < rt.routes; ++k) {
           const std::int64_t id = k == 0 ? v[j].part_id : v[j].part_id | (std::int64_t{k} << piece_bits);
           if (k > 0) {
-            s.cold->rt->genealogy.push_back(id);
-            ++s.cold->rt->pieces;
+            rt.genealogy.push_back(id);
+            ++rt.pieces;
             ++s.entered;
           }
           send(s, k, id, k == 0 ? v[j].entry_time : t, type, t);
         }
       } else {
         const std::int32_t k = out >= 0 ? out : shortest_queue(s);
-        if (k < 0 || !free_place(s.cold->rt->outs[static_cast<std::size_t>(k)])) continue;
+        if (k < 0 || !free_place(rt.outs[static_cast<std::size_t>(k)])) continue;
         send(s, k, v[j].part_id, v[j].entry_time, type, t);
       }
       out = -1;
@@ -640,37 +653,38 @@ struct StationRunner {
   }
   // A routed station's progress (see progress()).
   __attribute__((noinline)) bool progress_routed(Station& s, double t) const {
+    Routing& rt = *s.cold->rt;
     const bool halted = s.halted();
     for (;;) {
       if (!halted && s.blocked > 0) release_routed(s, t);
       while (!halted && s.busy + s.blocked < s.servers) {
-        const std::int32_t q = s.cold->rt->assembly ? assembly_ready(s) : oldest_input(s);
+        const std::int32_t q = rt.assembly ? assembly_ready(s) : oldest_input(s);
         if (q < 0) break;
-        const InPort& in = s.cold->rt->ins[static_cast<std::size_t>(q)];
+        const InPort& in = rt.ins[static_cast<std::size_t>(q)];
         const PartSlot head = in.fifo[in.head];
         const int type = s.typed ? s.type_of(seed, head.id) : 0;
         Outcome o;
         if (!draw_outcome(s, Part{head.id, head.entry_time_s, type}, t, o)) return true;
         const std::int64_t reworks = s.reworks_parts ? s.take_reworks(head.id) : 0;
-        const bool comes_back = s.cold->rt->rework_port < 0 && o.good && o.rework && reworks < s.cold->max_rework;
+        const bool comes_back = rt.rework_port < 0 && o.good && o.rework && reworks < s.cold->max_rework;
         const PartSlot p = take_input(s, q, !comes_back, t);
-        if (s.cold->rt->assembly) {  // the other inputs' parts become components of the product
-          s.cold->rt->genealogy.push_back(time_bits(t));
-          s.cold->rt->genealogy.push_back(p.id);
-          for (std::size_t c = static_cast<std::size_t>(q) + 1; c < s.cold->rt->ins.size(); ++c) {
-            if (!s.cold->rt->ins[c].connected) continue;
+        if (rt.assembly) {  // the other inputs' parts become components of the product
+          rt.genealogy.push_back(bits_of(t));
+          rt.genealogy.push_back(p.id);
+          for (std::size_t c = static_cast<std::size_t>(q) + 1; c < rt.ins.size(); ++c) {
+            if (!rt.ins[c].connected) continue;
             const PartSlot component = take_input(s, static_cast<std::int32_t>(c), true, t);
-            s.cold->rt->genealogy.push_back(component.id);
-            ++s.cold->rt->joined;
+            rt.genealogy.push_back(component.id);
+            ++rt.joined;
             s.line_exit_s += t - component.entry_time_s;
             change_wip(s, t, -1);
           }
         }
         const std::int32_t j = first_server_index(s, phase_idle);
-        s.cold->rt->server_routes[static_cast<std::size_t>(j)] = ServerRoute{q, -1};
+        rt.server_routes[static_cast<std::size_t>(j)] = ServerRoute{q, -1};
         begin_service(s, s.server_data()[j], p, type, o, reworks, t);
       }
-      InPort& source = s.cold->rt->ins[0];
+      InPort& source = rt.ins[0];
       if (s.source_waiting && (s.own_capacity == 0 || source.arrived < s.own_capacity)) {
         source.fifo.insert(source.fifo.begin() + static_cast<std::ptrdiff_t>(source.head) + source.arrived,
                            PartSlot{t, (s.line << part_count_bits) | (s.arrival_count - 1), t});
@@ -686,19 +700,20 @@ struct StationRunner {
   }
   // A routed station's service end of server j (good, scrap, rework here or elsewhere).
   __attribute__((noinline)) void finish_routed(Station& s, std::int32_t j, double t) const {
+    Routing& rt = *s.cold->rt;
     Server& v = s.server_data()[j];
-    ServerRoute& r = s.cold->rt->server_routes[static_cast<std::size_t>(j)];
+    ServerRoute& r = rt.server_routes[static_cast<std::size_t>(j)];
     if (v.good && v.rework && v.reworks < s.cold->max_rework) {
       ++s.cold->reworked;
       s.cold->rework_counts.emplace_back(v.part_id, std::int64_t{v.reworks} + 1);
-      if (s.cold->rt->rework_port < 0) {  // back into the buffer of its input, keeping its place
-        InPort& in = s.cold->rt->ins[static_cast<std::size_t>(r.in)];
+      if (rt.rework_port < 0) {  // back into the buffer of its input, keeping its place
+        InPort& in = rt.ins[static_cast<std::size_t>(r.in)];
         in.fifo.insert(in.fifo.begin() + static_cast<std::ptrdiff_t>(in.head) + in.arrived,
                        PartSlot{t, v.part_id, v.entry_time});
         ++in.arrived;
         v.phase = phase_idle;
       } else {  // to the rework station, on a route that is never full
-        r.out = s.cold->rt->rework_port;
+        r.out = rt.rework_port;
         v.phase = phase_blocked;
         ++s.blocked;
       }
@@ -707,10 +722,8 @@ struct StationRunner {
     } else {
       ++s.good;
       r.out = choose_route(s, v);
-      if (r.out >= 0 && s.cold->rt->outs[static_cast<std::size_t>(r.out)].to < 0) {  // to the sink: never blocked
-        count_sink(s, v.entry_time, std::max<int>(v.last_type, 0), t);
-        leave_station(s, t);
-        v.phase = phase_idle;
+      if (r.out >= 0 && rt.outs[static_cast<std::size_t>(r.out)].to < 0) {  // to the sink: never blocked
+        to_sink(s, v, std::max<int>(v.last_type, 0), t);
         r.out = -1;
       } else {
         v.phase = phase_blocked;
@@ -728,13 +741,14 @@ struct StationRunner {
     std::size_t port = 0;
   };
   __attribute__((noinline)) static PortEvent next_port_event(const Station& s) {
+    const Routing& rt = *s.cold->rt;
     PortEvent e;
-    for (std::size_t q = 0; q < s.cold->rt->outs.size(); ++q) {
-      const OutPort& o = s.cold->rt->outs[q];
+    for (std::size_t q = 0; q < rt.outs.size(); ++q) {
+      const OutPort& o = rt.outs[q];
       if (o.credit_head < o.credits_in.size() && o.credits_in[o.credit_head] < e.t) e = {o.credits_in[o.credit_head], ev_credit, q};
     }
-    for (std::size_t q = 0; q < s.cold->rt->ins.size(); ++q) {
-      const InPort& in = s.cold->rt->ins[q];
+    for (std::size_t q = 0; q < rt.ins.size(); ++q) {
+      const InPort& in = rt.ins[q];
       const std::size_t next_in = in.head + static_cast<std::size_t>(in.arrived);
       if (next_in < in.fifo.size() && in.fifo[next_in].time_s < e.t) e = {in.fifo[next_in].time_s, ev_part, q};
     }
@@ -936,9 +950,7 @@ struct StationRunner {
           } else {
             ++s.good;
             if (s.last) {
-              count_sink(s, v.entry_time, v.last_type, t);
-              leave_station(s, t);
-              v.phase = phase_idle;
+              to_sink(s, v, v.last_type, t);
             } else {
               v.phase = phase_blocked;
               ++s.blocked;
@@ -977,18 +989,19 @@ struct StationRunner {
 // times; the credits' arrival times.
 void save_routes(const Station& s, std::vector<std::int64_t>& ints, std::vector<double>& reals) {
   if (!s.routed) return;
-  const std::int64_t header[] = {static_cast<std::int64_t>(s.cold->rt->ins.size()), static_cast<std::int64_t>(s.cold->rt->outs.size()),
-                                 s.cold->rt->route_count, s.cold->rt->joined, s.cold->rt->pieces, static_cast<std::int64_t>(s.cold->rework_counts.size())};
+  const Routing& rt = *s.cold->rt;
+  const std::int64_t header[] = {static_cast<std::int64_t>(rt.ins.size()), static_cast<std::int64_t>(rt.outs.size()),
+                                 rt.route_count, rt.joined, rt.pieces, static_cast<std::int64_t>(s.cold->rework_counts.size())};
   ints.insert(ints.end(), std::begin(header), std::end(header));
-  for (const InPort& in : s.cold->rt->ins) {
+  for (const InPort& in : rt.ins) {
     ints.push_back(static_cast<std::int64_t>(in.fifo.size() - in.head));
     ints.push_back(in.arrived);
   }
-  for (const OutPort& out : s.cold->rt->outs) {
+  for (const OutPort& out : rt.outs) {
     ints.push_back(out.credits);
     ints.push_back(static_cast<std::int64_t>(out.credits_in.size() - out.credit_head));
   }
-  for (const ServerRoute& r : s.cold->rt->server_routes) {
+  for (const ServerRoute& r : rt.server_routes) {
     ints.push_back(r.in);
     ints.push_back(r.out);
   }
@@ -996,13 +1009,13 @@ void save_routes(const Station& s, std::vector<std::int64_t>& ints, std::vector<
     ints.push_back(id);
     ints.push_back(count);
   }
-  for (const InPort& in : s.cold->rt->ins)
+  for (const InPort& in : rt.ins)
     for (std::size_t k = in.head; k < in.fifo.size(); ++k) {
       ints.push_back(in.fifo[k].id);
       reals.push_back(in.fifo[k].time_s);
       reals.push_back(in.fifo[k].entry_time_s);
     }
-  for (const OutPort& out : s.cold->rt->outs)
+  for (const OutPort& out : rt.outs)
     reals.insert(reals.end(), out.credits_in.begin() + static_cast<std::ptrdiff_t>(out.credit_head), out.credits_in.end());
 }
 
@@ -1011,6 +1024,7 @@ void save_routes(const Station& s, std::vector<std::int64_t>& ints, std::vector<
 std::string load_routes(const Station& s, const std::int64_t* ints, std::size_t n_ints, const double* reals,
                         std::size_t n_reals, double time_s, Station* into) {
   if (!s.routed) return n_ints == 0 && n_reals == 0 ? "" : "routing state for a station without routes";
+  const Routing& rt = *s.cold->rt;
   constexpr std::int64_t most = std::int64_t{1} << 53;
   std::size_t at = 0, real_at = 0;
   const auto next = [&](std::int64_t& v) {
@@ -1021,17 +1035,17 @@ std::string load_routes(const Station& s, const std::int64_t* ints, std::size_t 
   std::int64_t n_in = 0, n_out = 0, route_count = 0, joined = 0, pieces = 0, reworks = 0;
   if (!next(n_in) || !next(n_out) || !next(route_count) || !next(joined) || !next(pieces) || !next(reworks))
     return "the routing state is cut short";
-  if (n_in != static_cast<std::int64_t>(s.cold->rt->ins.size()) || n_out != static_cast<std::int64_t>(s.cold->rt->outs.size()))
+  if (n_in != static_cast<std::int64_t>(rt.ins.size()) || n_out != static_cast<std::int64_t>(rt.outs.size()))
     return "the routing state has other ports than the deck";
   if (route_count < 0 || route_count > most || joined < 0 || joined > most || pieces < 0 || pieces > most ||
       reworks < 0 || reworks > most)
     return "a routing counter is out of range";
-  std::vector<std::int64_t> fifo(static_cast<std::size_t>(n_in)), arrived(fifo.size()), credits(s.cold->rt->outs.size()),
-      on_way(s.cold->rt->outs.size());
+  std::vector<std::int64_t> fifo(static_cast<std::size_t>(n_in)), arrived(fifo.size()), credits(rt.outs.size()),
+      on_way(rt.outs.size());
   std::int64_t parts = 0, credit_total = 0;
   for (std::size_t q = 0; q < fifo.size(); ++q) {
     if (!next(fifo[q]) || !next(arrived[q])) return "the routing state is cut short";
-    const InPort& in = s.cold->rt->ins[q];
+    const InPort& in = rt.ins[q];
     if (fifo[q] < 0 || arrived[q] < 0 || arrived[q] > fifo[q] || fifo[q] > most)
       return "input " + std::to_string(q) + ": a FIFO length is out of range";
     if (in.capacity > 0 && in.from >= 0 && fifo[q] > in.capacity)
@@ -1041,7 +1055,7 @@ std::string load_routes(const Station& s, const std::int64_t* ints, std::size_t 
   }
   for (std::size_t k = 0; k < credits.size(); ++k) {
     if (!next(credits[k]) || !next(on_way[k])) return "the routing state is cut short";
-    const std::int64_t cap = s.cold->rt->outs[k].capacity;
+    const std::int64_t cap = rt.outs[k].capacity;
     if (credits[k] < 0 || on_way[k] < 0 || credits[k] > cap || on_way[k] > cap)
       return "route " + std::to_string(k) + ": " + std::to_string(credits[k]) + " credits and " +
              std::to_string(on_way[k]) + " on the way for a buffer of " + std::to_string(cap);
@@ -1069,20 +1083,21 @@ std::string load_routes(const Station& s, const std::int64_t* ints, std::size_t 
     if (!(reals[k] >= time_s)) return "a credit on its way arrives before the time";
   if (into == nullptr) return "";
   Station& d = *into;
-  d.cold->rt->route_count = route_count;
-  d.cold->rt->joined = joined;
-  d.cold->rt->pieces = pieces;
-  d.cold->rt->server_routes = routes;
+  Routing& into_rt = *d.cold->rt;
+  into_rt.route_count = route_count;
+  into_rt.joined = joined;
+  into_rt.pieces = pieces;
+  into_rt.server_routes = routes;
   d.cold->rework_counts = rework_counts;
   for (std::size_t q = 0; q < fifo.size(); ++q) {
-    InPort& in = d.cold->rt->ins[q];
+    InPort& in = into_rt.ins[q];
     in.fifo.clear();
     in.head = 0;
     in.arrived = arrived[q];
     for (std::int64_t k = 0; k < fifo[q]; ++k, real_at += 2) in.fifo.push_back(PartSlot{reals[real_at], ints[at++], reals[real_at + 1]});
   }
   for (std::size_t k = 0; k < credits.size(); ++k) {
-    OutPort& out = d.cold->rt->outs[k];
+    OutPort& out = into_rt.outs[k];
     out.credits = credits[k];
     out.credit_head = 0;
     out.credits_in.assign(reals + real_at, reals + real_at + on_way[k]);
@@ -1233,13 +1248,14 @@ void Factory::build_ports(Station& s, const ModelIndex::Place& here) {
   s.routed = explicit_in || explicit_out || c.assembly || c.disassembly;
   if (!s.routed) return;
   s.cold->rt = std::make_unique<detail::Routing>();
+  detail::Routing& rt = *s.cold->rt;
   // Port 0 is the chain's input (the source, or the previous station), connected or not.
-  s.cold->rt->ins.resize(1);
-  s.cold->rt->ins[0].connected = s.first;
-  s.cold->rt->ins[0].capacity = s.first ? 0 : c.buffer_capacity;
+  rt.ins.resize(1);
+  rt.ins[0].connected = s.first;
+  rt.ins[0].capacity = s.first ? 0 : c.buffer_capacity;
   for (const ModelIndex::Edge& e : inputs) {
-    if (static_cast<std::size_t>(e.to_port) >= s.cold->rt->ins.size()) s.cold->rt->ins.resize(static_cast<std::size_t>(e.to_port) + 1);
-    detail::InPort& in = s.cold->rt->ins[static_cast<std::size_t>(e.to_port)];
+    if (static_cast<std::size_t>(e.to_port) >= rt.ins.size()) rt.ins.resize(static_cast<std::size_t>(e.to_port) + 1);
+    detail::InPort& in = rt.ins[static_cast<std::size_t>(e.to_port)];
     in.connected = true;
     in.from = e.from;
     in.from_port = e.from_port;
@@ -1247,51 +1263,51 @@ void Factory::build_ports(Station& s, const ModelIndex::Place& here) {
     in.credit_delay_s = e.delay_s;
   }
   for (const ModelIndex::Edge& e : outputs) {
-    detail::OutPort& out = s.cold->rt->outs.emplace_back();
+    detail::OutPort& out = rt.outs.emplace_back();
     out.to = e.to;
     out.to_port = e.to_port;
     out.delay_s = e.delay_s;
     out.capacity = e.to >= 0 ? e.capacity : 0;
     out.credits = out.capacity;
     out.rework = e.rework;
-    if (e.rework) s.cold->rt->rework_port = static_cast<std::int32_t>(s.cold->rt->outs.size()) - 1;
+    if (e.rework) rt.rework_port = static_cast<std::int32_t>(rt.outs.size()) - 1;
   }
-  s.cold->rt->routes = static_cast<std::int32_t>(s.cold->rt->outs.size()) - (s.cold->rt->rework_port >= 0 ? 1 : 0);
-  s.cold->rt->server_routes.assign(static_cast<std::size_t>(s.servers), detail::ServerRoute{});
-  s.cold->rt->policy = c.next.size() > 1 ? c.route : RoutePolicy::probability;
-  s.cold->rt->assembly = c.assembly;
-  s.cold->rt->disassembly = c.disassembly;
+  rt.routes = static_cast<std::int32_t>(rt.outs.size()) - (rt.rework_port >= 0 ? 1 : 0);
+  rt.server_routes.assign(static_cast<std::size_t>(s.servers), detail::ServerRoute{});
+  rt.policy = c.next.size() > 1 ? c.route : RoutePolicy::probability;
+  rt.assembly = c.assembly;
+  rt.disassembly = c.disassembly;
   s.reworks_parts = s.reworks_parts || c.rework_elsewhere;
-  if (s.cold->rt->policy == RoutePolicy::probability && s.cold->rt->routes > 1) {
+  if (rt.policy == RoutePolicy::probability && rt.routes > 1) {
     double total = 0.0;
     for (const RouteConfig& r : c.next) total += r.share;
     double sum = 0.0;
-    for (const RouteConfig& r : c.next) s.cold->rt->share_cumulative.push_back((sum += r.share) / total);
-    s.cold->rt->share_cumulative.back() = 1.0;
+    for (const RouteConfig& r : c.next) rt.share_cumulative.push_back((sum += r.share) / total);
+    rt.share_cumulative.back() = 1.0;
   }
-  if (s.cold->rt->policy == RoutePolicy::type) {
+  if (rt.policy == RoutePolicy::type) {
     // Each type to the route listing it, else to the first route listing none.
     std::int32_t rest = -1;
     for (std::size_t k = 0; k < c.next.size(); ++k)
       if (c.next[k].types.empty() && rest < 0) rest = static_cast<std::int32_t>(k);
-    s.cold->rt->type_route.assign(static_cast<std::size_t>(type_count_), rest);
+    rt.type_route.assign(static_cast<std::size_t>(type_count_), rest);
     for (std::size_t k = 0; k < c.next.size(); ++k)
-      for (int type : c.next[k].types) s.cold->rt->type_route[static_cast<std::size_t>(type)] = static_cast<std::int32_t>(k);
-    for (std::int32_t route : s.cold->rt->type_route)
+      for (int type : c.next[k].types) rt.type_route[static_cast<std::size_t>(type)] = static_cast<std::int32_t>(k);
+    for (std::int32_t route : rt.type_route)
       require(route >= 0, "factory: station " + index_.station_name(s.gid) + " routes by type but not every type");
   }
-  if (c.assembly) s.cold->rt->genealogy_width = static_cast<std::int32_t>(std::count_if(
-                      s.cold->rt->ins.begin(), s.cold->rt->ins.end(), [](const detail::InPort& in) { return in.connected; })) + 1;
-  if (c.disassembly) s.cold->rt->genealogy_width = s.cold->rt->routes + 1;
+  if (c.assembly) rt.genealogy_width = static_cast<std::int32_t>(std::count_if(
+                      rt.ins.begin(), rt.ins.end(), [](const detail::InPort& in) { return in.connected; })) + 1;
+  if (c.disassembly) rt.genealogy_width = rt.routes + 1;
   if (s.typed) {
     s.cold->type_sink.assign(static_cast<std::size_t>(type_count_), 0);
     s.cold->type_lead_s.assign(static_cast<std::size_t>(type_count_), 0.0);
   }
   // What it sends soonest: a part on a route, or a credit back on an input.
   s.send_delay_s = inf;
-  for (const detail::OutPort& out : s.cold->rt->outs)
+  for (const detail::OutPort& out : rt.outs)
     if (out.to >= 0) s.send_delay_s = std::min(s.send_delay_s, out.delay_s);
-  for (const detail::InPort& in : s.cold->rt->ins)
+  for (const detail::InPort& in : rt.ins)
     if (in.capacity > 0 && in.from >= 0) s.send_delay_s = std::min(s.send_delay_s, in.credit_delay_s);
   s.last = false;
   s.downstream_limited = false;
@@ -1598,16 +1614,6 @@ struct LinePartial {
     std::copy(sums.begin() + 2, sums.end(), p.type_lead.begin());
     std::copy(words_end, r.end(), p.type_sink.begin());
     return p;
-  }
-  static std::int64_t bits_of(double x) {
-    std::int64_t b;
-    std::memcpy(&b, &x, sizeof b);
-    return b;
-  }
-  static double double_of(std::int64_t b) {
-    double x;
-    std::memcpy(&x, &b, sizeof x);
-    return x;
   }
 };
 
@@ -2039,8 +2045,7 @@ std::string restore_problem(double time_s, const FactoryState& state, const std:
     if (state.genealogy_width[i] != width || entries < 0 || (width == 0 ? entries != 0 : entries % width != 0))
       return "station " + std::to_string(s.gid) + ": the genealogy does not fit the station";
     for (std::int64_t k = 0; k < entries; k += std::max<std::int64_t>(width, 1)) {
-      double t;
-      std::memcpy(&t, &state.genealogy[genealogy + static_cast<std::size_t>(k)], sizeof t);
+      const double t = double_of(state.genealogy[genealogy + static_cast<std::size_t>(k)]);
       if (!(t >= 0.0 && t <= time_s)) return "station " + std::to_string(s.gid) + ": a genealogy time is out of range";
     }
     genealogy += static_cast<std::size_t>(entries);

@@ -327,7 +327,7 @@ TEST(Deck, RoutesResolveRelativeToTheSender) {
                   "expected each part type on one route, found 'p' on 2");
   expect_contains(errors_of(with(with(routed, "route: probability", "route: type"), "{to: a, share: 2}, {to: b, conveyor_time_s: 4}",
                                  "{to: a, types: [p]}, {to: b, types: [r]}")).front(),
-                  "expected one of the part types in factory.part_types, found 'r'");
+                  "expected one of the part types in factory.part_types (p, q), found 'r'");
   // A route without types takes the rest.
   const Deck by_type = deck_of(with(with(routed, "route: probability", "route: type"),
                                     "{to: a, share: 2}, {to: b, conveyor_time_s: 4}", "{to: a, types: [q]}, {to: b}"));
