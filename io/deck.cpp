@@ -58,6 +58,8 @@ constexpr std::int64_t max_servers = 1'000'000;
 constexpr std::int64_t max_station_rework = 32'767;
 // Part types of a model (each has KPI columns of its own in the history).
 constexpr std::size_t max_part_types = 1000;
+// Robots of one pool (its calls and robots on their way are kept per client, not per robot).
+constexpr std::int64_t max_pool_robots = 1'000'000;
 
 // What the deck says before replication: `count` is still a number.
 // A route as the deck names it, resolved once every factory is read (check_routes).
@@ -73,6 +75,7 @@ struct StationSpec {
   std::string path;
   std::vector<RouteSpec> next;    // config.next's targets, in order
   std::optional<RouteSpec> rework_to;
+  std::optional<RouteSpec> robots_from;  // its pool's name (resolved by check_pools)
   // A robot cell: the name of its skill in `cells.skills`, resolved once every block is read.
   std::string cell_skill;
   Mark cell_skill_mark;
@@ -86,10 +89,18 @@ struct LineSpec {
   std::vector<StationSpec> stations;
 };
 
+struct PoolSpec {
+  factory::PoolConfig config;
+  RouteSpec home;  // the home station's name (resolved by check_pools)
+  Mark mark;
+  std::string path;
+};
+
 struct FactorySpec {
   std::string name;
   std::vector<LineSpec> lines;
   factory::ShiftCalendar shifts;
+  std::vector<PoolSpec> pools;
 };
 
 struct DeckSpec {
@@ -418,6 +429,7 @@ std::optional<std::string> route_name(const std::string& t) {
 constexpr const char* route_name_expected =
     "a station as \"station\" (in this line), \"line/station\" (in this factory) or \"factory/line/station\" "
     "(copies as name#k), or \"sink\"";
+constexpr const char* pool_home_expected = "a station of this factory as \"line/station\" (copies as name#k)";
 
 // next, route, assembly, disassembly, rework_to (routing; resolved by check_routes).
 void read_routing(MapReader& m, StationSpec& s, const std::vector<std::string>& types) {
@@ -605,8 +617,47 @@ StationSpec read_station(MapReader& m, UniqueNames& names, double line_conveyor_
     m.get("shifts", false);  // known, and absent: the factory's calendar
   }
   read_routing(m, s, types);
+  if (m.has("robots_from")) {
+    MapReader from = m.mapping("robots_from", false);
+    if (from.valid()) {
+      RouteSpec spec;
+      if (const Node* at = from.peek("pool")) spec.mark = at->mark;
+      spec.path = from.path_of("pool");
+      spec.to = from.name("pool").value_or("");
+      c.robots_from.enabled = true;
+      c.robots_from.pool = spec.to;
+      // (Missing, it is reported; the default keeps the plant checks of check_routes quiet.)
+      c.robots_from.travel_time_s =
+          from.real("travel_time_s", positive_s, std::nullopt).value_or(factory::BorrowConfig{}.travel_time_s);
+      from.finish();
+      s.robots_from = spec;
+    }
+  } else {
+    m.get("robots_from", false);  // known, and absent: the station has its own machines or robots
+  }
   m.finish();
   return s;
+}
+
+// pools: [{name, robots, home, call_time_s}] (factory::PoolConfig; home resolved by check_pools).
+PoolSpec read_pool(MapReader& m, UniqueNames& names) {
+  PoolSpec p;
+  p.mark = m.where();
+  p.path = m.path();
+  const std::optional<std::string> name = m.name("name");
+  names.check(m, name);
+  p.config.name = name.value_or("");
+  p.config.robots = m.integer("robots", IntRange{1, max_pool_robots}, std::nullopt).value_or(1);
+  if (const Node* at = m.peek("home")) p.home.mark = at->mark;
+  p.home.path = m.path_of("home");
+  p.home.to = m.scalar<std::string>("home", pool_home_expected, route_name, [](const std::string& v) { return v; },
+                                    std::nullopt)
+                  .value_or("");
+  p.config.home_name = p.home.to;
+  const factory::PoolConfig d;
+  p.config.call_time_s = m.real("call_time_s", positive_s, d.call_time_s).value_or(d.call_time_s);
+  m.finish();
+  return p;
 }
 
 LineSpec read_line(MapReader& m, UniqueNames& names, const std::vector<std::string>& types) {
@@ -671,6 +722,8 @@ FactorySpec read_one_factory(MapReader& m, UniqueNames& names, const std::vector
       if (line.valid()) f.lines.push_back(read_line(line, line_names, types));
     }
   }
+  UniqueNames pool_names("a pool name unique within its factory");
+  read_items(m, "pools", [&](MapReader& pool) { f.pools.push_back(read_pool(pool, pool_names)); });
   m.finish();
   return f;
 }
@@ -1856,11 +1909,61 @@ std::variant<factory::RouteTarget, std::string> resolve_route(const std::string&
   return t;
 }
 
+// Pools: every home names a station of its factory ("line/station"), every robots_from a
+// pool of the station's factory. Returns whether the deck has pools and all of them resolved.
+bool check_pools(Errors& errors, DeckSpec& spec, bool& any) {
+  bool resolved = true;
+  for (std::size_t f = 0; f < spec.factories.size(); ++f) {
+    FactorySpec& factory = spec.factories[f];
+    for (PoolSpec& pool : factory.pools) {
+      any = true;
+      const RouteSpec& home = pool.home;
+      if (home.to.empty()) {
+        resolved = false;  // reported where it was read
+        continue;
+      }
+      const auto target = std::count(home.to.begin(), home.to.end(), '/') == 1
+                              ? resolve_route(home.to, spec.factories, f, std::numeric_limits<std::size_t>::max())
+                              : std::variant<factory::RouteTarget, std::string>("the line and the station, no more");
+      if (const auto* e = std::get_if<std::string>(&target)) {
+        errors.add(home.mark, home.path, std::string("expected ") + pool_home_expected + ", found '" + home.to + "' (" + *e + ")");
+        resolved = false;
+        continue;
+      }
+      pool.config.home = std::get<factory::RouteTarget>(target);
+    }
+    for (LineSpec& line : factory.lines)
+      for (StationSpec& st : line.stations) {
+        if (!st.robots_from) continue;
+        any = true;
+        const RouteSpec& r = *st.robots_from;
+        if (r.to.empty()) {
+          resolved = false;
+          continue;
+        }
+        const auto it = std::find_if(factory.pools.begin(), factory.pools.end(),
+                                     [&](const PoolSpec& p) { return p.config.name == r.to; });
+        if (it == factory.pools.end()) {
+          std::string list;
+          for (const PoolSpec& p : factory.pools) list += (list.empty() ? "" : ", ") + p.config.name;
+          errors.add(r.mark, r.path, "expected the name of a pool of factory '" + factory.name + "' (" +
+                                         (list.empty() ? std::string("it has none: give them in its 'pools'") : list) +
+                                         "), found '" + r.to + "'");
+          resolved = false;
+          continue;
+        }
+        st.config.robots_from.pool_index = it - factory.pools.begin();
+      }
+  }
+  return resolved;
+}
+
 // Routes: every target names a station (relative to the sender), and what needs the whole
 // plant holds (factory::ModelIndex::route_problems: assembly inputs, disassembly routes,
-// shortest-queue buffers).
+// shortest-queue buffers, pools big enough for their cells).
 void check_routes(Errors& errors, DeckSpec& spec) {
-  bool any = false, resolved = true;
+  bool any = false;
+  bool resolved = check_pools(errors, spec, any);
   for (std::size_t f = 0; f < spec.factories.size(); ++f)
     for (std::size_t l = 0; l < spec.factories[f].lines.size(); ++l)
       for (std::size_t k = 0; k < spec.factories[f].lines[l].stations.size(); ++k) {
@@ -1985,6 +2088,7 @@ factory::FactoryModelConfig model_of(const std::vector<FactorySpec>& factories) 
     factory::FactoryConfig& fc = model.factories.emplace_back();
     fc.name = f.name;
     fc.shifts = f.shifts;
+    for (const PoolSpec& p : f.pools) fc.pools.push_back(p.config);
     for (const LineSpec& l : f.lines) {
       factory::LineConfig& lc = fc.lines.emplace_back();
       lc.name = l.name;

@@ -186,6 +186,13 @@ std::uint64_t factory_fingerprint(const factory::FactoryModelConfig& config, std
   for (const auto& fac : config.factories) {
     f.add(fac.name);
     add_calendar(fac.shifts);
+    for (const factory::PoolConfig& p : fac.pools) {  // factories without pools hash as before
+      f.add(std::string("pool"));
+      f.add(p.name);
+      f.add(p.robots);
+      for (std::int64_t v : {p.home.factory, p.home.line, p.home.line_copy, p.home.station, p.home.station_copy}) f.add(v);
+      f.add(p.call_time_s);
+    }
     std::int64_t lines = 0;
     for (const auto& line : fac.lines) lines += line.count;
     f.add(static_cast<std::uint64_t>(lines));
@@ -256,6 +263,11 @@ std::uint64_t factory_fingerprint(const factory::FactoryModelConfig& config, std
               f.add(s.cell.good_quality);
               f.add(s.cell.rework_quality);
               f.add(s.cell.max_rework);
+            }
+            if (s.robots_from.enabled) {  // stations with their own robots hash as before
+              f.add(std::string("robots_from"));
+              f.add(s.robots_from.pool_index);
+              f.add(s.robots_from.travel_time_s);
             }
           }
       }

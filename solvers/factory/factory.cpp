@@ -24,6 +24,11 @@ namespace {
 constexpr double inf = std::numeric_limits<double>::infinity();
 constexpr std::int32_t kind_part = 0;    // PartMessage::kind: a part arrives from upstream
 constexpr std::int32_t kind_credit = 1;  // a freed place of the sender's buffer arrives
+// Pools of robots: a call reaches the pool's home, robots reach the borrowing station, robots
+// come back home (reserved: the pool's slot at its home; part_id: the client number).
+constexpr std::int32_t kind_call = 2;
+constexpr std::int32_t kind_robots = 3;
+constexpr std::int32_t kind_robots_back = 4;
 // How many active stations ahead of the current one the window loop prefetches the station,
 // and (once that has arrived) the heads of its FIFOs.
 constexpr std::size_t prefetch_stations = 8;
@@ -56,7 +61,10 @@ enum Phase : std::int64_t { phase_idle = 0, phase_busy = 1, phase_blocked = 2 };
 enum KpiState : std::int64_t { kpi_busy = 0, kpi_blocked = 1, kpi_starved = 2, kpi_down = 3, kpi_off = 4 };
 constexpr int kpi_states = 5;
 // Event priorities at equal times (factory.hpp): lower value first.
-enum Event : int { ev_credit, ev_part, ev_repair, ev_service_end, ev_shift, ev_failure, ev_source, ev_none };
+enum Event : int {
+  ev_credit, ev_robots, ev_robots_back, ev_call, ev_part, ev_repair, ev_service_end, ev_shift, ev_failure, ev_source,
+  ev_none
+};
 
 double exponential(std::uint64_t seed, rng::Stream stream, std::int64_t id, std::int64_t counter, double mean) {
   const auto r = rng::draw(seed, stream, static_cast<std::uint64_t>(id), static_cast<std::uint64_t>(counter));
@@ -129,6 +137,44 @@ struct Server {
   double remaining = 0.0;     // service time left when preempted
 };
 
+// A pool of robots, kept by its home station (PoolConfig): its free robots, the calls that
+// wait for robots in the order they arrived, and per client (a borrowing station) the calls
+// and the robots on their way here, a FIFO each (one sender, one delay).
+struct PoolClient {
+  std::int64_t gid = 0;
+  double travel_s = 0.0;
+  std::int64_t need = 1;       // robots per call (robots per service)
+  std::vector<double> calls;   // arrival times
+  std::size_t call_head = 0;
+  std::vector<double> returns; // arrival times of robots coming home (`need` each)
+  std::size_t return_head = 0;
+};
+struct Pool {
+  std::int64_t robots = 0, free = 0;
+  std::vector<std::int32_t> waiting;  // clients of the calls waiting for robots, oldest first
+  std::size_t waiting_head = 0;
+  std::vector<PoolClient> clients;
+  std::int64_t sent = 0;   // calls answered
+  double out_area = 0.0;   // integral of the robots away from home over [0, out_since] (robot-seconds)
+  double out_since = 0.0;
+};
+// A station borrowing its robots from a pool (StationConfig::robots_from): a team is the
+// robots of one service.
+struct Borrow {
+  std::int64_t home = -1;
+  std::int32_t slot = 0, client = 0;
+  double call_s = 0.0, travel_s = 0.0;
+  std::int64_t pool_robots = 0, need = 1;
+  std::int64_t here = 0;           // teams at the station, not yet at work
+  std::vector<double> asks;        // times of the calls whose team is not here yet, oldest first
+  std::size_t ask_head = 0;
+  std::vector<double> arrivals;    // arrival times of teams on their way
+  std::size_t arrival_head = 0;
+  std::int64_t arrived = 0;        // teams received
+  double wait_s = 0.0;             // sum over them of arrival - call
+  std::int64_t asked() const { return static_cast<std::int64_t>(asks.size() - ask_head); }
+};
+
 // The routing state of a routed station (Station::rt).
 struct Routing {
   std::vector<InPort> ins;
@@ -147,6 +193,21 @@ struct Routing {
   // piece ids...] (genealogy_width entries).
   std::vector<std::int64_t> genealogy;
   std::int32_t genealogy_width = 0;
+  std::vector<Pool> pools;  // the pools at home here, by slot
+  bool borrows = false;     // its robots come from a pool
+  Borrow borrow;
+
+  // The earliest call, returning robot or borrowed team due here (+inf if none).
+  double robot_event_s() const {
+    double t = inf;
+    for (const Pool& p : pools)
+      for (const PoolClient& c : p.clients) {
+        if (c.call_head < c.calls.size()) t = std::min(t, c.calls[c.call_head]);
+        if (c.return_head < c.returns.size()) t = std::min(t, c.returns[c.return_head]);
+      }
+    if (borrows && borrow.arrival_head < borrow.arrivals.size()) t = std::min(t, borrow.arrivals[borrow.arrival_head]);
+    return t;
+  }
 };
 
 // A station's cold fields (Station::cold): read only by several servers, shift changes,
@@ -321,8 +382,18 @@ struct alignas(64) Station {
     drop_consumed(parts_in, part_head);
     drop_consumed(credits_in, credit_head);
     if (routed) {
-      for (InPort& in : cold->rt->ins) drop_consumed(in.fifo, in.head);
-      for (OutPort& out : cold->rt->outs) drop_consumed(out.credits_in, out.credit_head);
+      Routing& rt = *cold->rt;
+      for (InPort& in : rt.ins) drop_consumed(in.fifo, in.head);
+      for (OutPort& out : rt.outs) drop_consumed(out.credits_in, out.credit_head);
+      for (Pool& p : rt.pools) {
+        drop_consumed(p.waiting, p.waiting_head);
+        for (PoolClient& c : p.clients) {
+          drop_consumed(c.calls, c.call_head);
+          drop_consumed(c.returns, c.return_head);
+        }
+      }
+      drop_consumed(rt.borrow.asks, rt.borrow.ask_head);
+      drop_consumed(rt.borrow.arrivals, rt.borrow.arrival_head);
     }
   }
   template <class T>
@@ -349,6 +420,7 @@ struct alignas(64) Station {
       }
       for (const OutPort& out : cold->rt->outs)
         if (out.credit_head < out.credits_in.size()) t = std::min(t, out.credits_in[out.credit_head]);
+      t = std::min(t, cold->rt->robot_event_s());
     }
     return t;
   }
@@ -356,11 +428,14 @@ struct alignas(64) Station {
   // nothing more arrives. It sends only when it makes progress (a part at a service end or on
   // a credit, a credit at a service start), and before that it must wait: for the repair if
   // down, the service end if busy, a credit if blocked, a part if idle. (A service may take
-  // no time, so a part that arrives may be sent on at once.)
+  // no time, so a part that arrives may be sent on at once.) A pool's home sends robots when
+  // a call or a robot arrives, halted or not; a borrowing station calls when a part arrives
+  // and starts a service when its robots arrive.
   double earliest_send_s() const {
+    const double robots = routed && (!cold->rt->pools.empty() || cold->rt->borrows) ? cold->rt->robot_event_s() : inf;
     // Halted, it resumes at the repair's end and the next shift's start, whichever is later
     // (off shift, the next change is a start).
-    if (down || off_shift) return std::max(down ? repair_end : -inf, off_shift ? shift_change : -inf);
+    if (down || off_shift) return std::min(robots, std::max(down ? repair_end : -inf, off_shift ? shift_change : -inf));
     double t = service_end;  // +inf unless a server is busy
     if (blocked > 0 && credit_head < credits_in.size()) t = std::min(t, credits_in[credit_head]);
     if (busy + blocked < servers) {
@@ -371,9 +446,14 @@ struct alignas(64) Station {
       if (blocked > 0)
         for (const OutPort& out : cold->rt->outs)
           if (out.credit_head < out.credits_in.size()) t = std::min(t, out.credits_in[out.credit_head]);
+      // Without robots here, a borrowing station's waiting parts wait for the robots called.
+      const bool wait_robots = cold->rt->borrows && cold->rt->borrow.here == 0;
       if (busy + blocked < servers)
-        for (const InPort& in : cold->rt->ins)
-          if (in.head < in.fifo.size()) t = std::min(t, in.fifo[in.head].time_s);
+        for (const InPort& in : cold->rt->ins) {
+          const std::size_t next = wait_robots ? in.head + static_cast<std::size_t>(in.arrived) : in.head;
+          if (next < in.fifo.size()) t = std::min(t, in.fifo[next].time_s);
+        }
+      t = std::min(t, robots);
     }
     return t;
   }
@@ -651,20 +731,60 @@ struct StationRunner {
       --s.blocked;
     }
   }
+  // ---- Pools of robots (factory.hpp, Pools) ----
+
+  // The robots away from a pool's home change by `delta` at t.
+  static void robots_out(Pool& p, double t, std::int64_t delta) {
+    p.out_area += static_cast<double>(p.robots - p.free) * (t - p.out_since);
+    p.out_since = t;
+    p.free -= delta;
+  }
+  // A pool's home sends its free robots to the waiting calls, oldest first; a call waits
+  // until its team is free (and so do the calls after it).
+  static void dispatch(Station& s, double t) {
+    for (Pool& p : s.cold->rt->pools)
+      while (p.waiting_head < p.waiting.size()) {
+        const PoolClient& c = p.clients[static_cast<std::size_t>(p.waiting[p.waiting_head])];
+        if (p.free < c.need) break;
+        ++p.waiting_head;
+        robots_out(p, t, c.need);
+        ++p.sent;
+        s.outbox.push_back(comm::PartMessage{c.gid, kind_robots, 0, t + c.travel_s, -1, 0.0});
+      }
+  }
+  // A borrowing station calls a team for every service it could start but for robots (idle
+  // servers and parts to take), beyond the teams here and on their way.
+  static void call_robots(Station& s, double t) {
+    Routing& rt = *s.cold->rt;
+    Borrow& b = rt.borrow;
+    std::int64_t parts = rt.assembly ? std::numeric_limits<std::int64_t>::max() : 0;
+    for (const InPort& in : rt.ins) {
+      if (rt.assembly && in.connected) parts = std::min(parts, in.arrived);
+      if (!rt.assembly) parts += in.arrived;
+    }
+    const std::int64_t startable = std::min<std::int64_t>(s.idle(), parts);
+    for (std::int64_t k = b.here + b.asked(); k < startable; ++k) {
+      s.outbox.push_back(comm::PartMessage{b.home, kind_call, b.slot, t + b.call_s, b.client, 0.0});
+      b.asks.push_back(t);
+    }
+  }
+
   // A routed station's progress (see progress()).
   __attribute__((noinline)) bool progress_routed(Station& s, double t) const {
     Routing& rt = *s.cold->rt;
     const bool halted = s.halted();
+    if (!rt.pools.empty()) dispatch(s, t);  // the pool works whatever its home does
     for (;;) {
       if (!halted && s.blocked > 0) release_routed(s, t);
       while (!halted && s.busy + s.blocked < s.servers) {
         const std::int32_t q = rt.assembly ? assembly_ready(s) : oldest_input(s);
-        if (q < 0) break;
+        if (q < 0 || (rt.borrows && rt.borrow.here == 0)) break;
         const InPort& in = rt.ins[static_cast<std::size_t>(q)];
         const PartSlot head = in.fifo[in.head];
         const int type = s.typed ? s.type_of(seed, head.id) : 0;
         Outcome o;
         if (!draw_outcome(s, Part{head.id, head.entry_time_s, type}, t, o)) return true;
+        if (rt.borrows) --rt.borrow.here;  // the team goes to work
         const std::int64_t reworks = s.reworks_parts ? s.take_reworks(head.id) : 0;
         const bool comes_back = rt.rework_port < 0 && o.good && o.rework && reworks < s.cold->max_rework;
         const PartSlot p = take_input(s, q, !comes_back, t);
@@ -695,6 +815,7 @@ struct StationRunner {
         s.next_arrival = t + interarrival(s, s.arrival_count);
         continue;
       }
+      if (rt.borrows && !halted) call_robots(s, t);
       return false;
     }
   }
@@ -703,6 +824,10 @@ struct StationRunner {
     Routing& rt = *s.cold->rt;
     Server& v = s.server_data()[j];
     ServerRoute& r = rt.server_routes[static_cast<std::size_t>(j)];
+    if (rt.borrows) {  // the service's team goes home
+      const Borrow& b = rt.borrow;
+      s.outbox.push_back(comm::PartMessage{b.home, kind_robots_back, b.slot, t + b.travel_s, b.client, 0.0});
+    }
     if (v.good && v.rework && v.reworks < s.cold->max_rework) {
       ++s.cold->reworked;
       s.cold->rework_counts.emplace_back(v.part_id, std::int64_t{v.reworks} + 1);
@@ -735,24 +860,63 @@ struct StationRunner {
   // A routed station's earliest credit or part arrival (+inf if none; a credit before a part
   // at the same time, the lowest port first). Returned by value: run()'s event time stays in
   // a register.
+  // Then a borrowed team, a robot coming home, a call (the lowest slot and client first).
   struct PortEvent {
     double t = inf;
     int ev = ev_none;
-    std::size_t port = 0;
+    std::size_t port = 0;    // input or output; a pool's slot
+    std::size_t client = 0;  // a pool's client
   };
   __attribute__((noinline)) static PortEvent next_port_event(const Station& s) {
     const Routing& rt = *s.cold->rt;
     PortEvent e;
     for (std::size_t q = 0; q < rt.outs.size(); ++q) {
       const OutPort& o = rt.outs[q];
-      if (o.credit_head < o.credits_in.size() && o.credits_in[o.credit_head] < e.t) e = {o.credits_in[o.credit_head], ev_credit, q};
+      if (o.credit_head < o.credits_in.size() && o.credits_in[o.credit_head] < e.t) e = {o.credits_in[o.credit_head], ev_credit, q, 0};
     }
+    const Borrow& b = rt.borrow;
+    if (rt.borrows && b.arrival_head < b.arrivals.size() && b.arrivals[b.arrival_head] < e.t)
+      e = {b.arrivals[b.arrival_head], ev_robots, 0, 0};
+    for (std::size_t k = 0; k < rt.pools.size(); ++k)
+      for (std::size_t c = 0; c < rt.pools[k].clients.size(); ++c) {
+        const PoolClient& client = rt.pools[k].clients[c];
+        if (client.return_head < client.returns.size() && client.returns[client.return_head] < e.t)
+          e = {client.returns[client.return_head], ev_robots_back, k, c};
+      }
+    for (std::size_t k = 0; k < rt.pools.size(); ++k)
+      for (std::size_t c = 0; c < rt.pools[k].clients.size(); ++c) {
+        const PoolClient& client = rt.pools[k].clients[c];
+        if (client.call_head < client.calls.size() && client.calls[client.call_head] < e.t)
+          e = {client.calls[client.call_head], ev_call, k, c};
+      }
     for (std::size_t q = 0; q < rt.ins.size(); ++q) {
       const InPort& in = rt.ins[q];
       const std::size_t next_in = in.head + static_cast<std::size_t>(in.arrived);
-      if (next_in < in.fifo.size() && in.fifo[next_in].time_s < e.t) e = {in.fifo[next_in].time_s, ev_part, q};
+      if (next_in < in.fifo.size() && in.fifo[next_in].time_s < e.t) e = {in.fifo[next_in].time_s, ev_part, q, 0};
     }
     return e;
+  }
+
+  // A pool's event at its home, or a borrowed team's arrival.
+  __attribute__((noinline)) static void robot_event(Station& s, int ev, std::size_t slot, std::size_t client, double t) {
+    Routing& rt = *s.cold->rt;
+    if (ev == ev_robots) {
+      Borrow& b = rt.borrow;
+      ++b.arrival_head;
+      ++b.here;
+      ++b.arrived;
+      b.wait_s += t - b.asks[b.ask_head++];
+      return;
+    }
+    Pool& p = rt.pools[slot];
+    PoolClient& c = p.clients[client];
+    if (ev == ev_robots_back) {
+      ++c.return_head;
+      robots_out(p, t, -c.need);
+    } else {
+      ++c.call_head;
+      p.waiting.push_back(static_cast<std::int32_t>(client));
+    }
   }
 
   // Returns true when a cell pauses before a service start (nothing changed since the
@@ -842,13 +1006,14 @@ struct StationRunner {
         t = s.parts_in[next_part].time_s;
         ev = ev_part;
       }
-      std::size_t port = 0;  // of a routed station's credit or part (its parts_in and credits_in are empty)
+      std::size_t port = 0, client = 0;  // of a routed station's port event (its parts_in and credits_in are empty)
       if (s.routed) {
         const PortEvent e = next_port_event(s);
         if (e.t < t) {
           t = e.t;
           ev = e.ev;
           port = e.port;
+          client = e.client;
         }
       }
       if (s.repair_end < t) {
@@ -891,6 +1056,11 @@ struct StationRunner {
           if (s.routed) ++s.cold->rt->ins[port].arrived;
           else ++s.parts_arrived;
           change_wip(s, t, +1);
+          break;
+        case ev_robots:
+        case ev_robots_back:
+        case ev_call:
+          robot_event(s, ev, port, client, t);
           break;
         case ev_repair: {
           s.down = false;
@@ -985,8 +1155,12 @@ struct StationRunner {
 // A routed station's checkpoint record (FactoryState::route_int and route_real). Ints: ins,
 // outs, route_count, joined, pieces, rework list length; per input: FIFO length, parts in
 // the buffer; per output: credits, credits on the way; per server: input, route; the rework
-// list as (part id, count) pairs; the FIFOs' part ids. Reals: the FIFOs' (arrival, entry)
-// times; the credits' arrival times.
+// list as (part id, count) pairs; per pool kept here: free robots, calls answered, waiting
+// calls and their clients, per client: calls and robots on their way; if it borrows: teams
+// here, calls made, teams on their way, teams received; the FIFOs' part ids. Reals: the
+// FIFOs' (arrival, entry) times; the credits' arrival times; per pool: robot-seconds out and
+// since when, per client: its calls' and robots' arrival times; if it borrows: the sum of
+// its waits, its calls' times, its teams' arrival times.
 void save_routes(const Station& s, std::vector<std::int64_t>& ints, std::vector<double>& reals) {
   if (!s.routed) return;
   const Routing& rt = *s.cold->rt;
@@ -1009,14 +1183,45 @@ void save_routes(const Station& s, std::vector<std::int64_t>& ints, std::vector<
     ints.push_back(id);
     ints.push_back(count);
   }
+  const auto pending = [](const auto& fifo, std::size_t head) { return static_cast<std::int64_t>(fifo.size() - head); };
+  const auto append = [&reals](const std::vector<double>& fifo, std::size_t head) {
+    reals.insert(reals.end(), fifo.begin() + static_cast<std::ptrdiff_t>(head), fifo.end());
+  };
+  for (const Pool& p : rt.pools) {
+    ints.push_back(p.free);
+    ints.push_back(p.sent);
+    ints.push_back(pending(p.waiting, p.waiting_head));
+    ints.insert(ints.end(), p.waiting.begin() + static_cast<std::ptrdiff_t>(p.waiting_head), p.waiting.end());
+    for (const PoolClient& c : p.clients) {
+      ints.push_back(pending(c.calls, c.call_head));
+      ints.push_back(pending(c.returns, c.return_head));
+    }
+  }
+  const Borrow& b = rt.borrow;
+  if (rt.borrows) {
+    const std::int64_t borrow_ints[] = {b.here, b.asked(), pending(b.arrivals, b.arrival_head), b.arrived};
+    ints.insert(ints.end(), std::begin(borrow_ints), std::end(borrow_ints));
+  }
   for (const InPort& in : rt.ins)
     for (std::size_t k = in.head; k < in.fifo.size(); ++k) {
       ints.push_back(in.fifo[k].id);
       reals.push_back(in.fifo[k].time_s);
       reals.push_back(in.fifo[k].entry_time_s);
     }
-  for (const OutPort& out : rt.outs)
-    reals.insert(reals.end(), out.credits_in.begin() + static_cast<std::ptrdiff_t>(out.credit_head), out.credits_in.end());
+  for (const OutPort& out : rt.outs) append(out.credits_in, out.credit_head);
+  for (const Pool& p : rt.pools) {
+    reals.push_back(p.out_area);
+    reals.push_back(p.out_since);
+    for (const PoolClient& c : p.clients) {
+      append(c.calls, c.call_head);
+      append(c.returns, c.return_head);
+    }
+  }
+  if (rt.borrows) {
+    reals.push_back(b.wait_s);
+    append(b.asks, b.ask_head);
+    append(b.arrivals, b.arrival_head);
+  }
 }
 
 // Checks a record of save_routes against station s at time_s and, with `into` (s itself),
@@ -1068,10 +1273,53 @@ std::string load_routes(const Station& s, const std::int64_t* ints, std::size_t 
     if (in < 0 || in >= n_in || out < -1 || out >= n_out) return "a server's input or route is out of range";
     r = ServerRoute{static_cast<std::int32_t>(in), static_cast<std::int32_t>(out)};
   }
+  if (reworks > static_cast<std::int64_t>(n_ints)) return "the routing state is cut short";
   std::vector<std::pair<std::int64_t, std::int64_t>> rework_counts(static_cast<std::size_t>(reworks));
   for (auto& [id, count] : rework_counts)
     if (!next(id) || !next(count) || count < 1 || count > s.cold->max_rework) return "a rework count is out of range";
-  if (n_ints - at != static_cast<std::size_t>(parts) || n_reals != static_cast<std::size_t>(2 * parts + credit_total))
+  // Pools and borrowing: every count is bounded by the record's size before it sizes anything.
+  const auto bound = static_cast<std::int64_t>(n_ints + n_reals);
+  struct PoolRecord {
+    std::int64_t free = 0, sent = 0;
+    std::vector<std::int32_t> waiting;
+    std::vector<std::int64_t> calls, returns;
+  };
+  std::vector<PoolRecord> pools(rt.pools.size());
+  std::int64_t pool_reals = 0;
+  for (std::size_t k = 0; k < pools.size(); ++k) {
+    PoolRecord& p = pools[k];
+    const Pool& model = rt.pools[k];
+    std::int64_t waiting = 0;
+    if (!next(p.free) || !next(p.sent) || !next(waiting)) return "the routing state is cut short";
+    if (p.free < 0 || p.free > model.robots || p.sent < 0 || p.sent > most || waiting < 0 || waiting > bound)
+      return "pool " + std::to_string(k) + ": its free robots or calls are out of range";
+    for (std::int64_t w = 0; w < waiting; ++w) {
+      std::int64_t client = 0;
+      if (!next(client)) return "the routing state is cut short";
+      if (client < 0 || client >= static_cast<std::int64_t>(model.clients.size()))
+        return "pool " + std::to_string(k) + ": a waiting call's client is out of range";
+      p.waiting.push_back(static_cast<std::int32_t>(client));
+    }
+    p.calls.resize(model.clients.size());
+    p.returns.resize(model.clients.size());
+    pool_reals += 2;
+    for (std::size_t c = 0; c < model.clients.size(); ++c) {
+      if (!next(p.calls[c]) || !next(p.returns[c])) return "the routing state is cut short";
+      if (p.calls[c] < 0 || p.calls[c] > bound || p.returns[c] < 0 || p.returns[c] > bound)
+        return "pool " + std::to_string(k) + ": calls or robots on their way out of range";
+      pool_reals += p.calls[c] + p.returns[c];
+    }
+  }
+  std::int64_t here = 0, asked = 0, teams_on_way = 0, received = 0;
+  if (rt.borrows) {
+    if (!next(here) || !next(asked) || !next(teams_on_way) || !next(received)) return "the routing state is cut short";
+    if (here < 0 || here > rt.borrow.pool_robots / rt.borrow.need || asked < 0 || asked > bound || teams_on_way < 0 ||
+        teams_on_way > asked || received < 0 || received > most)
+      return "its borrowed robots are out of range";
+    pool_reals += 1 + asked + teams_on_way;
+  }
+  if (n_ints - at != static_cast<std::size_t>(parts) ||
+      n_reals != static_cast<std::size_t>(2 * parts + credit_total + pool_reals))
     return "the routing state's FIFOs do not match their lengths";
   for (std::size_t q = 0, r = 0; q < fifo.size(); ++q)
     for (std::int64_t k = 0; k < fifo[q]; ++k, r += 2) {
@@ -1079,8 +1327,29 @@ std::string load_routes(const Station& s, const std::int64_t* ints, std::size_t 
       if (std::isnan(t) || std::isnan(reals[r + 1]) || (k >= arrived[q] && t < time_s))
         return "input " + std::to_string(q) + ": a part on its way arrives before the time";
     }
-  for (std::size_t k = 2 * static_cast<std::size_t>(parts); k < n_reals; ++k)
-    if (!(reals[k] >= time_s)) return "a credit on its way arrives before the time";
+  std::size_t r = 2 * static_cast<std::size_t>(parts);
+  for (const std::size_t end = r + static_cast<std::size_t>(credit_total); r < end; ++r)
+    if (!(reals[r] >= time_s)) return "a credit on its way arrives before the time";
+  // Calls and robots on their way arrive at the time or later; what happened did so before.
+  const auto arrive_later = [&](std::int64_t n) {
+    for (const std::size_t end = r + static_cast<std::size_t>(n); r < end; ++r)
+      if (!(reals[r] >= time_s)) return false;
+    return true;
+  };
+  for (const PoolRecord& p : pools) {
+    if (!(reals[r] >= 0.0) || !std::isfinite(reals[r]) || !(reals[r + 1] <= time_s))
+      return "a pool's time away from home is out of range";
+    r += 2;
+    for (std::size_t c = 0; c < p.calls.size(); ++c)
+      if (!arrive_later(p.calls[c]) || !arrive_later(p.returns[c])) return "a call or robot on its way arrives before the time";
+  }
+  if (rt.borrows) {
+    if (!(reals[r] >= 0.0) || !std::isfinite(reals[r])) return "the borrowed robots' waiting time is out of range";
+    ++r;
+    for (const std::size_t end = r + static_cast<std::size_t>(asked); r < end; ++r)
+      if (!(reals[r] <= time_s)) return "a call for robots is made after the time";
+    if (!arrive_later(teams_on_way)) return "borrowed robots on their way arrive before the time";
+  }
   if (into == nullptr) return "";
   Station& d = *into;
   Routing& into_rt = *d.cold->rt;
@@ -1096,12 +1365,36 @@ std::string load_routes(const Station& s, const std::int64_t* ints, std::size_t 
     in.arrived = arrived[q];
     for (std::int64_t k = 0; k < fifo[q]; ++k, real_at += 2) in.fifo.push_back(PartSlot{reals[real_at], ints[at++], reals[real_at + 1]});
   }
+  const auto take = [&](std::vector<double>& fifo, std::size_t& head, std::int64_t n) {
+    head = 0;
+    fifo.assign(reals + real_at, reals + real_at + n);
+    real_at += static_cast<std::size_t>(n);
+  };
   for (std::size_t k = 0; k < credits.size(); ++k) {
     OutPort& out = into_rt.outs[k];
     out.credits = credits[k];
-    out.credit_head = 0;
-    out.credits_in.assign(reals + real_at, reals + real_at + on_way[k]);
-    real_at += static_cast<std::size_t>(on_way[k]);
+    take(out.credits_in, out.credit_head, on_way[k]);
+  }
+  for (std::size_t k = 0; k < pools.size(); ++k) {
+    Pool& p = into_rt.pools[k];
+    p.free = pools[k].free;
+    p.sent = pools[k].sent;
+    p.waiting = pools[k].waiting;
+    p.waiting_head = 0;
+    p.out_area = reals[real_at++];
+    p.out_since = reals[real_at++];
+    for (std::size_t c = 0; c < p.clients.size(); ++c) {
+      take(p.clients[c].calls, p.clients[c].call_head, pools[k].calls[c]);
+      take(p.clients[c].returns, p.clients[c].return_head, pools[k].returns[c]);
+    }
+  }
+  if (into_rt.borrows) {
+    Borrow& b = into_rt.borrow;
+    b.here = here;
+    b.arrived = received;
+    b.wait_s = reals[real_at++];
+    take(b.asks, b.ask_head, asked);
+    take(b.arrivals, b.arrival_head, teams_on_way);
   }
   return "";
 }
@@ -1222,6 +1515,11 @@ Factory::Factory(const FactoryModelConfig& config, std::uint64_t seed, MPI_Comm 
       if (in.from >= 0 && !local_.contains(in.from)) neighbours.push_back(decomposition.owner(in.from));
     for (const detail::OutPort& out : s.cold->rt->outs)
       if (out.to >= 0 && !local_.contains(out.to)) neighbours.push_back(decomposition.owner(out.to));
+    for (const detail::Pool& p : s.cold->rt->pools)
+      for (const detail::PoolClient& c : p.clients)
+        if (!local_.contains(c.gid)) neighbours.push_back(decomposition.owner(c.gid));
+    if (s.cold->rt->borrows && !local_.contains(s.cold->rt->borrow.home))
+      neighbours.push_back(decomposition.owner(s.cold->rt->borrow.home));
   }
   std::sort(neighbours.begin(), neighbours.end());
   neighbours.erase(std::unique(neighbours.begin(), neighbours.end()), neighbours.end());
@@ -1245,7 +1543,8 @@ void Factory::build_ports(Station& s, const ModelIndex::Place& here) {
   const std::vector<ModelIndex::Edge> inputs = index_.inputs(s.gid);
   const bool explicit_in = !inputs.empty() && inputs.back().to_port > 0;
   const bool explicit_out = c.rework_elsewhere || !c.next.empty();
-  s.routed = explicit_in || explicit_out || c.assembly || c.disassembly;
+  const std::vector<std::int64_t> pools = index_.pools_at(s.gid);
+  s.routed = explicit_in || explicit_out || c.assembly || c.disassembly || c.robots_from.enabled || !pools.empty();
   if (!s.routed) return;
   s.cold->rt = std::make_unique<detail::Routing>();
   detail::Routing& rt = *s.cold->rt;
@@ -1309,6 +1608,33 @@ void Factory::build_ports(Station& s, const ModelIndex::Place& here) {
     if (out.to >= 0) s.send_delay_s = std::min(s.send_delay_s, out.delay_s);
   for (const detail::InPort& in : rt.ins)
     if (in.capacity > 0 && in.from >= 0) s.send_delay_s = std::min(s.send_delay_s, in.credit_delay_s);
+  // Pools kept here, and the pool it borrows from: calls, robots sent and robots going home.
+  for (const std::int64_t pool : pools) {
+    const PoolConfig& pc = index_.pool_config(pool);
+    detail::Pool& p = rt.pools.emplace_back();
+    p.robots = p.free = pc.robots;
+    for (const std::int64_t gid : index_.pool_clients(pool)) {
+      detail::PoolClient& client = p.clients.emplace_back();
+      const StationConfig& borrower = *index_.place(gid).config;
+      client.gid = gid;
+      client.travel_s = borrower.robots_from.travel_time_s;
+      client.need = borrower.robots_per_service();
+      s.send_delay_s = std::min(s.send_delay_s, client.travel_s);
+    }
+  }
+  if (c.robots_from.enabled) {
+    const ModelIndex::PoolPlace from = index_.borrows_from(s.gid);
+    detail::Borrow& b = rt.borrow;
+    rt.borrows = true;
+    b.home = from.home;
+    b.slot = from.slot;
+    b.client = from.client;
+    b.call_s = index_.pool_config(from.pool).call_time_s;
+    b.travel_s = c.robots_from.travel_time_s;
+    b.pool_robots = index_.pool_config(from.pool).robots;
+    b.need = c.robots_per_service();
+    s.send_delay_s = std::min({s.send_delay_s, b.call_s, b.travel_s});
+  }
   s.last = false;
   s.downstream_limited = false;
   s.upstream_limited = false;
@@ -1420,6 +1746,19 @@ void Factory::resolve_cells(double window_end_s) {
   }
 }
 
+namespace {
+// A pool's message into its FIFO at the receiver (PartMessage::reserved: the pool's slot at
+// its home; part_id: the client).
+void deliver_robots(detail::Routing& rt, const comm::PartMessage& m) {
+  if (m.kind == kind_robots) {
+    rt.borrow.arrivals.push_back(m.time_s);
+    return;
+  }
+  detail::PoolClient& c = rt.pools[static_cast<std::size_t>(m.reserved)].clients[static_cast<std::size_t>(m.part_id)];
+  (m.kind == kind_call ? c.calls : c.returns).push_back(m.time_s);
+}
+}  // namespace
+
 double Factory::deliver(bool agree) {
   const auto push = [this](const comm::PartMessage& m) {
     const auto i = static_cast<std::size_t>(m.dest_gid - local_.begin);
@@ -1430,8 +1769,10 @@ double Factory::deliver(bool agree) {
     const auto port = static_cast<std::size_t>(m.reserved);
     if (m.kind == kind_part) {
       (routed ? d.cold->rt->ins[port].fifo : d.parts_in).push_back(detail::PartSlot{m.time_s, m.part_id, m.entry_time_s});
-    } else {
+    } else if (m.kind == kind_credit) {
       (routed ? d.cold->rt->outs[port].credits_in : d.credits_in).push_back(m.time_s);
+    } else {
+      deliver_robots(*d.cold->rt, m);
     }
     // FIFOs are in non-decreasing time order, so this is exact, not just a lower bound.
     next_event_s_[i] = std::min(next_event_s_[i], m.time_s);
@@ -1633,7 +1974,8 @@ KpiReport Factory::report() const {
   // line's partial sums on the way.
   static const char* const station_names[][2] = {
       {"processed", "parts"},   {"good", "parts"},        {"scrapped", "parts"},  {"reworked", "parts"},
-      {"changeovers", "1"},     {"joined", "parts"},      {"pieces", "parts"},    {"busy_fraction", "1"},
+      {"changeovers", "1"},     {"joined", "parts"},      {"pieces", "parts"},    {"robot_wait", "s"},
+      {"pool_utilisation", "1"}, {"busy_fraction", "1"},
       {"blocked_fraction", "1"}, {"starved_fraction", "1"}, {"down_fraction", "1"}, {"off_shift_fraction", "1"},
       {"utilisation", "1"},
       {"wip", "parts"},         {"ideal_cycle", "s"},     {"availability", "1"},  {"performance", "1"},
@@ -1664,6 +2006,17 @@ KpiReport Factory::report() const {
     const double availability = ratio(up_s, planned_s);
     const double performance = ratio(static_cast<double>(s.processed) * ideal, up_s);
     const double quality = ratio(static_cast<double>(s.good), static_cast<double>(s.processed));
+    // Pools: the mean wait of a borrowing station's teams (call to arrival), and the share of
+    // the robot time of the pools at home here spent away (travelling or at work).
+    double robot_wait = 0.0, robots_out_s = 0.0, robot_s = 0.0;
+    if (s.routed) {
+      const detail::Routing& rt = *s.cold->rt;
+      robot_wait = ratio(rt.borrow.wait_s, static_cast<double>(rt.borrow.arrived));
+      for (const detail::Pool& p : rt.pools) {
+        robots_out_s += p.out_area + static_cast<double>(p.robots - p.free) * (T - p.out_since);
+        robot_s += static_cast<double>(p.robots) * T;
+      }
+    }
     const double row[station_columns] = {static_cast<double>(s.processed),
                                          static_cast<double>(s.good),
                                          static_cast<double>(s.scrapped),
@@ -1671,6 +2024,8 @@ KpiReport Factory::report() const {
                                          static_cast<double>(s.cold->changeovers),
                                          static_cast<double>(s.routed ? s.cold->rt->joined : 0),
                                          static_cast<double>(s.routed ? s.cold->rt->pieces : 0),
+                                         robot_wait,
+                                         ratio(robots_out_s, robot_s),
                                          fraction[kpi_busy],
                                          fraction[kpi_blocked],
                                          fraction[kpi_starved],

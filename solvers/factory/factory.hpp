@@ -45,7 +45,7 @@
 // changeover time (part of the service). The last station counts sink exits and lead
 // times per type. Every message between stations thus has a delay >= T >= L, the
 // lookahead L = min conveyor time over all conveyors (stations that are not last in their
-// line); L = +inf if there are none.
+// line), routes, calls to pools and robots' travels; L = +inf if there are none.
 //
 // Routing (StationConfig::next, assembly, disassembly, rework_to; ModelIndex::Edge). A line
 // is a chain unless its stations name routes: then the plant is a graph whose routes join any
@@ -73,6 +73,20 @@
 // part's id, and every route has a delay >= L, so the results stay those of the sequential
 // simulation at any rank count.
 //
+// Pools of robots (PoolConfig, StationConfig::robots_from). A pool is kept by its home station
+// (Routing::pools): robots free at home, the calls waiting for robots (oldest first), and per
+// client (a borrowing station, numbered in gid order) a FIFO of its calls and one of its
+// robots coming home. A borrowing station (Routing::borrow) needs a team (need = 1, or a
+// cell's robots) at each service start: after every event, when it is not halted, it calls a
+// team for each service it could start but for robots (min(idle servers, parts in the buffer;
+// an assembly: complete sets)) beyond its teams here and called; a call reaches the home at
+// t + call_time_s; the home, halted or not, sends free robots to the waiting calls in order
+// (a call waits until `need` are free, and the calls behind it wait too); a team arrives at
+// t + travel_time_s, starts the next service (robots arriving while the station is halted
+// wait there), and at that service's end travels home (arriving travel_time_s later, free
+// again). Calls and teams are messages with delays >= L (the lookahead counts call and travel
+// times), so the results stay those of the sequential simulation at any rank count.
+//
 // Robot cells. A cell station's service (duration and good/scrap) comes from a CellProcess
 // (solvers/cells): at a service start the station pauses, still before taking the part;
 // after the window pass every paused station of the rank gets its outcome in one batch, and
@@ -97,9 +111,10 @@
 // of the station at ShiftCalendar::change_time.
 //
 // Event order. Events of one station with equal times are processed in this priority:
-//   1 credit arrival, 2 part arrival (into the buffer), 3 repair end, 4 service end,
-//   5 shift change, 6 failure, 7 source arrival (credits and parts of several ports: the
-//   lowest port first).
+//   1 credit arrival, 2 team arrival, 3 robots home, 4 call, 5 part arrival (into the
+//   buffer), 6 repair end, 7 service end, 8 shift change, 9 failure, 10 source arrival
+//   (credits and parts of several ports: the lowest port first; pool events: the lowest
+//   slot, then the lowest client first).
 // After every event the station does, at the same time and in this order until nothing
 // changes: send a held part if it has a credit; start a service from the buffer; let a
 // waiting source part into the buffer if there is room. Incoming FIFOs: parts from the one
@@ -131,7 +146,9 @@
 //
 // KPIs (cumulative from t = 0 to T = time_s(); ratios with a zero denominator are 0):
 // per station: processed, good, scrapped, reworked, changeovers, joined (components taken into
-// assemblies), pieces (made by disassembly beyond the parts themselves), busy/blocked/starved/down fractions (busy =
+// assemblies), pieces (made by disassembly beyond the parts themselves), robot_wait (a
+// borrowing station: mean over its teams that arrived of arrival - call), pool_utilisation
+// (a home: robot-seconds away from home / (robots * T), over its pools), busy/blocked/starved/down fractions (busy =
 // processing; blocked = holding a finished part without credit; starved = up with nothing
 // to do; off_shift dominates and down the rest; with c servers each is the mean over the
 // servers, accumulated in server-seconds), utilisation (= busy fraction), wip (time-average

@@ -77,6 +77,104 @@ ModelIndex::ModelIndex(FactoryModelConfig model)
   }
   factory_first_line_.push_back(line_count_);
   build_routes();
+  build_pools();
+}
+
+void ModelIndex::build_pools() {
+  for (std::size_t f = 0; f < config_->factories.size(); ++f) {
+    const std::vector<PoolConfig>& pools = config_->factories[f].pools;
+    for (std::size_t k = 0; k < pools.size(); ++k) {
+      const PoolConfig& pool = pools[k];
+      require(pool.robots >= 1, "factory: pool '" + pool.name + "' needs robots >= 1");
+      require(pool.call_time_s > 0.0, "factory: pool '" + pool.name + "' needs call_time_s > 0");
+      // The home names its line copy (line_copy >= 0), so no sender is needed.
+      const std::int64_t home = pool.home.line_copy >= 0 && !pool.home.sink &&
+                                        pool.home.factory == static_cast<std::int64_t>(f)
+                                    ? target_gid(pool.home, Place{})
+                                    : -1;
+      require(home >= 0, "factory: pool '" + pool.name + "' has no home station in its factory");
+      pools_.push_back(PoolEntry{static_cast<std::int64_t>(f), static_cast<std::int64_t>(k), home});
+    }
+  }
+  // Every borrowing station's pool exists; its calls and robots travel at least the lookahead.
+  for (const LineEntry& e : entries_)
+    for (const StationConfig& c : e.config->stations) {
+      if (!c.robots_from.enabled) continue;
+      const std::vector<PoolConfig>& pools = config_->factories[static_cast<std::size_t>(e.factory)].pools;
+      require(c.robots_from.pool_index >= 0 && c.robots_from.pool_index < static_cast<std::int64_t>(pools.size()),
+              "factory: station '" + c.name + "' borrows from no pool of its factory");
+      require(c.robots_from.travel_time_s > 0.0, "factory: station '" + c.name + "' needs robots_from.travel_time_s > 0");
+      lookahead_s_ = std::min(lookahead_s_, c.robots_from.travel_time_s);
+      lookahead_s_ = std::min(lookahead_s_, pools[static_cast<std::size_t>(c.robots_from.pool_index)].call_time_s);
+    }
+}
+
+const PoolConfig& ModelIndex::pool_config(std::int64_t pool) const {
+  const PoolEntry& p = pools_[static_cast<std::size_t>(pool)];
+  return config_->factories[static_cast<std::size_t>(p.factory)].pools[static_cast<std::size_t>(p.index)];
+}
+
+std::vector<std::int64_t> ModelIndex::pools_at(std::int64_t gid) const {
+  std::vector<std::int64_t> at;
+  for (std::size_t k = 0; k < pools_.size(); ++k)
+    if (pools_[k].home == gid) at.push_back(static_cast<std::int64_t>(k));
+  return at;
+}
+
+namespace {
+// Whether station config c borrows from pool `index` of its factory.
+bool borrows(const StationConfig& c, std::int64_t index) {
+  return c.robots_from.enabled && c.robots_from.pool_index == index;
+}
+}  // namespace
+
+ModelIndex::PoolPlace ModelIndex::borrows_from(std::int64_t gid) const {
+  const Place p = place(gid);
+  PoolPlace r;
+  if (!p.config->robots_from.enabled) return r;
+  const std::int64_t index = p.config->robots_from.pool_index;
+  for (std::size_t k = 0; k < pools_.size(); ++k)
+    if (pools_[k].factory == p.factory && pools_[k].index == index) r.pool = static_cast<std::int64_t>(k);
+  r.home = pools_[static_cast<std::size_t>(r.pool)].home;
+  for (std::int64_t k = 0; k < r.pool; ++k)
+    if (pools_[static_cast<std::size_t>(k)].home == r.home) ++r.slot;
+  // Clients before gid: whole line entries of the factory before its own, then its own
+  // entry's copies before its copy, then the station entries before it in its line copy.
+  std::int64_t before = 0;
+  for (std::size_t i = factory_first_entry_[static_cast<std::size_t>(p.factory)]; i < entries_.size(); ++i) {
+    const LineEntry& e = entries_[i];
+    std::int64_t per_copy = 0, in_copy = 0;
+    for (std::size_t k = 0; k < e.config->stations.size(); ++k) {
+      const StationConfig& c = e.config->stations[k];
+      if (!borrows(c, index)) continue;
+      per_copy += c.count;
+      if (e.config == p.line_config && e.station_first[k + 1] <= p.position) in_copy += c.count;
+      if (&c == p.config) in_copy += p.position - e.station_first[k];
+    }
+    if (e.config != p.line_config) {
+      before += e.config->count * per_copy;
+      continue;
+    }
+    before += (p.line - e.first_line) * per_copy + in_copy;
+    break;
+  }
+  r.client = static_cast<std::int32_t>(before);
+  return r;
+}
+
+std::vector<std::int64_t> ModelIndex::pool_clients(std::int64_t pool) const {
+  const PoolEntry& entry = pools_[static_cast<std::size_t>(pool)];
+  std::vector<std::int64_t> gids;
+  for (std::size_t i = factory_first_entry_[static_cast<std::size_t>(entry.factory)];
+       i < entries_.size() && entries_[i].factory == entry.factory; ++i) {
+    const LineEntry& e = entries_[i];
+    for (std::int64_t copy = 0; copy < e.config->count; ++copy)
+      for (std::size_t k = 0; k < e.config->stations.size(); ++k)
+        if (borrows(e.config->stations[k], entry.index))
+          for (std::int64_t sc = 0; sc < e.config->stations[k].count; ++sc)
+            gids.push_back(e.first_gid + copy * e.size + e.station_first[k] + sc);
+  }
+  return gids;
 }
 
 void ModelIndex::build_routes() {
@@ -161,8 +259,8 @@ std::int64_t ModelIndex::target_gid(const RouteTarget& t, const Place& sender) c
                               : entries_.size();
   if (t.line < 0 || first + static_cast<std::size_t>(t.line) >= end) return -1;
   const LineEntry& e = entries_[first + static_cast<std::size_t>(t.line)];
-  const LineEntry& own = entry_of_line(sender.line);
-  const std::int64_t copy = t.line_copy >= 0 ? t.line_copy : (&own == &e ? sender.line - e.first_line : -1);
+  std::int64_t copy = t.line_copy;
+  if (copy < 0) copy = &entry_of_line(sender.line) == &e ? sender.line - e.first_line : -1;
   if (copy < 0 || copy >= e.config->count) return -1;
   if (t.station < 0 || t.station >= static_cast<std::int64_t>(e.config->stations.size())) return -1;
   const StationConfig& s = e.config->stations[static_cast<std::size_t>(t.station)];
@@ -246,6 +344,21 @@ std::vector<std::pair<std::int64_t, std::string>> ModelIndex::route_problems() c
       }
     }
   }
+  // A service's robots must fit into its pool, or the call would wait for ever.
+  for (const LineEntry& e : entries_)
+    for (std::size_t k = 0; k < e.config->stations.size(); ++k) {
+      const StationConfig& c = e.config->stations[k];
+      if (!c.robots_from.enabled) continue;
+      const PoolConfig& pool = config_->factories[static_cast<std::size_t>(e.factory)]
+                                   .pools[static_cast<std::size_t>(c.robots_from.pool_index)];
+      if (c.robots_per_service() > pool.robots)
+        problems.emplace_back(e.first_entry + static_cast<std::int64_t>(k),
+                              "expected a pool with at least the " + std::to_string(c.robots_per_service()) +
+                                  " robots a service of this cell needs, found pool '" + pool.name + "' of " +
+                                  std::to_string(pool.robots));
+    }
+  std::stable_sort(problems.begin(), problems.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
   return problems;
 }
 

@@ -123,6 +123,17 @@ struct RouteConfig {
 // the lowest route), decided when the part can leave.
 enum class RoutePolicy { probability, type, round_robin, shortest_queue };
 
+// A station that borrows its robots from a pool of its factory (FactoryConfig::pools) instead
+// of having its own: every service needs one robot (a robot cell: cell.robots), which the
+// station calls when a part waits for an idle server, which travels travel_time_s from the
+// pool's home to the station, stays for the service and travels back.
+struct BorrowConfig {
+  bool enabled = false;
+  std::string pool;            // the pool's name (messages)
+  std::int64_t pool_index = 0; // index in its factory's pools
+  double travel_time_s = 10.0; // one way between the pool's home and this station (> 0)
+};
+
 struct StationConfig {
   std::string name;
   std::int64_t count = 1;  // identical copies, one after another in the line
@@ -167,6 +178,10 @@ struct StationConfig {
   // through the line; its rework count stays with this station.
   bool rework_elsewhere = false;
   RouteConfig rework_to;  // if rework_elsewhere
+  // Robots from a pool (see BorrowConfig).
+  BorrowConfig robots_from;
+  // Robots a service needs from the pool.
+  std::int64_t robots_per_service() const { return cell.enabled ? cell.robots : 1; }
 };
 
 struct LineConfig {
@@ -176,10 +191,24 @@ struct LineConfig {
   std::vector<StationConfig> stations;
 };
 
+// A pool of robots (mobile manipulators, or workers) shared by the stations that borrow from
+// it (StationConfig::robots_from). Its robots wait at their home, a station of the factory
+// whose process keeps the pool (it works as any other station besides). A call reaches the
+// pool call_time_s after it is made; the pool sends its free robots to the calls in the order
+// they reach it (equal times: the lower client), a call for k robots waiting until k are free.
+struct PoolConfig {
+  std::string name;
+  std::int64_t robots = 1;
+  RouteTarget home;          // a station (line and station named, in this factory)
+  std::string home_name;     // as the deck names it (messages)
+  double call_time_s = 1.0;  // > 0: part of the lookahead
+};
+
 struct FactoryConfig {
   std::string name;
   std::vector<LineConfig> lines;
   ShiftCalendar shifts;  // every station's working time, unless the station has its own
+  std::vector<PoolConfig> pools;
 };
 
 struct FactoryModelConfig {
@@ -205,7 +234,8 @@ class ModelIndex {
   std::int64_t line_count() const { return line_count_; }
   std::int64_t factory_count() const { return static_cast<std::int64_t>(factory_first_line_.size()) - 1; }
   std::int64_t station_entries() const { return station_entries_; }  // station entries of the deck
-  // Smallest conveyor time of a station that is not last in its line (+inf if none): the
+  // Smallest delay of any message between stations (+inf if none): conveyor times of the
+  // stations that are not last in their line, routes, pool calls and robot travels; the
   // lookahead of the simulation.
   double lookahead_s() const { return lookahead_s_; }
 
@@ -234,13 +264,32 @@ class ModelIndex {
   };
   std::vector<Edge> outputs(std::int64_t gid) const;
   std::vector<Edge> inputs(std::int64_t gid) const;  // port 0 only if connected
-  bool routed() const { return !explicit_.empty(); }   // any explicit route (not a chain)
+  // Any explicit route or pool (not only chains): stations keep their parts in ports.
+  bool routed() const { return !explicit_.empty() || !pools_.empty(); }
   // Whether gid's previous station (or source) feeds its port 0.
   bool chain_input(std::int64_t gid) const;
   // The global gid of a resolved target, from the sender's line copy (Place::line).
   std::int64_t target_gid(const RouteTarget& target, const Place& sender) const;
   // Problems of the routing that the deck reports at the station entry (flat entry index).
   std::vector<std::pair<std::int64_t, std::string>> route_problems() const;
+
+  // Pools of robots (PoolConfig), numbered over all factories in order. A pool's clients (the
+  // stations borrowing from it) are numbered in gid order; the pools at one home are
+  // numbered there in pool order (a station's pool slots).
+  bool has_pools() const { return !pools_.empty(); }
+  struct PoolPlace {
+    std::int64_t pool = -1;   // global pool index
+    std::int64_t home = -1;   // gid of its home station
+    std::int32_t slot = 0;    // the pool's slot at its home
+    std::int32_t client = 0;  // the station's client number in the pool
+  };
+  // The pool that station gid borrows from (pool = -1 if none).
+  PoolPlace borrows_from(std::int64_t gid) const;
+  // The global indices of the pools at home gid, in slot order.
+  std::vector<std::int64_t> pools_at(std::int64_t gid) const;
+  const PoolConfig& pool_config(std::int64_t pool) const;
+  // The clients of a pool (gids, in client order). O(clients).
+  std::vector<std::int64_t> pool_clients(std::int64_t pool) const;
 
   std::int64_t line_begin(std::int64_t line) const;  // first gid of a line
   std::int64_t factory_first_line(std::int64_t factory) const {
@@ -265,6 +314,13 @@ class ModelIndex {
   void build_routes();
   // Whether gid (at `p`) sends by the chain (not the last copy of an entry with routes).
   static bool sends_by_chain(const Place& p, std::int64_t gid);
+
+  void build_pools();
+  struct PoolEntry {
+    std::int64_t factory, index;  // in its factory's pools
+    std::int64_t home;            // gid
+  };
+  std::vector<PoolEntry> pools_;  // every pool, in global order
 
   std::vector<Edge> explicit_;                 // routes by (from, from_port), sinks and chains not included
   std::vector<std::size_t> explicit_by_to_;    // indices of explicit_ by (to, from, from_port)

@@ -105,7 +105,8 @@ struct FactoryState {
   std::vector<std::int64_t> type_sink;
   std::vector<double> type_lead_s;
 
-  // Routed stations (ModelIndex::routed): their ports, route counters and rework lists, one
+  // Routed stations (ModelIndex::routed): their ports, route counters, rework lists, the pools
+  // kept there and the robots borrowed, one
   // variable-length record per station (empty for the others; the layout is Factory's),
   // ints and reals; and the genealogy of assembly and disassembly stations: entries per
   // station (records of genealogy_width entries: time bits, product or part id, component or

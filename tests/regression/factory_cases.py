@@ -126,6 +126,17 @@ def case_plant(r):
     p = subprocess.run([sys.executable, script, ref, "--part", marry[0][3]], env=ENV, capture_output=True, text=True)
     check(p.returncode == 0 and marry[0][4] in p.stdout and marry[0][5] in p.stdout,
           f"genealogy.py --part does not show the components:\n{p.stdout}{p.stderr}")
+    # The trim stations borrow robots from the pool at marry: a call waits at least for its
+    # call (2 s) and the robot's travel (15 s), and the pool's robots are out part of the time.
+    with h5py.File(os.path.join(ref, "history.h5"), "r") as h:
+        names = [n.decode() for n in h["stations/names"][:]]
+        wait, out = h["stations/robot_wait"][-1], h["stations/pool_utilisation"][-1]
+    at = {name: k for k, name in enumerate(names)}
+    for trim in ("assembly_plant/final/trim#0", "assembly_plant/final/trim#1"):
+        check(wait[at[trim]] >= 17.0, f"{trim}: robot_wait {wait[at[trim]]} s, below call + travel")
+    check(0.2 < out[at["assembly_plant/final/marry"]] < 1.0, f"pool utilisation {out[at['assembly_plant/final/marry']]}")
+    check(all(out[k] == 0.0 for name, k in at.items() if name != "assembly_plant/final/marry"),
+          "pool utilisation at a station without a pool")
 
 
 def corrupt_middle(path):

@@ -664,5 +664,106 @@ TEST(FactoryModels, SourceBlocksWhenTheFirstBufferIsFull) {
   EXPECT_EQ(value(open.report().line, "entered", 0), T - 1.0);  // arrivals at 1 .. T-1
 }
 
+// A pool of `robots` at station 0 of line 0, with call and travel times.
+PoolConfig pool_at_line0(std::int64_t robots, double call_s) {
+  PoolConfig p;
+  p.name = "arms";
+  p.robots = robots;
+  p.home.line_copy = 0;
+  p.call_time_s = call_s;
+  return p;
+}
+StationConfig borrowing(StationConfig s, double travel_s) {
+  s.robots_from.enabled = true;
+  s.robots_from.pool = "arms";
+  s.robots_from.travel_time_s = travel_s;
+  return s;
+}
+
+TEST(FactoryModels, RobotPoolMatchesErlangC) {
+  // Two lines, each with Poisson parts at lambda / 2 into one station of many machines
+  // (more than ever wait) whose services each need a robot from a pool of R = 2 at line 0's
+  // station. A part's call reaches the pool after the call time c, the pool sends its robots
+  // to the calls in their order, a robot travels T there, serves an exponential service
+  // (mean 1/mu) and travels T back. With c and T small the pool is an M/M/R queue of the
+  // calls with a robot holding time h = 1/mu + 2T: Erlang C's wait Wq = C h / (R - a),
+  // a = lambda h. A part's time in the line is c + Wq + T + 1/mu, its call's wait c + Wq + T,
+  // and the pool's robots are away for lambda h / R of their time (Little, exact for any c, T).
+  const double lambda = 1.2, mu = 1.0, c_s = 1e-3, travel_s = 1e-3;
+  const int R = 2;
+  const double h = 1.0 / mu + 2.0 * travel_s, a = lambda * h;
+  double below = 0.0, term = 1.0;
+  for (int k = 0; k < R; ++k) {
+    below += term;
+    term *= a / (k + 1);
+  }
+  const double waiting = term * R / (R - a);
+  const double wq_s = waiting / (below + waiting) * h / (R - a);
+  auto s = borrowing(station(Distribution::exponential, 1.0 / mu, 0, 1.0), travel_s);
+  s.servers = 64;
+  FactoryModelConfig model = model_of({{line(ArrivalKind::poisson, 2.0 / lambda, {s}),
+                                        line(ArrivalKind::poisson, 2.0 / lambda, {s})}});
+  model.factories[0].pools = {pool_at_line0(R, c_s)};
+  Factory f(model, seed, MPI_COMM_SELF);
+  EXPECT_EQ(f.lookahead_s(), 1e-3);
+  const double batch_s = 5.0e4;
+  const auto sums = cumulative_sums(f, 1.0e3, batch_s, [](const KpiReport& r) {
+    const double sink = value(r.factory, "sink_count", 0);
+    return std::vector<double>{sink * value(r.factory, "lead_time", 0), sink,
+                               value(r.station, "pool_utilisation", 0) * r.time_s};
+  });
+  expect_covers(batch_means(sums, [&](const std::vector<double>& d) { return d[0] / d[1] - 1.0 / mu - c_s - travel_s; }),
+                wq_s, 0.05, "wait for a robot of the pool (M/M/2, Erlang C), s");
+  expect_covers(batch_means(sums, [&](const std::vector<double>& d) { return d[2] / batch_s; }), a / R, 0.01,
+                "pool utilisation (Little)");
+  const KpiReport r = f.report();
+  for (std::size_t k = 0; k < 2; ++k) {
+    EXPECT_NEAR(value(r.station, "robot_wait", k), c_s + wq_s + travel_s, 0.03 * wq_s) << k;
+    EXPECT_EQ(value(r.station, "blocked_fraction", k), 0.0);
+  }
+  EXPECT_EQ(value(r.station, "pool_utilisation", 1), 0.0);  // no pool at line 1
+}
+
+// A robot cell whose every service takes 3 s and is good.
+struct ThreeSecondCells : CellProcess {
+  void resolve(std::vector<ServiceRequest>& requests) override {
+    for (ServiceRequest& r : requests) r.outcome = Outcome{3.0, true, false};
+  }
+};
+
+TEST(FactoryModels, RobotPoolServesCallsInOrderWithWholeTeamsByHand) {
+  // Two robot cells of two robots each, one per line, borrow from a pool of 3 robots at the
+  // first (call 1 s, travel 2 s); a part arrives at each cell every 20 s (t = 20 k). Both calls
+  // reach the pool at 20 k + 1, cell 0's first (the lower client): its team arrives at
+  // 20 k + 3, works until 20 k + 6 (the part leaves: lead time 6 s) and is home at 20 k + 8.
+  // Only then are 2 robots free for cell 1: there at 20 k + 10, done at 20 k + 13 (lead time
+  // 13 s), home at 20 k + 15. Two robots are out for 14 s of every 20.
+  auto cell = station(Distribution::fixed, 3.0, 0, 1.0);
+  cell.cell.enabled = true;
+  cell.cell.robots = 2;
+  cell.cell.ideal_cycle_s = 3.0;
+  cell = borrowing(cell, 2.0);
+  FactoryModelConfig model = model_of({{line(ArrivalKind::fixed, 20.0, {cell}), line(ArrivalKind::fixed, 20.0, {cell})}});
+  model.factories[0].pools = {pool_at_line0(3, 1.0)};
+  ThreeSecondCells cells;
+  Factory f(model, seed, MPI_COMM_SELF);
+  f.set_cells(&cells);
+  const int n = 500;
+  f.advance(20.0 * n, {});
+  const KpiReport r = f.report();
+  EXPECT_EQ(value(r.line, "lead_time", 0), 6.0);
+  EXPECT_EQ(value(r.line, "lead_time", 1), 13.0);
+  EXPECT_EQ(value(r.station, "robot_wait", 0), 3.0);
+  EXPECT_EQ(value(r.station, "robot_wait", 1), 10.0);
+  EXPECT_EQ(value(r.line, "sink_count", 0), n - 1.0);  // the part of t = 20 n is still waiting
+  EXPECT_DOUBLE_EQ(value(r.station, "pool_utilisation", 0), 2.0 * 14.0 * (n - 1) / (3.0 * 20.0 * n));
+  // With only 2 robots in the pool the teams cannot overlap either, and a pool of 1 cannot
+  // serve a cell of 2 at all: the deck refuses it (ModelIndex::route_problems).
+  model.factories[0].pools[0].robots = 1;
+  const auto problems = ModelIndex(model).route_problems();
+  ASSERT_EQ(problems.size(), 2u);
+  EXPECT_NE(problems[0].second.find("at least the 2 robots"), std::string::npos) << problems[0].second;
+}
+
 }  // namespace
 }  // namespace kollektiv::factory

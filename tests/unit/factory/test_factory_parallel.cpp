@@ -25,7 +25,8 @@ constexpr std::uint64_t seed = 0x5eed0f5eedULL;
 // boundaries at 2 and 4 ranks), with every distribution, both breakdown modes, scrap,
 // finite and unlimited buffers, both source kinds, stations of three servers, and shift
 // calendars (the first factory's, and two stations' own), rework, a product mix of three
-// part types with type-dependent times and changeovers, and routes of every kind.
+// part types with type-dependent times and changeovers, routes of every kind and two pools
+// of robots.
 FactoryModelConfig mixed_model() {
   const Distribution kinds[] = {Distribution::exponential, Distribution::lognormal, Distribution::uniform,
                                 Distribution::fixed};
@@ -98,6 +99,32 @@ FactoryModelConfig mixed_model() {
   StationConfig& split = model.factories[1].lines[2].stations[4];
   split.disassembly = true;
   split.next = {to(1, 2, 5), testing::to_sink()};
+  // Pools of robots: 4 at gid 0 (breaks down; shifts) for gid 2 (three servers) and the
+  // assembly at gid 7 (three servers, its own calendar); 5 at gid 13 for gids 8, 11, 12 and
+  // 16 (the inspection), on three ranks at 4. Calls wait for robots now and then.
+  const auto pool = [](const char* name, std::int64_t robots, std::int64_t factory, std::int64_t line, double call_s) {
+    PoolConfig p;
+    p.name = name;
+    p.robots = robots;
+    p.home.factory = factory;
+    p.home.line = line;
+    p.home.line_copy = 0;
+    p.call_time_s = call_s;
+    return p;
+  };
+  const auto borrow = [](StationConfig& c, double travel_s) {
+    c.robots_from.enabled = true;
+    c.robots_from.pool_index = 0;
+    c.robots_from.travel_time_s = travel_s;
+  };
+  model.factories[0].pools = {pool("crew", 4, 0, 0, 0.4)};
+  borrow(model.factories[0].lines[0].stations[2], 0.5);
+  borrow(model.factories[0].lines[1].stations[2], 0.7);
+  model.factories[1].pools = {pool("arms", 5, 1, 2, 0.5)};
+  borrow(model.factories[1].lines[0].stations[0], 0.6);
+  borrow(model.factories[1].lines[0].stations[3], 0.45);
+  borrow(model.factories[1].lines[1].stations[0], 0.8);
+  borrow(model.factories[1].lines[2].stations[3], 0.55);
   // The first factory works in shifts with two breaks.
   ShiftCalendar& shifts = model.factories[0].shifts;
   shifts.enabled = true;
@@ -177,7 +204,7 @@ TEST(FactoryParallel, SameBitsAtAnyRankCountAndWindowSplitting) {
   Factory world(model, seed, MPI_COMM_WORLD);
   EXPECT_EQ(world.station_count(), 19);
   EXPECT_EQ(world.line_count(), 5);
-  EXPECT_EQ(world.lookahead_s(), 2.0);  // the shortest route (to a line's first station)
+  EXPECT_EQ(world.lookahead_s(), 0.4);  // the shortest call to a pool (routes: 2 s and more)
   EXPECT_EQ(world.advance(t_end), t_end);
   const KpiReport spread = world.report();
   expect_blocks_follow_in_rank_order(spread);
@@ -199,6 +226,17 @@ TEST(FactoryParallel, SameBitsAtAnyRankCountAndWindowSplitting) {
     // The model is busy: lots of traffic, some scrap, some blocking.
     EXPECT_GT(events, 100000);
     EXPECT_GT(testing::value(reference.factory, "scrapped", 0), 0.0);
+    // The pools work, and some calls wait for robots (longer than call and travel).
+    using testing::value;
+    std::printf("pools: utilisation %.3f %.3f, robot waits %.3f %.3f %.3f %.3f %.3f %.3f s\n",
+                value(reference.station, "pool_utilisation", 0), value(reference.station, "pool_utilisation", 13),
+                value(reference.station, "robot_wait", 2), value(reference.station, "robot_wait", 7),
+                value(reference.station, "robot_wait", 8), value(reference.station, "robot_wait", 11),
+                value(reference.station, "robot_wait", 12), value(reference.station, "robot_wait", 16));
+    EXPECT_GT(value(reference.station, "pool_utilisation", 0), 0.1);
+    EXPECT_GT(value(reference.station, "pool_utilisation", 13), 0.1);
+    EXPECT_GT(value(reference.station, "robot_wait", 2), 0.4 + 0.5);
+    EXPECT_GT(value(reference.station, "robot_wait", 8), 0.5 + 0.6);
     EXPECT_EQ(reference.station[0].values.size(), 19u);
     EXPECT_EQ(reference.line[0].values.size(), 5u);
     EXPECT_EQ(reference.factory[0].values.size(), 2u);
@@ -329,12 +367,24 @@ TEST(FactoryParallel, RestoreRefusesOutOfRangeValues) {
     change(bad);
     return bad;
   };
+  // Where station gid's routing record starts, and where its pool or borrowing section does
+  // (after the header, two entries per input, output and server, and the rework pairs).
+  const auto record = [](const FactoryState& s, std::int64_t gid) {
+    std::int64_t at = 0;
+    for (std::int64_t g = 0; g < gid; ++g) at += s.route_int_count[static_cast<std::size_t>(g)];
+    return static_cast<std::size_t>(at);
+  };
+  const auto pool_section = [&](const FactoryState& s, std::int64_t gid, std::int64_t servers) {
+    const std::size_t at = record(s, gid);
+    const std::int64_t* r = s.route_int.data() + at;
+    return at + static_cast<std::size_t>(6 + 2 * (r[0] + r[1] + servers + r[5]));
+  };
   const std::vector<std::pair<const char*, FactoryState>> cases = {
       {"KPI state", with([](FactoryState& s) { s.station_int[1 * int_field_count + si_kpi_state] = 7; })},
       {"phase", with([](FactoryState& s) { s.station_int[2 * int_field_count + si_phase] = -1; })},
       {"parts in the buffer",
        with([](FactoryState& s) { s.station_int[1 * int_field_count + si_parts_arrived] = s.part_count[1] + 1; })},
-      {"credits", with([](FactoryState& s) { s.station_int[0 * int_field_count + si_credits] = 1000; })},
+      {"credits", with([](FactoryState& s) { s.station_int[6 * int_field_count + si_credits] = 1000; })},
       {"counter", with([](FactoryState& s) { s.station_int[3 * int_field_count + si_processed] = -5; })},
       // found by tests/fuzz: the next service overflowed the counter
       {"counter at the int64 limit",
@@ -353,20 +403,30 @@ TEST(FactoryParallel, RestoreRefusesOutOfRangeValues) {
       {"part type", with([](FactoryState& s) { s.station_type[2 * 2] = 3; })},
       {"sink count per type", with([](FactoryState& s) { s.type_sink[3 * 4 + 1] = -1; })},
       // Routed stations (mixed_model's routes): gid 1 has inputs 0 and outputs 2.
-      {"route ports", with([](FactoryState& s) { s.route_int[0] = 5; })},
+      {"route ports", with([&](FactoryState& s) { s.route_int[record(s, 1)] = 5; })},
       {"route state cut short", with([](FactoryState& s) {
          s.route_int_count[1] -= 1;
          s.route_int.erase(s.route_int.begin() + s.route_int_count[1]);
        })},
-      {"route credits", with([](FactoryState& s) {
+      {"route credits", with([&](FactoryState& s) {
          // gid 1's first output (to gid 2, a buffer of 2): its credits follow the header and
          // the input's two entries.
-         s.route_int[6 + 2] = 99;
+         s.route_int[record(s, 1) + 6 + 2] = 99;
        })},
+      // Pools: gid 13 keeps 5 robots (one server); gid 8 borrows teams of one (one server).
+      {"pool's free robots", with([&](FactoryState& s) { s.route_int[pool_section(s, 13, 1)] = 6; })},
+      {"pool's waiting client", with([&](FactoryState& s) {
+         const std::size_t at = pool_section(s, 13, 1);
+         s.route_int[at + 2] += 1;  // one more waiting call, of client 9 of 4
+         s.route_int.insert(s.route_int.begin() + static_cast<std::ptrdiff_t>(at + 3), 9);
+         s.route_int_count[13] += 1;
+       })},
+      {"borrowed teams", with([&](FactoryState& s) { s.route_int[pool_section(s, 8, 1)] = 6; })},
       {"genealogy width", with([](FactoryState& s) { s.genealogy_width[7] = 2; })},
-      {"route state of a chain station", with([](FactoryState& s) {
-         s.route_int_count[0] = 1;
-         s.route_int.insert(s.route_int.begin(), 1);
+      {"route state of a chain station", with([&](FactoryState& s) {  // gid 6 sends along its line
+         ASSERT_EQ(s.route_int_count[6], 0);
+         s.route_int_count[6] = 1;
+         s.route_int.insert(s.route_int.begin() + static_cast<std::ptrdiff_t>(record(s, 6)), 1);
        })},
       {"server count", with([](FactoryState& s) {
          s.server_count[2] = 1;

@@ -354,6 +354,84 @@ TEST(Deck, RoutesResolveRelativeToTheSender) {
   }));
 }
 
+// A pool of robots at l/s, borrowed by a and by both copies of line k's station j.
+const std::string pooled = R"(factory:
+  factories:
+    - name: f
+      pools:
+        - {name: arms, robots: 3, home: l/s, call_time_s: 2}
+        - {name: crew, robots: 1, home: "k#1/j"}
+      lines:
+        - name: l
+          source: {interval_s: 60}
+          stations:
+            - name: s
+              process: {distribution: fixed, time_s: 30}
+            - name: a
+              process: {distribution: fixed, time_s: 30}
+              robots_from: {pool: arms, travel_time_s: 20}
+        - name: k
+          count: 2
+          source: {interval_s: 60}
+          stations:
+            - name: j
+              process: {distribution: fixed, time_s: 30}
+              robots_from: {pool: arms, travel_time_s: 5}
+)";
+
+TEST(Deck, PoolsOfRobots) {
+  const Deck d = deck_of(pooled);
+  const factory::FactoryConfig& f = d.factory.factories[0];
+  ASSERT_EQ(f.pools.size(), 2u);
+  EXPECT_EQ(f.pools[0].robots, 3);
+  EXPECT_EQ(f.pools[0].call_time_s, 2.0);
+  EXPECT_EQ(f.pools[1].call_time_s, 1.0);  // the default
+  EXPECT_EQ(f.pools[1].home.line, 1);
+  EXPECT_EQ(f.pools[1].home.line_copy, 1);
+  const factory::StationConfig& a = f.lines[0].stations[1];
+  EXPECT_TRUE(a.robots_from.enabled);
+  EXPECT_EQ(a.robots_from.pool_index, 0);
+  EXPECT_EQ(a.robots_from.travel_time_s, 20.0);
+  // gids: l/s 0, l/a 1, k#0/j 2, k#1/j 3. The pool's clients in gid order.
+  const factory::ModelIndex index(d.factory);
+  EXPECT_EQ(index.pool_clients(0), (std::vector<std::int64_t>{1, 2, 3}));
+  EXPECT_TRUE(index.pool_clients(1).empty());
+  EXPECT_EQ(index.pools_at(0), std::vector<std::int64_t>{0});
+  EXPECT_EQ(index.pools_at(3), std::vector<std::int64_t>{1});
+  const factory::ModelIndex::PoolPlace p = index.borrows_from(3);
+  EXPECT_EQ(p.pool, 0);
+  EXPECT_EQ(p.home, 0);
+  EXPECT_EQ(p.client, 2);
+  EXPECT_EQ(index.borrows_from(0).pool, -1);
+  EXPECT_EQ(index.lookahead_s(), 2.0);  // the call time (the conveyors take 10 s)
+  const Deck again = deck_of(d.resolved_yaml);
+  expect_same_config(d, again);
+  EXPECT_EQ(again.factory.factories[0].pools[1].home.line_copy, 1);
+
+  const auto first_error = [&](const std::string& from, const std::string& to) {
+    const Strings e = errors_of(with(pooled, from, to));
+    return e.empty() ? std::string("no error") : e.front();
+  };
+  expect_contains(first_error("{pool: arms, travel_time_s: 20}", "{pool: arm, travel_time_s: 20}"),
+                  "deck.yaml:15:35: factory.factories.0.lines.0.stations.1.robots_from.pool: expected the name of a "
+                  "pool of factory 'f' (arms, crew), found 'arm'");
+  expect_contains(first_error("{pool: arms, travel_time_s: 20}", "{pool: arms}"),
+                  "robots_from: missing required key 'travel_time_s'");
+  expect_contains(first_error("{pool: arms, travel_time_s: 20}", "{pool: arms, travel_time_s: 0}"),
+                  "robots_from.travel_time_s: expected");
+  expect_contains(first_error("home: l/s,", "home: s,"),
+                  "pools.0.home: expected a station of this factory as \"line/station\" (copies as name#k), found 's' "
+                  "(the line and the station, no more)");
+  expect_contains(first_error("home: l/s,", "home: l/x,"), "found 'l/x' (no station named 'x')");
+  expect_contains(first_error("home: \"k#1/j\"", "home: k/j"), "line 'k' has 2 copies: name one as k#k");
+  expect_contains(first_error("robots: 3", "robots: 0"), "pools.0.robots: expected");
+  expect_contains(first_error("call_time_s: 2", "call_time_s: 0"), "pools.0.call_time_s: expected");
+  expect_contains(first_error("name: crew", "name: arms"), "expected a pool name unique within its factory");
+  expect_contains(first_error("      pools:\n        - {name: arms, robots: 3, home: l/s, call_time_s: 2}\n"
+                              "        - {name: crew, robots: 1, home: \"k#1/j\"}\n", ""),
+                  "(it has none: give them in its 'pools')");
+}
+
 TEST(Deck, ProductMix) {
   const std::string deck = with(with(station_with("              process_by_type:\n"
                                                   "                - {type: b, process: {distribution: fixed, time_s: 45}}\n"
