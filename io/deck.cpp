@@ -1922,9 +1922,17 @@ bool check_pools(Errors& errors, DeckSpec& spec, bool& any) {
         resolved = false;  // reported where it was read
         continue;
       }
-      const auto target = std::count(home.to.begin(), home.to.end(), '/') == 1
-                              ? resolve_route(home.to, spec.factories, f, std::numeric_limits<std::size_t>::max())
-                              : std::variant<factory::RouteTarget, std::string>("the line and the station, no more");
+      const auto slashes = std::count(home.to.begin(), home.to.end(), '/');
+      auto target = slashes == 1 ? resolve_route(home.to, spec.factories, f, std::numeric_limits<std::size_t>::max())
+                                 : std::variant<factory::RouteTarget, std::string>(
+                                       slashes == 0 ? "name the line too" : "a pool's home is in the pool's factory");
+      if (const auto* t = std::get_if<factory::RouteTarget>(&target)) {  // a station with copies names one
+        const std::string station = home.to.substr(home.to.find('/') + 1);
+        const std::int64_t copies = factory.lines[static_cast<std::size_t>(t->line)]
+                                        .stations[static_cast<std::size_t>(t->station)].config.count;
+        if (copies > 1 && station.find('#') == std::string::npos)
+          target = "station '" + station + "' has " + std::to_string(copies) + " copies: name one as " + station + "#k";
+      }
       if (const auto* e = std::get_if<std::string>(&target)) {
         errors.add(home.mark, home.path, std::string("expected ") + pool_home_expected + ", found '" + home.to + "' (" + *e + ")");
         resolved = false;

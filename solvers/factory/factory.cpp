@@ -150,6 +150,8 @@ struct PoolClient {
   std::size_t return_head = 0;
 };
 struct Pool {
+  std::int64_t index = 0;         // global pool index (ModelIndex)
+  std::int64_t first_client = 0;  // its client 0 in the numbering of all pools' clients
   std::int64_t robots = 0, free = 0;
   std::vector<std::int32_t> waiting;  // clients of the calls waiting for robots, oldest first
   std::size_t waiting_head = 0;
@@ -163,6 +165,8 @@ struct Pool {
 struct Borrow {
   std::int64_t home = -1;
   std::int32_t slot = 0, client = 0;
+  std::int64_t pool = 0;           // global pool index
+  std::int64_t any_client = 0;     // its number among all pools' clients
   double call_s = 0.0, travel_s = 0.0;
   std::int64_t pool_robots = 0, need = 1;
   std::int64_t here = 0;           // teams at the station, not yet at work
@@ -1224,10 +1228,21 @@ void save_routes(const Station& s, std::vector<std::int64_t>& ints, std::vector<
   }
 }
 
+// What the records say about the pools, checked across all stations once each record is
+// (Factory::restore): entries (index, amount) of a sum over the model that is 0 for every
+// client c (index c, numbered over all pools: the calls its home has still to answer minus
+// the calls its borrower waits for) and the pool's robots for every pool p (index clients +
+// p: the free robots and those coming home, at the home; the teams here, on their way and at
+// work, at the borrowers, times their size).
+using PoolTally = std::vector<std::pair<std::int64_t, std::int64_t>>;
+
 // Checks a record of save_routes against station s at time_s and, with `into` (s itself),
-// restores it. Returns "" or what is wrong (a checkpoint is untrusted input).
+// restores it; in the check, adds the record's pool entries to `tally` (if given; the
+// borrower's teams at work come from its servers, which the caller adds). Returns "" or
+// what is wrong (a checkpoint is untrusted input).
 std::string load_routes(const Station& s, const std::int64_t* ints, std::size_t n_ints, const double* reals,
-                        std::size_t n_reals, double time_s, Station* into) {
+                        std::size_t n_reals, double time_s, Station* into, std::int64_t all_clients = 0,
+                        PoolTally* tally = nullptr) {
   if (!s.routed) return n_ints == 0 && n_reals == 0 ? "" : "routing state for a station without routes";
   const Routing& rt = *s.cold->rt;
   constexpr std::int64_t most = std::int64_t{1} << 53;
@@ -1313,8 +1328,9 @@ std::string load_routes(const Station& s, const std::int64_t* ints, std::size_t 
   std::int64_t here = 0, asked = 0, teams_on_way = 0, received = 0;
   if (rt.borrows) {
     if (!next(here) || !next(asked) || !next(teams_on_way) || !next(received)) return "the routing state is cut short";
+    // Teams here or called are for services it could start: at most one per server.
     if (here < 0 || here > rt.borrow.pool_robots / rt.borrow.need || asked < 0 || asked > bound || teams_on_way < 0 ||
-        teams_on_way > asked || received < 0 || received > most)
+        teams_on_way > asked || received < 0 || received > most || here + asked > s.servers)
       return "its borrowed robots are out of range";
     pool_reals += 1 + asked + teams_on_way;
   }
@@ -1327,28 +1343,48 @@ std::string load_routes(const Station& s, const std::int64_t* ints, std::size_t 
       if (std::isnan(t) || std::isnan(reals[r + 1]) || (k >= arrived[q] && t < time_s))
         return "input " + std::to_string(q) + ": a part on its way arrives before the time";
     }
+  // Messages on their way arrive at the time or later, at finite times, in the order they
+  // were sent (each FIFO has one sender and one delay); what happened did so before.
   std::size_t r = 2 * static_cast<std::size_t>(parts);
-  for (const std::size_t end = r + static_cast<std::size_t>(credit_total); r < end; ++r)
-    if (!(reals[r] >= time_s)) return "a credit on its way arrives before the time";
-  // Calls and robots on their way arrive at the time or later; what happened did so before.
   const auto arrive_later = [&](std::int64_t n) {
-    for (const std::size_t end = r + static_cast<std::size_t>(n); r < end; ++r)
-      if (!(reals[r] >= time_s)) return false;
+    for (const std::size_t end = r + static_cast<std::size_t>(n), first = r; r < end; ++r)
+      if (!(reals[r] >= time_s) || !std::isfinite(reals[r]) || (r > first && reals[r] < reals[r - 1])) return false;
     return true;
   };
+  for (std::size_t k = 0; k < credits.size(); ++k)
+    if (!arrive_later(on_way[k])) return "a credit on its way arrives before the time, or out of order";
   for (const PoolRecord& p : pools) {
-    if (!(reals[r] >= 0.0) || !std::isfinite(reals[r]) || !(reals[r + 1] <= time_s))
+    if (!(reals[r] >= 0.0) || !std::isfinite(reals[r]) || !(reals[r + 1] >= 0.0 && reals[r + 1] <= time_s))
       return "a pool's time away from home is out of range";
     r += 2;
     for (std::size_t c = 0; c < p.calls.size(); ++c)
-      if (!arrive_later(p.calls[c]) || !arrive_later(p.returns[c])) return "a call or robot on its way arrives before the time";
+      if (!arrive_later(p.calls[c]) || !arrive_later(p.returns[c]))
+        return "a call or robot on its way arrives before the time, or out of order";
   }
   if (rt.borrows) {
     if (!(reals[r] >= 0.0) || !std::isfinite(reals[r])) return "the borrowed robots' waiting time is out of range";
     ++r;
-    for (const std::size_t end = r + static_cast<std::size_t>(asked); r < end; ++r)
-      if (!(reals[r] <= time_s)) return "a call for robots is made after the time";
-    if (!arrive_later(teams_on_way)) return "borrowed robots on their way arrive before the time";
+    for (const std::size_t end = r + static_cast<std::size_t>(asked), first = r; r < end; ++r)
+      if (!(reals[r] >= 0.0 && reals[r] <= time_s) || (r > first && reals[r] < reals[r - 1]))
+        return "a call for robots is made after the time, or out of order";
+    if (!arrive_later(teams_on_way)) return "borrowed robots on their way arrive before the time, or out of order";
+  }
+  if (tally != nullptr) {
+    for (std::size_t k = 0; k < pools.size(); ++k) {
+      const Pool& model = rt.pools[k];
+      std::int64_t robots = pools[k].free;
+      std::vector<std::int64_t> waiting(model.clients.size(), 0);
+      for (const std::int32_t c : pools[k].waiting) ++waiting[static_cast<std::size_t>(c)];
+      for (std::size_t c = 0; c < model.clients.size(); ++c) {
+        tally->emplace_back(model.first_client + static_cast<std::int64_t>(c), pools[k].calls[c] + waiting[c]);
+        robots += model.clients[c].need * pools[k].returns[c];
+      }
+      tally->emplace_back(all_clients + model.index, robots);
+    }
+    if (rt.borrows) {
+      tally->emplace_back(rt.borrow.any_client, -(asked - teams_on_way));
+      tally->emplace_back(all_clients + rt.borrow.pool, rt.borrow.need * (here + teams_on_way));
+    }
   }
   if (into == nullptr) return "";
   Station& d = *into;
@@ -1436,6 +1472,11 @@ Factory::Factory(const FactoryModelConfig& config, std::uint64_t seed, MPI_Comm 
         line += l.count;
       }
   }
+  // Every pool's clients numbered after the previous pools' (the restore's check of the pools).
+  pool_first_client_.assign(1, 0);
+  for (std::int64_t p = 0; p < index_.pool_count(); ++p)
+    pool_first_client_.push_back(pool_first_client_.back() +
+                                 static_cast<std::int64_t>(index_.pool_clients(p).size()));
   stations_.resize(static_cast<std::size_t>(local_.size()));
   cold_.resize(stations_.size());
   for (std::size_t i = 0; i < stations_.size(); ++i) stations_[i].cold = &cold_[i];
@@ -1612,6 +1653,8 @@ void Factory::build_ports(Station& s, const ModelIndex::Place& here) {
   for (const std::int64_t pool : pools) {
     const PoolConfig& pc = index_.pool_config(pool);
     detail::Pool& p = rt.pools.emplace_back();
+    p.index = pool;
+    p.first_client = pool_first_client_[static_cast<std::size_t>(pool)];
     p.robots = p.free = pc.robots;
     for (const std::int64_t gid : index_.pool_clients(pool)) {
       detail::PoolClient& client = p.clients.emplace_back();
@@ -1629,10 +1672,18 @@ void Factory::build_ports(Station& s, const ModelIndex::Place& here) {
     b.home = from.home;
     b.slot = from.slot;
     b.client = from.client;
+    b.pool = from.pool;
+    b.any_client = pool_first_client_[static_cast<std::size_t>(from.pool)] + from.client;
     b.call_s = index_.pool_config(from.pool).call_time_s;
     b.travel_s = c.robots_from.travel_time_s;
     b.pool_robots = index_.pool_config(from.pool).robots;
     b.need = c.robots_per_service();
+    // A team larger than its pool would hold up the pool's calls for ever (the deck says so
+    // at the station; a model built otherwise stops here).
+    require(b.need >= 1 && b.need <= b.pool_robots,
+            "factory: station " + index_.station_name(s.gid) + " needs " + std::to_string(b.need) +
+                " robots per service from pool '" + index_.pool_config(from.pool).name + "' of " +
+                std::to_string(b.pool_robots));
     s.send_delay_s = std::min({s.send_delay_s, b.call_s, b.travel_s});
   }
   s.last = false;
@@ -2283,7 +2334,7 @@ namespace {
 // lengths, parts in the buffer, credits) is checked against the model before anything is
 // restored, and so are the ranges the model keeps (counters >= 0, no NaN times).
 std::string restore_problem(double time_s, const FactoryState& state, const std::vector<detail::Station>& stations,
-                            std::int64_t types) {
+                            std::int64_t types, std::int64_t all_clients, detail::PoolTally& tally) {
   if (state.station_count() != static_cast<std::int64_t>(stations.size()))
     return "the state holds " + std::to_string(state.station_count()) + " stations, the rank " +
            std::to_string(stations.size());
@@ -2383,14 +2434,23 @@ std::string restore_problem(double time_s, const FactoryState& state, const std:
       if (r[vr_service_end] < time_s) return bad("a service ends before the time " + std::to_string(time_s));
     }
   }
-  std::size_t route_int = 0, route_real = 0, genealogy = 0;
+  std::size_t route_int = 0, route_real = 0, genealogy = 0, server_row = 0;
   for (std::size_t i = 0; i < stations.size(); ++i) {
     const detail::Station& s = stations[i];
+    const std::size_t first_server_row = server_row;
+    server_row += static_cast<std::size_t>(state.server_count[i]);
     const auto n_ints = static_cast<std::size_t>(state.route_int_count[i]);
     const auto n_reals = static_cast<std::size_t>(state.route_real_count[i]);
     const std::string problem = detail::load_routes(s, state.route_int.data() + route_int, n_ints,
-                                                    state.route_real.data() + route_real, n_reals, time_s, nullptr);
+                                                    state.route_real.data() + route_real, n_reals, time_s, nullptr,
+                                                    all_clients, &tally);
     if (!problem.empty()) return "station " + std::to_string(s.gid) + ": " + problem;
+    if (s.routed && s.cold->rt->borrows) {  // each service at work holds a team
+      std::int64_t busy = state.station_int[i * int_field_count + si_phase] == phase_busy ? 1 : 0;
+      for (std::int64_t j = 0; j < state.server_count[i]; ++j)
+        busy += state.server_int[(first_server_row + static_cast<std::size_t>(j)) * server_int_count + vi_phase] == phase_busy ? 1 : 0;
+      tally.emplace_back(all_clients + s.cold->rt->borrow.pool, s.cold->rt->borrow.need * busy);
+    }
     if (s.routed && (state.part_count[i] != 0 || state.credit_count[i] != 0))
       return "station " + std::to_string(s.gid) + ": a routed station with parts or credits outside its ports";
     route_int += n_ints;
@@ -2429,8 +2489,31 @@ void Factory::restore(double time_s, const FactoryState& state) {
   // Agreed first, so that a bad state on one rank fails every rank alike, and before
   // anything changes.
   const std::int64_t types = index_.config().part_types.empty() ? 0 : type_count_;
-  const std::string problem = comm::first_problem(comm_, restore_problem(time_s, state, stations_, types));
+  detail::PoolTally tally;
+  const std::int64_t all_clients = pool_first_client_.back();
+  const std::string problem =
+      comm::first_problem(comm_, restore_problem(time_s, state, stations_, types, all_clients, tally));
   if (!problem.empty()) throw Error("factory state out of range: " + problem, ExitCode::bad_checkpoint);
+  // Each record is sound; together they must keep every pool's robots and calls.
+  if (index_.has_pools()) {
+    std::vector<std::int64_t> sums(static_cast<std::size_t>(all_clients + index_.pool_count()), 0);
+    for (const auto& [at, amount] : tally) sums[static_cast<std::size_t>(at)] += amount;
+    comm::allreduce_sum(comm_, sums);  // the same sums, and so the same verdict, on every rank
+    for (std::int64_t p = 0; p < index_.pool_count(); ++p) {
+      const PoolConfig& pool = index_.pool_config(p);
+      const std::int64_t robots = sums[static_cast<std::size_t>(all_clients + p)];
+      if (robots != pool.robots)
+        throw Error("factory state out of range: pool '" + pool.name + "' has " + std::to_string(robots) +
+                        " robots in the state, the model " + std::to_string(pool.robots),
+                    ExitCode::bad_checkpoint);
+      for (std::int64_t c = pool_first_client_[static_cast<std::size_t>(p)]; c < pool_first_client_[static_cast<std::size_t>(p) + 1]; ++c)
+        if (sums[static_cast<std::size_t>(c)] != 0)
+          throw Error("factory state out of range: pool '" + pool.name + "': the calls of client " +
+                          std::to_string(c - pool_first_client_[static_cast<std::size_t>(p)]) +
+                          " at its home and at the station do not match",
+                      ExitCode::bad_checkpoint);
+    }
+  }
   time_s_ = time_s;
   std::size_t part = 0, credit = 0, server = 0, route_int = 0, route_real = 0, genealogy = 0;
   for (std::size_t i = 0; i < stations_.size(); ++i) {

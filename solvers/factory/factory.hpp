@@ -274,6 +274,7 @@ class Factory {
   std::unique_ptr<detail::LineTypes> line_types_;      // routed typed models: every line's mix
   std::vector<detail::Station> stations_;         // local stations
   std::vector<detail::StationCold> cold_;         // their cold fields (Station::cold points here)
+  std::vector<std::int64_t> pool_first_client_;   // by pool: its first client among all pools', then the total
   // Hot per-window data, dense by local station: the earliest pending event of each station
   // (exact after every run and delivery), the earliest arrival of anything it may send next
   // (likewise), and the stations that run in the current window.

@@ -277,6 +277,7 @@ class ModelIndex {
   // stations borrowing from it) are numbered in gid order; the pools at one home are
   // numbered there in pool order (a station's pool slots).
   bool has_pools() const { return !pools_.empty(); }
+  std::int64_t pool_count() const { return static_cast<std::int64_t>(pools_.size()); }
   struct PoolPlace {
     std::int64_t pool = -1;   // global pool index
     std::int64_t home = -1;   // gid of its home station

@@ -379,6 +379,28 @@ TEST(FactoryParallel, RestoreRefusesOutOfRangeValues) {
     const std::int64_t* r = s.route_int.data() + at;
     return at + static_cast<std::size_t>(6 + 2 * (r[0] + r[1] + servers + r[5]));
   };
+  // A borrower's (not a home's) call times: after its FIFOs' (arrival, entry) pairs, its
+  // credits on the way and the sum of its waits.
+  const auto call_times = [&](const FactoryState& s, std::int64_t gid) {
+    std::size_t at = 0;
+    for (std::int64_t g = 0; g < gid; ++g) at += static_cast<std::size_t>(s.route_real_count[static_cast<std::size_t>(g)]);
+    const std::int64_t* r = s.route_int.data() + record(s, gid);
+    for (std::int64_t q = 0; q < r[0]; ++q) at += static_cast<std::size_t>(2 * r[6 + 2 * q]);
+    for (std::int64_t k = 0; k < r[1]; ++k) at += static_cast<std::size_t>(r[6 + 2 * r[0] + 2 * k + 1]);
+    return at + 1;
+  };
+  // The first window end at which a borrower of three servers has two calls out (for the
+  // order check).
+  std::int64_t calling = -1;
+  Factory later(model, seed, MPI_COMM_SELF);
+  FactoryState calls_out;
+  while (calling < 0 && later.time_s() < 2000.0) {
+    later.advance(later.time_s() + 1.0);
+    calls_out = later.save();
+    for (const std::int64_t gid : {2, 7})
+      if (calling < 0 && calls_out.route_int[pool_section(calls_out, gid, 3) + 1] >= 2) calling = gid;
+  }
+  ASSERT_GE(calling, 0) << "no borrower with two calls out before t = 2000";
   const std::vector<std::pair<const char*, FactoryState>> cases = {
       {"KPI state", with([](FactoryState& s) { s.station_int[1 * int_field_count + si_kpi_state] = 7; })},
       {"phase", with([](FactoryState& s) { s.station_int[2 * int_field_count + si_phase] = -1; })},
@@ -422,6 +444,17 @@ TEST(FactoryParallel, RestoreRefusesOutOfRangeValues) {
          s.route_int_count[13] += 1;
        })},
       {"borrowed teams", with([&](FactoryState& s) { s.route_int[pool_section(s, 8, 1)] = 6; })},
+      // Sound records that together lose a robot, or a call.
+      {"pool's robots across stations", with([&](FactoryState& s) {
+         std::int64_t& free = s.route_int[pool_section(s, 13, 1)];
+         free = free > 0 ? free - 1 : 1;
+       })},
+      {"pool's calls across stations", with([&](FactoryState& s) {
+         const std::size_t at = pool_section(s, 13, 1);
+         s.route_int[at + 2] += 1;  // a waiting call of client 0 (gid 8) that gid 8 never made
+         s.route_int.insert(s.route_int.begin() + static_cast<std::ptrdiff_t>(at + 3), 0);
+         s.route_int_count[13] += 1;
+       })},
       {"genealogy width", with([](FactoryState& s) { s.genealogy_width[7] = 2; })},
       {"route state of a chain station", with([&](FactoryState& s) {  // gid 6 sends along its line
          ASSERT_EQ(s.route_int_count[6], 0);
@@ -445,6 +478,22 @@ TEST(FactoryParallel, RestoreRefusesOutOfRangeValues) {
       EXPECT_NE(std::string(e.what()).find("factory state out of range"), std::string::npos) << e.what();
     }
     EXPECT_EQ(f.time_s(), 0.0) << what << ": changed before refusing";
+  }
+  {  // Calls out of order.
+    FactoryState bad = calls_out;
+    const std::size_t at = call_times(bad, calling);
+    bad.route_real[at] = bad.route_real[at + 1] + 0.5;
+    Factory f(model, seed, MPI_COMM_WORLD);
+    const comm::Range mine = f.local_stations();
+    try {
+      f.restore(later.time_s(), slice_state(bad, mine.begin, mine.size()));
+      ADD_FAILURE() << "calls out of order: accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("a call for robots is made after the time, or out of order"),
+                std::string::npos) << e.what();
+    }
+    Factory g(model, seed, MPI_COMM_WORLD);  // and in order they are taken
+    g.restore(later.time_s(), slice_state(calls_out, mine.begin, mine.size()));
   }
   // A time after the pending events (found by tests/fuzz: the first window then processed
   // every event up to 2^32 s at once) is refused too.

@@ -421,7 +421,12 @@ TEST(Deck, PoolsOfRobots) {
                   "robots_from.travel_time_s: expected");
   expect_contains(first_error("home: l/s,", "home: s,"),
                   "pools.0.home: expected a station of this factory as \"line/station\" (copies as name#k), found 's' "
-                  "(the line and the station, no more)");
+                  "(name the line too)");
+  expect_contains(first_error("home: l/s,", "home: f/l/s,"), "(a pool's home is in the pool's factory)");
+  expect_contains(errors_of(with(pooled, "            - name: s\n", "            - name: s\n              count: 2\n")).front(),
+                  "found 'l/s' (station 's' has 2 copies: name one as s#k)");
+  EXPECT_EQ(deck_of(with(with(pooled, "            - name: s\n", "            - name: s\n              count: 2\n"),
+                         "home: l/s,", "home: \"l/s#1\",")).factory.factories[0].pools[0].home.station_copy, 1);
   expect_contains(first_error("home: l/s,", "home: l/x,"), "found 'l/x' (no station named 'x')");
   expect_contains(first_error("home: \"k#1/j\"", "home: k/j"), "line 'k' has 2 copies: name one as k#k");
   expect_contains(first_error("robots: 3", "robots: 0"), "pools.0.robots: expected");
