@@ -417,15 +417,18 @@ struct alignas(64) Station {
     if (credit_head < credits_in.size()) t = std::min(t, credits_in[credit_head]);
     const std::size_t next_part = part_head + static_cast<std::size_t>(parts_arrived);
     if (next_part < parts_in.size()) t = std::min(t, parts_in[next_part].time_s);
-    if (routed) {
-      for (const InPort& in : cold->rt->ins) {
-        const std::size_t next_in = in.head + static_cast<std::size_t>(in.arrived);
-        if (next_in < in.fifo.size()) t = std::min(t, in.fifo[next_in].time_s);
-      }
-      for (const OutPort& out : cold->rt->outs)
-        if (out.credit_head < out.credits_in.size()) t = std::min(t, out.credits_in[out.credit_head]);
-      t = std::min(t, cold->rt->robot_event_s());
+    if (routed) t = std::min(t, next_port_event_s());
+    return t;
+  }
+  // A routed station's earliest part, credit or pool event (out of line, as above).
+  __attribute__((noinline)) double next_port_event_s() const {
+    double t = cold->rt->robot_event_s();
+    for (const InPort& in : cold->rt->ins) {
+      const std::size_t next_in = in.head + static_cast<std::size_t>(in.arrived);
+      if (next_in < in.fifo.size()) t = std::min(t, in.fifo[next_in].time_s);
     }
+    for (const OutPort& out : cold->rt->outs)
+      if (out.credit_head < out.credits_in.size()) t = std::min(t, out.credits_in[out.credit_head]);
     return t;
   }
   // A lower bound on the time of the station's next message, at a window boundary and if
@@ -436,28 +439,37 @@ struct alignas(64) Station {
   // a call or a robot arrives, halted or not; a borrowing station calls when a part arrives
   // and starts a service when its robots arrive.
   double earliest_send_s() const {
-    const double robots = routed && (!cold->rt->pools.empty() || cold->rt->borrows) ? cold->rt->robot_event_s() : inf;
+    if (routed) return earliest_send_routed_s();
     // Halted, it resumes at the repair's end and the next shift's start, whichever is later
     // (off shift, the next change is a start).
-    if (down || off_shift) return std::min(robots, std::max(down ? repair_end : -inf, off_shift ? shift_change : -inf));
+    if (down || off_shift) return std::max(down ? repair_end : -inf, off_shift ? shift_change : -inf);
     double t = service_end;  // +inf unless a server is busy
     if (blocked > 0 && credit_head < credits_in.size()) t = std::min(t, credits_in[credit_head]);
     if (busy + blocked < servers) {
       const double next_part = part_head < parts_in.size() ? parts_in[part_head].time_s : inf;
       t = std::min(t, std::min(next_part, next_arrival));
     }
-    if (routed) {  // any credit may free a held part, any part start a service
-      if (blocked > 0)
-        for (const OutPort& out : cold->rt->outs)
-          if (out.credit_head < out.credits_in.size()) t = std::min(t, out.credits_in[out.credit_head]);
+    return t;
+  }
+  // The same for a routed station, out of line (a chain's deliveries inline the above): its
+  // parts and credits are in its ports, and a pool's home or a borrower also waits for calls,
+  // robots coming home and teams.
+  __attribute__((noinline)) double earliest_send_routed_s() const {
+    const Routing& rt = *cold->rt;
+    const double robots = rt.robot_event_s();
+    if (down || off_shift) return std::min(robots, std::max(down ? repair_end : -inf, off_shift ? shift_change : -inf));
+    double t = std::min(service_end, robots);
+    if (blocked > 0)  // any credit may free a held part
+      for (const OutPort& out : rt.outs)
+        if (out.credit_head < out.credits_in.size()) t = std::min(t, out.credits_in[out.credit_head]);
+    if (busy + blocked < servers) {  // any part may start a service (or the source's enter)
+      t = std::min(t, next_arrival);
       // Without robots here, a borrowing station's waiting parts wait for the robots called.
-      const bool wait_robots = cold->rt->borrows && cold->rt->borrow.here == 0;
-      if (busy + blocked < servers)
-        for (const InPort& in : cold->rt->ins) {
-          const std::size_t next = wait_robots ? in.head + static_cast<std::size_t>(in.arrived) : in.head;
-          if (next < in.fifo.size()) t = std::min(t, in.fifo[next].time_s);
-        }
-      t = std::min(t, robots);
+      const bool wait_robots = rt.borrows && rt.borrow.here == 0;
+      for (const InPort& in : rt.ins) {
+        const std::size_t next = wait_robots ? in.head + static_cast<std::size_t>(in.arrived) : in.head;
+        if (next < in.fifo.size()) t = std::min(t, in.fifo[next].time_s);
+      }
     }
     return t;
   }
@@ -1800,7 +1812,7 @@ void Factory::resolve_cells(double window_end_s) {
 namespace {
 // A pool's message into its FIFO at the receiver (PartMessage::reserved: the pool's slot at
 // its home; part_id: the client).
-void deliver_robots(detail::Routing& rt, const comm::PartMessage& m) {
+__attribute__((noinline)) void deliver_robots(detail::Routing& rt, const comm::PartMessage& m) {
   if (m.kind == kind_robots) {
     rt.borrow.arrivals.push_back(m.time_s);
     return;
