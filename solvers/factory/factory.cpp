@@ -25,7 +25,8 @@ constexpr double inf = std::numeric_limits<double>::infinity();
 constexpr std::int32_t kind_part = 0;    // PartMessage::kind: a part arrives from upstream
 constexpr std::int32_t kind_credit = 1;  // a freed place of the sender's buffer arrives
 // Pools of robots: a call reaches the pool's home, robots reach the borrowing station, robots
-// come back home (reserved: the pool's slot at its home; part_id: the client number).
+// come back home (calls and robots coming home: reserved is the pool's slot at its home,
+// part_id the client number).
 constexpr std::int32_t kind_call = 2;
 constexpr std::int32_t kind_robots = 3;
 constexpr std::int32_t kind_robots_back = 4;
@@ -156,7 +157,6 @@ struct Pool {
   std::vector<std::int32_t> waiting;  // clients of the calls waiting for robots, oldest first
   std::size_t waiting_head = 0;
   std::vector<PoolClient> clients;
-  std::int64_t sent = 0;   // calls answered
   double out_area = 0.0;   // integral of the robots away from home over [0, out_since] (robot-seconds)
   double out_since = 0.0;
 };
@@ -766,7 +766,6 @@ struct StationRunner {
         if (p.free < c.need) break;
         ++p.waiting_head;
         robots_out(p, t, c.need);
-        ++p.sent;
         s.outbox.push_back(comm::PartMessage{c.gid, kind_robots, 0, t + c.travel_s, -1, 0.0});
       }
   }
@@ -1173,8 +1172,8 @@ struct StationRunner {
 // A routed station's checkpoint record (FactoryState::route_int and route_real). Ints: ins,
 // outs, route_count, joined, pieces, rework list length; per input: FIFO length, parts in
 // the buffer; per output: credits, credits on the way; per server: input, route; the rework
-// list as (part id, count) pairs; per pool kept here: free robots, calls answered, waiting
-// calls and their clients, per client: calls and robots on their way; if it borrows: teams
+// list as (part id, count) pairs; per pool kept here: free robots, waiting calls and their
+// clients, per client: calls and robots on their way; if it borrows: teams
 // here, calls made, teams on their way, teams received; the FIFOs' part ids. Reals: the
 // FIFOs' (arrival, entry) times; the credits' arrival times; per pool: robot-seconds out and
 // since when, per client: its calls' and robots' arrival times; if it borrows: the sum of
@@ -1207,7 +1206,6 @@ void save_routes(const Station& s, std::vector<std::int64_t>& ints, std::vector<
   };
   for (const Pool& p : rt.pools) {
     ints.push_back(p.free);
-    ints.push_back(p.sent);
     ints.push_back(pending(p.waiting, p.waiting_head));
     ints.insert(ints.end(), p.waiting.begin() + static_cast<std::ptrdiff_t>(p.waiting_head), p.waiting.end());
     for (const PoolClient& c : p.clients) {
@@ -1309,7 +1307,7 @@ std::string load_routes(const Station& s, const std::int64_t* ints, std::size_t 
   // Pools and borrowing: every count is bounded by the record's size before it sizes anything.
   const auto bound = static_cast<std::int64_t>(n_ints + n_reals);
   struct PoolRecord {
-    std::int64_t free = 0, sent = 0;
+    std::int64_t free = 0;
     std::vector<std::int32_t> waiting;
     std::vector<std::int64_t> calls, returns;
   };
@@ -1319,9 +1317,9 @@ std::string load_routes(const Station& s, const std::int64_t* ints, std::size_t 
     PoolRecord& p = pools[k];
     const Pool& model = rt.pools[k];
     std::int64_t waiting = 0;
-    if (!next(p.free) || !next(p.sent) || !next(waiting)) return "the routing state is cut short";
-    if (p.free < 0 || p.free > model.robots || p.sent < 0 || p.sent > most || waiting < 0 || waiting > bound)
-      return "pool " + std::to_string(k) + ": its free robots or calls are out of range";
+    if (!next(p.free) || !next(waiting)) return "the routing state is cut short";
+    if (p.free < 0 || p.free > model.robots || waiting < 0 || waiting > bound)
+      return "pool " + std::to_string(k) + ": its free robots or waiting calls are out of range";
     for (std::int64_t w = 0; w < waiting; ++w) {
       std::int64_t client = 0;
       if (!next(client)) return "the routing state is cut short";
@@ -1428,7 +1426,6 @@ std::string load_routes(const Station& s, const std::int64_t* ints, std::size_t 
   for (std::size_t k = 0; k < pools.size(); ++k) {
     Pool& p = into_rt.pools[k];
     p.free = pools[k].free;
-    p.sent = pools[k].sent;
     p.waiting = pools[k].waiting;
     p.waiting_head = 0;
     p.out_area = reals[real_at++];
@@ -1489,8 +1486,7 @@ Factory::Factory(const FactoryModelConfig& config, std::uint64_t seed, MPI_Comm 
   // Every pool's clients numbered after the previous pools' (the restore's check of the pools).
   pool_first_client_.assign(1, 0);
   for (std::int64_t p = 0; p < index_.pool_count(); ++p)
-    pool_first_client_.push_back(pool_first_client_.back() +
-                                 static_cast<std::int64_t>(index_.pool_clients(p).size()));
+    pool_first_client_.push_back(pool_first_client_.back() + index_.pool_client_count(p));
   stations_.resize(static_cast<std::size_t>(local_.size()));
   cold_.resize(stations_.size());
   for (std::size_t i = 0; i < stations_.size(); ++i) stations_[i].cold = &cold_[i];

@@ -162,6 +162,16 @@ ModelIndex::PoolPlace ModelIndex::borrows_from(std::int64_t gid) const {
   return r;
 }
 
+std::int64_t ModelIndex::pool_client_count(std::int64_t pool) const {
+  const PoolEntry& entry = pools_[static_cast<std::size_t>(pool)];
+  std::int64_t n = 0;
+  for (std::size_t i = factory_first_entry_[static_cast<std::size_t>(entry.factory)];
+       i < entries_.size() && entries_[i].factory == entry.factory; ++i)
+    for (const StationConfig& c : entries_[i].config->stations)
+      if (borrows(c, entry.index)) n += entries_[i].config->count * c.count;
+  return n;
+}
+
 std::vector<std::int64_t> ModelIndex::pool_clients(std::int64_t pool) const {
   const PoolEntry& entry = pools_[static_cast<std::size_t>(pool)];
   std::vector<std::int64_t> gids;

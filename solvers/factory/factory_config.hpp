@@ -291,6 +291,8 @@ class ModelIndex {
   const PoolConfig& pool_config(std::int64_t pool) const;
   // The clients of a pool (gids, in client order). O(clients).
   std::vector<std::int64_t> pool_clients(std::int64_t pool) const;
+  // Their number, in O(entries).
+  std::int64_t pool_client_count(std::int64_t pool) const;
 
   std::int64_t line_begin(std::int64_t line) const;  // first gid of a line
   std::int64_t factory_first_line(std::int64_t factory) const {

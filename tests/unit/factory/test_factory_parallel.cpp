@@ -439,8 +439,8 @@ TEST(FactoryParallel, RestoreRefusesOutOfRangeValues) {
       {"pool's free robots", with([&](FactoryState& s) { s.route_int[pool_section(s, 13, 1)] = 6; })},
       {"pool's waiting client", with([&](FactoryState& s) {
          const std::size_t at = pool_section(s, 13, 1);
-         s.route_int[at + 2] += 1;  // one more waiting call, of client 9 of 4
-         s.route_int.insert(s.route_int.begin() + static_cast<std::ptrdiff_t>(at + 3), 9);
+         s.route_int[at + 1] += 1;  // one more waiting call, of client 9 of 4
+         s.route_int.insert(s.route_int.begin() + static_cast<std::ptrdiff_t>(at + 2), 9);
          s.route_int_count[13] += 1;
        })},
       {"borrowed teams", with([&](FactoryState& s) { s.route_int[pool_section(s, 8, 1)] = 6; })},
@@ -451,8 +451,8 @@ TEST(FactoryParallel, RestoreRefusesOutOfRangeValues) {
        })},
       {"pool's calls across stations", with([&](FactoryState& s) {
          const std::size_t at = pool_section(s, 13, 1);
-         s.route_int[at + 2] += 1;  // a waiting call of client 0 (gid 8) that gid 8 never made
-         s.route_int.insert(s.route_int.begin() + static_cast<std::ptrdiff_t>(at + 3), 0);
+         s.route_int[at + 1] += 1;  // a waiting call of client 0 (gid 8) that gid 8 never made
+         s.route_int.insert(s.route_int.begin() + static_cast<std::ptrdiff_t>(at + 2), 0);
          s.route_int_count[13] += 1;
        })},
       {"genealogy width", with([](FactoryState& s) { s.genealogy_width[7] = 2; })},

@@ -396,6 +396,8 @@ TEST(Deck, PoolsOfRobots) {
   const factory::ModelIndex index(d.factory);
   EXPECT_EQ(index.pool_clients(0), (std::vector<std::int64_t>{1, 2, 3}));
   EXPECT_TRUE(index.pool_clients(1).empty());
+  EXPECT_EQ(index.pool_client_count(0), 3);
+  EXPECT_EQ(index.pool_client_count(1), 0);
   EXPECT_EQ(index.pools_at(0), std::vector<std::int64_t>{0});
   EXPECT_EQ(index.pools_at(3), std::vector<std::int64_t>{1});
   const factory::ModelIndex::PoolPlace p = index.borrows_from(3);
