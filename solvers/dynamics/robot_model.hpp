@@ -64,6 +64,10 @@ struct DeviceModel {
   RigidInertia inertia[kMaxJoints];  // link inertia about the aligned link frame origin
   Real armature[kMaxJoints] = {};
   Real damping[kMaxJoints] = {};
+  // Coulomb friction torque (N m; N for prismatic), regularised by a linear ramp below
+  // kFrictionRamp (step.hpp). Robot files carry none; skills' randomised dynamics set it.
+  Real friction[kMaxJoints] = {};
+  bool has_friction = false;  // any friction[i] != 0: the step adds its term
   Real lower[kMaxJoints] = {};
   Real upper[kMaxJoints] = {};
   Real velocity_limit[kMaxJoints] = {};

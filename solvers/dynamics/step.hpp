@@ -25,20 +25,26 @@ struct StepParams {
   bool gravity_compensation = false;
 };
 
+// Joint speed (rad/s; m/s) below which Coulomb friction ramps linearly to zero.
+inline constexpr Real kFrictionRamp = 0.01;
+
 // Total joint force on the chain for state (q, qd) and the control input held over the
-// step: saturated actuator force, minus viscous damping, plus limit spring-dampers.
-// `payload`: optional inertia held by the tool (chain_algorithms.hpp). Capacity: as for
-// rnea and aba, an upper bound of n known at compile time (the default fits any chain).
-// T: Real or Lanes (lanes.hpp); what depends on a robot's state is a per-lane select, so
-// the lanes of a group stay independent.
+// step: saturated actuator force, minus viscous damping and Coulomb friction, plus limit
+// spring-dampers. `payload`: optional inertia held by the tool (chain_algorithms.hpp).
+// `controller`: the model the gravity compensation uses (default: m itself; a robot whose
+// dynamics are randomised compensates with its nominal model). Capacity: as for rnea and
+// aba, an upper bound of n known at compile time (the default fits any chain). T: Real or
+// Lanes (lanes.hpp); what depends on a robot's state is a per-lane select, so the lanes of a
+// group stay independent.
 template <int Capacity = kMaxJoints, class T>
 KOKKOS_FORCEINLINE_FUNCTION void applied_forces(const DeviceModel& m, const StepParams& sp, int n, const T* q,
                                            const T* qd, const T* control, T* tau,
-                                           const Scalar<RigidInertiaT<T>>* payload = nullptr) {
+                                           const Scalar<RigidInertiaT<T>>* payload = nullptr,
+                                           const DeviceModel* controller = nullptr) {
   T g[Capacity] = {};
   if (sp.gravity_compensation) {
     const T zero[Capacity] = {};
-    rnea<Capacity>(m, n, q, zero, zero, g, payload);
+    rnea<Capacity>(controller != nullptr ? *controller : m, n, q, zero, zero, g, payload);
   }
   for (int i = 0; i < n; ++i) {
     T t = sp.control == ControlMode::torque ? control[i] : sp.kp[i] * (control[i] - q[i]) - sp.kd[i] * qd[i];
@@ -46,6 +52,10 @@ KOKKOS_FORCEINLINE_FUNCTION void applied_forces(const DeviceModel& m, const Step
     const T e = m.effort_limit[i];
     t = select(t > e, e, select(t < -e, -e, t));
     t -= m.damping[i] * qd[i];
+    if (m.has_friction) {
+      const T ramp = qd[i] * (1 / kFrictionRamp);
+      t -= m.friction[i] * select(ramp > 1.0, T(1.0), select(ramp < -1.0, T(-1.0), ramp));
+    }
     if (sp.joint_limits) {
       // Both sides computed, the one beyond a limit kept: the same sums as `if (q < lower) t += ...`.
       t = select(q[i] < m.lower[i], t + (sp.limit_stiffness * (m.lower[i] - q[i]) - sp.limit_damping * qd[i]), t);
@@ -58,9 +68,10 @@ KOKKOS_FORCEINLINE_FUNCTION void applied_forces(const DeviceModel& m, const Step
 template <int Capacity = kMaxJoints, class T>
 KOKKOS_FORCEINLINE_FUNCTION void accelerations(const DeviceModel& m, const StepParams& sp, int n, const T* q,
                                           const T* qd, const T* control, T* qdd,
-                                          const Scalar<RigidInertiaT<T>>* payload = nullptr) {
+                                          const Scalar<RigidInertiaT<T>>* payload = nullptr,
+                                          const DeviceModel* controller = nullptr) {
   T tau[Capacity];
-  applied_forces<Capacity>(m, sp, n, q, qd, control, tau, payload);
+  applied_forces<Capacity>(m, sp, n, q, qd, control, tau, payload, controller);
   aba<Capacity>(m, n, q, qd, tau, qdd, payload);
 }
 
@@ -71,13 +82,14 @@ KOKKOS_FORCEINLINE_FUNCTION void accelerations(const DeviceModel& m, const StepP
 template <int Capacity = kMaxJoints, class T>
 KOKKOS_FORCEINLINE_FUNCTION MaskOf<T> step_lanes(const DeviceModel& m, const StepParams& sp, int n, T* q, T* qd,
                                             const T* control, const MaskOf<T>& alive_in,
-                                            const Scalar<RigidInertiaT<T>>* payload = nullptr) {
+                                            const Scalar<RigidInertiaT<T>>* payload = nullptr,
+                                            const DeviceModel* controller = nullptr) {
   const Real h = sp.dt_s / sp.substeps;
   MaskOf<T> alive = alive_in;
   T qdd[Capacity], qn[Capacity], vn[Capacity];
   for (int s = 0; s < sp.substeps; ++s) {
     if (sp.integrator == Integrator::semi_implicit_euler) {
-      accelerations<Capacity>(m, sp, n, q, qd, control, qdd, payload);
+      accelerations<Capacity>(m, sp, n, q, qd, control, qdd, payload, controller);
       for (int i = 0; i < n; ++i) {
         vn[i] = qd[i] + h * qdd[i];
         qn[i] = q[i] + h * vn[i];
@@ -85,25 +97,25 @@ KOKKOS_FORCEINLINE_FUNCTION MaskOf<T> step_lanes(const DeviceModel& m, const Ste
     } else {
       T k1q[Capacity], k1v[Capacity], k2q[Capacity], k2v[Capacity], k3q[Capacity], k3v[Capacity];
       T qt[Capacity], vt[Capacity];
-      accelerations<Capacity>(m, sp, n, q, qd, control, k1v, payload);
+      accelerations<Capacity>(m, sp, n, q, qd, control, k1v, payload, controller);
       for (int i = 0; i < n; ++i) {
         k1q[i] = qd[i];
         qt[i] = q[i] + 0.5 * h * k1q[i];
         vt[i] = qd[i] + 0.5 * h * k1v[i];
       }
-      accelerations<Capacity>(m, sp, n, qt, vt, control, k2v, payload);
+      accelerations<Capacity>(m, sp, n, qt, vt, control, k2v, payload, controller);
       for (int i = 0; i < n; ++i) {
         k2q[i] = vt[i];
         qt[i] = q[i] + 0.5 * h * k2q[i];
         vt[i] = qd[i] + 0.5 * h * k2v[i];
       }
-      accelerations<Capacity>(m, sp, n, qt, vt, control, k3v, payload);
+      accelerations<Capacity>(m, sp, n, qt, vt, control, k3v, payload, controller);
       for (int i = 0; i < n; ++i) {
         k3q[i] = vt[i];
         qt[i] = q[i] + h * k3q[i];
         vt[i] = qd[i] + h * k3v[i];
       }
-      accelerations<Capacity>(m, sp, n, qt, vt, control, qdd, payload);  // k4v; k4q = vt
+      accelerations<Capacity>(m, sp, n, qt, vt, control, qdd, payload, controller);  // k4v; k4q = vt
       for (int i = 0; i < n; ++i) {
         qn[i] = q[i] + (h / 6.0) * (k1q[i] + 2.0 * k2q[i] + 2.0 * k3q[i] + vt[i]);
         vn[i] = qd[i] + (h / 6.0) * (k1v[i] + 2.0 * k2v[i] + 2.0 * k3v[i] + qdd[i]);
@@ -129,8 +141,9 @@ KOKKOS_FORCEINLINE_FUNCTION MaskOf<T> step_lanes(const DeviceModel& m, const Ste
 // non-finite (the state is then left as that substep computed, and the caller flags the robot).
 template <int Capacity = kMaxJoints>
 KOKKOS_FORCEINLINE_FUNCTION bool step_robot(const DeviceModel& m, const StepParams& sp, int n, Real* q, Real* qd,
-                                       const Real* control, const RigidInertia* payload = nullptr) {
-  return step_lanes<Capacity, Real>(m, sp, n, q, qd, control, true, payload);
+                                       const Real* control, const RigidInertia* payload = nullptr,
+                                       const DeviceModel* controller = nullptr) {
+  return step_lanes<Capacity, Real>(m, sp, n, q, qd, control, true, payload, controller);
 }
 
 }  // namespace kollektiv::dynamics

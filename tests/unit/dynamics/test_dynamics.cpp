@@ -191,6 +191,41 @@ TEST(Dynamics, DampingNeverIncreasesEnergy) {
   }
 }
 
+// Coulomb friction: -f sign(qd) beyond the ramp, -f qd / ramp inside it, nothing at rest;
+// and the gravity compensation of a `controller` model other than the plant.
+TEST(Dynamics, FrictionAndControllerModelInTheAppliedForces) {
+  std::mt19937_64 rng(5);
+  const kd::RobotModel model = kt::random_model(rng, 4, false);
+  const kd::DeviceModel m = kd::make_device_model(model);
+  kd::DeviceModel rough = m;
+  for (int i = 0; i < 4; ++i) rough.friction[i] = 0.5 + i;
+  rough.has_friction = true;
+  kd::StepParams sp;
+  sp.joint_limits = false;
+  const double q[4] = {0.1, -0.2, 0.3, 0.4}, control[4] = {1, 2, 3, 4};
+  const double qd[4] = {1.0, -0.3, 0.5 * kd::kFrictionRamp, 0.0};
+  double smooth[4], with[4];
+  kd::applied_forces(m, sp, 4, q, qd, control, smooth);
+  kd::applied_forces(rough, sp, 4, q, qd, control, with);
+  EXPECT_DOUBLE_EQ(with[0], smooth[0] - 0.5);
+  EXPECT_DOUBLE_EQ(with[1], smooth[1] + 1.5);
+  EXPECT_DOUBLE_EQ(with[2], smooth[2] - 2.5 * 0.5);
+  EXPECT_DOUBLE_EQ(with[3], smooth[3]);
+  // Gravity compensation: of the plant by default, of the controller's model when given.
+  sp.gravity_compensation = true;
+  kd::DeviceModel heavy = m;
+  for (int i = 0; i < 4; ++i) {
+    heavy.inertia[i].m *= 2;
+    heavy.inertia[i].h = 2 * heavy.inertia[i].h;
+  }
+  double own[4], nominal[4], plain[4];
+  kd::applied_forces(heavy, sp, 4, q, qd, control, own);
+  kd::applied_forces(heavy, sp, 4, q, qd, control, nominal, nullptr, &m);
+  kd::applied_forces(m, sp, 4, q, qd, control, plain);
+  for (int i = 0; i < 4; ++i) EXPECT_DOUBLE_EQ(nominal[i], plain[i]) << i;  // damping is the same
+  EXPECT_NE(std::vector<double>(own, own + 4), std::vector<double>(plain, plain + 4));
+}
+
 TEST(Dynamics, JacobianMatchesFiniteDifferencesOfKinematics) {
   std::mt19937_64 rng(5);
   std::uniform_real_distribution<double> u(-1, 1);
