@@ -120,6 +120,11 @@ struct SkillRun {
   training::UnitUpdate update;  // the latest update's figures (global parts broadcast)
   EpisodeStats last_finished;
   bool target_reported = false;
+  // Curriculum: the running stage and the iterations in a row that passed its advance_at.
+  std::size_t stage = 0;
+  std::int64_t stage_streak = 0;
+  bool final_stage() const { return cfg->curriculum.empty() || stage + 1 == cfg->curriculum.size(); }
+  double tolerance_scale() const { return cfg->curriculum.empty() ? 1.0 : cfg->curriculum[stage].tolerance_scale; }
 
   SkillRun() = default;
   SkillRun(const SkillRun&) = delete;
@@ -211,6 +216,8 @@ class TrainingRun final : public Workload {
         if (s->member()) s->unit->reset_all(s->cfg->skill.common.stagger_start);
       history_ = io::History::create(comm_, paths_.history, in_.deck_text, in_.resolved_yaml);
     }
+    for (auto& s : skills_)
+      if (s->member()) s->unit->set_tolerance_scale(s->tolerance_scale());
     timers_.restart_s = seconds_since(t0_);
     if (root_) print_header();
 
@@ -225,6 +232,8 @@ class TrainingRun final : public Workload {
     }
     const double loop_s = seconds_since(loop_start_);
     for (auto& s : skills_) export_policies(*s);
+    for (auto& s : skills_)
+      if (std::isfinite(s->last_finished.misses[0])) print_misses(*s, s->last_finished);
     print_timers(t0_);
     for (auto& s : skills_)
       print_result(*s, iteration_, loop_s, iteration_ * s->env_steps_per_iteration(),
@@ -286,6 +295,27 @@ class TrainingRun final : public Workload {
     }
     for (std::size_t k = 0; k < skills_.size(); ++k) report_target(*skills_[k], figures[k].front(), loop_start_);
     progress(loop_start_, first_, cfg_.iterations, figures);
+    for (std::size_t k = 0; k < skills_.size(); ++k) advance_curriculum(*skills_[k], figures[k].front());
+  }
+
+  // The next stage once the target figure of stage.hold_iterations iterations in a row passed
+  // the stage's advance_at (iterations in which no episode ended change nothing). Every rank
+  // has the same exact figures, so every rank takes the same decision.
+  void advance_curriculum(SkillRun& s, const EpisodeStats& e) {
+    if (s.final_stage() || e.episodes == 0) return;
+    const io::CurriculumStage& stage = s.cfg->curriculum[s.stage];
+    const TargetFigure f = target_figure(s, e);
+    const bool passed = f.at_most ? f.value <= stage.advance_at : f.value >= stage.advance_at;
+    s.stage_streak = passed ? s.stage_streak + 1 : 0;
+    if (s.stage_streak < stage.hold_iterations) return;
+    ++s.stage;
+    s.stage_streak = 0;
+    if (s.member()) s.unit->set_tolerance_scale(s.tolerance_scale());
+    if (root_)
+      std::printf("curriculum%s: stage %zu of %zu (tolerances x%g) from iteration %lld, env_steps %lld\n",
+                  s.several ? (" of skill " + s.name()).c_str() : "", s.stage + 1, s.cfg->curriculum.size(),
+                  s.tolerance_scale(), static_cast<long long>(iteration_ + 1),
+                  static_cast<long long>(iteration_ * s.env_steps_per_iteration()));
   }
 
   std::int64_t env_steps_per_iteration() const { return cfg_.robots * cfg_.horizon; }
@@ -470,6 +500,14 @@ class TrainingRun final : public Workload {
     history_.append(p + "training/success_rate", {e.success}, "1");
     history_.append(p + "training/quality", {e.quality}, "1");
     history_.append(p + "training/final_error", {e.final_error}, "m");
+    if (!s.cfg->curriculum.empty()) {  // the stage this iteration ran in
+      history_.append(p + "training/curriculum_stage", std::vector<std::int64_t>{static_cast<std::int64_t>(s.stage)},
+                      "1");
+      history_.append(p + "training/tolerance_scale", {s.tolerance_scale()}, "1");
+    }
+    const std::vector<std::string> causes = skills::miss_causes(s.cfg->skill.kind);
+    for (std::size_t c = 0; c < causes.size(); ++c)
+      history_.append(p + "training/miss_" + causes[c], {e.misses[c]}, "1");
     if (trained) {
       const learning::PpoStats& ppo = s.update.ppo;
       history_.append(p + "training/policy_loss", {ppo.policy_loss}, "1");
@@ -570,6 +608,7 @@ class TrainingRun final : public Workload {
         throw Error("checkpoint " + reader.file() + ": negative counters", ExitCode::bad_checkpoint);
       struct Loaded {
         EpisodeStats last;
+        std::int64_t stage = 0, streak = 0;
         skills::FleetState fleet;
         training::UnitState learners;
       };
@@ -582,6 +621,14 @@ class TrainingRun final : public Workload {
         l.last.quality = reader.attribute_double(s->attribute("last_quality"));
         l.last.final_error = reader.attribute_double(s->attribute("last_final_error"));
         if (l.last.episodes < 0) throw Error("checkpoint " + reader.file() + ": negative counters", ExitCode::bad_checkpoint);
+        if (!s->cfg->curriculum.empty()) {  // the fingerprint holds the curriculum: the attributes are there
+          l.stage = reader.attribute_int(s->attribute("curriculum_stage"));
+          l.streak = reader.attribute_int(s->attribute("curriculum_streak"));
+          if (l.stage < 0 || l.stage >= static_cast<std::int64_t>(s->cfg->curriculum.size()) || l.streak < 0 ||
+              l.streak >= s->cfg->curriculum[static_cast<std::size_t>(l.stage)].hold_iterations)
+            throw Error("checkpoint " + reader.file() + ": curriculum stage or streak out of range",
+                        ExitCode::bad_checkpoint);
+        }
         l.fleet = io::read_fleet_state(reader, s->member() ? s->unit->local_begin() : 0,
                                        s->member() ? s->unit->local_robots() : 0, s->cfg->robots, s->dof, s->prefix());
         l.learners = read_unit_state(*s, reader);
@@ -597,6 +644,8 @@ class TrainingRun final : public Workload {
             s.unit->restore((*loaded)[k].learners);
           }
           s.last_finished = (*loaded)[k].last;
+          s.stage = static_cast<std::size_t>((*loaded)[k].stage);
+          s.stage_streak = (*loaded)[k].streak;
         }
         iteration_ = c.iteration;
         rows_ = c.rows;
@@ -683,6 +732,10 @@ class TrainingRun final : public Workload {
       writer.attribute(s.attribute("last_success"), s.last_finished.success);
       writer.attribute(s.attribute("last_quality"), s.last_finished.quality);
       writer.attribute(s.attribute("last_final_error"), s.last_finished.final_error);
+      if (!s.cfg->curriculum.empty()) {
+        writer.attribute(s.attribute("curriculum_stage"), static_cast<std::int64_t>(s.stage));
+        writer.attribute(s.attribute("curriculum_streak"), s.stage_streak);
+      }
     }
     for (const auto& sp : skills_) {
       const SkillRun& s = *sp;
@@ -721,6 +774,9 @@ class TrainingRun final : public Workload {
     const std::string problem = comm::first_problem(comm_, unit.import_problem(policy));
     if (!problem.empty()) throw Error(problem, ExitCode::bad_input);
     unit.import_policy(policy);
+    // An evaluation judges at the tolerances training ends with: the last stage's.
+    if (!s.cfg->curriculum.empty()) s.stage = s.cfg->curriculum.size() - 1;
+    unit.set_tolerance_scale(s.tolerance_scale());
     unit.reset_all(false);
     finished_.assign(static_cast<std::size_t>(unit.local_robots()), 0);
     history_ = io::History::create(comm_, paths_.history, in_.deck_text, in_.resolved_yaml);
@@ -745,10 +801,27 @@ class TrainingRun final : public Workload {
       std::printf("evaluation of %s: %lld episodes, mean return %.6g, success %.4f, quality %.4f, final error %.4g m\n",
                   cfg_.policy_file.c_str(), static_cast<long long>(overall.episodes), overall.mean_return,
                   overall.success, overall.quality, overall.final_error);
+    print_misses(s, overall);
     print_timers(t0_);
     print_result(s, iteration_, loop_s, iteration_ * env_steps_per_iteration(),
                  static_cast<double>(iteration_ * env_steps_per_iteration()), overall);
     return 0;
+  }
+
+  // weld: "missed (fraction of the seam length, share of the misses): lateral 0.012 (40%)
+  // ...", each cause's mean fraction and its share of the missed length (1 - quality; a
+  // length missed on several counts is in each, so shares may sum above 100%). pick_place:
+  // "failed (fraction of the episodes, share of the failures): dropped 0.02 (50%) ...".
+  void print_misses(const SkillRun& s, const EpisodeStats& e) const {
+    const std::vector<std::string> causes = skills::miss_causes(s.cfg->skill.kind);
+    if (!root_ || causes.empty() || e.episodes == 0) return;
+    const bool weld = s.cfg->skill.kind == skills::SkillKind::weld;
+    std::printf(weld ? "missed (fraction of the seam length, share of the misses):"
+                     : "failed (fraction of the episodes, share of the failures):");
+    const double missed = weld ? 1 - e.quality : 1 - e.success;
+    for (std::size_t c = 0; c < causes.size(); ++c)
+      std::printf(" %s %.4f (%.0f%%)", causes[c].c_str(), e.misses[c], missed > 0 ? 100 * e.misses[c] / missed : 0.0);
+    std::printf("\n");
   }
 
   // One iteration of an evaluation: a deterministic rollout, its figures, the row.
@@ -757,13 +830,7 @@ class TrainingRun final : public Workload {
     const auto iteration_start = Clock::now();
     training::SiteTally tally(s.sites);
     rollout(s, tally, false);
-    for (int site = 0; site < s.sites; ++site) {
-      eval_total_.return_sum[site] += tally.return_sum[site];
-      eval_total_.quality_sum[site] += tally.quality_sum[site];
-      eval_total_.error_sum[site] += tally.error_sum[site];
-      eval_total_.episodes[site] += tally.episodes[site];
-      eval_total_.successes[site] += tally.successes[site];
-    }
+    eval_total_.merge(tally);
     const auto phase = Clock::now();
     const std::vector<EpisodeStats> figures = training::combine(*diagnostics_, tally);
     const bool unfinished =
@@ -797,7 +864,7 @@ class TrainingRun final : public Workload {
   }
   static bool reached_target(const SkillRun& s, const EpisodeStats& e) {
     const TargetFigure f = target_figure(s, e);
-    return e.episodes > 0 && (f.at_most ? f.value <= s.cfg->target : f.value >= s.cfg->target);
+    return e.episodes > 0 && s.final_stage() && (f.at_most ? f.value <= s.cfg->target : f.value >= s.cfg->target);
   }
 
   void print_header() const {

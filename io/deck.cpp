@@ -3,6 +3,7 @@
 #include "io/deck.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -17,6 +18,7 @@
 #include "io/deck_tree.hpp"
 #include "io/robot_model_io.hpp"
 #include "solvers/core/error.hpp"
+#include "solvers/core/math.hpp"
 #include "solvers/learning/layer_names.hpp"
 
 namespace kollektiv::io {
@@ -831,12 +833,13 @@ const std::vector<std::string> skill_names = {"reach", "weld", "pick_place"};
 // "expected one of" list of a key written in the wrong mapping, and the hint where it goes.
 const std::vector<std::pair<std::string, std::vector<std::string>>> training_sections = {
     {"training",
-     {"skill", "robot", "robots", "horizon", "iterations", "checkpoint_every", "target_metric", "target", "policy_file",
+     {"skill", "robot", "robots", "horizon", "iterations", "checkpoint_every", "target_metric", "target", "curriculum", "policy_file",
       "eval_episodes", "export_policy", "common", "reach", "weld", "pick_place", "sites", "sharing", "transfer",
       "ppo", "skills"}},
     {"training.transfer", {"policy", "layers", "normalizer", "shrink"}},
+    {"training.curriculum", {"tolerance_scale", "advance_at", "hold_iterations"}},
     {"training.skills",
-     {"name", "skill", "robot", "robots", "target_metric", "target", "export_policy", "common", "reach", "weld",
+     {"name", "skill", "robot", "robots", "target_metric", "target", "curriculum", "export_policy", "common", "reach", "weld",
       "pick_place", "sites", "sharing", "transfer", "ppo"}},
     {"training.sites", {"name", "robots", "count", "common", "reach", "weld", "pick_place"}},
     {"training.sharing", {"mode", "backend", "gossip", "federated"}},
@@ -845,17 +848,22 @@ const std::vector<std::pair<std::string, std::vector<std::string>>> training_sec
     {"training.common",
      {"episode_steps", "control_dt_s", "substeps", "integrator", "action_mode", "action_scale", "kp", "kd",
       "pd_frequency_hz", "pd_damping_ratio", "gravity_compensation", "joint_limits", "stagger_start", "initial_q",
-      "initial_q_noise"}},
+      "initial_q_noise", "randomise"}},
+    {"training.common.randomise",
+     {"link_mass", "joint_damping", "joint_friction_nm", "actuator_gain", "joint_noise_rad",
+      "joint_velocity_noise_rad_s"}},
     {"training.reach", {"target_box", "tolerance_m", "hold_steps", "w_distance", "w_action", "w_success"}},
     {"training.weld",
      {"seam_kind", "start_box", "surface_normal", "yaw_min_rad", "yaw_max_rad", "length_min_m", "length_max_m",
       "curvature_min", "curvature_max", "travel_speed_m_s", "speed_tolerance", "lateral_tolerance_m", "standoff_m",
-      "standoff_tolerance_m", "start_offset_m", "ik_iterations", "quality_threshold", "w_progress", "w_track",
-      "w_error", "w_action", "w_success"}},
+      "standoff_tolerance_m", "start_offset_m", "ik_iterations", "torch_angles", "torch_axis", "work_angle_rad",
+      "travel_angle_rad", "angle_tolerance_rad", "part_offset_m", "part_yaw_rad", "seam_sensor", "sensor_noise_m",
+      "sensor_lag_s", "quality_threshold", "w_progress", "w_track", "w_error", "w_action", "w_success"}},
     {"training.pick_place",
      {"part_box", "place_box", "part_mass_min_kg", "part_mass_max_kg", "part_side_m", "grasp_tolerance_m",
-      "place_tolerance_m", "gripper_threshold", "w_reach", "w_place", "w_hold", "w_grasp", "w_action",
-      "w_success"}},
+      "place_tolerance_m", "gripper_threshold", "part_orientation", "jaw_axis", "part_yaw_min_rad", "part_yaw_max_rad",
+      "place_yaw_min_rad", "place_yaw_max_rad", "grasp_yaw_tolerance_rad", "place_yaw_tolerance_rad", "grip_force_n",
+      "grip_friction", "w_reach", "w_place", "w_hold", "w_grasp", "w_action", "w_success", "w_yaw", "w_drop"}},
     {"training.ppo",
      {"policy_hidden", "value_hidden", "gamma", "gae_lambda", "clip", "value_clip", "value_coef", "entropy_coef",
       "max_grad_norm", "learning_rate", "anneal_learning_rate", "anneal_iterations", "epochs", "minibatches",
@@ -1008,6 +1016,24 @@ void read_common(MapReader& m, skills::CommonConfig& c, const dynamics::RobotMod
     c.initial_q = q.value_or(d.initial_q);
   }
   c.initial_q_noise = m.real("initial_q_noise", non_negative_number, d.initial_q_noise).value_or(d.initial_q_noise);
+  if (m.has("randomise")) {
+    MapReader r = m.mapping("randomise", false);
+    if (r.valid()) {
+      skills::DynamicsRandomisation& x = c.randomise;
+      const skills::DynamicsRandomisation& dx = d.randomise;
+      const RealRange fraction{0.0, false, 1.0, true, false};  // [0, 1)
+      x.link_mass = r.real("link_mass", fraction, dx.link_mass).value_or(dx.link_mass);
+      x.joint_damping = r.real("joint_damping", fraction, dx.joint_damping).value_or(dx.joint_damping);
+      x.joint_friction_nm =
+          r.real("joint_friction_nm", non_negative_number, dx.joint_friction_nm).value_or(dx.joint_friction_nm);
+      x.actuator_gain = r.real("actuator_gain", fraction, dx.actuator_gain).value_or(dx.actuator_gain);
+      x.joint_noise_rad = r.real("joint_noise_rad", non_negative_number, dx.joint_noise_rad).value_or(dx.joint_noise_rad);
+      x.joint_velocity_noise_rad_s = r.real("joint_velocity_noise_rad_s", non_negative_number,
+                                            dx.joint_velocity_noise_rad_s)
+                                         .value_or(dx.joint_velocity_noise_rad_s);
+      r.finish(explain_misplaced("training.common.randomise"));
+    }
+  }
   m.finish(explain_misplaced("training.common"));
 }
 
@@ -1022,24 +1048,25 @@ void read_reach(MapReader& m, skills::ReachConfig& c) {
   m.finish(explain_misplaced("training.reach"));
 }
 
+// A direction [x, y, z]: any non-zero vector (normalised where it is used).
+void read_direction(MapReader& m, const char* key, std::array<double, 3>& into) {
+  const Node* node = m.peek(key);
+  const std::optional<std::vector<double>> v =
+      m.reals(key, any_number, 3, 3, std::vector<double>(into.begin(), into.end()));
+  if (!v) return;
+  if ((*v)[0] * (*v)[0] + (*v)[1] * (*v)[1] + (*v)[2] * (*v)[2] > 1e-24)
+    std::copy(v->begin(), v->end(), into.begin());
+  else
+    m.error(node->mark, key, "expected a non-zero vector, found " + format_point({(*v)[0], (*v)[1], (*v)[2]}));
+}
+
 void read_weld(MapReader& m, skills::WeldConfig& c) {
   const skills::WeldConfig d = c;
   c.seam_kind = static_cast<skills::SeamKind>(
       m.choice("seam_kind", {"line", "arc", "both"}, static_cast<std::size_t>(d.seam_kind))
           .value_or(static_cast<std::size_t>(d.seam_kind)));
   read_box(m, "start_box", c.start_box);
-  {
-    const Node* node = m.peek("surface_normal");
-    const std::optional<std::vector<double>> v = m.reals(
-        "surface_normal", any_number, 3, 3, std::vector<double>(d.surface_normal.begin(), d.surface_normal.end()));
-    if (v) {
-      if ((*v)[0] * (*v)[0] + (*v)[1] * (*v)[1] + (*v)[2] * (*v)[2] > 1e-24) {
-        std::copy(v->begin(), v->end(), c.surface_normal.begin());
-      } else {
-        m.error(node->mark, "surface_normal", "expected a non-zero vector, found " + format_point({(*v)[0], (*v)[1], (*v)[2]}));
-      }
-    }
-  }
+  read_direction(m, "surface_normal", c.surface_normal);
   read_ordered_pair(m, "yaw_min_rad", "yaw_max_rad", any_number, c.yaw_min_rad, c.yaw_max_rad);
   read_ordered_pair(m, "length_min_m", "length_max_m", positive_number, c.length_min_m, c.length_max_m);
   read_ordered_pair(m, "curvature_min", "curvature_max", positive_number, c.curvature_min, c.curvature_max);
@@ -1052,6 +1079,18 @@ void read_weld(MapReader& m, skills::WeldConfig& c) {
       m.real("standoff_tolerance_m", positive_number, d.standoff_tolerance_m).value_or(d.standoff_tolerance_m);
   c.start_offset_m = m.real("start_offset_m", non_negative_number, d.start_offset_m).value_or(d.start_offset_m);
   c.ik_iterations = to_int(m.integer("ik_iterations", non_negative_int, d.ik_iterations).value_or(d.ik_iterations));
+  c.torch_angles = m.boolean("torch_angles", d.torch_angles).value_or(d.torch_angles);
+  read_direction(m, "torch_axis", c.torch_axis);
+  const RealRange tilt{-0.5 * math::pi, true, 0.5 * math::pi, true, false};
+  c.work_angle_rad = m.real("work_angle_rad", tilt, d.work_angle_rad).value_or(d.work_angle_rad);
+  c.travel_angle_rad = m.real("travel_angle_rad", tilt, d.travel_angle_rad).value_or(d.travel_angle_rad);
+  c.angle_tolerance_rad =
+      m.real("angle_tolerance_rad", positive_number, d.angle_tolerance_rad).value_or(d.angle_tolerance_rad);
+  c.part_offset_m = m.real("part_offset_m", non_negative_number, d.part_offset_m).value_or(d.part_offset_m);
+  c.part_yaw_rad = m.real("part_yaw_rad", non_negative_number, d.part_yaw_rad).value_or(d.part_yaw_rad);
+  c.seam_sensor = m.boolean("seam_sensor", d.seam_sensor).value_or(d.seam_sensor);
+  c.sensor_noise_m = m.real("sensor_noise_m", non_negative_number, d.sensor_noise_m).value_or(d.sensor_noise_m);
+  c.sensor_lag_s = m.real("sensor_lag_s", non_negative_number, d.sensor_lag_s).value_or(d.sensor_lag_s);
   c.quality_threshold = m.real("quality_threshold", RealRange{0.0, true, 1.0, false, false}, d.quality_threshold)
                             .value_or(d.quality_threshold);
   c.w_progress = m.real("w_progress", any_number, d.w_progress).value_or(d.w_progress);
@@ -1072,12 +1111,25 @@ void read_pick_place(MapReader& m, skills::PickPlaceConfig& c) {
   c.grasp_tolerance_m = m.real("grasp_tolerance_m", positive_number, d.grasp_tolerance_m).value_or(d.grasp_tolerance_m);
   c.place_tolerance_m = m.real("place_tolerance_m", positive_number, d.place_tolerance_m).value_or(d.place_tolerance_m);
   c.gripper_threshold = m.real("gripper_threshold", any_number, d.gripper_threshold).value_or(d.gripper_threshold);
+  c.part_orientation = m.boolean("part_orientation", d.part_orientation).value_or(d.part_orientation);
+  read_direction(m, "jaw_axis", c.jaw_axis);
+  read_ordered_pair(m, "part_yaw_min_rad", "part_yaw_max_rad", any_number, c.part_yaw_min_rad, c.part_yaw_max_rad);
+  read_ordered_pair(m, "place_yaw_min_rad", "place_yaw_max_rad", any_number, c.place_yaw_min_rad,
+                    c.place_yaw_max_rad);
+  c.grasp_yaw_tolerance_rad =
+      m.real("grasp_yaw_tolerance_rad", positive_number, d.grasp_yaw_tolerance_rad).value_or(d.grasp_yaw_tolerance_rad);
+  c.place_yaw_tolerance_rad =
+      m.real("place_yaw_tolerance_rad", positive_number, d.place_yaw_tolerance_rad).value_or(d.place_yaw_tolerance_rad);
+  c.grip_force_n = m.real("grip_force_n", non_negative_number, d.grip_force_n).value_or(d.grip_force_n);
+  c.grip_friction = m.real("grip_friction", positive_number, d.grip_friction).value_or(d.grip_friction);
   c.w_reach = m.real("w_reach", any_number, d.w_reach).value_or(d.w_reach);
   c.w_place = m.real("w_place", any_number, d.w_place).value_or(d.w_place);
   c.w_hold = m.real("w_hold", any_number, d.w_hold).value_or(d.w_hold);
   c.w_grasp = m.real("w_grasp", any_number, d.w_grasp).value_or(d.w_grasp);
   c.w_action = m.real("w_action", any_number, d.w_action).value_or(d.w_action);
   c.w_success = m.real("w_success", any_number, d.w_success).value_or(d.w_success);
+  c.w_yaw = m.real("w_yaw", any_number, d.w_yaw).value_or(d.w_yaw);
+  c.w_drop = m.real("w_drop", any_number, d.w_drop).value_or(d.w_drop);
   m.finish(explain_misplaced("training.pick_place"));
 }
 
@@ -1357,6 +1409,33 @@ void read_skill_settings(MapReader& m, const std::optional<std::size_t>& skill, 
   }
 }
 
+// training.curriculum: stages of tolerance scales, each but the last with the target figure
+// that advances to the next.
+void read_curriculum(MapReader& m, bool in_metres, std::vector<CurriculumStage>& stages) {
+  YAML::Node out_items;
+  const Node* list = m.sequence("curriculum", false, out_items);
+  if (list == nullptr) return;
+  for (std::size_t i = 0; i < list->items.size(); ++i) {
+    MapReader stage = m.item("curriculum", *list, i, out_items);
+    if (!stage.valid()) continue;
+    CurriculumStage c;
+    c.tolerance_scale = stage.real("tolerance_scale", positive_number, std::nullopt).value_or(1.0);
+    const bool last = i + 1 == list->items.size();
+    const Node* advance = stage.peek("advance_at");
+    if (last && advance != nullptr) {
+      stage.error(advance->mark, "advance_at",
+                  "expected no advance_at in the last stage (training ends in it; its target is training.target)");
+      stage.get("advance_at", false);
+    } else if (!last) {
+      c.advance_at =
+          stage.real("advance_at", in_metres ? non_negative_number : unit_interval, std::nullopt).value_or(0.0);
+    }
+    c.hold_iterations = stage.integer("hold_iterations", positive_int, c.hold_iterations).value_or(c.hold_iterations);
+    stage.finish(explain_misplaced("training.curriculum"));
+    stages.push_back(c);
+  }
+}
+
 // training.sites: each a name, its robots and its task distribution (the skill's settings
 // it changes); `count: K` makes K sites name#0 .. name#K-1 alike. Returns the robots in all.
 std::int64_t read_sites(MapReader& m, const std::optional<std::size_t>& skill, const TrainingConfig& t,
@@ -1529,6 +1608,7 @@ std::optional<std::int64_t> read_skill_block(MapReader& m, DeckSpec& spec, Train
   // A fraction for success and quality, metres for final_error.
   const bool in_metres = t.target_metric == TargetMetric::final_error;
   t.target = m.real("target", in_metres ? non_negative_number : unit_interval, d.target).value_or(d.target);
+  read_curriculum(m, in_metres, t.curriculum);
   t.export_policy = m.scalar<std::string>(
                          "export_policy", "a relative file path inside the output directory (no '..', not absolute)",
                          [](const std::string& p) -> std::optional<std::string> {
@@ -1684,7 +1764,7 @@ void read_cells(MapReader& m, DeckSpec& spec) {
     CellSkillDeck one;
     one.name = name;
     one.learn = entry.boolean("learn", true).value_or(true);
-    for (const char* key : {"robots", "sites", "target_metric", "target", "export_policy"})
+    for (const char* key : {"robots", "sites", "target_metric", "target", "export_policy", "curriculum"})
       if (const Node* node = entry.peek(key))
         entry.error(node->mark, key,
                     std::string("expected no '") + key +

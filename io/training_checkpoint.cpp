@@ -120,6 +120,13 @@ void add_skill(Fingerprint& f, const skills::SkillConfig& s) {
   f.add(c.stagger_start);
   f.add(c.initial_q);
   f.add(c.initial_q_noise);
+  const skills::DynamicsRandomisation& x = c.randomise;
+  f.add(x.link_mass);
+  f.add(x.joint_damping);
+  f.add(x.joint_friction_nm);
+  f.add(x.actuator_gain);
+  f.add(x.joint_noise_rad);
+  f.add(x.joint_velocity_noise_rad_s);
   const skills::ReachConfig& r = s.reach;
   f.add(r.target_box);
   f.add(r.tolerance_m);
@@ -144,6 +151,16 @@ void add_skill(Fingerprint& f, const skills::SkillConfig& s) {
   f.add(w.standoff_tolerance_m);
   f.add(w.start_offset_m);
   f.add(w.ik_iterations);
+  f.add(w.torch_angles);
+  f.add(w.torch_axis);
+  f.add(w.work_angle_rad);
+  f.add(w.travel_angle_rad);
+  f.add(w.angle_tolerance_rad);
+  f.add(w.part_offset_m);
+  f.add(w.part_yaw_rad);
+  f.add(w.seam_sensor);
+  f.add(w.sensor_noise_m);
+  f.add(w.sensor_lag_s);
   f.add(w.quality_threshold);
   f.add(w.w_progress);
   f.add(w.w_track);
@@ -159,6 +176,18 @@ void add_skill(Fingerprint& f, const skills::SkillConfig& s) {
   f.add(p.grasp_tolerance_m);
   f.add(p.place_tolerance_m);
   f.add(p.gripper_threshold);
+  f.add(p.part_orientation);
+  f.add(p.jaw_axis);
+  f.add(p.part_yaw_min_rad);
+  f.add(p.part_yaw_max_rad);
+  f.add(p.place_yaw_min_rad);
+  f.add(p.place_yaw_max_rad);
+  f.add(p.grasp_yaw_tolerance_rad);
+  f.add(p.place_yaw_tolerance_rad);
+  f.add(p.grip_force_n);
+  f.add(p.grip_friction);
+  f.add(p.w_yaw);
+  f.add(p.w_drop);
   f.add(p.w_reach);
   f.add(p.w_place);
   f.add(p.w_hold);
@@ -270,6 +299,15 @@ std::uint64_t training_fingerprint(const TrainingConfig& config, std::uint64_t s
   f.add(m.tool_rpy);
   f.add(m.gravity);
   add_skill(f, config.skill);
+  f.add(static_cast<std::uint64_t>(config.curriculum.size()));
+  if (!config.curriculum.empty()) {  // the metric its stages advance by
+    f.add(static_cast<int>(config.target_metric));
+    for (const CurriculumStage& c : config.curriculum) {
+      f.add(c.tolerance_scale);
+      f.add(c.advance_at);
+      f.add(c.hold_iterations);
+    }
+  }
   // Learner (obs_dim/act_dim follow from the model and skill; total_updates is run length).
   const learning::LearnerConfig& l = config.learner;
   f.add(l.policy_hidden);

@@ -23,6 +23,16 @@ enum class TargetMetric : int {
   final_error = 3,  // mean distance from the goal at the episode's end (m), reached when <= target
 };
 
+// One stage of a curriculum: the skill's tolerances are multiplied by tolerance_scale until
+// the target figure (target_metric) of hold_iterations consecutive iterations passes
+// advance_at (>= it; <= for final_error); then the next stage begins. The last stage has
+// no advance_at: the training target counts only there.
+struct CurriculumStage {
+  double tolerance_scale = 1.0;  // > 0
+  double advance_at = 0.0;       // every stage but the last
+  std::int64_t hold_iterations = 1;  // >= 1
+};
+
 // One skill's training (a deck of one skill: its training block), or, with `skills`, the run
 // of several: then every entry is a TrainingConfig of its own (name, skill, robot, sites,
 // sharing, transfer, ppo, target, export_policy) whose run-level fields (horizon,
@@ -60,6 +70,9 @@ struct TrainingConfig {
   // compare against, over the episodes that ended in an iteration.
   TargetMetric target_metric = TargetMetric::automatic;
   double target = 0.9;
+  // Tightening tolerances (empty: the skill's tolerances throughout). The stage is a function
+  // of the exact fleet figures, so runs stay bitwise reproducible; it is in the checkpoint.
+  std::vector<CurriculumStage> curriculum;
 };
 
 }  // namespace kollektiv::io

@@ -16,6 +16,7 @@ using Kokkos::log;
 using Kokkos::pow;
 using Kokkos::sin;
 using Kokkos::sqrt;
+using Kokkos::tan;
 using Kokkos::tanh;
 #else
 using Kokkos::Experimental::fabs;
@@ -27,6 +28,7 @@ using Kokkos::Experimental::log;
 using Kokkos::Experimental::pow;
 using Kokkos::Experimental::sin;
 using Kokkos::Experimental::sqrt;
+using Kokkos::Experimental::tan;
 using Kokkos::Experimental::tanh;
 #endif
 

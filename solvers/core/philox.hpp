@@ -52,6 +52,8 @@ enum class Stream : std::uint32_t {
   gossip_pairs = 107,       // sharing: random_pairs schedule, id = site, counter = gossip round
   federated_select = 108,   // sharing: sites taking part in a round, id = site, counter = round
   federated_unavailable = 109,  // sharing: a site misses a round (straggler), id = site, counter = round
+  skill_weld_sensor = 110,  // skills: seam sensor noise, id = draw id (gid), counter = episode * 2^25 + step * 2 + channel
+  skill_observation_noise = 111,  // skills: joint sensing noise, id = draw id, counter = episode * 2^30 + step * 32 + value
 };
 
 // Four 32-bit words for (seed, stream, id, counter). The key is the 64-bit seed; the

@@ -70,14 +70,35 @@ KernelParams make_params(const SkillConfig& cfg, const DeviceModel& m, std::uint
   p.q_noise = c.initial_q_noise;
   for (int i = 0; i < n; ++i) p.q_home[i] = c.initial_q.empty() ? 0.0 : c.initial_q[static_cast<std::size_t>(i)];
   p.seed = seed;
+  p.gravity = m.gravity;
+  const DynamicsRandomisation& r = c.randomise;
+  require(r.link_mass >= 0 && r.link_mass < 1 && r.joint_damping >= 0 && r.joint_damping < 1 && r.actuator_gain >= 0 &&
+              r.actuator_gain < 1,
+          "skills: randomise link_mass, joint_damping and actuator_gain must be in [0, 1)", bad);
+  require(r.joint_friction_nm >= 0 && r.joint_noise_rad >= 0 && r.joint_velocity_noise_rad_s >= 0 &&
+              std::isfinite(r.joint_friction_nm) && std::isfinite(r.joint_noise_rad) &&
+              std::isfinite(r.joint_velocity_noise_rad_s),
+          "skills: randomise joint_friction_nm, joint_noise_rad and joint_velocity_noise_rad_s must be finite and >= 0",
+          bad);
+  // The sensing noise's draw counter holds the step in 25 bits.
+  require(!r.sensing() || c.episode_steps < (1 << 25), "skills: sensing noise needs episode_steps < 2^25", bad);
+  p.randomise_dynamics = r.dynamics();
+  p.sensing_noise = r.sensing();
+  p.rand_mass = r.link_mass;
+  p.rand_damping = r.joint_damping;
+  p.rand_friction = r.joint_friction_nm;
+  p.rand_gain = r.actuator_gain;
+  p.noise_q = r.joint_noise_rad;
+  p.noise_qd = r.joint_velocity_noise_rad_s;
   dispatch_skill(cfg.kind, [&](auto skill) { decltype(skill)::configure(cfg, p); });
   return p;
 }
 
 KernelParams kernel_params(const SkillConfig& cfg, const DeviceModel& m, std::uint64_t seed, int obs_dim, int act_dim,
-                           bool auto_reset) {
+                           bool auto_reset, double tolerance_scale) {
   KernelParams p = make_params(cfg, m, seed, obs_dim, act_dim);
   p.auto_reset = auto_reset;
+  p.tolerance_scale = tolerance_scale;
   return p;
 }
 
@@ -99,14 +120,22 @@ SegmentLayout observation_layout(SkillKind kind, int dof) {
     case SkillKind::reach: layout.push_back({"goal_offset", 3}); break;
     case SkillKind::weld:
       layout.insert(layout.end(), {{"seam_offset", 3}, {"seam_tangent", 3}, {"goal_offset", 3}, {"lateral_error", 1},
-                                   {"standoff_error", 1}, {"progress", 1}});
+                                   {"standoff_error", 1}, {"progress", 1}, {"work_angle_error", 1},
+                                   {"travel_angle_error", 1}});
       break;
     case SkillKind::pick_place:
-      layout.insert(layout.end(), {{"part_offset", 3}, {"place_offset", 3}, {"attached", 1}});
+      layout.insert(layout.end(), {{"part_offset", 3}, {"place_offset", 3}, {"attached", 1}, {"part_yaw_error", 1},
+                                   {"place_yaw_error", 1}});
       break;
   }
   layout.push_back({"episode_time", 1});
   return layout;
+}
+
+std::vector<std::string> miss_causes(SkillKind kind) {
+  if (kind == SkillKind::weld) return {"lateral", "standoff", "speed", "work_angle", "travel_angle", "unfinished"};
+  if (kind == SkillKind::pick_place) return {"not_grasped", "dropped", "position", "yaw", "still_held"};
+  return {};
 }
 
 SegmentLayout action_layout(SkillKind kind, int dof) {
@@ -125,7 +154,8 @@ StepResult::StepResult(int robots, int obs_dim)
       episode_success("skills::episode_success", robots),
       episode_quality("skills::episode_quality", robots),
       episode_final_error("skills::episode_final_error", robots),
-      episode_length("skills::episode_length", robots) {}
+      episode_length("skills::episode_length", robots),
+      episode_misses("skills::episode_misses", robots, kMissCauses) {}
 
 Fleet::Fleet(const dynamics::RobotModel& model, const SkillConfig& cfg, std::uint64_t seed, std::int64_t gid_offset,
              int n_robots)
@@ -170,7 +200,7 @@ Fleet::Fleet(const dynamics::RobotModel& model, const SkillConfig& cfg, std::uin
 }
 
 void Fleet::reset_all(bool stagger) {
-  const KernelParams p = kernel_params(cfg_, model_, seed_, obs_dim_, act_dim_, auto_reset_);
+  const KernelParams p = kernel_params(cfg_, model_, seed_, obs_dim_, act_dim_, auto_reset_, tolerance_scale_);
   const StateViews st{q_, qd_, task_real_, task_int_};
   dispatch(model_.n_joints, cfg_.kind, [&](auto dof, auto skill) {
     constexpr int N = decltype(dof)::value;
@@ -184,7 +214,7 @@ void Fleet::observe(View<Real**> obs) const { observe(obs, n_robots_); }
 void Fleet::observe(View<Real**> obs, int rows) const {
   require(rows >= 0 && rows <= n_robots_, "skills: observe of more rows than robots");
   require_shape(obs, rows, obs_dim_, "obs");
-  const KernelParams p = kernel_params(cfg_, model_, seed_, obs_dim_, act_dim_, auto_reset_);
+  const KernelParams p = kernel_params(cfg_, model_, seed_, obs_dim_, act_dim_, auto_reset_, tolerance_scale_);
   const StateViews st{q_, qd_, task_real_, task_int_};
   dispatch(model_.n_joints, cfg_.kind, [&](auto dof, auto skill) {
     constexpr int N = decltype(dof)::value;
@@ -203,7 +233,7 @@ void Fleet::step(View<const Real**> actions, View<const int*> active, StepResult
           "skills: the active mask has fewer rows than the fleet has robots");
   if (static_cast<int>(out.reward.extent(0)) < n_robots_ || static_cast<int>(out.final_obs.extent(1)) < obs_dim_)
     out = StepResult(n_robots_, obs_dim_);
-  const KernelParams p = kernel_params(cfg_, model_, seed_, obs_dim_, act_dim_, auto_reset_);
+  const KernelParams p = kernel_params(cfg_, model_, seed_, obs_dim_, act_dim_, auto_reset_, tolerance_scale_);
   const StateViews st{q_, qd_, task_real_, task_int_};
   dispatch(model_.n_joints, cfg_.kind, [&](auto dof, auto skill) {
     constexpr int N = decltype(dof)::value;
@@ -211,15 +241,20 @@ void Fleet::step(View<const Real**> actions, View<const int*> active, StepResult
     FleetLaunch<N, S>::step(rows, StepKernel<N, S>{model_, p, sp_, st, actions, active, error_, gid_offset_, out.reward,
                                                    out.terminated, out.truncated, out.final_obs, out.episode_done,
                                                    out.episode_return, out.episode_success, out.episode_quality,
-                                                   out.episode_final_error, out.episode_length});
+                                                   out.episode_final_error, out.episode_length, out.episode_misses});
   });
   dynamics::throw_if_flagged(error_, gid_offset_, "in skills::step");
+}
+
+void Fleet::set_tolerance_scale(double scale) {
+  require(scale > 0 && std::isfinite(scale), "skills: a tolerance scale must be finite and > 0", ExitCode::bad_input);
+  tolerance_scale_ = scale;
 }
 
 void Fleet::start_episodes(View<const std::int64_t**> keys, int count) {
   require(count >= 0 && count <= n_robots_ && static_cast<int>(keys.extent(0)) >= count && keys.extent(1) >= 3,
           "skills: start_episodes needs (count <= robots, 3) keys");
-  const KernelParams p = kernel_params(cfg_, model_, seed_, obs_dim_, act_dim_, auto_reset_);
+  const KernelParams p = kernel_params(cfg_, model_, seed_, obs_dim_, act_dim_, auto_reset_, tolerance_scale_);
   const StateViews st{q_, qd_, task_real_, task_int_};
   dispatch(model_.n_joints, cfg_.kind, [&](auto dof, auto skill) {
     constexpr int N = decltype(dof)::value;
@@ -266,7 +301,8 @@ void Fleet::restore_state(const FleetState& s) {
     constexpr std::int64_t most_episodes = std::int64_t{1} << 53;  // incremented: far from the int64 limit
     require(finite(s.q) && finite(s.qd) && ti[ti_episode] >= 0 && ti[ti_episode] <= most_episodes &&
                 ti[ti_step] >= 0 && ti[ti_step] <= cfg_.common.episode_steps && ti[ti_streak] >= 0 &&
-                ti[ti_streak] <= cfg_.common.episode_steps && flag(ti[ti_attached]) && flag(ti[ti_grasped]),
+                ti[ti_streak] <= cfg_.common.episode_steps && flag(ti[ti_attached]) && flag(ti[ti_grasped]) && flag(ti[ti_dropped]) &&
+                ti[ti_draw_id] >= 0,
             "skills: the fleet state of robot " + std::to_string(gid_offset_ + r) +
                 " is out of range (non-finite joint state, or counters or flags out of range)",
             ExitCode::bad_checkpoint);

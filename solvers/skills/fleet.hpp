@@ -9,14 +9,19 @@
 //   sin q_i, cos q_i (revolute) or q_i, 1 (prismatic), 2 n values; qd (n); tool position (3);
 //   reach:      target - tool (3)
 //   weld:       closest seam point - tool (3), seam tangent there (3), reference point - tool
-//               (3), lateral error (1), standoff error (1), progress / length (1)
-//   pick_place: part - tool (3), place target - part (3), attached flag (1)
+//               (3), lateral error (1), standoff error (1), progress / length (1), work and
+//               travel angle errors (2); with the seam sensor, the nominal path and the
+//               sensor's readings (weld.hpp)
+//   pick_place: part - tool (3), place target - part (3), attached flag (1), part yaw - jaw
+//               yaw and target yaw - part yaw, modulo pi (2)
 //   then the time-in-episode fraction step / episode_steps (1).
 // Action (act_dim): n joint actions in [-1, 1] (clipped; see ActionMode), plus for
 // pick_place one gripper action (closed when > gripper_threshold).
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "solvers/core/kokkos_types.hpp"
 #include "solvers/core/segment.hpp"
@@ -27,13 +32,23 @@
 
 namespace kollektiv::skills {
 
-// Largest observation of any skill (3 * kMaxJoints + 3 + 12 + 1).
-inline constexpr int kMaxObs = 3 * dynamics::kMaxJoints + 16;
+// Largest observation of any skill (3 * kMaxJoints + 3 + 14 + 1).
+inline constexpr int kMaxObs = 3 * dynamics::kMaxJoints + 18;
+
+// What an episode missed, per cause (StepResult::episode_misses): weld, the fractions of the
+// seam length not welded for each tolerance (lateral, standoff, speed, work angle, travel
+// angle; a length missed on several counts is in each) and the fraction never reached
+// (unfinished); pick_place, why it failed, each 0 or 1 (not grasped, dropped, released
+// outside the position or the yaw tolerance, still held at the time limit). miss_causes(kind)
+// names them (at most kMissCauses); empty for skills without a breakdown.
+inline constexpr int kMissCauses = 6;
+std::vector<std::string> miss_causes(SkillKind kind);
 
 // The observation and action of `kind` on an arm of `dof` joints, as named segments (the
 // order above): joint_angles (2 dof), joint_velocities, tool_position; reach: goal_offset;
 // weld: seam_offset, seam_tangent, goal_offset (the reference point), lateral_error,
-// standoff_error, progress; pick_place: part_offset, place_offset, attached; then
+// standoff_error, progress, work_angle_error, travel_angle_error; pick_place: part_offset,
+// place_offset, attached, part_yaw_error, place_yaw_error; then
 // episode_time. Actions: joints (dof), and for pick_place gripper (1). A segment of the
 // same name means the same quantity in every skill (what a transferred policy relies on).
 SegmentLayout observation_layout(SkillKind kind, int dof);
@@ -55,6 +70,7 @@ struct StepResult {
   View<Real*> episode_quality;  // in [0, 1], see README.md
   View<Real*> episode_final_error;  // m from the goal at the episode's end, see README.md
   View<int*> episode_length;    // control steps
+  View<Real**> episode_misses;  // (robots, kMissCauses), see miss_causes()
 };
 
 class Fleet {
@@ -99,6 +115,12 @@ class Fleet {
   // episode e is the key (its gid, e, e), so a cell given that key runs the same episode.
   void start_episodes(View<const std::int64_t**> keys, int count);
 
+  // Curriculum: every tolerance of the skill's rules times `scale` (> 0; 1 as configured;
+  // reach and weld tolerances; pick_place grasp and place tolerances, positions and yaws, and
+  // the grip's holding force) from the next step on.
+  void set_tolerance_scale(double scale);
+  double tolerance_scale() const { return tolerance_scale_; }
+
   FleetState save_state() const;
   // Throws kollektiv::Error if the state does not have size() robots of dof() joints.
   void restore_state(const FleetState& state);
@@ -117,6 +139,7 @@ class Fleet {
   int n_robots_;
   int obs_dim_ = 0, act_dim_ = 0;
   bool auto_reset_ = true;
+  double tolerance_scale_ = 1.0;
   View<Real**> q_, qd_, task_real_;
   View<std::int64_t**> task_int_;
   View<int*> error_;

@@ -39,8 +39,46 @@ KOKKOS_INLINE_FUNCTION void begin_episode(const DeviceModel& m, const KernelPara
   }
   for (int c = 0; c < task_real_count; ++c) s.tr[c] = 0;
   s.tr[tr_place_error] = -1;
-  s.ti[ti_step] = s.ti[ti_attached] = s.ti[ti_streak] = s.ti[ti_grasped] = 0;
+  s.ti[ti_step] = s.ti[ti_attached] = s.ti[ti_streak] = s.ti[ti_grasped] = s.ti[ti_dropped] = 0;
+  s.ti[ti_draw_id] = static_cast<std::int64_t>(gid);
   S::template begin<N>(m, p, d, s);
+}
+
+// Randomised dynamics: the plant of the robot's episode (`md`: link masses, damping,
+// friction from the nominal `m`) and its servo gains (`sq` from `sp`; `gain`, the factor of
+// each joint's torque command in torque mode). Draws of the episode, see kDynamicsDraw.
+template <int N>
+KOKKOS_INLINE_FUNCTION void episode_dynamics(const KernelParams& p, const Local& s, DeviceModel& md, StepParams& sq,
+                                             Real* gain) {
+  const EpisodeDraws d{p.seed, p.stream, static_cast<std::uint64_t>(s.ti[ti_draw_id]),
+                       static_cast<std::uint64_t>(s.ti[ti_episode])};
+  for (int i = 0; i < N; ++i) {
+    const int k = kDynamicsDraw + 4 * i;
+    const Real mass = 1 + p.rand_mass * (2 * d.uniform(k) - 1);
+    RigidInertia& in = md.inertia[i];
+    in.m *= mass;
+    in.h = mass * in.h;
+    in.io = Sym3{mass * in.io.xx, mass * in.io.yy, mass * in.io.zz, mass * in.io.xy, mass * in.io.xz, mass * in.io.yz};
+    md.damping[i] *= 1 + p.rand_damping * (2 * d.uniform(k + 1) - 1);
+    md.friction[i] = p.rand_friction * d.uniform(k + 2);
+    gain[i] = 1 + p.rand_gain * (2 * d.uniform(k + 3) - 1);
+    sq.kp[i] *= gain[i];
+    sq.kd[i] *= gain[i];
+  }
+  md.has_friction = p.rand_friction > 0;
+}
+
+// What the robot's joint sensors read at this step: q and qd with Gaussian noise (draws of
+// the robot's draw id, episode and step).
+template <int N>
+KOKKOS_INLINE_FUNCTION void sense_joints(const KernelParams& p, Local& s) {
+  const auto id = static_cast<std::uint64_t>(s.ti[ti_draw_id]);
+  const std::uint64_t c =
+      (static_cast<std::uint64_t>(s.ti[ti_episode]) << 30) + (static_cast<std::uint64_t>(s.ti[ti_step]) << 5);
+  for (int i = 0; i < N; ++i) {
+    s.q[i] += p.noise_q * rng::normal(rng::draw(p.seed, rng::Stream::skill_observation_noise, id, c + 2 * i));
+    s.qd[i] += p.noise_qd * rng::normal(rng::draw(p.seed, rng::Stream::skill_observation_noise, id, c + 2 * i + 1));
+  }
 }
 
 // Observation of one robot into o[0, obs_dim): the arm's part, the skill's, the episode time.
@@ -58,6 +96,22 @@ KOKKOS_INLINE_FUNCTION void observe_robot(const DeviceModel& m, const KernelPara
   k += 3;
   k += S::template observe<N>(m, p, s, pose, o + k);
   o[k] = static_cast<Real>(s.ti[ti_step]) / static_cast<Real>(p.episode_steps);
+}
+
+// The observation with sensing noise: of the joint states the sensors read and of the tool
+// pose computed from them. `pose` is the true pose (reused when there is no noise).
+template <int N, class S>
+KOKKOS_INLINE_FUNCTION void observe_sensed(const DeviceModel& m, const KernelParams& p, const Local& s,
+                                           const ChainPose& pose, Real* o) {
+  if (!p.sensing_noise) {
+    observe_robot<N, S>(m, p, s, pose, o);
+    return;
+  }
+  Local seen = s;
+  sense_joints<N>(p, seen);
+  ChainPose seen_pose;
+  dynamics::forward_kinematics(m, N, seen.q, seen_pose);
+  observe_robot<N, S>(m, p, seen, seen_pose, o);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -135,7 +189,7 @@ struct ObserveKernel {
     ChainPose pose;
     dynamics::forward_kinematics(m, N, s.q, pose);
     Real o[kMaxObs];
-    observe_robot<N, S>(m, p, s, pose, o);
+    observe_sensed<N, S>(m, p, s, pose, o);
     for (int k = 0; k < p.obs_dim; ++k) obs(r, k) = o[k];
   }
 };
@@ -159,6 +213,7 @@ struct StepKernel {
   View<Real*> ep_quality;
   View<Real*> ep_error;
   View<int*> ep_length;
+  View<Real**> ep_misses;
 
   KOKKOS_INLINE_FUNCTION void operator()(int r) const {
     if (active.extent(0) > 0 && active(r) == 0) {
@@ -188,7 +243,19 @@ struct StepKernel {
     for (int k = N; k < p.act_dim && k < N + 2; ++k) extra[k - N] = actions(r, k);
     RigidInertia payload;
     const bool held = S::payload(m, p, s, payload);
-    if (!dynamics::step_robot<N>(m, sp, N, s.q, s.qd, control, held ? &payload : nullptr)) {
+    bool finite;
+    if (p.randomise_dynamics) {  // the episode's plant; the gravity compensation keeps the nominal model
+      DeviceModel md = m;
+      StepParams sq = sp;
+      Real gain[kMaxJoints];
+      episode_dynamics<N>(p, s, md, sq, gain);
+      if (p.action_mode == static_cast<int>(ActionMode::torque))
+        for (int i = 0; i < N; ++i) control[i] *= gain[i];
+      finite = dynamics::step_robot<N>(md, sq, N, s.q, s.qd, control, held ? &payload : nullptr, &m);
+    } else {
+      finite = dynamics::step_robot<N>(m, sp, N, s.q, s.qd, control, held ? &payload : nullptr);
+    }
+    if (!finite) {
       error(r) = 1;
       reward(r) = 0;
       terminated(r) = truncated(r) = done(r) = 0;
@@ -206,13 +273,16 @@ struct StepKernel {
     done(r) = (o.terminated || cut) ? 1 : 0;
     if (o.terminated || cut) {
       Real ob[kMaxObs];
-      observe_robot<N, S>(m, p, s, pose, ob);
+      observe_sensed<N, S>(m, p, s, pose, ob);
       for (int k = 0; k < p.obs_dim; ++k) final_obs(r, k) = ob[k];
       ep_return(r) = s.tr[tr_return];
       ep_success(r) = o.success ? 1 : 0;
       ep_quality(r) = o.quality;
       ep_error(r) = o.error;
       ep_length(r) = static_cast<int>(s.ti[ti_step]);
+      Real misses[kMissCauses];
+      S::misses(p, s, misses);
+      for (int c = 0; c < kMissCauses; ++c) ep_misses(r, c) = misses[c];
       if (p.auto_reset) {
         s.ti[ti_episode] += 1;
         begin_episode<N, S>(m, p, static_cast<std::uint64_t>(gid_offset + r), static_cast<std::uint64_t>(s.ti[ti_episode]),

@@ -31,6 +31,27 @@ enum TaskReal : int {
   tr_initial_distance,  // reach: tool-target distance at the episode start, m
   tr_return,      // reward summed over the running episode
   tr_place_error, // pick_place: part-to-target distance at the last release, m (-1: none)
+  tr_along,       // weld: the torch's arc length along the seam (unclamped) after the last step, m
+  tr_fixture_lateral,  // weld: the part's placement error in its fixture, m: the real seam's
+  tr_fixture_normal,   //   shift along b0 = n x t0, m: along the normal,
+  tr_fixture_yaw,      //   rad: and its turn about the normal at the seam start
+  tr_sensed_lateral,   // weld: the seam sensor's reading of the lateral error, m
+  tr_sensed_standoff,  //   and of the standoff error, m
+  tr_miss_lateral,  // weld: seam length not welded for a lateral error, m
+  tr_miss_standoff, //   for a standoff error,
+  tr_miss_speed,    //   for a travel speed outside the band,
+  tr_miss_work,     //   for the work angle,
+  tr_miss_travel,   //   for the travel angle (a length missed on several counts is in each)
+  tr_part_yaw,      // pick_place: the part's yaw while not held, rad (base z axis)
+  tr_place_yaw,     //   the place target's yaw, rad
+  tr_grip_yaw,      //   the part's yaw minus the jaws' while held, rad
+  tr_place_yaw_error,  //   |part yaw - target yaw| modulo pi at the last release, rad (-1: none)
+  tr_tool_px,       //   the tool point after the last step (grip loss), m
+  tr_tool_py,
+  tr_tool_pz,
+  tr_tool_vx,       //   its velocity over the last step, m/s
+  tr_tool_vy,
+  tr_tool_vz,
   task_real_count
 };
 
@@ -41,6 +62,8 @@ enum TaskInt : int {
   ti_attached,     // pick_place: 1 while the part is held
   ti_streak,       // reach: consecutive steps inside tolerance
   ti_grasped,      // pick_place: 1 once the part was grasped in this episode
+  ti_draw_id,      // the id of the episode's draws (a training robot's gid; a cell's part id)
+  ti_dropped,      // pick_place: 1 once the part dropped (the episode ends)
   task_int_count
 };
 

@@ -10,7 +10,7 @@ namespace kollektiv::skills::detail {
 KOKKOS_INLINE_FUNCTION Outcome reach_rules(const KernelParams& p, Local& s, const ChainPose& pose, Real a2) {
   Outcome o;
   const Real dist = norm(vec(s.tr + tr_goal_x) - pose.tool_pos);
-  const bool inside = dist <= p.tolerance;
+  const bool inside = dist <= p.tolerance_scale * p.tolerance;
   s.ti[ti_streak] = inside ? s.ti[ti_streak] + 1 : 0;
   o.reward = -p.w_distance * dist - p.w_action * a2 + (inside ? p.w_success : 0.0);
   o.success = s.ti[ti_streak] >= p.hold_steps;
@@ -61,6 +61,11 @@ struct Reach {
 
   KOKKOS_INLINE_FUNCTION static bool payload(const DeviceModel&, const KernelParams&, const Local&, RigidInertia&) {
     return false;
+  }
+
+  // No breakdown of misses for this skill.
+  KOKKOS_INLINE_FUNCTION static void misses(const KernelParams&, const Local&, Real* out) {
+    for (int c = 0; c < kMissCauses; ++c) out[c] = 0;
   }
 };
 

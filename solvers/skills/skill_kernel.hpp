@@ -12,6 +12,9 @@
 //   static Outcome rules(p, Local&, pose, a2, const Real* extra)  reward, end, success, quality after a
 //                                                                 step (extra: the actions after the joints')
 //   static bool payload(m, p, const Local&, RigidInertia&)        a load the last link carries now
+//   static void misses(p, const Local&, Real* out)                at an episode's end: kMissCauses
+//                                                                 figures of what it missed (see
+//                                                                 miss_causes() in fleet.hpp)
 // all KOKKOS_INLINE_FUNCTION but configure; the fleet's kernels are templated on it.
 #pragma once
 
@@ -42,12 +45,16 @@ using dynamics::Vec3;
 constexpr std::uint64_t kDrawsPerEpisode = 64;
 // Draw indices: initial joint noise uses [0, kMaxJoints); skill draws start here.
 constexpr int kSkillDraw = 16;
+// Randomised dynamics: joint i uses draws kDynamicsDraw / 2 + 2 i and + 2 i + 1 (four
+// uniforms: link mass, damping, friction, servo gain).
+constexpr int kDynamicsDraw = 64;
 
 // The config as kernels see it: plain values only.
 struct KernelParams {
   int n = 0, obs_dim = 0, act_dim = 0, episode_steps = 1, action_mode = 0;
   bool auto_reset = true;  // false (cells): a robot whose episode ended waits for start_episodes
   Real dt = 0, action_scale = 0, q_noise = 0;
+  Vec3 gravity;  // the model's, m/s^2 (base frame)
   Real q_home[kMaxJoints] = {};
   std::uint64_t seed = 0;
   rng::Stream stream = rng::Stream::skill_reach;
@@ -62,9 +69,22 @@ struct KernelParams {
   Real yaw_min = 0, yaw_max = 0, len_min = 0, len_max = 0, curv_min = 0, curv_max = 0;
   Real speed = 0, speed_tol = 0, lat_tol = 0, standoff = 0, standoff_tol = 0, start_offset = 0;
   Real quality_threshold = 0, w_progress = 0, w_track = 0, w_error = 0;
+  bool torch_angles = false, sensor = false;
+  Vec3 torch_axis;  // tool frame, unit
+  Real work_angle = 0, travel_angle = 0, angle_tol = 0, part_offset = 0, part_yaw = 0;
+  Real sensor_noise = 0, sensor_gain = 1;  // gain: 1 - exp(-dt / lag), 1 without lag
+  // Curriculum: every tolerance of the rules is multiplied by this (1: as configured).
+  Real tolerance_scale = 1;
+  // Randomised dynamics and sensing (CommonConfig::randomise).
+  bool randomise_dynamics = false, sensing_noise = false;
+  Real rand_mass = 0, rand_damping = 0, rand_friction = 0, rand_gain = 0, noise_q = 0, noise_qd = 0;
   // pick_place
   Real mass_min = 0, mass_max = 0, side = 0, grasp_tol = 0, place_tol = 0, grip_threshold = 0;
   Real w_reach = 0, w_place = 0, w_hold = 0, w_grasp = 0;
+  bool part_orientation = false;
+  Vec3 jaw_axis;
+  Real part_yaw_min = 0, part_yaw_max = 0, place_yaw_min = 0, place_yaw_max = 0, grasp_yaw_tol = 0,
+       place_yaw_tol = 0, grip_hold = 0, w_yaw = 0, w_drop = 0;  // grip_hold: 2 mu F, N (0: never slips)
 };
 
 // One robot's state in registers.

@@ -106,29 +106,43 @@ std::vector<RankRange> assign_skill_ranks(const std::vector<std::int64_t>& robot
 }
 
 SiteTally::SiteTally(int sites)
-    : return_sum(sites), quality_sum(sites), error_sum(sites), episodes(sites, 0), successes(sites, 0) {}
+    : return_sum(sites), quality_sum(sites), error_sum(sites), miss_sum(sites), episodes(sites, 0), successes(sites, 0) {}
 
-void SiteTally::add(int site, double episode_return, int success, double quality, double final_error) {
+void SiteTally::add(int site, double episode_return, int success, double quality, double final_error,
+                    const Misses& misses) {
   return_sum[site].add(episode_return);
   quality_sum[site].add(quality);
   error_sum[site].add(final_error);
+  for (int c = 0; c < skills::kMissCauses; ++c) miss_sum[site][c].add(misses[c]);
   ++episodes[site];
   successes[site] += success != 0 ? 1 : 0;
 }
 
-EpisodeFigures::EpisodeFigures() : mean_return(nan), success(nan), quality(nan), final_error(nan) {}
+void SiteTally::merge(const SiteTally& more) {
+  for (std::size_t site = 0; site < episodes.size(); ++site) {
+    return_sum[site] += more.return_sum[site];
+    quality_sum[site] += more.quality_sum[site];
+    error_sum[site] += more.error_sum[site];
+    for (int c = 0; c < skills::kMissCauses; ++c) miss_sum[site][c] += more.miss_sum[site][c];
+    episodes[site] += more.episodes[site];
+    successes[site] += more.successes[site];
+  }
+}
+
+EpisodeFigures::EpisodeFigures() : mean_return(nan), success(nan), quality(nan), final_error(nan) { misses.fill(nan); }
 
 std::vector<EpisodeFigures> combine(comm::Collective& collective, const SiteTally& tally) {
   const int sites = static_cast<int>(tally.episodes.size());
   // Per site, then all sites: exact sums, so the total does not depend on the grouping.
-  std::vector<ExactSum> sums(3 * (sites + 1));
+  constexpr int width = 3 + skills::kMissCauses;
+  std::vector<ExactSum> sums(width * (sites + 1));
   for (int s = 0; s < sites; ++s) {
-    sums[3 * (s + 1)] = tally.return_sum[s];
-    sums[3 * (s + 1) + 1] = tally.quality_sum[s];
-    sums[3 * (s + 1) + 2] = tally.error_sum[s];
-    sums[0] += tally.return_sum[s];
-    sums[1] += tally.quality_sum[s];
-    sums[2] += tally.error_sum[s];
+    ExactSum* site = &sums[width * (s + 1)];
+    site[0] = tally.return_sum[s];
+    site[1] = tally.quality_sum[s];
+    site[2] = tally.error_sum[s];
+    for (int c = 0; c < skills::kMissCauses; ++c) site[3 + c] = tally.miss_sum[s][c];
+    for (int k = 0; k < width; ++k) sums[k] += site[k];
   }
   comm::sum_exact(collective, sums);
   std::vector<std::int64_t> counts(2 * (sites + 1), 0);
@@ -145,9 +159,11 @@ std::vector<EpisodeFigures> combine(comm::Collective& collective, const SiteTall
     f.episodes = counts[2 * g];
     if (f.episodes == 0) continue;
     const double k = static_cast<double>(f.episodes);
-    f.mean_return = sums[3 * g].to_double() / k;
-    f.quality = sums[3 * g + 1].to_double() / k;
-    f.final_error = sums[3 * g + 2].to_double() / k;
+    const ExactSum* group = &sums[width * g];
+    f.mean_return = group[0].to_double() / k;
+    f.quality = group[1].to_double() / k;
+    f.final_error = group[2].to_double() / k;
+    for (int c = 0; c < skills::kMissCauses; ++c) f.misses[c] = group[3 + c].to_double() / k;
     f.success = static_cast<double>(counts[2 * g + 1]) / k;
   }
   return out;
@@ -301,6 +317,10 @@ void SkillUnit::reset_all(bool stagger) {
   for (auto& f : fleets_) f->fleet.reset_all(stagger);
 }
 
+void SkillUnit::set_tolerance_scale(double scale) {
+  for (auto& f : fleets_) f->fleet.set_tolerance_scale(scale);
+}
+
 void SkillUnit::rollout(std::int64_t iteration, bool explore, SiteTally& tally, PhaseTimes& times,
                         std::vector<std::int64_t>* counted, std::int64_t limit) {
   const int obs_dim = obs_dim_, act_dim = act_dim_;
@@ -366,13 +386,16 @@ void SkillUnit::rollout(std::int64_t iteration, bool explore, SiteTally& tally, 
       const auto success = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), f.step.episode_success);
       const auto quality = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), f.step.episode_quality);
       const auto error = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), f.step.episode_final_error);
+      const auto misses = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), f.step.episode_misses);
       for (std::int64_t i = 0; i < f.piece.count; ++i, ++local) {
         if (done(i) == 0) continue;
         if (counted != nullptr) {
           if ((*counted)[local] >= limit) continue;  // extra episodes of fast robots
           ++(*counted)[local];
         }
-        tally.add(f.piece.site, ret(i), success(i), quality(i), error(i));
+        SiteTally::Misses m;
+        for (int c = 0; c < skills::kMissCauses; ++c) m[c] = misses(i, c);
+        tally.add(f.piece.site, ret(i), success(i), quality(i), error(i), m);
       }
     }
   }

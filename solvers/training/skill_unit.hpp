@@ -17,6 +17,7 @@
 // replica's PPO update) → share() (gossip or a federated round when due).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -87,9 +88,12 @@ std::vector<RankRange> assign_skill_ranks(const std::vector<std::int64_t>& robot
 
 // Episodes that ended, per site, summed exactly.
 struct SiteTally {
+  using Misses = std::array<double, skills::kMissCauses>;
   explicit SiteTally(int sites = 0);
-  void add(int site, double episode_return, int success, double quality, double final_error);
+  void add(int site, double episode_return, int success, double quality, double final_error, const Misses& misses);
+  void merge(const SiteTally& more);  // same sites
   std::vector<ExactSum> return_sum, quality_sum, error_sum;
+  std::vector<std::array<ExactSum, skills::kMissCauses>> miss_sum;
   std::vector<std::int64_t> episodes, successes;
 };
 
@@ -97,6 +101,7 @@ struct SiteTally {
 struct EpisodeFigures {
   std::int64_t episodes = 0;
   double mean_return, success, quality, final_error;  // final_error in m
+  std::array<double, skills::kMissCauses> misses;     // means of the episodes' misses (skills::miss_causes)
   EpisodeFigures();
 };
 // [0]: all sites together, [1 + s]: site s. Collective over the skill's ranks.
@@ -150,6 +155,8 @@ class SkillUnit {
   std::int64_t local_begin() const;  // first gid on this rank (its robots are contiguous)
 
   void reset_all(bool stagger);
+  // Curriculum: every local robot's skill tolerances times `scale` (skills::Fleet).
+  void set_tolerance_scale(double scale);
   // `horizon` steps of every local robot, exploring (into the replicas' rollouts) or acting
   // deterministically. Episodes that end are tallied per site; with `counted` (evaluation)
   // only each robot's first `limit` episodes count, and counted[r] is advanced.

@@ -29,6 +29,10 @@ Each case runs the real executable under mpiexec and checks a promise of DESIGN.
   export    the exported policy loads into an evaluation run, which prints a RESULT line
             and writes no checkpoint and no policy; a damaged policy file and a run larger
             than the machine are exit 2
+  curriculum  precision weld with a curriculum (inputs/train_weld_precision_smoke.yaml):
+            bitwise identical at 1 to 3 ranks and across restarts 2->3 and 3->1 between
+            stage changes; the stage and the misses per tolerance in the history; a restart
+            with another curriculum is refused (exit 2)
   scaling   postprocess/scaling_model.py projects runs of the sites deck (two modes, 1 and 2
             ranks) to 8 ... 100,000 GPUs with its constants' sources and a plot; --self-check
 
@@ -500,10 +504,46 @@ def case_transfer(r, margin):
     check(listing.returncode == 2 and "is not a directory" in listing.stderr, f"--list-skills on a file: {listing}")
 
 
+def case_curriculum(r):
+    ref = r.dir("np1")
+    p = r.run(1, ref)
+    check("curriculum: stage 2 of 3 (tolerances x2)" in p.stdout and "curriculum: stage 3 of 3" in p.stdout,
+          f"stage changes not reported:\n{p.stdout[-2000:]}")
+    check("missed (fraction of the seam length" in p.stdout, "no breakdown of the misses at the end")
+    for n in (2, 3):
+        out = r.dir(f"np{n}")
+        r.run(n, out)
+        same_files(history(ref), history(out), f"history at {n} ranks")
+        same_files(latest(ref), latest(out), f"final checkpoint at {n} ranks")
+    with HistoryReader(history(ref)) as h:
+        stage = np.asarray(h.column("training/curriculum_stage"))
+        scale = np.asarray(h.column("training/tolerance_scale"))
+        check(list(stage) == sorted(stage) and stage[0] == 0 and stage[-1] == 2,
+              f"the stage should rise from 0 to 2: {list(stage)}")
+        check(np.array_equal(scale, np.array([4.0, 2.0, 1.0])[stage]), f"tolerance scales {list(scale)}")
+        for cause in ("lateral", "standoff", "speed", "work_angle", "travel_angle", "unfinished"):
+            v = np.asarray(h.column("training/miss_" + cause))
+            finished = np.asarray(h.column("training/episodes")) > 0
+            check(np.all((v[finished] >= 0) & (v[finished] <= 1)), f"miss_{cause} outside [0, 1]: {v}")
+    total = iterations(ref)
+    for first, second, at in ((2, 3, 3), (3, 1, 5)):
+        out = r.dir(f"split_{first}_{second}")
+        r.run(first, out, "--set", f"training.iterations={at}", "--set", f"training.ppo.anneal_iterations={total}")
+        p = r.run(second, out, "--restart", "latest")
+        check("restarted from" in p.stdout, "restart does not say where it restarted from")
+        same_files(history(ref), history(out), f"history after restart {first}->{second} ranks at {at} of {total}")
+        same_files(latest(ref), latest(out), f"final checkpoint after restart {first}->{second} ranks")
+    out = r.dir("changed")
+    r.run(2, out, "--set", "training.iterations=3", "--set", f"training.ppo.anneal_iterations={total}")
+    p = r.run(2, out, "--restart", "latest", "--set", "training.curriculum.1.tolerance_scale=3", expect=2)
+    check("was written for a different robot, skill, learner or seed" in p.stderr,
+          f"a restart with another curriculum: {p.stderr}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("case", choices=["ranks", "restart", "anneal_restart", "signal", "learn", "export", "sites",
-                                       "transfer", "skills", "scaling"])
+                                       "transfer", "skills", "scaling", "curriculum"])
     ap.add_argument("--exe", required=True)
     ap.add_argument("--mpiexec", required=True)
     ap.add_argument("--deck", required=True)

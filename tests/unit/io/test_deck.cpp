@@ -1358,6 +1358,85 @@ TEST(DeckTraining, AutomaticCheckpoints) {
                     "training.checkpoint_every: auto"});
 }
 
+// The precision keys of weld (torch angles, part placement, seam sensor) and a curriculum:
+// the parse, the resolved deck round trip, and every error.
+TEST(DeckTraining, PrecisionWeldAndCurriculum) {
+  const std::string weld = with(training_minimal, "reach", "weld");
+  const std::string deck = weld + R"(  curriculum:
+    - {tolerance_scale: 4, advance_at: 0.8, hold_iterations: 5}
+    - {tolerance_scale: 2, advance_at: 0.85}
+    - {tolerance_scale: 1}
+  weld:
+    torch_angles: true
+    torch_axis: [0, 0, 2]
+    work_angle_rad: -0.1
+    travel_angle_rad: 0.2
+    angle_tolerance_rad: 0.05
+    part_offset_m: 0.003
+    part_yaw_rad: 0.02
+    seam_sensor: true
+    sensor_noise_m: 0.0002
+    sensor_lag_s: 0.04
+)";
+  const Deck d = training_deck_of(deck);
+  const skills::WeldConfig& w = d.training.skill.weld;
+  EXPECT_TRUE(w.torch_angles);
+  EXPECT_EQ(w.torch_axis, (std::array<double, 3>{0, 0, 2}));
+  EXPECT_EQ(w.work_angle_rad, -0.1);
+  EXPECT_EQ(w.travel_angle_rad, 0.2);
+  EXPECT_EQ(w.angle_tolerance_rad, 0.05);
+  EXPECT_EQ(w.part_offset_m, 0.003);
+  EXPECT_EQ(w.part_yaw_rad, 0.02);
+  EXPECT_TRUE(w.seam_sensor);
+  EXPECT_EQ(w.sensor_noise_m, 0.0002);
+  EXPECT_EQ(w.sensor_lag_s, 0.04);
+  const std::vector<CurriculumStage>& c = d.training.curriculum;
+  ASSERT_EQ(c.size(), 3u);
+  EXPECT_EQ(c[0].tolerance_scale, 4.0);
+  EXPECT_EQ(c[0].advance_at, 0.8);
+  EXPECT_EQ(c[0].hold_iterations, 5);
+  EXPECT_EQ(c[1].advance_at, 0.85);
+  EXPECT_EQ(c[1].hold_iterations, 1);
+  EXPECT_EQ(c[2].tolerance_scale, 1.0);
+  const Deck again = training_deck_of(d.resolved_yaml);
+  EXPECT_EQ(again.training.skill.weld.sensor_lag_s, 0.04);
+  EXPECT_EQ(again.training.skill.weld.torch_axis, w.torch_axis);
+  ASSERT_EQ(again.training.curriculum.size(), 3u);
+  EXPECT_EQ(again.training.curriculum[1].advance_at, 0.85);
+  // Defaults: everything off, as the easy decks had it.
+  const skills::WeldConfig plain = training_deck_of(weld).training.skill.weld;
+  EXPECT_FALSE(plain.torch_angles);
+  EXPECT_FALSE(plain.seam_sensor);
+  EXPECT_EQ(plain.part_offset_m, 0.0);
+  EXPECT_TRUE(training_deck_of(weld).training.curriculum.empty());
+
+  EXPECT_EQ(training_errors(weld + "  weld:\n    torch_axis: [0, 0, 0]\n"),
+            Strings{"deck.yaml:5:17: training.weld.torch_axis: expected a non-zero vector, found [0, 0, 0]"});
+  EXPECT_EQ(training_errors(weld + "  weld:\n    travel_angle_rad: 1.6\n"),
+            Strings{"deck.yaml:5:23: training.weld.travel_angle_rad: expected a number in (-1.5707963267948966, "
+                    "1.5707963267948966), found '1.6'"});
+  EXPECT_EQ(training_errors(weld + "  weld:\n    sensor_lag_s: -1\n"),
+            Strings{"deck.yaml:5:19: training.weld.sensor_lag_s: expected a number >= 0, found '-1'"});
+  EXPECT_EQ(training_errors(weld + "  common:\n    randomise: {link_mass: 1}\n"),
+            Strings{"deck.yaml:5:28: training.common.randomise.link_mass: expected a number in [0, 1), found '1'"});
+  EXPECT_EQ(training_errors(weld + "  common:\n    randomise: {joint_friction: 1}\n"),
+            Strings{"deck.yaml:5:17: training.common.randomise.joint_friction: unknown key 'joint_friction'; expected "
+                    "one of: link_mass, joint_damping, joint_friction_nm, actuator_gain, joint_noise_rad, "
+                    "joint_velocity_noise_rad_s"});
+  EXPECT_EQ(training_errors(weld + "  curriculum: []\n"),
+            Strings{"deck.yaml:4:15: training.curriculum: expected a non-empty sequence, found an empty sequence"});
+  EXPECT_EQ(training_errors(weld + "  curriculum:\n    - {tolerance_scale: 2}\n    - {tolerance_scale: 1}\n"),
+            Strings{"deck.yaml:5:7: training.curriculum.0: missing required key 'advance_at'"});
+  EXPECT_EQ(training_errors(weld + "  curriculum:\n    - {tolerance_scale: 1, advance_at: 0.9}\n"),
+            Strings{"deck.yaml:5:40: training.curriculum.0.advance_at: expected no advance_at in the last stage "
+                    "(training ends in it; its target is training.target)"});
+  EXPECT_EQ(training_errors(weld + "  curriculum:\n    - {tolerance_scale: 0}\n"),
+            Strings{"deck.yaml:5:25: training.curriculum.0.tolerance_scale: expected a number > 0, found '0'"});
+  EXPECT_EQ(training_errors(weld + "  curriculum:\n    - {advance_at: 1.5, tolerance_scale: 2}\n    - {}\n"),
+            (Strings{"deck.yaml:5:20: training.curriculum.0.advance_at: expected a number in [0, 1], found '1.5'",
+                     "deck.yaml:6:7: training.curriculum.1: missing required key 'tolerance_scale'"}));
+}
+
 void expect_same_box(const skills::Box& a, const skills::Box& b) {
   EXPECT_EQ(a.min, b.min);
   EXPECT_EQ(a.max, b.max);
@@ -1512,6 +1591,13 @@ training:
     stagger_start: false
     initial_q: [-0.6, 1.2]
     initial_q_noise: 0
+    randomise:
+      link_mass: 0.1
+      joint_damping: 0.2
+      joint_friction_nm: 0.3
+      actuator_gain: 0.4
+      joint_noise_rad: 0.001
+      joint_velocity_noise_rad_s: 0.01
   weld:
     seam_kind: arc
     start_box: {min: [0.9, -0.6, 0], max: [1.3, 0.2, 0]}
@@ -1529,6 +1615,16 @@ training:
     standoff_tolerance_m: 0.03
     start_offset_m: 0
     ik_iterations: 0
+    torch_angles: true
+    torch_axis: [1, 0, 0]
+    work_angle_rad: 0.1
+    travel_angle_rad: -0.2
+    angle_tolerance_rad: 0.03
+    part_offset_m: 0.002
+    part_yaw_rad: 0.01
+    seam_sensor: true
+    sensor_noise_m: 0.0001
+    sensor_lag_s: 0.03
     quality_threshold: 1
     w_progress: 2
     w_track: -1
@@ -1644,6 +1740,23 @@ TEST(TrainingDeck, EveryKeyIsRead) {
   EXPECT_EQ(w.standoff_tolerance_m, 0.03);
   EXPECT_EQ(w.start_offset_m, 0.0);
   EXPECT_EQ(w.ik_iterations, 0);
+  const skills::DynamicsRandomisation& rz = t.skill.common.randomise;
+  EXPECT_EQ(rz.link_mass, 0.1);
+  EXPECT_EQ(rz.joint_damping, 0.2);
+  EXPECT_EQ(rz.joint_friction_nm, 0.3);
+  EXPECT_EQ(rz.actuator_gain, 0.4);
+  EXPECT_EQ(rz.joint_noise_rad, 0.001);
+  EXPECT_EQ(rz.joint_velocity_noise_rad_s, 0.01);
+  EXPECT_TRUE(w.torch_angles);
+  EXPECT_EQ(w.torch_axis, (std::array<double, 3>{1, 0, 0}));
+  EXPECT_EQ(w.work_angle_rad, 0.1);
+  EXPECT_EQ(w.travel_angle_rad, -0.2);
+  EXPECT_EQ(w.angle_tolerance_rad, 0.03);
+  EXPECT_EQ(w.part_offset_m, 0.002);
+  EXPECT_EQ(w.part_yaw_rad, 0.01);
+  EXPECT_TRUE(w.seam_sensor);
+  EXPECT_EQ(w.sensor_noise_m, 0.0001);
+  EXPECT_EQ(w.sensor_lag_s, 0.03);
   EXPECT_EQ(w.quality_threshold, 1.0);
   EXPECT_EQ(w.w_progress, 2.0);
   EXPECT_EQ(w.w_track, -1.0);
@@ -2083,14 +2196,14 @@ TEST(TrainingDeckErrors, KeysInTheWrongMapping) {
   EXPECT_EQ(training_errors(training_minimal + "  episode_steps: 10\n"),
             Strings{"deck.yaml:4:3: training.episode_steps: 'episode_steps' is a key of training.common, not of "
                     "training; expected one of: skill, robot, robots, horizon, iterations, checkpoint_every, target_metric, "
-                    "target, "
+                    "target, curriculum, "
                     "policy_file, eval_episodes, export_policy, common, reach, weld, pick_place, sites, sharing, transfer, ppo, "
                     "skills"});
   EXPECT_EQ(training_errors(training_minimal + "  common:\n    w_action: 1\n"),
             Strings{"deck.yaml:5:5: training.common.w_action: 'w_action' is a key of training.reach, training.weld or "
                     "training.pick_place, not of training.common; expected one of: episode_steps, control_dt_s, "
                     "substeps, integrator, action_mode, action_scale, kp, kd, pd_frequency_hz, pd_damping_ratio, "
-                    "gravity_compensation, joint_limits, stagger_start, initial_q, initial_q_noise"});
+                    "gravity_compensation, joint_limits, stagger_start, initial_q, initial_q_noise, randomise"});
   EXPECT_EQ(training_errors(training_minimal + "  ppo:\n    lerning_rate: 1\n"),
             Strings{"deck.yaml:5:5: training.ppo.lerning_rate: unknown key 'lerning_rate'; did you mean "
                     "'learning_rate'?"});

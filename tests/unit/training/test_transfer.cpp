@@ -53,7 +53,7 @@ learning::TransferSource source_of(SkillKind kind, int dof, std::vector<int> hid
 TEST(Segments, LayoutsMatchTheFleetAndReadBack) {
   for (SkillKind kind : {SkillKind::reach, SkillKind::weld, SkillKind::pick_place}) {
     const SegmentLayout obs = skills::observation_layout(kind, 6);
-    EXPECT_EQ(layout_width(obs), 3 * 6 + 3 + (kind == SkillKind::reach ? 3 : kind == SkillKind::weld ? 12 : 7) + 1);
+    EXPECT_EQ(layout_width(obs), 3 * 6 + 3 + (kind == SkillKind::reach ? 3 : kind == SkillKind::weld ? 14 : 9) + 1);
     EXPECT_EQ(obs.front(), (Segment{"joint_angles", 12}));
     EXPECT_EQ(obs.back(), (Segment{"episode_time", 1}));
     EXPECT_EQ(parse_layout(layout_text(obs)), obs);
@@ -93,15 +93,15 @@ TEST(Transfer, ReachIntoWeldCopiesTheSharedObservationSegmentsOnly) {
   const auto& layer0 = to.policy().mean_net().layers()[0];
   // Weld's inputs: joint_angles 0-11, joint_velocities 12-17, tool_position 18-20 (reach's
   // 0-20 too), seam_offset 21-23, seam_tangent 24-26, goal_offset 27-29 (reach's 21-23), ...,
-  // episode_time 33 (reach's 24).
+  // work and travel angle errors 33-34, episode_time 35 (reach's 24).
   const auto w = [&](const std::vector<double>& p, int j, int i) { return p[layer0.weight_offset + j * 8 + i]; };
   const auto src_w = [&](int j, int i) { return src.policy.parameters[static_cast<std::size_t>(j * 8 + i)]; };
   for (int i = 0; i < 8; ++i) {
     for (int j = 0; j <= 20; ++j) EXPECT_EQ(w(r.parameters, j, i), src_w(j, i));
     for (int j = 21; j <= 26; ++j) EXPECT_EQ(w(r.parameters, j, i), w(before, j, i)) << "seam inputs stay fresh";
     for (int j = 27; j <= 29; ++j) EXPECT_EQ(w(r.parameters, j, i), src_w(j - 6, i)) << "goal_offset";
-    for (int j = 30; j <= 32; ++j) EXPECT_EQ(w(r.parameters, j, i), w(before, j, i));
-    EXPECT_EQ(w(r.parameters, 33, i), src_w(24, i)) << "episode_time";
+    for (int j = 30; j <= 34; ++j) EXPECT_EQ(w(r.parameters, j, i), w(before, j, i));
+    EXPECT_EQ(w(r.parameters, 35, i), src_w(24, i)) << "episode_time";
   }
   // Different observations: the normaliser starts fresh, and `take` is refused.
   EXPECT_FALSE(r.normalizer_taken);
