@@ -863,7 +863,8 @@ const std::vector<std::pair<std::string, std::vector<std::string>>> training_sec
      {"part_box", "place_box", "part_mass_min_kg", "part_mass_max_kg", "part_side_m", "grasp_tolerance_m",
       "place_tolerance_m", "gripper_threshold", "part_orientation", "jaw_axis", "part_yaw_min_rad", "part_yaw_max_rad",
       "place_yaw_min_rad", "place_yaw_max_rad", "grasp_yaw_tolerance_rad", "place_yaw_tolerance_rad", "grip_force_n",
-      "grip_friction", "w_reach", "w_place", "w_hold", "w_grasp", "w_action", "w_success", "w_yaw", "w_drop"}},
+      "grip_friction", "w_reach", "w_place", "w_hold", "w_grasp", "w_action", "w_success", "w_yaw", "w_drop",
+      "w_near_miss"}},
     {"training.ppo",
      {"policy_hidden", "value_hidden", "gamma", "gae_lambda", "clip", "value_clip", "value_coef", "entropy_coef",
       "max_grad_norm", "learning_rate", "anneal_learning_rate", "anneal_iterations", "epochs", "minibatches",
@@ -1130,6 +1131,7 @@ void read_pick_place(MapReader& m, skills::PickPlaceConfig& c) {
   c.w_success = m.real("w_success", any_number, d.w_success).value_or(d.w_success);
   c.w_yaw = m.real("w_yaw", any_number, d.w_yaw).value_or(d.w_yaw);
   c.w_drop = m.real("w_drop", any_number, d.w_drop).value_or(d.w_drop);
+  c.w_near_miss = m.real("w_near_miss", any_number, d.w_near_miss).value_or(d.w_near_miss);
   m.finish(explain_misplaced("training.pick_place"));
 }
 

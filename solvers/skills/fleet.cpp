@@ -82,14 +82,9 @@ KernelParams make_params(const SkillConfig& cfg, const DeviceModel& m, std::uint
           bad);
   // The sensing noise's draw counter holds the step in 25 bits.
   require(!r.sensing() || c.episode_steps < (1 << 25), "skills: sensing noise needs episode_steps < 2^25", bad);
+  p.randomise = r;
   p.randomise_dynamics = r.dynamics();
   p.sensing_noise = r.sensing();
-  p.rand_mass = r.link_mass;
-  p.rand_damping = r.joint_damping;
-  p.rand_friction = r.joint_friction_nm;
-  p.rand_gain = r.actuator_gain;
-  p.noise_q = r.joint_noise_rad;
-  p.noise_qd = r.joint_velocity_noise_rad_s;
   dispatch_skill(cfg.kind, [&](auto skill) { decltype(skill)::configure(cfg, p); });
   return p;
 }
@@ -124,8 +119,8 @@ SegmentLayout observation_layout(SkillKind kind, int dof) {
                                    {"travel_angle_error", 1}});
       break;
     case SkillKind::pick_place:
-      layout.insert(layout.end(), {{"part_offset", 3}, {"place_offset", 3}, {"attached", 1}, {"part_yaw_error", 1},
-                                   {"place_yaw_error", 1}});
+      layout.insert(layout.end(), {{"part_offset", 3}, {"place_offset", 3}, {"attached", 1}, {"part_yaw_error", 2},
+                                   {"place_yaw_error", 2}});
       break;
   }
   layout.push_back({"episode_time", 1});

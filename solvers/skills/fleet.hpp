@@ -13,7 +13,7 @@
 //               travel angle errors (2); with the seam sensor, the nominal path and the
 //               sensor's readings (weld.hpp)
 //   pick_place: part - tool (3), place target - part (3), attached flag (1), part yaw - jaw
-//               yaw and target yaw - part yaw, modulo pi (2)
+//               yaw and target yaw - part yaw, modulo pi, each as (sin 2e, cos 2e) (4)
 //   then the time-in-episode fraction step / episode_steps (1).
 // Action (act_dim): n joint actions in [-1, 1] (clipped; see ActionMode), plus for
 // pick_place one gripper action (closed when > gripper_threshold).

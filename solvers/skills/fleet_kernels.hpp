@@ -54,18 +54,18 @@ KOKKOS_INLINE_FUNCTION void episode_dynamics(const KernelParams& p, const Local&
                        static_cast<std::uint64_t>(s.ti[ti_episode])};
   for (int i = 0; i < N; ++i) {
     const int k = kDynamicsDraw + 4 * i;
-    const Real mass = 1 + p.rand_mass * (2 * d.uniform(k) - 1);
+    const Real mass = 1 + p.randomise.link_mass * (2 * d.uniform(k) - 1);
     RigidInertia& in = md.inertia[i];
     in.m *= mass;
     in.h = mass * in.h;
     in.io = Sym3{mass * in.io.xx, mass * in.io.yy, mass * in.io.zz, mass * in.io.xy, mass * in.io.xz, mass * in.io.yz};
-    md.damping[i] *= 1 + p.rand_damping * (2 * d.uniform(k + 1) - 1);
-    md.friction[i] = p.rand_friction * d.uniform(k + 2);
-    gain[i] = 1 + p.rand_gain * (2 * d.uniform(k + 3) - 1);
+    md.damping[i] *= 1 + p.randomise.joint_damping * (2 * d.uniform(k + 1) - 1);
+    md.friction[i] = p.randomise.joint_friction_nm * d.uniform(k + 2);
+    gain[i] = 1 + p.randomise.actuator_gain * (2 * d.uniform(k + 3) - 1);
     sq.kp[i] *= gain[i];
     sq.kd[i] *= gain[i];
   }
-  md.has_friction = p.rand_friction > 0;
+  md.has_friction = p.randomise.joint_friction_nm > 0;
 }
 
 // What the robot's joint sensors read at this step: q and qd with Gaussian noise (draws of
@@ -75,9 +75,12 @@ KOKKOS_INLINE_FUNCTION void sense_joints(const KernelParams& p, Local& s) {
   const auto id = static_cast<std::uint64_t>(s.ti[ti_draw_id]);
   const std::uint64_t c =
       (static_cast<std::uint64_t>(s.ti[ti_episode]) << 30) + (static_cast<std::uint64_t>(s.ti[ti_step]) << 5);
+  const auto normal = [&](std::uint64_t k) {
+    return rng::normal(rng::draw(p.seed, rng::Stream::skill_observation_noise, id, c + k));
+  };
   for (int i = 0; i < N; ++i) {
-    s.q[i] += p.noise_q * rng::normal(rng::draw(p.seed, rng::Stream::skill_observation_noise, id, c + 2 * i));
-    s.qd[i] += p.noise_qd * rng::normal(rng::draw(p.seed, rng::Stream::skill_observation_noise, id, c + 2 * i + 1));
+    s.q[i] += p.randomise.joint_noise_rad * normal(2 * i);
+    s.qd[i] += p.randomise.joint_velocity_noise_rad_s * normal(2 * i + 1);
   }
 }
 

@@ -31,6 +31,14 @@ KOKKOS_INLINE_FUNCTION Real part_yaw(const KernelParams& p, const Local& s, cons
   return s.ti[ti_attached] != 0 ? jaw_yaw(p, pose) + s.tr[tr_grip_yaw] : s.tr[tr_part_yaw];
 }
 
+// The last release's error as a multiple of its tolerance: the larger of position and yaw.
+KOKKOS_INLINE_FUNCTION Real place_shortfall(const KernelParams& p, const Local& s) {
+  const Real at = s.tr[tr_place_error] / (p.tolerance_scale * p.place_tol);
+  if (!p.part_orientation) return at;
+  const Real turn = s.tr[tr_place_yaw_error] / (p.tolerance_scale * p.place_yaw_tol);
+  return turn > at ? turn : at;
+}
+
 KOKKOS_INLINE_FUNCTION Outcome pick_place_rules(const KernelParams& p, Local& s, const ChainPose& pose, Real a2,
                                                 bool closed) {
   Outcome o;
@@ -69,11 +77,15 @@ KOKKOS_INLINE_FUNCTION Outcome pick_place_rules(const KernelParams& p, Local& s,
     s.ti[ti_attached] = 0;
     const Real err = norm(place - part);
     const Real yaw_err = math::fabs(half_turn(s.tr[tr_part_yaw] - s.tr[tr_place_yaw]));
+    const bool first_release = s.tr[tr_place_error] < 0;
     s.tr[tr_place_error] = err;
     s.tr[tr_place_yaw_error] = yaw_err;
     if (err <= scale * p.place_tol && (!p.part_orientation || yaw_err <= scale * p.place_yaw_tol)) {
       o.terminated = o.success = true;
       bonus += p.w_success;
+    } else if (first_release) {  // a near miss: 1 at the tolerance, 0 at twice it
+      const Real shortfall = place_shortfall(p, s);
+      bonus += p.w_near_miss * clamp(2 - shortfall, 0, 1);
     }
   }
   const Vec3 part = part_position(s, pose);
@@ -83,12 +95,7 @@ KOKKOS_INLINE_FUNCTION Outcome pick_place_rules(const KernelParams& p, Local& s,
   if (p.part_orientation)
     o.reward -= p.w_yaw * math::fabs(held ? half_turn(part_yaw(p, s, pose) - s.tr[tr_place_yaw])
                                           : half_turn(s.tr[tr_part_yaw] - jaws));
-  Real shortfall = s.tr[tr_place_error] / (scale * p.place_tol);
-  if (p.part_orientation) {
-    const Real turn = s.tr[tr_place_yaw_error] / (scale * p.place_yaw_tol);
-    shortfall = turn > shortfall ? turn : shortfall;
-  }
-  o.quality = o.success ? clamp(1 - shortfall, 0, 1) : 0.0;
+  o.quality = o.success ? clamp(1 - place_shortfall(p, s), 0, 1) : 0.0;
   o.error = norm(place - part);
   return o;
 }
@@ -144,6 +151,7 @@ struct PickPlace {
     p.w_success = k.w_success;
     p.w_yaw = k.w_yaw;
     p.w_drop = k.w_drop;
+    p.w_near_miss = k.w_near_miss;
   }
 
   template <int N>
@@ -169,10 +177,14 @@ struct PickPlace {
     put(o, part - pose.tool_pos);
     put(o + 3, vec(s.tr + tr_goal_x) - part);
     o[6] = static_cast<Real>(s.ti[ti_attached]);
+    // Yaw errors modulo pi as (sin 2e, cos 2e): continuous where e wraps at +-pi/2.
     const Real yaw = part_yaw(p, s, pose);
-    o[7] = half_turn(yaw - jaw_yaw(p, pose));
-    o[8] = half_turn(s.tr[tr_place_yaw] - yaw);
-    return 9;
+    const Real to_part = 2 * (yaw - jaw_yaw(p, pose)), to_place = 2 * (s.tr[tr_place_yaw] - yaw);
+    o[7] = math::sin(to_part);
+    o[8] = math::cos(to_part);
+    o[9] = math::sin(to_place);
+    o[10] = math::cos(to_place);
+    return 11;
   }
 
   KOKKOS_INLINE_FUNCTION static Outcome rules(const KernelParams& p, Local& s, const ChainPose& pose, Real a2,

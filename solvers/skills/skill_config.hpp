@@ -189,6 +189,9 @@ struct PickPlaceConfig {
   double w_yaw = 0.1;        // with part_orientation, reward per step: - w_yaw * |yaw error| (rad):
                              //   jaws to part before the grasp, part to target while held
   double w_drop = 10.0;      // reward when the part drops: - w_drop
+  double w_near_miss = 0.0;  // reward at an episode's first release outside the tolerances:
+                             //   + w * clamp(2 - error / tolerance, 0, 1) (the larger of position
+                             //   and yaw): a gradient towards the tolerance that tightens with it
 };
 
 struct SkillConfig {

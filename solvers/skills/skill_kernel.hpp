@@ -75,16 +75,16 @@ struct KernelParams {
   Real sensor_noise = 0, sensor_gain = 1;  // gain: 1 - exp(-dt / lag), 1 without lag
   // Curriculum: every tolerance of the rules is multiplied by this (1: as configured).
   Real tolerance_scale = 1;
-  // Randomised dynamics and sensing (CommonConfig::randomise).
+  // Randomised dynamics and sensing (CommonConfig::randomise) and whether either is on.
+  DynamicsRandomisation randomise;
   bool randomise_dynamics = false, sensing_noise = false;
-  Real rand_mass = 0, rand_damping = 0, rand_friction = 0, rand_gain = 0, noise_q = 0, noise_qd = 0;
   // pick_place
   Real mass_min = 0, mass_max = 0, side = 0, grasp_tol = 0, place_tol = 0, grip_threshold = 0;
   Real w_reach = 0, w_place = 0, w_hold = 0, w_grasp = 0;
   bool part_orientation = false;
   Vec3 jaw_axis;
   Real part_yaw_min = 0, part_yaw_max = 0, place_yaw_min = 0, place_yaw_max = 0, grasp_yaw_tol = 0,
-       place_yaw_tol = 0, grip_hold = 0, w_yaw = 0, w_drop = 0;  // grip_hold: 2 mu F, N (0: never slips)
+       place_yaw_tol = 0, grip_hold = 0, w_yaw = 0, w_drop = 0, w_near_miss = 0;  // grip_hold: 2 mu F, N (0: never slips)
 };
 
 // One robot's state in registers.

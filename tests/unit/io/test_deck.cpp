@@ -1437,6 +1437,54 @@ TEST(DeckTraining, PrecisionWeldAndCurriculum) {
                      "deck.yaml:6:7: training.curriculum.1: missing required key 'tolerance_scale'"}));
 }
 
+// The precision keys of pick_place: the parse, the resolved deck round trip, the errors.
+TEST(DeckTraining, PrecisionPickPlace) {
+  const std::string pick = with(training_minimal, "reach", "pick_place");
+  const Deck d = training_deck_of(pick + R"(  pick_place:
+    part_orientation: true
+    jaw_axis: [0, 1, 0]
+    part_yaw_min_rad: 0.5
+    part_yaw_max_rad: 1.5
+    place_yaw_min_rad: -1
+    place_yaw_max_rad: 1
+    grasp_yaw_tolerance_rad: 0.1
+    place_yaw_tolerance_rad: 0.05
+    grip_force_n: 20
+    grip_friction: 0.6
+    w_yaw: 0.3
+    w_drop: 7
+    w_near_miss: 4
+)");
+  const skills::PickPlaceConfig& k = d.training.skill.pick_place;
+  EXPECT_TRUE(k.part_orientation);
+  EXPECT_EQ(k.jaw_axis, (std::array<double, 3>{0, 1, 0}));
+  EXPECT_EQ(k.part_yaw_min_rad, 0.5);
+  EXPECT_EQ(k.part_yaw_max_rad, 1.5);
+  EXPECT_EQ(k.place_yaw_min_rad, -1.0);
+  EXPECT_EQ(k.place_yaw_max_rad, 1.0);
+  EXPECT_EQ(k.grasp_yaw_tolerance_rad, 0.1);
+  EXPECT_EQ(k.place_yaw_tolerance_rad, 0.05);
+  EXPECT_EQ(k.grip_force_n, 20.0);
+  EXPECT_EQ(k.grip_friction, 0.6);
+  EXPECT_EQ(k.w_yaw, 0.3);
+  EXPECT_EQ(k.w_drop, 7.0);
+  EXPECT_EQ(k.w_near_miss, 4.0);
+  const skills::PickPlaceConfig again = training_deck_of(d.resolved_yaml).training.skill.pick_place;
+  EXPECT_EQ(again.jaw_axis, k.jaw_axis);
+  EXPECT_EQ(again.w_near_miss, 4.0);
+  EXPECT_EQ(again.grip_force_n, 20.0);
+  const skills::PickPlaceConfig plain = training_deck_of(pick).training.skill.pick_place;
+  EXPECT_FALSE(plain.part_orientation);
+  EXPECT_EQ(plain.grip_force_n, 0.0);
+  EXPECT_EQ(training_errors(pick + "  pick_place:\n    grip_force_n: -1\n"),
+            Strings{"deck.yaml:5:19: training.pick_place.grip_force_n: expected a number >= 0, found '-1'"});
+  EXPECT_EQ(training_errors(pick + "  pick_place:\n    jaw_axis: [0, 0, 0]\n"),
+            Strings{"deck.yaml:5:15: training.pick_place.jaw_axis: expected a non-zero vector, found [0, 0, 0]"});
+  EXPECT_EQ(training_errors(pick + "  pick_place:\n    part_yaw_min_rad: 1\n    part_yaw_max_rad: 0\n"),
+            Strings{"deck.yaml:6:23: training.pick_place.part_yaw_max_rad: expected a number >= part_yaw_min_rad (1), "
+                    "found '0'"});
+}
+
 void expect_same_box(const skills::Box& a, const skills::Box& b) {
   EXPECT_EQ(a.min, b.min);
   EXPECT_EQ(a.max, b.max);

@@ -61,7 +61,7 @@ TEST(Skills, DimensionsPerSkill) {
   EXPECT_EQ(Fleet(planar, config_for("planar2", SkillKind::reach), 1, 0, 2).obs_dim(), 3 * 2 + 3 + 3 + 1);
   EXPECT_EQ(Fleet(ur5, config_for("ur5", SkillKind::weld), 1, 0, 2).obs_dim(), 3 * 6 + 3 + 14 + 1);
   Fleet pick(ur5, config_for("ur5", SkillKind::pick_place), 1, 0, 2);
-  EXPECT_EQ(pick.obs_dim(), 3 * 6 + 3 + 9 + 1);
+  EXPECT_EQ(pick.obs_dim(), 3 * 6 + 3 + 11 + 1);
   EXPECT_EQ(pick.act_dim(), 7);
 }
 
@@ -565,7 +565,8 @@ TEST(Skills, PickPlaceYawToGraspAndToPlace) {
   View<Real**> o("test::obs", 1, c.f.obs_dim());
   c.f.observe(o);
   const int base = 3 * 6 + 3;
-  EXPECT_NEAR(host_rows(o)[base + 7], 0.3, 1e-3);  // part yaw - jaw yaw, modulo pi
+  EXPECT_NEAR(host_rows(o)[base + 7], std::sin(0.6), 2e-3);  // part yaw - jaw yaw e = 0.3 (mod pi): sin 2e
+  EXPECT_NEAR(host_rows(o)[base + 8], std::cos(0.6), 2e-3);
   c.f.step(actions_view(gripper(1), 1, 7), out);
   EXPECT_EQ(int_of(c.f.save_state(), 0, ti_attached), 0);  // misaligned: no grasp
   real_of(c.s, 0, tr_part_yaw) = jaws + 0.03;
@@ -575,7 +576,8 @@ TEST(Skills, PickPlaceYawToGraspAndToPlace) {
   EXPECT_EQ(int_of(a, 0, ti_attached), 1);
   EXPECT_NEAR(real_of(a, 0, tr_grip_yaw), 0.03, 1e-3);
   c.f.observe(o);
-  EXPECT_NEAR(host_rows(o)[base + 8], 0.1, 1e-3);  // target yaw - part yaw
+  EXPECT_NEAR(host_rows(o)[base + 9], std::sin(0.2), 2e-3);  // target yaw - part yaw: 0.1
+  EXPECT_NEAR(host_rows(o)[base + 10], std::cos(0.2), 2e-3);
   // Released 1 mm from the target but turned 0.1 rad > 3 degrees: a yaw miss, no success.
   c.f.step(actions_view(gripper(-1), 1, 7), out);
   a = c.f.save_state();
@@ -596,6 +598,29 @@ TEST(Skills, PickPlaceYawToGraspAndToPlace) {
               2e-3);
   EXPECT_EQ(host_rows(out.episode_misses), (std::vector<double>(kMissCauses, 0.0)));
   EXPECT_EQ(miss_causes(SkillKind::pick_place).size(), 5u);
+
+  // A near miss earns w_near_miss * clamp(2 - shortfall, 0, 1) at the episode's first release
+  // only: the same release step with and without it.
+  real_of(c.s, 0, tr_place_yaw) = jaws + 0.03 + 0.07;  // released 0.07 rad off: 1.34 tolerances
+  c.f.restore_state(c.s);
+  c.f.step(actions_view(gripper(1), 1, 7), out);
+  const FleetState held = c.f.save_state();
+  k.w_near_miss = 2.0;
+  PickPlaceCase near = pick_place_case(k);
+  near.f.restore_state(held);
+  c.f.step(actions_view(gripper(-1), 1, 7), out);
+  StepResult near_out(1, near.f.obs_dim());
+  near.f.step(actions_view(gripper(-1), 1, 7), near_out);
+  const double shortfall = real_of(near.f.save_state(), 0, tr_place_yaw_error) / k.place_yaw_tolerance_rad;
+  EXPECT_GT(shortfall, 1.0);
+  EXPECT_NEAR(host_vector(near_out.reward)[0] - host_vector(out.reward)[0], 2.0 * (2 - shortfall), 1e-9);
+  FleetState again = near.f.save_state();  // regrasp and release the same way: no second award
+  near.f.step(actions_view(gripper(1), 1, 7), near_out);
+  near.f.step(actions_view(gripper(-1), 1, 7), near_out);
+  c.f.restore_state(again);
+  c.f.step(actions_view(gripper(1), 1, 7), out);
+  c.f.step(actions_view(gripper(-1), 1, 7), out);
+  EXPECT_NEAR(host_vector(near_out.reward)[0], host_vector(out.reward)[0], 1e-9);
 }
 
 // A friction grip: a 1 kg part held against gravity needs 9.81 N; a grip of 2 x 0.5 x 5 N
