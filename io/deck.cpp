@@ -1022,7 +1022,7 @@ void read_common(MapReader& m, skills::CommonConfig& c, const dynamics::RobotMod
     if (r.valid()) {
       skills::DynamicsRandomisation& x = c.randomise;
       const skills::DynamicsRandomisation& dx = d.randomise;
-      const RealRange fraction{0.0, false, 1.0, true, false};  // [0, 1)
+      const RealRange fraction{0.0, false, 0.5, false, false};  // [0, 0.5]: the nominal gains stay stable
       x.link_mass = r.real("link_mass", fraction, dx.link_mass).value_or(dx.link_mass);
       x.joint_damping = r.real("joint_damping", fraction, dx.joint_damping).value_or(dx.joint_damping);
       x.joint_friction_nm =
@@ -1433,6 +1433,17 @@ void read_curriculum(MapReader& m, bool in_metres, std::vector<CurriculumStage>&
           stage.real("advance_at", in_metres ? non_negative_number : unit_interval, std::nullopt).value_or(0.0);
     }
     c.hold_iterations = stage.integer("hold_iterations", positive_int, c.hold_iterations).value_or(c.hold_iterations);
+    // Tolerances only tighten, to the skill's own: a target met at looser ones is no target.
+    if (const Node* scale = stage.peek("tolerance_scale")) {
+      if (!stages.empty() && c.tolerance_scale > stages.back().tolerance_scale)
+        stage.error(scale->mark, "tolerance_scale",
+                    "expected at most the previous stage's " + deck_detail::format_real(stages.back().tolerance_scale) +
+                        " (a curriculum tightens), found " + deck_detail::format_real(c.tolerance_scale));
+      else if (last && c.tolerance_scale != 1.0)
+        stage.error(scale->mark, "tolerance_scale",
+                    "expected 1 in the last stage (training ends at the skill's own tolerances), found " +
+                        deck_detail::format_real(c.tolerance_scale));
+    }
     stage.finish(explain_misplaced("training.curriculum"));
     stages.push_back(c);
   }

@@ -64,9 +64,13 @@ struct DeviceModel {
   RigidInertia inertia[kMaxJoints];  // link inertia about the aligned link frame origin
   Real armature[kMaxJoints] = {};
   Real damping[kMaxJoints] = {};
-  // Coulomb friction torque (N m; N for prismatic), regularised by a linear ramp below
-  // kFrictionRamp (step.hpp). Robot files carry none; skills' randomised dynamics set it.
+  // Coulomb friction torque (N m; N for prismatic), regularised by a linear ramp: below a
+  // joint speed of 1 / friction_slope[i] it grows linearly from zero (step.hpp). Inside the
+  // ramp it acts as a damping friction * slope, which an explicit step keeps stable only if
+  // h * friction * slope / M_ii < 2: friction_ramp() picks the slope. Robot files carry
+  // none; skills' randomised dynamics set it.
   Real friction[kMaxJoints] = {};
+  Real friction_slope[kMaxJoints] = {};  // 1/(rad/s) (1/(m/s))
   bool has_friction = false;  // any friction[i] != 0: the step adds its term
   Real lower[kMaxJoints] = {};
   Real upper[kMaxJoints] = {};

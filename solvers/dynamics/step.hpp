@@ -25,8 +25,16 @@ struct StepParams {
   bool gravity_compensation = false;
 };
 
-// Joint speed (rad/s; m/s) below which Coulomb friction ramps linearly to zero.
+// The narrowest Coulomb friction ramp, rad/s (m/s).
 inline constexpr Real kFrictionRamp = 0.01;
+
+// The slope of a joint's friction ramp (DeviceModel::friction_slope): 1 / kFrictionRamp, or
+// less where the ramp's damping friction * slope would make a substep h unstable for a
+// joint of inertia `inertia` (kept to h * friction * slope / inertia <= 1/2).
+KOKKOS_INLINE_FUNCTION Real friction_slope(Real friction, Real inertia, Real h) {
+  const Real stable = inertia / (2 * h * friction);
+  return friction > 0 && stable < 1 / kFrictionRamp ? stable : 1 / kFrictionRamp;
+}
 
 // Total joint force on the chain for state (q, qd) and the control input held over the
 // step: saturated actuator force, minus viscous damping and Coulomb friction, plus limit
@@ -53,7 +61,7 @@ KOKKOS_FORCEINLINE_FUNCTION void applied_forces(const DeviceModel& m, const Step
     t = select(t > e, e, select(t < -e, -e, t));
     t -= m.damping[i] * qd[i];
     if (m.has_friction) {
-      const T ramp = qd[i] * (1 / kFrictionRamp);
+      const T ramp = qd[i] * m.friction_slope[i];
       t -= m.friction[i] * select(ramp > 1.0, T(1.0), select(ramp < -1.0, T(-1.0), ramp));
     }
     if (sp.joint_limits) {

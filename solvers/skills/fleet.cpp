@@ -69,12 +69,15 @@ KernelParams make_params(const SkillConfig& cfg, const DeviceModel& m, std::uint
   p.action_scale = c.action_scale;
   p.q_noise = c.initial_q_noise;
   for (int i = 0; i < n; ++i) p.q_home[i] = c.initial_q.empty() ? 0.0 : c.initial_q[static_cast<std::size_t>(i)];
+  Real mass[kMaxJoints * kMaxJoints] = {};
+  dynamics::crba(m, n, p.q_home, mass);
+  for (int i = 0; i < n; ++i) p.home_inertia[i] = mass[i * n + i];
   p.seed = seed;
   p.gravity = m.gravity;
   const DynamicsRandomisation& r = c.randomise;
-  require(r.link_mass >= 0 && r.link_mass < 1 && r.joint_damping >= 0 && r.joint_damping < 1 && r.actuator_gain >= 0 &&
-              r.actuator_gain < 1,
-          "skills: randomise link_mass, joint_damping and actuator_gain must be in [0, 1)", bad);
+  require(r.link_mass >= 0 && r.link_mass <= 0.5 && r.joint_damping >= 0 && r.joint_damping <= 0.5 &&
+              r.actuator_gain >= 0 && r.actuator_gain <= 0.5,
+          "skills: randomise link_mass, joint_damping and actuator_gain must be in [0, 0.5]", bad);
   require(r.joint_friction_nm >= 0 && r.joint_noise_rad >= 0 && r.joint_velocity_noise_rad_s >= 0 &&
               std::isfinite(r.joint_friction_nm) && std::isfinite(r.joint_noise_rad) &&
               std::isfinite(r.joint_velocity_noise_rad_s),
@@ -297,9 +300,12 @@ void Fleet::restore_state(const FleetState& s) {
     require(finite(s.q) && finite(s.qd) && ti[ti_episode] >= 0 && ti[ti_episode] <= most_episodes &&
                 ti[ti_step] >= 0 && ti[ti_step] <= cfg_.common.episode_steps && ti[ti_streak] >= 0 &&
                 ti[ti_streak] <= cfg_.common.episode_steps && flag(ti[ti_attached]) && flag(ti[ti_grasped]) && flag(ti[ti_dropped]) &&
-                ti[ti_draw_id] >= 0,
+                ti[ti_draw_id] >= 0 && (!auto_reset_ || ti[ti_draw_id] == gid_offset_ + r) &&
+                std::all_of(s.task_real.begin() + static_cast<std::ptrdiff_t>(row * task_real_count),
+                            s.task_real.begin() + static_cast<std::ptrdiff_t>((row + 1) * task_real_count),
+                            [](double x) { return std::isfinite(x); }),
             "skills: the fleet state of robot " + std::to_string(gid_offset_ + r) +
-                " is out of range (non-finite joint state, or counters or flags out of range)",
+                " is out of range (a non-finite joint or task state, counters or flags out of range, or the draws of another robot)",
             ExitCode::bad_checkpoint);
   }
   auto q = Kokkos::create_mirror_view(q_);

@@ -50,6 +50,7 @@ KOKKOS_INLINE_FUNCTION void begin_episode(const DeviceModel& m, const KernelPara
 template <int N>
 KOKKOS_INLINE_FUNCTION void episode_dynamics(const KernelParams& p, const Local& s, DeviceModel& md, StepParams& sq,
                                              Real* gain) {
+  const Real h = sq.dt_s / sq.substeps, lightest = 1 - p.randomise.link_mass;
   const EpisodeDraws d{p.seed, p.stream, static_cast<std::uint64_t>(s.ti[ti_draw_id]),
                        static_cast<std::uint64_t>(s.ti[ti_episode])};
   for (int i = 0; i < N; ++i) {
@@ -61,6 +62,7 @@ KOKKOS_INLINE_FUNCTION void episode_dynamics(const KernelParams& p, const Local&
     in.io = Sym3{mass * in.io.xx, mass * in.io.yy, mass * in.io.zz, mass * in.io.xy, mass * in.io.xz, mass * in.io.yz};
     md.damping[i] *= 1 + p.randomise.joint_damping * (2 * d.uniform(k + 1) - 1);
     md.friction[i] = p.randomise.joint_friction_nm * d.uniform(k + 2);
+    md.friction_slope[i] = dynamics::friction_slope(md.friction[i], lightest * p.home_inertia[i], h);
     gain[i] = 1 + p.randomise.actuator_gain * (2 * d.uniform(k + 3) - 1);
     sq.kp[i] *= gain[i];
     sq.kd[i] *= gain[i];

@@ -35,8 +35,8 @@ enum TaskReal : int {
   tr_fixture_lateral,  // weld: the part's placement error in its fixture, m: the real seam's
   tr_fixture_normal,   //   shift along b0 = n x t0, m: along the normal,
   tr_fixture_yaw,      //   rad: and its turn about the normal at the seam start
-  tr_sensed_lateral,   // weld: the seam sensor's reading of the lateral error, m
-  tr_sensed_standoff,  //   and of the standoff error, m
+  tr_sensed_lateral,   // weld: the seam sensor's lagged lateral error (its reading less the noise), m
+  tr_sensed_standoff,  //   and standoff error, m
   tr_miss_lateral,  // weld: seam length not welded for a lateral error, m
   tr_miss_standoff, //   for a standoff error,
   tr_miss_speed,    //   for a travel speed outside the band,

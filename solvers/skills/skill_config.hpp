@@ -46,10 +46,10 @@ struct Box {
 // step, the joint angles and velocities the policy sees (and the tool pose computed from
 // them) carry Gaussian noise. The gravity compensation uses the nominal model. All zero: off.
 struct DynamicsRandomisation {
-  double link_mass = 0.0;        // -, in [0, 1)
-  double joint_damping = 0.0;    // -, in [0, 1)
+  double link_mass = 0.0;        // -, in [0, 0.5]
+  double joint_damping = 0.0;    // -, in [0, 0.5]
   double joint_friction_nm = 0.0;  // N m (N for prismatic joints), >= 0
-  double actuator_gain = 0.0;    // -, in [0, 1): kp and kd (torque mode: the torque command)
+  double actuator_gain = 0.0;    // -, in [0, 0.5]: kp and kd (torque mode: the torque command)
   double joint_noise_rad = 0.0;  // rad (m), >= 0, standard deviation
   double joint_velocity_noise_rad_s = 0.0;  // rad/s (m/s), >= 0, standard deviation
   bool dynamics() const { return link_mass > 0 || joint_damping > 0 || joint_friction_nm > 0 || actuator_gain > 0; }
@@ -133,9 +133,10 @@ struct WeldConfig {
   double part_offset_m = 0.0;        // m, >= 0
   double part_yaw_rad = 0.0;         // rad, >= 0
   // Seam sensor (a laser line scanner on the torch): with seam_sensor, the policy sees the
-  // seam's lateral and standoff offsets from the torch only through it, each with Gaussian
-  // noise of sensor_noise_m and a first-order lag of time constant sensor_lag_s (draws of
-  // Stream::skill_weld_sensor, keyed by the robot and the step).
+  // seam's lateral and standoff offsets from the torch only through it: each reading is the
+  // true offset through a first-order lag of time constant sensor_lag_s, plus Gaussian noise
+  // of sensor_noise_m drawn for that reading (Stream::skill_weld_sensor, keyed by the robot,
+  // episode and step).
   bool seam_sensor = false;
   double sensor_noise_m = 0.0;       // m, >= 0, standard deviation
   double sensor_lag_s = 0.0;         // s, >= 0 (0: no lag)
@@ -161,7 +162,8 @@ struct PickPlaceConfig {
   double place_tolerance_m = 0.04;  // m, > 0: part-to-target distance for a good release
   double gripper_threshold = 0.0;   // gripper action > threshold: closed, else open
   // Orientation. The part lies at a yaw (about the base z axis) drawn per part, and the place
-  // target has one; both count modulo pi (the jaws close on either pair of faces). With
+  // target has one; both count modulo pi (one pair of grip faces, closed on from either
+  // side). With
   // part_orientation, the gripper grasps only with its jaw axis (`jaw_axis`, tool frame,
   // projected on the base x-y plane) within grasp_yaw_tolerance_rad of the part's yaw, a held
   // part turns with the tool, and a release succeeds only within place_yaw_tolerance_rad of

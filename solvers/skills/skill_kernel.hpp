@@ -56,6 +56,7 @@ struct KernelParams {
   Real dt = 0, action_scale = 0, q_noise = 0;
   Vec3 gravity;  // the model's, m/s^2 (base frame)
   Real q_home[kMaxJoints] = {};
+  Real home_inertia[kMaxJoints] = {};  // mass-matrix diagonal at q_home (friction ramps)
   std::uint64_t seed = 0;
   rng::Stream stream = rng::Stream::skill_reach;
   Vec3 box_a_min, box_a_max;  // reach target | weld start | pick_place part

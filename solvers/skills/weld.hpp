@@ -91,19 +91,20 @@ KOKKOS_INLINE_FUNCTION Vec3 procedure_axis(const KernelParams& p, const Vec3& ta
   return (1 / norm(a)) * a;
 }
 
-// The seam sensor after a step: each reading moves `sensor_gain` of the way to the true
-// error plus Gaussian noise (draws of the robot's draw id, episode and step).
+// The seam sensor's lag after a step: each lagged value moves `sensor_gain` of the way to
+// the true error (a first-order lag of time constant sensor_lag_s).
 KOKKOS_INLINE_FUNCTION void sense(const KernelParams& p, Local& s, Real lateral, Real standoff) {
-  Real noise_lat = 0, noise_so = 0;
-  if (p.sensor_noise > 0) {
-    const auto id = static_cast<std::uint64_t>(s.ti[ti_draw_id]);
-    const std::uint64_t c =
-        (static_cast<std::uint64_t>(s.ti[ti_episode]) << 25) + (static_cast<std::uint64_t>(s.ti[ti_step]) << 1);
-    noise_lat = p.sensor_noise * rng::normal(rng::draw(p.seed, rng::Stream::skill_weld_sensor, id, c));
-    noise_so = p.sensor_noise * rng::normal(rng::draw(p.seed, rng::Stream::skill_weld_sensor, id, c + 1));
-  }
-  s.tr[tr_sensed_lateral] += p.sensor_gain * (lateral + noise_lat - s.tr[tr_sensed_lateral]);
-  s.tr[tr_sensed_standoff] += p.sensor_gain * (standoff + noise_so - s.tr[tr_sensed_standoff]);
+  s.tr[tr_sensed_lateral] += p.sensor_gain * (lateral - s.tr[tr_sensed_lateral]);
+  s.tr[tr_sensed_standoff] += p.sensor_gain * (standoff - s.tr[tr_sensed_standoff]);
+}
+// The sensor's noise on its reading at this step (draws of the robot's draw id, episode and
+// step; channel 0 lateral, 1 standoff), standard deviation sensor_noise_m.
+KOKKOS_INLINE_FUNCTION Real sensor_noise(const KernelParams& p, const Local& s, int channel) {
+  if (p.sensor_noise <= 0) return 0;
+  const std::uint64_t c = (static_cast<std::uint64_t>(s.ti[ti_episode]) << 25) +
+                          (static_cast<std::uint64_t>(s.ti[ti_step]) << 1) + static_cast<std::uint64_t>(channel);
+  return p.sensor_noise *
+         rng::normal(rng::draw(p.seed, rng::Stream::skill_weld_sensor, static_cast<std::uint64_t>(s.ti[ti_draw_id]), c));
 }
 
 // The reference point: where the torch should be after `step` control steps.
@@ -321,7 +322,7 @@ struct Weld {
       dls_ik<N, 6>(m, p, p.ik_iterations, start, procedure_axis(p, w.t0), s.q);
     else
       dls_ik<N, 3>(m, p, p.ik_iterations, start, Vec3{0, 0, 0}, s.q);
-    // The sensor starts settled on the true errors.
+    // The sensor's lag starts settled on the true errors.
     ChainPose pose;
     const WeldErrors e = weld_errors(w, p, tool_position<N>(m, s.q, pose));
     s.tr[tr_along] = e.along;
@@ -337,8 +338,8 @@ struct Weld {
     const Vec3 x = pose.tool_pos;
     const Seam w = known_seam(s, p);
     const WeldErrors e = weld_errors(w, p, x);
-    const Real lat = p.sensor ? s.tr[tr_sensed_lateral] : e.lateral;
-    const Real so = p.sensor ? s.tr[tr_sensed_standoff] : e.standoff;
+    const Real lat = p.sensor ? s.tr[tr_sensed_lateral] + sensor_noise(p, s, 0) : e.lateral;
+    const Real so = p.sensor ? s.tr[tr_sensed_standoff] + sensor_noise(p, s, 1) : e.standoff;
     const Vec3 b = cross(p.normal, e.tangent);
     put(o, e.closest + p.standoff * p.normal - x + (e.lateral - lat) * b + (e.standoff - so) * p.normal);
     put(o + 3, e.tangent);

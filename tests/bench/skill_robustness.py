@@ -6,7 +6,7 @@ randomised range widened by each factor, and prints one line per factor:
   RESULT bench=robustness skill=<s> factor=<f> episodes=<n> success=<x> quality=<q>
          final_error=<m> misses=<cause>:<value>,...
 
-Widened by f: every key of training.common.randomise (the fractions capped at 0.95), and
+Widened by f: every key of training.common.randomise (the fractions capped at 0.5), and
 the task's own ranges: weld part_offset_m, part_yaw_rad, sensor_noise_m, sensor_lag_s;
 pick_place the part mass range (its width about the middle) and the part and target yaw
 ranges (capped at +-pi/2). Factor 1 is the training distribution on unseen parts.
@@ -41,7 +41,7 @@ def widened(training, factor):
     for key, value in randomise.items():
         x = float(value) * factor
         if key in FRACTIONS:
-            x = min(x, 0.95)
+            x = min(x, 0.5)
         sets.append(f"training.common.randomise.{key}={x:.6g}")
     skill = training["skill"]
     task = training.get(skill) or {}

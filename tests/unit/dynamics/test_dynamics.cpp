@@ -198,8 +198,14 @@ TEST(Dynamics, FrictionAndControllerModelInTheAppliedForces) {
   const kd::RobotModel model = kt::random_model(rng, 4, false);
   const kd::DeviceModel m = kd::make_device_model(model);
   kd::DeviceModel rough = m;
-  for (int i = 0; i < 4; ++i) rough.friction[i] = 0.5 + i;
+  for (int i = 0; i < 4; ++i) {
+    rough.friction[i] = 0.5 + i;
+    rough.friction_slope[i] = kd::friction_slope(rough.friction[i], 1e3, 1e-3);  // a heavy joint: 1 / 0.01
+  }
   rough.has_friction = true;
+  EXPECT_DOUBLE_EQ(rough.friction_slope[0], 1 / kd::kFrictionRamp);
+  // A light joint gets a wider ramp: h f slope / I = 1/2.
+  EXPECT_DOUBLE_EQ(kd::friction_slope(0.3, 0.02, 0.005), 0.02 / (2 * 0.005 * 0.3));
   kd::StepParams sp;
   sp.joint_limits = false;
   const double q[4] = {0.1, -0.2, 0.3, 0.4}, control[4] = {1, 2, 3, 4};

@@ -1418,7 +1418,13 @@ TEST(DeckTraining, PrecisionWeldAndCurriculum) {
   EXPECT_EQ(training_errors(weld + "  weld:\n    sensor_lag_s: -1\n"),
             Strings{"deck.yaml:5:19: training.weld.sensor_lag_s: expected a number >= 0, found '-1'"});
   EXPECT_EQ(training_errors(weld + "  common:\n    randomise: {link_mass: 1}\n"),
-            Strings{"deck.yaml:5:28: training.common.randomise.link_mass: expected a number in [0, 1), found '1'"});
+            Strings{"deck.yaml:5:28: training.common.randomise.link_mass: expected a number in [0, 0.5], found '1'"});
+  EXPECT_EQ(training_errors(weld + "  curriculum:\n    - {tolerance_scale: 2, advance_at: 0.5}\n"
+                                   "    - {tolerance_scale: 3, advance_at: 0.5}\n    - {tolerance_scale: 1.5}\n"),
+            (Strings{"deck.yaml:6:25: training.curriculum.1.tolerance_scale: expected at most the previous stage's 2 "
+                     "(a curriculum tightens), found 3",
+                     "deck.yaml:7:25: training.curriculum.2.tolerance_scale: expected 1 in the last stage (training "
+                     "ends at the skill's own tolerances), found 1.5"}));
   EXPECT_EQ(training_errors(weld + "  common:\n    randomise: {joint_friction: 1}\n"),
             Strings{"deck.yaml:5:17: training.common.randomise.joint_friction: unknown key 'joint_friction'; expected "
                     "one of: link_mass, joint_damping, joint_friction_nm, actuator_gain, joint_noise_rad, "

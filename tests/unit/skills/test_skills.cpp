@@ -371,8 +371,18 @@ TEST(Skills, WeldSeamSensorLagNoiseAndPartOffset) {
     EXPECT_LE(std::fabs(real_of(all, r, tr_fixture_lateral)), 0.003);
     EXPECT_LE(std::fabs(real_of(all, r, tr_fixture_yaw)), 0.05);
   }
-  EXPECT_NE(real_of(all, 0, tr_sensed_lateral),
-            real_of(all, 1, tr_sensed_lateral));
+  // The observed readings: the same for the same robots, noisy (not the lagged value).
+  View<Real**> ob_big("test::obs", 4, big.obs_dim()), ob_part("test::obs", 2, part.obs_dim());
+  big.observe(ob_big);
+  part.observe(ob_part);
+  const std::vector<double> rows_big = host_rows(ob_big), rows_part = host_rows(ob_part);
+  const int width = big.obs_dim();
+  EXPECT_EQ(std::vector<double>(rows_big.begin() + 2 * width, rows_big.end()), rows_part);
+  for (int r = 0; r < 4; ++r) {
+    const double reading = rows_big[static_cast<std::size_t>(r * width + k + 9)];
+    EXPECT_NE(reading, real_of(all, r, tr_sensed_lateral)) << r;
+    EXPECT_LT(std::fabs(reading - real_of(all, r, tr_sensed_lateral)), 0.006) << r;  // 6 sigma
+  }
 }
 
 // The start pose of a torch_angles episode meets the procedure's angles.
@@ -439,8 +449,20 @@ TEST(Skills, RandomisedDynamicsPerRobotAndEpisode) {
   EXPECT_EQ(sb.qd, sp.qd);
   EXPECT_NE(sp.q, plain.save_state().q);
 
+  // Friction alone, on an arm held at rest: the joints stay still (a ramp too narrow for
+  // the step would make them chatter at about h f / M_ii, 0.04 rad/s on the wrist).
+  auto fcfg = cfg;
+  fcfg.common.randomise.joint_friction_nm = 0.3;
+  Fleet rough(model, fcfg, 4, 0, 4);
+  for (int t = 0; t < 20; ++t) {
+    StepResult out;
+    rough.step(actions_view(hold, 4, 6), out);
+  }
+  const FleetState still = rough.save_state();
+  for (int r = 0; r < 4; ++r) EXPECT_LT(moved(still, r), 1e-4) << r;
+
   auto bad = cfg;
-  bad.common.randomise.link_mass = 1.0;
+  bad.common.randomise.link_mass = 0.6;
   EXPECT_THROW(Fleet(model, bad, 1, 0, 1), Error);
   bad = cfg;
   bad.common.randomise.joint_friction_nm = -1;
