@@ -69,9 +69,6 @@ KernelParams make_params(const SkillConfig& cfg, const DeviceModel& m, std::uint
   p.action_scale = c.action_scale;
   p.q_noise = c.initial_q_noise;
   for (int i = 0; i < n; ++i) p.q_home[i] = c.initial_q.empty() ? 0.0 : c.initial_q[static_cast<std::size_t>(i)];
-  Real mass[kMaxJoints * kMaxJoints] = {};
-  dynamics::crba(m, n, p.q_home, mass);
-  for (int i = 0; i < n; ++i) p.home_inertia[i] = mass[i * n + i];
   p.seed = seed;
   p.gravity = m.gravity;
   const DynamicsRandomisation& r = c.randomise;
@@ -93,10 +90,11 @@ KernelParams make_params(const SkillConfig& cfg, const DeviceModel& m, std::uint
 }
 
 KernelParams kernel_params(const SkillConfig& cfg, const DeviceModel& m, std::uint64_t seed, int obs_dim, int act_dim,
-                           bool auto_reset, double tolerance_scale) {
+                           bool auto_reset, double tolerance_scale, const Real* home_inertia) {
   KernelParams p = make_params(cfg, m, seed, obs_dim, act_dim);
   p.auto_reset = auto_reset;
   p.tolerance_scale = tolerance_scale;
+  for (int i = 0; i < m.n_joints; ++i) p.home_inertia[i] = home_inertia[i];
   return p;
 }
 
@@ -178,13 +176,15 @@ Fleet::Fleet(const dynamics::RobotModel& model, const SkillConfig& cfg, std::uin
   // Automatic gains from the mass-matrix diagonal at the home configuration.
   require(c.pd_frequency_hz > 0 && c.pd_damping_ratio > 0, "skills: pd_frequency_hz and pd_damping_ratio must be > 0",
           ExitCode::bad_input);
+  // (and the friction ramps of randomised dynamics: KernelParams::home_inertia).
   Real mass[kMaxJoints * kMaxJoints] = {};
   dynamics::crba(model_, n, p.q_home, mass);
+  for (int i = 0; i < n; ++i) home_inertia_[i] = mass[i * n + i];
   const double w = 2 * math::pi * c.pd_frequency_hz;
   double kp_auto[kMaxJoints] = {}, kd_auto[kMaxJoints] = {};
   for (int i = 0; i < n; ++i) {
-    kp_auto[i] = mass[i * n + i] * w * w;
-    kd_auto[i] = 2 * c.pd_damping_ratio * mass[i * n + i] * w;
+    kp_auto[i] = home_inertia_[i] * w * w;
+    kd_auto[i] = 2 * c.pd_damping_ratio * home_inertia_[i] * w;
   }
   fill_gains(c.kp, kp_auto, n, "kp", sp_.kp);
   fill_gains(c.kd, kd_auto, n, "kd", sp_.kd);
@@ -198,7 +198,7 @@ Fleet::Fleet(const dynamics::RobotModel& model, const SkillConfig& cfg, std::uin
 }
 
 void Fleet::reset_all(bool stagger) {
-  const KernelParams p = kernel_params(cfg_, model_, seed_, obs_dim_, act_dim_, auto_reset_, tolerance_scale_);
+  const KernelParams p = kernel_params(cfg_, model_, seed_, obs_dim_, act_dim_, auto_reset_, tolerance_scale_, home_inertia_);
   const StateViews st{q_, qd_, task_real_, task_int_};
   dispatch(model_.n_joints, cfg_.kind, [&](auto dof, auto skill) {
     constexpr int N = decltype(dof)::value;
@@ -212,7 +212,7 @@ void Fleet::observe(View<Real**> obs) const { observe(obs, n_robots_); }
 void Fleet::observe(View<Real**> obs, int rows) const {
   require(rows >= 0 && rows <= n_robots_, "skills: observe of more rows than robots");
   require_shape(obs, rows, obs_dim_, "obs");
-  const KernelParams p = kernel_params(cfg_, model_, seed_, obs_dim_, act_dim_, auto_reset_, tolerance_scale_);
+  const KernelParams p = kernel_params(cfg_, model_, seed_, obs_dim_, act_dim_, auto_reset_, tolerance_scale_, home_inertia_);
   const StateViews st{q_, qd_, task_real_, task_int_};
   dispatch(model_.n_joints, cfg_.kind, [&](auto dof, auto skill) {
     constexpr int N = decltype(dof)::value;
@@ -231,7 +231,7 @@ void Fleet::step(View<const Real**> actions, View<const int*> active, StepResult
           "skills: the active mask has fewer rows than the fleet has robots");
   if (static_cast<int>(out.reward.extent(0)) < n_robots_ || static_cast<int>(out.final_obs.extent(1)) < obs_dim_)
     out = StepResult(n_robots_, obs_dim_);
-  const KernelParams p = kernel_params(cfg_, model_, seed_, obs_dim_, act_dim_, auto_reset_, tolerance_scale_);
+  const KernelParams p = kernel_params(cfg_, model_, seed_, obs_dim_, act_dim_, auto_reset_, tolerance_scale_, home_inertia_);
   const StateViews st{q_, qd_, task_real_, task_int_};
   dispatch(model_.n_joints, cfg_.kind, [&](auto dof, auto skill) {
     constexpr int N = decltype(dof)::value;
@@ -252,7 +252,7 @@ void Fleet::set_tolerance_scale(double scale) {
 void Fleet::start_episodes(View<const std::int64_t**> keys, int count) {
   require(count >= 0 && count <= n_robots_ && static_cast<int>(keys.extent(0)) >= count && keys.extent(1) >= 3,
           "skills: start_episodes needs (count <= robots, 3) keys");
-  const KernelParams p = kernel_params(cfg_, model_, seed_, obs_dim_, act_dim_, auto_reset_, tolerance_scale_);
+  const KernelParams p = kernel_params(cfg_, model_, seed_, obs_dim_, act_dim_, auto_reset_, tolerance_scale_, home_inertia_);
   const StateViews st{q_, qd_, task_real_, task_int_};
   dispatch(model_.n_joints, cfg_.kind, [&](auto dof, auto skill) {
     constexpr int N = decltype(dof)::value;

@@ -140,6 +140,7 @@ class Fleet {
   int obs_dim_ = 0, act_dim_ = 0;
   bool auto_reset_ = true;
   double tolerance_scale_ = 1.0;
+  Real home_inertia_[dynamics::kMaxJoints] = {};  // mass-matrix diagonal at the home configuration
   View<Real**> q_, qd_, task_real_;
   View<std::int64_t**> task_int_;
   View<int*> error_;
