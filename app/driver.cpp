@@ -17,6 +17,7 @@
 #include "app/experiment_run.hpp"
 #include "app/factory_run.hpp"
 #include "app/memory.hpp"
+#include "app/output_dir.hpp"
 #include "app/signals.hpp"
 #include "app/training_run.hpp"
 #include "io/deck.hpp"
@@ -130,19 +131,25 @@ int run_with(MPI_Comm comm, const CliOptions& cli) {
     if (root) std::cout << deck.resolved_yaml << std::endl;
     return 0;
   }
-  if (deck.training.enabled) return run_training(comm, deck, cli);
-  if (experiment.replications > 0) {
-    const TaskDeck task_deck = [&](std::size_t s, std::int64_t r) {
-      io::DeckResult d = io::parse_deck(text, cli.deck, overrides_of(s, r), cache.cached_only());
-      if (!d.errors.empty())
-        throw Error("scenario " + experiment.scenarios[s].name + ", replication " + std::to_string(r) + ": " +
-                        d.errors.front().format(),
-                    ExitCode::bad_input);
-      return std::move(*d.deck);
-    };
-    return run_experiment(comm, deck, task_deck, cli);
-  }
-  return run_factory(comm, deck, cli);
+  const auto run_deck = [&]() -> int {
+    if (deck.training.enabled) return run_training(comm, deck, cli);
+    if (experiment.replications > 0) {
+      const TaskDeck task_deck = [&](std::size_t s, std::int64_t r) {
+        io::DeckResult d = io::parse_deck(text, cli.deck, overrides_of(s, r), cache.cached_only());
+        if (!d.errors.empty())
+          throw Error("scenario " + experiment.scenarios[s].name + ", replication " + std::to_string(r) + ": " +
+                          d.errors.front().format(),
+                      ExitCode::bad_input);
+        return std::move(*d.deck);
+      };
+      return run_experiment(comm, deck, task_deck, cli);
+    }
+    return run_factory(comm, deck, cli);
+  };
+  const int code = run_deck();
+  // After every file is closed: a job script takes this marker as the proof of a whole run.
+  if (code == 0) mark_finished(comm, output_paths(deck.run.output_dir), cli.deck);
+  return code;
 }
 
 }  // namespace

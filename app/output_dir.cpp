@@ -1,7 +1,9 @@
 // Output directory checks and creation.
 #include "app/output_dir.hpp"
 
+#include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <system_error>
 #include <vector>
 
@@ -13,7 +15,8 @@ namespace kollektiv::app {
 namespace fs = std::filesystem;
 
 OutputPaths output_paths(const std::string& dir) {
-  return OutputPaths{dir, (fs::path(dir) / "history.h5").string(), (fs::path(dir) / "checkpoints").string()};
+  const fs::path d(dir);
+  return OutputPaths{dir, (d / "history.h5").string(), (d / "checkpoints").string(), (d / "finished").string()};
 }
 
 namespace {
@@ -72,10 +75,29 @@ void prepare_output_dir(MPI_Comm comm, const OutputPaths& paths, bool restart, b
         fs::create_directories(paths.checkpoints, ec);
         if (ec) problem = "cannot create output directory '" + paths.checkpoints + "': " + ec.message();
       }
+      if (problem.empty()) {
+        fs::remove(paths.finished, ec);
+        if (ec) problem = "cannot remove '" + paths.finished + "': " + ec.message();
+      }
     }
   }
   problem = comm::broadcast(comm, problem);
   if (!problem.empty()) throw Error(problem, ExitCode::bad_input);
+}
+
+void mark_finished(MPI_Comm comm, const OutputPaths& paths, const std::string& deck) {
+  std::string problem;
+  if (comm::rank_of(comm) == 0) {
+    const std::time_t now = std::time(nullptr);
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+    std::ofstream out(paths.finished, std::ios::trunc);
+    out << "finished " << deck << " at " << stamp << '\n';
+    out.close();
+    if (!out) problem = "cannot write '" + paths.finished + "'";
+  }
+  problem = comm::broadcast(comm, problem);
+  if (!problem.empty()) throw Error(problem, ExitCode::failure);
 }
 
 }  // namespace kollektiv::app

@@ -12,6 +12,7 @@ struct OutputPaths {
   std::string dir;
   std::string history;      // DIR/history.h5
   std::string checkpoints;  // DIR/checkpoints
+  std::string finished;     // DIR/finished: written when a run ends with exit 0
 };
 
 OutputPaths output_paths(const std::string& dir);
@@ -19,7 +20,13 @@ OutputPaths output_paths(const std::string& dir);
 // Fresh run: DIR must not exist unless `overwrite`: then history.h5 and the checkpoint
 // files (ckpt_*.h5, latest) are removed, and nothing else; if DIR/checkpoints holds
 // anything else the run is refused and nothing is removed.
-// Restart: DIR may exist. Throws Error(bad_input) on every rank alike.
+// Restart: DIR may exist. Either way a `finished` marker left by an earlier run is removed.
+// Throws Error(bad_input) on every rank alike.
 void prepare_output_dir(MPI_Comm comm, const OutputPaths& paths, bool restart, bool overwrite);
+
+// The run in DIR ended with exit 0: rank 0 writes DIR/finished (one line: the deck and the
+// UTC time). Job scripts trust it over a launcher's exit status, which can be 0 for a job
+// step whose tasks never started (Slurm 22.05's srun after a failed step launch).
+void mark_finished(MPI_Comm comm, const OutputPaths& paths, const std::string& deck);
 
 }  // namespace kollektiv::app

@@ -201,10 +201,12 @@ def case_signal(r):
         out = r.dir("signalled_" + name.replace("/", "_"))
         run_and_signal(r, 2, out, [], "t=", deck=deck)
         check(end_time(out) < deck_end_time(deck), f"{name}: the signal did not stop the run before its end")
+        check(not os.path.exists(os.path.join(out, "finished")), f"{name}: a stopped run wrote its finished marker")
         if name == "factory_basic.yaml":
             # The signal stopped the run at an arbitrary window; continuing must still give
             # exactly the straight run's results.
             r.run(2, out, "--restart", "latest", deck=deck)
+            check(os.path.isfile(os.path.join(out, "finished")), "a run continued to its end wrote no finished marker")
             straight = r.dir("straight")
             r.run(2, straight, deck=deck)
             same_files(os.path.join(straight, "history.h5"), os.path.join(out, "history.h5"),
@@ -218,6 +220,8 @@ def case_signal(r):
     code, stdout, stderr = signal_while_reading_deck(r, deck, out, "--restart", "latest")
     check(code == 4, f"signal during set-up: exit {code}, expected 4\n{stdout[-2000:]}\n{stderr[-2000:]}")
     check("stopped by SIGUSR1" in stdout, f"signal during set-up: no message\n{stdout[-2000:]}")
+    # The first run's marker must not vouch for the stopped continuation.
+    check(not os.path.exists(os.path.join(out, "finished")), "signal during set-up: the earlier finished marker stayed")
     with h5py.File(latest(out), "r") as f:
         stopped_at = float(f.attrs["time_s"])
     check(3600 < stopped_at < 28800, f"signal during set-up: the checkpoint is at t = {stopped_at}")

@@ -44,6 +44,11 @@ SlurmctldPort=$port
 SlurmdPort=$((port + 1))
 SlurmUser=root
 SlurmdUser=root
+# Job scratch (srun --mpi=pmix's per-step directories spmix_appdir_<uid>_<job>.<step>)
+# under the scratch directory: a step killed with the cluster leaves its directory behind,
+# and a stale one in the shared /tmp fails the launch of the next cluster's step with the
+# same job id.
+TmpFS=$d/tmp
 # No mail is sent (silences "MailProg is invalid" when mailutils is absent).
 MailProg=/bin/true
 # Munge through our own munged; cred_expire (min 5 s) also sets how long a requeued
@@ -119,8 +124,8 @@ slurm_start() {
     done <"$d/pids"
   fi
   SLURM_TEST_DIR=$d slurm_owner_pid=$BASHPID
-  rm -rf "$d/state" "$d/spool" "$d/munge" "$d/log"
-  mkdir -m 0755 "$d/state" "$d/spool" "$d/log" "$d/munge"
+  rm -rf "$d/state" "$d/spool" "$d/munge" "$d/log" "$d/tmp"
+  mkdir -m 0755 "$d/state" "$d/spool" "$d/log" "$d/munge" "$d/tmp"
   dd if=/dev/urandom of="$d/munge/munge.key" bs=1024 count=1 status=none
   chmod 0400 "$d/munge/munge.key"
   _slurm_write_conf

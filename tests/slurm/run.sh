@@ -12,6 +12,8 @@
 #               kills it mid-write. Either way the next job continues from the newest valid
 #               checkpoint to the history of an uninterrupted run
 #   array       --array=1-3: one output directory per task, run.seed = task id
+#   launch      a step whose tasks fail to launch (srun exits 0) fails the job: only a run
+#               that wrote OUTPUT/finished completes
 #   mpi         srun's MPI plugin: the default pmix works; KOLLEKTIV_SRUN_MPI=none fails in
 #               MPI_Init as on a site whose default is none
 #   test-only   every jobs/slurm/*.sbatch passes sbatch --test-only (a GPU script with GPU
@@ -114,12 +116,26 @@ expect "KOLLEKTIV_SRUN_MPI=none: no MPI_Init failure in the job output" \
   grep -q "MPI_Init" "$work"/mpi_none/kollektiv-*.out
 expect "KOLLEKTIV_SRUN_MPI=none: job state '$state', expected FAILED" test "$state" = FAILED
 
+# --- A step whose tasks never start: srun (22.05) exits 0, the job must not complete. A
+# directory where pmix creates the step's (as a step killed with its cluster leaves in
+# TmpFS) fails the launch; the job is held until it is there.
+launch=$work/launch_failed
+id=$(KOLLEKTIV_OUTPUT=$launch/out submit "$launch" --hold --ntasks-per-node=2 "$cpu" "$decks/factory_basic.yaml")
+mkdir -p "$work/cluster/tmp/spmix_appdir_$(id -u)_$id.0"
+scontrol release "$id"
+state=$(wait_job "$id" 120)
+expect "failed step launch: job state '$state', expected FAILED" test "$state" = FAILED
+expect "failed step launch: no message that the run did not finish" \
+  grep -q "srun exited 0 but the run left no" "$launch"/kollektiv-*.out
+expect "failed step launch: $launch/out/finished exists" test ! -e "$launch/out/finished"
+
 # --- A time limit shorter than the run: signal, checkpoint, exit 4, requeue, continue.
 t0=$SECONDS
 ref=$work/large_ref/out
 id=$(KOLLEKTIV_OUTPUT=$ref submit "$work/large_ref" --ntasks-per-node=2 "$cpu" "$decks/bench/factory_large.yaml")
 state=$(wait_job "$id" 1800)
 expect "uninterrupted factory_large job: state '$state'" test "$state" = COMPLETED
+expect "uninterrupted factory_large job: no $ref/finished" test -f "$ref/finished"
 t_ref=$((SECONDS - t0))
 t0=$SECONDS
 limited=$work/large_limited/out
@@ -178,6 +194,7 @@ id=$(submit "$work/array" --array=1-3 --ntasks-per-node=1 "$cpu" "$decks/factory
 for task in 1 2 3; do
   state=$(wait_job "${id}_$task" 300)
   expect "array task $task: state '$state'" test "$state" = COMPLETED
+  expect "array task $task: no finished marker" test -f "$work/array/runs/kollektiv-${id}_$task/finished"
 done
 array_check() {
   $python - "$work/array/runs" "$id" <<'EOF'
