@@ -864,7 +864,7 @@ const std::vector<std::pair<std::string, std::vector<std::string>>> training_sec
       "place_tolerance_m", "gripper_threshold", "part_orientation", "jaw_axis", "part_yaw_min_rad", "part_yaw_max_rad",
       "place_yaw_min_rad", "place_yaw_max_rad", "grasp_yaw_tolerance_rad", "place_yaw_tolerance_rad", "grip_force_n",
       "grip_friction", "w_reach", "w_place", "w_hold", "w_grasp", "w_action", "w_success", "w_yaw", "w_drop",
-      "w_near_miss"}},
+      "w_near_miss", "w_time"}},
     {"training.ppo",
      {"policy_hidden", "value_hidden", "gamma", "gae_lambda", "clip", "value_clip", "value_coef", "entropy_coef",
       "max_grad_norm", "learning_rate", "anneal_learning_rate", "anneal_iterations", "epochs", "minibatches",
@@ -1061,7 +1061,7 @@ void read_direction(MapReader& m, const char* key, std::array<double, 3>& into) 
     m.error(node->mark, key, "expected a non-zero vector, found " + format_point({(*v)[0], (*v)[1], (*v)[2]}));
 }
 
-void read_weld(MapReader& m, skills::WeldConfig& c) {
+void read_weld(MapReader& m, skills::WeldConfig& c, const dynamics::RobotModel* robot) {
   const skills::WeldConfig d = c;
   c.seam_kind = static_cast<skills::SeamKind>(
       m.choice("seam_kind", {"line", "arc", "both"}, static_cast<std::size_t>(d.seam_kind))
@@ -1080,7 +1080,15 @@ void read_weld(MapReader& m, skills::WeldConfig& c) {
       m.real("standoff_tolerance_m", positive_number, d.standoff_tolerance_m).value_or(d.standoff_tolerance_m);
   c.start_offset_m = m.real("start_offset_m", non_negative_number, d.start_offset_m).value_or(d.start_offset_m);
   c.ik_iterations = to_int(m.integer("ik_iterations", non_negative_int, d.ik_iterations).value_or(d.ik_iterations));
-  c.torch_angles = m.boolean("torch_angles", d.torch_angles).value_or(d.torch_angles);
+  {
+    const Node* node = m.peek("torch_angles");
+    c.torch_angles = m.boolean("torch_angles", d.torch_angles).value_or(d.torch_angles);
+    // Two angles and the position take five joints; fewer cannot meet the procedure.
+    if (node != nullptr && c.torch_angles && robot != nullptr && robot->joints.size() < 5)
+      m.error(node->mark, "torch_angles",
+              "expected false for an arm of fewer than 5 joints (the torch's work and travel angles and its "
+              "position need 5), but robot '" + robot->name + "' has " + std::to_string(robot->joints.size()));
+  }
   read_direction(m, "torch_axis", c.torch_axis);
   const RealRange tilt{-0.5 * math::pi, true, 0.5 * math::pi, true, false};
   c.work_angle_rad = m.real("work_angle_rad", tilt, d.work_angle_rad).value_or(d.work_angle_rad);
@@ -1132,6 +1140,7 @@ void read_pick_place(MapReader& m, skills::PickPlaceConfig& c) {
   c.w_yaw = m.real("w_yaw", any_number, d.w_yaw).value_or(d.w_yaw);
   c.w_drop = m.real("w_drop", any_number, d.w_drop).value_or(d.w_drop);
   c.w_near_miss = m.real("w_near_miss", any_number, d.w_near_miss).value_or(d.w_near_miss);
+  c.w_time = m.real("w_time", any_number, d.w_time).value_or(d.w_time);
   m.finish(explain_misplaced("training.pick_place"));
 }
 
@@ -1401,7 +1410,7 @@ void read_skill_settings(MapReader& m, const std::optional<std::size_t>& skill, 
     if (settings.valid()) {
       switch (into.kind) {
         case skills::SkillKind::reach: read_reach(settings, into.reach); break;
-        case skills::SkillKind::weld: read_weld(settings, into.weld); break;
+        case skills::SkillKind::weld: read_weld(settings, into.weld, robot); break;
         case skills::SkillKind::pick_place: read_pick_place(settings, into.pick_place); break;
       }
     }

@@ -189,6 +189,7 @@ void add_skill(Fingerprint& f, const skills::SkillConfig& s) {
   f.add(p.w_yaw);
   f.add(p.w_drop);
   f.add(p.w_near_miss);
+  f.add(p.w_time);
   f.add(p.w_reach);
   f.add(p.w_place);
   f.add(p.w_hold);

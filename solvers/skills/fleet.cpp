@@ -121,7 +121,7 @@ SegmentLayout observation_layout(SkillKind kind, int dof) {
       break;
     case SkillKind::pick_place:
       layout.insert(layout.end(), {{"part_offset", 3}, {"place_offset", 3}, {"attached", 1}, {"part_yaw_error", 2},
-                                   {"place_yaw_error", 2}});
+                                   {"place_yaw_error", 2}, {"place_offset_fine", 3}});
       break;
   }
   layout.push_back({"episode_time", 1});

@@ -90,7 +90,7 @@ KOKKOS_INLINE_FUNCTION Outcome pick_place_rules(const KernelParams& p, Local& s,
   }
   const Vec3 part = part_position(s, pose);
   const bool held = s.ti[ti_attached] != 0;
-  o.reward = bonus - p.w_place * norm(place - part) - p.w_action * a2 -
+  o.reward = bonus - p.w_time - p.w_place * norm(place - part) - p.w_action * a2 -
              (held ? 0.0 : p.w_reach * norm(part - x) + p.w_hold);
   if (p.part_orientation)
     o.reward -= p.w_yaw * math::fabs(held ? half_turn(part_yaw(p, s, pose) - s.tr[tr_place_yaw])
@@ -152,6 +152,7 @@ struct PickPlace {
     p.w_yaw = k.w_yaw;
     p.w_drop = k.w_drop;
     p.w_near_miss = k.w_near_miss;
+    p.w_time = k.w_time;
   }
 
   template <int N>
@@ -184,7 +185,11 @@ struct PickPlace {
     o[8] = math::cos(to_part);
     o[9] = math::sin(to_place);
     o[10] = math::cos(to_place);
-    return 11;
+    // The place offset again, as e / (|e| + 5 tol): a direction far away, and near the target
+    // a slope that resolves the deck's tolerance, which is a sliver of place_offset's spread.
+    const Vec3 e = vec(s.tr + tr_goal_x) - part;
+    put(o + 11, (1 / (norm(e) + 5 * p.place_tol)) * e);
+    return 14;
   }
 
   KOKKOS_INLINE_FUNCTION static Outcome rules(const KernelParams& p, Local& s, const ChainPose& pose, Real a2,

@@ -194,6 +194,9 @@ struct PickPlaceConfig {
   double w_near_miss = 0.0;  // reward at an episode's first release outside the tolerances:
                              //   + w * clamp(2 - error / tolerance, 0, 1) (the larger of position
                              //   and yaw): a gradient towards the tolerance that tightens with it
+  double w_time = 0.0;       // reward per step until the success: - w_time; it prices a part held
+                             //   at the target without a release, which the time limit's
+                             //   bootstrapped value otherwise leaves free
 };
 
 struct SkillConfig {

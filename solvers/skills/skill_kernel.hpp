@@ -85,7 +85,7 @@ struct KernelParams {
   bool part_orientation = false;
   Vec3 jaw_axis;
   Real part_yaw_min = 0, part_yaw_max = 0, place_yaw_min = 0, place_yaw_max = 0, grasp_yaw_tol = 0,
-       place_yaw_tol = 0, grip_hold = 0, w_yaw = 0, w_drop = 0, w_near_miss = 0;  // grip_hold: 2 mu F, N (0: never slips)
+       place_yaw_tol = 0, grip_hold = 0, w_yaw = 0, w_drop = 0, w_near_miss = 0, w_time = 0;  // grip_hold: 2 mu F, N (0: never slips)
 };
 
 // One robot's state in registers.

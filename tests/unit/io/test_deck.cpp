@@ -1312,6 +1312,7 @@ std::optional<std::string> test_files(const std::string& path) {
   static const std::map<std::string, std::string> files = {
       {"robots/planar2.yaml", read_file(root + "/inputs/robots/planar2.yaml")},
       {"robots/planar2.urdf", read_file(root + "/inputs/robots/planar2.urdf")},
+      {"robots/ur5.yaml", read_file(root + "/inputs/robots/ur5.yaml")},
       {"robots/bad.yaml", "robot:\n  joints:\n    - mass: -1\n      inertia: [1, 1, 1, 0, 0, 0]\n"},
       {"robots/broken.yaml", "robot:\n  joints: [\n"},
       {"robots/broken.urdf", "<robot name=\"x\"><link name=\"a\"/>"},
@@ -1361,7 +1362,7 @@ TEST(DeckTraining, AutomaticCheckpoints) {
 // The precision keys of weld (torch angles, part placement, seam sensor) and a curriculum:
 // the parse, the resolved deck round trip, and every error.
 TEST(DeckTraining, PrecisionWeldAndCurriculum) {
-  const std::string weld = with(training_minimal, "reach", "weld");
+  const std::string weld = with(with(training_minimal, "reach", "weld"), "planar2", "ur5");
   const std::string deck = weld + R"(  curriculum:
     - {tolerance_scale: 4, advance_at: 0.8, hold_iterations: 5}
     - {tolerance_scale: 2, advance_at: 0.85}
@@ -1410,6 +1411,10 @@ TEST(DeckTraining, PrecisionWeldAndCurriculum) {
   EXPECT_EQ(plain.part_offset_m, 0.0);
   EXPECT_TRUE(training_deck_of(weld).training.curriculum.empty());
 
+  // The torch's angles and position take 5 joints.
+  EXPECT_EQ(training_errors(with(weld, "ur5", "planar2") + "  weld:\n    torch_angles: true\n"),
+            Strings{"deck.yaml:5:19: training.weld.torch_angles: expected false for an arm of fewer than 5 joints "
+                    "(the torch's work and travel angles and its position need 5), but robot 'planar2' has 2"});
   EXPECT_EQ(training_errors(weld + "  weld:\n    torch_axis: [0, 0, 0]\n"),
             Strings{"deck.yaml:5:17: training.weld.torch_axis: expected a non-zero vector, found [0, 0, 0]"});
   EXPECT_EQ(training_errors(weld + "  weld:\n    travel_angle_rad: 1.6\n"),
@@ -1460,6 +1465,7 @@ TEST(DeckTraining, PrecisionPickPlace) {
     w_yaw: 0.3
     w_drop: 7
     w_near_miss: 4
+    w_time: 0.25
 )");
   const skills::PickPlaceConfig& k = d.training.skill.pick_place;
   EXPECT_TRUE(k.part_orientation);
@@ -1475,9 +1481,11 @@ TEST(DeckTraining, PrecisionPickPlace) {
   EXPECT_EQ(k.w_yaw, 0.3);
   EXPECT_EQ(k.w_drop, 7.0);
   EXPECT_EQ(k.w_near_miss, 4.0);
+  EXPECT_EQ(k.w_time, 0.25);
   const skills::PickPlaceConfig again = training_deck_of(d.resolved_yaml).training.skill.pick_place;
   EXPECT_EQ(again.jaw_axis, k.jaw_axis);
   EXPECT_EQ(again.w_near_miss, 4.0);
+  EXPECT_EQ(again.w_time, 0.25);
   EXPECT_EQ(again.grip_force_n, 20.0);
   const skills::PickPlaceConfig plain = training_deck_of(pick).training.skill.pick_place;
   EXPECT_FALSE(plain.part_orientation);
@@ -1669,7 +1677,7 @@ training:
     standoff_tolerance_m: 0.03
     start_offset_m: 0
     ik_iterations: 0
-    torch_angles: true
+    torch_angles: false
     torch_axis: [1, 0, 0]
     work_angle_rad: 0.1
     travel_angle_rad: -0.2
@@ -1801,7 +1809,7 @@ TEST(TrainingDeck, EveryKeyIsRead) {
   EXPECT_EQ(rz.actuator_gain, 0.4);
   EXPECT_EQ(rz.joint_noise_rad, 0.001);
   EXPECT_EQ(rz.joint_velocity_noise_rad_s, 0.01);
-  EXPECT_TRUE(w.torch_angles);
+  EXPECT_FALSE(w.torch_angles);  // the planar arm cannot hold the angles: see PrecisionWeldAndCurriculum
   EXPECT_EQ(w.torch_axis, (std::array<double, 3>{1, 0, 0}));
   EXPECT_EQ(w.work_angle_rad, 0.1);
   EXPECT_EQ(w.travel_angle_rad, -0.2);

@@ -61,7 +61,7 @@ TEST(Skills, DimensionsPerSkill) {
   EXPECT_EQ(Fleet(planar, config_for("planar2", SkillKind::reach), 1, 0, 2).obs_dim(), 3 * 2 + 3 + 3 + 1);
   EXPECT_EQ(Fleet(ur5, config_for("ur5", SkillKind::weld), 1, 0, 2).obs_dim(), 3 * 6 + 3 + 14 + 1);
   Fleet pick(ur5, config_for("ur5", SkillKind::pick_place), 1, 0, 2);
-  EXPECT_EQ(pick.obs_dim(), 3 * 6 + 3 + 11 + 1);
+  EXPECT_EQ(pick.obs_dim(), 3 * 6 + 3 + 14 + 1);
   EXPECT_EQ(pick.act_dim(), 7);
 }
 
@@ -589,6 +589,10 @@ TEST(Skills, PickPlaceYawToGraspAndToPlace) {
   const int base = 3 * 6 + 3;
   EXPECT_NEAR(host_rows(o)[base + 7], std::sin(0.6), 2e-3);  // part yaw - jaw yaw e = 0.3 (mod pi): sin 2e
   EXPECT_NEAR(host_rows(o)[base + 8], std::cos(0.6), 2e-3);
+  // The fine place offset e / (|e| + 5 tol): e = 1 mm up, 5 tol = 10 mm.
+  EXPECT_NEAR(host_rows(o)[base + 11], 0.0, 1e-12);
+  EXPECT_NEAR(host_rows(o)[base + 12], 0.0, 1e-12);
+  EXPECT_NEAR(host_rows(o)[base + 13], 0.001 / 0.011, 1e-9);
   c.f.step(actions_view(gripper(1), 1, 7), out);
   EXPECT_EQ(int_of(c.f.save_state(), 0, ti_attached), 0);  // misaligned: no grasp
   real_of(c.s, 0, tr_part_yaw) = jaws + 0.03;
@@ -643,6 +647,22 @@ TEST(Skills, PickPlaceYawToGraspAndToPlace) {
   c.f.step(actions_view(gripper(1), 1, 7), out);
   c.f.step(actions_view(gripper(-1), 1, 7), out);
   EXPECT_NEAR(host_vector(near_out.reward)[0], host_vector(out.reward)[0], 1e-9);
+
+  // w_time costs every step until the success, that one included: a step held and a
+  // successful release, with and without it.
+  real_of(c.s, 0, tr_place_yaw) = jaws + 0.03;
+  k.w_near_miss = 0;
+  k.w_time = 0.3;
+  PickPlaceCase timed = pick_place_case(k);
+  StepResult timed_out(1, timed.f.obs_dim());
+  c.f.restore_state(c.s);
+  timed.f.restore_state(c.s);
+  for (const double g : {1.0, -1.0}) {
+    c.f.step(actions_view(gripper(g), 1, 7), out);
+    timed.f.step(actions_view(gripper(g), 1, 7), timed_out);
+    EXPECT_NEAR(host_vector(timed_out.reward)[0] - host_vector(out.reward)[0], -0.3, 1e-9) << g;
+  }
+  EXPECT_EQ(host_vector(timed_out.episode_success)[0], 1);
 }
 
 // A friction grip: a 1 kg part held against gravity needs 9.81 N; a grip of 2 x 0.5 x 5 N

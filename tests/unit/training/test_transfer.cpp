@@ -53,7 +53,7 @@ learning::TransferSource source_of(SkillKind kind, int dof, std::vector<int> hid
 TEST(Segments, LayoutsMatchTheFleetAndReadBack) {
   for (SkillKind kind : {SkillKind::reach, SkillKind::weld, SkillKind::pick_place}) {
     const SegmentLayout obs = skills::observation_layout(kind, 6);
-    EXPECT_EQ(layout_width(obs), 3 * 6 + 3 + (kind == SkillKind::reach ? 3 : kind == SkillKind::weld ? 14 : 11) + 1);
+    EXPECT_EQ(layout_width(obs), 3 * 6 + 3 + (kind == SkillKind::reach ? 3 : 14) + 1);
     EXPECT_EQ(obs.front(), (Segment{"joint_angles", 12}));
     EXPECT_EQ(obs.back(), (Segment{"episode_time", 1}));
     EXPECT_EQ(parse_layout(layout_text(obs)), obs);
