@@ -2059,7 +2059,8 @@ TEST(TrainingDeck, ResolvedDeckRoundTrips) {
 TEST(TrainingDeck, ShippedTrainingDecksParseAndRoundTrip) {
   const std::string root = KOLLEKTIV_SOURCE_DIR;
   std::map<std::string, Deck> decks;
-  for (const char* name : {"train_reach", "train_reach_ur5", "train_weld", "train_pick_place", "train_smoke"}) {
+  for (const char* name : {"train_reach", "train_reach_ur5", "train_weld", "train_pick_place", "train_smoke",
+                           "train_weld_precision", "train_weld_precision_smoke", "train_pick_place_precision"}) {
     SCOPED_TRACE(name);
     const std::string path = root + "/inputs/" + name + ".yaml";
     const DeckResult r = parse_deck(read_file(path), path);  // robots read from disk
