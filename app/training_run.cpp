@@ -620,6 +620,9 @@ class TrainingRun final : public Workload {
         l.last.success = reader.attribute_double(s->attribute("last_success"));
         l.last.quality = reader.attribute_double(s->attribute("last_quality"));
         l.last.final_error = reader.attribute_double(s->attribute("last_final_error"));
+        const std::vector<std::string> causes = skills::miss_causes(s->cfg->skill.kind);
+        for (std::size_t c = 0; c < causes.size(); ++c)
+          l.last.misses[c] = reader.attribute_double(s->attribute("last_miss_" + causes[c]));
         if (l.last.episodes < 0) throw Error("checkpoint " + reader.file() + ": negative counters", ExitCode::bad_checkpoint);
         if (!s->cfg->curriculum.empty()) {  // the fingerprint holds the curriculum: the attributes are there
           l.stage = reader.attribute_int(s->attribute("curriculum_stage"));
@@ -732,6 +735,9 @@ class TrainingRun final : public Workload {
       writer.attribute(s.attribute("last_success"), s.last_finished.success);
       writer.attribute(s.attribute("last_quality"), s.last_finished.quality);
       writer.attribute(s.attribute("last_final_error"), s.last_finished.final_error);
+      const std::vector<std::string> causes = skills::miss_causes(s.cfg->skill.kind);
+      for (std::size_t c = 0; c < causes.size(); ++c)
+        writer.attribute(s.attribute("last_miss_" + causes[c]), s.last_finished.misses[c]);
       if (!s.cfg->curriculum.empty()) {
         writer.attribute(s.attribute("curriculum_stage"), static_cast<std::int64_t>(s.stage));
         writer.attribute(s.attribute("curriculum_streak"), s.stage_streak);

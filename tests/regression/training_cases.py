@@ -507,6 +507,7 @@ def case_transfer(r, margin):
 def case_curriculum(r):
     ref = r.dir("np1")
     p = r.run(1, ref)
+    straight_stdout = p.stdout
     check("curriculum: stage 2 of 3 (tolerances x2)" in p.stdout and "curriculum: stage 3 of 3" in p.stdout,
           f"stage changes not reported:\n{p.stdout[-2000:]}")
     check("missed (fraction of the seam length" in p.stdout, "no breakdown of the misses at the end")
@@ -533,6 +534,12 @@ def case_curriculum(r):
         check("restarted from" in p.stdout, "restart does not say where it restarted from")
         same_files(history(ref), history(out), f"history after restart {first}->{second} ranks at {at} of {total}")
         same_files(latest(ref), latest(out), f"final checkpoint after restart {first}->{second} ranks")
+    # Continued at its end already, the run prints the misses of its last iteration from the
+    # checkpoint, as the straight run did.
+    p_end = r.run(2, out, "--restart", "latest")
+    missed = lambda text: [line for line in text.splitlines() if line.startswith("missed (")]
+    check(missed(p_end.stdout) and missed(p_end.stdout) == missed(straight_stdout),
+          f"misses after a restart at the end:\n{missed(p_end.stdout)}\nstraight:\n{missed(straight_stdout)}")
     out = r.dir("changed")
     r.run(2, out, "--set", "training.iterations=3", "--set", f"training.ppo.anneal_iterations={total}")
     p = r.run(2, out, "--restart", "latest", "--set", "training.curriculum.1.tolerance_scale=3", expect=2)
