@@ -54,16 +54,18 @@ KOKKOS_INLINE_FUNCTION void episode_dynamics(const KernelParams& p, const Local&
   const EpisodeDraws d{p.seed, p.stream, static_cast<std::uint64_t>(s.ti[ti_draw_id]),
                        static_cast<std::uint64_t>(s.ti[ti_episode])};
   for (int i = 0; i < N; ++i) {
-    const int k = kDynamicsDraw + 4 * i;
-    const Real mass = 1 + p.randomise.link_mass * (2 * d.uniform(k) - 1);
+    // Draws kDynamicsDraw + 4 i .. + 3: two Philox blocks, each computed once (this runs at
+    // every step: nothing of the episode's plant is stored).
+    const rng::Philox4x32 first = d.block(kDynamicsDraw / 2 + 2 * i), second = d.block(kDynamicsDraw / 2 + 2 * i + 1);
+    const Real mass = 1 + p.randomise.link_mass * (2 * rng::uniform0(first) - 1);
     RigidInertia& in = md.inertia[i];
     in.m *= mass;
     in.h = mass * in.h;
     in.io = Sym3{mass * in.io.xx, mass * in.io.yy, mass * in.io.zz, mass * in.io.xy, mass * in.io.xz, mass * in.io.yz};
-    md.damping[i] *= 1 + p.randomise.joint_damping * (2 * d.uniform(k + 1) - 1);
-    md.friction[i] = p.randomise.joint_friction_nm * d.uniform(k + 2);
+    md.damping[i] *= 1 + p.randomise.joint_damping * (2 * rng::uniform1(first) - 1);
+    md.friction[i] = p.randomise.joint_friction_nm * rng::uniform0(second);
     md.friction_slope[i] = dynamics::friction_slope(md.friction[i], lightest * p.home_inertia[i], h);
-    gain[i] = 1 + p.randomise.actuator_gain * (2 * d.uniform(k + 3) - 1);
+    gain[i] = 1 + p.randomise.actuator_gain * (2 * rng::uniform1(second) - 1);
     sq.kp[i] *= gain[i];
     sq.kd[i] *= gain[i];
   }

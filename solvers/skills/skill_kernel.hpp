@@ -114,8 +114,12 @@ struct EpisodeDraws {
   rng::Stream stream;
   std::uint64_t gid;
   std::uint64_t episode;
+  // Philox block b of the episode: draws 2b (uniform0) and 2b + 1 (uniform1).
+  KOKKOS_INLINE_FUNCTION rng::Philox4x32 block(int b) const {
+    return rng::draw(seed, stream, gid, episode * kDrawsPerEpisode + static_cast<std::uint64_t>(b));
+  }
   KOKKOS_INLINE_FUNCTION Real uniform(int k) const {
-    const rng::Philox4x32 r = rng::draw(seed, stream, gid, episode * kDrawsPerEpisode + static_cast<std::uint64_t>(k / 2));
+    const rng::Philox4x32 r = block(k / 2);
     return k % 2 == 0 ? rng::uniform0(r) : rng::uniform1(r);
   }
 };
