@@ -95,6 +95,7 @@ class FactoryRun final : public Workload {
     prepare_output_dir(comm_, paths_, cli_.restart.has_value(), cli_.overwrite);
     if (cli_.restart) {
       restart(*cli_.restart);
+      clear_finished(comm_, paths_);
       history_ = io::History::resume(comm_, paths_.history, rows_, deck_.text, deck_.resolved_yaml);
     } else {
       history_ = io::History::create(comm_, paths_.history, deck_.text, deck_.resolved_yaml);

@@ -75,7 +75,7 @@ void prepare_output_dir(MPI_Comm comm, const OutputPaths& paths, bool restart, b
         fs::create_directories(paths.checkpoints, ec);
         if (ec) problem = "cannot create output directory '" + paths.checkpoints + "': " + ec.message();
       }
-      if (problem.empty()) {
+      if (problem.empty() && !restart) {
         fs::remove(paths.finished, ec);
         if (ec) problem = "cannot remove '" + paths.finished + "': " + ec.message();
       }
@@ -83,6 +83,17 @@ void prepare_output_dir(MPI_Comm comm, const OutputPaths& paths, bool restart, b
   }
   problem = comm::broadcast(comm, problem);
   if (!problem.empty()) throw Error(problem, ExitCode::bad_input);
+}
+
+void clear_finished(MPI_Comm comm, const OutputPaths& paths) {
+  std::string problem;
+  if (comm::rank_of(comm) == 0) {
+    std::error_code ec;
+    fs::remove(paths.finished, ec);
+    if (ec) problem = "cannot remove '" + paths.finished + "': " + ec.message();
+  }
+  problem = comm::broadcast(comm, problem);
+  if (!problem.empty()) throw Error(problem, ExitCode::failure);
 }
 
 void mark_finished(MPI_Comm comm, const OutputPaths& paths, const std::string& deck) {

@@ -17,12 +17,16 @@ struct OutputPaths {
 
 OutputPaths output_paths(const std::string& dir);
 
-// Fresh run: DIR must not exist unless `overwrite`: then history.h5 and the checkpoint
-// files (ckpt_*.h5, latest) are removed, and nothing else; if DIR/checkpoints holds
-// anything else the run is refused and nothing is removed.
-// Restart: DIR may exist. Either way a `finished` marker left by an earlier run is removed.
+// Fresh run: DIR must not exist unless `overwrite`: then history.h5, the checkpoint files
+// (ckpt_*.h5, latest) and `finished` are removed, and nothing else; if DIR/checkpoints
+// holds anything else the run is refused and nothing is removed.
+// Restart: DIR may exist; `finished` stays until the checkpoint is accepted (clear_finished).
 // Throws Error(bad_input) on every rank alike.
 void prepare_output_dir(MPI_Comm comm, const OutputPaths& paths, bool restart, bool overwrite);
+
+// Removes DIR/finished (rank 0): a restart calls it once its checkpoint is accepted, so that
+// a refused restart leaves a finished run's marker alone. Throws Error(failure) on every rank.
+void clear_finished(MPI_Comm comm, const OutputPaths& paths);
 
 // The run in DIR ended with exit 0: rank 0 writes DIR/finished (one line: the deck and the
 // UTC time). Job scripts trust it over a launcher's exit status, which can be 0 for a job

@@ -48,7 +48,7 @@ std::vector<std::string> miss_causes(SkillKind kind);
 // order above): joint_angles (2 dof), joint_velocities, tool_position; reach: goal_offset;
 // weld: seam_offset, seam_tangent, goal_offset (the reference point), lateral_error,
 // standoff_error, progress, work_angle_error, travel_angle_error; pick_place: part_offset,
-// place_offset, attached, part_yaw_error, place_yaw_error; then
+// place_offset, attached, part_yaw_error, place_yaw_error, place_offset_fine; then
 // episode_time. Actions: joints (dof), and for pick_place gripper (1). A segment of the
 // same name means the same quantity in every skill (what a transferred policy relies on).
 SegmentLayout observation_layout(SkillKind kind, int dof);

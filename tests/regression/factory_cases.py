@@ -217,6 +217,10 @@ def case_signal(r):
     deck = os.path.join(INPUTS, "factory_basic.yaml")
     out = r.dir("early")
     r.run(1, out, "--set", "run.end_time_s=3600", deck=deck)
+    check(os.path.isfile(os.path.join(out, "finished")), "a run to its end wrote no finished marker")
+    # A restart refused before it runs (another seed) leaves the finished run's marker alone.
+    p = r.run(1, out, "--restart", "latest", "--set", "run.seed=2", deck=deck, expect=2)
+    check(os.path.isfile(os.path.join(out, "finished")), f"a refused restart removed the finished marker\n{p.stderr}")
     code, stdout, stderr = signal_while_reading_deck(r, deck, out, "--restart", "latest")
     check(code == 4, f"signal during set-up: exit {code}, expected 4\n{stdout[-2000:]}\n{stderr[-2000:]}")
     check("stopped by SIGUSR1" in stdout, f"signal during set-up: no message\n{stdout[-2000:]}")

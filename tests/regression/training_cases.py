@@ -508,6 +508,7 @@ def case_curriculum(r):
     ref = r.dir("np1")
     p = r.run(1, ref)
     straight_stdout = p.stdout
+    check(os.path.isfile(os.path.join(ref, "finished")), "a training run to its end wrote no finished marker")
     check("curriculum: stage 2 of 3 (tolerances x2)" in p.stdout and "curriculum: stage 3 of 3" in p.stdout,
           f"stage changes not reported:\n{p.stdout[-2000:]}")
     check("missed (fraction of the seam length" in p.stdout, "no breakdown of the misses at the end")

@@ -128,6 +128,7 @@ expect "failed step launch: job state '$state', expected FAILED" test "$state" =
 expect "failed step launch: no message that the run did not finish" \
   grep -q "srun exited 0 but the run left no" "$launch"/kollektiv-*.out
 expect "failed step launch: $launch/out/finished exists" test ! -e "$launch/out/finished"
+expect "failed step launch: the node is not idle after it ($(sinfo -h -N -o %t))" test "$(sinfo -h -N -o %t)" = idle
 
 # --- A time limit shorter than the run: signal, checkpoint, exit 4, requeue, continue.
 t0=$SECONDS
