@@ -58,57 +58,57 @@ std::string clear_our_files(const OutputPaths& paths) {
   return std::string();
 }
 
+// Removes DIR/finished if there. Returns the problem, or "".
+std::string remove_marker(const OutputPaths& paths) {
+  std::error_code ec;
+  fs::remove(paths.finished, ec);
+  return ec ? "cannot remove '" + paths.finished + "': " + ec.message() : std::string();
+}
+
+// Runs `act` on rank 0 alone (it returns the problem, or ""); every rank throws
+// Error(code) if there was one.
+template <class Act>
+void on_root(MPI_Comm comm, ExitCode code, const Act& act) {
+  std::string problem;
+  if (comm::rank_of(comm) == 0) problem = act();
+  problem = comm::broadcast(comm, problem);
+  if (!problem.empty()) throw Error(problem, code);
+}
+
 }  // namespace
 
 void prepare_output_dir(MPI_Comm comm, const OutputPaths& paths, bool restart, bool overwrite) {
-  std::string problem;
-  if (comm::rank_of(comm) == 0) {
+  on_root(comm, ExitCode::bad_input, [&] {
     std::error_code ec;
     const bool exists = fs::exists(paths.dir, ec);
-    if (exists && !restart && !overwrite) {
-      problem = "output directory '" + paths.dir +
-                "' already exists; continue it with --restart latest, replace its results with "
-                "--overwrite, or choose another with --output";
-    } else {
-      if (exists && overwrite && !restart) problem = clear_our_files(paths);
-      if (problem.empty()) {
-        fs::create_directories(paths.checkpoints, ec);
-        if (ec) problem = "cannot create output directory '" + paths.checkpoints + "': " + ec.message();
-      }
-      if (problem.empty() && !restart) {
-        fs::remove(paths.finished, ec);
-        if (ec) problem = "cannot remove '" + paths.finished + "': " + ec.message();
-      }
+    if (exists && !restart && !overwrite)
+      return "output directory '" + paths.dir +
+             "' already exists; continue it with --restart latest, replace its results with "
+             "--overwrite, or choose another with --output";
+    if (exists && overwrite && !restart) {
+      const std::string problem = clear_our_files(paths);
+      if (!problem.empty()) return problem;
     }
-  }
-  problem = comm::broadcast(comm, problem);
-  if (!problem.empty()) throw Error(problem, ExitCode::bad_input);
+    fs::create_directories(paths.checkpoints, ec);
+    if (ec) return "cannot create output directory '" + paths.checkpoints + "': " + ec.message();
+    return restart ? std::string() : remove_marker(paths);
+  });
 }
 
 void clear_finished(MPI_Comm comm, const OutputPaths& paths) {
-  std::string problem;
-  if (comm::rank_of(comm) == 0) {
-    std::error_code ec;
-    fs::remove(paths.finished, ec);
-    if (ec) problem = "cannot remove '" + paths.finished + "': " + ec.message();
-  }
-  problem = comm::broadcast(comm, problem);
-  if (!problem.empty()) throw Error(problem, ExitCode::failure);
+  on_root(comm, ExitCode::failure, [&] { return remove_marker(paths); });
 }
 
 void mark_finished(MPI_Comm comm, const OutputPaths& paths, const std::string& deck) {
-  std::string problem;
-  if (comm::rank_of(comm) == 0) {
+  on_root(comm, ExitCode::failure, [&] {
     const std::time_t now = std::time(nullptr);
     char stamp[32];
     std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
     std::ofstream out(paths.finished, std::ios::trunc);
     out << "finished " << deck << " at " << stamp << '\n';
     out.close();
-    if (!out) problem = "cannot write '" + paths.finished + "'";
-  }
-  problem = comm::broadcast(comm, problem);
-  if (!problem.empty()) throw Error(problem, ExitCode::failure);
+    return out ? std::string() : "cannot write '" + paths.finished + "'";
+  });
 }
 
 }  // namespace kollektiv::app
