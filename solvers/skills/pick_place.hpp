@@ -176,7 +176,8 @@ struct PickPlace {
                                             const ChainPose& pose, Real* o) {
     const Vec3 part = part_position(s, pose);
     put(o, part - pose.tool_pos);
-    put(o + 3, vec(s.tr + tr_goal_x) - part);
+    const Vec3 e = vec(s.tr + tr_goal_x) - part;  // the place offset
+    put(o + 3, e);
     o[6] = static_cast<Real>(s.ti[ti_attached]);
     // Yaw errors modulo pi as (sin 2e, cos 2e): continuous where e wraps at +-pi/2.
     const Real yaw = part_yaw(p, s, pose);
@@ -187,7 +188,6 @@ struct PickPlace {
     o[10] = math::cos(to_place);
     // The place offset again, as e / (|e| + 5 tol): a direction far away, and near the target
     // a slope that resolves the deck's tolerance, which is a sliver of place_offset's spread.
-    const Vec3 e = vec(s.tr + tr_goal_x) - part;
     put(o + 11, (1 / (norm(e) + 5 * p.place_tol)) * e);
     return 14;
   }
