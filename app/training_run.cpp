@@ -622,9 +622,8 @@ class TrainingRun final : public Workload {
         l.last.quality = reader.attribute_double(s->attribute("last_quality"));
         l.last.final_error = reader.attribute_double(s->attribute("last_final_error"));
         const std::vector<std::string> causes = skills::miss_causes(s->cfg->skill.kind);
-        for (std::size_t c = 0; c < causes.size(); ++c)  // absent in checkpoints before them: not printed
-          if (reader.has_attribute(s->attribute("last_miss_" + causes[c])))
-            l.last.misses[c] = reader.attribute_double(s->attribute("last_miss_" + causes[c]));
+        for (std::size_t c = 0; c < causes.size(); ++c)
+          l.last.misses[c] = reader.attribute_double(s->attribute("last_miss_" + causes[c]));
         if (l.last.episodes < 0) throw Error("checkpoint " + reader.file() + ": negative counters", ExitCode::bad_checkpoint);
         if (!s->cfg->curriculum.empty()) {  // the fingerprint holds the curriculum: the attributes are there
           l.stage = reader.attribute_int(s->attribute("curriculum_stage"));
