@@ -30,6 +30,10 @@ constexpr std::int32_t kind_credit = 1;  // a freed place of the sender's buffer
 constexpr std::int32_t kind_call = 2;
 constexpr std::int32_t kind_robots = 3;
 constexpr std::int32_t kind_robots_back = 4;
+// Between ranks only: the bound of a sender's next send (time_s; part_id: the sender's gid),
+// after every window, and, once, a sender announcing itself to a receiver (time_s: the delay).
+constexpr std::int32_t kind_bound = 5;
+constexpr std::int32_t kind_sender = 6;
 // How many active stations ahead of the current one the window loop prefetches the station,
 // and (once that has arrived) the heads of its FIFOs.
 constexpr std::size_t prefetch_stations = 8;
@@ -70,6 +74,20 @@ enum Event : int {
 double exponential(std::uint64_t seed, rng::Stream stream, std::int64_t id, std::int64_t counter, double mean) {
   const auto r = rng::draw(seed, stream, static_cast<std::uint64_t>(id), static_cast<std::uint64_t>(counter));
   return -mean * std::log(rng::uniform0(r));
+}
+
+// Appends a message to an outbox field by field. A message built whole and copied in was
+// stored in narrow pieces and read back at once with wide loads, a stalled store forwarding
+// at every send (an eighth of the event loop's time on a serial line).
+inline void post(std::vector<comm::PartMessage>& outbox, std::int64_t dest_gid, std::int32_t kind, std::int32_t port,
+                 double time_s, std::int64_t part_id, double entry_time_s) {
+  comm::PartMessage& m = outbox.emplace_back();
+  m.dest_gid = dest_gid;
+  m.kind = kind;
+  m.reserved = port;
+  m.time_s = time_s;
+  m.part_id = part_id;
+  m.entry_time_s = entry_time_s;
 }
 }  // namespace
 
@@ -265,11 +283,10 @@ struct alignas(64) Station {
   std::int32_t service_server = 0;
   std::int32_t servers = 1;
   std::int32_t busy = 0, blocked = 0;  // servers busy (in service or preempted), blocked
-  // What a delivery's send horizon reads (earliest_send_s), in the first three lines.
+  // What a delivery's earliest send reads (earliest_send_s, one rank), in the first three lines.
   bool down = false;
   bool off_shift = false;          // outside the calendar's working time
   bool routed = false;             // ports in `ins` and `outs` (configuration)
-  double send_delay_s = inf;       // the shortest delay of what it sends (+inf: it sends nothing)
 
   // Configuration.
   bool first = false, last = false;
@@ -475,8 +492,6 @@ struct alignas(64) Station {
     }
     return t;
   }
-  // No message from this station arrives anywhere before this time (see earliest_send_s).
-  double send_horizon_s() const { return earliest_send_s() + send_delay_s; }
   // Sum over the parts in the line held here (in the FIFO: on the conveyor into this
   // station or in its buffer; in service or held) of T - entry time.
   double in_line_s(double T) const {
@@ -663,7 +678,7 @@ struct StationRunner {
     const PartSlot p = in.fifo[in.head++];
     --in.arrived;
     if (credit && in.capacity > 0)
-      s.outbox.push_back(comm::PartMessage{in.from, kind_credit, in.from_port, t + in.credit_delay_s, -1, 0.0});
+      post(s.outbox, in.from, kind_credit, in.from_port, t + in.credit_delay_s, -1, 0.0);
     return p;
   }
   // The route of a good part leaving server j, or -1 if it is decided when it can leave.
@@ -711,7 +726,7 @@ struct StationRunner {
       return;
     }
     if (o.capacity > 0) --o.credits;
-    s.outbox.push_back(comm::PartMessage{o.to, kind_part, o.to_port, t + o.delay_s, id, entry_time});
+    post(s.outbox, o.to, kind_part, o.to_port, t + o.delay_s, id, entry_time);
   }
   // Held parts leave at free places, the lowest server first (one waiting for a full route
   // does not hold up one whose route is free).
@@ -766,7 +781,7 @@ struct StationRunner {
         if (p.free < c.need) break;
         ++p.waiting_head;
         robots_out(p, t, c.need);
-        s.outbox.push_back(comm::PartMessage{c.gid, kind_robots, 0, t + c.travel_s, -1, 0.0});
+        post(s.outbox, c.gid, kind_robots, 0, t + c.travel_s, -1, 0.0);
       }
   }
   // A borrowing station calls a team for every service it could start but for robots (idle
@@ -781,7 +796,7 @@ struct StationRunner {
     }
     const std::int64_t startable = std::min<std::int64_t>(s.idle(), parts);
     for (std::int64_t k = b.here + b.asked(); k < startable; ++k) {
-      s.outbox.push_back(comm::PartMessage{b.home, kind_call, b.slot, t + b.call_s, b.client, 0.0});
+      post(s.outbox, b.home, kind_call, b.slot, t + b.call_s, b.client, 0.0);
       b.asks.push_back(t);
     }
   }
@@ -843,7 +858,7 @@ struct StationRunner {
     ServerRoute& r = rt.server_routes[static_cast<std::size_t>(j)];
     if (rt.borrows) {  // the service's team goes home
       const Borrow& b = rt.borrow;
-      s.outbox.push_back(comm::PartMessage{b.home, kind_robots_back, b.slot, t + b.travel_s, b.client, 0.0});
+      post(s.outbox, b.home, kind_robots_back, b.slot, t + b.travel_s, b.client, 0.0);
     }
     if (v.good && v.rework && v.reworks < s.cold->max_rework) {
       ++s.cold->reworked;
@@ -946,7 +961,7 @@ struct StationRunner {
       while (!halted && s.blocked > 0 && (!s.downstream_limited || s.credits > 0)) {
         Server& v = first_server(s, phase_blocked);
         if (s.downstream_limited) --s.credits;
-        s.outbox.push_back(comm::PartMessage{s.gid + 1, kind_part, 0, t + s.conveyor_s, v.part_id, v.entry_time});
+        post(s.outbox, s.gid + 1, kind_part, 0, t + s.conveyor_s, v.part_id, v.entry_time);
         leave_station(s, t);
         v.phase = phase_idle;
         --s.blocked;
@@ -963,7 +978,7 @@ struct StationRunner {
         const std::int64_t reworks = s.reworks_parts ? s.take_reworks(p.id) : 0;
         const bool comes_back = o.good && o.rework && reworks < s.cold->max_rework;
         if (s.upstream_limited && !comes_back)
-          s.outbox.push_back(comm::PartMessage{s.gid - 1, kind_credit, 0, t + s.upstream_conveyor_s, -1, 0.0});
+          post(s.outbox, s.gid - 1, kind_credit, 0, t + s.upstream_conveyor_s, -1, 0.0);
         begin_service(s, first_server(s, phase_idle), p, type, o, reworks, t);
       }
       if (s.source_waiting && (s.own_capacity == 0 || s.parts_arrived < s.own_capacity)) {
@@ -1535,7 +1550,6 @@ Factory::Factory(const FactoryModelConfig& config, std::uint64_t seed, MPI_Comm 
       s.credits = next.buffer_capacity;
     }
     if (!s.first) s.upstream_conveyor_s = index_.place(g - 1).config->conveyor_time_s;
-    s.send_delay_s = std::min(s.conveyor_s, s.upstream_limited ? s.upstream_conveyor_s : inf);
     s.cell = c.cell.enabled;
     has_cells_ = has_cells_ || s.cell;
     if (distribution_model_ != nullptr) s.process = &distribution_model_->params(g);
@@ -1585,7 +1599,87 @@ Factory::Factory(const FactoryModelConfig& config, std::uint64_t seed, MPI_Comm 
   }
   exchange_ = std::make_unique<comm::PartExchange>(comm_, decomposition, neighbours);
   line_partials_ = std::make_unique<comm::SpanPartials>(comm_, decomposition, head_begin, tail_begin, tail_end);
+  build_senders();
+  span_s_ = lookahead_s_;
   refresh_next_events();
+}
+
+void Factory::build_senders() {
+  // Who sends to whom (StationRunner's sends): a chain station sends its parts to the next
+  // station and, into its own limited buffer, credits back to the previous one; a routed
+  // station sends parts along its routes (not the sink), credits back on its limited inputs,
+  // robots to its pools' clients, and calls and robots going home to the pool it borrows from.
+  // Senders on other ranks announce themselves to their receivers once, here; their bounds
+  // then come with every window's exchange (sender_bound_s_ after the local stations').
+  const std::size_t n = stations_.size();
+  std::vector<std::vector<Sender>> into(n);
+  const auto add_sender = [&](std::size_t to, std::int32_t sender, double delay_s) {
+    for (Sender& e : into[to])
+      if (e.station == sender) {
+        e.delay_s = std::min(e.delay_s, delay_s);
+        return;
+      }
+    into[to].push_back(Sender{sender, delay_s});
+  };
+  remote_receivers_.clear();
+  std::vector<comm::PartMessage> announcements;
+  const auto add = [&](std::int64_t from, std::int64_t to, double delay_s) {
+    if (to < 0) return;
+    const auto sender = static_cast<std::int32_t>(from - local_.begin);
+    if (local_.contains(to)) {
+      add_sender(static_cast<std::size_t>(to - local_.begin), sender, delay_s);
+    } else {
+      remote_receivers_.push_back(RemoteReceiver{sender, to});
+      post(announcements, to, kind_sender, 0, delay_s, from, 0.0);
+    }
+  };
+  for (const Station& s : stations_) {
+    if (!s.routed) {
+      if (!s.last) add(s.gid, s.gid + 1, s.conveyor_s);
+      if (s.upstream_limited) add(s.gid, s.gid - 1, s.upstream_conveyor_s);
+      continue;
+    }
+    const detail::Routing& rt = *s.cold->rt;
+    for (const detail::OutPort& out : rt.outs) add(s.gid, out.to, out.delay_s);
+    for (const detail::InPort& in : rt.ins)
+      if (in.capacity > 0) add(s.gid, in.from, in.credit_delay_s);
+    for (const detail::Pool& p : rt.pools)
+      for (const detail::PoolClient& c : p.clients) add(s.gid, c.gid, c.travel_s);
+    if (rt.borrows) add(s.gid, rt.borrow.home, std::min(rt.borrow.call_s, rt.borrow.travel_s));
+  }
+  remote_senders_.clear();
+  if (!exchange_->alone()) {
+    const std::vector<comm::PartMessage> received = exchange_->exchange(announcements, false, inf);
+    for (const comm::PartMessage& m : received) remote_senders_.push_back(m.part_id);
+    std::sort(remote_senders_.begin(), remote_senders_.end());
+    remote_senders_.erase(std::unique(remote_senders_.begin(), remote_senders_.end()), remote_senders_.end());
+    for (const comm::PartMessage& m : received)
+      add_sender(static_cast<std::size_t>(m.dest_gid - local_.begin), remote_slot(m.part_id), m.time_s);
+  }
+  // The previous and the next station are the stencil's (most stations have no others);
+  // the rest, in compressed rows of the stations that have them.
+  from_previous_s_.assign(n, inf);
+  from_next_s_.assign(n, inf);
+  other_station_.clear();
+  other_begin_.assign(1, 0);
+  other_senders_.clear();
+  for (std::size_t i = 0; i < n; ++i) {
+    bool others = false;
+    for (const Sender& e : into[i]) {
+      if (static_cast<std::size_t>(e.station) + 1 == i) {
+        from_previous_s_[i] = e.delay_s;
+      } else if (static_cast<std::size_t>(e.station) == i + 1) {
+        from_next_s_[i] = e.delay_s;
+      } else {
+        other_senders_.push_back(e);
+        others = true;
+      }
+    }
+    if (others) {
+      other_station_.push_back(static_cast<std::int32_t>(i));
+      other_begin_.push_back(other_senders_.size());
+    }
+  }
 }
 
 void Factory::build_ports(Station& s, const ModelIndex::Place& here) {
@@ -1653,12 +1747,6 @@ void Factory::build_ports(Station& s, const ModelIndex::Place& here) {
     s.cold->type_sink.assign(static_cast<std::size_t>(type_count_), 0);
     s.cold->type_lead_s.assign(static_cast<std::size_t>(type_count_), 0.0);
   }
-  // What it sends soonest: a part on a route, or a credit back on an input.
-  s.send_delay_s = inf;
-  for (const detail::OutPort& out : rt.outs)
-    if (out.to >= 0) s.send_delay_s = std::min(s.send_delay_s, out.delay_s);
-  for (const detail::InPort& in : rt.ins)
-    if (in.capacity > 0 && in.from >= 0) s.send_delay_s = std::min(s.send_delay_s, in.credit_delay_s);
   // Pools kept here, and the pool it borrows from: calls, robots sent and robots going home.
   for (const std::int64_t pool : pools) {
     const PoolConfig& pc = index_.pool_config(pool);
@@ -1672,7 +1760,6 @@ void Factory::build_ports(Station& s, const ModelIndex::Place& here) {
       client.gid = gid;
       client.travel_s = borrower.robots_from.travel_time_s;
       client.need = borrower.robots_per_service();
-      s.send_delay_s = std::min(s.send_delay_s, client.travel_s);
     }
   }
   if (c.robots_from.enabled) {
@@ -1694,7 +1781,6 @@ void Factory::build_ports(Station& s, const ModelIndex::Place& here) {
             "factory: station " + index_.station_name(s.gid) + " needs " + std::to_string(b.need) +
                 " robots per service from pool '" + index_.pool_config(from.pool).name + "' of " +
                 std::to_string(b.pool_robots));
-    s.send_delay_s = std::min({s.send_delay_s, b.call_s, b.travel_s});
   }
   s.last = false;
   s.downstream_limited = false;
@@ -1710,13 +1796,17 @@ void Factory::refresh_next_events() {
   routed_.resize(stations_.size());
   for (std::size_t i = 0; i < stations_.size(); ++i) routed_[i] = stations_[i].routed ? 1 : 0;
   next_event_s_.resize(stations_.size());
-  send_horizon_s_.resize(stations_.size());
-  earliest_arrival_s_ = inf;
-  for (std::size_t i = 0; i < stations_.size(); ++i) {
-    next_event_s_[i] = stations_[i].next_event_time();
-    send_horizon_s_[i] = stations_[i].send_horizon_s();
-    earliest_arrival_s_ = std::min(earliest_arrival_s_, send_horizon_s_[i]);
-  }
+  for (std::size_t i = 0; i < stations_.size(); ++i) next_event_s_[i] = stations_[i].next_event_time();
+  const std::size_t n = stations_.size();
+  earliest_send_s_.resize(n);
+  for (std::size_t i = 0; i < n; ++i) earliest_send_s_[i] = stations_[i].earliest_send_s();
+  // Every station has processed its events before time_s_ (on every rank), so it sends
+  // nothing earlier.
+  reached_s_.assign(n, time_s_);
+  next_send_bound_s_.assign(n, time_s_);
+  sender_bound_s_.assign(n + 2 + remote_senders_.size(), time_s_);
+  sender_bound_s_[0] = sender_bound_s_[n + 1] = 0.0;  // the stencil's ends, read with infinite delays only
+  arrival_s_.resize(n);
   active_.resize(stations_.size());
   active_count_ = 0;
 }
@@ -1740,38 +1830,33 @@ void for_stations(const char* label, std::int64_t count, const F& f) {
 
 }  // namespace
 
-void Factory::run_window(double window_end_s) {
-  // Only stations with an event before the window end have anything to do: a branch-free
-  // scan of the dense next-event times lists them in station order.
-  const double* next = next_event_s_.data();
+template <class Limit>
+void Factory::run_window(const Limit& limit) {
+  // set_limits listed the stations with an event before their limit, in station order.
   std::int32_t* active = active_.data();
-  std::size_t n = 0;
-  for (std::size_t i = 0; i < next_event_s_.size(); ++i) {
-    active[n] = static_cast<std::int32_t>(i);
-    n += next[i] < window_end_s ? 1 : 0;
-  }
-  active_count_ = n;
+  const std::size_t n = active_count_;
   const auto count = static_cast<std::int64_t>(n);
   const detail::StationRunner runner{seed_, process_model_.get(), distribution_model_};
   Station* stations = stations_.data();
   double* next_out = next_event_s_.data();
-  double* horizon_out = send_horizon_s_.data();
+  double* send_out = earliest_send_s_.data();
   // Stations are independent within a window: each touches only itself, its outbox, its
-  // next-event time and its send horizon.
+  // next-event time and its earliest send.
   const auto run_one = [=](std::int64_t k) {
     if (k + static_cast<std::int64_t>(prefetch_stations) < count) stations[active[k + prefetch_stations]].prefetch(false);
     if (k + static_cast<std::int64_t>(prefetch_fifos) < count) stations[active[k + prefetch_fifos]].prefetch(true);
     const std::int32_t i = active[k];
-    next_out[i] = runner.run(stations[i], window_end_s);
-    horizon_out[i] = stations[i].send_horizon_s();
+    next_out[i] = runner.run(stations[i], limit(static_cast<std::size_t>(i)));
+    send_out[i] = stations[i].earliest_send_s();
   };
   for_stations("factory::window", count, run_one);
-  resolve_cells(window_end_s);
+  resolve_cells(limit);
 }
 
 // Cells that paused before a service start get their outcomes in one batch per pass, in
 // station order, and run on; a station pauses at most once per service, so this ends.
-void Factory::resolve_cells(double window_end_s) {
+template <class Limit>
+void Factory::resolve_cells(const Limit& limit) {
   if (!has_cells_) return;
   const detail::StationRunner runner{seed_, process_model_.get(), distribution_model_};
   for (;;) {
@@ -1797,12 +1882,12 @@ void Factory::resolve_cells(double window_end_s) {
     }
     Station* stations = stations_.data();
     double* next_out = next_event_s_.data();
-    double* horizon_out = send_horizon_s_.data();
+    double* send_out = earliest_send_s_.data();
     const std::int32_t* paused = paused_.data();
     for_stations("factory::resume_cells", static_cast<std::int64_t>(paused_.size()), [=](std::int64_t k) {
       const std::int32_t i = paused[k];
-      next_out[i] = runner.run(stations[i], window_end_s);
-      horizon_out[i] = stations[i].send_horizon_s();
+      next_out[i] = runner.run(stations[i], limit(static_cast<std::size_t>(i)));
+      send_out[i] = stations[i].earliest_send_s();
     });
   }
 }
@@ -1820,26 +1905,33 @@ __attribute__((noinline)) void deliver_robots(detail::Routing& rt, const comm::P
 }
 }  // namespace
 
-double Factory::deliver(bool agree) {
-  const auto push = [this](const comm::PartMessage& m) {
-    const auto i = static_cast<std::size_t>(m.dest_gid - local_.begin);
-    Station& d = stations_[i];
-    // A routed station's FIFOs are its ports' (the dense flags keep the station's other
-    // cache lines out of this loop).
-    const bool routed = routed_[i] != 0;
-    const auto port = static_cast<std::size_t>(m.reserved);
-    if (m.kind == kind_part) {
-      (routed ? d.cold->rt->ins[port].fifo : d.parts_in).push_back(detail::PartSlot{m.time_s, m.part_id, m.entry_time_s});
-    } else if (m.kind == kind_credit) {
-      (routed ? d.cold->rt->outs[port].credits_in : d.credits_in).push_back(m.time_s);
-    } else {
-      deliver_robots(*d.cold->rt, m);
-    }
-    // FIFOs are in non-decreasing time order, so this is exact, not just a lower bound.
-    next_event_s_[i] = std::min(next_event_s_[i], m.time_s);
-    send_horizon_s_[i] = d.send_horizon_s();
-  };
+std::int32_t Factory::remote_slot(std::int64_t gid) const {
+  const auto at = std::lower_bound(remote_senders_.begin(), remote_senders_.end(), gid) - remote_senders_.begin();
+  return static_cast<std::int32_t>(stations_.size() + 1 + static_cast<std::size_t>(at));
+}
+
+void Factory::receive(const comm::PartMessage& m) {
+  const auto i = static_cast<std::size_t>(m.dest_gid - local_.begin);
+  Station& d = stations_[i];
+  // A routed station's FIFOs are its ports' (the dense flags keep the station's other cache
+  // lines out of the delivery loop).
+  const bool routed = routed_[i] != 0;
+  const auto port = static_cast<std::size_t>(m.reserved);
+  if (m.kind == kind_part) {
+    (routed ? d.cold->rt->ins[port].fifo : d.parts_in).push_back(detail::PartSlot{m.time_s, m.part_id, m.entry_time_s});
+  } else if (m.kind == kind_credit) {
+    (routed ? d.cold->rt->outs[port].credits_in : d.credits_in).push_back(m.time_s);
+  } else {
+    deliver_robots(*d.cold->rt, m);
+  }
+  // FIFOs are in non-decreasing time order, so this is exact, not just a lower bound.
+  next_event_s_[i] = std::min(next_event_s_[i], m.time_s);
+  earliest_send_s_[i] = d.earliest_send_s();
+}
+
+std::size_t Factory::deliver_local() {
   remote_out_.clear();
+  std::size_t delivered = 0;
   // Only the stations that ran have outbox entries. Each FIFO has one sender, so delivering
   // in station order keeps every FIFO in send order.
   for (std::size_t k = 0; k < active_count_; ++k) {
@@ -1865,68 +1957,131 @@ double Factory::deliver(bool agree) {
     }
     Station& s = stations_[static_cast<std::size_t>(active_[k])];
     for (const comm::PartMessage& m : s.outbox) {
-      if (local_.contains(m.dest_gid)) push(m);
-      else remote_out_.push_back(m);
+      if (local_.contains(m.dest_gid)) {
+        receive(m);
+        ++delivered;
+      } else {
+        remote_out_.push_back(m);
+      }
     }
     s.outbox.clear();
   }
   active_count_ = 0;
-  if (exchange_->alone()) return next_event_and_horizon();
-  const double local_next = !agree || next_event_s_.empty()
-                                ? inf
-                                : *std::min_element(next_event_s_.begin(), next_event_s_.end());
-  for (const comm::PartMessage& m : exchange_->exchange(remote_out_, agree, local_next)) push(m);
+  return delivered;
+}
+
+double Factory::exchange(bool agree, double local_front_s) {
+  // The senders' bounds for the next window on the ranks they send to (sender_bound_s_ now
+  // holds max(x_j, T_j): what they send after this window comes no earlier).
+  const double* bound = sender_bound_s_.data() + 1;
+  for (const RemoteReceiver& r : remote_receivers_)
+    post(remote_out_, r.gid, kind_bound, 0, bound[r.sender], stations_[static_cast<std::size_t>(r.sender)].gid, 0.0);
+  for (const comm::PartMessage& m : exchange_->exchange(remote_out_, agree, local_front_s)) {
+    if (m.kind == kind_bound) {
+      double& b = sender_bound_s_[1 + static_cast<std::size_t>(remote_slot(m.part_id))];
+      b = std::max(b, m.time_s);
+    } else {
+      receive(m);
+    }
+  }
   return agree ? exchange_->next_s() : -inf;
 }
 
-double Factory::next_event_and_horizon() {
-  // Nothing leaves the rank, so there is nothing to exchange: one pass over the dense times.
-  double next = inf;
-  earliest_arrival_s_ = inf;
-  for (std::size_t i = 0; i < next_event_s_.size(); ++i) {
-    next = std::min(next, next_event_s_[i]);
-    earliest_arrival_s_ = std::min(earliest_arrival_s_, send_horizon_s_[i]);
+Factory::Limits Factory::set_limits(double t_end_s) {
+  const std::size_t n = reached_s_.size();
+  // The senders' bounds as the last window left them (sender_bound_s_[j + 1]: x_j, raised to
+  // the time T_j reached): a Jacobi step, so that each pass is a stencil over dense arrays.
+  const double* sender = sender_bound_s_.data() + 1;
+  const double* previous = sender_bound_s_.data();  // previous[i]: station i - 1's
+  const double* following = sender_bound_s_.data() + 2;
+  const double* from_previous = from_previous_s_.data();
+  const double* from_next = from_next_s_.data();
+  const double* next = next_event_s_.data();
+  double* arrival = arrival_s_.data();
+  double soonest = inf;
+  for (std::size_t i = 0; i < n; ++i) {
+    arrival[i] = std::min(previous[i] + from_previous[i], following[i] + from_next[i]);
+    soonest = std::min(soonest, next[i]);
   }
-  return next;
-}
-
-double Factory::window_end_after(double start_s) const {
-  // One lookahead is always safe: every message takes at least that long. On one rank the
-  // stations' send horizons tell more: no message sent in the window arrives before the
-  // earliest of them, so the window may run up to it (several ranks would have to agree on
-  // it at every window). The max only guards the lookahead rule.
-  const double one_lookahead = start_s + lookahead_s_;
-  if (!exchange_->alone()) return one_lookahead;
-  return std::max(one_lookahead, earliest_arrival_s_);
+  for (std::size_t r = 0; r < other_station_.size(); ++r) {
+    const auto i = static_cast<std::size_t>(other_station_[r]);
+    for (std::size_t k = other_begin_[r]; k < other_begin_[r + 1]; ++k)
+      arrival[i] = std::min(arrival[i], sender[other_senders_[k].station] + other_senders_[k].delay_s);
+  }
+  // Nothing happens before the earliest pending event: a window reaches at most a span past it.
+  const double cap = std::min(t_end_s, std::max(time_s_, soonest) + span_s_);
+  double* bound = next_send_bound_s_.data();
+  double* reached = reached_s_.data();
+  double* sender_out = sender_bound_s_.data() + 1;
+  const double* earliest = earliest_send_s_.data();
+  std::int32_t* active = active_.data();
+  double least = inf;
+  std::size_t count = 0;
+  bool capped = false;
+  for (std::size_t i = 0; i < n; ++i) {
+    // x_i >= max(T_i, min(E_i, A_i)) as of now, before it runs.
+    bound[i] = std::max(bound[i], std::max(reached[i], std::min(earliest[i], arrival[i])));
+    // A_i never falls (the bounds only grow), so the limit is below T_i only where the cap
+    // fell under it (a shorter span): the station then waits.
+    const double limit = std::min(arrival[i], std::max(reached[i], cap));
+    capped = capped || (limit == cap && cap < t_end_s);
+    reached[i] = limit;
+    sender_out[i] = std::max(bound[i], limit);  // what the next window reads
+    least = std::min(least, limit);
+    active[count] = static_cast<std::int32_t>(i);
+    count += next[i] < limit ? 1 : 0;
+  }
+  active_count_ = count;
+  return Limits{least, capped};
 }
 
 double Factory::advance(double t_end_s, const std::function<bool()>& stop_requested) {
-  // After a window's delivery nothing is pending anywhere before the global next-event time,
-  // so the next window may start there: idle stretches cost one window, not one per
-  // lookahead. Results do not depend on where windows start (see the header), so this
-  // changes speed only. Agreeing on that time synchronises the ranks, which busy decks (whose
-  // ranks may otherwise run their windows independently) pay for and never gain from, so
-  // several ranks agree at every window end only while agreements find idle time (a whole
-  // lookahead or more), and back off to every 2nd, 4th, ... up to every max_agree_every-th
-  // window while they find none.
-  // The schedule depends on agreed times and window counts only, so every rank runs the same
-  // windows; an idle stretch costs at most max_agree_every windows before it is skipped.
+  // About this many messages per window: enough work to hide the window's passes over the
+  // dense arrays, few enough to keep the FIFOs in cache. The span adapts to it, doubling
+  // while the cap held a station back and windows carry fewer, halving (never below one
+  // lookahead) while they carry more; results do not depend on it.
+  const double window_messages = std::max(4096.0, 16.0 * static_cast<double>(stations_.size()));
+  const bool alone = exchange_->alone();
+  // Several ranks agree on the least time reached (the factory's time) now and then: after
+  // the first window, then as often as the progress between the last two agreements says
+  // the end is near, at least every max_agree_every-th window. Agreed values and window
+  // counts only decide it, so every rank runs the same windows.
   constexpr std::int64_t max_agree_every = 64;
+  std::int64_t to_agreement = 0, since_agreement = 0;
+  bool stopping = false;
   while (time_s_ < t_end_s) {
-    const double window_end = std::min(window_end_after(time_s_), t_end_s);
-    require(window_end > time_s_, "factory: window does not advance (lookahead below time resolution)");
-    run_window(window_end);
-    const bool agree = exchange_->alone() || windows_to_agreement_ == 0;
-    const double next = deliver(agree);
-    if (agree) {
-      // Idle time worth the agreement: at least one whole window skipped.
-      agree_every_ = next >= window_end + lookahead_s_ ? 1 : std::min(2 * agree_every_, max_agree_every);
-      windows_to_agreement_ = agree_every_ - 1;
+    const Limits limits = set_limits(t_end_s);
+    if (alone) require(limits.least > time_s_, "factory: window does not advance (lookahead below time resolution)");
+    run_window([this](std::size_t i) { return reached_s_[i]; });
+    const auto messages = static_cast<double>(deliver_local());
+    const double front = std::min(limits.least, t_end_s);
+    ++since_agreement;
+    if (alone) {
+      time_s_ = front;
     } else {
-      --windows_to_agreement_;
+      const bool agree = to_agreement == 0;
+      const double agreed = exchange(agree, front);
+      if (agree) {
+        require(agreed > time_s_, "factory: window does not advance (lookahead below time resolution)");
+        const double per_window = (agreed - time_s_) / static_cast<double>(since_agreement);
+        time_s_ = std::min(agreed, t_end_s);
+        const double windows_left = std::ceil((t_end_s - time_s_) / per_window);
+        to_agreement = stopping ? 0 : static_cast<std::int64_t>(std::clamp(windows_left, 1.0, double(max_agree_every))) - 1;
+        since_agreement = 0;
+      } else {
+        --to_agreement;
+      }
     }
-    time_s_ = std::min(std::max(window_end, next), t_end_s);
-    if (stop_requested && stop_requested()) break;
+    if (limits.capped && messages < 0.5 * window_messages) span_s_ *= 2.0;
+    else if (messages > 2.0 * window_messages) span_s_ = std::max(0.5 * span_s_, lookahead_s_);
+    if (!stopping && stop_requested && stop_requested()) {
+      // Stop where the stations ahead are: the others catch up first (several ranks agree
+      // on that time, and then at every window).
+      stopping = true;
+      const double ahead = reached_s_.empty() ? time_s_ : *std::max_element(reached_s_.begin(), reached_s_.end());
+      t_end_s = alone ? ahead : comm::allreduce_max(comm_, ahead);
+      to_agreement = 0;
+    }
   }
   return time_s_;
 }

@@ -121,20 +121,30 @@
 // upstream station and credits from the one downstream station, each in non-decreasing
 // time order (in send order).
 //
-// Time stepping: conservative windows [t, t + w) with w = min(L, t_end - t); on one rank
-// w = min(max(L, H - t), t_end - t) with H the earliest arrival of anything a station may
-// send next: a station sends only when it makes progress, which must first wait for its
-// pending repair end, service end, credit or part (whichever its state needs), so H = min
-// over stations of that time + the station's shortest outgoing delay (>= t + L). Every local
-// station processes all its events with time < window end independently (messages go to
-// its outbox); at the window end the outboxes are delivered, local ones directly, remote
-// ones through comm::PartExchange (plan built once), which, at some window ends, also agrees
-// on the global next-event time E; the next window then starts at max(window end, E),
-// skipping idle time on any rank count. Every message has time >= its sending event + L >=
-// window end (on one rank: >= H >= window end), so it is in the receiver's FIFO before it
-// is due: the result is exactly that of a sequential simulation for any rank count and any
-// window splitting. Windows cost O(stations with an event before the window end) plus a
-// scan of a dense array of next-event times (on one rank, and of send horizons).
+// Time stepping: conservative windows with a limit per station (Chandy-Misra-Bryant bounds,
+// computed for a whole rank at once). Station j has processed all its events before T_j,
+// and, until an input arrives, sends nothing before E_j (its pending repair end, service end,
+// credit or part, whichever its state waits for: a station sends only when it makes
+// progress). Its next send is thus at x_j >= max(T_j, min(E_j, A_j)), with A_j the earliest
+// arrival of anything sent to it: A_i = min over the stations j that send to i of
+// x_j + delay(j -> i). A window computes every local A_i from the bounds the last window
+// left (a Jacobi step: the line's neighbours as a stencil over dense arrays, other senders
+// in a short list; bounds only grow, an old bound stays true), runs every station i
+// independently to L_i = min(A_i, cap) (its events with time < L_i; messages go to its
+// outbox), then delivers: local messages directly, remote ones through comm::PartExchange
+// (plan built once), which also carries each boundary sender's new bound max(x_j, L_j) to
+// the ranks it sends to (senders on other ranks announce themselves to their receivers once,
+// at construction). Every message arrives at or after its receiver's limit, so it is in the
+// receiver's FIFO before it is due: the result is exactly that of a sequential simulation
+// for any rank count and any window splitting. Each L_i >= T_min + L (the lookahead): a
+// window never does less than one of one lookahead; on a feed-forward line a station runs
+// up to where its feeder was a window before, and idle stretches cost no windows (E_j is
+// far). The cap (the rank's earliest pending event plus a span adapted to about
+// `window_messages` messages per window) bounds the FIFOs. The least T_j over all ranks is
+// the factory's time; several ranks agree on it now and then (one 8-byte allreduce, as
+// often as the progress between agreements says the end is near, at least every 64th
+// window), and advance() ends when it reaches t_end. Windows cost O(stations with an event
+// before their limit) plus two passes over dense per-station arrays.
 //
 // KPI accumulation. Each station's events are processed in the same order whatever the rank
 // count and window splitting, so per-station plain double sums updated AT EVENTS ONLY have
@@ -208,9 +218,10 @@ class Factory {
   double lookahead_s() const { return lookahead_s_; }
 
   // Collective. Advances to t_end_s in windows. After every window (the same windows on all
-  // ranks when there are several) it calls stop_requested(), if set: the caller's check,
-  // which may be collective and must return the same on every rank; if it returns true,
-  // advance returns at that window boundary. Returns the time reached.
+  // ranks) it calls stop_requested(), if set: the caller's check, which may be collective and
+  // must return the same on every rank; if it returns true, advance returns once every
+  // station has reached the latest time any station had reached (a few more windows).
+  // Returns the time reached.
   double advance(double t_end_s, const std::function<bool()>& stop_requested = {});
 
   std::int64_t station_count() const { return station_count_; }
@@ -247,17 +258,31 @@ class Factory {
 
  private:
   void build_ports(detail::Station& s, const ModelIndex::Place& here);  // routed models
-  void refresh_next_events();  // next_event_s_ and send_horizon_s_ from the stations' state
+  void refresh_next_events();  // next_event_s_ (and on one rank the bounds) from the stations' state
+  void build_senders();        // the senders of every local station (collective: remote ones announce themselves)
+  std::int32_t remote_slot(std::int64_t gid) const;  // a remote sender's index in sender_bound_s_ (+ 1)
   std::int64_t first_owned_line() const;  // the first line whose first station is local (or after)
-  // The end of the window that starts at start_s (before the caller's end time).
-  double window_end_after(double start_s) const;
-  // One rank: the earliest pending event after a delivery; sets earliest_arrival_s_.
-  double next_event_and_horizon();
-  void run_window(double window_end_s);
-  void resolve_cells(double window_end_s);
-  // Delivers the outboxes; with `agree` (the same on every rank) returns the global
-  // next-event time (see PartExchange), else -infinity.
-  double deliver(bool agree);
+  // Each station's limit for the next window (at most t_end_s) into reached_s_,
+  // the senders' bounds updated and the stations to run listed; returns the least limit and
+  // whether the window's cap held a station back.
+  struct Limits {
+    double least;
+    bool capped;
+  };
+  Limits set_limits(double t_end_s);
+  // Runs every station with an event before limit(local index) to that limit.
+  template <class Limit>
+  void run_window(const Limit& limit);
+  template <class Limit>
+  void resolve_cells(const Limit& limit);
+  // Delivers the local stations' outboxes to local stations (the others' messages go to
+  // remote_out_); returns how many were delivered.
+  std::size_t deliver_local();
+  void receive(const comm::PartMessage& m);  // into its local receiver's FIFO
+  // Sends remote_out_ and the local senders' bounds to the other ranks and delivers what
+  // they sent; with `agree` (the same on every rank) returns the least time any station has
+  // reached (from every rank's local front), else -infinity.
+  double exchange(bool agree, double local_front_s);
 
   MPI_Comm comm_;
   std::uint64_t seed_;
@@ -276,19 +301,37 @@ class Factory {
   std::vector<detail::StationCold> cold_;         // their cold fields (Station::cold points here)
   std::vector<std::int64_t> pool_first_client_;   // by pool: its first client among all pools', then the total
   // Hot per-window data, dense by local station: the earliest pending event of each station
-  // (exact after every run and delivery), the earliest arrival of anything it may send next
-  // (likewise), and the stations that run in the current window.
+  // (exact after every run and delivery), its routed flag, and the stations that run in the
+  // current window. One rank only: E_j (the earliest send if nothing more arrives, exact
+  // likewise), the time T_j each station has reached (its limit once the window ran), the
+  // lower bound x_j of its next send, and who sends to each station with the least delay
+  // (compressed rows: senders_[sender_begin_[i], sender_begin_[i + 1])).
   std::vector<double> next_event_s_;
-  std::vector<double> send_horizon_s_;
   std::vector<std::uint8_t> routed_;  // Station::routed, dense (deliver reads it per message)
-  double earliest_arrival_s_ = 0.0;  // min of send_horizon_s_ after a delivery (one rank only)
+  std::vector<double> earliest_send_s_;
+  std::vector<double> reached_s_;
+  std::vector<double> next_send_bound_s_;
+  struct Sender {
+    std::int32_t station;  // local index
+    double delay_s;
+  };
+  std::vector<double> from_previous_s_, from_next_s_;  // delay from the station before / after it (+inf: none)
+  std::vector<std::int32_t> other_station_;            // stations with other senders, and those
+  std::vector<std::size_t> other_begin_;
+  std::vector<Sender> other_senders_;
+  std::vector<double> sender_bound_s_;  // [1 + j]: max(x_j, T_j) for the next window; remote senders after the local ones
+  std::vector<std::int64_t> remote_senders_;  // their gids, ascending
+  struct RemoteReceiver {
+    std::int32_t sender;  // local index
+    std::int64_t gid;     // the receiver on another rank
+  };
+  std::vector<RemoteReceiver> remote_receivers_;  // where the local senders' bounds go after every window
+  std::vector<double> arrival_s_;       // A_i of the current window
+  double span_s_ = 0.0;  // one rank: how far past the earliest pending event a window may reach
   std::vector<std::int32_t> active_;
   std::size_t active_count_ = 0;
   std::unique_ptr<comm::PartExchange> exchange_;
   std::unique_ptr<comm::SpanPartials> line_partials_;  // completes lines cut by rank boundaries
-  // How often windows agree on the global next-event time (see advance()).
-  std::int64_t agree_every_ = 1;
-  std::int64_t windows_to_agreement_ = 0;
   std::vector<comm::PartMessage> remote_out_;
   bool has_cells_ = false;  // on this rank
   CellProcess* cells_ = nullptr;

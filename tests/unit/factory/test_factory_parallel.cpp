@@ -285,9 +285,9 @@ TEST(FactoryParallel, StopRequestIsAskedAfterEveryWindowIncludingTheLast) {
   EXPECT_GT(reached, two_windows);
 }
 
-// A sparse model: a part every 1000 s into lines with a 1 s conveyor. Windows start at the
-// global next-event time on any rank count, so idle stretches cost no windows (they once
-// cost one window per lookahead on several ranks), and the result is the serial one.
+// A sparse model: a part every 1000 s into lines with a 1 s conveyor. Stations run to their
+// own limits on any rank count, so idle stretches cost no windows (they once cost one window
+// per lookahead on several ranks), and the result is the serial one.
 TEST(FactoryParallel, IdleStretchesAreSkippedOnEveryRankCount) {
   std::vector<StationConfig> stations;
   for (int i = 0; i < 4; ++i) stations.push_back(station(Distribution::fixed, 5.0, 0, 1.0));
@@ -298,10 +298,11 @@ TEST(FactoryParallel, IdleStretchesAreSkippedOnEveryRankCount) {
   std::int64_t windows = 0;
   f.advance(end_s, [&] { return ++windows < 0; });
   EXPECT_EQ(f.time_s(), end_s);
-  // About 2000 parts, each through 4 stations: a few windows per station visit at most,
-  // against a million windows of one lookahead each.
-  EXPECT_GT(windows, 2000);
-  EXPECT_LT(windows, 40000);
+  // About 2000 parts, each through 4 stations. Each station runs to the earliest arrival of
+  // what its senders may send (a line's first station is fed by no other), so a window spans
+  // many parts: the span grows while the cap holds stations back and windows carry few
+  // messages. One lookahead per window would be a million windows, one per part thousands.
+  EXPECT_LT(windows, 100);
   const KpiReport parallel = gather_to_root(MPI_COMM_WORLD, f.report());
   if (comm::rank_of(MPI_COMM_WORLD) == 0) {
     Factory serial(model, seed, MPI_COMM_SELF);
