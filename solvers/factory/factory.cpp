@@ -1610,7 +1610,7 @@ void Factory::build_senders() {
   // station sends parts along its routes (not the sink), credits back on its limited inputs,
   // robots to its pools' clients, and calls and robots going home to the pool it borrows from.
   // Senders on other ranks announce themselves to their receivers once, here; their bounds
-  // then come with every window's exchange (sender_bound_s_ after the local stations').
+  // then come with every window's exchange (in sender_bound_s_ after the local stations').
   const std::size_t n = stations_.size();
   std::vector<std::vector<Sender>> into(n);
   const auto add_sender = [&](std::size_t to, std::int32_t sender, double delay_s) {
@@ -1803,10 +1803,11 @@ void Factory::refresh_next_events() {
   // Every station has processed its events before time_s_ (on every rank), so it sends
   // nothing earlier.
   reached_s_.assign(n, time_s_);
-  next_send_bound_s_.assign(n, time_s_);
-  sender_bound_s_.assign(n + 2 + remote_senders_.size(), time_s_);
-  sender_bound_s_[0] = sender_bound_s_[n + 1] = 0.0;  // the stencil's ends, read with infinite delays only
-  arrival_s_.resize(n);
+  for (std::vector<double>& bounds : sender_bound_s_) {
+    bounds.assign(n + 2 + remote_senders_.size(), time_s_);
+    bounds[0] = bounds[n + 1] = 0.0;  // the stencil's ends, read with infinite delays only
+  }
+  other_arrival_s_.resize(other_station_.size());
   active_.resize(stations_.size());
   active_count_ = 0;
 }
@@ -1926,7 +1927,10 @@ void Factory::receive(const comm::PartMessage& m) {
   }
   // FIFOs are in non-decreasing time order, so this is exact, not just a lower bound.
   next_event_s_[i] = std::min(next_event_s_[i], m.time_s);
-  earliest_send_s_[i] = d.earliest_send_s();
+  // Receiving changes no state but the FIFOs, so the station's earliest send is now the
+  // earlier of what it was and something at or after this arrival: a lower bound (exact
+  // again once the station runs), without reading the station.
+  earliest_send_s_[i] = std::min(earliest_send_s_[i], m.time_s);
 }
 
 std::size_t Factory::deliver_local() {
@@ -1971,14 +1975,15 @@ std::size_t Factory::deliver_local() {
 }
 
 double Factory::exchange(bool agree, double local_front_s) {
-  // The senders' bounds for the next window on the ranks they send to (sender_bound_s_ now
-  // holds max(x_j, T_j): what they send after this window comes no earlier).
-  const double* bound = sender_bound_s_.data() + 1;
+  // The senders' bounds for the next window on the ranks they send to (what they send after
+  // this window comes no earlier).
+  std::vector<double>& bounds = sender_bound_s_[current_bounds_];
+  const double* bound = bounds.data() + 1;
   for (const RemoteReceiver& r : remote_receivers_)
     post(remote_out_, r.gid, kind_bound, 0, bound[r.sender], stations_[static_cast<std::size_t>(r.sender)].gid, 0.0);
   for (const comm::PartMessage& m : exchange_->exchange(remote_out_, agree, local_front_s)) {
     if (m.kind == kind_bound) {
-      double& b = sender_bound_s_[1 + static_cast<std::size_t>(remote_slot(m.part_id))];
+      double& b = bounds[1 + static_cast<std::size_t>(remote_slot(m.part_id))];
       b = std::max(b, m.time_s);
     } else {
       receive(m);
@@ -1989,50 +1994,56 @@ double Factory::exchange(bool agree, double local_front_s) {
 
 Factory::Limits Factory::set_limits(double t_end_s) {
   const std::size_t n = reached_s_.size();
-  // The senders' bounds as the last window left them (sender_bound_s_[j + 1]: x_j, raised to
-  // the time T_j reached): a Jacobi step, so that each pass is a stencil over dense arrays.
-  const double* sender = sender_bound_s_.data() + 1;
-  const double* previous = sender_bound_s_.data();  // previous[i]: station i - 1's
-  const double* following = sender_bound_s_.data() + 2;
+  // The senders' bounds as the last window left them (old[1 + j]: max(x_j, T_j)), read while
+  // the new ones go to the other buffer: a Jacobi step, one stencil pass over dense arrays.
+  const std::vector<double>& old_bounds = sender_bound_s_[current_bounds_];
+  std::vector<double>& new_bounds = sender_bound_s_[1 - current_bounds_];
+  const double* old = old_bounds.data();
+  double* out = new_bounds.data();
+  for (std::size_t r = 0; r < other_station_.size(); ++r) {
+    double a = inf;
+    for (std::size_t k = other_begin_[r]; k < other_begin_[r + 1]; ++k)
+      a = std::min(a, old[1 + static_cast<std::size_t>(other_senders_[k].station)] + other_senders_[k].delay_s);
+    other_arrival_s_[r] = a;
+  }
   const double* from_previous = from_previous_s_.data();
   const double* from_next = from_next_s_.data();
   const double* next = next_event_s_.data();
-  double* arrival = arrival_s_.data();
-  double soonest = inf;
-  for (std::size_t i = 0; i < n; ++i) {
-    arrival[i] = std::min(previous[i] + from_previous[i], following[i] + from_next[i]);
-    soonest = std::min(soonest, next[i]);
-  }
-  for (std::size_t r = 0; r < other_station_.size(); ++r) {
-    const auto i = static_cast<std::size_t>(other_station_[r]);
-    for (std::size_t k = other_begin_[r]; k < other_begin_[r + 1]; ++k)
-      arrival[i] = std::min(arrival[i], sender[other_senders_[k].station] + other_senders_[k].delay_s);
-  }
-  // Nothing happens before the earliest pending event: a window reaches at most a span past it.
-  const double cap = std::min(t_end_s, std::max(time_s_, soonest) + span_s_);
-  double* bound = next_send_bound_s_.data();
-  double* reached = reached_s_.data();
-  double* sender_out = sender_bound_s_.data() + 1;
   const double* earliest = earliest_send_s_.data();
+  double* reached = reached_s_.data();
   std::int32_t* active = active_.data();
+  std::size_t other = 0;
+  std::size_t next_other = other_station_.empty() ? n : static_cast<std::size_t>(other_station_[0]);
   double least = inf;
   std::size_t count = 0;
-  bool capped = false;
+  int capped = 0;
   for (std::size_t i = 0; i < n; ++i) {
-    // x_i >= max(T_i, min(E_i, A_i)) as of now, before it runs.
-    bound[i] = std::max(bound[i], std::max(reached[i], std::min(earliest[i], arrival[i])));
+    // A_i from the stations before and after it (old[i], old[i + 2]) and any others.
+    double arrival = std::min(old[i] + from_previous[i], old[i + 2] + from_next[i]);
+    if (i == next_other) {
+      arrival = std::min(arrival, other_arrival_s_[other]);
+      next_other = ++other < other_station_.size() ? static_cast<std::size_t>(other_station_[other]) : n;
+    }
+    // Nothing happens at a station before its next event: it runs at most a span past that.
+    const double cap = std::min(t_end_s, next[i] + span_s_);
     // A_i never falls (the bounds only grow), so the limit is below T_i only where the cap
     // fell under it (a shorter span): the station then waits.
-    const double limit = std::min(arrival[i], std::max(reached[i], cap));
-    capped = capped || (limit == cap && cap < t_end_s);
+    const double limit = std::min(arrival, std::max(reached[i], cap));
+    capped |= static_cast<int>(limit == cap) & static_cast<int>(cap < t_end_s);
+    // x_i >= max(T_i, min(E_i, A_i)) before it runs; after the window it sends nothing
+    // before max(x_i, L_i).
+    out[i + 1] = std::max(std::max(old[i + 1], std::min(earliest[i], arrival)), limit);
     reached[i] = limit;
-    sender_out[i] = std::max(bound[i], limit);  // what the next window reads
     least = std::min(least, limit);
     active[count] = static_cast<std::int32_t>(i);
     count += next[i] < limit ? 1 : 0;
   }
+  // Remote senders' bounds carry over (the exchange raises them).
+  std::copy(old_bounds.begin() + static_cast<std::ptrdiff_t>(n + 2), old_bounds.end(),
+            new_bounds.begin() + static_cast<std::ptrdiff_t>(n + 2));
+  current_bounds_ = 1 - current_bounds_;
   active_count_ = count;
-  return Limits{least, capped};
+  return Limits{least, capped != 0};
 }
 
 double Factory::advance(double t_end_s, const std::function<bool()>& stop_requested) {

@@ -139,7 +139,7 @@
 // for any rank count and any window splitting. Each L_i >= T_min + L (the lookahead): a
 // window never does less than one of one lookahead; on a feed-forward line a station runs
 // up to where its feeder was a window before, and idle stretches cost no windows (E_j is
-// far). The cap (the rank's earliest pending event plus a span adapted to about
+// far). The cap (the station's next event plus a span adapted to about
 // `window_messages` messages per window) bounds the FIFOs. The least T_j over all ranks is
 // the factory's time; several ranks agree on it now and then (one 8-byte allreduce, as
 // often as the progress between agreements says the end is near, at least every 64th
@@ -260,7 +260,7 @@ class Factory {
   void build_ports(detail::Station& s, const ModelIndex::Place& here);  // routed models
   void refresh_next_events();  // next_event_s_ (and on one rank the bounds) from the stations' state
   void build_senders();        // the senders of every local station (collective: remote ones announce themselves)
-  std::int32_t remote_slot(std::int64_t gid) const;  // a remote sender's index in sender_bound_s_ (+ 1)
+  std::int32_t remote_slot(std::int64_t gid) const;  // a remote sender's index (local ones 0..n-1) in sender_bound_s_ + 1
   std::int64_t first_owned_line() const;  // the first line whose first station is local (or after)
   // Each station's limit for the next window (at most t_end_s) into reached_s_,
   // the senders' bounds updated and the stations to run listed; returns the least limit and
@@ -301,32 +301,36 @@ class Factory {
   std::vector<detail::StationCold> cold_;         // their cold fields (Station::cold points here)
   std::vector<std::int64_t> pool_first_client_;   // by pool: its first client among all pools', then the total
   // Hot per-window data, dense by local station: the earliest pending event of each station
-  // (exact after every run and delivery), its routed flag, and the stations that run in the
-  // current window. One rank only: E_j (the earliest send if nothing more arrives, exact
-  // likewise), the time T_j each station has reached (its limit once the window ran), the
-  // lower bound x_j of its next send, and who sends to each station with the least delay
-  // (compressed rows: senders_[sender_begin_[i], sender_begin_[i + 1])).
+  // and E_j, its earliest send if nothing more arrives (both exact after every run and
+  // delivery), its routed flag, the time T_j it has reached (its limit once the window ran),
+  // the stations that run in the current window, the bounds of the senders' next sends, and
+  // who sends to each station with the least delay (the stations before and after it in the
+  // rank's order as a stencil; others, local or remote, in compressed rows:
+  // other_senders_[other_begin_[r], other_begin_[r + 1]) for station other_station_[r]).
   std::vector<double> next_event_s_;
   std::vector<std::uint8_t> routed_;  // Station::routed, dense (deliver reads it per message)
   std::vector<double> earliest_send_s_;
   std::vector<double> reached_s_;
-  std::vector<double> next_send_bound_s_;
   struct Sender {
-    std::int32_t station;  // local index
+    std::int32_t station;  // local index; a remote sender's is remote_slot()
     double delay_s;
   };
   std::vector<double> from_previous_s_, from_next_s_;  // delay from the station before / after it (+inf: none)
   std::vector<std::int32_t> other_station_;            // stations with other senders, and those
   std::vector<std::size_t> other_begin_;
   std::vector<Sender> other_senders_;
-  std::vector<double> sender_bound_s_;  // [1 + j]: max(x_j, T_j) for the next window; remote senders after the local ones
+  // [1 + j]: max(x_j, T_j), for local senders and then remote ones (the two ends: the
+  // stencil's, read with infinite delays only); two buffers, the current one read while a
+  // window's limits are set, the other written.
+  std::vector<double> sender_bound_s_[2];
+  int current_bounds_ = 0;
   std::vector<std::int64_t> remote_senders_;  // their gids, ascending
   struct RemoteReceiver {
     std::int32_t sender;  // local index
     std::int64_t gid;     // the receiver on another rank
   };
   std::vector<RemoteReceiver> remote_receivers_;  // where the local senders' bounds go after every window
-  std::vector<double> arrival_s_;       // A_i of the current window
+  std::vector<double> other_arrival_s_;  // A_i of the other senders' stations, while limits are set
   double span_s_ = 0.0;  // one rank: how far past the earliest pending event a window may reach
   std::vector<std::int32_t> active_;
   std::size_t active_count_ = 0;
