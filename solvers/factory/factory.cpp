@@ -1611,27 +1611,31 @@ void Factory::build_senders() {
   // robots to its pools' clients, and calls and robots going home to the pool it borrows from.
   // Senders on other ranks announce themselves to their receivers once, here; their bounds
   // then come with every window's exchange (in sender_bound_s_ after the local stations').
+  // The station before and after a receiver are the stencil's (most stations have no other
+  // senders); the rest are listed, in compressed rows of the stations that have them.
   const std::size_t n = stations_.size();
-  std::vector<std::vector<Sender>> into(n);
-  const auto add_sender = [&](std::size_t to, std::int32_t sender, double delay_s) {
-    for (Sender& e : into[to])
-      if (e.station == sender) {
-        e.delay_s = std::min(e.delay_s, delay_s);
-        return;
-      }
-    into[to].push_back(Sender{sender, delay_s});
+  from_previous_s_.assign(n, inf);
+  from_next_s_.assign(n, inf);
+  struct Edge {
+    std::size_t to;
+    std::int32_t sender;
+    double delay_s;
   };
+  std::vector<Edge> others;
   remote_receivers_.clear();
   std::vector<comm::PartMessage> announcements;
   const auto add = [&](std::int64_t from, std::int64_t to, double delay_s) {
     if (to < 0) return;
     const auto sender = static_cast<std::int32_t>(from - local_.begin);
-    if (local_.contains(to)) {
-      add_sender(static_cast<std::size_t>(to - local_.begin), sender, delay_s);
-    } else {
+    if (!local_.contains(to)) {
       remote_receivers_.push_back(RemoteReceiver{sender, to});
       post(announcements, to, kind_sender, 0, delay_s, from, 0.0);
+      return;
     }
+    const auto i = static_cast<std::size_t>(to - local_.begin);
+    if (to == from + 1) from_previous_s_[i] = std::min(from_previous_s_[i], delay_s);
+    else if (to == from - 1) from_next_s_[i] = std::min(from_next_s_[i], delay_s);
+    else others.push_back(Edge{i, sender, delay_s});
   };
   for (const Station& s : stations_) {
     if (!s.routed) {
@@ -1654,31 +1658,25 @@ void Factory::build_senders() {
     std::sort(remote_senders_.begin(), remote_senders_.end());
     remote_senders_.erase(std::unique(remote_senders_.begin(), remote_senders_.end()), remote_senders_.end());
     for (const comm::PartMessage& m : received)
-      add_sender(static_cast<std::size_t>(m.dest_gid - local_.begin), remote_slot(m.part_id), m.time_s);
+      others.push_back(Edge{static_cast<std::size_t>(m.dest_gid - local_.begin), remote_slot(m.part_id), m.time_s});
   }
-  // The previous and the next station are the stencil's (most stations have no others);
-  // the rest, in compressed rows of the stations that have them.
-  from_previous_s_.assign(n, inf);
-  from_next_s_.assign(n, inf);
+  std::sort(others.begin(), others.end(),
+            [](const Edge& a, const Edge& b) { return a.to != b.to ? a.to < b.to : a.sender < b.sender; });
   other_station_.clear();
   other_begin_.assign(1, 0);
   other_senders_.clear();
-  for (std::size_t i = 0; i < n; ++i) {
-    bool others = false;
-    for (const Sender& e : into[i]) {
-      if (static_cast<std::size_t>(e.station) + 1 == i) {
-        from_previous_s_[i] = e.delay_s;
-      } else if (static_cast<std::size_t>(e.station) == i + 1) {
-        from_next_s_[i] = e.delay_s;
-      } else {
-        other_senders_.push_back(e);
-        others = true;
-      }
+  for (const Edge& e : others) {
+    const bool new_station = other_station_.empty() || static_cast<std::size_t>(other_station_.back()) != e.to;
+    if (new_station) {
+      other_station_.push_back(static_cast<std::int32_t>(e.to));
+      other_begin_.push_back(other_begin_.back());
     }
-    if (others) {
-      other_station_.push_back(static_cast<std::int32_t>(i));
-      other_begin_.push_back(other_senders_.size());
+    if (!new_station && other_senders_.back().station == e.sender) {
+      other_senders_.back().delay_s = std::min(other_senders_.back().delay_s, e.delay_s);
+      continue;
     }
+    other_senders_.push_back(Sender{e.sender, e.delay_s});
+    ++other_begin_.back();
   }
 }
 
@@ -2048,10 +2046,11 @@ Factory::Limits Factory::set_limits(double t_end_s) {
 
 double Factory::advance(double t_end_s, const std::function<bool()>& stop_requested) {
   // About this many messages per window: enough work to hide the window's passes over the
-  // dense arrays, few enough to keep the FIFOs in cache. The span adapts to it, doubling
-  // while the cap held a station back and windows carry fewer, halving (never below one
-  // lookahead) while they carry more; results do not depend on it.
-  const double window_messages = std::max(4096.0, 16.0 * static_cast<double>(stations_.size()));
+  // dense arrays, few enough to keep the FIFOs in cache and their memory small (2^20
+  // messages, some 60 MB, at most). The span adapts to it, doubling while the cap held a
+  // station back and windows carry fewer, halving (never below one lookahead) while they
+  // carry more; results do not depend on it.
+  const double window_messages = std::clamp(16.0 * static_cast<double>(stations_.size()), 4096.0, 1048576.0);
   const bool alone = exchange_->alone();
   // Several ranks agree on the least time reached (the factory's time) now and then: after
   // the first window, then as often as the progress between the last two agreements says
