@@ -76,6 +76,11 @@ double exponential(std::uint64_t seed, rng::Stream stream, std::int64_t id, std:
   return -mean * std::log(rng::uniform0(r));
 }
 
+// Window spans: at most this many lookaheads, and a station at most this many spans past
+// the factory's time (speed and memory only; results do not depend on them).
+constexpr double max_span = 65536.0;
+constexpr double max_ahead = 64.0;
+
 // Appends a message to an outbox field by field. A message built whole and copied in was
 // stored in narrow pieces and read back at once with wide loads, a stalled store forwarding
 // at every send (an eighth of the event loop's time on a serial line).
@@ -283,7 +288,7 @@ struct alignas(64) Station {
   std::int32_t service_server = 0;
   std::int32_t servers = 1;
   std::int32_t busy = 0, blocked = 0;  // servers busy (in service or preempted), blocked
-  // What a delivery's earliest send reads (earliest_send_s, one rank), in the first three lines.
+  // What a run's earliest send reads (earliest_send_s), in the first three lines.
   bool down = false;
   bool off_shift = false;          // outside the calendar's working time
   bool routed = false;             // ports in `ins` and `outs` (configuration)
@@ -1801,6 +1806,7 @@ void Factory::refresh_next_events() {
   // Every station has processed its events before time_s_ (on every rank), so it sends
   // nothing earlier.
   reached_s_.assign(n, time_s_);
+  arrival_floor_s_ = time_s_ + lookahead_s_;
   for (std::vector<double>& bounds : sender_bound_s_) {
     bounds.assign(n + 2 + remote_senders_.size(), time_s_);
     bounds[0] = bounds[n + 1] = 0.0;  // the stencil's ends, read with infinite delays only
@@ -1906,6 +1912,8 @@ __attribute__((noinline)) void deliver_robots(detail::Routing& rt, const comm::P
 
 std::int32_t Factory::remote_slot(std::int64_t gid) const {
   const auto at = std::lower_bound(remote_senders_.begin(), remote_senders_.end(), gid) - remote_senders_.begin();
+  require(static_cast<std::size_t>(at) < remote_senders_.size() && remote_senders_[static_cast<std::size_t>(at)] == gid,
+          "factory: a bound from station " + std::to_string(gid) + ", which sends nothing here");
   return static_cast<std::int32_t>(stations_.size() + 1 + static_cast<std::size_t>(at));
 }
 
@@ -1979,7 +1987,7 @@ double Factory::exchange(bool agree, double local_front_s) {
   const double* bound = bounds.data() + 1;
   for (const RemoteReceiver& r : remote_receivers_)
     post(remote_out_, r.gid, kind_bound, 0, bound[r.sender], stations_[static_cast<std::size_t>(r.sender)].gid, 0.0);
-  for (const comm::PartMessage& m : exchange_->exchange(remote_out_, agree, local_front_s)) {
+  for (const comm::PartMessage& m : exchange_->exchange(remote_out_, false, inf)) {
     if (m.kind == kind_bound) {
       double& b = bounds[1 + static_cast<std::size_t>(remote_slot(m.part_id))];
       b = std::max(b, m.time_s);
@@ -1987,7 +1995,15 @@ double Factory::exchange(bool agree, double local_front_s) {
       receive(m);
     }
   }
-  return agree ? exchange_->next_s() : -inf;
+  if (!agree) return -inf;
+  // The least time reached, and the earliest pending event anywhere (every message is
+  // delivered now): nothing is sent before it, so nothing arrives before it + the lookahead.
+  double least[2] = {local_front_s, next_event_s_.empty() ? inf : *std::min_element(next_event_s_.begin(), next_event_s_.end())};
+  MPI_Allreduce(MPI_IN_PLACE, least, 2, MPI_DOUBLE, MPI_MIN, comm_);
+  arrival_floor_s_ = std::max(arrival_floor_s_, least[1] + lookahead_s_);
+  // Idle time ahead: nothing happens for a lookahead or more past the least time reached.
+  found_idle_ = least[1] >= least[0] + lookahead_s_;
+  return least[0];
 }
 
 Factory::Limits Factory::set_limits(double t_end_s) {
@@ -2013,6 +2029,11 @@ Factory::Limits Factory::set_limits(double t_end_s) {
   std::size_t other = 0;
   std::size_t next_other = other_station_.empty() ? n : static_cast<std::size_t>(other_station_[0]);
   double least = inf;
+  double soonest = inf;  // the earliest pending event
+  const double floor = arrival_floor_s_;
+  // The factory's time, or the earliest event pending anywhere if later (the time between
+  // is idle everywhere, free to catch up).
+  const double horizon = std::max(time_s_, arrival_floor_s_ - lookahead_s_) + max_ahead * span_s_;
   std::size_t count = 0;
   int capped = 0;
   for (std::size_t i = 0; i < n; ++i) {
@@ -2022,10 +2043,16 @@ Factory::Limits Factory::set_limits(double t_end_s) {
       arrival = std::min(arrival, other_arrival_s_[other]);
       next_other = ++other < other_station_.size() ? static_cast<std::size_t>(other_station_[other]) : n;
     }
-    // Nothing happens at a station before its next event: it runs at most a span past that.
-    const double cap = std::min(t_end_s, next[i] + span_s_);
-    // A_i never falls (the bounds only grow), so the limit is below T_i only where the cap
-    // fell under it (a shorter span): the station then waits.
+    // Nothing arrives anywhere before the floor (a cycle of waiting stations, whose bounds
+    // grow by its delays per window, needs it to reach the next event in one).
+    arrival = std::max(arrival, floor);
+    soonest = std::min(soonest, next[i]);
+    // Nothing happens at a station before its next event: it runs at most a span past that,
+    // and at most max_ahead spans past the factory's time or the earliest pending event
+    // (what a stop must catch up).
+    const double cap = std::min(std::min(t_end_s, next[i] + span_s_), horizon);
+    // A_i never falls (the bounds only grow) and T_i <= A_i, so the limit is never below
+    // T_i (where the cap is, the station waits).
     const double limit = std::min(arrival, std::max(reached[i], cap));
     capped |= static_cast<int>(limit == cap) & static_cast<int>(cap < t_end_s);
     // x_i >= max(T_i, min(E_i, A_i)) before it runs; after the window it sends nothing
@@ -2041,23 +2068,28 @@ Factory::Limits Factory::set_limits(double t_end_s) {
             new_bounds.begin() + static_cast<std::ptrdiff_t>(n + 2));
   current_bounds_ = 1 - current_bounds_;
   active_count_ = count;
+  // On one rank the earliest pending event is known here: nothing is sent before it (on
+  // several ranks the agreements tell it).
+  if (exchange_->alone()) arrival_floor_s_ = std::max(arrival_floor_s_, soonest + lookahead_s_);
   return Limits{least, capped != 0};
 }
 
 double Factory::advance(double t_end_s, const std::function<bool()>& stop_requested) {
   // About this many messages per window: enough work to hide the window's passes over the
   // dense arrays, few enough to keep the FIFOs in cache and their memory small (2^20
-  // messages, some 60 MB, at most). The span adapts to it, doubling while the cap held a
-  // station back and windows carry fewer, halving (never below one lookahead) while they
-  // carry more; results do not depend on it.
+  // messages, some 60 MB). The span adapts to it, doubling while the cap held a station back
+  // and windows carry fewer, halving while they carry more, within [1, max_span] lookaheads
+  // (after a long idle stretch the first busy window is bounded by it); results do not
+  // depend on it.
   const double window_messages = std::clamp(16.0 * static_cast<double>(stations_.size()), 4096.0, 1048576.0);
   const bool alone = exchange_->alone();
-  // Several ranks agree on the least time reached (the factory's time) now and then: after
-  // the first window, then as often as the progress between the last two agreements says
-  // the end is near, at least every max_agree_every-th window. Agreed values and window
-  // counts only decide it, so every rank runs the same windows.
+  // Several ranks agree on the least time reached (the factory's time) and the earliest
+  // pending event now and then: after the first window, at every window while they find idle
+  // time, else after 2, 4, ... up to max_agree_every windows, sooner where the progress
+  // between the last two agreements says the end is near. Agreed values and window counts
+  // only decide it, so every rank runs the same windows.
   constexpr std::int64_t max_agree_every = 64;
-  std::int64_t to_agreement = 0, since_agreement = 0;
+  std::int64_t to_agreement = 0, since_agreement = 0, agree_every = 1;
   bool stopping = false;
   while (time_s_ < t_end_s) {
     const Limits limits = set_limits(t_end_s);
@@ -2076,13 +2108,16 @@ double Factory::advance(double t_end_s, const std::function<bool()>& stop_reques
         const double per_window = (agreed - time_s_) / static_cast<double>(since_agreement);
         time_s_ = std::min(agreed, t_end_s);
         const double windows_left = std::ceil((t_end_s - time_s_) / per_window);
-        to_agreement = stopping ? 0 : static_cast<std::int64_t>(std::clamp(windows_left, 1.0, double(max_agree_every))) - 1;
+        // Again at once while it finds idle time (its floor then skips it) or stopping, else
+        // after twice as many windows as last time, or as many as seem left if fewer.
+        agree_every = stopping || found_idle_ ? 1 : std::min(2 * agree_every, max_agree_every);
+        to_agreement = static_cast<std::int64_t>(std::clamp(windows_left, 1.0, double(agree_every))) - 1;
         since_agreement = 0;
       } else {
         --to_agreement;
       }
     }
-    if (limits.capped && messages < 0.5 * window_messages) span_s_ *= 2.0;
+    if (limits.capped && messages < 0.5 * window_messages) span_s_ = std::min(2.0 * span_s_, max_span * lookahead_s_);
     else if (messages > 2.0 * window_messages) span_s_ = std::max(0.5 * span_s_, lookahead_s_);
     if (!stopping && stop_requested && stop_requested()) {
       // Stop where the stations ahead are: the others catch up first (several ranks agree

@@ -138,13 +138,17 @@
 // receiver's FIFO before it is due: the result is exactly that of a sequential simulation
 // for any rank count and any window splitting. Each L_i >= T_min + L (the lookahead): a
 // window never does less than one of one lookahead; on a feed-forward line a station runs
-// up to where its feeder was a window before, and idle stretches cost no windows (E_j is
-// far). The cap (the station's next event plus a span adapted to about
-// `window_messages` messages per window) bounds the FIFOs. The least T_j over all ranks is
-// the factory's time; several ranks agree on it now and then (one 8-byte allreduce, as
-// often as the progress between agreements says the end is near, at least every 64th
-// window), and advance() ends when it reaches t_end. Windows cost O(stations with an event
-// before their limit) plus two passes over dense per-station arrays.
+// up to where its feeder was a window before. Stations that wait on each other (a kanban
+// buffer's parts and credits, a pool's calls and robots) raise each other's bounds by only
+// their delays per window, so every A_i is also at least the floor N + L, N the earliest
+// event pending anywhere (nothing is sent before it): idle stretches cost no windows. The
+// cap (the station's next event plus a span adapted to about `window_messages` messages per
+// window, and at most 64 spans past max(factory time, N), which bounds what a stop must
+// catch up) bounds the FIFOs. The least T_j over all ranks is the factory's time; several
+// ranks agree on it and on N now and then (one 16-byte allreduce: at every window while
+// they find idle time, else after 2, 4, ... 64 windows), and advance() ends when it
+// reaches t_end. Windows cost O(stations with an event before their limit) plus two passes
+// over dense per-station arrays.
 //
 // KPI accumulation. Each station's events are processed in the same order whatever the rank
 // count and window splitting, so per-station plain double sums updated AT EVENTS ONLY have
@@ -253,12 +257,13 @@ class Factory {
 
   // Events processed by the local stations since construction or restore (timing figures).
   std::int64_t events_processed() const;
-  // Bytes this rank sent to other ranks through the part exchange.
+  // Bytes this rank sent to other ranks through the part exchange (parts, credits, robots
+  // and the senders' bounds).
   std::int64_t bytes_sent() const { return exchange_->bytes_sent(); }
 
  private:
   void build_ports(detail::Station& s, const ModelIndex::Place& here);  // routed models
-  void refresh_next_events();  // next_event_s_ (and on one rank the bounds) from the stations' state
+  void refresh_next_events();  // next_event_s_, earliest sends and bounds from the stations' state at time_s_
   void build_senders();        // the senders of every local station (collective: remote ones announce themselves)
   std::int32_t remote_slot(std::int64_t gid) const;  // a remote sender's index (local ones 0..n-1) in sender_bound_s_ + 1
   std::int64_t first_owned_line() const;  // the first line whose first station is local (or after)
@@ -281,7 +286,8 @@ class Factory {
   void receive(const comm::PartMessage& m);  // into its local receiver's FIFO
   // Sends remote_out_ and the local senders' bounds to the other ranks and delivers what
   // they sent; with `agree` (the same on every rank) returns the least time any station has
-  // reached (from every rank's local front), else -infinity.
+  // reached (from every rank's local front) and raises the arrival floor from the earliest
+  // event pending anywhere, else returns -infinity.
   double exchange(bool agree, double local_front_s);
 
   MPI_Comm comm_;
@@ -330,8 +336,12 @@ class Factory {
     std::int64_t gid;     // the receiver on another rank
   };
   std::vector<RemoteReceiver> remote_receivers_;  // where the local senders' bounds go after every window
+  // Nothing arrives anywhere before this: the earliest event pending anywhere (one rank: at
+  // the last window's start; several: at the last agreement) plus the lookahead.
+  double arrival_floor_s_ = 0.0;
+  bool found_idle_ = false;  // the last agreement found idle time ahead (several ranks)
   std::vector<double> other_arrival_s_;  // A_i of the other senders' stations, while limits are set
-  double span_s_ = 0.0;  // one rank: how far past the earliest pending event a window may reach
+  double span_s_ = 0.0;  // how far past its next event a station may run in a window
   std::vector<std::int32_t> active_;
   std::size_t active_count_ = 0;
   std::unique_ptr<comm::PartExchange> exchange_;

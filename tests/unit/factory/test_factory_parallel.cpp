@@ -312,6 +312,45 @@ TEST(FactoryParallel, IdleStretchesAreSkippedOnEveryRankCount) {
   }
 }
 
+// The same sparse model with kanban buffers: idle stations wait on each other's credits, a
+// cycle whose bounds grow by only two conveyor times per window; the floor from the earliest
+// pending event anywhere (agreed on several ranks) takes them to the next part at once.
+TEST(FactoryParallel, IdleKanbanCyclesAreSkippedOnEveryRankCount) {
+  std::vector<StationConfig> stations;
+  for (int i = 0; i < 4; ++i) stations.push_back(station(Distribution::fixed, 5.0, 2, 1.0));
+  const FactoryModelConfig model = model_of({{line(ArrivalKind::fixed, 1000.0, stations), line(ArrivalKind::poisson, 1000.0, stations)}});
+  const double end_s = 1.0e6;
+  Factory f(model, seed, MPI_COMM_WORLD);
+  std::int64_t windows = 0;
+  f.advance(end_s, [&] { return ++windows < 0; });
+  EXPECT_EQ(f.time_s(), end_s);
+  // Without the floor: about 500 windows per idle 1000 s, a million in all.
+  EXPECT_LT(windows, 100000);
+  const KpiReport parallel = gather_to_root(MPI_COMM_WORLD, f.report());
+  if (comm::rank_of(MPI_COMM_WORLD) == 0) {
+    std::printf("kanban sparse model: %lld windows on %d ranks\n", static_cast<long long>(windows), comm::size_of(MPI_COMM_WORLD));
+    Factory serial(model, seed, MPI_COMM_SELF);
+    serial.advance(end_s);
+    expect_identical(parallel, serial.report(), "sparse kanban model: world vs serial");
+    EXPECT_GT(testing::value(parallel.factory, "sink_count", 0), 1900.0);
+  }
+}
+
+// A lookahead below the time resolution of the clock is an error on every rank, not a
+// window loop that never ends (here 1e-20 s conveyors: the first part at 1 s cannot move).
+TEST(FactoryParallel, LookaheadBelowTimeResolutionIsAnError) {
+  std::vector<StationConfig> stations;
+  for (int i = 0; i < 2; ++i) stations.push_back(station(Distribution::fixed, 1.0, 2, 1.0e-20));
+  const FactoryModelConfig model = model_of({{line(ArrivalKind::fixed, 1.0, stations)}});
+  Factory f(model, seed, MPI_COMM_WORLD);
+  try {
+    f.advance(100.0);
+    ADD_FAILURE() << "advance returned";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("window does not advance"), std::string::npos) << e.what();
+  }
+}
+
 TEST(FactoryParallel, RestoreOnAnyDecompositionContinuesBitwise) {
   const FactoryModelConfig model = mixed_model();
   const int rank = comm::rank_of(MPI_COMM_WORLD);
