@@ -285,55 +285,46 @@ TEST(FactoryParallel, StopRequestIsAskedAfterEveryWindowIncludingTheLast) {
   EXPECT_GT(reached, two_windows);
 }
 
-// A sparse model: a part every 1000 s into lines with a 1 s conveyor. Stations run to their
-// own limits on any rank count, so idle stretches cost no windows (they once cost one window
-// per lookahead on several ranks), and the result is the serial one.
-TEST(FactoryParallel, IdleStretchesAreSkippedOnEveryRankCount) {
+// A sparse model: a part every 1000 s into two lines of 4 stations with 1 s conveyors and
+// buffers of `capacity` (0: unlimited), run for 10^6 s on every rank; returns the windows it
+// took after checking the result is the serial one.
+std::int64_t sparse_model_windows(std::int64_t capacity, const char* label) {
   std::vector<StationConfig> stations;
-  for (int i = 0; i < 4; ++i) stations.push_back(station(Distribution::fixed, 5.0, 0, 1.0));
+  for (int i = 0; i < 4; ++i) stations.push_back(station(Distribution::fixed, 5.0, capacity, 1.0));
   const FactoryModelConfig model = model_of({{line(ArrivalKind::fixed, 1000.0, stations), line(ArrivalKind::poisson, 1000.0, stations)}});
   const double end_s = 1.0e6;
   Factory f(model, seed, MPI_COMM_WORLD);
-  ASSERT_EQ(f.lookahead_s(), 1.0);
+  EXPECT_EQ(f.lookahead_s(), 1.0);
   std::int64_t windows = 0;
   f.advance(end_s, [&] { return ++windows < 0; });
   EXPECT_EQ(f.time_s(), end_s);
-  // About 2000 parts, each through 4 stations. Each station runs to the earliest arrival of
-  // what its senders may send (a line's first station is fed by no other), so a window spans
-  // many parts: the span grows while the cap holds stations back and windows carry few
-  // messages. One lookahead per window would be a million windows, one per part thousands.
-  EXPECT_LT(windows, 100);
   const KpiReport parallel = gather_to_root(MPI_COMM_WORLD, f.report());
   if (comm::rank_of(MPI_COMM_WORLD) == 0) {
+    std::printf("%s: %lld windows on %d ranks\n", label, static_cast<long long>(windows), comm::size_of(MPI_COMM_WORLD));
     Factory serial(model, seed, MPI_COMM_SELF);
     serial.advance(end_s);
-    expect_identical(parallel, serial.report(), "sparse model: world vs serial");
+    expect_identical(parallel, serial.report(), std::string(label) + ": world vs serial");
     EXPECT_GT(testing::value(parallel.factory, "sink_count", 0), 1900.0);
   }
+  return windows;
 }
 
-// The same sparse model with kanban buffers: idle stations wait on each other's credits, a
-// cycle whose bounds grow by only two conveyor times per window; the floor from the earliest
-// pending event anywhere (agreed on several ranks) takes them to the next part at once.
+// Stations run to their own limits on any rank count, so idle stretches cost no windows
+// (they once cost one window per lookahead on several ranks). About 2000 parts, each through
+// 4 stations: each station runs to the earliest arrival of what its senders may send (a
+// line's first station is fed by no other), so a window spans many parts: the span grows
+// while the cap holds stations back and windows carry few messages. One lookahead per window
+// would be a million windows, one per part thousands.
+TEST(FactoryParallel, IdleStretchesAreSkippedOnEveryRankCount) {
+  EXPECT_LT(sparse_model_windows(0, "sparse model"), 100);
+}
+
+// With kanban buffers idle stations wait on each other's credits, a cycle whose bounds grow
+// by only two conveyor times per window; the floor from the earliest pending event anywhere
+// (agreed on several ranks) takes them to the next part at once. Without it: about 500
+// windows per idle 1000 s, a million in all.
 TEST(FactoryParallel, IdleKanbanCyclesAreSkippedOnEveryRankCount) {
-  std::vector<StationConfig> stations;
-  for (int i = 0; i < 4; ++i) stations.push_back(station(Distribution::fixed, 5.0, 2, 1.0));
-  const FactoryModelConfig model = model_of({{line(ArrivalKind::fixed, 1000.0, stations), line(ArrivalKind::poisson, 1000.0, stations)}});
-  const double end_s = 1.0e6;
-  Factory f(model, seed, MPI_COMM_WORLD);
-  std::int64_t windows = 0;
-  f.advance(end_s, [&] { return ++windows < 0; });
-  EXPECT_EQ(f.time_s(), end_s);
-  // Without the floor: about 500 windows per idle 1000 s, a million in all.
-  EXPECT_LT(windows, 100000);
-  const KpiReport parallel = gather_to_root(MPI_COMM_WORLD, f.report());
-  if (comm::rank_of(MPI_COMM_WORLD) == 0) {
-    std::printf("kanban sparse model: %lld windows on %d ranks\n", static_cast<long long>(windows), comm::size_of(MPI_COMM_WORLD));
-    Factory serial(model, seed, MPI_COMM_SELF);
-    serial.advance(end_s);
-    expect_identical(parallel, serial.report(), "sparse kanban model: world vs serial");
-    EXPECT_GT(testing::value(parallel.factory, "sink_count", 0), 1900.0);
-  }
+  EXPECT_LT(sparse_model_windows(2, "sparse kanban model"), 100000);
 }
 
 // A lookahead below the time resolution of the clock is an error on every rank, not a
