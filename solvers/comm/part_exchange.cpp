@@ -29,11 +29,12 @@ PartExchange::PartExchange(MPI_Comm comm, const Decomposition& decomposition, st
 }
 
 const std::vector<PartMessage>& PartExchange::exchange(const std::vector<PartMessage>& outgoing, bool agree,
-                                                      double local_next_s) {
+                                                      double local_next_s, double local_front_s) {
   for (auto& s : send_) s.clear();
-  next_s_ = local_next_s;
+  least_[0] = local_next_s;
+  least_[1] = local_front_s;
   for (const PartMessage& m : outgoing) {
-    next_s_ = std::min(next_s_, m.time_s);
+    least_[0] = std::min(least_[0], m.time_s);
     const int dest = decomposition_.owner(m.dest_gid);
     const auto it = std::lower_bound(neighbours_.begin(), neighbours_.end(), dest);
     if (it == neighbours_.end() || *it != dest)
@@ -88,10 +89,10 @@ const std::vector<PartMessage>& PartExchange::exchange(const std::vector<PartMes
 }
 
 void PartExchange::agree_on_next(bool agree) {
-  // The minimum is exact in any reduction order, so every rank gets the same time. A blocking
+  // The minima are exact in any reduction order, so every rank gets the same times. A blocking
   // allreduce after the round: Open MPI's non-blocking one started before it and waited for
   // after was 2.5x slower per window on the sparse benchmark deck (2 ranks, shared memory).
-  if (agree && !alone_) MPI_Allreduce(MPI_IN_PLACE, &next_s_, 1, MPI_DOUBLE, MPI_MIN, comm_);
+  if (agree && !alone_) MPI_Allreduce(MPI_IN_PLACE, least_, 2, MPI_DOUBLE, MPI_MIN, comm_);
 }
 
 }  // namespace kollektiv::comm

@@ -2,8 +2,9 @@
 // freed buffer places) between neighbouring ranks. Built once from the neighbour list;
 // each exchange() is one round of point-to-point messages with those neighbours only: one
 // message per neighbour, empty if there is nothing to send, sized by a matched probe.
-// Carried with a round when asked: one 8-byte allreduce that agrees on the earliest time
-// anything is still pending anywhere (the global next-event time).
+// Carried with a round when asked: one 16-byte allreduce that agrees on the earliest time
+// anything is still pending anywhere (the global next-event time) and on the least of the
+// ranks' fronts (the time every station has reached).
 #pragma once
 
 #include <mpi.h>
@@ -39,9 +40,12 @@ class PartExchange {
   // `local_next_s` is this rank's earliest pending time not counting `outgoing` (its
   // stations' next events once local messages are delivered), and next_s() returns the
   // minimum over all ranks of it and of every rank's outgoing message times: nothing
-  // anywhere happens before that time once the incoming messages are delivered.
-  const std::vector<PartMessage>& exchange(const std::vector<PartMessage>& outgoing, bool agree, double local_next_s);
-  double next_s() const { return next_s_; }
+  // anywhere happens before that time once the incoming messages are delivered; front_s()
+  // returns the minimum over all ranks of `local_front_s`.
+  const std::vector<PartMessage>& exchange(const std::vector<PartMessage>& outgoing, bool agree, double local_next_s,
+                                           double local_front_s);
+  double next_s() const { return least_[0]; }
+  double front_s() const { return least_[1]; }
   bool alone() const { return alone_; }  // a one-rank communicator: agreeing costs nothing
 
   const std::vector<int>& neighbours() const { return neighbours_; }
@@ -59,7 +63,7 @@ class PartExchange {
   std::vector<MPI_Request> requests_;
   std::vector<PartMessage> incoming_;
   std::int64_t bytes_sent_ = 0;
-  double next_s_ = 0.0;
+  double least_[2] = {0.0, 0.0};  // next_s, front_s
   bool alone_ = true;  // one rank: no allreduce
 };
 

@@ -30,8 +30,10 @@ constexpr std::int32_t kind_credit = 1;  // a freed place of the sender's buffer
 constexpr std::int32_t kind_call = 2;
 constexpr std::int32_t kind_robots = 3;
 constexpr std::int32_t kind_robots_back = 4;
-// Between ranks only: the bound of a sender's next send (time_s; part_id: the sender's gid),
-// after every window, and, once, a sender announcing itself to a receiver (time_s: the delay).
+// Between ranks only: the bound of a sender's next send (entry_time_s; part_id: the sender's
+// gid; time_s +inf: it is no event, and the exchange's earliest pending time must not count
+// it), after every window, and, once, a sender announcing itself to a receiver (time_s: the
+// delay).
 constexpr std::int32_t kind_bound = 5;
 constexpr std::int32_t kind_sender = 6;
 // How many active stations ahead of the current one the window loop prefetches the station,
@@ -1658,7 +1660,7 @@ void Factory::build_senders() {
   }
   remote_senders_.clear();
   if (!exchange_->alone()) {
-    const std::vector<comm::PartMessage> received = exchange_->exchange(announcements, false, inf);
+    const std::vector<comm::PartMessage> received = exchange_->exchange(announcements, false, inf, inf);
     for (const comm::PartMessage& m : received) remote_senders_.push_back(m.part_id);
     std::sort(remote_senders_.begin(), remote_senders_.end());
     remote_senders_.erase(std::unique(remote_senders_.begin(), remote_senders_.end()), remote_senders_.end());
@@ -1835,8 +1837,7 @@ void for_stations(const char* label, std::int64_t count, const F& f) {
 
 }  // namespace
 
-template <class Limit>
-void Factory::run_window(const Limit& limit) {
+void Factory::run_window() {
   // set_limits listed the stations with an event before their limit, in station order.
   std::int32_t* active = active_.data();
   const std::size_t n = active_count_;
@@ -1845,23 +1846,23 @@ void Factory::run_window(const Limit& limit) {
   Station* stations = stations_.data();
   double* next_out = next_event_s_.data();
   double* send_out = earliest_send_s_.data();
+  const double* limits = reached_s_.data();  // each station's limit (set_limits)
   // Stations are independent within a window: each touches only itself, its outbox, its
   // next-event time and its earliest send.
   const auto run_one = [=](std::int64_t k) {
     if (k + static_cast<std::int64_t>(prefetch_stations) < count) stations[active[k + prefetch_stations]].prefetch(false);
     if (k + static_cast<std::int64_t>(prefetch_fifos) < count) stations[active[k + prefetch_fifos]].prefetch(true);
     const std::int32_t i = active[k];
-    next_out[i] = runner.run(stations[i], limit(static_cast<std::size_t>(i)));
+    next_out[i] = runner.run(stations[i], limits[i]);
     send_out[i] = stations[i].earliest_send_s();
   };
   for_stations("factory::window", count, run_one);
-  resolve_cells(limit);
+  resolve_cells();
 }
 
 // Cells that paused before a service start get their outcomes in one batch per pass, in
 // station order, and run on; a station pauses at most once per service, so this ends.
-template <class Limit>
-void Factory::resolve_cells(const Limit& limit) {
+void Factory::resolve_cells() {
   if (!has_cells_) return;
   const detail::StationRunner runner{seed_, process_model_.get(), distribution_model_};
   for (;;) {
@@ -1888,10 +1889,11 @@ void Factory::resolve_cells(const Limit& limit) {
     Station* stations = stations_.data();
     double* next_out = next_event_s_.data();
     double* send_out = earliest_send_s_.data();
+    const double* limits = reached_s_.data();
     const std::int32_t* paused = paused_.data();
     for_stations("factory::resume_cells", static_cast<std::int64_t>(paused_.size()), [=](std::int64_t k) {
       const std::int32_t i = paused[k];
-      next_out[i] = runner.run(stations[i], limit(static_cast<std::size_t>(i)));
+      next_out[i] = runner.run(stations[i], limits[i]);
       send_out[i] = stations[i].earliest_send_s();
     });
   }
@@ -1986,24 +1988,27 @@ double Factory::exchange(bool agree, double local_front_s) {
   std::vector<double>& bounds = sender_bound_s_[current_bounds_];
   const double* bound = bounds.data() + 1;
   for (const RemoteReceiver& r : remote_receivers_)
-    post(remote_out_, r.gid, kind_bound, 0, bound[r.sender], stations_[static_cast<std::size_t>(r.sender)].gid, 0.0);
-  for (const comm::PartMessage& m : exchange_->exchange(remote_out_, false, inf)) {
+    post(remote_out_, r.gid, kind_bound, 0, inf, stations_[static_cast<std::size_t>(r.sender)].gid, bound[r.sender]);
+  // With `agree`: the earliest event pending here (local messages are delivered; the
+  // exchange counts those in flight), so that the agreed one is the earliest anywhere.
+  const double local_next = !agree || next_event_s_.empty()
+                                ? inf
+                                : *std::min_element(next_event_s_.begin(), next_event_s_.end());
+  for (const comm::PartMessage& m : exchange_->exchange(remote_out_, agree, local_next, local_front_s)) {
     if (m.kind == kind_bound) {
       double& b = bounds[1 + static_cast<std::size_t>(remote_slot(m.part_id))];
-      b = std::max(b, m.time_s);
+      b = std::max(b, m.entry_time_s);
     } else {
       receive(m);
     }
   }
   if (!agree) return -inf;
-  // The least time reached, and the earliest pending event anywhere (every message is
-  // delivered now): nothing is sent before it, so nothing arrives before it + the lookahead.
-  double least[2] = {local_front_s, next_event_s_.empty() ? inf : *std::min_element(next_event_s_.begin(), next_event_s_.end())};
-  MPI_Allreduce(MPI_IN_PLACE, least, 2, MPI_DOUBLE, MPI_MIN, comm_);
-  arrival_floor_s_ = std::max(arrival_floor_s_, least[1] + lookahead_s_);
-  // Idle time ahead: nothing happens for a lookahead or more past the least time reached.
-  found_idle_ = least[1] >= least[0] + lookahead_s_;
-  return least[0];
+  // Nothing is sent before the earliest pending event, so nothing arrives before it + the
+  // lookahead; idle time ahead when that is a lookahead or more past the least time reached.
+  const double next = exchange_->next_s();
+  arrival_floor_s_ = std::max(arrival_floor_s_, next + lookahead_s_);
+  found_idle_ = next >= exchange_->front_s() + lookahead_s_;
+  return exchange_->front_s();
 }
 
 Factory::Limits Factory::set_limits(double t_end_s) {
@@ -2094,7 +2099,7 @@ double Factory::advance(double t_end_s, const std::function<bool()>& stop_reques
   while (time_s_ < t_end_s) {
     const Limits limits = set_limits(t_end_s);
     if (alone) require(limits.least > time_s_, "factory: window does not advance (lookahead below time resolution)");
-    run_window([this](std::size_t i) { return reached_s_[i]; });
+    run_window();
     const auto messages = static_cast<double>(deliver_local());
     const double front = std::min(limits.least, t_end_s);
     ++since_agreement;

@@ -275,11 +275,10 @@ class Factory {
     bool capped;
   };
   Limits set_limits(double t_end_s);
-  // Runs every station with an event before limit(local index) to that limit.
-  template <class Limit>
-  void run_window(const Limit& limit);
-  template <class Limit>
-  void resolve_cells(const Limit& limit);
+  // Runs every station that set_limits listed to its limit (reached_s_), then the cells
+  // that paused before a service start, with their outcomes.
+  void run_window();
+  void resolve_cells();
   // Delivers the local stations' outboxes to local stations (the others' messages go to
   // remote_out_); returns how many were delivered.
   std::size_t deliver_local();

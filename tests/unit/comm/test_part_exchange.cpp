@@ -25,7 +25,7 @@ TEST(PartExchange, RingOfNeighboursDeliversInOrder) {
     for (int k = 0; k < 3; ++k) out.push_back(PartMessage{d.range_of(rank + 1).begin, 1, 0, 10.0 + k, 100 * rank + k, 1.0});
   if (rank > 0) out.push_back(PartMessage{d.range_of(rank - 1).end - 1, 2, 0, 5.0, -1, 0.0});
   for (int round = 0; round < 3; ++round) {
-    const auto in = exchange.exchange(out, false, 1e9);
+    const auto in = exchange.exchange(out, false, 1e9, 1e9);
     std::size_t expected = (rank > 0 ? 3u : 0u) + (rank + 1 < size ? 1u : 0u);
     ASSERT_EQ(in.size(), expected);
     std::size_t i = 0;
@@ -41,7 +41,7 @@ TEST(PartExchange, RingOfNeighboursDeliversInOrder) {
   }
 }
 
-TEST(PartExchange, AgreesOnTheEarliestPendingTimeOfAnyRank) {
+TEST(PartExchange, AgreesOnTheEarliestPendingTimeAndTheLeastFrontOfAnyRank) {
   // Ranks without neighbours too: the earliest time counts every rank's own next event and
   // the times of the messages it sends, whoever receives them.
   const int rank = rank_of(MPI_COMM_WORLD), size = size_of(MPI_COMM_WORLD);
@@ -52,15 +52,17 @@ TEST(PartExchange, AgreesOnTheEarliestPendingTimeOfAnyRank) {
   PartExchange exchange(MPI_COMM_WORLD, d, neighbours);
   std::vector<PartMessage> out;
   // The last rank's own next event is the earliest one.
-  exchange.exchange(out, true, rank == size - 1 ? 3.0 : 100.0 + rank);
+  exchange.exchange(out, true, rank == size - 1 ? 3.0 : 100.0 + rank, 1.0 + rank);
   EXPECT_EQ(exchange.next_s(), 3.0);
+  EXPECT_EQ(exchange.front_s(), 1.0);  // the least front, whatever the messages
   // Rank 0 sends a message due earlier than any rank's own events.
   if (rank == 0 && size > 1) out.push_back(PartMessage{d.range_of(1).begin, 1, 0, 2.5, 7, 0.0});
-  exchange.exchange(out, true, 50.0);
+  exchange.exchange(out, true, 50.0, 60.0 - rank);
   EXPECT_EQ(exchange.next_s(), size > 1 ? 2.5 : 50.0);
+  EXPECT_EQ(exchange.front_s(), 61.0 - size);
   // Nothing pending anywhere.
   out.clear();
-  exchange.exchange(out, true, std::numeric_limits<double>::infinity());
+  exchange.exchange(out, true, std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity());
   EXPECT_EQ(exchange.next_s(), std::numeric_limits<double>::infinity());
 }
 
@@ -70,7 +72,7 @@ TEST(PartExchange, MessageToANonNeighbourIsAnError) {
   const Decomposition d(size, rank, size);
   PartExchange exchange(MPI_COMM_SELF, d, {});
   const std::vector<PartMessage> out{PartMessage{(rank + 2) % size, 1, 0, 0.0, 0, 0.0}};
-  EXPECT_THROW(exchange.exchange(out, true, 0.0), Error);
+  EXPECT_THROW(exchange.exchange(out, true, 0.0, 0.0), Error);
 }
 
 }  // namespace
