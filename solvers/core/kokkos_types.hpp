@@ -12,13 +12,16 @@ namespace kollektiv {
 using Real = double;  // precision of all simulated state; recorded in build_info
 
 // Robots per lane group of the batched dynamics (solvers/dynamics/lanes.hpp): on CPU
-// backends 4 doubles, one AVX2 register, one instruction advancing 4 robots (8, two
-// registers per value, spilled and ran 2.6x slower on the UR5 step on Zen 3); on GPU
-// backends 1, a thread per robot. The only place that chooses it (a macro so that lanes.hpp
-// can leave the GCC vector type out of device compilers); -DKOLLEKTIV_SIMD_LANES=N overrides.
+// backends one vector register of doubles, one instruction advancing them all: 8 with
+// AVX-512, else 4 (AVX2; 8 there, two registers per value, spilled and ran 2.6x slower on
+// the UR5 step on Zen 3); on GPU backends 1, a thread per robot. The only place that chooses
+// it (a macro so that lanes.hpp can leave the GCC vector type out of device compilers);
+// -DKOLLEKTIV_SIMD_LANES=N overrides.
 #ifndef KOLLEKTIV_SIMD_LANES
 #if defined(KOKKOS_ENABLE_CUDA) || defined(KOKKOS_ENABLE_HIP) || defined(KOKKOS_ENABLE_SYCL)
 #define KOLLEKTIV_SIMD_LANES 1
+#elif defined(__AVX512F__)
+#define KOLLEKTIV_SIMD_LANES 8
 #else
 #define KOLLEKTIV_SIMD_LANES 4
 #endif

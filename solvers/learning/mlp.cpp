@@ -58,12 +58,19 @@ KOKKOS_INLINE_FUNCTION float tanh_activation(float x) { return tanh_rational(x);
 // the auto-vectoriser, the same loops kept their accumulators on the stack. Device builds
 // (CUDA, HIP, SYCL: views in device memory, LayoutLeft) use the plain loops, one tile per
 // thread, in both their host and device passes.
+// A vector is one register of the widest instruction set the build targets: 64 bytes with
+// AVX-512 (16 floats), else 32 (AVX2: 8 floats; on narrower sets the compiler splits it).
 #if (defined(__GNUC__) || defined(__clang__)) && KOLLEKTIV_SIMD_LANES > 1
 #define KOLLEKTIV_VECTOR_TILES 1
+#ifdef __AVX512F__
+constexpr int vector_bytes = 64;
+#else
+constexpr int vector_bytes = 32;
+#endif
 template <class T>
 struct Vec {
-  typedef T type __attribute__((vector_size(32)));  // 8 floats or 4 doubles
-  static constexpr int lanes = 32 / static_cast<int>(sizeof(T));
+  typedef T type __attribute__((vector_size(vector_bytes)));
+  static constexpr int lanes = vector_bytes / static_cast<int>(sizeof(T));
 };
 
 template <class T>
@@ -73,7 +80,7 @@ inline typename Vec<T>::type load_vec(const T* p) {
   return v;
 }
 
-// tanh_activation(float) on 8 lanes, the same operations lane by lane.
+// tanh_activation(float) on a vector, the same operations lane by lane.
 inline Vec<float>::type tanh_activation(Vec<float>::type x) { return tanh_rational(x); }
 
 // Doubles (tests) lane by lane.
@@ -84,15 +91,21 @@ inline Vec<double>::type tanh_activation(Vec<double>::type x) {
 #endif
 
 // The dense kernels work on tiles of rows x outputs whose accumulators stay in registers:
-// each weight loaded serves several rows and each input several outputs. Every element is
-// `init + sum_k x(r, k) m(k, c)` with k ascending, the same operations in the same order
-// whatever its tile, so a row's result never depends on which rows share its tile, on the
-// batch split or on the rank count. A tile is 6 rows x 64 bytes of outputs (16 floats,
-// 8 doubles: 12 AVX registers); leftover outputs go one at a time over 12 rows.
+// each weight loaded serves several rows and each input several outputs. A tile is 6 rows x
+// 2 vectors of outputs (12 vector registers: 16 floats wide with AVX2, 32 with AVX-512; 64
+// bytes in the plain loops of device builds), each element `init + sum_k x(r, k) m(k, c)`
+// with k ascending. Leftover outputs (fewer than a tile) are row-by-row dot products in
+// vector lanes (dot_vec) on vector builds, one at a time over 12 rows otherwise. Either way
+// an element takes the same operations in the same order whatever rows share its tile, so a
+// row's result never depends on the batch split or on the rank count.
 template <class T>
 struct Tile {
   static constexpr int rows = 6;
+#ifdef KOLLEKTIV_VECTOR_TILES
+  static constexpr int cols = 2 * Vec<T>::lanes;
+#else
   static constexpr int cols = 64 / static_cast<int>(sizeof(T));
+#endif
   static constexpr int block_rows = 2 * rows;  // rows per kernel thread
 };
 
@@ -162,6 +175,30 @@ inline void tile_product_vec(View<const T**> x, const int (&r)[6], int depth, co
 }
 #endif
 
+#ifdef KOLLEKTIV_VECTOR_TILES
+// sum_{k < depth} x[k] column[k] with k in vector lanes: each lane sums its k in ascending
+// order, then the lanes are added pairwise in a fixed tree. `column` holds whole vectors
+// (zero past depth); x is read only below depth.
+template <class T>
+inline T dot_vec(const T* x, const T* column, int depth) {
+  using V = typename Vec<T>::type;
+  constexpr int L = Vec<T>::lanes;
+  V acc{};
+  int k = 0;
+  for (; k + L <= depth; k += L) acc += load_vec(x + k) * load_vec(column + k);
+  if (k < depth) {
+    V tail{};
+    std::memcpy(&tail, x + k, static_cast<std::size_t>(depth - k) * sizeof(T));
+    acc += tail * load_vec(column + k);
+  }
+  T lane[L];
+  std::memcpy(lane, &acc, sizeof lane);
+  for (int width = L / 2; width > 0; width /= 2)
+    for (int l = 0; l < width; ++l) lane[l] += lane[l + width];
+  return lane[0];
+}
+#endif
+
 // For rows [r0, r0 + block_rows) of [0, rows) and every c < cols:
 //   out(r, c) = act(init(c) + sum_{k < depth} x(r, k) m(k, c)),
 // act = tanh when `tanh`; then finish(r, c, v) stores one output, or on vector builds
@@ -217,6 +254,21 @@ KOKKOS_INLINE_FUNCTION void rows_times_matrix(View<const T**> x, int r0, int row
 #endif
     }
   }
+#ifdef KOLLEKTIV_VECTOR_TILES
+  // Leftover outputs (every output of a narrow layer, e.g. a network's last): one dot product
+  // per row, k in vector lanes (scalar, 12 rows at a time, they took as long as a whole
+  // 64-wide layer). init + dot, the dot's sums in the same order for every row.
+  constexpr int L = Vec<T>::lanes;
+  alignas(64) T column[max_layer_width + L];  // m(:, c0), zero-padded to whole vectors
+  const int padded = (depth + L - 1) / L * L;
+  for (; c0 < cols; ++c0) {
+    for (int k = 0; k < padded; ++k) column[k] = k < depth ? m(k, c0) : T(0);
+    for (int a = 0; a < RB && r0 + a < rows; ++a) {
+      const T v = init(c0) + dot_vec<T>(&x(r0 + a, 0), column, depth);
+      finish(r0 + a, c0, tanh ? tanh_activation(v) : v);
+    }
+  }
+#endif
   for (; c0 < cols; ++c0) {
     T acc[RB][1];
     KOLLEKTIV_UNROLL
@@ -320,7 +372,7 @@ void dense_backprop(View<const T*> wt, View<const T**> delta, int rows, const De
 
 constexpr int gradient_tile_inputs = 6;
 
-// Tiles of the weight gradient: 6 inputs x 64 bytes of outputs held in registers while a
+// Tiles of the weight gradient: 6 inputs x a tile's outputs held in registers while a
 // segment's rows stream past. acc[u][c] = sum over rows [row_begin, row_end), in order, of
 // x(r, j[u]) * delta(r, i0 + c), or of delta(r, i0 + c) for the bias tile.
 template <class T, int J, int C, bool bias>
@@ -410,7 +462,7 @@ KOKKOS_INLINE_FUNCTION void segment_gradient(View<const T**> x, View<const T**> 
 #ifdef KOLLEKTIV_VECTOR_TILES
 // partial(g, first_column + i) = sum over rows [row_begin, row_end), in order, of
 // delta(r, i), for every i < out: the bias row of a segment's gradient in one pass over the
-// rows, 64 bytes x 4 of outputs at a time (the same sums as a tile with input 1, at a sixth of
+// rows, 8 vectors of outputs at a time (the same sums as a tile with input 1, at a sixth of
 // its work).
 template <class T>
 inline void segment_bias_gradient(View<const T**> delta, int out, int row_begin, int row_end, View<Real**> partial,

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "solvers/dynamics/arm_batch.hpp"
+#include "solvers/dynamics/lanes.hpp"
 #include "tests/bench/dynamics_bench_support.hpp"
 #include "tests/unit/dynamics/mjcf_writer.hpp"
 #include "tests/unit/dynamics/mujoco_model.hpp"
@@ -37,22 +38,25 @@ std::string key(const std::string& engine, const std::string& model, int n) {
   return engine + "/" + model + "/" + std::to_string(n);
 }
 
-// Peak double-precision FLOP/s of one core: clock (from /proc/cpuinfo) x 16 (two 256-bit
-// FMA pipes x 4 doubles x 2) where AVX2+FMA are present, else x 4 (SSE2, two pipes).
+// Peak double-precision FLOP/s of one core: clock (from /proc/cpuinfo) x 32 (two 512-bit
+// FMA pipes x 8 doubles x 2) where AVX-512F is present (server cores with one 512-bit pipe
+// reach half that: the fraction printed is then a lower bound), x 16 (two 256-bit pipes) with
+// AVX2+FMA, else x 4 (SSE2, two pipes).
 double peak_flops_per_core(std::string& how) {
   std::ifstream info("/proc/cpuinfo");
   std::string line;
   double mhz = 0;
-  bool avx2 = false, fma = false;
+  bool avx512 = false, avx2 = false, fma = false;
   while (std::getline(info, line)) {
     if (mhz == 0 && line.rfind("cpu MHz", 0) == 0) mhz = std::stod(line.substr(line.find(':') + 1));
     if (line.rfind("flags", 0) == 0) {
+      avx512 = avx512 || line.find(" avx512f") != std::string::npos;
       avx2 = avx2 || line.find(" avx2") != std::string::npos;
       fma = fma || line.find(" fma") != std::string::npos;
     }
   }
   if (mhz == 0) mhz = 2000;
-  const double per_cycle = (avx2 && fma) ? 16 : 4;
+  const double per_cycle = avx512 ? 32 : (avx2 && fma) ? 16 : 4;
   how = std::to_string(static_cast<int>(mhz)) + " MHz x " + std::to_string(static_cast<int>(per_cycle)) + " flop/cycle";
   return mhz * 1e6 * per_cycle;
 }
@@ -128,9 +132,9 @@ int main(int argc, char** argv) {
     benchmark::RunSpecifiedBenchmarks();
     std::string how;
     const double peak = peak_flops_per_core(how);
-    std::printf("\nKokkos backend %s, one core; MuJoCo %s (mj_step, Euler, dt = %g s, contacts off); "
-                "MuJoCo keeps at most %d mjData, robots beyond share them round-robin.\n",
-                kollektiv::exec_space_name(), mj_versionString(), kDt, kMaxMujocoData);
+    std::printf("\nKokkos backend %s, one core, %d robots per lane group; MuJoCo %s (mj_step, Euler, dt = %g s, "
+                "contacts off); MuJoCo keeps at most %d mjData, robots beyond share them round-robin.\n",
+                kollektiv::exec_space_name(), kollektiv::dynamics::kLanes, mj_versionString(), kDt, kMaxMujocoData);
     std::printf("Peak of one core assumed: %s = %.3g GFLOP/s\n", how.c_str(), peak * 1e-9);
     for (const char* name : kModels) {
       const int dof = static_cast<int>(kt::load_shipped_model(name).joints.size());

@@ -25,7 +25,10 @@ What it does, in one invocation:
     torch.set_num_threads(cores) and OpenBLAS on 1 thread, with both on all cores, and with
     torch on 1 thread and OpenBLAS on all cores. Thread settings matter on Debian's build:
     torch's OpenMP threads and OpenBLAS's own pthreads both spin on the same 2 cores, and
-    set_num_threads(2) with OpenBLAS's default is 3-4x slower than either alternative.
+    set_num_threads(2) with OpenBLAS's default is 3-4x slower than either alternative. OpenBLAS
+    runs the kernels of the CPU's widest vector instructions (OPENBLAS_CORETYPE SkylakeX with
+    AVX-512, Haswell with AVX2, unless set): Debian 12's OpenBLAS falls back to its SSE3 kernels
+    on CPUs newer than it (Sapphire Rapids), 4x slower there.
  3. Runs kollektiv: `mpirun -np R --oversubscribe --bind-to none build/app/kollektiv DECK
     --set training.iterations=N --output TMP --overwrite` (OMPI_ALLOW_RUN_AS_ROOT=1), and reads
     env_steps_per_s (env-steps over the wall time of its training loop) from its RESULT line,
@@ -695,12 +698,27 @@ def torch_configs(requested_mode, requested_config):
     return [(label, t, b, mode) for (label, t, b) in configs for mode in modes]
 
 
+def openblas_coretype():
+    """The OpenBLAS kernels for this CPU's widest vector instructions, unless OPENBLAS_CORETYPE
+    is set: Debian 12's OpenBLAS 0.3.21 does not recognise newer Xeons (Sapphire Rapids) and
+    falls back to its SSE3 kernels (Prescott), 4x slower than its AVX-512 ones there."""
+    if os.environ.get("OPENBLAS_CORETYPE"):
+        return os.environ["OPENBLAS_CORETYPE"]
+    try:
+        flags = next((line for line in open("/proc/cpuinfo") if line.startswith("flags")), "").split()
+    except OSError:
+        return None
+    return "SkylakeX" if "avx512f" in flags else "Haswell" if "avx2" in flags else None
+
+
 def run_worker(job, blas_threads, show_output):
     """Runs train_torch in a fresh interpreter; returns its result dict (None if it failed)."""
     with tempfile.NamedTemporaryFile("w", suffix=".json", prefix="ppo_torch_", delete=False) as f:
         json.dump(job, f)
         path = f.name
     env = dict(os.environ, OPENBLAS_NUM_THREADS=str(blas_threads), PPO_TORCH_REEXEC="1")
+    if openblas_coretype():
+        env["OPENBLAS_CORETYPE"] = openblas_coretype()
     try:
         p = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--worker", path], env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -895,8 +913,8 @@ def main():
             fail("no PyTorch configuration ran")
         best = max(trials)[1]
     label, threads, blas, mode = best
-    print(f"torch configuration: {label} (torch.set_num_threads({threads}), OPENBLAS_NUM_THREADS={blas}), "
-          f"mode {mode}", flush=True)
+    print(f"torch configuration: {label} (torch.set_num_threads({threads}), OPENBLAS_NUM_THREADS={blas}, "
+          f"OPENBLAS_CORETYPE={openblas_coretype() or 'detected'}), mode {mode}", flush=True)
 
     k_runs, t_runs = [], []
     for rep in range(args.repeat):
