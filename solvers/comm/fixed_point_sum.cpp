@@ -58,18 +58,23 @@ std::vector<double> FixedPointSum::sum(Collective& collective, AnyLayoutView<con
   const auto fixed = Kokkos::subview(fixed_, Kokkos::make_pair(0, columns));
   const auto result = Kokkos::subview(result_, Kokkos::make_pair(0, columns));
 
-  // The largest magnitude per column on this rank, or that a term is inf or NaN.
+  // The largest magnitude per column on this rank, or that a term is inf or NaN: on the
+  // magnitudes' bits, which as unsigned integers order as the magnitudes do, inf and NaN above
+  // the largest finite (an integer maximum, not a chain of floating-point compares and blends).
   Kokkos::parallel_for(
       "comm::fixed_point_exponent", Kokkos::RangePolicy<ExecSpace>(0, columns), KOKKOS_LAMBDA(const int c) {
-        constexpr double max_finite = std::numeric_limits<double>::max();
-        double largest = 0;
-        bool finite = true;
+        constexpr std::uint64_t magnitude = ~(std::uint64_t{1} << 63), max_finite = 0x7FEFFFFFFFFFFFFFull;
+        std::uint64_t largest = 0;
         for (int g = 0; g < segments; ++g) {
-          const double v = partial(g, c), a = v < 0 ? -v : v;
-          largest = a > largest ? a : largest;
-          finite = finite && a <= max_finite;
+          const double v = partial(g, c);
+          std::uint64_t bits;
+          std::memcpy(&bits, &v, sizeof bits);
+          bits &= magnitude;
+          largest = bits > largest ? bits : largest;
         }
-        exponent(c) = !finite ? bad_column : largest > 0 ? exponent_above(largest) : zero_column;
+        double a;
+        std::memcpy(&a, &largest, sizeof a);
+        exponent(c) = largest > max_finite ? bad_column : largest > 0 ? exponent_above(a) : zero_column;
       });
   collective.max(exponent);
 

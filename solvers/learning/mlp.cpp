@@ -370,9 +370,17 @@ void dense_backprop(View<const T*> wt, View<const T**> delta, int rows, const De
       });
 }
 
+// Inputs per weight-gradient tile: 6 (12 accumulators), and on AVX-512 builds, whose 32
+// vector registers hold twice as many, 12 for all but a layer's last few inputs (half as
+// many passes over a segment's rows).
 constexpr int gradient_tile_inputs = 6;
+#if defined(KOLLEKTIV_VECTOR_TILES) && defined(__AVX512F__)
+constexpr int wide_gradient_tile_inputs = 12;
+#else
+constexpr int wide_gradient_tile_inputs = gradient_tile_inputs;
+#endif
 
-// Tiles of the weight gradient: 6 inputs x a tile's outputs held in registers while a
+// Tiles of the weight gradient: J inputs x a tile's outputs held in registers while a
 // segment's rows stream past. acc[u][c] = sum over rows [row_begin, row_end), in order, of
 // x(r, j[u]) * delta(r, i0 + c), or of delta(r, i0 + c) for the bias tile.
 template <class T, int J, int C, bool bias>
@@ -396,43 +404,52 @@ KOKKOS_INLINE_FUNCTION void gradient_tile(View<const T**> x, View<const T**> del
   }
 }
 
+#ifdef KOLLEKTIV_VECTOR_TILES
+// gradient_tile's sums for inputs j0 + u, u < J, two vectors of outputs from i0, in vector
+// registers (fully unrolled, constant indices). A partial tile (`full` false: nj < J inputs
+// left) repeats its last input, whose extra sums are dropped.
+template <class T, int J, bool full>
+inline void gradient_tile_vec(View<const T**> x, View<const T**> delta, int j0, int nj, int row_begin, int row_end,
+                              int i0, typename Vec<T>::type (&acc)[J][2]) {
+  using V = typename Vec<T>::type;
+  constexpr int L = Vec<T>::lanes;
+  int offset[J];
+  KOLLEKTIV_UNROLL
+  for (int u = 0; u < J; ++u) offset[u] = full || u < nj ? u : nj - 1;
+  KOLLEKTIV_UNROLL
+  for (int u = 0; u < J; ++u) acc[u][0] = acc[u][1] = V{};
+  for (int r = row_begin; r < row_end; ++r) {
+    const T* d = &delta(r, i0);
+    const V d0 = load_vec(d), d1 = load_vec(d + L);
+    const T* xr = &x(r, j0);
+    KOLLEKTIV_UNROLL
+    for (int u = 0; u < J; ++u) {
+      const T xu = xr[offset[u]];
+      acc[u][0] += xu * d0;
+      acc[u][1] += xu * d1;
+    }
+  }
+}
+#endif
+
 // partial(g, column(j0 + u, i)) for u < nj and every i < out: segment g's sums for one tile
-// of inputs (bias: the bias row, nj == 1). Outputs in tiles, then one at a time.
-template <class T, bool bias>
+// of J inputs (bias: the bias row, nj == 1). Outputs in tiles, then one at a time.
+template <class T, int J, bool bias>
 KOKKOS_INLINE_FUNCTION void segment_gradient(View<const T**> x, View<const T**> delta, int in, int out, int j0,
                                              int row_begin, int row_end, View<Real**> partial, int g,
                                              std::int64_t first_column) {
-  constexpr int J = gradient_tile_inputs, C = Tile<T>::cols;
+  constexpr int C = Tile<T>::cols;
   int j[J];  // inputs past the last repeat it; their sums are dropped
   for (int u = 0; u < J; ++u) j[u] = j0 + u < in ? j0 + u : in - 1;
   const int nj = bias ? 1 : (in - j0 < J ? in - j0 : J);
   int i0 = 0;
 #ifdef KOLLEKTIV_VECTOR_TILES
-  using V = typename Vec<T>::type;
-  constexpr int L = Vec<T>::lanes;
-  for (; i0 + C <= out; i0 += C) {
-    // Named accumulators (registers), as in tile_product_vec.
-    V a00{}, a01{}, a10{}, a11{}, a20{}, a21{}, a30{}, a31{}, a40{}, a41{}, a50{}, a51{};
-    for (int r = row_begin; r < row_end; ++r) {
-      const T* d = &delta(r, i0);
-      const V d0 = load_vec(d), d1 = load_vec(d + L);
-      const T x0 = bias ? T(1) : x(r, j[0]), x1 = bias ? T(1) : x(r, j[1]);
-      const T x2 = bias ? T(1) : x(r, j[2]), x3 = bias ? T(1) : x(r, j[3]);
-      const T x4 = bias ? T(1) : x(r, j[4]), x5 = bias ? T(1) : x(r, j[5]);
-      a00 += x0 * d0;
-      a01 += x0 * d1;
-      a10 += x1 * d0;
-      a11 += x1 * d1;
-      a20 += x2 * d0;
-      a21 += x2 * d1;
-      a30 += x3 * d0;
-      a31 += x3 * d1;
-      a40 += x4 * d0;
-      a41 += x4 * d1;
-      a50 += x5 * d0;
-      a51 += x5 * d1;
-    }
-    const V acc[J][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}, {a40, a41}, {a50, a51}};
+  for (; !bias && i0 + C <= out; i0 += C) {
+    typename Vec<T>::type acc[J][2];
+    if (nj == J)
+      gradient_tile_vec<T, J, true>(x, delta, j0, nj, row_begin, row_end, i0, acc);
+    else
+      gradient_tile_vec<T, J, false>(x, delta, j0, nj, row_begin, row_end, i0, acc);
     for (int u = 0; u < nj; ++u) {
       T values[C];
       std::memcpy(values, acc[u], sizeof values);
@@ -461,26 +478,45 @@ KOKKOS_INLINE_FUNCTION void segment_gradient(View<const T**> x, View<const T**> 
 
 #ifdef KOLLEKTIV_VECTOR_TILES
 // partial(g, first_column + i) = sum over rows [row_begin, row_end), in order, of
-// delta(r, i), for every i < out: the bias row of a segment's gradient in one pass over the
-// rows, 8 vectors of outputs at a time (the same sums as a tile with input 1, at a sixth of
-// its work).
+// delta(r, i), for i in [i0, i0 + NV vectors): NV accumulators, one pass over the rows.
+template <class T, int NV>
+inline void bias_gradient_vectors(View<const T**> delta, int i0, int row_begin, int row_end, View<Real**> partial,
+                                  int g, std::int64_t first_column) {
+  using V = typename Vec<T>::type;
+  constexpr int L = Vec<T>::lanes;
+  V acc[NV];
+  KOLLEKTIV_UNROLL
+  for (int v = 0; v < NV; ++v) acc[v] = V{};
+  for (int r = row_begin; r < row_end; ++r) {
+    const T* d = &delta(r, i0);
+    KOLLEKTIV_UNROLL
+    for (int v = 0; v < NV; ++v) acc[v] += load_vec(d + v * L);
+  }
+  T values[NV * L];
+  std::memcpy(values, acc, sizeof values);
+  for (int c = 0; c < NV * L; ++c) partial(g, first_column + i0 + c) = values[c];
+}
+
+// The bias row of a segment's gradient (the same sums as a tile with input 1, at a sixth of
+// its work): outputs 8 vectors at a time, then 4, 2 and 1, then one at a time.
 template <class T>
 inline void segment_bias_gradient(View<const T**> delta, int out, int row_begin, int row_end, View<Real**> partial,
                                   int g, std::int64_t first_column) {
-  using V = typename Vec<T>::type;
-  constexpr int L = Vec<T>::lanes, C = 4 * 2 * L;
+  constexpr int L = Vec<T>::lanes;
   int i0 = 0;
-  for (; i0 + C <= out; i0 += C) {
-    V a0{}, a1{}, a2{}, a3{}, a4{}, a5{}, a6{}, a7{};
-    for (int r = row_begin; r < row_end; ++r) {
-      const T* d = &delta(r, i0);
-      a0 += load_vec(d), a1 += load_vec(d + L), a2 += load_vec(d + 2 * L), a3 += load_vec(d + 3 * L);
-      a4 += load_vec(d + 4 * L), a5 += load_vec(d + 5 * L), a6 += load_vec(d + 6 * L), a7 += load_vec(d + 7 * L);
-    }
-    const V acc[8] = {a0, a1, a2, a3, a4, a5, a6, a7};
-    T values[C];
-    std::memcpy(values, acc, sizeof values);
-    for (int c = 0; c < C; ++c) partial(g, first_column + i0 + c) = values[c];
+  for (; i0 + 8 * L <= out; i0 += 8 * L)
+    bias_gradient_vectors<T, 8>(delta, i0, row_begin, row_end, partial, g, first_column);
+  if (i0 + 4 * L <= out) {
+    bias_gradient_vectors<T, 4>(delta, i0, row_begin, row_end, partial, g, first_column);
+    i0 += 4 * L;
+  }
+  if (i0 + 2 * L <= out) {
+    bias_gradient_vectors<T, 2>(delta, i0, row_begin, row_end, partial, g, first_column);
+    i0 += 2 * L;
+  }
+  if (i0 + L <= out) {
+    bias_gradient_vectors<T, 1>(delta, i0, row_begin, row_end, partial, g, first_column);
+    i0 += L;
   }
   for (; i0 < out; ++i0) {
     T sum = 0;
@@ -569,21 +605,27 @@ void layer_gradient(View<const T**> x, View<const T**> delta, const DenseLayer& 
     return;
   }
 #endif
-  const int input_tiles = (in + J - 1) / J;
+  // Tiles of JW inputs, those left in tiles of J, then the bias row.
+  constexpr int JW = wide_gradient_tile_inputs;
+  const int wide_tiles = in / JW, rest_from = JW * wide_tiles, input_tiles = wide_tiles + (in - rest_from + J - 1) / J;
   // One thread per (segment, tile of inputs); the last tile is the bias row.
   Kokkos::parallel_for(
       "learning::layer_gradient",
       Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {segments.count, input_tiles + 1}),
       KOKKOS_LAMBDA(const int g, const int jt) {
         const int row_begin = begin(g), row_end = begin(g + 1);
-        if (jt < input_tiles)
-          segment_gradient<T, false>(x, delta, in, out, J * jt, row_begin, row_end, partial, g,
-                                     wo + static_cast<std::int64_t>(J * jt) * out);
+        const int j0 = jt < wide_tiles ? JW * jt : rest_from + J * (jt - wide_tiles);
+        if (jt < wide_tiles)
+          segment_gradient<T, JW, false>(x, delta, in, out, j0, row_begin, row_end, partial, g,
+                                         wo + static_cast<std::int64_t>(j0) * out);
+        else if (jt < input_tiles)
+          segment_gradient<T, J, false>(x, delta, in, out, j0, row_begin, row_end, partial, g,
+                                        wo + static_cast<std::int64_t>(j0) * out);
         else
 #ifdef KOLLEKTIV_VECTOR_TILES
           segment_bias_gradient<T>(delta, out, row_begin, row_end, partial, g, bo);
 #else
-          segment_gradient<T, true>(x, delta, in, out, in, row_begin, row_end, partial, g, bo);
+          segment_gradient<T, 1, true>(x, delta, in, out, in, row_begin, row_end, partial, g, bo);
 #endif
       });
 }

@@ -5,8 +5,9 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numeric>
 #include <stdexcept>
-#include <tuple>
+#include <utility>
 
 #include "solvers/core/error.hpp"
 #include "solvers/core/exact_sum.hpp"
@@ -353,34 +354,46 @@ PpoStats PpoLearner::update(const Rollout& ro) {
   batch.returns = View<Real*>("learning::mb_returns", std::max(n, 1));
   batch.old_value = View<Real*>("learning::mb_value", std::max(n, 1));
 
+  // A minibatch's rows are ordered by (block, t, gid): each block is one segment, in a fixed
+  // order. The robots in (block, gid) order, once per update, and where each block starts.
+  std::vector<int> by_block(static_cast<std::size_t>(robots));
+  std::iota(by_block.begin(), by_block.end(), 0);
+  std::sort(by_block.begin(), by_block.end(),
+            [&](int a, int b) { return std::make_pair(block(a), gid(a)) < std::make_pair(block(b), gid(b)); });
+  std::vector<std::size_t> block_start;
+  for (std::size_t i = 0; i < by_block.size(); ++i)
+    if (i == 0 || block(by_block[i]) != block(by_block[i - 1])) block_start.push_back(i);
+  block_start.push_back(by_block.size());
+
   for (int epoch = 0; epoch < cfg_.epochs; ++epoch) {
     // Minibatch of global sample (gid, t): a pure function of the seed, the update, the
     // epoch and the sample, so every rank agrees without communication.
     const std::uint64_t round = static_cast<std::uint64_t>(updates_) * cfg_.epochs + epoch;
-    std::vector<std::vector<std::tuple<std::int64_t, int, std::int64_t, int>>> members(n_mb);
-    for (int s = 0; s < n; ++s) {
-      if (valid[static_cast<std::size_t>(s)] == 0) continue;
-      const int t = s / robots, r = s % robots;
-      const std::uint64_t counter = round * static_cast<std::uint64_t>(horizon) + static_cast<std::uint64_t>(t);
-      const double u = rng::uniform0(rng::draw(cfg_.seed, rng::Stream::minibatch_shuffle,
-                                               static_cast<std::uint64_t>(gid(r)), counter));
-      const int b = std::min(static_cast<int>(u * n_mb), n_mb - 1);
-      members[b].emplace_back(block(r), t, gid(r), s);
+    std::vector<std::vector<int>> mb_rows(n_mb), mb_offsets(n_mb, std::vector<int>{0});
+    for (std::size_t blk = 0; blk + 1 < block_start.size(); ++blk) {
+      for (int t = 0; t < horizon; ++t) {
+        const std::uint64_t counter = round * static_cast<std::uint64_t>(horizon) + static_cast<std::uint64_t>(t);
+        for (std::size_t i = block_start[blk]; i < block_start[blk + 1]; ++i) {
+          const int r = by_block[i], s = t * robots + r;
+          if (valid[static_cast<std::size_t>(s)] == 0) continue;
+          const double u = rng::uniform0(rng::draw(cfg_.seed, rng::Stream::minibatch_shuffle,
+                                                   static_cast<std::uint64_t>(gid(r)), counter));
+          mb_rows[std::min(static_cast<int>(u * n_mb), n_mb - 1)].push_back(s);
+        }
+      }
+      for (int b = 0; b < n_mb; ++b) {
+        const int size = static_cast<int>(mb_rows[b].size());
+        if (size > mb_offsets[b].back()) mb_offsets[b].push_back(size);  // the block's segment
+      }
     }
     std::vector<std::int64_t> global_size(n_mb);
-    for (int b = 0; b < n_mb; ++b) global_size[b] = static_cast<std::int64_t>(members[b].size());
+    for (int b = 0; b < n_mb; ++b) global_size[b] = static_cast<std::int64_t>(mb_rows[b].size());
     collective_->sum(global_size);
 
     for (int b = 0; b < n_mb; ++b) {
       if (global_size[b] == 0) continue;  // the same decision on every rank
-      // Rows ordered by (block, t, gid): each block is one segment in a fixed order.
-      auto& m = members[b];
-      std::sort(m.begin(), m.end());
-      std::vector<int> rows, offsets{0};
-      for (std::size_t i = 0; i < m.size(); ++i) {
-        rows.push_back(std::get<3>(m[i]));
-        if (i + 1 == m.size() || std::get<0>(m[i + 1]) != std::get<0>(m[i])) offsets.push_back(static_cast<int>(i + 1));
-      }
+      const std::vector<int>& rows = mb_rows[b];
+      const std::vector<int>& offsets = mb_offsets[b];
       const int k = static_cast<int>(rows.size());
       const auto idx = to_view(rows, "learning::indices");
       gather_rows<NetReal>(ro.obs, idx, k, obs_dim, batch.obs);
