@@ -35,6 +35,26 @@ KOKKOS_INLINE_FUNCTION int exponent_above(double a) {
   return top + 1 - 1074;
 }
 
+// Columns per kernel thread: 64 on CPU backends (one thread's rows then vectorise across
+// columns), 1 on GPU backends.
+#if KOLLEKTIV_SIMD_LANES > 1
+constexpr int column_chunk = 64;
+#else
+constexpr int column_chunk = 1;
+#endif
+
+// f(c, partial(g, c0 + c)) for c < n, in order; a contiguous row is read through a pointer,
+// which the compiler vectorises (a strided View's index it does not).
+template <class F>
+KOKKOS_INLINE_FUNCTION void for_row_chunk(const AnyLayoutView<const Real**>& partial, int g, int c0, int n, F&& f) {
+  if (partial.stride_1() == 1) {
+    const Real* row = &partial(g, c0);
+    for (int c = 0; c < n; ++c) f(c, row[c]);
+  } else {
+    for (int c = 0; c < n; ++c) f(c, partial(g, c0 + c));
+  }
+}
+
 // Bits needed to count to n (ceil(log2 n)), for n >= 1.
 int bits_for(std::int64_t n) {
   int b = 0;
@@ -58,37 +78,57 @@ std::vector<double> FixedPointSum::sum(Collective& collective, AnyLayoutView<con
   const auto fixed = Kokkos::subview(fixed_, Kokkos::make_pair(0, columns));
   const auto result = Kokkos::subview(result_, Kokkos::make_pair(0, columns));
 
+  // Both passes below take columns in chunks, rows outer, so that on CPU backends the
+  // compiler vectorises across a chunk's columns (a column at a time, over the few segments of
+  // a rank, was a scalar dependency chain); GPU backends take a column per thread.
+  constexpr int chunk = column_chunk;
+  const int chunks = (columns + chunk - 1) / chunk;
+
   // The largest magnitude per column on this rank, or that a term is inf or NaN: on the
   // magnitudes' bits, which as unsigned integers order as the magnitudes do, inf and NaN above
   // the largest finite (an integer maximum, not a chain of floating-point compares and blends).
   Kokkos::parallel_for(
-      "comm::fixed_point_exponent", Kokkos::RangePolicy<ExecSpace>(0, columns), KOKKOS_LAMBDA(const int c) {
+      "comm::fixed_point_exponent", Kokkos::RangePolicy<ExecSpace>(0, chunks), KOKKOS_LAMBDA(const int b) {
         constexpr std::uint64_t magnitude = ~(std::uint64_t{1} << 63), max_finite = 0x7FEFFFFFFFFFFFFFull;
-        std::uint64_t largest = 0;
-        for (int g = 0; g < segments; ++g) {
-          const double v = partial(g, c);
-          std::uint64_t bits;
-          std::memcpy(&bits, &v, sizeof bits);
-          bits &= magnitude;
-          largest = bits > largest ? bits : largest;
+        const int c0 = b * chunk, n = columns - c0 < chunk ? columns - c0 : chunk;
+        std::uint64_t largest[chunk];
+        for (int c = 0; c < chunk; ++c) largest[c] = 0;
+        for (int g = 0; g < segments; ++g)
+          for_row_chunk(partial, g, c0, n, [&](int c, double v) {
+            std::uint64_t bits;
+            std::memcpy(&bits, &v, sizeof bits);
+            bits &= magnitude;
+            largest[c] = bits > largest[c] ? bits : largest[c];
+          });
+        for (int c = 0; c < n; ++c) {
+          double a;
+          std::memcpy(&a, &largest[c], sizeof a);
+          exponent(c0 + c) = largest[c] > max_finite ? bad_column : largest[c] > 0 ? exponent_above(a) : zero_column;
         }
-        double a;
-        std::memcpy(&a, &largest, sizeof a);
-        exponent(c) = largest > max_finite ? bad_column : largest > 0 ? exponent_above(a) : zero_column;
       });
   collective.max(exponent);
 
   const int shift = 61 - bits_for(terms > 1 ? terms : 1);
   Kokkos::parallel_for(
-      "comm::fixed_point_scale", Kokkos::RangePolicy<ExecSpace>(0, columns), KOKKOS_LAMBDA(const int c) {
-        std::int64_t acc = 0;
-        if (exponent(c) != zero_column && exponent(c) != bad_column) {
-          // 2^(shift - E) as two normal factors for any E of a double (|shift - E| < 1140).
-          const int s = shift - exponent(c), s1 = s / 2;
-          const double up = pow2(s1), down = pow2(s - s1);
-          for (int g = 0; g < segments; ++g) acc += static_cast<std::int64_t>(partial(g, c) * up * down);
+      "comm::fixed_point_scale", Kokkos::RangePolicy<ExecSpace>(0, chunks), KOKKOS_LAMBDA(const int b) {
+        const int c0 = b * chunk, n = columns - c0 < chunk ? columns - c0 : chunk;
+        // 2^(shift - E) as two normal factors for any E of a double (|shift - E| < 1140); up is
+        // 0 for columns that are all zero or not finite, whose sums stay 0.
+        double up[chunk], down[chunk];
+        std::int64_t acc[chunk];
+        for (int c = 0; c < n; ++c) {
+          const int e = exponent(c0 + c);
+          const bool used = e != zero_column && e != bad_column;
+          const int s = used ? shift - e : 0, s1 = s / 2;
+          up[c] = used ? pow2(s1) : 0.0;
+          down[c] = pow2(s - s1);
+          acc[c] = 0;
         }
-        fixed(c) = acc;  // |term| < 2^shift
+        for (int g = 0; g < segments; ++g)
+          for_row_chunk(partial, g, c0, n, [&](int c, double v) {
+            acc[c] += up[c] != 0 ? static_cast<std::int64_t>(v * up[c] * down[c]) : 0;  // no inf or NaN converted
+          });
+        for (int c = 0; c < n; ++c) fixed(c0 + c) = acc[c];  // |term| < 2^shift
       });
   collective.sum(fixed);
 
