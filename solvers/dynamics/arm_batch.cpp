@@ -221,6 +221,17 @@ void step(const DeviceModel& m, const StepParams& sp, JointView q, JointView qd,
   });
 }
 
+#if KOLLEKTIV_SIMD_LANES > 1
+MaskOf<Lanes> step_lane_group(const DeviceModel& m, const StepParams& sp, Lanes* q, Lanes* qd, const Lanes* control) {
+  MaskOf<Lanes> alive;
+  dispatch_dof(m.n_joints, [&](auto dof) {
+    constexpr int N = decltype(dof)::value;
+    alive = step_lanes<N, Lanes>(m, sp, N, q, qd, control, all_lanes<Lanes>());
+  });
+  return alive;
+}
+#endif
+
 void throw_if_flagged(View<const int*> error, std::int64_t global_offset, const std::string& context) {
   int first = static_cast<int>(error.extent(0));
   Kokkos::parallel_reduce("dynamics::first_flagged", Policy(0, error.extent(0)), FirstFlagged{error},

@@ -21,6 +21,14 @@ void forward_kinematics(const DeviceModel& m, ConstJointView q, View<Real**> too
 void tool_jacobian(const DeviceModel& m, ConstJointView q, View<Real***> jac);
 // Inverse dynamics (RNEA): tau = M(q) qdd + h(q, qd).
 void inverse_dynamics(const DeviceModel& m, ConstJointView q, ConstJointView qd, ConstJointView qdd, JointView tau);
+#if KOLLEKTIV_SIMD_LANES > 1
+// One lane group of robots with m.n_joints joints and the nominal plant of `m`, stepped by one
+// control period in vector lanes: step_lanes<N, Lanes> for N = m.n_joints, compiled once here
+// for callers that would otherwise instantiate it for each of their own kernels (the skills'
+// step: three skills x eight joint counts). Returns the lanes whose state stayed finite.
+MaskOf<Lanes> step_lane_group(const DeviceModel& m, const StepParams& sp, Lanes* q, Lanes* qd, const Lanes* control);
+#endif
+
 // Mass matrix (CRBA, armature included): mass (robot, joint, joint).
 void mass_matrix(const DeviceModel& m, ConstJointView q, View<Real***> mass);
 // Forward dynamics (ABA): qdd = M^{-1} (tau - h), tau being the total joint force.

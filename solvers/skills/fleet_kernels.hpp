@@ -1,5 +1,6 @@
 // The fleet's kernels (fleet.cpp launches them): per-robot episode set-up, observation, and
-// the step that ties a skill's rules to the arm dynamics. One thread per robot; kernels are
+// the step that ties a skill's rules to the arm dynamics. One thread per robot (the step on
+// CPU backends: a lane group of robots, whose dynamics advance in vector lanes); kernels are
 // templated on the joint count N and on the skill S (reach.hpp, weld.hpp, pick_place.hpp:
 // each skill's task, observation and rules in its own file, behind the interface of
 // skill_kernel.hpp). FleetLaunch<N, S> launches them: it is defined in fleet_launch.hpp and
@@ -201,6 +202,11 @@ struct ObserveKernel {
   }
 };
 
+// One control step of robot r in three stages: begin (the actions into the control), the
+// dynamics, end (the skill's rules, the episode's end and reset). operator() runs them for
+// one robot; step_group for a lane group of dynamics::kLanes robots whose dynamics advance
+// together in vector lanes (the same operations per lane as one robot's step: bitwise the
+// same results), used where every robot has the nominal plant (no randomised dynamics).
 template <int N, class S>
 struct StepKernel {
   DeviceModel m;
@@ -222,46 +228,59 @@ struct StepKernel {
   View<int*> ep_length;
   View<Real**> ep_misses;
 
-  KOKKOS_INLINE_FUNCTION void operator()(int r) const {
+  // What begin() hands to the dynamics and to end().
+  struct Command {
+    Real control[kMaxJoints];
+    Real a2 = 0;              // |action|^2 before clipping
+    Real extra[2] = {0, 0};   // the actions after the joints' (pick_place: the gripper)
+    RigidInertia payload;
+    bool held = false;        // the tool holds `payload`
+  };
+
+  // Loads robot r and computes its command; false (its outputs written) for a robot that
+  // does not step.
+  KOKKOS_INLINE_FUNCTION bool begin(int r, Local& s, Command& c) const {
     if (active.extent(0) > 0 && active(r) == 0) {
       reward(r) = 0;
       terminated(r) = truncated(r) = done(r) = 0;
-      return;
+      return false;
     }
-    Local s;
     st.load(r, N, s);
     // Actions, clipped to [-1, 1]; the joint part becomes the control. The action penalty
     // takes the policy's actions before clipping, the gripper's included: past +-1 an action
     // changes nothing else, and without it a Gaussian mean can drift there and stop
     // exploring (a gripper that never opens again).
-    Real a[kMaxJoints], control[kMaxJoints];
-    Real a2 = 0;
-    for (int k = 0; k < p.act_dim; ++k) a2 += actions(r, k) * actions(r, k);
+    for (int k = 0; k < p.act_dim; ++k) c.a2 += actions(r, k) * actions(r, k);
     for (int i = 0; i < N; ++i) {
-      a[i] = clamp(actions(r, i), -1, 1);
+      const Real a = clamp(actions(r, i), -1, 1);
       if (p.action_mode == static_cast<int>(ActionMode::torque))
-        control[i] = p.action_scale * a[i];
+        c.control[i] = p.action_scale * a;
       else if (p.action_mode == static_cast<int>(ActionMode::pd_target))
-        control[i] = p.q_home[i] + p.action_scale * a[i];
+        c.control[i] = p.q_home[i] + p.action_scale * a;
       else
-        control[i] = s.q[i] + p.action_scale * a[i];
+        c.control[i] = s.q[i] + p.action_scale * a;
     }
-    Real extra[2] = {0, 0};  // the actions after the joints' (pick_place: the gripper)
-    for (int k = N; k < p.act_dim && k < N + 2; ++k) extra[k - N] = actions(r, k);
-    RigidInertia payload;
-    const bool held = S::payload(m, p, s, payload);
-    bool finite;
+    for (int k = N; k < p.act_dim && k < N + 2; ++k) c.extra[k - N] = actions(r, k);
+    c.held = S::payload(m, p, s, c.payload);
+    return true;
+  }
+
+  // One robot's dynamics; false if its state became non-finite.
+  KOKKOS_INLINE_FUNCTION bool dynamics(Local& s, Command& c) const {
     if (p.randomise_dynamics) {  // the episode's plant; the gravity compensation keeps the nominal model
       DeviceModel md = m;
       StepParams sq = sp;
       Real gain[kMaxJoints];
       episode_dynamics<N>(p, s, md, sq, gain);
       if (p.action_mode == static_cast<int>(ActionMode::torque))
-        for (int i = 0; i < N; ++i) control[i] *= gain[i];
-      finite = dynamics::step_robot<N>(md, sq, N, s.q, s.qd, control, held ? &payload : nullptr, &m);
-    } else {
-      finite = dynamics::step_robot<N>(m, sp, N, s.q, s.qd, control, held ? &payload : nullptr);
+        for (int i = 0; i < N; ++i) c.control[i] *= gain[i];
+      return dynamics::step_robot<N>(md, sq, N, s.q, s.qd, c.control, c.held ? &c.payload : nullptr, &m);
     }
+    return dynamics::step_robot<N>(m, sp, N, s.q, s.qd, c.control, c.held ? &c.payload : nullptr);
+  }
+
+  // The skill's rules after the dynamics, the episode's end, and the store of robot r.
+  KOKKOS_INLINE_FUNCTION void end(int r, Local& s, const Command& c, bool finite) const {
     if (!finite) {
       error(r) = 1;
       reward(r) = 0;
@@ -271,7 +290,7 @@ struct StepKernel {
     s.ti[ti_step] += 1;
     ChainPose pose;
     dynamics::forward_kinematics(m, N, s.q, pose);
-    const Outcome o = S::rules(p, s, pose, a2, extra);
+    const Outcome o = S::rules(p, s, pose, c.a2, c.extra);
     s.tr[tr_return] += o.reward;
     const bool cut = !o.terminated && s.ti[ti_step] >= p.episode_steps;
     reward(r) = o.reward;
@@ -298,6 +317,60 @@ struct StepKernel {
     }
     st.store(r, N, s);
   }
+
+  KOKKOS_INLINE_FUNCTION void operator()(int r) const {
+    Local s;
+    Command c;
+    if (!begin(r, s, c)) return;
+    const bool finite = dynamics(s, c);
+    end(r, s, c, finite);
+  }
+
+#if KOLLEKTIV_SIMD_LANES > 1
+  // Robots [group * kLanes, group * kLanes + kLanes) of [0, rows), nominal plant only (CPU
+  // backends). Lanes of robots that do not step (past rows, inactive) repeat a stepping
+  // robot's state and are never written back; a group where some robot holds a payload steps
+  // robot by robot.
+  void step_group(int group, int rows) const {
+    using dynamics::kLanes;
+    using dynamics::Lanes;
+    const int r0 = group * kLanes;
+    Local s[kLanes];
+    Command c[kLanes];
+    bool steps[kLanes];
+    int first = -1;
+    bool held = false;
+    for (int l = 0; l < kLanes; ++l) {
+      steps[l] = r0 + l < rows && begin(r0 + l, s[l], c[l]);
+      if (steps[l] && first < 0) first = l;
+      held = held || (steps[l] && c[l].held);
+    }
+    if (first < 0) return;
+    if (held) {
+      for (int l = 0; l < kLanes; ++l)
+        if (steps[l]) end(r0 + l, s[l], c[l], dynamics(s[l], c[l]));
+      return;
+    }
+    Lanes q[N], qd[N], control[N];
+    for (int l = 0; l < kLanes; ++l) {
+      const int from = steps[l] ? l : first;
+      for (int i = 0; i < N; ++i) {
+        dynamics::set_lane(q[i], l, s[from].q[i]);
+        dynamics::set_lane(qd[i], l, s[from].qd[i]);
+        dynamics::set_lane(control[i], l, c[from].control[i]);
+      }
+    }
+    const auto alive = dynamics::step_lane_group(m, sp, q, qd, control);
+    for (int l = 0; l < kLanes; ++l) {
+      if (!steps[l]) continue;
+      for (int i = 0; i < N; ++i) {
+        s[l].q[i] = dynamics::lane_of(q[i], l);
+        s[l].qd[i] = dynamics::lane_of(qd[i], l);
+      }
+      end(r0 + l, s[l], c[l], dynamics::lane_of(alive, l));
+    }
+  }
+#endif
 };
 
 // The launches of one (joint count, skill) pair over rows [0, rows).

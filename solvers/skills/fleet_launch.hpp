@@ -18,8 +18,19 @@ template <int N, class S>
 void FleetLaunch<N, S>::observe(int rows, const ObserveKernel<N, S>& kernel) {
   Kokkos::parallel_for("skills::observe", Kokkos::RangePolicy<ExecSpace>(0, rows), kernel);
 }
+// Robots in lane groups (one iteration each) on CPU backends where every robot has the
+// nominal plant; one robot per iteration on GPU backends (kLanes 1) and with randomised
+// dynamics (a plant per robot).
 template <int N, class S>
 void FleetLaunch<N, S>::step(int rows, const StepKernel<N, S>& kernel) {
+#if KOLLEKTIV_SIMD_LANES > 1
+  if (!kernel.p.randomise_dynamics) {
+    constexpr int lanes = dynamics::kLanes;
+    Kokkos::parallel_for("skills::step_lanes", Kokkos::RangePolicy<ExecSpace>(0, (rows + lanes - 1) / lanes),
+                         [=](const int group) { kernel.step_group(group, rows); });
+    return;
+  }
+#endif
   Kokkos::parallel_for("skills::step", Kokkos::RangePolicy<ExecSpace>(0, rows), kernel);
 }
 

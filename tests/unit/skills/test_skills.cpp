@@ -766,6 +766,53 @@ TEST_P(SkillsAllKinds, SaveRestoreSliceContinueBitwise) {
   EXPECT_EQ(end.task_int, end_a.task_int);
 }
 
+// On CPU backends the step advances robots' dynamics in lane groups (groups where a robot holds
+// a part, pick_place's robots 2 and 9 here, robot by robot). A fleet of 11 robots, some inactive at each step, against each
+// robot alone in its own fleet (its lane group padded with copies of it): every robot's state
+// bitwise the same, an inactive robot's unchanged.
+TEST_P(SkillsAllKinds, LaneGroupsStepEachRobotAsAlone) {
+  auto cfg = config_for("ur5", GetParam());
+  cfg.common.episode_steps = 6;
+  const auto model = shipped_model("ur5");
+  constexpr int robots = 11;
+  Fleet all(model, cfg, 9, 20, robots);
+  std::vector<Fleet> alone;
+  for (int r = 0; r < robots; ++r) alone.emplace_back(model, cfg, 9, 20 + r, 1);
+  if (GetParam() == SkillKind::pick_place) {  // robots 2 and 9 start holding their parts
+    FleetState s = all.save_state();
+    for (int r : {2, 9}) {
+      int_of(s, r, ti_attached) = 1;
+      FleetState own = alone[static_cast<std::size_t>(r)].save_state();
+      int_of(own, 0, ti_attached) = 1;
+      alone[static_cast<std::size_t>(r)].restore_state(own);
+    }
+    all.restore_state(s);
+  }
+  StepResult out, one;
+  for (int t = 0; t < 14; ++t) {
+    std::vector<int> active(robots);
+    for (int r = 0; r < robots; ++r) active[static_cast<std::size_t>(r)] = (r * 7 + t) % 4 != 0 ? 1 : 0;
+    const FleetState before = all.save_state();
+    all.step(actions_view(gid_actions(20, robots, all.act_dim(), t), robots, all.act_dim()),
+             to_view(active, "test::active"), out);
+    const FleetState after = all.save_state();
+    for (int r = 0; r < robots; ++r) {
+      const FleetState mine = slice_state(after, r, 1);
+      if (active[static_cast<std::size_t>(r)] == 0) {
+        EXPECT_EQ(mine.q, slice_state(before, r, 1).q) << "robot " << r << ", step " << t;
+        continue;
+      }
+      Fleet& f = alone[static_cast<std::size_t>(r)];
+      f.step(actions_view(gid_actions(20 + r, 1, f.act_dim(), t), 1, f.act_dim()), one);
+      const FleetState own = f.save_state();
+      ASSERT_EQ(mine.q, own.q) << "robot " << r << ", step " << t;
+      ASSERT_EQ(mine.qd, own.qd) << "robot " << r << ", step " << t;
+      ASSERT_EQ(mine.task_real, own.task_real) << "robot " << r << ", step " << t;
+      ASSERT_EQ(mine.task_int, own.task_int) << "robot " << r << ", step " << t;
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Kinds, SkillsAllKinds,
                          ::testing::Values(SkillKind::reach, SkillKind::weld, SkillKind::pick_place));
 
