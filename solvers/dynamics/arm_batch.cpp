@@ -222,14 +222,22 @@ void step(const DeviceModel& m, const StepParams& sp, JointView q, JointView qd,
 }
 
 #if KOLLEKTIV_SIMD_LANES > 1
+template <int N, int L>
 MaskOf<Lanes> step_lane_group(const DeviceModel& m, const StepParams& sp, Lanes* q, Lanes* qd, const Lanes* control) {
-  MaskOf<Lanes> alive;
-  dispatch_dof(m.n_joints, [&](auto dof) {
-    constexpr int N = decltype(dof)::value;
-    alive = step_lanes<N, Lanes>(m, sp, N, q, qd, control, all_lanes<Lanes>());
-  });
-  return alive;
+  static_assert(L == kLanes, "step_lane_group is compiled for this build's lane width only");
+  if (m.n_joints != N) throw Error("dynamics: step_lane_group<" + std::to_string(N) + "> on a model of " +
+                                   std::to_string(m.n_joints) + " joints");
+  return step_lanes<N, Lanes>(m, sp, N, q, qd, control, all_lanes<Lanes>());
 }
+static_assert(kMaxJoints == 8, "step_lane_group is instantiated for every joint count up to kMaxJoints");
+template MaskOf<Lanes> step_lane_group<1>(const DeviceModel&, const StepParams&, Lanes*, Lanes*, const Lanes*);
+template MaskOf<Lanes> step_lane_group<2>(const DeviceModel&, const StepParams&, Lanes*, Lanes*, const Lanes*);
+template MaskOf<Lanes> step_lane_group<3>(const DeviceModel&, const StepParams&, Lanes*, Lanes*, const Lanes*);
+template MaskOf<Lanes> step_lane_group<4>(const DeviceModel&, const StepParams&, Lanes*, Lanes*, const Lanes*);
+template MaskOf<Lanes> step_lane_group<5>(const DeviceModel&, const StepParams&, Lanes*, Lanes*, const Lanes*);
+template MaskOf<Lanes> step_lane_group<6>(const DeviceModel&, const StepParams&, Lanes*, Lanes*, const Lanes*);
+template MaskOf<Lanes> step_lane_group<7>(const DeviceModel&, const StepParams&, Lanes*, Lanes*, const Lanes*);
+template MaskOf<Lanes> step_lane_group<8>(const DeviceModel&, const StepParams&, Lanes*, Lanes*, const Lanes*);
 #endif
 
 void throw_if_flagged(View<const int*> error, std::int64_t global_offset, const std::string& context) {

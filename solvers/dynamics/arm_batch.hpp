@@ -22,10 +22,14 @@ void tool_jacobian(const DeviceModel& m, ConstJointView q, View<Real***> jac);
 // Inverse dynamics (RNEA): tau = M(q) qdd + h(q, qd).
 void inverse_dynamics(const DeviceModel& m, ConstJointView q, ConstJointView qd, ConstJointView qdd, JointView tau);
 #if KOLLEKTIV_SIMD_LANES > 1
-// One lane group of robots with m.n_joints joints and the nominal plant of `m`, stepped by one
-// control period in vector lanes: step_lanes<N, Lanes> for N = m.n_joints, compiled once here
-// for callers that would otherwise instantiate it for each of their own kernels (the skills'
-// step: three skills x eight joint counts). Returns the lanes whose state stayed finite.
+// One lane group of robots with N == m.n_joints joints and the nominal plant of `m`, stepped
+// by one control period in vector lanes: step_lanes<N, Lanes>, compiled once in arm_batch.cpp
+// (for N = 1..kMaxJoints) for callers that would otherwise instantiate it for each of their
+// own kernels (the skills' step: three skills x eight joint counts). Returns the lanes whose
+// state stayed finite. `L` names the lane width in the symbol: a caller compiled for another
+// vector width than the library (another -march) fails to link instead of passing packs of
+// another size.
+template <int N, int L = kLanes>
 MaskOf<Lanes> step_lane_group(const DeviceModel& m, const StepParams& sp, Lanes* q, Lanes* qd, const Lanes* control);
 #endif
 

@@ -7,7 +7,7 @@
 #include <limits>
 #include <numeric>
 #include <stdexcept>
-#include <utility>
+#include <tuple>
 
 #include "solvers/core/error.hpp"
 #include "solvers/core/exact_sum.hpp"
@@ -359,7 +359,7 @@ PpoStats PpoLearner::update(const Rollout& ro) {
   std::vector<int> by_block(static_cast<std::size_t>(robots));
   std::iota(by_block.begin(), by_block.end(), 0);
   std::sort(by_block.begin(), by_block.end(),
-            [&](int a, int b) { return std::make_pair(block(a), gid(a)) < std::make_pair(block(b), gid(b)); });
+            [&](int a, int b) { return std::make_tuple(block(a), gid(a), a) < std::make_tuple(block(b), gid(b), b); });
   std::vector<std::size_t> block_start;
   for (std::size_t i = 0; i < by_block.size(); ++i)
     if (i == 0 || block(by_block[i]) != block(by_block[i - 1])) block_start.push_back(i);

@@ -266,7 +266,7 @@ struct StepKernel {
   }
 
   // One robot's dynamics; false if its state became non-finite.
-  KOKKOS_INLINE_FUNCTION bool dynamics(Local& s, Command& c) const {
+  KOKKOS_INLINE_FUNCTION bool step_dynamics(Local& s, Command& c) const {
     if (p.randomise_dynamics) {  // the episode's plant; the gravity compensation keeps the nominal model
       DeviceModel md = m;
       StepParams sq = sp;
@@ -322,7 +322,7 @@ struct StepKernel {
     Local s;
     Command c;
     if (!begin(r, s, c)) return;
-    const bool finite = dynamics(s, c);
+    const bool finite = step_dynamics(s, c);
     end(r, s, c, finite);
   }
 
@@ -348,7 +348,7 @@ struct StepKernel {
     if (first < 0) return;
     if (held) {
       for (int l = 0; l < kLanes; ++l)
-        if (steps[l]) end(r0 + l, s[l], c[l], dynamics(s[l], c[l]));
+        if (steps[l]) end(r0 + l, s[l], c[l], step_dynamics(s[l], c[l]));
       return;
     }
     Lanes q[N], qd[N], control[N];
@@ -360,7 +360,7 @@ struct StepKernel {
         dynamics::set_lane(control[i], l, c[from].control[i]);
       }
     }
-    const auto alive = dynamics::step_lane_group(m, sp, q, qd, control);
+    const auto alive = dynamics::step_lane_group<N>(m, sp, q, qd, control);
     for (int l = 0; l < kLanes; ++l) {
       if (!steps[l]) continue;
       for (int i = 0; i < N; ++i) {

@@ -153,8 +153,12 @@ void check_network(const std::vector<int>& widths) {
 TEST(LearningGradients, LinearOutputLayer) { check_network({4, 3}); }
 TEST(LearningGradients, DenseTanhThenLinear) { check_network({3, 5, 2}); }
 TEST(LearningGradients, TwoTanhLayers) { check_network({4, 6, 5, 3}); }
-// Widths past one vector tile (8 doubles), with leftover columns and inputs.
+// Widths past one vector tile (8 doubles with AVX2, 16 with AVX-512), with leftover columns
+// and inputs.
 TEST(LearningGradients, WideLayersWithRemainders) { check_network({5, 20, 9, 3}); }
+// Weight-gradient tiles of 12 inputs (AVX-512 builds) followed by a tile of 6 (26 = 2 x 12 +
+// 2, 40 = 3 x 12 + 4), whole output tiles with leftovers, and a leftover-only layer.
+TEST(LearningGradients, WideGradientTilesThenNarrowOnes) { check_network({26, 40, 20, 3}); }
 // A bias row past one pass of 8 vectors with leftover columns (40 = 32 + 8), and a narrow
 // last layer (3 outputs) whose 40 inputs go in groups of 4, 4 and 2 vectors.
 TEST(LearningGradients, BiasPassesAndNarrowInputGroups) { check_network({10, 40, 3}); }

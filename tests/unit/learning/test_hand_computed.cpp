@@ -254,6 +254,38 @@ TEST(LearningHand, FixedPointSumIsOrderIndependentAndAccurate) {
   EXPECT_NEAR(a[7], 0.1, 1e-15);                    // 4 x 0.1 - 3 x 0.1, no cancellation loss
 }
 
+// Columns past the first chunk of 64 (the kernels take columns in chunks on CPU backends): an
+// all-zero column, inf and NaN columns and finite ones at the chunks' ends, in both layouts.
+TEST(LearningHand, FixedPointSumChunksOfColumns) {
+  const double inf = std::numeric_limits<double>::infinity();
+  constexpr int columns = 130, segments = 5;
+  std::vector<std::vector<double>> rows(segments, std::vector<double>(columns));
+  for (int g = 0; g < segments; ++g)
+    for (int c = 0; c < columns; ++c)
+      rows[g][c] = c == 65 ? 0.0 : (c + 1) * kollektiv::rng::normal(kollektiv::rng::draw(4, kollektiv::rng::Stream::test, g, c));
+  rows[3][100] = -inf;
+  rows[1][127] = NAN;
+  kollektiv::comm::FixedPointSum sum;
+  auto& self = kollektiv::testing::self();
+  const std::vector<double> right = sum.sum(self, partial_of(rows), segments, columns, 1024);
+  const std::vector<double> left = sum.sum(self, partial_of<Kokkos::LayoutLeft>(rows), segments, columns, 1024);
+  for (int c = 0; c < columns; ++c) {
+    if (c == 100 || c == 127) {
+      EXPECT_TRUE(std::isnan(right[c]) && std::isnan(left[c])) << "column " << c;
+      continue;
+    }
+    EXPECT_EQ(right[c], left[c]) << "column " << c;
+    kollektiv::ExactSum exact;
+    double largest = 0;
+    for (const auto& r : rows) {
+      exact.add(r[c]);
+      largest = std::max(largest, std::fabs(r[c]));
+    }
+    EXPECT_NEAR(right[c], exact.to_double(), 2 * segments * std::ldexp(largest, -51)) << "column " << c;  // shift 51
+  }
+  EXPECT_EQ(right[65], 0.0);
+}
+
 // segment_column_sums reads and writes element by element: a LayoutLeft values and partial
 // View (CUDA's default) give the same sums, at an offset, as the default layout.
 TEST(LearningHand, SegmentColumnSumsAcceptEitherLayout) {

@@ -798,17 +798,24 @@ TEST_P(SkillsAllKinds, LaneGroupsStepEachRobotAsAlone) {
     const FleetState after = all.save_state();
     for (int r = 0; r < robots; ++r) {
       const FleetState mine = slice_state(after, r, 1);
-      if (active[static_cast<std::size_t>(r)] == 0) {
-        EXPECT_EQ(mine.q, slice_state(before, r, 1).q) << "robot " << r << ", step " << t;
+      const auto at = static_cast<std::size_t>(r);
+      if (active[at] == 0) {
+        const FleetState kept = slice_state(before, r, 1);
+        EXPECT_EQ(mine.q, kept.q) << "robot " << r << ", step " << t;
+        EXPECT_EQ(mine.qd, kept.qd) << "robot " << r << ", step " << t;
+        EXPECT_EQ(mine.task_real, kept.task_real) << "robot " << r << ", step " << t;
+        EXPECT_EQ(mine.task_int, kept.task_int) << "robot " << r << ", step " << t;
         continue;
       }
-      Fleet& f = alone[static_cast<std::size_t>(r)];
+      Fleet& f = alone[at];
       f.step(actions_view(gid_actions(20 + r, 1, f.act_dim(), t), 1, f.act_dim()), one);
       const FleetState own = f.save_state();
       ASSERT_EQ(mine.q, own.q) << "robot " << r << ", step " << t;
       ASSERT_EQ(mine.qd, own.qd) << "robot " << r << ", step " << t;
       ASSERT_EQ(mine.task_real, own.task_real) << "robot " << r << ", step " << t;
       ASSERT_EQ(mine.task_int, own.task_int) << "robot " << r << ", step " << t;
+      ASSERT_EQ(host_vector(out.reward)[at], host_vector(one.reward)[0]) << "robot " << r << ", step " << t;
+      ASSERT_EQ(host_vector(out.episode_done)[at], host_vector(one.episode_done)[0]) << "robot " << r << ", step " << t;
     }
   }
 }
