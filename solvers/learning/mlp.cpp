@@ -256,8 +256,8 @@ KOKKOS_INLINE_FUNCTION void rows_times_matrix(View<const T**> x, int r0, int row
   }
 #ifdef KOLLEKTIV_VECTOR_TILES
   // Leftover outputs (every output of a narrow layer, e.g. a network's last): one dot product
-  // per row, k in vector lanes (scalar, 12 rows at a time, they took as long as a whole
-  // 64-wide layer). init + dot, the dot's sums in the same order for every row.
+  // per row, k in vector lanes (scalar tiles of 12 rows took as long as a whole 64-wide
+  // layer). init + dot, the dot's sums in the same order for every row.
   constexpr int L = Vec<T>::lanes;
   alignas(64) T column[max_layer_width + L];  // m(:, c0), zero-padded to whole vectors
   const int padded = (depth + L - 1) / L * L;
@@ -268,7 +268,7 @@ KOKKOS_INLINE_FUNCTION void rows_times_matrix(View<const T**> x, int r0, int row
       finish(r0 + a, c0, tanh ? tanh_activation(v) : v);
     }
   }
-#endif
+#else
   for (; c0 < cols; ++c0) {
     T acc[RB][1];
     KOLLEKTIV_UNROLL
@@ -278,6 +278,7 @@ KOKKOS_INLINE_FUNCTION void rows_times_matrix(View<const T**> x, int r0, int row
     for (int a = 0; a < RB; ++a)
       if (r0 + a < rows) finish(r0 + a, c0, tanh ? tanh_activation(acc[a][0]) : acc[a][0]);
   }
+#endif
 }
 
 template <class T>
