@@ -25,6 +25,13 @@ void GaussianPolicy::act(View<const Real*> params, View<const NetReal*> net_para
   const auto mean = work.output();
   const int k_dim = act_dim();
   const std::int64_t ls = log_std_offset();
+  // exp(log_std) and exp(-log_std) once per action dimension, not per robot.
+  const View<Real**> scale("learning::policy_scale", k_dim, 2);
+  Kokkos::parallel_for(
+      "learning::policy_scale", Kokkos::RangePolicy<ExecSpace>(0, k_dim), KOKKOS_LAMBDA(const int k) {
+        scale(k, 0) = math::exp(params(ls + k));
+        scale(k, 1) = math::exp(-params(ls + k));
+      });
   Kokkos::parallel_for(
       "learning::policy_sample", Kokkos::RangePolicy<ExecSpace>(0, rows), KOKKOS_LAMBDA(const int r) {
         double lp = 0;
@@ -35,9 +42,9 @@ void GaussianPolicy::act(View<const Real*> params, View<const NetReal*> net_para
             const std::uint64_t counter = step * static_cast<std::uint64_t>(k_dim) + static_cast<std::uint64_t>(k);
             noise = rng::normal(rng::draw(seed, rng::Stream::policy_noise, static_cast<std::uint64_t>(gid(r)), counter));
           }
-          const double a = mean(r, k) + math::exp(log_std) * noise;
+          const double a = mean(r, k) + scale(k, 0) * noise;
           actions(r, k) = a;
-          lp += gaussian_log_prob(a, mean(r, k), log_std);
+          lp += gaussian_log_prob(a, mean(r, k), log_std, scale(k, 1));
         }
         log_prob(r) = lp;
       });

@@ -15,19 +15,26 @@ namespace kollektiv::learning {
 
 inline constexpr double half_log_two_pi = 0.91893853320467274178;  // log(2 pi) / 2
 
-// log N(a; mu, exp(log_std)^2) for one action dimension.
-KOKKOS_INLINE_FUNCTION double gaussian_log_prob(double a, double mu, double log_std) {
-  const double z = (a - mu) * math::exp(-log_std);
+// log N(a; mu, exp(log_std)^2) for one action dimension; the first form takes
+// inv_std = exp(-log_std), which kernels over many samples compute once per dimension.
+KOKKOS_INLINE_FUNCTION double gaussian_log_prob(double a, double mu, double log_std, double inv_std) {
+  const double z = (a - mu) * inv_std;
   return -0.5 * z * z - log_std - half_log_two_pi;
 }
+KOKKOS_INLINE_FUNCTION double gaussian_log_prob(double a, double mu, double log_std) {
+  return gaussian_log_prob(a, mu, log_std, math::exp(-log_std));
+}
 
-// Its derivatives with respect to mu and log_std.
-KOKKOS_INLINE_FUNCTION void gaussian_log_prob_grad(double a, double mu, double log_std, double& d_mu,
-                                                   double& d_log_std) {
-  const double inv_std = math::exp(-log_std);
+// Its derivatives with respect to mu and log_std, given inv_std = exp(-log_std).
+KOKKOS_INLINE_FUNCTION void gaussian_log_prob_grad_inv_std(double a, double mu, double inv_std, double& d_mu,
+                                                           double& d_log_std) {
   const double z = (a - mu) * inv_std;
   d_mu = z * inv_std;
   d_log_std = z * z - 1;
+}
+KOKKOS_INLINE_FUNCTION void gaussian_log_prob_grad(double a, double mu, double log_std, double& d_mu,
+                                                   double& d_log_std) {
+  gaussian_log_prob_grad_inv_std(a, mu, math::exp(-log_std), d_mu, d_log_std);
 }
 
 // Differential entropy of one dimension; d/dlog_std = 1.

@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <utility>
 
 #include "solvers/core/math.hpp"
 #include "solvers/core/philox.hpp"
@@ -94,8 +95,9 @@ inline Vec<double>::type tanh_activation(Vec<double>::type x) {
 // each weight loaded serves several rows and each input several outputs. A tile is 6 rows x
 // 2 vectors of outputs (12 vector registers: 16 floats wide with AVX2, 32 with AVX-512; 64
 // bytes in the plain loops of device builds), each element `init + sum_k x(r, k) m(k, c)`
-// with k ascending. Leftover outputs (fewer than a tile) are row-by-row dot products in
-// vector lanes (dot_vec) on vector builds, one at a time over 12 rows otherwise. Either way
+// with k ascending. Leftover outputs (fewer than a tile) are dot products with k in vector
+// lanes on vector builds (dot_lanes, then tree_sums for a vector's worth of rows at once), one
+// at a time over 12 rows otherwise. Either way
 // an element takes the same operations in the same order whatever rows share its tile, so a
 // row's result never depends on the batch split or on the rank count.
 template <class T>
@@ -176,11 +178,11 @@ inline void tile_product_vec(View<const T**> x, const int (&r)[6], int depth, co
 #endif
 
 #ifdef KOLLEKTIV_VECTOR_TILES
-// sum_{k < depth} x[k] column[k] with k in vector lanes: each lane sums its k in ascending
-// order, then the lanes are added pairwise in a fixed tree. `column` holds whole vectors
-// (zero past depth); x is read only below depth.
+// sum_{k < depth} x[k] column[k] with k in vector lanes, before the lanes are added: each
+// lane sums its k in ascending order. `column` holds whole vectors (zero past depth); x is
+// read only below depth.
 template <class T>
-inline T dot_vec(const T* x, const T* column, int depth) {
+inline typename Vec<T>::type dot_lanes(const T* x, const T* column, int depth) {
   using V = typename Vec<T>::type;
   constexpr int L = Vec<T>::lanes;
   V acc{};
@@ -191,22 +193,80 @@ inline T dot_vec(const T* x, const T* column, int depth) {
     std::memcpy(&tail, x + k, static_cast<std::size_t>(depth - k) * sizeof(T));
     acc += tail * load_vec(column + k);
   }
-  T lane[L];
-  std::memcpy(lane, &acc, sizeof lane);
-  for (int width = L / 2; width > 0; width /= 2)
-    for (int l = 0; l < width; ++l) lane[l] += lane[l + width];
-  return lane[0];
+  return acc;
 }
+
+// The lanes of a dot product are added pairwise in a fixed tree: lane l + lane l + width for
+// width = L/2, ..., 1. tree_sums does that for L rows at once: each step adds the lower and
+// upper halves of every row's remaining lanes, two rows' vectors packed into one by shuffles,
+// so that after the last step lane i holds row i's sum (the same additions in the same order
+// as one row at a time, which took 15 scalar adds and a trip through memory per row).
+// Lane i of the step's output: pair_lane(i, false) + pair_lane(i, true) of a:b (b's lanes
+// numbered from L), rows' partial vectors being W wide after the step, 2W before.
+template <int L, int W>
+constexpr int pair_lane(int i, bool upper) {
+  const int segment = i / (2 * W), within = i % (2 * W);
+  return segment * 2 * W + within % W + (within < W ? 0 : L) + (upper ? W : 0);
+}
+
+template <int W, class V, std::size_t... I>
+inline V pair_sum(V a, V b, std::index_sequence<I...>) {
+  constexpr int L = static_cast<int>(sizeof...(I));
+  return __builtin_shufflevector(a, b, pair_lane<L, W>(static_cast<int>(I), false)...) +
+         __builtin_shufflevector(a, b, pair_lane<L, W>(static_cast<int>(I), true)...);
+}
+
+// v[0..2W) -> v[0..W), down to v[0]: lane i of v[0] is the tree sum of the lanes of the input
+// v[i] (called with W = L/2 on L vectors).
+template <int W, class V>
+inline void tree_sums(V* v) {
+  constexpr std::size_t L = sizeof(V) / sizeof(v[0][0]);
+  for (int j = 0; j < W; ++j) v[j] = pair_sum<W>(v[j], v[j + W], std::make_index_sequence<L>());
+  if constexpr (W > 1) tree_sums<W / 2>(v);
+}
+#endif
+
+#ifdef KOLLEKTIV_VECTOR_TILES
+// The columns of m past its last whole tile (the outputs computed by dot products: every
+// output of a narrow layer), each contiguous and zero-padded to whole vectors: gathered once
+// per layer call rather than per block of rows (the strided copy cost as much as the dot
+// products).
+template <class T>
+class LeftoverColumns {
+ public:
+  LeftoverColumns(const FlatMatrix<T>& m, int depth, int cols)
+      : first_(cols / Tile<T>::cols * Tile<T>::cols),
+        padded_((depth + Vec<T>::lanes - 1) / Vec<T>::lanes * Vec<T>::lanes),
+        values_(static_cast<std::size_t>(cols - first_) * static_cast<std::size_t>(padded_), T(0)) {
+    for (int c = first_; c < cols; ++c)
+      for (int k = 0; k < depth; ++k) values_[static_cast<std::size_t>(c - first_) * padded_ + k] = m(k, c);
+  }
+  // Column c, first <= c < cols: padded() values.
+  const T* column(int c) const { return values_.data() + static_cast<std::size_t>(c - first_) * padded_; }
+  int padded() const { return padded_; }
+
+ private:
+  int first_, padded_;
+  std::vector<T> values_;
+};
+#else
+// Builds without vector tiles read the leftover outputs' weights from m itself.
+template <class T>
+struct LeftoverColumns {
+  LeftoverColumns(const FlatMatrix<T>&, int, int) {}
+};
 #endif
 
 // For rows [r0, r0 + block_rows) of [0, rows) and every c < cols:
 //   out(r, c) = act(init(c) + sum_{k < depth} x(r, k) m(k, c)),
 // act = tanh when `tanh`; then finish(r, c, v) stores one output, or on vector builds
 // finish.store(r, c0, v0, v1) the 2 vectors of outputs [c0, c0 + C) of row r (the same
-// operations lane by lane; a column always takes the same path).
+// operations lane by lane; a column always takes the same path). `leftover`: m's columns past
+// its last whole tile, gathered.
 template <class T, class Init, class Finish>
 KOKKOS_INLINE_FUNCTION void rows_times_matrix(View<const T**> x, int r0, int rows, int depth, const FlatMatrix<T>& m,
-                                              int cols, const Init& init, bool tanh, const Finish& finish) {
+                                              int cols, const LeftoverColumns<T>& leftover, const Init& init,
+                                              bool tanh, const Finish& finish) {
   constexpr int R = Tile<T>::rows, C = Tile<T>::cols, RB = Tile<T>::block_rows;
   int r[RB];  // rows past the end repeat the last row; their results are dropped
   for (int a = 0; a < RB; ++a) r[a] = r0 + a < rows ? r0 + a : rows - 1;
@@ -255,20 +315,27 @@ KOKKOS_INLINE_FUNCTION void rows_times_matrix(View<const T**> x, int r0, int row
     }
   }
 #ifdef KOLLEKTIV_VECTOR_TILES
-  // Leftover outputs (every output of a narrow layer, e.g. a network's last): one dot product
+  // Leftover outputs (every output of a narrow layer, e.g. a network's last): a dot product
   // per row, k in vector lanes (scalar tiles of 12 rows took as long as a whole 64-wide
-  // layer). init + dot, the dot's sums in the same order for every row.
+  // layer), the lanes of L rows added at once. init + dot, the dot's sums in the same order
+  // for every row.
   constexpr int L = Vec<T>::lanes;
   alignas(64) T column[max_layer_width + L];  // m(:, c0), zero-padded to whole vectors
-  const int padded = (depth + L - 1) / L * L;
   for (; c0 < cols; ++c0) {
-    for (int k = 0; k < padded; ++k) column[k] = k < depth ? m(k, c0) : T(0);
-    for (int a = 0; a < RB && r0 + a < rows; ++a) {
-      const T v = init(c0) + dot_vec<T>(&x(r0 + a, 0), column, depth);
-      finish(r0 + a, c0, tanh ? tanh_activation(v) : v);
+    std::memcpy(column, leftover.column(c0), static_cast<std::size_t>(leftover.padded()) * sizeof(T));
+    const T bias = init(c0);
+    for (int a0 = 0; a0 < RB && r0 + a0 < rows; a0 += L) {  // L rows at a time
+      typename Vec<T>::type v[L];
+      for (int i = 0; i < L; ++i) v[i] = dot_lanes<T>(&x(r[a0 + i < RB ? a0 + i : RB - 1], 0), column, depth);
+      tree_sums<L / 2>(v);
+      for (int i = 0; i < L && a0 + i < RB && r0 + a0 + i < rows; ++i) {
+        const T out = bias + v[0][i];
+        finish(r0 + a0 + i, c0, tanh ? tanh_activation(out) : out);
+      }
     }
   }
 #else
+  (void)leftover;
   for (; c0 < cols; ++c0) {
     T acc[RB][1];
     KOLLEKTIV_UNROLL
@@ -333,10 +400,11 @@ void dense_forward(View<const T*> params, View<const T**> x, int rows, const Den
   const FlatMatrix<T> w{params, layer.weight_offset, out};
   const std::int64_t bo = layer.bias_offset;
   const bool use_tanh = layer.tanh;
+  const LeftoverColumns<T> leftover(w, in, out);
   Kokkos::parallel_for(
       "learning::dense_forward", Kokkos::RangePolicy<ExecSpace>(0, row_blocks<T>(rows)), KOKKOS_LAMBDA(const int t) {
         rows_times_matrix<T>(
-            x, t * Tile<T>::block_rows, rows, in, w, out, [&](int i) { return params(bo + i); }, use_tanh,
+            x, t * Tile<T>::block_rows, rows, in, w, out, leftover, [&](int i) { return params(bo + i); }, use_tanh,
             StoreOutput<T>{y});
       });
 }
@@ -363,10 +431,11 @@ void dense_backprop(View<const T*> wt, View<const T**> delta, int rows, const De
   const int in = layer.in, out = layer.out;
   const FlatMatrix<T> w_t{wt, 0, in};
   const bool through_tanh = a.extent(0) > 0;
+  const LeftoverColumns<T> leftover(w_t, out, in);
   Kokkos::parallel_for(
       "learning::dense_backprop", Kokkos::RangePolicy<ExecSpace>(0, row_blocks<T>(rows)), KOKKOS_LAMBDA(const int t) {
         rows_times_matrix<T>(
-            delta, t * Tile<T>::block_rows, rows, out, w_t, in, [](int) { return T(0); }, false,
+            delta, t * Tile<T>::block_rows, rows, out, w_t, in, leftover, [](int) { return T(0); }, false,
             StoreInputDelta<T>{dx, a, through_tanh});
       });
 }
