@@ -16,8 +16,9 @@ void Adam::step(View<Real*> params, View<const Real*> grad, double learning_rate
   const double inv_correction1 = 1 / (1 - std::pow(b1, static_cast<double>(steps_)));
   const double inv_correction2 = 1 / (1 - std::pow(b2, static_cast<double>(steps_)));
   const auto m = m_, v = v_;
+  // A 64-bit index, the policy's own: with an int the host compilers kept the step scalar.
   Kokkos::parallel_for(
-      "learning::adam", Kokkos::RangePolicy<ExecSpace>(0, params.extent(0)), KOKKOS_LAMBDA(const int i) {
+      "learning::adam", Kokkos::RangePolicy<ExecSpace>(0, params.extent(0)), KOKKOS_LAMBDA(const std::int64_t i) {
         const double g = grad(i);
         m(i) = b1 * m(i) + (1 - b1) * g;
         v(i) = b2 * v(i) + (1 - b2) * g * g;

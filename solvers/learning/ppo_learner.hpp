@@ -54,6 +54,10 @@ struct LearnerConfig {
 // total_updates.
 double scheduled_learning_rate(const LearnerConfig& cfg, std::int64_t updates);
 
+// sum x_i^2 in a fixed order (eight interleaved partial sums, then a pairwise tree), the
+// gradient norm's square.
+double sum_of_squares(const std::vector<double>& x);
+
 // What one rollout of `horizon` steps of this rank's `robots` robots leaves for update().
 // Rows are s = t * robots + r.
 struct Rollout {

@@ -14,6 +14,7 @@
 #include "solvers/learning/gae.hpp"
 #include "solvers/learning/gaussian_policy.hpp"
 #include "solvers/learning/observation_normalizer.hpp"
+#include "solvers/learning/ppo_learner.hpp"
 #include "solvers/learning/ppo_loss.hpp"
 #include "solvers/learning/segment_sums.hpp"
 #include "tests/test_collectives.hpp"
@@ -284,6 +285,39 @@ TEST(LearningHand, FixedPointSumChunksOfColumns) {
     EXPECT_NEAR(right[c], exact.to_double(), 2 * segments * std::ldexp(largest, -51)) << "column " << c;  // shift 51
   }
   EXPECT_EQ(right[65], 0.0);
+}
+
+// Columns of subnormal partials (their exponent is found on the value scaled by 2^64): the
+// grid is far finer than 2^-1074 there, so the sums are exact; and a column mixing both.
+TEST(LearningHand, FixedPointSumOfSubnormals) {
+  const double tiny = std::numeric_limits<double>::denorm_min();
+  const std::vector<std::vector<double>> rows{{3 * tiny, 1e-310, -tiny, 1e-300},
+                                              {tiny, -2e-311, 5e-324, 1e-310},
+                                              {7 * tiny, 4e-312, 2 * tiny, 0.0}};
+  kollektiv::comm::FixedPointSum sum;
+  const std::vector<double> got = sum.sum(kollektiv::testing::self(), partial_of(rows), 3, 4, 3);
+  for (int c = 0; c < 4; ++c) {
+    kollektiv::ExactSum exact;
+    for (const auto& r : rows) exact.add(r[c]);
+    if (c < 3) {
+      EXPECT_EQ(got[c], exact.to_double()) << "column " << c;
+    } else {  // normal and subnormal terms: the grid of the largest, 2^-59 of it (3 terms: shift 59)
+      EXPECT_NEAR(got[c], exact.to_double(), 3 * std::ldexp(1e-300, -58)) << "column " << c;
+    }
+  }
+  EXPECT_EQ(got[0], 11 * tiny);
+}
+
+// The gradient norm's sum of squares: eight interleaved partial sums, then a pairwise tree.
+// 2^54 + 1 + ... + 1 (seven ones) is 2^54 added in order (each 1 rounds away) but 2^54 + 4 in
+// this order, and a tail past the last whole group of eight lands in its lane.
+TEST(LearningHand, SumOfSquaresInLanes) {
+  std::vector<double> x{std::ldexp(1.0, 27), 1, 1, 1, 1, 1, 1, 1};
+  EXPECT_EQ(kl::sum_of_squares(x), std::ldexp(1.0, 54) + 4);
+  x.push_back(3);  // lane 0: 2^54 + 9
+  EXPECT_EQ(kl::sum_of_squares(x), std::ldexp(1.0, 54) + 12);
+  EXPECT_EQ(kl::sum_of_squares({}), 0.0);
+  EXPECT_EQ(kl::sum_of_squares({-2.0, 0.5}), 4.25);
 }
 
 // segment_column_sums reads and writes element by element: a LayoutLeft values and partial
