@@ -24,9 +24,10 @@ KOKKOS_INLINE_FUNCTION double pow2(int e) {
 // subnormal a is scaled by 2^64 first (exactly), so that there is no loop and no branch and a
 // chunk of columns vectorises.
 KOKKOS_INLINE_FUNCTION int exponent_above(double a) {
-  const bool subnormal = a < pow2(-1022);
-  const double normal = subnormal ? a * pow2(64) : a;
   std::uint64_t bits;
+  std::memcpy(&bits, &a, sizeof bits);
+  const bool subnormal = (bits >> 52) == 0;
+  const double normal = a * (subnormal ? pow2(64) : 1.0);
   std::memcpy(&bits, &normal, sizeof bits);
   return static_cast<int>((bits >> 52) & 0x7FF) - 1022 - (subnormal ? 64 : 0);
 }
@@ -96,10 +97,11 @@ std::vector<double> FixedPointSum::sum(Collective& collective, AnyLayoutView<con
             bits &= magnitude;
             largest[c] = bits > largest[c] ? bits : largest[c];
           });
-        for (int c = 0; c < n; ++c) {
+        for (int c = 0; c < n; ++c) {  // the exponent of every column, then selects: vectorises
           double a;
           std::memcpy(&a, &largest[c], sizeof a);
-          exponent(c0 + c) = largest[c] > max_finite ? bad_column : largest[c] > 0 ? exponent_above(a) : zero_column;
+          const int e = exponent_above(a);  // meaningless for 0, inf and NaN, not kept
+          exponent(c0 + c) = largest[c] > max_finite ? bad_column : largest[c] > 0 ? e : zero_column;
         }
       });
   collective.max(exponent);
@@ -131,13 +133,16 @@ std::vector<double> FixedPointSum::sum(Collective& collective, AnyLayoutView<con
   Kokkos::parallel_for(
       "comm::fixed_point_unscale", Kokkos::RangePolicy<ExecSpace>(0, chunks), KOKKOS_LAMBDA(const int b) {
         const int c0 = b * chunk, n = columns - c0 < chunk ? columns - c0 : chunk;
-        for (int c = 0; c < n; ++c) {  // selects, not branches: a chunk vectorises
+        // Every column scaled back (all-zero and bad columns hold 0 and stay 0), then the bad
+        // ones set to NaN: the first loop has no branch and vectorises.
+        for (int c = 0; c < n; ++c) {
           const int e = exponent(c0 + c);
-          const bool used = e != zero_column && e != bad_column;
+          const bool used = (e != zero_column) & (e != bad_column);
           const int s = used ? shift - e : 0, s1 = s / 2;  // exact inverses: the way back is two exact scalings
-          const double v = static_cast<double>(fixed(c0 + c)) * pow2(-s1) * pow2(s1 - s);
-          result(c0 + c) = e == bad_column ? std::numeric_limits<double>::quiet_NaN() : used ? v : 0.0;
+          result(c0 + c) = static_cast<double>(fixed(c0 + c)) * pow2(-s1) * pow2(s1 - s);
         }
+        for (int c = 0; c < n; ++c)
+          if (exponent(c0 + c) == bad_column) result(c0 + c) = std::numeric_limits<double>::quiet_NaN();
       });
   const auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), result);
   return std::vector<double>(host.data(), host.data() + columns);
