@@ -701,7 +701,8 @@ void layer_gradient(View<const T**> x, View<const T**> delta, const DenseLayer& 
     return;
   }
 #endif
-  // Tiles of JW inputs, those left in tiles of J, then the bias row.
+  // Tiles of JW inputs, those left in tiles of J (the last one 2 wide when it holds at most 2),
+  // then the bias row. Each sum takes the rows in order whatever tile holds it.
   constexpr int JW = wide_gradient_tile_inputs;
   const int wide_tiles = in / JW, rest_from = JW * wide_tiles, input_tiles = wide_tiles + (in - rest_from + J - 1) / J;
   // One thread per (segment, tile of inputs); the last tile is the bias row.
@@ -714,6 +715,9 @@ void layer_gradient(View<const T**> x, View<const T**> delta, const DenseLayer& 
         if (jt < wide_tiles)
           segment_gradient<T, JW, false>(x, delta, in, out, j0, row_begin, row_end, partial, g,
                                          wo + static_cast<std::int64_t>(j0) * out);
+        else if (jt < input_tiles && in - j0 <= 2)  // a last tile of 1 or 2 inputs (13 = 12 + 1): 2 wide
+          segment_gradient<T, 2, false>(x, delta, in, out, j0, row_begin, row_end, partial, g,
+                                        wo + static_cast<std::int64_t>(j0) * out);
         else if (jt < input_tiles)
           segment_gradient<T, J, false>(x, delta, in, out, j0, row_begin, row_end, partial, g,
                                         wo + static_cast<std::int64_t>(j0) * out);
