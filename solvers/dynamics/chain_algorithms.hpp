@@ -242,7 +242,7 @@ KOKKOS_FORCEINLINE_FUNCTION void aba(const DeviceModel& m, int n, const T* q, co
     c[i] = velocity_product(m, i, v, qd[i]);
     const RigidInertiaT<T> in = link_inertia<T>(m, n, i, payload);
     p[i] = cross_force(v, in * v);
-    ia[i] = to_articulated(in);
+    set_articulated(in, ia[i]);
   }
   // Inward: articulated inertias and bias forces.
   for (int i = n - 1; i >= 0; --i) {
@@ -253,8 +253,8 @@ KOKKOS_FORCEINLINE_FUNCTION void aba(const DeviceModel& m, int n, const T* q, co
     d_inv[i] = dinv;
     u[i] = tau[i] - subspace_dot(m, i, p[i]);
     if (i == 0) break;
-    // I^a = I^A - U U^T / D, p^a = p + I^a c + U u / D
-    ArtInertiaT<T> a = ia[i];
+    // I^a = I^A - U U^T / D, p^a = p + I^a c + U u / D; in place (I^A is not needed after)
+    ArtInertiaT<T>& a = ia[i];
     const Vec3T<T> uw = dinv * uc.w;
     a.a.xx -= uw.x * uc.w.x;
     a.a.yy -= uw.y * uc.w.y;

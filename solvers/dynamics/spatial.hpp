@@ -250,11 +250,14 @@ struct ArtInertiaT {
   Mat3T<T> b;
   Sym3T<T> c;
 };
+// r = the rigid inertia in block form, every number written in place (a lane group's
+// ArtInertia is 21 vectors: returned by value and assigned, it was copied with a slow
+// block move, 5% of an arm step).
 template <class T>
-KOKKOS_FORCEINLINE_FUNCTION ArtInertiaT<T> to_articulated(const RigidInertiaT<T>& in) {
-  ArtInertiaT<T> r;
+KOKKOS_FORCEINLINE_FUNCTION void set_articulated(const RigidInertiaT<T>& in, ArtInertiaT<T>& r) {
   r.a = in.io;
   // b = h×
+  r.b.m[0][0] = r.b.m[1][1] = r.b.m[2][2] = T(0);
   r.b.m[0][1] = -in.h.z;
   r.b.m[0][2] = in.h.y;
   r.b.m[1][0] = in.h.z;
@@ -262,7 +265,7 @@ KOKKOS_FORCEINLINE_FUNCTION ArtInertiaT<T> to_articulated(const RigidInertiaT<T>
   r.b.m[2][0] = -in.h.y;
   r.b.m[2][1] = in.h.x;
   r.c.xx = r.c.yy = r.c.zz = in.m;
-  return r;
+  r.c.xy = r.c.xz = r.c.yz = T(0);
 }
 template <class T>
 KOKKOS_FORCEINLINE_FUNCTION SVecT<T> operator*(const ArtInertiaT<T>& in, const SVecT<T>& s) {
