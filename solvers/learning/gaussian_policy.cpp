@@ -17,6 +17,16 @@ void GaussianPolicy::initialize(View<Real*> params, std::uint64_t seed, double i
   Kokkos::deep_copy(Kokkos::subview(params, Kokkos::make_pair(log_std_offset(), end_offset())), init_log_std);
 }
 
+View<Real**> gaussian_scales(View<const Real*> params, std::int64_t log_std_offset, int act_dim) {
+  const View<Real**> scale("learning::gaussian_scales", act_dim, 2);
+  Kokkos::parallel_for(
+      "learning::gaussian_scales", Kokkos::RangePolicy<ExecSpace>(0, act_dim), KOKKOS_LAMBDA(const int k) {
+        scale(k, 0) = math::exp(params(log_std_offset + k));
+        scale(k, 1) = math::exp(-params(log_std_offset + k));
+      });
+  return scale;
+}
+
 void GaussianPolicy::act(View<const Real*> params, View<const NetReal*> net_params, View<const NetReal**> obs,
                          int rows, View<const std::int64_t*> gid, std::uint64_t step, std::uint64_t seed,
                          bool deterministic, MlpWork<NetReal>& work, View<Real**> actions,
@@ -25,13 +35,7 @@ void GaussianPolicy::act(View<const Real*> params, View<const NetReal*> net_para
   const auto mean = work.output();
   const int k_dim = act_dim();
   const std::int64_t ls = log_std_offset();
-  // exp(log_std) and exp(-log_std) once per action dimension, not per robot.
-  const View<Real**> scale("learning::policy_scale", k_dim, 2);
-  Kokkos::parallel_for(
-      "learning::policy_scale", Kokkos::RangePolicy<ExecSpace>(0, k_dim), KOKKOS_LAMBDA(const int k) {
-        scale(k, 0) = math::exp(params(ls + k));
-        scale(k, 1) = math::exp(-params(ls + k));
-      });
+  const View<Real**> scale = gaussian_scales(params, ls, k_dim);
   Kokkos::parallel_for(
       "learning::policy_sample", Kokkos::RangePolicy<ExecSpace>(0, rows), KOKKOS_LAMBDA(const int r) {
         double lp = 0;

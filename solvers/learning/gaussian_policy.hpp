@@ -32,10 +32,11 @@ KOKKOS_INLINE_FUNCTION void gaussian_log_prob_grad_inv_std(double a, double mu, 
   d_mu = z * inv_std;
   d_log_std = z * z - 1;
 }
-KOKKOS_INLINE_FUNCTION void gaussian_log_prob_grad(double a, double mu, double log_std, double& d_mu,
-                                                   double& d_log_std) {
-  gaussian_log_prob_grad_inv_std(a, mu, math::exp(-log_std), d_mu, d_log_std);
-}
+
+// The standard deviations of the act_dim log-stds at params(log_std_offset + k):
+// scale(k, 0) = exp(log_std_k), scale(k, 1) = exp(-log_std_k), once per dimension for kernels
+// over many samples (sampling, the PPO loss).
+View<Real**> gaussian_scales(View<const Real*> params, std::int64_t log_std_offset, int act_dim);
 
 // Differential entropy of one dimension; d/dlog_std = 1.
 KOKKOS_INLINE_FUNCTION double gaussian_entropy(double log_std) { return 0.5 + half_log_two_pi + log_std; }

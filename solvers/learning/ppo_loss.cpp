@@ -14,16 +14,12 @@ void ppo_loss_terms(const PpoLossConfig& cfg, const PpoSamples& in, View<const R
              old_value = in.old_value;
   const auto d_mean = out.d_mean, d_value = out.d_value;
   const auto d_log_std = out.d_log_std, stats = out.stats;
-  // exp(-log_std) once per action dimension, not twice per sample and dimension.
-  const View<Real*> inv_std("learning::inv_std", act_dim);
-  Kokkos::parallel_for(
-      "learning::ppo_inv_std", Kokkos::RangePolicy<ExecSpace>(0, act_dim),
-      KOKKOS_LAMBDA(const int k) { inv_std(k) = math::exp(-params(log_std_offset + k)); });
+  const auto scale = gaussian_scales(params, log_std_offset, act_dim);  // (k, 1): exp(-log_std_k)
   Kokkos::parallel_for(
       "learning::ppo_loss", Kokkos::RangePolicy<ExecSpace>(0, in.rows), KOKKOS_LAMBDA(const int r) {
         double log_prob = 0;
         for (int k = 0; k < act_dim; ++k)
-          log_prob += gaussian_log_prob(actions(r, k), mean(r, k), params(log_std_offset + k), inv_std(k));
+          log_prob += gaussian_log_prob(actions(r, k), mean(r, k), params(log_std_offset + k), scale(k, 1));
         const double log_ratio = log_prob - old_log_prob(r);
         const double ratio = math::exp(log_ratio);
         const double a = advantage(r);
@@ -34,7 +30,7 @@ void ppo_loss_terms(const PpoLossConfig& cfg, const PpoSamples& in, View<const R
         const double d_log_prob = unclipped_active ? -a * ratio : 0.0;  // dpolicy/dlog_prob
         for (int k = 0; k < act_dim; ++k) {
           double g_mu, g_ls;
-          gaussian_log_prob_grad_inv_std(actions(r, k), mean(r, k), inv_std(k), g_mu, g_ls);
+          gaussian_log_prob_grad_inv_std(actions(r, k), mean(r, k), scale(k, 1), g_mu, g_ls);
           d_mean(r, k) = static_cast<NetReal>(weight * d_log_prob * g_mu);
           d_log_std(r, k) = weight * d_log_prob * g_ls;
         }

@@ -204,7 +204,7 @@ TEST(LearningGradients, GaussianLogProb) {
   for (int i = 0; i < 20; ++i) {
     const double a = noise(5, i), mu = 0.5 * noise(6, i), log_std = 0.5 * noise(8, i);
     double d_mu, d_ls;
-    kl::gaussian_log_prob_grad(a, mu, log_std, d_mu, d_ls);
+    kl::gaussian_log_prob_grad_inv_std(a, mu, std::exp(-log_std), d_mu, d_ls);
     const double fd_mu = (kl::gaussian_log_prob(a, mu + h, log_std) - kl::gaussian_log_prob(a, mu - h, log_std)) / (2 * h);
     const double fd_ls = (kl::gaussian_log_prob(a, mu, log_std + h) - kl::gaussian_log_prob(a, mu, log_std - h)) / (2 * h);
     EXPECT_NEAR(d_mu, fd_mu, 1e-6 * std::max(1.0, std::fabs(fd_mu)));
