@@ -256,16 +256,16 @@ inline void tree_sums(V* v) {
 // The columns of m past its last whole tile (the outputs computed by dot products: every
 // output of a narrow layer), each contiguous and zero-padded to whole vectors: gathered once
 // per layer call rather than per block of rows (the strided copy cost as much as the dot
-// products).
+// products). A View, so that the kernel's copies of it share the values.
 template <class T>
 class LeftoverColumns {
  public:
   LeftoverColumns(const FlatMatrix<T>& m, int depth, int cols)
       : first_(cols / Tile<T>::cols * Tile<T>::cols),
         padded_((depth + Vec<T>::lanes - 1) / Vec<T>::lanes * Vec<T>::lanes),
-        values_(static_cast<std::size_t>(cols - first_) * static_cast<std::size_t>(padded_), T(0)) {
+        values_("learning::leftover_columns", static_cast<std::size_t>(cols - first_) * static_cast<std::size_t>(padded_)) {
     for (int c = first_; c < cols; ++c)
-      for (int k = 0; k < depth; ++k) values_[static_cast<std::size_t>(c - first_) * padded_ + k] = m(k, c);
+      for (int k = 0; k < depth; ++k) values_(static_cast<std::size_t>(c - first_) * padded_ + k) = m(k, c);
   }
   // Column c, first <= c < cols: padded() values.
   const T* column(int c) const { return values_.data() + static_cast<std::size_t>(c - first_) * padded_; }
@@ -273,7 +273,7 @@ class LeftoverColumns {
 
  private:
   int first_, padded_;
-  std::vector<T> values_;
+  Kokkos::View<T*, Kokkos::HostSpace> values_;  // zero past each column's depth
 };
 #else
 // Builds without vector tiles read the leftover outputs' weights from m itself.
