@@ -378,6 +378,9 @@ PpoStats PpoLearner::update(const Rollout& ro) {
   for (std::size_t i = 0; i < by_block.size(); ++i)
     if (i == 0 || block(by_block[i]) != block(by_block[i - 1])) block_start.push_back(i);
   block_start.push_back(by_block.size());
+  std::vector<std::int64_t> block_gid(by_block.size());  // gid of the robots in that order
+  for (std::size_t i = 0; i < by_block.size(); ++i) block_gid[i] = gid(by_block[i]);
+  std::vector<int> block_minibatch(by_block.size());  // a block's minibatches at one t
 
   for (int epoch = 0; epoch < cfg_.epochs; ++epoch) {
     // Minibatch of global sample (gid, t): a pure function of the seed, the update, the
@@ -385,14 +388,20 @@ PpoStats PpoLearner::update(const Rollout& ro) {
     const std::uint64_t round = static_cast<std::uint64_t>(updates_) * cfg_.epochs + epoch;
     std::vector<std::vector<int>> mb_rows(n_mb), mb_offsets(n_mb, std::vector<int>{0});
     for (std::size_t blk = 0; blk + 1 < block_start.size(); ++blk) {
+      const std::size_t first = block_start[blk], count = block_start[blk + 1] - first;
       for (int t = 0; t < horizon; ++t) {
         const std::uint64_t counter = round * static_cast<std::uint64_t>(horizon) + static_cast<std::uint64_t>(t);
-        for (std::size_t i = block_start[blk]; i < block_start[blk + 1]; ++i) {
-          const int r = by_block[i], s = t * robots + r;
-          if (valid[static_cast<std::size_t>(s)] == 0) continue;
+        // The block's draws first, in a loop of their own that the compiler vectorises (the
+        // Philox rounds were 2% of a training run one sample at a time), then the rows.
+        for (std::size_t i = 0; i < count; ++i) {
           const double u = rng::uniform0(rng::draw(cfg_.seed, rng::Stream::minibatch_shuffle,
-                                                   static_cast<std::uint64_t>(gid(r)), counter));
-          mb_rows[std::min(static_cast<int>(u * n_mb), n_mb - 1)].push_back(s);
+                                                   static_cast<std::uint64_t>(block_gid[first + i]), counter));
+          const int m = static_cast<int>(u * n_mb);
+          block_minibatch[i] = m < n_mb - 1 ? m : n_mb - 1;
+        }
+        for (std::size_t i = 0; i < count; ++i) {
+          const int s = t * robots + by_block[first + i];
+          if (valid[static_cast<std::size_t>(s)] != 0) mb_rows[block_minibatch[i]].push_back(s);
         }
       }
       for (int b = 0; b < n_mb; ++b) {
