@@ -40,6 +40,8 @@ What it does, in one invocation:
  4. Runs the same PPO in PyTorch for the same N iterations, in the chosen configuration
     (--repeat K: steps 3 and 4 K times, alternately; the rates are medians), and prints
       RESULT bench=ppo_reach kollektiv_env_steps_per_s=X torch_env_steps_per_s=Y ratio=X/Y
+             pair_ratio_median=.. pair_ratios=r1,..,rK (each repeat's kollektiv rate over the
+             torch rate of the run right after it)
              torch=VERSION threads=T blas_threads=B mode=M iterations=N repeat=K kollektiv_ranks=R
              kollektiv_return=.. kollektiv_success=.. kollektiv_error_m=..
              torch_return=.. torch_success=.. torch_error_m=..
@@ -955,6 +957,11 @@ def main():
     fields.append(f"torch_env_steps_per_s={t_rate:.0f}")
     if k_runs:
         fields.append(f"ratio={k_rate / t_rate:.3f}")
+        # Each repeat's two runs follow each other, so their ratio is less exposed to a machine
+        # whose speed drifts over the invocation (this VM's varied 1.5-2x within the hour).
+        pairs = [k["rate"] / r["rate"] for k, r in zip(k_runs, t_runs)]
+        fields.append(f"pair_ratio_median={median(pairs):.3f}")
+        fields.append("pair_ratios=" + ",".join(f"{x:.2f}" for x in pairs))
     fields += [f"torch={t_runs[-1]['torch']}", f"threads={threads}", f"blas_threads={blas}", f"mode={mode}",
                f"iterations={args.iterations}", f"repeat={args.repeat}"]
     if k_runs:

@@ -2,7 +2,8 @@
 // one PPO update (5 epochs x 8 minibatches, 512 robots x 32 steps, 2x64 tanh policy and
 // value MLPs) on one rank, against OpenBLAS sgemm (the networks run in float) on one core doing only the matrix
 // products of the same update, on the same shapes: per exact-summation segment (the rows of
-// one robot block in a minibatch) and layer, x W, x^T delta and delta W^T.
+// one robot block in a minibatch) and layer, x W, x^T delta and delta W^T. Each update is
+// followed by one pass of the products; the fastest of each over the repeats is reported.
 // Usage: learning_timing [obs_dim=13] [act_dim=2] [robots_per_block=64] [repeats=3] [hidden=64]
 // (the defaults are inputs/train_reach.yaml's: the 2-link arm's 13 observations)
 // FLOPs counted: 2 per multiply-add of the dense layers (forward, weight gradient, and the
@@ -80,34 +81,30 @@ void sgemm(bool ta, bool tb, int m, int n, int k, const float* a, int lda, const
 
 // Seconds of the update's matrix products alone: `passes` passes over `rows` rows in
 // segments of `segment_rows`, each segment and layer of both networks x W, x^T delta and
-// (but the first layer) delta W^T, with beta = 0 as a plain call would. Best of 5.
+// (but the first layer) delta W^T, with beta = 0 as a plain call would. One timing.
 double products_seconds(const std::vector<const kl::Mlp*>& nets, int rows, int segment_rows, int passes) {
   int widest = 1;
   for (const kl::Mlp* net : nets)
     for (const auto& l : net->layers()) widest = std::max({widest, l.in, l.out});
   const std::size_t n = static_cast<std::size_t>(rows) * widest;
   std::vector<float> x(n, 0.5f), y(n), d(n), w(static_cast<std::size_t>(widest) * widest, 0.01f), g(w.size());
-  double best = 1e300;
-  for (int rep = 0; rep < 5; ++rep) {
-    const auto t0 = std::chrono::steady_clock::now();
-    for (int p = 0; p < passes; ++p)
-      for (const kl::Mlp* net : nets)
-        for (int r0 = 0; r0 < rows; r0 += segment_rows) {
-          const int m = std::min(segment_rows, rows - r0);
-          for (std::size_t l = 0; l < net->layers().size(); ++l) {
-            const auto& L = net->layers()[l];
-            const float* in = x.data() + static_cast<std::size_t>(r0) * L.in;
-            float* out = y.data() + static_cast<std::size_t>(r0) * L.out;
-            sgemm(false, false, m, L.out, L.in, in, L.in, w.data(), L.out, out, L.out);
-            sgemm(true, false, L.in, L.out, m, in, L.in, out, L.out, g.data(), L.out);
-            if (l > 0)
-              sgemm(false, true, m, L.in, L.out, out, L.out, w.data(), L.out, d.data() + static_cast<std::size_t>(r0) * L.in,
-                    L.in);
-          }
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int p = 0; p < passes; ++p)
+    for (const kl::Mlp* net : nets)
+      for (int r0 = 0; r0 < rows; r0 += segment_rows) {
+        const int m = std::min(segment_rows, rows - r0);
+        for (std::size_t l = 0; l < net->layers().size(); ++l) {
+          const auto& L = net->layers()[l];
+          const float* in = x.data() + static_cast<std::size_t>(r0) * L.in;
+          float* out = y.data() + static_cast<std::size_t>(r0) * L.out;
+          sgemm(false, false, m, L.out, L.in, in, L.in, w.data(), L.out, out, L.out);
+          sgemm(true, false, L.in, L.out, m, in, L.in, out, L.out, g.data(), L.out);
+          if (l > 0)
+            sgemm(false, true, m, L.in, L.out, out, L.out, w.data(), L.out, d.data() + static_cast<std::size_t>(r0) * L.in,
+                  L.in);
         }
-    best = std::min(best, seconds_since(t0));
-  }
-  return best;
+      }
+  return seconds_since(t0);
 }
 #endif
 
@@ -144,6 +141,12 @@ int main(int argc, char** argv) {
     View<Real**> obs("timing::obs", robots, obs_dim);
     auto oh = Kokkos::create_mirror_view(obs);
     auto reward = Kokkos::create_mirror_view(ro.reward);
+#ifdef KOLLEKTIV_HAVE_CBLAS
+    openblas_set_num_threads(1);
+    const int mb_rows = robots * horizon / cfg.minibatches, segment_rows = mb_rows / (robots / block);
+    const std::vector<const kl::Mlp*> nets{&learner.policy().mean_net(), &learner.value_net()};
+    double bare = 0;
+#endif
     double act_s = 0, update_s = 0;
     for (int it = 0; it < repeats + 1; ++it) {  // the first iteration warms up
       auto t0 = std::chrono::steady_clock::now();
@@ -163,10 +166,16 @@ int main(int argc, char** argv) {
       learner.update(ro);
       Kokkos::fence();
       const double u = seconds_since(t0);
-      if (it > 0) {  // the fastest of the repeats, as for the products below (best of 5)
+      if (it > 0) {  // the fastest of the repeats
         act_s = it == 1 ? a : std::min(act_s, a);
         update_s = it == 1 ? u : std::min(update_s, u);
       }
+#ifdef KOLLEKTIV_HAVE_CBLAS
+      // The products right after each update, so that both see the machine in the same state
+      // (a VM's speed may drift between two separate series); the fastest of the repeats too.
+      const double p = products_seconds(nets, mb_rows, segment_rows, cfg.epochs * cfg.minibatches);
+      if (it > 0) bare = it == 1 ? p : std::min(bare, p);
+#endif
     }
     const double samples = static_cast<double>(robots) * horizon;
     const double flops = samples * cfg.epochs *
@@ -179,10 +188,6 @@ int main(int argc, char** argv) {
                 update_s, flops / 1e9, flops / update_s / 1e9, act_s, samples / act_s);
 #ifdef KOLLEKTIV_HAVE_CBLAS
     {
-      openblas_set_num_threads(1);
-      const int rows = robots * horizon / cfg.minibatches, segment_rows = rows / (robots / block);
-      const double bare = products_seconds({&learner.policy().mean_net(), &learner.value_net()}, rows, segment_rows,
-                                           cfg.epochs * cfg.minibatches);
       std::printf("  the same products alone (%s, one thread, segments of %d rows): %.3f s, %.2f GFLOP/s\n"
                   "RESULT bench=update update_gflops=%.3g gemm_gflops=%.3g fraction=%.3f\n",
                   openblas_get_config(), segment_rows, bare, flops / bare / 1e9, flops / update_s / 1e9,
