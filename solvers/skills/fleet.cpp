@@ -223,7 +223,13 @@ void Fleet::observe(View<Real**> obs, int rows) const {
 
 void Fleet::step(View<const Real**> actions, StepResult& out) { step(actions, View<const int*>(), out); }
 
-void Fleet::step(View<const Real**> actions, View<const int*> active, StepResult& out, int rows) {
+void Fleet::step(View<const Real**> actions, StepResult& out, View<Real**> next_obs) {
+  require_shape(next_obs, n_robots_, obs_dim_, "next_obs");
+  step(actions, View<const int*>(), out, -1, next_obs);
+}
+
+void Fleet::step(View<const Real**> actions, View<const int*> active, StepResult& out, int rows,
+                 View<Real**> next_obs) {
   if (rows < 0) rows = n_robots_;
   require(rows <= n_robots_, "skills: step of more rows than robots");
   require_shape(actions, rows, act_dim_, "actions");
@@ -239,7 +245,8 @@ void Fleet::step(View<const Real**> actions, View<const int*> active, StepResult
     FleetLaunch<N, S>::step(rows, StepKernel<N, S>{model_, p, sp_, st, actions, active, error_, gid_offset_, out.reward,
                                                    out.terminated, out.truncated, out.final_obs, out.episode_done,
                                                    out.episode_return, out.episode_success, out.episode_quality,
-                                                   out.episode_final_error, out.episode_length, out.episode_misses});
+                                                   out.episode_final_error, out.episode_length, out.episode_misses,
+                                                   next_obs});
   });
   dynamics::throw_if_flagged(error_, gid_offset_, "in skills::step");
 }

@@ -100,9 +100,15 @@ class Fleet {
   // episode (unless auto-reset is off). Throws kollektiv::Error naming the robot gid if a
   // state became non-finite.
   void step(View<const Real**> actions, StepResult& out);
+  // The same, and every robot's observation after its step (after its reset where its episode
+  // ended) into next_obs (>= size(), >= obs_dim()): what observe() would write next, computed
+  // from the pose the step has at hand instead of a second pass over every robot's kinematics.
+  void step(View<const Real**> actions, StepResult& out, View<Real**> next_obs);
   // Only robots r < rows (-1: all) with active(r) != 0 step; the others keep their state and
-  // report nothing (rows past `rows` are not touched at all).
-  void step(View<const Real**> actions, View<const int*> active, StepResult& out, int rows = -1);
+  // report nothing (rows past `rows` are not touched at all; nor are their rows of a given
+  // next_obs).
+  void step(View<const Real**> actions, View<const int*> active, StepResult& out, int rows = -1,
+            View<Real**> next_obs = View<Real**>());
   // observe() of robots r < rows only.
   void observe(View<Real**> obs, int rows) const;
 

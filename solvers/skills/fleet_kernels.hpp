@@ -227,6 +227,7 @@ struct StepKernel {
   View<Real*> ep_error;
   View<int*> ep_length;
   View<Real**> ep_misses;
+  View<Real**> next_obs;  // empty: not written
 
   // What begin() hands to the dynamics and to end().
   struct Command {
@@ -297,9 +298,12 @@ struct StepKernel {
     terminated(r) = o.terminated ? 1 : 0;
     truncated(r) = cut ? 1 : 0;
     done(r) = (o.terminated || cut) ? 1 : 0;
-    if (o.terminated || cut) {
-      Real ob[kMaxObs];
-      observe_sensed<N, S>(m, p, s, pose, ob);
+    // ob: the observation of the state after the step and the rules, which observe() would
+    // return now unless the episode ends and the robot is reset below.
+    Real ob[kMaxObs];
+    const bool ended = o.terminated || cut;
+    if (ended || next_obs.extent(0) > 0) observe_sensed<N, S>(m, p, s, pose, ob);
+    if (ended) {
       for (int k = 0; k < p.obs_dim; ++k) final_obs(r, k) = ob[k];
       ep_return(r) = s.tr[tr_return];
       ep_success(r) = o.success ? 1 : 0;
@@ -313,8 +317,14 @@ struct StepKernel {
         s.ti[ti_episode] += 1;
         begin_episode<N, S>(m, p, static_cast<std::uint64_t>(gid_offset + r), static_cast<std::uint64_t>(s.ti[ti_episode]),
                          s);
+        if (next_obs.extent(0) > 0) {  // the next episode's first observation
+          dynamics::forward_kinematics(m, N, s.q, pose);
+          observe_sensed<N, S>(m, p, s, pose, ob);
+        }
       }
     }
+    if (next_obs.extent(0) > 0)
+      for (int k = 0; k < p.obs_dim; ++k) next_obs(r, k) = ob[k];
     st.store(r, N, s);
   }
 

@@ -333,7 +333,7 @@ void SkillUnit::rollout(std::int64_t iteration, bool explore, SiteTally& tally, 
       auto phase = Clock::now();
       for (int fi : r.fleets) {
         Fleet& f = *fleets_[fi];
-        f.fleet.observe(f.obs);
+        if (t == 0) f.fleet.observe(f.obs);  // after that, each step leaves the next observation in f.obs
         copy_rows(f.obs, 0, r.obs, f.row, static_cast<int>(f.piece.count), obs_dim);
       }
       times.physics_s += fenced_seconds_since(phase);
@@ -353,7 +353,7 @@ void SkillUnit::rollout(std::int64_t iteration, bool explore, SiteTally& tally, 
       for (int fi : r.fleets) {
         Fleet& f = *fleets_[fi];
         copy_rows(chosen, first + f.row, f.actions, 0, static_cast<int>(f.piece.count), act_dim);
-        f.fleet.step(f.actions, f.step);
+        f.fleet.step(f.actions, f.step, f.obs);
         if (explore) {
           const int at = t * n + f.row;
           const auto reward = f.step.reward;
@@ -403,8 +403,7 @@ void SkillUnit::rollout(std::int64_t iteration, bool explore, SiteTally& tally, 
   const auto phase = Clock::now();
   for (auto& rep : replicas_) {
     for (int fi : rep->fleets) {
-      Fleet& f = *fleets_[fi];
-      f.fleet.observe(f.obs);
+      Fleet& f = *fleets_[fi];  // f.obs: the observation after the last step
       copy_rows(f.obs, 0, rep->rollout.last_obs, f.row, static_cast<int>(f.piece.count), obs_dim);
     }
   }

@@ -820,6 +820,36 @@ TEST_P(SkillsAllKinds, LaneGroupsStepEachRobotAsAlone) {
   }
 }
 
+// The observation a step leaves in next_obs is bitwise what observe() returns after it: for
+// robots that go on, for those whose episode ended and were reset (4-step episodes), with
+// and without sensing noise (a noisy reading of the new state), in a partial lane group.
+TEST_P(SkillsAllKinds, StepWritesTheObservationObserveWould) {
+  for (const double noise : {0.0, 0.001}) {
+    auto cfg = config_for("ur5", GetParam());
+    cfg.common.episode_steps = 4;
+    cfg.common.randomise.joint_noise_rad = noise;
+    cfg.common.randomise.joint_velocity_noise_rad_s = 10 * noise;
+    constexpr int robots = 11;
+    Fleet f(shipped_model("ur5"), cfg, 3, 50, robots);
+    View<Real**> next("test::next_obs", robots, f.obs_dim()), observed("test::obs", robots, f.obs_dim());
+    StepResult out;
+    int resets = 0;
+    for (int t = 0; t < 10; ++t) {
+      Kokkos::deep_copy(next, -7.0);
+      f.step(actions_view(gid_actions(50, robots, f.act_dim(), t), robots, f.act_dim()), out, next);
+      f.observe(observed);
+      ASSERT_EQ(host_rows(next), host_rows(observed)) << "noise " << noise << ", step " << t;
+      for (int d : host_vector(out.episode_done)) resets += d;
+    }
+    EXPECT_EQ(resets, 2 * robots);  // episodes ended at steps 4 and 8
+  }
+  auto cfg = config_for("planar2", GetParam());
+  Fleet f(shipped_model("planar2"), cfg, 3, 0, 4);
+  StepResult out;
+  View<Real**> small("test::next_obs", 3, f.obs_dim());
+  EXPECT_THROW(f.step(actions_view(gid_actions(0, 4, f.act_dim(), 0), 4, f.act_dim()), out, small), Error);
+}
+
 INSTANTIATE_TEST_SUITE_P(Kinds, SkillsAllKinds,
                          ::testing::Values(SkillKind::reach, SkillKind::weld, SkillKind::pick_place));
 
