@@ -224,7 +224,6 @@ void Fleet::observe(View<Real**> obs, int rows) const {
 void Fleet::step(View<const Real**> actions, StepResult& out) { step(actions, View<const int*>(), out); }
 
 void Fleet::step(View<const Real**> actions, StepResult& out, View<Real**> next_obs) {
-  require_shape(next_obs, n_robots_, obs_dim_, "next_obs");
   step(actions, View<const int*>(), out, -1, next_obs);
 }
 
@@ -233,6 +232,7 @@ void Fleet::step(View<const Real**> actions, View<const int*> active, StepResult
   if (rows < 0) rows = n_robots_;
   require(rows <= n_robots_, "skills: step of more rows than robots");
   require_shape(actions, rows, act_dim_, "actions");
+  if (next_obs.extent(0) > 0) require_shape(next_obs, rows, obs_dim_, "next_obs");
   require(active.extent(0) == 0 || static_cast<int>(active.extent(0)) >= n_robots_,
           "skills: the active mask has fewer rows than the fleet has robots");
   if (static_cast<int>(out.reward.extent(0)) < n_robots_ || static_cast<int>(out.final_obs.extent(1)) < obs_dim_)

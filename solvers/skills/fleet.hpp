@@ -106,7 +106,7 @@ class Fleet {
   void step(View<const Real**> actions, StepResult& out, View<Real**> next_obs);
   // Only robots r < rows (-1: all) with active(r) != 0 step; the others keep their state and
   // report nothing (rows past `rows` are not touched at all; nor are their rows of a given
-  // next_obs).
+  // next_obs, which needs >= rows rows; an empty one is not written).
   void step(View<const Real**> actions, View<const int*> active, StepResult& out, int rows = -1,
             View<Real**> next_obs = View<Real**>());
   // observe() of robots r < rows only.

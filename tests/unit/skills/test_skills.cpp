@@ -848,6 +848,8 @@ TEST_P(SkillsAllKinds, StepWritesTheObservationObserveWould) {
   StepResult out;
   View<Real**> small("test::next_obs", 3, f.obs_dim());
   EXPECT_THROW(f.step(actions_view(gid_actions(0, 4, f.act_dim(), 0), 4, f.act_dim()), out, small), Error);
+  EXPECT_THROW(f.step(actions_view(gid_actions(0, 4, f.act_dim(), 0), 4, f.act_dim()), View<const int*>(), out, 4, small),
+               Error);  // the masked step checks it too
 }
 
 INSTANTIATE_TEST_SUITE_P(Kinds, SkillsAllKinds,
