@@ -98,7 +98,10 @@ inline Vec<float>::type clamp_to_9(Vec<float>::type x) {
   using V = Vec<float>::type;
 #ifdef __AVX512F__
   using R = __m512;
-  const R y = _mm512_min_ps(_mm512_set1_ps(9.0f), _mm512_max_ps(_mm512_set1_ps(-9.0f), reinterpret_cast<R>(x)));
+  // The masked forms with every lane set: the same two instructions. GCC 12's unmasked
+  // _mm512_max_ps/_mm512_min_ps pass an undefined vector that -Wmaybe-uninitialized reports.
+  const R lo = _mm512_set1_ps(-9.0f), hi = _mm512_set1_ps(9.0f);
+  const R y = _mm512_mask_min_ps(hi, 0xFFFF, hi, _mm512_mask_max_ps(lo, 0xFFFF, lo, reinterpret_cast<R>(x)));
 #else
   using R = __m256;
   const R y = _mm256_min_ps(_mm256_set1_ps(9.0f), _mm256_max_ps(_mm256_set1_ps(-9.0f), reinterpret_cast<R>(x)));
