@@ -1,6 +1,7 @@
 // Dense tanh network: forward, backward with per-segment parameter gradients, set-up.
 #include "solvers/learning/mlp.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #if defined(__AVX512F__) || defined(__AVX2__)
@@ -207,6 +208,20 @@ inline void tile_product_vec(View<const T**> x, const int (&r)[6], int depth, co
 #endif
 
 #ifdef KOLLEKTIV_VECTOR_TILES
+// x[0, n) in the first n lanes of a vector, zero in the others (0 < n < lanes).
+template <class T>
+inline typename Vec<T>::type load_partial(const T* x, int n) {
+#ifdef __AVX512F__
+  if constexpr (std::is_same<T, float>::value) {
+    using V = typename Vec<T>::type;
+    return reinterpret_cast<V>(_mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1), x));
+  }
+#endif
+  typename Vec<T>::type v{};
+  std::memcpy(&v, x, static_cast<std::size_t>(n) * sizeof(T));
+  return v;
+}
+
 // sum_{k < depth} x[k] column[k] with k in vector lanes, before the lanes are added: each
 // lane sums its k in ascending order. `column` holds whole vectors (zero past depth); x is
 // read only below depth.
@@ -217,10 +232,24 @@ inline typename Vec<T>::type dot_lanes(const T* x, const T* column, int depth) {
   V acc{};
   int k = 0;
   for (; k + L <= depth; k += L) acc += load_vec(x + k) * load_vec(column + k);
-  if (k < depth) {
-    V tail{};
-    std::memcpy(&tail, x + k, static_cast<std::size_t>(depth - k) * sizeof(T));
-    acc += tail * load_vec(column + k);
+  if (k < depth) acc += load_partial(x + k, depth - k) * load_vec(column + k);
+  return acc;
+}
+
+// dot_lanes for a column of NV vectors held in registers (depth in ((NV - 1) L, NV L]): the
+// same products and sums.
+template <class T, int NV>
+inline typename Vec<T>::type dot_lanes(const T* x, const typename Vec<T>::type (&column)[NV], int depth) {
+  using V = typename Vec<T>::type;
+  constexpr int L = Vec<T>::lanes;
+  V acc{};
+  KOLLEKTIV_UNROLL
+  for (int j = 0; j < NV; ++j) {
+    const int n = depth - j * L;  // in (0, L] for j < NV
+    if (n >= L)
+      acc += load_vec(x + j * L) * column[j];
+    else if (n > 0)
+      acc += load_partial(x + j * L, n) * column[j];
   }
   return acc;
 }
@@ -253,6 +282,37 @@ inline void tree_sums(V* v) {
   for (int j = 0; j < W; ++j) v[j] = pair_sum<W>(v[j], v[j + W], std::make_index_sequence<L>());
   if constexpr (W > 1) tree_sums<W / 2>(v);
 }
+
+// Lane i: the dot product of rows xr[i] and `column` (whole vectors, zero past depth), its
+// lanes added in tree_sums' tree; the column in registers where it fits in 4 vectors.
+template <class T, int NV>
+inline typename Vec<T>::type row_dots(const T* const (&xr)[Vec<T>::lanes], const T* column, int depth) {
+  using V = typename Vec<T>::type;
+  constexpr int L = Vec<T>::lanes;
+  V v[L];
+  if constexpr (NV > 0) {
+    V c[NV];
+    KOLLEKTIV_UNROLL
+    for (int j = 0; j < NV; ++j) c[j] = load_vec(column + j * L);
+    for (int i = 0; i < L; ++i) v[i] = dot_lanes<T, NV>(xr[i], c, depth);
+  } else {
+    for (int i = 0; i < L; ++i) v[i] = dot_lanes<T>(xr[i], column, depth);
+  }
+  tree_sums<L / 2>(v);
+  return v[0];
+}
+
+template <class T>
+inline typename Vec<T>::type row_dots(const T* const (&xr)[Vec<T>::lanes], const T* column, int depth) {
+  constexpr int L = Vec<T>::lanes;
+  switch ((depth + L - 1) / L) {
+    case 1: return row_dots<T, 1>(xr, column, depth);
+    case 2: return row_dots<T, 2>(xr, column, depth);
+    case 3: return row_dots<T, 3>(xr, column, depth);
+    case 4: return row_dots<T, 4>(xr, column, depth);
+    default: return row_dots<T, 0>(xr, column, depth);
+  }
+}
 #endif
 
 #ifdef KOLLEKTIV_VECTOR_TILES
@@ -284,6 +344,25 @@ template <class T>
 struct LeftoverColumns {
   LeftoverColumns(const FlatMatrix<T>&, int, int) {}
 };
+#endif
+
+#ifdef KOLLEKTIV_VECTOR_TILES
+// The leftover outputs c in [c_begin, cols) of the L rows xr, of which the first n are kept
+// (the others repeat a kept row): finish(row0 + i, c, act(init(c) + dot)), the dot product
+// with k in vector lanes (dot_lanes), the L rows' lanes added at once (tree_sums). Each
+// row's result takes the same operations whatever rows share its call.
+template <class T, class Init, class Finish>
+inline void leftover_outputs(const T* const (&xr)[Vec<T>::lanes], int n, int row0, int depth, int c_begin, int cols,
+                             const LeftoverColumns<T>& leftover, const Init& init, bool tanh, const Finish& finish) {
+  for (int c = c_begin; c < cols; ++c) {
+    const T bias = init(c);
+    const typename Vec<T>::type sums = row_dots<T>(xr, leftover.column(c), depth);
+    for (int i = 0; i < n; ++i) {
+      const T out = bias + sums[i];
+      finish(row0 + i, c, tanh ? tanh_activation(out) : out);
+    }
+  }
+}
 #endif
 
 // For rows [r0, r0 + block_rows) of [0, rows) and every c < cols:
@@ -349,19 +428,11 @@ KOKKOS_INLINE_FUNCTION void rows_times_matrix(View<const T**> x, int r0, int row
   // layer), the lanes of L rows added at once. init + dot, the dot's sums in the same order
   // for every row.
   constexpr int L = Vec<T>::lanes;
-  alignas(64) T column[max_layer_width + L];  // m(:, c0), zero-padded to whole vectors
-  for (; c0 < cols; ++c0) {
-    std::memcpy(column, leftover.column(c0), static_cast<std::size_t>(leftover.padded()) * sizeof(T));
-    const T bias = init(c0);
-    for (int a0 = 0; a0 < RB && r0 + a0 < rows; a0 += L) {  // L rows at a time
-      typename Vec<T>::type v[L];
-      for (int i = 0; i < L; ++i) v[i] = dot_lanes<T>(&x(r[a0 + i < RB ? a0 + i : RB - 1], 0), column, depth);
-      tree_sums<L / 2>(v);
-      for (int i = 0; i < L && a0 + i < RB && r0 + a0 + i < rows; ++i) {
-        const T out = bias + v[0][i];
-        finish(r0 + a0 + i, c0, tanh ? tanh_activation(out) : out);
-      }
-    }
+  for (int a0 = 0; c0 < cols && a0 < RB && r0 + a0 < rows; a0 += L) {  // L rows at a time
+    const T* xr[L];
+    for (int i = 0; i < L; ++i) xr[i] = &x(r[a0 + i < RB ? a0 + i : RB - 1], 0);
+    const int n = std::min(std::min(L, RB - a0), rows - r0 - a0);
+    leftover_outputs<T>(xr, n, r0 + a0, depth, c0, cols, leftover, init, tanh, finish);
   }
 #else
   (void)leftover;
@@ -430,6 +501,20 @@ void dense_forward(View<const T*> params, View<const T**> x, int rows, const Den
   const std::int64_t bo = layer.bias_offset;
   const bool use_tanh = layer.tanh;
   const LeftoverColumns<T> leftover(w, in, out);
+#ifdef KOLLEKTIV_VECTOR_TILES
+  if (out < Tile<T>::cols) {  // narrow (a network's last layer): only dot products, L rows per thread
+    constexpr int L = Vec<T>::lanes;
+    Kokkos::parallel_for(
+        "learning::narrow_forward", Kokkos::RangePolicy<ExecSpace>(0, (rows + L - 1) / L), KOKKOS_LAMBDA(const int t) {
+          const int r0 = t * L, n = std::min(L, rows - r0);
+          const T* xr[L];
+          for (int i = 0; i < L; ++i) xr[i] = &x(r0 + std::min(i, n - 1), 0);
+          leftover_outputs<T>(
+              xr, n, r0, in, 0, out, leftover, [&](int i) { return params(bo + i); }, use_tanh, StoreOutput<T>{y});
+        });
+    return;
+  }
+#endif
   Kokkos::parallel_for(
       "learning::dense_forward", Kokkos::RangePolicy<ExecSpace>(0, row_blocks<T>(rows)), KOKKOS_LAMBDA(const int t) {
         rows_times_matrix<T>(

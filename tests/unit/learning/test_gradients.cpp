@@ -199,6 +199,51 @@ TEST(LearningGradients, FloatKernelsMatchDouble) {
   EXPECT_LT(relative_error(flat(dx_f), flat(dx)), 1e-4) << "input gradient";
 }
 
+// A row's outputs and input gradient do not depend on which rows share its batch (the
+// kernels take rows in blocks: tiles of 6, narrow layers 16 at a time): each row alone, and
+// the rows from 5 on, against the whole batch, bitwise, in float. Shapes: the trained one
+// (13 -> 64 -> 64 -> 2: whole tiles, then a narrow layer) and one with leftover columns
+// beside whole tiles (40 = 32 + 8), over 37 rows (a partial block of each size).
+TEST(LearningGradients, RowResultsDoNotDependOnTheBatch) {
+  for (const std::vector<int>& widths : {std::vector<int>{13, 64, 64, 2}, std::vector<int>{13, 40, 3}}) {
+    const int rows = 37;
+    const kl::Mlp net(widths, 0);
+    View<Real*> params("test::params", net.end_offset());
+    net.initialize(params, 5, 1.0);
+    View<float*> params_f("test::params_f", net.end_offset());
+    kl::convert_parameters<float>(params, params_f);
+    const auto x = converted<float>(random_matrix(rows, net.input_dim(), 3));
+    const auto dy = converted<float>(random_matrix(rows, net.output_dim(), 4));
+    // Outputs and input gradients of rows [first, first + n), as doubles row by row.
+    const auto run = [&](int first, int n) {
+      const auto part = [&](View<float**> m) {
+        View<float**> p("test::part", n, m.extent(1));
+        Kokkos::deep_copy(p, Kokkos::subview(m, Kokkos::make_pair(first, first + n), Kokkos::ALL()));
+        return p;
+      };
+      auto work = net.make_work<float>(n);
+      const kl::Segments segments = kl::segments_from_offsets({0, n});
+      View<Real**> partial("test::partial", segments.count, net.end_offset());
+      View<float**> dx("test::dx", n, net.input_dim());
+      const auto xp = part(x);
+      net.forward<float>(params_f, xp, n, work);
+      net.backward<float>(params_f, xp, n, part(dy), segments, work, partial, dx);
+      return std::make_pair(flat(work.output()), flat(dx));
+    };
+    const auto whole = run(0, rows);
+    const int out = net.output_dim(), in = net.input_dim();
+    const auto expect_rows = [&](const std::pair<std::vector<double>, std::vector<double>>& got, int first) {
+      const int n = static_cast<int>(got.first.size()) / out;
+      for (int i = 0; i < n * out; ++i)
+        ASSERT_EQ(got.first[i], whole.first[first * out + i]) << "output of row " << first + i / out;
+      for (int i = 0; i < n * in; ++i)
+        ASSERT_EQ(got.second[i], whole.second[first * in + i]) << "input gradient of row " << first + i / in;
+    };
+    for (int r = 0; r < rows; ++r) expect_rows(run(r, 1), r);
+    expect_rows(run(5, rows - 5), 5);
+  }
+}
+
 TEST(LearningGradients, GaussianLogProb) {
   const double h = 1e-6;
   for (int i = 0; i < 20; ++i) {
