@@ -171,17 +171,18 @@ KOKKOS_INLINE_FUNCTION void add_tile_product(View<const T**> x, const int (&r)[R
 
 #ifdef KOLLEKTIV_VECTOR_TILES
 // A 6-row tile two vectors wide: out[a][v] lanes are outputs c0 + v * lanes + lane of row
-// r[a], init + sum_{k < depth} x(r[a], k) m(k, c), k ascending. The accumulators are named
+// r[a], b + sum_{k < depth} x(r[a], k) m(k, c), k ascending, b = b0 for the first vector of
+// outputs, b1 for the second. The accumulators are named
 // locals, which the compiler keeps in registers (arrays of them it kept on the stack).
 // Needs a row-major (LayoutRight) x and contiguous rows of m.
 template <class T>
 inline void tile_product_vec(View<const T**> x, const int (&r)[6], int depth, const FlatMatrix<T>& m, int c0,
-                             const T* init, typename Vec<T>::type (&out)[6][2]) {
+                             typename Vec<T>::type b0, typename Vec<T>::type b1,
+                             typename Vec<T>::type (&out)[6][2]) {
   static_assert(std::is_same<typename View<const T**>::array_layout, Kokkos::LayoutRight>::value,
                 "vector tiles read rows of x as contiguous");
   using V = typename Vec<T>::type;
   constexpr int L = Vec<T>::lanes;
-  const V b0 = load_vec(init), b1 = load_vec(init + L);
   V a00 = b0, a01 = b1, a10 = b0, a11 = b1, a20 = b0, a21 = b1, a30 = b0, a31 = b1, a40 = b0, a41 = b1, a50 = b0,
     a51 = b1;
   const T *x0 = &x(r[0], 0), *x1 = &x(r[1], 0), *x2 = &x(r[2], 0), *x3 = &x(r[3], 0), *x4 = &x(r[4], 0),
@@ -218,7 +219,7 @@ inline typename Vec<T>::type load_partial(const T* x, int n) {
   }
 #endif
   typename Vec<T>::type v{};
-  std::memcpy(&v, x, static_cast<std::size_t>(n) * sizeof(T));
+  std::memcpy(&v, x, static_cast<std::size_t>(n & (Vec<T>::lanes - 1)) * sizeof(T));  // n < lanes
   return v;
 }
 
@@ -244,13 +245,10 @@ inline typename Vec<T>::type dot_lanes(const T* x, const typename Vec<T>::type (
   constexpr int L = Vec<T>::lanes;
   V acc{};
   KOLLEKTIV_UNROLL
-  for (int j = 0; j < NV; ++j) {
-    const int n = depth - j * L;  // in (0, L] for j < NV
-    if (n >= L)
-      acc += load_vec(x + j * L) * column[j];
-    else if (n > 0)
-      acc += load_partial(x + j * L, n) * column[j];
-  }
+  for (int j = 0; j + 1 < NV; ++j) acc += load_vec(x + j * L) * column[j];
+  const int n = depth - (NV - 1) * L;  // in (0, L]
+  const T* last = x + (NV - 1) * L;
+  acc += (n == L ? load_vec(last) : load_partial(last, n)) * column[NV - 1];
   return acc;
 }
 
@@ -346,6 +344,26 @@ struct LeftoverColumns {
 };
 #endif
 
+// A layer's initial sums: init(c) for output c, and on vector builds init.vector(c0), the
+// outputs [c0, c0 + lanes) as a vector, loaded whole (a vector loaded from a tile's worth of
+// scalars just stored stalled on store forwarding: an eighth of a forward pass).
+template <class T>
+struct Biases {  // a layer's biases (in the parameters' memory space)
+  const T* values;
+  KOKKOS_INLINE_FUNCTION T operator()(int c) const { return values[c]; }
+#ifdef KOLLEKTIV_VECTOR_TILES
+  typename Vec<T>::type vector(int c0) const { return load_vec(values + c0); }
+#endif
+};
+
+template <class T>
+struct Zeros {  // no bias: backpropagated deltas
+  KOKKOS_INLINE_FUNCTION T operator()(int) const { return T(0); }
+#ifdef KOLLEKTIV_VECTOR_TILES
+  typename Vec<T>::type vector(int) const { return typename Vec<T>::type{}; }
+#endif
+};
+
 #ifdef KOLLEKTIV_VECTOR_TILES
 // The leftover outputs c in [c_begin, cols) of the L rows xr, of which the first n are kept
 // (the others repeat a kept row): finish(row0 + i, c, act(init(c) + dot)), the dot product
@@ -385,10 +403,8 @@ KOKKOS_INLINE_FUNCTION void rows_times_matrix(View<const T**> x, int r0, int row
       for (int a = 0; a < R; ++a) rh[a] = r[h + a];
 #ifdef KOLLEKTIV_VECTOR_TILES
       static_assert(C == 2 * Vec<T>::lanes, "a tile is two vectors wide");
-      T bias[C];
-      for (int c = 0; c < C; ++c) bias[c] = init(c0 + c);
       typename Vec<T>::type vacc[R][2];
-      tile_product_vec<T>(x, rh, depth, m, c0, bias, vacc);
+      tile_product_vec<T>(x, rh, depth, m, c0, init.vector(c0), init.vector(c0 + Vec<T>::lanes), vacc);
       for (int a = 0; a < R; ++a) {
         if (r0 + h + a >= rows) continue;
         if (tanh) {
@@ -498,7 +514,7 @@ void dense_forward(View<const T*> params, View<const T**> x, int rows, const Den
   if (rows == 0) return;
   const int in = layer.in, out = layer.out;
   const FlatMatrix<T> w{params, layer.weight_offset, out};
-  const std::int64_t bo = layer.bias_offset;
+  const Biases<T> biases{params.data() + layer.bias_offset};
   const bool use_tanh = layer.tanh;
   const LeftoverColumns<T> leftover(w, in, out);
 #ifdef KOLLEKTIV_VECTOR_TILES
@@ -510,7 +526,7 @@ void dense_forward(View<const T*> params, View<const T**> x, int rows, const Den
           const T* xr[L];
           for (int i = 0; i < L; ++i) xr[i] = &x(r0 + std::min(i, n - 1), 0);
           leftover_outputs<T>(
-              xr, n, r0, in, 0, out, leftover, [&](int i) { return params(bo + i); }, use_tanh, StoreOutput<T>{y});
+              xr, n, r0, in, 0, out, leftover, biases, use_tanh, StoreOutput<T>{y});
         });
     return;
   }
@@ -518,7 +534,7 @@ void dense_forward(View<const T*> params, View<const T**> x, int rows, const Den
   Kokkos::parallel_for(
       "learning::dense_forward", Kokkos::RangePolicy<ExecSpace>(0, row_blocks<T>(rows)), KOKKOS_LAMBDA(const int t) {
         rows_times_matrix<T>(
-            x, t * Tile<T>::block_rows, rows, in, w, out, leftover, [&](int i) { return params(bo + i); }, use_tanh,
+            x, t * Tile<T>::block_rows, rows, in, w, out, leftover, biases, use_tanh,
             StoreOutput<T>{y});
       });
 }
@@ -549,7 +565,7 @@ void dense_backprop(View<const T*> wt, View<const T**> delta, int rows, const De
   Kokkos::parallel_for(
       "learning::dense_backprop", Kokkos::RangePolicy<ExecSpace>(0, row_blocks<T>(rows)), KOKKOS_LAMBDA(const int t) {
         rows_times_matrix<T>(
-            delta, t * Tile<T>::block_rows, rows, out, w_t, in, leftover, [](int) { return T(0); }, false,
+            delta, t * Tile<T>::block_rows, rows, out, w_t, in, leftover, Zeros<T>{}, false,
             StoreInputDelta<T>{dx, a, through_tanh});
       });
 }
@@ -587,6 +603,17 @@ KOKKOS_INLINE_FUNCTION void gradient_tile(View<const T**> x, View<const T**> del
     }
   }
 }
+
+#ifdef KOLLEKTIV_VECTOR_TILES
+// out[0, lanes) = v converted to Real, lane by lane (vector conversions and stores: one
+// scalar conversion and store per value was a tenth of a weight-gradient tile).
+template <class T>
+inline void store_as_real(typename Vec<T>::type v, Real* out) {
+  typedef Real Reals __attribute__((vector_size(Vec<T>::lanes * sizeof(Real))));
+  const Reals r = __builtin_convertvector(v, Reals);
+  std::memcpy(out, &r, sizeof r);
+}
+#endif
 
 #ifdef KOLLEKTIV_VECTOR_TILES
 // gradient_tile's sums for inputs j0 + u, u < J, two vectors of outputs from i0, in vector
@@ -635,9 +662,8 @@ KOKKOS_INLINE_FUNCTION void segment_gradient(View<const T**> x, View<const T**> 
     else
       gradient_tile_vec<T, J, false>(x, delta, j0, nj, row_begin, row_end, i0, acc);
     for (int u = 0; u < nj; ++u) {
-      T values[C];
-      std::memcpy(values, acc[u], sizeof values);
-      for (int c = 0; c < C; ++c) partial(g, first_column + static_cast<std::int64_t>(u) * out + i0 + c) = values[c];
+      store_as_real<T>(acc[u][0], &partial(g, first_column + static_cast<std::int64_t>(u) * out + i0));
+      store_as_real<T>(acc[u][1], &partial(g, first_column + static_cast<std::int64_t>(u) * out + i0 + Vec<T>::lanes));
     }
   }
 #endif
@@ -676,9 +702,8 @@ inline void bias_gradient_vectors(View<const T**> delta, int i0, int row_begin, 
     KOLLEKTIV_UNROLL
     for (int v = 0; v < NV; ++v) acc[v] += load_vec(d + v * L);
   }
-  T values[NV * L];
-  std::memcpy(values, acc, sizeof values);
-  for (int c = 0; c < NV * L; ++c) partial(g, first_column + i0 + c) = values[c];
+  KOLLEKTIV_UNROLL
+  for (int v = 0; v < NV; ++v) store_as_real<T>(acc[v], &partial(g, first_column + i0 + v * L));
 }
 
 // The bias row of a segment's gradient (the same sums as a tile with input 1, at a sixth of
