@@ -124,10 +124,11 @@ inline Vec<double>::type tanh_activation(Vec<double>::type x) {
 // The dense kernels work on tiles of rows x outputs whose accumulators stay in registers:
 // each weight loaded serves several rows and each input several outputs. A tile is 6 rows x
 // 2 vectors of outputs (12 vector registers: 16 floats wide with AVX2, 32 with AVX-512; 64
-// bytes in the plain loops of device builds), each element `init + sum_k x(r, k) m(k, c)`
-// with k ascending. Leftover outputs (fewer than a tile) are dot products with k in vector
-// lanes on vector builds (dot_lanes, then tree_sums for a vector's worth of rows at once), one
-// at a time over 12 rows otherwise. Either way
+// bytes in the plain loops of device builds), or with AVX-512 6 rows x 4 vectors while 64
+// outputs are left, each element `init + sum_k x(r, k) m(k, c)` with k ascending. Leftover
+// outputs (fewer than a tile) are dot products with k in vector lanes on vector builds
+// (dot_lanes, then tree_sums for a vector's worth of rows at once; a narrow layer, all
+// leftovers, 16 rows per thread), one at a time over 12 rows otherwise. Either way
 // an element takes the same operations in the same order whatever rows share its tile, so a
 // row's result never depends on the batch split or on the rank count.
 template <class T>
@@ -390,8 +391,9 @@ inline void leftover_outputs(const T* const (&xr)[Vec<T>::lanes], int n, int row
 //   out(r, c) = act(init(c) + sum_{k < depth} x(r, k) m(k, c)),
 // act = tanh when `tanh`; then finish(r, c, v) stores one output, or on vector builds
 // finish.store(r, c0, v0, v1) the 2 vectors of outputs [c0, c0 + C) of row r (the same
-// operations lane by lane; a column always takes the same path). `leftover`: m's columns past
-// its last whole tile, gathered.
+// operations lane by lane; a column always takes the same path, 4-vector tiles, 2-vector tiles
+// or dot products, by its place in the layer's width). `init`: Biases or Zeros. `leftover`:
+// m's columns past its last whole 2-vector tile, gathered.
 template <class T, class Init, class Finish>
 KOKKOS_INLINE_FUNCTION void rows_times_matrix(View<const T**> x, int r0, int rows, int depth, const FlatMatrix<T>& m,
                                               int cols, const LeftoverColumns<T>& leftover, const Init& init,
