@@ -575,10 +575,12 @@ void transpose_weights(View<const T*> params, const DenseLayer& layer, View<T*> 
       });
 }
 
+#ifdef KOLLEKTIV_VECTOR_TILES
 // Products at most this deep (a backward pass through a layer of so few outputs) skip the
-// tiles on vector builds: a row at a time was 1.3-1.4x faster at depths 2-4 (64 outputs),
-// the tiles faster from 6 on.
+// tiles: a row at a time was 1.3-1.4x faster at depths 2-4 (64 outputs), the tiles faster
+// from 6 on.
 constexpr int shallow_depth = 4;
+#endif
 
 // dx(r, j) = sum_i delta(r, i) W(j, i), times (1 - a(r, j)^2) when the input `a` is the
 // output of a tanh layer (pass an empty `a` for the network input).
