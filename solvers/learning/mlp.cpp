@@ -332,9 +332,8 @@ class LeftoverColumns {
     for (int c = first_; c < cols; ++c)
       for (int k = 0; k < depth; ++k) values_(static_cast<std::size_t>(c - first_) * padded_ + k) = m(k, c);
   }
-  // Column c, first <= c < cols: padded() values.
+  // Column c, first <= c < cols: whole vectors, zero past depth.
   const T* column(int c) const { return values_.data() + static_cast<std::size_t>(c - first_) * padded_; }
-  int padded() const { return padded_; }
 
  private:
   int first_, padded_;
