@@ -196,7 +196,7 @@ class FactoryRun final : public Workload {
 
   void write_checkpoint() override {
     const PhaseScope scope("checkpoint", timers_.checkpoint_s);
-    history_.sync();  // the rows the checkpoint counts are on disk before it
+    history_.start_sync();  // the disk writes the rows while the state is packed
     io::CheckpointWriter writer(comm_, paths_.checkpoints, sequence_);
     writer.attribute("deck", deck_.text);
     writer.attribute("resolved_deck", deck_.resolved_yaml);
@@ -212,6 +212,7 @@ class FactoryRun final : public Workload {
                                  cells_prefix(skill->config().name));
         writer.attribute("cells." + skill->config().name + ".env_steps", skill->env_steps());
       }
+    history_.sync();  // the rows the checkpoint counts are on disk before it is
     writer.commit(deck_.run.checkpoint_keep);
     ++sequence_;
     last_checkpoint_time_ = factory_.time_s();

@@ -705,7 +705,7 @@ class TrainingRun final : public Workload {
   void write_checkpoint() override {
     const Region region("checkpoint");
     const auto phase = Clock::now();
-    history_.sync();  // the rows the checkpoint counts are on disk before it
+    history_.start_sync();  // the disk writes the rows while the state is packed
     io::CheckpointWriter writer(comm_, paths_.checkpoints, sequence_);
     writer.attribute("deck", in_.deck_text);
     writer.attribute("resolved_deck", in_.resolved_yaml);
@@ -764,6 +764,7 @@ class TrainingRun final : public Workload {
         io::write_replica_states(writer, learners, s.prefix(), s.ranks.first);
       }
     }
+    history_.sync();  // the rows the checkpoint counts are on disk before it is
     writer.commit(in_.run.checkpoint_keep);
     ++sequence_;
     last_checkpoint_iteration_ = iteration_;

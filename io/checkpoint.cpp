@@ -45,6 +45,11 @@ std::uint64_t element_hash(std::int64_t index, std::uint64_t bits) {
 
 // content_hash over raw elements of `element_size` bytes: what verify() uses on data read
 // back without knowing the caller's T. Equal to content_hash<T> for T of that size.
+// GCC vectorises the loop at the full vector width here (the build's default stops at 256
+// bits): with AVX-512, eight elements per multiply, 1.5x the hash rate.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__AVX512DQ__)
+__attribute__((target("prefer-vector-width=512")))
+#endif
 std::uint64_t raw_hash(const unsigned char* data, std::size_t element_size, std::size_t count,
                        std::int64_t first_index) {
   std::uint64_t sum = 0;

@@ -3,8 +3,10 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <future>
 #include <limits>
 #include <numeric>
+#include <system_error>
 #include <type_traits>
 #include <utility>
 
@@ -397,14 +399,38 @@ void History::commit_row_on_rank0() {
   }
 }
 
+namespace {
+// fsync of the history file and of its directory (the rename that published it).
+void make_durable(const std::string& path) {
+  fsync_path(path, false);  // end_row() flushed every committed row to the file already
+  const fs::path parent = fs::path(path).parent_path();
+  fsync_path(parent.empty() ? "." : parent.string(), true);
+}
+}  // namespace
+
 void History::sync() {
   h5::QuietErrors quiet;
   collectively(comm_, [&] {
-    if (rank_ != 0 || !file_.valid() || staging_.pending()) return;
-    fsync_path(path_, false);  // end_row() flushed every committed row to the file already
-    const fs::path parent = fs::path(path_).parent_path();
-    fsync_path(parent.empty() ? "." : parent.string(), true);
+    if (rank_ != 0) return;
+    if (syncing_.valid()) {
+      std::future<void> started = std::move(syncing_);
+      started.get();  // its failure is this sync's
+      if (syncing_rows_ == rows_) return;
+    }
+    if (!file_.valid() || staging_.pending()) return;
+    make_durable(path_);
   });
+}
+
+void History::start_sync() {
+  if (rank_ != 0 || !file_.valid() || staging_.pending() || syncing_.valid()) return;
+  syncing_rows_ = rows_;
+  try {
+    // The thread only waits for the disk; it calls neither MPI nor HDF5.
+    syncing_ = std::async(std::launch::async, [path = path_] { make_durable(path); });
+  } catch (const std::system_error&) {
+    // No thread to be had: sync() does it all, as before.
+  }
 }
 
 void History::write_static(const std::string& path, const std::vector<std::string>& values) {

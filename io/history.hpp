@@ -29,6 +29,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <initializer_list>
 #include <map>
 #include <string>
@@ -95,6 +96,11 @@ class History {
   // that published it). Called before each checkpoint, so that the rows a checkpoint counts
   // survive a node crash. Collective; does nothing before the file is published.
   void sync();
+  // Starts that fsync on a thread of its own and returns at once (rank 0; not collective):
+  // called as a checkpoint starts, the disk writes the rows while the state is packed. The
+  // next sync() waits for it and fails if it failed (and syncs again if rows were committed
+  // since). Without a thread to be had, sync() does it all.
+  void start_sync();
 
   // Static metadata (e.g. station names): a 1-D dataset of UTF-8 strings, replaced if it
   // exists. Collective; only before the first end_row() of this process.
@@ -160,6 +166,8 @@ class History {
   std::map<std::string, Column> columns_;  // that their datasets close first
   h5::Handle row_;                         // rank 0 only: the committed-rows dataset
   std::int64_t rows_ = 0;
+  std::future<void> syncing_;     // rank 0: the fsync start_sync() began, until sync()
+  std::int64_t syncing_rows_ = 0; // the rows committed when it began
   bool published_ = false;     // a row was committed: the columns are fixed
   bool swmr_started_ = false;  // rank 0: SWMR writing began (the file's structure is fixed)
   std::string pending_error_;  // this row's first error, thrown by the next collective call

@@ -16,6 +16,7 @@
 #include "solvers/core/error.hpp"
 #include "solvers/core/exact_sum.hpp"
 #include "solvers/core/kokkos_types.hpp"
+#include "solvers/core/memory.hpp"
 #include "solvers/core/philox.hpp"
 
 namespace kollektiv::factory {
@@ -2469,19 +2470,22 @@ FactoryState Factory::save() const {
     credits += s.credits_in.size() - s.credit_head;
   }
   const std::size_t n = stations_.size();
-  st.station_int.reserve(n * int_field_count);
-  st.station_real.reserve(n * real_field_count);
-  st.part_count.reserve(n);
-  st.credit_count.reserve(n);
-  st.part_time_s.reserve(parts);
-  st.part_id.reserve(parts);
-  st.part_entry_time_s.reserve(parts);
-  st.part_reworks.reserve(parts);
-  st.station_rework.reserve(n * rework_int_count);
-  st.credit_time_s.reserve(credits);
-  st.server_count.reserve(n);
-  st.shift_int.reserve(2 * n);
-  st.off_shift_s.reserve(n);
+  // The whole state of the rank's stations, in fresh memory (huge pages: the first touch
+  // of a large vector costs less), each vector allocated once.
+  reserve_large(st.station_int, n * int_field_count);
+  reserve_large(st.station_real, n * real_field_count);
+  reserve_large(st.part_time_s, parts);
+  reserve_large(st.part_id, parts);
+  reserve_large(st.part_entry_time_s, parts);
+  reserve_large(st.part_reworks, parts);
+  reserve_large(st.station_rework, n * rework_int_count);
+  reserve_large(st.credit_time_s, credits);
+  reserve_large(st.shift_int, 2 * n);
+  reserve_large(st.station_type, 2 * n);
+  for (auto* per_station : {&st.part_count, &st.credit_count, &st.server_count, &st.route_int_count,
+                            &st.route_real_count, &st.genealogy_width, &st.genealogy_count})
+    reserve_large(*per_station, n);
+  reserve_large(st.off_shift_s, n);
   for (const Station& s : stations_) {
     const detail::Server* v = s.server_data();
     const detail::Server& v0 = v[0];

@@ -485,6 +485,28 @@ TEST(History, SyncFailsEveryRankWhenTheFileIsGone) {
   EXPECT_NE(message.find("cannot open " + file + " to sync it"), std::string::npos) << message;
 }
 
+// start_sync() runs that fsync on a thread; the next sync() waits for it, reports its
+// failure on every rank, and syncs again if rows were committed in between.
+TEST(History, StartedSyncFailsAtTheNextSyncOnEveryRank) {
+  const std::string file = fresh_dir("start_sync") + "/history.h5";
+  History history = History::create(MPI_COMM_WORLD, file, "deck", "resolved");
+  history.start_sync();  // unpublished: nothing started
+  history.sync();
+  append_row(history, 0);
+  history.start_sync();
+  history.start_sync();  // one at a time: a second start waits for sync()
+  append_row(history, 1);  // committed after the start: sync() syncs again
+  history.sync();
+  history.sync();  // nothing started: a plain sync
+  EXPECT_EQ(history.rows(), 2);
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (rank() == 0) fs::remove(file);
+  history.start_sync();  // fails on its thread (rank 0)...
+  std::string message;
+  EXPECT_EQ(code_of([&] { history.sync(); }, &message), ExitCode::failure);  // ...and here, everywhere
+  EXPECT_NE(message.find("cannot open " + file + " to sync it"), std::string::npos) << message;
+}
+
 TEST(History, LargeDeckTextIsKept) {
   const std::string file = fresh_dir("large_deck") + "/history.h5";
   std::string deck;
