@@ -303,6 +303,12 @@ struct alignas(64) Station {
   bool downstream_limited = false; // buffer i+1 has a capacity: credits are counted
   bool upstream_limited = false;   // own buffer has a capacity and an upstream station
   bool cell = false;               // a robot cell: a service start waits for its outcome
+  bool reworks_parts = false;      // max_rework > 0
+  bool typed = false;              // the model has part types
+  // Dynamic flags, here for the packing.
+  bool source_waiting = false;
+  bool awaiting = false;       // a cell paused at pause_s before starting a service on `request`
+  bool outcome_ready = false;  // a cell's `ready` holds the outcome of that service
   std::int64_t own_capacity = 0;   // C_i (0 = unlimited), enforced here for source entries
   double conveyor_s = inf;         // T_i, to the next station
   std::int64_t gid = 0;
@@ -313,11 +319,10 @@ struct alignas(64) Station {
   // Dynamic state (see StateInt / StateReal in factory_state.hpp). One server lives in the
   // station; several live in `many` (one allocation per multi-server station).
   Server one;
-  bool source_waiting = false;
-  bool awaiting = false;       // a cell paused at pause_s before starting a service on `request`
-  bool outcome_ready = false;  // a cell's `ready` holds the outcome of that service
-  bool reworks_parts = false;  // max_rework > 0 (configuration, here for the packing)
-  bool typed = false;          // the model has part types (configuration, here for the packing)
+  // The process-time draw of the next service (number service_count) as a unit variate,
+  // drawn at the service start before it; NaN if not drawn (DistributionProcessModel::draw).
+  // Derived from the state, so never checkpointed: a restore sets NaN.
+  double next_unit = std::numeric_limits<double>::quiet_NaN();
   std::int64_t credits = 0;
   std::int64_t service_count = 0, arrival_count = 0;
   double ttf_left = inf;
@@ -605,7 +610,7 @@ struct StationRunner {
       s.outcome_ready = false;
       return true;
     }
-    o = s.process != nullptr ? distribution->draw(s.process[part.type], s.gid, s.service_count)
+    o = s.process != nullptr ? distribution->draw(s.process[part.type], s.next_unit, s.gid, s.service_count)
                              : model->process(s.gid, s.service_count, part);
     return true;
   }
@@ -2747,6 +2752,7 @@ void Factory::restore(double time_s, const FactoryState& state) {
     s.state_s[kpi_off] = state.off_shift_s[i];
     s.credits = v[si_credits];
     s.service_count = v[si_service_count];
+    s.next_unit = std::numeric_limits<double>::quiet_NaN();  // drawn again at the next start
     s.cold->failure_count = v[si_failure_count];
     s.arrival_count = v[si_arrival_count];
     s.source_waiting = v[si_source_waiting] != 0;

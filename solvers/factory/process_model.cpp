@@ -37,6 +37,12 @@ DistributionProcessModel::DistributionProcessModel(const FactoryModelConfig& con
           require(t.type >= 0 && t.type < types_, "factory: a process for an unknown part type");
           params_[first + static_cast<std::size_t>(t.type)] = params_of(t.process, s);
         }
+        // A station draws one service ahead when the next part's type cannot change the draw's kind.
+        bool one_kind = true;
+        for (int t = 1; t < types_; ++t)
+          one_kind = one_kind && params_[first + static_cast<std::size_t>(t)].distribution == params_[first].distribution;
+        for (int t = 0; t < types_; ++t)
+          params_[first + static_cast<std::size_t>(t)].ahead = one_kind && params_[first].distribution != Distribution::fixed;
       }
 }
 
@@ -74,29 +80,22 @@ int PartTypes::type_of(std::uint64_t seed, std::int64_t line, std::int64_t k) co
   return types_[i];
 }
 
-Outcome DistributionProcessModel::draw(const Params& p, std::int64_t station_gid, std::int64_t service_count) const {
+Outcome DistributionProcessModel::outcome(const Params& p, double unit, std::int64_t station_gid,
+                                          std::int64_t service_count) const {
   const auto gid = static_cast<std::uint64_t>(station_gid);
   const auto count = static_cast<std::uint64_t>(service_count);
   Outcome out;
-  switch (p.distribution) {
-    case Distribution::fixed:
-      out.duration_s = p.a;
-      break;
-    case Distribution::uniform:
-      out.duration_s = p.a + p.b * rng::uniform0(rng::draw(seed_, rng::Stream::process_time, gid, count));
-      break;
-    case Distribution::exponential:
-      out.duration_s = -p.a * std::log(rng::uniform0(rng::draw(seed_, rng::Stream::process_time, gid, count)));
-      break;
-    case Distribution::lognormal:
-      out.duration_s = std::exp(p.a + p.b * rng::normal(rng::draw(seed_, rng::Stream::process_time, gid, count)));
-      break;
-  }
+  out.duration_s = duration_s(p, unit);
   if (p.scrap_probability > 0.0)
     out.good = !(rng::uniform0(rng::draw(seed_, rng::Stream::scrap, gid, count)) < p.scrap_probability);
   if (out.good && p.rework_probability > 0.0)
     out.rework = rng::uniform0(rng::draw(seed_, rng::Stream::rework, gid, count)) < p.rework_probability;
   return out;
+}
+
+Outcome DistributionProcessModel::draw(const Params& p, std::int64_t station_gid, std::int64_t service_count) const {
+  return outcome(p, p.distribution == Distribution::fixed ? 0.0 : unit_variate(p, station_gid, service_count), station_gid,
+                 service_count);
 }
 
 double DistributionProcessModel::ideal_cycle_s(std::int64_t station_gid) const {

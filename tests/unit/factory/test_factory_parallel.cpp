@@ -358,6 +358,11 @@ TEST(FactoryParallel, RestoreOnAnyDecompositionContinuesBitwise) {
   same.advance(t_end);
   const KpiReport same_report = gather_to_root(MPI_COMM_WORLD, same.report());
 
+  // The same object, rewound: nothing it drew ahead for services past t_mid survives.
+  world.restore(t_mid, saved);
+  world.advance(t_end);
+  const KpiReport rewound_report = gather_to_root(MPI_COMM_WORLD, world.report());
+
   // Every rank's stations collected on rank 0 and continued there alone.
   const FactoryState all = gather_state(MPI_COMM_WORLD, saved);
   if (rank == 0) {
@@ -366,6 +371,7 @@ TEST(FactoryParallel, RestoreOnAnyDecompositionContinuesBitwise) {
     serial.advance(t_end);
     expect_identical(serial.report(), reference, "N ranks -> 1 rank");
     expect_identical(same_report, reference, "restore on the same decomposition");
+    expect_identical(rewound_report, reference, "restore of the object that ran on");
   }
 
   // A serial checkpoint cut into this decomposition's ranges.
