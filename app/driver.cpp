@@ -31,7 +31,13 @@ namespace {
 
 class MpiSession {
  public:
-  MpiSession(int& argc, char**& argv) { MPI_Init(&argc, &argv); }
+  // Funneled: only this thread calls MPI. Others may run beside it: the checkpoint's
+  // helper threads (a history fsync, half a large dataset's checksum) call neither MPI nor
+  // HDF5. Every MPI in use provides it.
+  MpiSession(int& argc, char**& argv) {
+    int provided = MPI_THREAD_SINGLE;
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+  }
   ~MpiSession() { MPI_Finalize(); }
   MpiSession(const MpiSession&) = delete;
   MpiSession& operator=(const MpiSession&) = delete;

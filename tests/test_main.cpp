@@ -63,7 +63,8 @@ comm::Collective& self() { return *self_collective; }
 }  // namespace kollektiv::testing
 
 int main(int argc, char** argv) {
-  MPI_Init(&argc, &argv);
+  int provided = MPI_THREAD_SINGLE;  // funneled, as the application (app/driver.cpp)
+  MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
   int rank = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   Kokkos::initialize(argc, argv);

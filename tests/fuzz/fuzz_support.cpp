@@ -29,7 +29,8 @@ void initialize() {
   setenv("OMPI_MCA_opal_signal", "", 0);
   int argc = 0;
   char** argv = nullptr;
-  MPI_Init(&argc, &argv);
+  int provided = MPI_THREAD_SINGLE;  // funneled, as the application (app/driver.cpp)
+  MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
   Kokkos::initialize();
   // Never finalised: libFuzzer leaves through exit() at the end of a run or after a crash.
   std::cerr.rdbuf(nullptr);  // badbit: the code under test writes nothing
