@@ -10,12 +10,12 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
-#include <system_error>
 #include <iomanip>
 #include <iostream>
 #include <new>
 #include <optional>
 #include <sstream>
+#include <system_error>
 
 #include "build_info.hpp"
 #include "io/durable.hpp"
