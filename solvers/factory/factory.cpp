@@ -337,8 +337,8 @@ struct alignas(64) Station {
   double lead_s = 0.0;              // the same over sink exits
   std::int64_t events = 0;
 
-  // The cold fields, apart (Factory::cold_), so that a station's hot fields fill 7 cache lines
-  // and the whole station 8: the window loop and the deliveries touch only the hot ones.
+  // The cold fields, apart (Factory::cold_), so that a station with this pointer fills 7
+  // cache lines (448 bytes): the window loop and the deliveries touch only the hot ones.
   StationCold* cold = nullptr;
 
   // The rework count of part `id` in the FIFO (0 if it was never reworked here).
