@@ -2476,7 +2476,7 @@ FactoryState Factory::save() const {
   }
   const std::size_t n = stations_.size();
   // The whole state of the rank's stations, in fresh memory (huge pages: the first touch
-  // of a large vector costs less), each vector allocated once.
+  // of a large vector costs less); each vector whose size is known here allocated once.
   reserve_large(st.station_int, n * int_field_count);
   reserve_large(st.station_real, n * real_field_count);
   reserve_large(st.part_time_s, parts);

@@ -80,17 +80,14 @@ int PartTypes::type_of(std::uint64_t seed, std::int64_t line, std::int64_t k) co
   return types_[i];
 }
 
-Outcome DistributionProcessModel::outcome(const Params& p, double unit, std::int64_t station_gid,
-                                          std::int64_t service_count) const {
+void DistributionProcessModel::inspect(const Params& p, std::int64_t station_gid, std::int64_t service_count,
+                                       Outcome& out) const {
   const auto gid = static_cast<std::uint64_t>(station_gid);
   const auto count = static_cast<std::uint64_t>(service_count);
-  Outcome out;
-  out.duration_s = duration_s(p, unit);
   if (p.scrap_probability > 0.0)
     out.good = !(rng::uniform0(rng::draw(seed_, rng::Stream::scrap, gid, count)) < p.scrap_probability);
   if (out.good && p.rework_probability > 0.0)
     out.rework = rng::uniform0(rng::draw(seed_, rng::Stream::rework, gid, count)) < p.rework_probability;
-  return out;
 }
 
 Outcome DistributionProcessModel::draw(const Params& p, std::int64_t station_gid, std::int64_t service_count) const {
