@@ -246,8 +246,10 @@ void CheckpointWriter::close_writeback() {
 CheckpointWriter::~CheckpointWriter() {
   close_writeback();
   if (!file_.valid()) return;
-  // Not committed (an error unwound past us on every rank): drop the partial file.
+  // Not committed (an error unwound past us on every rank): drop the partial file, its
+  // datasets closed first.
   h5::QuietErrors quiet;
+  open_.clear();
   file_.close();
   if (comm::rank_of(comm_) == 0) {
     std::error_code ec;
@@ -280,11 +282,10 @@ void CheckpointWriter::attribute(const std::string& name, std::int64_t value) {
 }
 
 template <class T>
-void CheckpointWriter::write(const std::string& path, std::int64_t global_size, std::int64_t offset,
-                             const std::vector<T>& local) {
+int CheckpointWriter::begin_dataset(const std::string& path, std::int64_t global_size, std::int64_t offset,
+                                    std::int64_t count) {
   h5::QuietErrors quiet;
   const int size = comm::size_of(comm_);
-  const std::int64_t count = static_cast<std::int64_t>(local.size());
   // Every rank sees every range, so every rank reaches the same verdict.
   std::int64_t mine[3] = {offset, count, global_size};
   std::vector<std::int64_t> all(3 * static_cast<std::size_t>(size));
@@ -297,7 +298,7 @@ void CheckpointWriter::write(const std::string& path, std::int64_t global_size, 
       const std::int64_t* a = &all[3 * static_cast<std::size_t>(r)];
       require(a[2] == global_size, "checkpoint dataset '" + path + "': ranks disagree on its global size (" +
                                        std::to_string(a[2]) + " vs " + std::to_string(global_size) + ")");
-      require(a[0] >= 0 && a[0] + a[1] <= global_size,
+      require(a[0] >= 0 && a[1] >= 0 && a[0] + a[1] <= global_size,
               "checkpoint dataset '" + path + "': rank " + std::to_string(r) + " writes [" + std::to_string(a[0]) +
                   ", " + std::to_string(a[0] + a[1]) + ") outside [0, " + std::to_string(global_size) + ")");
       if (a[1] > 0) ranges.emplace_back(a[0], a[1]);
@@ -313,31 +314,83 @@ void CheckpointWriter::write(const std::string& path, std::int64_t global_size, 
                                      std::to_string(next) + ", " + std::to_string(global_size) + ") unwritten");
   });
 
-  const std::uint64_t checksum = allreduce_hash(comm_, content_hash(local.data(), local.size(), offset));
+  Open d;
   collectively(comm_, [&] {
     const hsize_t dims = static_cast<hsize_t>(global_size);
     h5::Handle space = h5::checked(H5Screate_simple(1, &dims, nullptr), "cannot create a dataspace");
     h5::Handle dcpl = h5::checked(H5Pcreate(H5P_DATASET_CREATE), "cannot create a dataset property list");
-    // Contiguous, allocated at creation, never pre-filled: every element is written below.
+    // Contiguous, allocated at creation, never pre-filled: every element is written in pieces.
     h5::check_status(H5Pset_layout(dcpl.get(), H5D_CONTIGUOUS), "cannot set a contiguous layout");
     h5::check_status(H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY), "cannot set the allocation time");
     h5::check_status(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), "cannot set the fill time");
     h5::Handle lcpl = h5::create_intermediate_groups();
-    h5::Handle dataset = h5::checked(
+    d.path = path;
+    d.dataset = h5::checked(
         H5Dcreate2(file_.get(), path.c_str(), h5::native_type<T>(), space.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT),
         "cannot create checkpoint dataset '" + path + "'");
-    if (global_size > 0) {
-      Selection s = select_range(dataset.get(), offset, count);
-      h5::Handle dxpl = independent_transfer();
-      const T unused{};
-      h5::check_status(H5Dwrite(dataset.get(), h5::native_type<T>(), s.memory_space.get(), s.file_space.get(),
-                                dxpl.get(), count > 0 ? local.data() : &unused),
-                       "cannot write checkpoint dataset '" + path + "'");
-      start_writeback(dataset.get(), offset * static_cast<std::int64_t>(sizeof(T)),
-                      count * static_cast<std::int64_t>(sizeof(T)));
-    }
-    h5::write_attribute(dataset.get(), "checksum", checksum);
+    d.next = d.hinted = offset;
+    d.end = offset + count;
+    d.element_size = sizeof(T);
   });
+  open_.push_back(std::move(d));  // on every rank or, after an error, on none
+  return static_cast<int>(open_.size()) - 1;
+}
+
+template <class T>
+void CheckpointWriter::write_piece(int dataset, const T* data, std::size_t n) {
+  if (!piece_error_.empty() || n == 0) return;  // after an error, end_datasets() throws it
+  h5::QuietErrors quiet;
+  try {
+    require(dataset >= 0 && dataset < static_cast<int>(open_.size()),
+            "checkpoint " + final_path_ + ": no dataset " + std::to_string(dataset) + " is being written");
+    Open& d = open_[static_cast<std::size_t>(dataset)];
+    require(d.element_size == sizeof(T), "checkpoint dataset '" + d.path + "': a piece of another element type");
+    const std::int64_t count = static_cast<std::int64_t>(n);
+    require(count <= d.end - d.next, "checkpoint dataset '" + d.path + "': a piece of " + std::to_string(n) +
+                                         " elements from " + std::to_string(d.next) + " runs past this rank's range, " +
+                                         "which ends at " + std::to_string(d.end));
+    Selection s = select_range(d.dataset.get(), d.next, count);
+    h5::Handle dxpl = independent_transfer();
+    h5::check_status(H5Dwrite(d.dataset.get(), h5::native_type<T>(), s.memory_space.get(), s.file_space.get(),
+                              dxpl.get(), data),
+                     "cannot write checkpoint dataset '" + d.path + "'");
+    d.hash += content_hash(data, n, d.next);  // a sum: pieces add up to the whole range's
+    d.next += count;
+    const std::int64_t bytes = (d.next - d.hinted) * static_cast<std::int64_t>(sizeof(T));
+    if (bytes >= (std::int64_t{1} << 20)) {  // the disk starts on each MiB or more as it is written
+      start_writeback(d.dataset.get(), d.hinted * static_cast<std::int64_t>(sizeof(T)), bytes);
+      d.hinted = d.next;
+    }
+  } catch (const Error& e) {
+    piece_error_ = e.what();
+  }
+}
+
+void CheckpointWriter::end_datasets() {
+  h5::QuietErrors quiet;
+  collectively(comm_, [&] {
+    require(file_.valid(), "checkpoint " + final_path_ + " is already committed");
+    if (!piece_error_.empty()) throw Error(piece_error_);
+    for (const Open& d : open_)
+      require(d.next == d.end, "checkpoint dataset '" + d.path + "': this rank wrote its range only up to element " +
+                                   std::to_string(d.next) + " of [.., " + std::to_string(d.end) + ")");
+  });
+  // One sum for every dataset's checksum (each wraps mod 2^64).
+  std::vector<std::uint64_t> checksums;
+  for (const Open& d : open_) checksums.push_back(d.hash);
+  MPI_Allreduce(MPI_IN_PLACE, checksums.data(), static_cast<int>(checksums.size()), MPI_UINT64_T, MPI_SUM, comm_);
+  collectively(comm_, [&] {
+    for (std::size_t i = 0; i < open_.size(); ++i) h5::write_attribute(open_[i].dataset.get(), "checksum", checksums[i]);
+  });
+  open_.clear();
+}
+
+template <class T>
+void CheckpointWriter::write(const std::string& path, std::int64_t global_size, std::int64_t offset,
+                             const std::vector<T>& local) {
+  const int d = begin_dataset<T>(path, global_size, offset, static_cast<std::int64_t>(local.size()));
+  write_piece(d, local.data(), local.size());
+  end_datasets();
 }
 
 template <class T>
@@ -351,6 +404,8 @@ std::string CheckpointWriter::commit(int keep) {
   collectively(comm_, [&] {
     require(file_.valid(), "checkpoint " + final_path_ + " is already committed");
     require(keep >= 1, "checkpoints to keep must be >= 1, got " + std::to_string(keep));
+    require(open_.empty(), "checkpoint " + final_path_ + ": dataset '" + (open_.empty() ? "" : open_.front().path) +
+                               "' was begun and not ended");
   });
   collectively(comm_, [&] {
     h5::check_status(H5Fflush(file_.get(), H5F_SCOPE_GLOBAL), "cannot flush checkpoint " + tmp_path_);
@@ -680,21 +735,29 @@ std::string load_newest_valid(MPI_Comm comm, const std::string& where, const Che
 template std::uint64_t content_hash<double>(const double*, std::size_t, std::int64_t);
 template void CheckpointWriter::write<double>(const std::string&, std::int64_t, std::int64_t, const std::vector<double>&);
 template void CheckpointWriter::write_concatenated<double>(const std::string&, const std::vector<double>&);
+template int CheckpointWriter::begin_dataset<double>(const std::string&, std::int64_t, std::int64_t, std::int64_t);
+template void CheckpointWriter::write_piece<double>(int, const double*, std::size_t);
 template std::vector<double> CheckpointReader::read<double>(const std::string&, std::int64_t, std::int64_t);
 template std::vector<double> CheckpointReader::read_all<double>(const std::string&);
 template std::uint64_t content_hash<std::int64_t>(const std::int64_t*, std::size_t, std::int64_t);
 template void CheckpointWriter::write<std::int64_t>(const std::string&, std::int64_t, std::int64_t, const std::vector<std::int64_t>&);
 template void CheckpointWriter::write_concatenated<std::int64_t>(const std::string&, const std::vector<std::int64_t>&);
+template int CheckpointWriter::begin_dataset<std::int64_t>(const std::string&, std::int64_t, std::int64_t, std::int64_t);
+template void CheckpointWriter::write_piece<std::int64_t>(int, const std::int64_t*, std::size_t);
 template std::vector<std::int64_t> CheckpointReader::read<std::int64_t>(const std::string&, std::int64_t, std::int64_t);
 template std::vector<std::int64_t> CheckpointReader::read_all<std::int64_t>(const std::string&);
 template std::uint64_t content_hash<std::uint64_t>(const std::uint64_t*, std::size_t, std::int64_t);
 template void CheckpointWriter::write<std::uint64_t>(const std::string&, std::int64_t, std::int64_t, const std::vector<std::uint64_t>&);
 template void CheckpointWriter::write_concatenated<std::uint64_t>(const std::string&, const std::vector<std::uint64_t>&);
+template int CheckpointWriter::begin_dataset<std::uint64_t>(const std::string&, std::int64_t, std::int64_t, std::int64_t);
+template void CheckpointWriter::write_piece<std::uint64_t>(int, const std::uint64_t*, std::size_t);
 template std::vector<std::uint64_t> CheckpointReader::read<std::uint64_t>(const std::string&, std::int64_t, std::int64_t);
 template std::vector<std::uint64_t> CheckpointReader::read_all<std::uint64_t>(const std::string&);
 template std::uint64_t content_hash<std::int32_t>(const std::int32_t*, std::size_t, std::int64_t);
 template void CheckpointWriter::write<std::int32_t>(const std::string&, std::int64_t, std::int64_t, const std::vector<std::int32_t>&);
 template void CheckpointWriter::write_concatenated<std::int32_t>(const std::string&, const std::vector<std::int32_t>&);
+template int CheckpointWriter::begin_dataset<std::int32_t>(const std::string&, std::int64_t, std::int64_t, std::int64_t);
+template void CheckpointWriter::write_piece<std::int32_t>(int, const std::int32_t*, std::size_t);
 template std::vector<std::int32_t> CheckpointReader::read<std::int32_t>(const std::string&, std::int64_t, std::int64_t);
 template std::vector<std::int32_t> CheckpointReader::read_all<std::int32_t>(const std::string&);
 

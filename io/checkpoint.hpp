@@ -61,6 +61,21 @@ class CheckpointWriter {
   template <class T>
   void write_concatenated(const std::string& path, const std::vector<T>& local);
 
+  // A dataset written in pieces, for data a rank packs a little at a time (a factory's
+  // stations, a few thousand at once, into the same memory): begin_dataset() creates it as
+  // write() does, this rank to write [offset, offset + count) (the ranks' ranges partition
+  // [0, global_size), checked), and returns its handle; write_piece() writes this rank's next
+  // `n` elements of it (not collective: any number of calls on each rank, the range front to
+  // back, its share of the checksum taken as it goes); end_datasets() (collective) checks that
+  // every rank wrote exactly its range of every dataset begun and stores their checksums.
+  // write_piece()'s errors (past the range, an I/O failure) are held back and thrown on
+  // every rank by end_datasets(). write() is begin_dataset(), one piece, end_datasets().
+  template <class T>
+  int begin_dataset(const std::string& path, std::int64_t global_size, std::int64_t offset, std::int64_t count);
+  template <class T>
+  void write_piece(int dataset, const T* data, std::size_t n);
+  void end_datasets();
+
   // Closes the file, renames it to its final name (fsync of file and directory), points
   // `latest` at it (written to a temporary and renamed), then deletes older checkpoints so
   // that `keep` (>= 1) remain, checkpoints with a higher sequence (an abandoned timeline
@@ -77,6 +92,17 @@ class CheckpointWriter {
   std::string tmp_path_;
   std::string final_path_;
   h5::Handle file_;
+  // The datasets begun and not yet ended: where this rank's next piece goes, the end of its
+  // range, its share of the checksum so far; the first error of a piece, held back.
+  struct Open {
+    std::string path;
+    h5::Handle dataset;
+    std::int64_t next = 0, end = 0, hinted = 0;  // hinted: write-back started up to here
+    std::size_t element_size = 0;
+    std::uint64_t hash = 0;
+  };
+  std::vector<Open> open_;
+  std::string piece_error_;
   // A plain descriptor of the .tmp file, only to start the write-back of each rank's
   // dataset bytes early (sync_file_range), so the disk works while the next dataset is
   // hashed and written and the fsync at commit() has less left to wait for. -1 if none.

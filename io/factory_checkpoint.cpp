@@ -1,8 +1,10 @@
 // FactoryState <-> checkpoint datasets.
 #include "io/factory_checkpoint.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "io/fingerprint.hpp"
 #include "solvers/comm/exact_reduce.hpp"
@@ -17,41 +19,86 @@ using factory::FactoryState;
 constexpr std::int64_t int_fields = factory::int_field_count;
 constexpr std::int64_t real_fields = factory::real_field_count;
 
+// A per-station array of the state: `width` elements per station.
+template <class T>
+struct PerStation {
+  const char* path;
+  std::int64_t width;
+  std::vector<T> FactoryState::*values;
+};
+
+// An array of FIFO entries or records, concatenated over the stations in gid order.
+template <class T>
+struct Entries {
+  const char* path;
+  std::vector<T> FactoryState::*values;
+};
 
 }  // namespace
 
-void write_factory_state(CheckpointWriter& writer, const factory::Factory& factory) {
-  const FactoryState state = factory.save();
-  const std::int64_t n = factory.station_count();
-  const std::int64_t first = factory.local_stations().begin;
-  writer.write("factory/station_int", n * int_fields, first * int_fields, state.station_int);
-  writer.write("factory/station_real", n * real_fields, first * real_fields, state.station_real);
-  writer.write("factory/part_count", n, first, state.part_count);
-  writer.write("factory/credit_count", n, first, state.credit_count);
-  // Ranks own contiguous gid ranges in rank order, so concatenating in rank order puts
-  // the FIFO entries in gid order.
-  writer.write_concatenated("factory/part_time_s", state.part_time_s);
-  writer.write_concatenated("factory/part_id", state.part_id);
-  writer.write_concatenated("factory/part_entry_time_s", state.part_entry_time_s);
-  writer.write_concatenated("factory/part_reworks", state.part_reworks);
-  writer.write("factory/station_rework", n * factory::rework_int_count, first * factory::rework_int_count,
-               state.station_rework);
-  writer.write_concatenated("factory/credit_time_s", state.credit_time_s);
-  writer.write("factory/server_count", n, first, state.server_count);
-  writer.write_concatenated("factory/server_int", state.server_int);
-  writer.write_concatenated("factory/server_real", state.server_real);
-  writer.write("factory/shift_int", 2 * n, 2 * first, state.shift_int);
-  writer.write("factory/station_type", 2 * n, 2 * first, state.station_type);
-  writer.write("factory/type_sink", n * state.types, first * state.types, state.type_sink);
-  writer.write("factory/type_lead_s", n * state.types, first * state.types, state.type_lead_s);
-  writer.write("factory/off_shift_s", n, first, state.off_shift_s);
-  writer.write("factory/route_int_count", n, first, state.route_int_count);
-  writer.write_concatenated("factory/route_int", state.route_int);
-  writer.write("factory/route_real_count", n, first, state.route_real_count);
-  writer.write_concatenated("factory/route_real", state.route_real);
-  writer.write("factory/genealogy_width", n, first, state.genealogy_width);
-  writer.write("factory/genealogy_count", n, first, state.genealogy_count);
-  writer.write_concatenated("factory/genealogy", state.genealogy);
+void write_factory_state(CheckpointWriter& writer, const factory::Factory& factory, std::int64_t stations_per_piece) {
+  require(stations_per_piece >= 1, "write_factory_state: stations per piece must be >= 1");
+  const std::int64_t n = factory.station_count(), types = factory.state_types();
+  const std::int64_t first = factory.local_stations().begin, local = factory.local_stations().size();
+  const PerStation<std::int64_t> int_arrays[] = {
+      {"factory/station_int", int_fields, &FactoryState::station_int},
+      {"factory/part_count", 1, &FactoryState::part_count},
+      {"factory/credit_count", 1, &FactoryState::credit_count},
+      {"factory/station_rework", factory::rework_int_count, &FactoryState::station_rework},
+      {"factory/server_count", 1, &FactoryState::server_count},
+      {"factory/shift_int", 2, &FactoryState::shift_int},
+      {"factory/station_type", 2, &FactoryState::station_type},
+      {"factory/type_sink", types, &FactoryState::type_sink},
+      {"factory/route_int_count", 1, &FactoryState::route_int_count},
+      {"factory/route_real_count", 1, &FactoryState::route_real_count},
+      {"factory/genealogy_width", 1, &FactoryState::genealogy_width},
+      {"factory/genealogy_count", 1, &FactoryState::genealogy_count}};
+  const PerStation<double> real_arrays[] = {{"factory/station_real", real_fields, &FactoryState::station_real},
+                                            {"factory/type_lead_s", types, &FactoryState::type_lead_s},
+                                            {"factory/off_shift_s", 1, &FactoryState::off_shift_s}};
+  // Ranks own contiguous gid ranges in rank order, so concatenating in rank order puts the
+  // entries in gid order. They are a small part of the state (the parts in the buffers and
+  // on the conveyors, mostly): kept over the pieces and written at the end.
+  const Entries<std::int64_t> int_entries[] = {{"factory/part_id", &FactoryState::part_id},
+                                               {"factory/part_reworks", &FactoryState::part_reworks},
+                                               {"factory/server_int", &FactoryState::server_int},
+                                               {"factory/route_int", &FactoryState::route_int},
+                                               {"factory/genealogy", &FactoryState::genealogy}};
+  const Entries<double> real_entries[] = {{"factory/part_time_s", &FactoryState::part_time_s},
+                                          {"factory/part_entry_time_s", &FactoryState::part_entry_time_s},
+                                          {"factory/credit_time_s", &FactoryState::credit_time_s},
+                                          {"factory/server_real", &FactoryState::server_real},
+                                          {"factory/route_real", &FactoryState::route_real}};
+
+  std::vector<int> int_ids, real_ids;
+  for (const auto& a : int_arrays)
+    int_ids.push_back(writer.begin_dataset<std::int64_t>(a.path, n * a.width, first * a.width, local * a.width));
+  for (const auto& a : real_arrays)
+    real_ids.push_back(writer.begin_dataset<double>(a.path, n * a.width, first * a.width, local * a.width));
+  FactoryState piece, entries;
+  const auto put = [&](const auto& arrays, const std::vector<int>& ids) {
+    for (std::size_t k = 0; k < ids.size(); ++k) {
+      const auto& v = piece.*(arrays[k].values);
+      writer.write_piece(ids[k], v.data(), v.size());
+    }
+  };
+  const auto keep = [&](const auto& arrays) {
+    for (const auto& e : arrays) {
+      auto& kept = entries.*(e.values);
+      const auto& more = piece.*(e.values);
+      kept.insert(kept.end(), more.begin(), more.end());
+    }
+  };
+  for (std::int64_t at = 0; at < local; at += stations_per_piece) {
+    factory.save(at, std::min(stations_per_piece, local - at), piece);
+    put(int_arrays, int_ids);
+    put(real_arrays, real_ids);
+    keep(int_entries);
+    keep(real_entries);
+  }
+  writer.end_datasets();
+  for (const auto& e : int_entries) writer.write_concatenated(e.path, entries.*(e.values));
+  for (const auto& e : real_entries) writer.write_concatenated(e.path, entries.*(e.values));
 }
 
 FactorySnapshot read_factory_state(CheckpointReader& reader, const factory::Factory& factory) {

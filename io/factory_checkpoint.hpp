@@ -10,8 +10,15 @@
 
 namespace kollektiv::io {
 
-// Collective: writes the local stations' state under "factory/".
-void write_factory_state(CheckpointWriter& writer, const factory::Factory& factory);
+// Local stations per piece of a checkpoint's factory state: the per-station arrays of that
+// many stations (about 1.5 MB) are packed, checksummed while in cache, and written, then the
+// next piece reuses their memory, so a rank never holds a packed copy of all its stations.
+inline constexpr std::int64_t checkpoint_piece_stations = 4096;
+
+// Collective: writes the local stations' state under "factory/", `stations_per_piece` (>= 1)
+// at a time; the file is the same for any piece size.
+void write_factory_state(CheckpointWriter& writer, const factory::Factory& factory,
+                         std::int64_t stations_per_piece = checkpoint_piece_stations);
 
 // What a checkpoint holds for this rank's stations, read but not yet restored: apply it
 // with factory.restore(time_s, state) once the reader's checksums are verified (see

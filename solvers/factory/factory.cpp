@@ -2464,19 +2464,33 @@ KpiReport Factory::report() const {
   return report;
 }
 
+// Columns per part type only in a model that names its part types.
+std::int64_t Factory::state_types() const { return index_.config().part_types.empty() ? 0 : type_count_; }
+
 FactoryState Factory::save() const {
   FactoryState st;
-  // Columns per part type only in a model that names its part types.
-  const std::int64_t types = index_.config().part_types.empty() ? 0 : type_count_;
+  save(0, static_cast<std::int64_t>(stations_.size()), st);
+  return st;
+}
+
+void Factory::save(std::int64_t first, std::int64_t count, FactoryState& st) const {
+  require(first >= 0 && count >= 0 && first + count <= static_cast<std::int64_t>(stations_.size()),
+          "factory: save of stations [" + std::to_string(first) + ", " + std::to_string(first + count) +
+              ") outside the rank's " + std::to_string(stations_.size()));
+  clear_state(st);
+  const Station* const begin = stations_.data() + first;
+  const Station* const end = begin + count;
+  const std::int64_t types = state_types();
   st.types = types;
   std::size_t parts = 0, credits = 0;
-  for (const Station& s : stations_) {
+  for (const Station* p = begin; p != end; ++p) {
+    const Station& s = *p;
     parts += s.parts_in.size() - s.part_head;
     credits += s.credits_in.size() - s.credit_head;
   }
-  const std::size_t n = stations_.size();
-  // The whole state of the rank's stations, in fresh memory (huge pages: the first touch
-  // of a large vector costs less); each vector whose size is known here allocated once.
+  const auto n = static_cast<std::size_t>(count);
+  // Each vector whose size is known here allocated once (a large fresh one in huge pages: its
+  // first touch costs less; a piece of a checkpoint reuses the previous piece's memory).
   reserve_large(st.station_int, n * int_field_count);
   reserve_large(st.station_real, n * real_field_count);
   reserve_large(st.part_time_s, parts);
@@ -2491,7 +2505,8 @@ FactoryState Factory::save() const {
                             &st.route_real_count, &st.genealogy_width, &st.genealogy_count})
     reserve_large(*per_station, n);
   reserve_large(st.off_shift_s, n);
-  for (const Station& s : stations_) {
+  for (const Station* p = begin; p != end; ++p) {
+    const Station& s = *p;
     const detail::Server* v = s.server_data();
     const detail::Server& v0 = v[0];
     const std::int64_t ints[int_field_count] = {
@@ -2548,7 +2563,6 @@ FactoryState Factory::save() const {
     st.genealogy_count.push_back(s.routed ? static_cast<std::int64_t>(s.cold->rt->genealogy.size()) : 0);
     if (s.routed) st.genealogy.insert(st.genealogy.end(), s.cold->rt->genealogy.begin(), s.cold->rt->genealogy.end());
   }
-  return st;
 }
 
 namespace {

@@ -242,6 +242,13 @@ class Factory {
 
   // The local stations' state (a checkpoint at time_s()). Not collective.
   FactoryState save() const;
+  // The state of local stations [first, first + count) (positions in local_stations()) into
+  // `state`, which is cleared first and keeps its capacity: a checkpoint packs a rank's
+  // stations a piece at a time into the same memory (io/factory_checkpoint.cpp). save() is
+  // every local station into a fresh state. Not collective.
+  void save(std::int64_t first, std::int64_t count, FactoryState& state) const;
+  // FactoryState::types of this model's states: its part types, 0 if it names none.
+  std::int64_t state_types() const;
   // Collective. Sets the time to `time_s` and the local stations to `state`, which must hold
   // exactly local_stations().size() stations (from any earlier decomposition). A state that
   // does not fit the model (sizes, phases, FIFO lengths against capacities, credits, NaN

@@ -18,6 +18,17 @@ std::int64_t sum_of(const std::vector<std::int64_t>& v, std::int64_t end) {
 }
 }  // namespace
 
+void clear_state(FactoryState& s) {
+  for (auto* v : {&s.station_int, &s.part_count, &s.part_id, &s.part_reworks, &s.credit_count, &s.server_count,
+                  &s.server_int, &s.shift_int, &s.station_rework, &s.station_type, &s.type_sink, &s.route_int_count,
+                  &s.route_int, &s.route_real_count, &s.genealogy_width, &s.genealogy_count, &s.genealogy})
+    v->clear();
+  for (auto* v : {&s.station_real, &s.part_time_s, &s.part_entry_time_s, &s.credit_time_s, &s.server_real,
+                  &s.off_shift_s, &s.type_lead_s, &s.route_real})
+    v->clear();
+  s.types = 0;
+}
+
 void check_state(const FactoryState& s) {
   const auto n = static_cast<std::size_t>(s.station_count());
   const auto parts = static_cast<std::size_t>(sum_of(s.part_count, s.station_count()));

@@ -126,6 +126,8 @@ struct FactoryState {
 FactoryState slice_state(const FactoryState& state, std::int64_t first, std::int64_t count);
 // Appends `more`'s stations after `into`'s.
 void append_state(FactoryState& into, const FactoryState& more);
+// Empties every array of `state`, keeping their capacity (a state refilled piece by piece).
+void clear_state(FactoryState& state);
 // Throws kollektiv::Error if the array sizes are inconsistent.
 void check_state(const FactoryState& state);
 

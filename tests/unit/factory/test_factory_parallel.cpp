@@ -3,8 +3,11 @@
 // splittings, an early stop, and checkpoints restored on other decompositions.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
+#include <string>
 #include <mpi.h>
 
 #include "solvers/comm/collectives.hpp"
@@ -389,6 +392,53 @@ TEST(FactoryParallel, RestoreOnAnyDecompositionContinuesBitwise) {
   Factory wrong(model, seed, MPI_COMM_WORLD);
   EXPECT_THROW(wrong.restore(t_mid, rank == 0 ? FactoryState{} : slice_state(whole, mine.begin, mine.size())),
                Error);
+}
+
+// Every array of two states holds the same bits.
+void expect_same_state(const FactoryState& a, const FactoryState& b, const std::string& what) {
+  EXPECT_EQ(a.types, b.types) << what;
+  const auto same = [&](const auto& x, const auto& y, const char* name) {
+    EXPECT_TRUE(x.size() == y.size() && std::memcmp(x.data(), y.data(), x.size() * sizeof(x[0])) == 0)
+        << what << ": " << name;
+  };
+  for (auto m : {&FactoryState::station_int, &FactoryState::part_count, &FactoryState::part_id,
+                 &FactoryState::part_reworks, &FactoryState::credit_count, &FactoryState::server_count,
+                 &FactoryState::server_int, &FactoryState::shift_int, &FactoryState::station_rework,
+                 &FactoryState::station_type, &FactoryState::type_sink, &FactoryState::route_int_count,
+                 &FactoryState::route_int, &FactoryState::route_real_count, &FactoryState::genealogy_width,
+                 &FactoryState::genealogy_count, &FactoryState::genealogy})
+    same(a.*m, b.*m, "an int64 array");
+  for (auto m : {&FactoryState::station_real, &FactoryState::part_time_s, &FactoryState::part_entry_time_s,
+                 &FactoryState::credit_time_s, &FactoryState::server_real, &FactoryState::off_shift_s,
+                 &FactoryState::type_lead_s, &FactoryState::route_real})
+    same(a.*m, b.*m, "a double array");
+}
+
+// A checkpoint packs a rank's stations a piece at a time into the same memory: the pieces,
+// joined, are save()'s whole state for any piece size (routes, pools, servers, shifts and
+// rework included), and a piece no larger than the last reuses its memory.
+TEST(FactoryParallel, SavedPiecesJoinToTheWholeState) {
+  Factory f(mixed_model(), seed, MPI_COMM_WORLD);
+  f.advance(t_mid);
+  const FactoryState whole = f.save();
+  const std::int64_t n = f.local_stations().size();
+  EXPECT_EQ(whole.types, f.state_types());
+  for (const std::int64_t per : {1, 2, 3, 7, 1000}) {
+    FactoryState piece, joined;
+    const std::int64_t* memory = nullptr;
+    for (std::int64_t at = 0; at < n; at += per) {
+      f.save(at, std::min(per, n - at), piece);
+      if (memory != nullptr && piece.part_count.size() == static_cast<std::size_t>(per)) {
+        EXPECT_EQ(piece.station_int.data(), memory) << "a piece of " << per << " stations reallocated";
+      }
+      memory = piece.station_int.data();
+      append_state(joined, piece);
+    }
+    if (n > 0) expect_same_state(joined, whole, "pieces of " + std::to_string(per) + " stations");
+  }
+  FactoryState piece;
+  EXPECT_THROW(f.save(n, 1, piece), Error);
+  EXPECT_THROW(f.save(-1, 1, piece), Error);
 }
 
 // Checkpoints are untrusted: a value that would index or size something out of range is

@@ -5,6 +5,7 @@
 #include <mpi.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -611,6 +612,113 @@ TEST(Checkpoint, EmptyDatasetsRoundTrip) {
               rank() == ranks() - 1 ? 1u : 0u);
   }));
   EXPECT_EQ(used, file);
+}
+
+// Datasets written in pieces (a factory's stations, a few thousand at a time): two open at
+// once, pieces of 1, 2 and 3 elements interleaved, a rank whose range is empty. The file
+// holds what write() would have written, checksums included, and reads back on any split.
+TEST(Checkpoint, PiecesWriteWhatOneWriteWrites) {
+  const std::string dir_whole = fresh_dir("pieces_whole"), dir_pieces = fresh_dir("pieces");
+  const Block b = uneven_block(rank(), ranks());
+  std::vector<double> x;
+  std::vector<std::int64_t> ids;
+  for (std::int64_t i = b.offset; i < b.offset + b.count; ++i) {
+    x.push_back(value(i, 3));
+    ids.push_back(3000 + i);
+  }
+  const std::vector<double> only_last = rank() == ranks() - 1 ? std::vector<double>{1.5, -2.5} : std::vector<double>{};
+  std::string whole, pieces;
+  {
+    CheckpointWriter writer(MPI_COMM_WORLD, dir_whole, 3);
+    writer.write("state/x", b.total, b.offset, x);
+    writer.write("state/ids", b.total, b.offset, ids);
+    writer.write_concatenated("last", only_last);
+    whole = writer.commit(1);
+  }
+  {
+    CheckpointWriter writer(MPI_COMM_WORLD, dir_pieces, 3);
+    const int dx = writer.begin_dataset<double>("state/x", b.total, b.offset, b.count);
+    const int di = writer.begin_dataset<std::int64_t>("state/ids", b.total, b.offset, b.count);
+    const int dl = writer.begin_dataset<double>("last", 2, rank() == ranks() - 1 ? 0 : 2, static_cast<std::int64_t>(only_last.size()));
+    std::size_t at = 0;
+    for (std::size_t n = 1; at < x.size(); ++n) {  // pieces of 1, 2, 3, ... elements
+      const std::size_t k = std::min(n, x.size() - at);
+      writer.write_piece(dx, x.data() + at, k);
+      writer.write_piece(di, ids.data() + at, 0);  // an empty piece writes nothing
+      writer.write_piece(di, ids.data() + at, k);
+      at += k;
+    }
+    writer.write_piece(dl, only_last.data(), only_last.size());
+    writer.end_datasets();
+    pieces = writer.commit(1);
+  }
+  if (rank() == 0) {
+    for (const char* path : {"state/x", "state/ids", "last"}) {
+      EXPECT_EQ(stored_checksum(pieces, path), stored_checksum(whole, path)) << path;
+      EXPECT_NE(stored_checksum(pieces, path), 0u) << path;
+    }
+  }
+  load_newest_valid(MPI_COMM_WORLD, dir_pieces, reading([&](CheckpointReader& r) {
+    const Block e = even_block(b.total, rank(), ranks());
+    const auto read_x = r.read<double>("state/x", e.offset, e.count);
+    const auto read_ids = r.read<std::int64_t>("state/ids", e.offset, e.count);
+    for (std::int64_t k = 0; k < e.count; ++k) {
+      EXPECT_EQ(read_x[static_cast<std::size_t>(k)], value(e.offset + k, 3));
+      EXPECT_EQ(read_ids[static_cast<std::size_t>(k)], 3000 + e.offset + k);
+    }
+    EXPECT_EQ(r.read_all<double>("last"), (std::vector<double>{1.5, -2.5}));
+  }));
+}
+
+// A piece past the rank's range, a range left short, a dataset begun and never ended: each
+// fails every rank, at end_datasets() (or commit()), naming the dataset; the file is dropped.
+TEST(Checkpoint, PieceErrorsFailEveryRank) {
+  const std::string dir = fresh_dir("piece_errors");
+  const Block b = uneven_block(rank(), ranks());
+  const std::vector<double> local(static_cast<std::size_t>(b.count), 1.0);
+  std::string message;
+  const auto attempt = [&](const std::function<void(CheckpointWriter&, int)>& pieces, bool end = true) {
+    CheckpointWriter writer(MPI_COMM_WORLD, dir, 1);
+    const int d = writer.begin_dataset<double>("state/x", b.total, b.offset, b.count);
+    pieces(writer, d);
+    if (end) writer.end_datasets();
+    writer.commit(1);
+  };
+  // Rank 0 writes one element more than its range holds.
+  EXPECT_EQ(code_of([&] { attempt([&](CheckpointWriter& w, int d) {
+                        w.write_piece(d, local.data(), local.size());
+                        if (rank() == 0) w.write_piece(d, local.data(), 1);
+                      }); },
+                    &message),
+            ExitCode::failure);
+  EXPECT_NE(message.find("'state/x'"), std::string::npos) << message;
+  EXPECT_NE(message.find("runs past"), std::string::npos) << message;
+  // The last rank stops one element short.
+  EXPECT_EQ(code_of([&] { attempt([&](CheckpointWriter& w, int d) {
+                        w.write_piece(d, local.data(), local.size() - (rank() == ranks() - 1 ? 1 : 0));
+                      }); },
+                    &message),
+            ExitCode::failure);
+  EXPECT_NE(message.find("only up to element"), std::string::npos) << message;
+  // A piece of another element type, and a dataset that was never begun.
+  EXPECT_EQ(code_of([&] { attempt([&](CheckpointWriter& w, int d) {
+                        const std::vector<std::int32_t> narrow(local.size(), 1);
+                        w.write_piece(d, narrow.data(), narrow.size());
+                      }); },
+                    &message),
+            ExitCode::failure);
+  EXPECT_NE(message.find("another element type"), std::string::npos) << message;
+  EXPECT_EQ(code_of([&] { attempt([&](CheckpointWriter& w, int d) { w.write_piece(d + 1, local.data(), 1); }); },
+                    &message),
+            ExitCode::failure);
+  EXPECT_NE(message.find("no dataset"), std::string::npos) << message;
+  // Begun, written, never ended: commit refuses.
+  EXPECT_EQ(code_of([&] { attempt([&](CheckpointWriter& w, int d) { w.write_piece(d, local.data(), local.size()); },
+                                  false); },
+                    &message),
+            ExitCode::failure);
+  EXPECT_NE(message.find("begun and not ended"), std::string::npos) << message;
+  EXPECT_TRUE(list_checkpoints(dir).empty());
 }
 
 }  // namespace
