@@ -57,8 +57,9 @@ void write_factory_state(CheckpointWriter& writer, const factory::Factory& facto
                                             {"factory/type_lead_s", types, &FactoryState::type_lead_s},
                                             {"factory/off_shift_s", 1, &FactoryState::off_shift_s}};
   // Ranks own contiguous gid ranges in rank order, so concatenating in rank order puts the
-  // entries in gid order. They are a small part of the state (the parts in the buffers and
-  // on the conveyors, mostly): kept over the pieces and written at the end.
+  // entries in gid order. They are usually a small part of the state (the parts in the
+  // buffers and on the conveyors, mostly; a tenth of it on factory_large): kept over the
+  // pieces and written at the end.
   const Entries<std::int64_t> int_entries[] = {{"factory/part_id", &FactoryState::part_id},
                                                {"factory/part_reworks", &FactoryState::part_reworks},
                                                {"factory/server_int", &FactoryState::server_int},
