@@ -19,19 +19,23 @@ using factory::FactoryState;
 constexpr std::int64_t int_fields = factory::int_field_count;
 constexpr std::int64_t real_fields = factory::real_field_count;
 
+// One of FactoryState's arrays.
+template <class T>
+using StateArray = std::vector<T> FactoryState::*;
+
 // A per-station array of the state: `width` elements per station.
 template <class T>
 struct PerStation {
   const char* path;
   std::int64_t width;
-  std::vector<T> FactoryState::*values;
+  StateArray<T> values;
 };
 
 // An array of FIFO entries or records, concatenated over the stations in gid order.
 template <class T>
 struct Entries {
   const char* path;
-  std::vector<T> FactoryState::*values;
+  StateArray<T> values;
 };
 
 }  // namespace
