@@ -2442,10 +2442,13 @@ KpiReport Factory::report() const {
       l.type_lead[k] += s.cold->type_lead_s[k];
     }
   }
-  if (!stations_.empty() && current_line == first_line && sends_head) head = current.pack();
+  // The last line: this rank's part of a line begun on an earlier rank (when it is also the
+  // first), or owned here and completed by the parts of the ranks it goes on to.
+  const bool last_is_head = !stations_.empty() && current_line == first_line && sends_head;
+  if (last_is_head) head = current.pack();
   for (const std::vector<std::int64_t>& tail : line_partials_->combine(head, LinePartial::width(types)))
     current.add(LinePartial::unpack(tail, types));
-  if (!stations_.empty() && !(current_line == first_line && sends_head)) emit_line(current, current_line);
+  if (!stations_.empty() && !last_is_head) emit_line(current, current_line);
   // Factories: O(factories) collectives. The bottleneck is the largest load over all
   // ranks, then the lowest gid holding it.
   comm::allreduce_sum(comm_, factory_counts);
