@@ -16,7 +16,6 @@
 #include "solvers/core/error.hpp"
 #include "solvers/core/exact_sum.hpp"
 #include "solvers/core/kokkos_types.hpp"
-#include "solvers/core/memory.hpp"
 #include "solvers/core/philox.hpp"
 
 namespace kollektiv::factory {
@@ -2517,29 +2516,18 @@ void Factory::save(std::int64_t first, std::int64_t count, FactoryState& st) con
   const Station* const end = begin + count;
   const std::int64_t types = state_types();
   st.types = types;
-  std::size_t parts = 0, credits = 0;
-  for (const Station* p = begin; p != end; ++p) {
-    const Station& s = *p;
-    parts += s.parts_in.size() - s.part_head;
-    credits += s.credits_in.size() - s.credit_head;
-  }
+  // The per-station arrays' sizes are known: each allocated once (a piece of a checkpoint
+  // reuses the previous piece's memory; the FIFO entries grow as they come).
   const auto n = static_cast<std::size_t>(count);
-  // Each vector whose size is known here allocated once (a large fresh one in huge pages: its
-  // first touch costs less; a piece of a checkpoint reuses the previous piece's memory).
-  reserve_large(st.station_int, n * int_field_count);
-  reserve_large(st.station_real, n * real_field_count);
-  reserve_large(st.part_time_s, parts);
-  reserve_large(st.part_id, parts);
-  reserve_large(st.part_entry_time_s, parts);
-  reserve_large(st.part_reworks, parts);
-  reserve_large(st.station_rework, n * rework_int_count);
-  reserve_large(st.credit_time_s, credits);
-  reserve_large(st.shift_int, 2 * n);
-  reserve_large(st.station_type, 2 * n);
+  st.station_int.reserve(n * int_field_count);
+  st.station_real.reserve(n * real_field_count);
+  st.station_rework.reserve(n * rework_int_count);
+  st.shift_int.reserve(2 * n);
+  st.station_type.reserve(2 * n);
   for (auto* per_station : {&st.part_count, &st.credit_count, &st.server_count, &st.route_int_count,
                             &st.route_real_count, &st.genealogy_width, &st.genealogy_count})
-    reserve_large(*per_station, n);
-  reserve_large(st.off_shift_s, n);
+    per_station->reserve(n);
+  st.off_shift_s.reserve(n);
   for (const Station* p = begin; p != end; ++p) {
     const Station& s = *p;
     const detail::Server* v = s.server_data();

@@ -19,13 +19,7 @@ std::int64_t sum_of(const std::vector<std::int64_t>& v, std::int64_t end) {
 }  // namespace
 
 void clear_state(FactoryState& s) {
-  for (auto* v : {&s.station_int, &s.part_count, &s.part_id, &s.part_reworks, &s.credit_count, &s.server_count,
-                  &s.server_int, &s.shift_int, &s.station_rework, &s.station_type, &s.type_sink, &s.route_int_count,
-                  &s.route_int, &s.route_real_count, &s.genealogy_width, &s.genealogy_count, &s.genealogy})
-    v->clear();
-  for (auto* v : {&s.station_real, &s.part_time_s, &s.part_entry_time_s, &s.credit_time_s, &s.server_real,
-                  &s.off_shift_s, &s.type_lead_s, &s.route_real})
-    v->clear();
+  for_each_array([&](auto array) { (s.*array).clear(); });
   s.types = 0;
 }
 
@@ -93,30 +87,10 @@ void append_state(FactoryState& into, const FactoryState& more) {
   require(into.part_count.empty() || more.part_count.empty() || into.types == more.types,
           "factory state: joining the states of models with different part types");
   if (!more.part_count.empty()) into.types = more.types;
-  const auto all = [](const auto& v) { return static_cast<std::int64_t>(v.size()); };
-  append(into.station_int, more.station_int, 0, all(more.station_int));
-  append(into.station_real, more.station_real, 0, all(more.station_real));
-  append(into.part_count, more.part_count, 0, all(more.part_count));
-  append(into.part_time_s, more.part_time_s, 0, all(more.part_time_s));
-  append(into.part_id, more.part_id, 0, all(more.part_id));
-  append(into.part_entry_time_s, more.part_entry_time_s, 0, all(more.part_entry_time_s));
-  append(into.part_reworks, more.part_reworks, 0, all(more.part_reworks));
-  append(into.station_rework, more.station_rework, 0, all(more.station_rework));
-  append(into.station_type, more.station_type, 0, all(more.station_type));
-  append(into.type_sink, more.type_sink, 0, all(more.type_sink));
-  append(into.type_lead_s, more.type_lead_s, 0, all(more.type_lead_s));
-  append(into.credit_count, more.credit_count, 0, all(more.credit_count));
-  append(into.credit_time_s, more.credit_time_s, 0, all(more.credit_time_s));
-  append(into.server_count, more.server_count, 0, all(more.server_count));
-  append(into.shift_int, more.shift_int, 0, all(more.shift_int));
-  append(into.off_shift_s, more.off_shift_s, 0, all(more.off_shift_s));
-  append(into.server_int, more.server_int, 0, all(more.server_int));
-  append(into.server_real, more.server_real, 0, all(more.server_real));
-  for (auto [to, from] : {std::pair{&into.route_int_count, &more.route_int_count}, {&into.route_int, &more.route_int},
-                          {&into.route_real_count, &more.route_real_count}, {&into.genealogy_width, &more.genealogy_width},
-                          {&into.genealogy_count, &more.genealogy_count}, {&into.genealogy, &more.genealogy}})
-    append(*to, *from, 0, all(*from));
-  append(into.route_real, more.route_real, 0, all(more.route_real));
+  for_each_array([&](auto array) {
+    const auto& from = more.*array;
+    append(into.*array, from, 0, static_cast<std::int64_t>(from.size()));
+  });
 }
 
 }  // namespace kollektiv::factory

@@ -126,6 +126,37 @@ struct FactoryState {
 FactoryState slice_state(const FactoryState& state, std::int64_t first, std::int64_t count);
 // Appends `more`'s stations after `into`'s.
 void append_state(FactoryState& into, const FactoryState& more);
+// f(&FactoryState::array) for each of the state's arrays (std::vector<std::int64_t> or
+// std::vector<double> members), in declaration order: the one list of them.
+template <class F>
+void for_each_array(F&& f) {
+  f(&FactoryState::station_int);
+  f(&FactoryState::station_real);
+  f(&FactoryState::part_count);
+  f(&FactoryState::part_time_s);
+  f(&FactoryState::part_id);
+  f(&FactoryState::part_entry_time_s);
+  f(&FactoryState::part_reworks);
+  f(&FactoryState::credit_count);
+  f(&FactoryState::credit_time_s);
+  f(&FactoryState::server_count);
+  f(&FactoryState::server_int);
+  f(&FactoryState::server_real);
+  f(&FactoryState::shift_int);
+  f(&FactoryState::off_shift_s);
+  f(&FactoryState::station_rework);
+  f(&FactoryState::station_type);
+  f(&FactoryState::type_sink);
+  f(&FactoryState::type_lead_s);
+  f(&FactoryState::route_int_count);
+  f(&FactoryState::route_int);
+  f(&FactoryState::route_real_count);
+  f(&FactoryState::route_real);
+  f(&FactoryState::genealogy_width);
+  f(&FactoryState::genealogy_count);
+  f(&FactoryState::genealogy);
+}
+
 // Empties every array of `state`, keeping their capacity (a state refilled piece by piece).
 void clear_state(FactoryState& state);
 // Throws kollektiv::Error if the array sizes are inconsistent.

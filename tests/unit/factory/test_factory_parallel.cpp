@@ -397,21 +397,13 @@ TEST(FactoryParallel, RestoreOnAnyDecompositionContinuesBitwise) {
 // Every array of two states holds the same bits.
 void expect_same_state(const FactoryState& a, const FactoryState& b, const std::string& what) {
   EXPECT_EQ(a.types, b.types) << what;
-  const auto same = [&](const auto& x, const auto& y, const char* name) {
-    EXPECT_TRUE(x.size() == y.size() && std::memcmp(x.data(), y.data(), x.size() * sizeof(x[0])) == 0)
-        << what << ": " << name;
-  };
-  for (auto m : {&FactoryState::station_int, &FactoryState::part_count, &FactoryState::part_id,
-                 &FactoryState::part_reworks, &FactoryState::credit_count, &FactoryState::server_count,
-                 &FactoryState::server_int, &FactoryState::shift_int, &FactoryState::station_rework,
-                 &FactoryState::station_type, &FactoryState::type_sink, &FactoryState::route_int_count,
-                 &FactoryState::route_int, &FactoryState::route_real_count, &FactoryState::genealogy_width,
-                 &FactoryState::genealogy_count, &FactoryState::genealogy})
-    same(a.*m, b.*m, "an int64 array");
-  for (auto m : {&FactoryState::station_real, &FactoryState::part_time_s, &FactoryState::part_entry_time_s,
-                 &FactoryState::credit_time_s, &FactoryState::server_real, &FactoryState::off_shift_s,
-                 &FactoryState::type_lead_s, &FactoryState::route_real})
-    same(a.*m, b.*m, "a double array");
+  int k = 0;  // the array's place in for_each_array's list
+  for_each_array([&](auto array) {
+    const auto &x = a.*array, &y = b.*array;
+    EXPECT_TRUE(x.size() == y.size() && (x.empty() || std::memcmp(x.data(), y.data(), x.size() * sizeof(x[0])) == 0))
+        << what << ": array " << k;
+    ++k;
+  });
 }
 
 // A checkpoint packs a rank's stations a piece at a time into the same memory: the pieces,
