@@ -100,6 +100,7 @@ class FactoryRun final : public Workload {
     } else {
       history_ = io::History::create(comm_, paths_.history, deck_.text, deck_.resolved_yaml);
     }
+    history_.set_publish_interval(deck_.run.history_publish_s);
     write_names();
     if (cells_) start_recordings();
     timers_.restart_s = seconds_since(t0_);

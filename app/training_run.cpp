@@ -217,6 +217,7 @@ class TrainingRun final : public Workload {
         if (s->member()) s->unit->reset_all(s->cfg->skill.common.stagger_start);
       history_ = io::History::create(comm_, paths_.history, in_.deck_text, in_.resolved_yaml);
     }
+    history_.set_publish_interval(in_.run.history_publish_s);
     for (auto& s : skills_)
       if (s->member()) s->unit->set_tolerance_scale(s->tolerance_scale());
     timers_.restart_s = seconds_since(t0_);
@@ -788,6 +789,7 @@ class TrainingRun final : public Workload {
     unit.reset_all(false);
     finished_.assign(static_cast<std::size_t>(unit.local_robots()), 0);
     history_ = io::History::create(comm_, paths_.history, in_.deck_text, in_.resolved_yaml);
+    history_.set_publish_interval(in_.run.history_publish_s);
     timers_.restart_s = seconds_since(t0_);
     if (root_) print_header();
 
@@ -799,6 +801,7 @@ class TrainingRun final : public Workload {
     loop_start_ = Clock::now();
     // An evaluation keeps no checkpoint: it is short and starts over (with --overwrite).
     const int code = run_passes(*this, stop_, root_);
+    history_.publish();  // no final checkpoint publishes its last rows
     if (code != 0) {
       print_timers(t0_);
       return code;

@@ -215,6 +215,12 @@ void read_node_mtbf(MapReader& m, DeckSpec& spec) {
   spec.run.node_mtbf_s = m.real_if_present("node_mtbf_s", positive_s).value_or(0.0);
 }
 
+void read_history_publish(MapReader& m, RunConfig& run) {
+  const RunConfig defaults;
+  run.history_publish_s =
+      m.real("history_publish_s", non_negative_s, defaults.history_publish_s).value_or(defaults.history_publish_s);
+}
+
 void read_run(MapReader& m, DeckSpec& spec) {
   RunConfig& run = spec.run;
   const RunConfig defaults;
@@ -231,6 +237,7 @@ void read_run(MapReader& m, DeckSpec& spec) {
     run.checkpoint_keep = static_cast<int>(
         m.integer("checkpoint_keep", IntRange{1, 1000}, defaults.checkpoint_keep).value_or(defaults.checkpoint_keep));
     read_node_mtbf(m, spec);
+    read_history_publish(m, run);
     m.finish(explain_removed_run_key);
     return;
   }
@@ -270,6 +277,7 @@ void read_run(MapReader& m, DeckSpec& spec) {
   read_node_mtbf(m, spec);
   run.checkpoint_keep = static_cast<int>(
       m.integer("checkpoint_keep", IntRange{1, 1000}, defaults.checkpoint_keep).value_or(defaults.checkpoint_keep));
+  read_history_publish(m, run);
   // Report and checkpoint times are multiples of their intervals: at most max_interval_count
   // of them in a run keeps every multiple a distinct double above the one before, so the
   // run loop always advances (and the history stays a sane size).

@@ -2,9 +2,12 @@
 #include "io/history.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <future>
+#include <iostream>
 #include <limits>
+#include <new>
 #include <numeric>
 #include <system_error>
 #include <type_traits>
@@ -234,6 +237,7 @@ History History::resume(MPI_Comm comm, const std::string& path, std::int64_t kee
     history.write_root_attributes(deck_text, resolved_deck);
   });
   history.rows_ = keep_rows;
+  history.visible_rows_ = keep_rows;  // `row` was cut to them
   return history;
 }
 
@@ -380,29 +384,84 @@ void History::end_row() {
 }
 
 void History::commit_row_on_rank0() {
+  using Clock = std::chrono::steady_clock;
   if (!staging_.pending()) {
-    // Readers follow the file: the row's columns reach it before `row` grows.
-    h5::check_status(H5Fflush(file_.get(), H5F_SCOPE_LOCAL), "cannot flush history file " + path_);
+    if (std::chrono::duration<double>(Clock::now() - published_at_).count() >= publish_interval_s_)
+      publish_rows_on_rank0(rows_ + 1);
+    return;
   }
-  write_row(row_.get(), rows_, std::vector<std::int64_t>{rows_}, "the committed rows of " + path_);
-  if (staging_.pending()) {
-    if (!swmr_started_) {  // once: a row whose rename failed retries only the rename
-      h5::check_status(H5Fstart_swmr_write(file_.get()), "cannot start SWMR writing of history file " + staging_.path());
-      swmr_started_ = true;
-    }
-    std::error_code ec;
-    fs::rename(staging_.path(), path_, ec);
-    if (ec) throw Error("cannot rename " + staging_.path() + " to " + path_ + ": " + ec.message());
-    staging_.published();
-  } else {
-    h5::check_status(H5Dflush(row_.get()), "cannot flush history file " + path_);
+  // The first row of this process publishes the file: SWMR writing (which flushes it), then
+  // the rename.
+  if (visible_rows_ <= rows_) {  // once: a row whose rename failed retries only the rename
+    write_row(row_.get(), rows_, std::vector<std::int64_t>{rows_}, "the committed rows of " + path_);
+    visible_rows_ = rows_ + 1;
   }
+  if (!swmr_started_) {
+    h5::check_status(H5Fstart_swmr_write(file_.get()), "cannot start SWMR writing of history file " + staging_.path());
+    swmr_started_ = true;
+  }
+  std::error_code ec;
+  fs::rename(staging_.path(), path_, ec);
+  if (ec) throw Error("cannot rename " + staging_.path() + " to " + path_ + ": " + ec.message());
+  staging_.published();
+  published_at_ = Clock::now();
+}
+
+void History::publish_rows_on_rank0(std::int64_t rows) {
+  if (visible_rows_ >= rows) return;
+  // Readers follow the file: the rows' columns reach it before `row` grows.
+  h5::check_status(H5Fflush(file_.get(), H5F_SCOPE_LOCAL), "cannot flush history file " + path_);
+  const hsize_t size = static_cast<hsize_t>(rows);
+  h5::check_status(H5Dset_extent(row_.get(), &size), "cannot extend the committed rows of " + path_);
+  std::vector<std::int64_t> indices(static_cast<std::size_t>(rows - visible_rows_));
+  std::iota(indices.begin(), indices.end(), visible_rows_);
+  h5::Handle file_space = h5::checked(H5Dget_space(row_.get()), "cannot get a dataspace");
+  const hsize_t start = static_cast<hsize_t>(visible_rows_), count = indices.size();
+  h5::check_status(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &count, nullptr),
+                   "cannot select the committed rows");
+  h5::Handle memory_space = h5::checked(H5Screate_simple(1, &count, nullptr), "cannot create a dataspace");
+  h5::check_status(H5Dwrite(row_.get(), H5T_NATIVE_INT64, memory_space.get(), file_space.get(), H5P_DEFAULT,
+                            indices.data()),
+                   "cannot write the committed rows of " + path_);
+  h5::check_status(H5Dflush(row_.get()), "cannot flush history file " + path_);
+  visible_rows_ = rows;
+  published_at_ = std::chrono::steady_clock::now();
+}
+
+void History::publish() {
+  h5::QuietErrors quiet;
+  collectively(comm_, [&] {
+    if (holds_published_file()) publish_rows_on_rank0(rows_);
+  });
+}
+
+// The rows of a history that goes away (the end of a run without a final checkpoint, or one
+// that failed) are published too; a failure can only be reported.
+History::~History() {
+  if (!holds_published_file() || visible_rows_ >= rows_) return;
+  h5::QuietErrors quiet;
+  try {
+    publish_rows_on_rank0(rows_);
+  } catch (const std::exception& e) {
+    std::cerr << "kollektiv: history rows " << visible_rows_ << " to " << rows_ - 1 << " of " << path_
+              << " did not reach its readers: " << e.what() << std::endl;
+  }
+}
+
+// Assigning over a history publishes its rows, as its destructor does: destroy it, then
+// move `other` into its place (History has neither const nor reference members).
+History& History::operator=(History&& other) noexcept {
+  if (this != &other) {
+    this->~History();
+    new (this) History(std::move(other));
+  }
+  return *this;
 }
 
 namespace {
 // fsync of the history file and of its directory (the rename that published it).
 void make_durable(const std::string& path) {
-  fsync_path(path, false);  // end_row() flushed every committed row to the file already
+  fsync_path(path, false);  // the rows were published (flushed to the file) before
   const fs::path parent = fs::path(path).parent_path();
   fsync_path(parent.empty() ? "." : parent.string(), true);
 }
@@ -417,13 +476,20 @@ void History::sync() {
       started.get();  // its failure is this sync's
       if (syncing_rows_ == rows_) return;
     }
-    if (!file_.valid() || staging_.pending()) return;
+    if (!holds_published_file()) return;
+    publish_rows_on_rank0(rows_);
     make_durable(path_);
   });
 }
 
 void History::start_sync() {
-  if (rank_ != 0 || !file_.valid() || staging_.pending() || syncing_.valid()) return;
+  if (!holds_published_file() || syncing_.valid()) return;
+  try {
+    h5::QuietErrors quiet;
+    publish_rows_on_rank0(rows_);
+  } catch (const Error&) {
+    return;  // sync() publishes again and reports the failure on every rank
+  }
   syncing_rows_ = rows_;
   try {
     // The thread only waits for the disk; it calls neither MPI nor HDF5.

@@ -5,9 +5,18 @@
 // "timings/wall_s"): shape [rows] for one value per row, [rows, width] otherwise; chunked
 // and unlimited along rows; float64 or int64; attribute `unit`. The dataset `row` (int64,
 // the row's index) is written last in each row, after the row's columns are on disk: its
-// length is the number of committed rows. A reader opens the file with SWMR read access
-// (h5py: File(path, "r", swmr=True)), takes n = len(row) and cuts every column at n;
-// columns may be longer while a row is being written or after a run was killed mid-row.
+// length is the number of rows readers may take. A reader opens the file with SWMR read
+// access (h5py: File(path, "r", swmr=True)), takes n = len(row) and cuts every column at n;
+// columns may be longer while rows are being written or after a run was killed.
+//
+// Rows reach readers in groups: end_row() publishes the rows committed so far (flushes the
+// columns, then extends `row`) when publish_interval_s() has passed since the last time, so
+// a reader sees a row within that interval (1 s by default), and a run that commits rows
+// faster (a training iteration takes milliseconds) pays for the flushes once a second, not
+// once a row (they were two thirds of a reach training run's history time). sync(), every
+// checkpoint's, publishes first: the rows a checkpoint counts are always in `row`. The rows
+// a run killed between publications leaves out come after its last checkpoint, which a
+// restart cuts anyway. publish() and the destructor publish the rest at the end.
 // Root attributes: `deck` (the deck text), `resolved_deck`, `build_info`.
 //
 // The file is built under `<path>.new` until this process commits its first row, then
@@ -27,6 +36,7 @@
 
 #include <mpi.h>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <future>
@@ -58,7 +68,8 @@ class History {
   // An empty history to assign create() or resume() to later; it holds no file.
   History() = default;
   History(History&&) = default;
-  History& operator=(History&&) = default;
+  History& operator=(History&& other) noexcept;  // publishes this one's rows first
+  ~History();
   History(const History&) = delete;
   History& operator=(const History&) = delete;
 
@@ -86,20 +97,31 @@ class History {
                      const std::string& unit = "");
 
   // Commits the row: every column seen so far must have been appended exactly once since
-  // the last end_row(). Flushes the columns, then appends to `row` and flushes it (the
-  // first time: starts SWMR writing and publishes the file at `path`). Collective; throws
-  // the row's first error on every rank (the row is then not counted and the next one
-  // starts clean).
+  // the last end_row(). The first row starts SWMR writing and publishes the file at `path`;
+  // later ones are published with the rows before them once publish_interval_s() has passed
+  // since the last publication (see above). Collective; throws the row's first error on
+  // every rank (the row is then not counted and the next one starts clean).
   void end_row();
 
-  // Makes the committed rows durable: fsync of the file, and of its directory (the rename
-  // that published it). Called before each checkpoint, so that the rows a checkpoint counts
-  // survive a node crash. Collective; does nothing before the file is published.
+  // Publishes every committed row now: flushes the columns, then appends the rows' indices
+  // to `row` and flushes it. Collective; throws a failure on every rank. Call it at the end
+  // of a run that writes no final checkpoint (the destructor does it too, reporting a
+  // failure on stderr, where it cannot throw).
+  void publish();
+  // The longest a committed row waits for readers; 0 publishes every row at end_row().
+  void set_publish_interval(double seconds) { publish_interval_s_ = seconds; }
+  double publish_interval_s() const { return publish_interval_s_; }
+
+  // Makes the committed rows durable: publishes them, then fsync of the file, and of its
+  // directory (the rename that published it). Called before each checkpoint, so that the
+  // rows a checkpoint counts survive a node crash. Collective; does nothing before the file
+  // is published.
   void sync();
-  // Starts that fsync on a thread of its own and returns at once (rank 0; not collective):
-  // called as a checkpoint starts, the disk writes the rows while the state is packed. The
-  // next sync() waits for it and fails if it failed (and syncs again if rows were committed
-  // since). Without a thread to be had, sync() does it all.
+  // Publishes the committed rows and starts that fsync on a thread of its own, then returns
+  // (rank 0; not collective): called as a checkpoint starts, the disk writes the rows while
+  // the state is packed. The next sync() waits for it and fails if it failed (and publishes
+  // and syncs again if rows were committed since, or if publishing failed here). Without a
+  // thread to be had, sync() does it all.
   void start_sync();
 
   // Static metadata (e.g. station names): a 1-D dataset of UTF-8 strings, replaced if it
@@ -152,6 +174,10 @@ class History {
   void open_staging();
   void write_root_attributes(const std::string& deck_text, const std::string& resolved_deck);
   void commit_row_on_rank0();
+  // Rank 0: flushes the columns, then writes the indices of rows [visible_rows_, rows) to
+  // `row` and flushes it; throws Error on an HDF5 failure.
+  void publish_rows_on_rank0(std::int64_t rows);
+  bool holds_published_file() const { return rank_ == 0 && file_.valid() && !staging_.pending(); }
   template <class T>
   void append_row(const std::string& path, const std::vector<T>& values, const std::string& unit);
   // append()'s bookkeeping of a column of `width` values; throws Error on a misuse.
@@ -166,6 +192,9 @@ class History {
   std::map<std::string, Column> columns_;  // that their datasets close first
   h5::Handle row_;                         // rank 0 only: the committed-rows dataset
   std::int64_t rows_ = 0;
+  std::int64_t visible_rows_ = 0;  // rank 0: the length of `row`
+  double publish_interval_s_ = 1.0;
+  std::chrono::steady_clock::time_point published_at_;  // rank 0: the last publication
   std::future<void> syncing_;     // rank 0: the fsync start_sync() began, until sync()
   std::int64_t syncing_rows_ = 0; // the rows committed when it began
   bool published_ = false;     // a row was committed: the columns are fixed

@@ -18,6 +18,7 @@ struct RunConfig {
   bool checkpoint_auto = false;
   double node_mtbf_s = 0.0;  // mean time between failures of one node, wall seconds (auto only)
   int checkpoint_keep = 3;             // how many checkpoints to keep
+  double history_publish_s = 1.0;      // wall time a history row may wait for readers; 0: none
 };
 
 }  // namespace kollektiv

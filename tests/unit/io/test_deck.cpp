@@ -77,6 +77,7 @@ void expect_same_config(const Deck& a, const Deck& b) {
   EXPECT_EQ(a.run.output_dir, b.run.output_dir);
   EXPECT_EQ(a.run.checkpoint_interval_s, b.run.checkpoint_interval_s);
   EXPECT_EQ(a.run.checkpoint_keep, b.run.checkpoint_keep);
+  EXPECT_EQ(a.run.history_publish_s, b.run.history_publish_s);
   ASSERT_EQ(a.factory.factories.size(), b.factory.factories.size());
   for (std::size_t f = 0; f < a.factory.factories.size(); ++f) {
     const auto& fa = a.factory.factories[f];
@@ -148,6 +149,7 @@ TEST(Deck, MinimalDeckTakesEveryDefault) {
   EXPECT_EQ(d.run.output_dir, "output");
   EXPECT_EQ(d.run.checkpoint_interval_s, 0.0);
   EXPECT_EQ(d.run.checkpoint_keep, 3);
+  EXPECT_EQ(d.run.history_publish_s, 1.0);
   ASSERT_EQ(d.factory.factories.size(), 1u);
   const auto& line = d.factory.factories[0].lines.at(0);
   EXPECT_EQ(line.name, "l");
@@ -539,8 +541,10 @@ TEST(Deck, RunBlock) {
   output_dir: out/x
   checkpoint_interval_s: 1200
   checkpoint_keep: 1000
+  history_publish_s: 0
 )" + minimal);
   EXPECT_EQ(d.run.seed, 42u);
+  EXPECT_EQ(d.run.history_publish_s, 0.0);
   EXPECT_EQ(d.run.end_time_s, 3600.0);
   EXPECT_EQ(d.run.report_interval_s, 60.0);
   EXPECT_EQ(d.run.output_dir, "out/x");
@@ -645,6 +649,7 @@ run:
   output_dir: output
   checkpoint_interval_s: 0
   checkpoint_keep: 3
+  history_publish_s: 1
 factory:
   factories:
     - name: f
@@ -905,6 +910,8 @@ TEST(DeckErrors, TooManyReportsOrCheckpoints) {
 TEST(DeckErrors, CheckpointKeepOutOfRange) {
   EXPECT_EQ(errors_of("run:\n  checkpoint_keep: 1001\n" + minimal),
             Strings{"deck.yaml:2:20: run.checkpoint_keep: expected an integer in [1, 1000], found '1001'"});
+  EXPECT_EQ(errors_of("run:\n  history_publish_s: -1\n" + minimal),
+            Strings{"deck.yaml:2:22: run.history_publish_s: expected a number of seconds >= 0, found '-1'"});
 }
 
 TEST(DeckErrors, CheckpointIntervalNegative) {
@@ -1626,6 +1633,7 @@ const std::string training_every_key = R"(run:
   seed: 11
   output_dir: out/w
   checkpoint_keep: 5
+  history_publish_s: 0.25
 training:
   skill: weld
   robot: robots/planar2.yaml
@@ -1759,6 +1767,7 @@ TEST(TrainingDeck, EveryKeyIsRead) {
   EXPECT_EQ(d.run.seed, 11u);
   EXPECT_EQ(d.run.output_dir, "out/w");
   EXPECT_EQ(d.run.checkpoint_keep, 5);
+  EXPECT_EQ(d.run.history_publish_s, 0.25);
   EXPECT_EQ(t.skill.kind, skills::SkillKind::weld);
   EXPECT_EQ(t.robots, 96);
   EXPECT_EQ(t.horizon, 8);
@@ -1964,6 +1973,7 @@ run:
   seed: 1
   output_dir: output
   checkpoint_keep: 3
+  history_publish_s: 1
 training:
   horizon: 32
   iterations: 100
@@ -2051,6 +2061,7 @@ TEST(TrainingDeck, ResolvedDeckRoundTrips) {
     EXPECT_EQ(first.run.seed, second.run.seed);
     EXPECT_EQ(first.run.output_dir, second.run.output_dir);
     EXPECT_EQ(first.run.checkpoint_keep, second.run.checkpoint_keep);
+    EXPECT_EQ(first.run.history_publish_s, second.run.history_publish_s);
     EXPECT_EQ(second.resolved_yaml, first.resolved_yaml);
     EXPECT_EQ(second.training.learner.learning_rate, 2.5e-4);
   }

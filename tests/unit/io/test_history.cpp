@@ -399,6 +399,69 @@ TEST(History, TheFileAppearsAtTheFirstRow) {
   }
 }
 
+// Rows reach readers in groups: the first at once (it publishes the file), later ones when
+// the publish interval has passed, or at publish(), sync(), start_sync(), an assignment over
+// the history and its destruction. Readers see only published rows; every committed row is
+// in the file at the end.
+TEST(History, RowsReachReadersWithinThePublishInterval) {
+  const std::string file = fresh_dir("interval") + "/history.h5";
+  const auto visible = [&](std::int64_t expected) {
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (rank() == 0) {
+      EXPECT_EQ(rows_in_file(file), expected);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+  };
+  History history = History::create(MPI_COMM_WORLD, file, "deck", "resolved");
+  EXPECT_EQ(history.publish_interval_s(), 1.0);  // the default
+  history.set_publish_interval(3600);
+  for (std::int64_t row = 0; row < 4; ++row) append_row(history, row);
+  EXPECT_EQ(history.rows(), 4);
+  visible(1);
+  history.publish();
+  visible(4);
+  history.publish();  // nothing new: nothing to do
+  visible(4);
+  append_row(history, 4);
+  append_row(history, 5);
+  visible(4);
+  history.sync();
+  visible(6);
+  append_row(history, 6);
+  history.start_sync();
+  visible(7);
+  history.sync();
+  history.set_publish_interval(0.5);
+  append_row(history, 7);
+  visible(7);
+  usleep(600000);  // the interval passes: the next row publishes both
+  append_row(history, 8);
+  visible(9);
+  history.set_publish_interval(3600);
+  append_row(history, 9);
+  visible(9);
+  history = History();  // assigned over: its rows are published
+  visible(10);
+  if (rank() == 0) {
+    const auto wall = read_column<double>(file, "timings/wall_s");
+    EXPECT_EQ(wall.values.size(), 10u);
+    for (std::size_t k = 0; k < wall.values.size(); ++k) EXPECT_EQ(wall.values[k], 0.5 * static_cast<double>(k));
+  }
+  {
+    History resumed = History::resume(MPI_COMM_WORLD, file, 8, "deck", "resolved");
+    resumed.set_publish_interval(3600);
+    append_row(resumed, 80);  // the first row publishes the file
+    append_row(resumed, 90);
+    visible(9);
+  }  // destroyed: its rows are published
+  visible(10);
+  if (rank() == 0) {
+    const auto counts = read_column<std::int64_t>(file, "counts");
+    EXPECT_EQ(counts.values[16], 80);
+    EXPECT_EQ(counts.values[18], 90);
+  }
+}
+
 // A writer killed while SWMR writing leaves its mark in the file: plain HDF5 refuses to
 // open it, SWMR readers and resume() do not. The copy taken while the writer has the file
 // open is such a file.
@@ -407,6 +470,7 @@ TEST(History, AFileWhoseWriterWasKilledIsReadAndResumed) {
   const std::string file = dir + "/history.h5", killed = dir + "/killed.h5";
   {
     History history = History::create(MPI_COMM_WORLD, file, "deck", "resolved");
+    history.set_publish_interval(0);  // every row reaches the file at once
     for (std::int64_t row = 0; row < 4; ++row) append_row(history, row);
     history.append("timings/wall_s", {99.0});  // killed in the middle of row 4
     if (rank() == 0) fs::copy_file(file, killed);
