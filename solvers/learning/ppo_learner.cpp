@@ -436,8 +436,7 @@ PpoStats PpoLearner::update(const Rollout& ro) {
     collective_->sum(global_size);
 
     // The epoch's rows and segment offsets, minibatch after minibatch, reach the kernels'
-    // memory in one copy each (a View per minibatch for each was a tenth of the update's
-    // time outside its kernels).
+    // memory in one copy each, not in a View allocated per minibatch.
     std::vector<int> first_row{0}, first_offset{0};
     for (int b = 0; b < n_mb; ++b) {
       first_row.push_back(first_row.back() + static_cast<int>(mb_rows[b].size()));

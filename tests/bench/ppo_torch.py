@@ -34,12 +34,15 @@ What it does, in one invocation:
     AVX-512, Haswell with AVX2, unless set): Debian 12's OpenBLAS falls back to its SSE3 kernels
     on CPUs newer than it (Sapphire Rapids), 4x slower there.
  3. Runs kollektiv: `mpirun -np R --oversubscribe --bind-to none build/app/kollektiv DECK
-    --set training.iterations=N --output TMP --overwrite` (OMPI_ALLOW_RUN_AS_ROOT=1), and reads
-    env_steps_per_s (env-steps over the wall time of its training loop) from its RESULT line,
-    the last iteration's return and final error from its progress lines.
+    --set training.iterations=N --output TMP --overwrite` (OMPI_ALLOW_RUN_AS_ROOT=1), and takes
+    its rate over iterations 2..N, the window of the torch figure, from the history's
+    timings/wall_s and env_steps (read with h5py: this interpreter's or Debian's
+    python3-h5py; without h5py, the RESULT line's env_steps_per_s, over all N iterations and
+    the final checkpoint), the last iteration's return and final error from its progress lines.
  4. Runs the same PPO in PyTorch for the same N iterations, in the chosen configuration
     (--repeat K: steps 3 and 4 K times, alternately; the rates are medians), and prints
-      RESULT bench=ppo_reach kollektiv_env_steps_per_s=X torch_env_steps_per_s=Y ratio=X/Y
+      RESULT bench=ppo_reach kollektiv_env_steps_per_s=X kollektiv_window=2..N
+             kollektiv_all_iterations_env_steps_per_s=X1 torch_env_steps_per_s=Y ratio=X/Y
              pair_ratio_median=.. pair_ratios=r1,..,rK (each repeat's kollektiv rate over the
              torch rate of the run right after it)
              torch=VERSION threads=T blas_threads=B mode=M iterations=N repeat=K kollektiv_ranks=R
@@ -52,9 +55,9 @@ The PyTorch side, at its best: float32 throughout, the rollout under torch.no_gr
 environment batched over all robots (one tensor op acts on every robot, resets only on the
 robots whose episode ended), log-probabilities from the drawn noise, no entropy term when its
 coefficient is 0. Its rate is env-steps over the wall time of iterations 2..N (rollout, update,
-episode statistics): the first iteration (lazy allocation, JIT warm-up) is left out, which
-favours torch; kollektiv's figure counts all N iterations and includes writing its history
-file every iteration.
+episode statistics): the first iteration (lazy allocation, JIT warm-up) is left out, and so is
+kollektiv's (its set-up, first touches of its memory); kollektiv's figure still includes
+writing its history file every iteration, which the torch run does not do.
 
 Task check (--eval-policy POLICY_H5): runs the policy that a kollektiv training run exported
 deterministically for one episode per robot in this script's environment and, with the
@@ -837,6 +840,27 @@ def eval_policy(deck, deck_path, robot, path, exe, ranks, threads):
 # ---------------------------------------------------------------------------------------------
 # kollektiv.
 
+HISTORY_TIMES = """
+import json, sys, h5py
+with h5py.File(sys.argv[1], "r", swmr=True) as f:
+    n = f["row"].shape[0]
+    print(json.dumps({"env_steps": f["env_steps"][:n].tolist(), "wall_s": f["timings/wall_s"][:n].tolist()}))
+"""
+
+
+def history_times(path):
+    """env_steps and timings/wall_s (from the start of the training loop) at the end of each
+    iteration, from kollektiv's history: with this interpreter's h5py, else Debian's; None
+    where neither has h5py."""
+    for python in (sys.executable, DEBIAN_PYTHON):
+        if not os.path.exists(python):
+            continue
+        p = subprocess.run([python, "-c", HISTORY_TIMES, path], capture_output=True, text=True)
+        if p.returncode == 0:
+            return json.loads(p.stdout)
+    return None
+
+
 def run_kollektiv(exe, deck, ranks, iterations):
     out = tempfile.mkdtemp(prefix="ppo_torch_kollektiv_")
     try:
@@ -844,6 +868,7 @@ def run_kollektiv(exe, deck, ranks, iterations):
                "--set", f"training.iterations={iterations}", "--output", os.path.join(out, "run"), "--overwrite"]
         print("$ " + " ".join(os.path.relpath(c, ROOT) if c.startswith(ROOT) else c for c in cmd), flush=True)
         p = subprocess.run(cmd, env=ENV, capture_output=True, text=True)
+        times = history_times(os.path.join(out, "run", "history.h5")) if p.returncode == 0 else None
     finally:
         shutil.rmtree(out, ignore_errors=True)
     if p.returncode != 0:
@@ -852,7 +877,14 @@ def run_kollektiv(exe, deck, ranks, iterations):
                   p.stdout, re.M)
     if not m:
         fail(f"no RESULT line in kollektiv's output:\n{p.stdout[-3000:]}")
-    r = {"rate": float(m.group(1)), "success": float(m.group(2)), "quality": float(m.group(3)), "line": m.group(0)}
+    r = {"rate_all": float(m.group(1)), "success": float(m.group(2)), "quality": float(m.group(3)),
+         "line": m.group(0)}
+    # The rate over iterations 2..N, the torch figure's window, from the history's wall times;
+    # the RESULT line's counts all N iterations and the final checkpoint and policy export.
+    r["rate"], r["window"] = r["rate_all"], "1..N"
+    if times and len(times["wall_s"]) == iterations and iterations > 1:
+        r["rate"] = (times["env_steps"][-1] - times["env_steps"][0]) / (times["wall_s"][-1] - times["wall_s"][0])
+        r["window"] = "2..N"
     prog = re.findall(r"^iter \d+/\d+ .*?return (\S+)\s+success \S+\s+quality \S+\s+error (\S+) m", p.stdout, re.M)
     if prog:
         r["return"], r["error"] = float(prog[-1][0]), float(prog[-1][1])
@@ -937,6 +969,8 @@ def main():
         if not args.skip_kollektiv:
             k = run_kollektiv(args.exe, args.deck, args.kollektiv_ranks, args.iterations)
             print(k["line"], flush=True)
+            print(f"kollektiv: {k['rate']:.0f} env-steps/s over iterations {k['window']} (all iterations and "
+                  f"the final checkpoint: {k['rate_all']:.0f})", flush=True)
             k_runs.append(k)
         r, err = run_worker(job(args.iterations, mode, threads, args.log_every), blas, True)
         if r is None:
@@ -954,6 +988,8 @@ def main():
     if k_runs:
         k_rate = median([k["rate"] for k in k_runs])
         fields.append(f"kollektiv_env_steps_per_s={k_rate:.0f}")
+        fields.append(f"kollektiv_window={k_runs[-1]['window']}")
+        fields.append(f"kollektiv_all_iterations_env_steps_per_s={median([k['rate_all'] for k in k_runs]):.0f}")
     fields.append(f"torch_env_steps_per_s={t_rate:.0f}")
     if k_runs:
         fields.append(f"ratio={k_rate / t_rate:.3f}")
