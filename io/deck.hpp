@@ -64,7 +64,7 @@ struct ExperimentConfig {
 // training or evaluation of a skill (`training` block, training.enabled set). The other
 // kind's config keeps its defaults.
 struct Deck {
-  RunConfig run;  // in a training deck only seed, output_dir, checkpoint_keep apply
+  RunConfig run;  // in a training deck only seed, output_dir, checkpoint_keep, node_mtbf_s, history_publish_s apply
   factory::FactoryModelConfig factory;  // lines and stations expanded (count replicas)
   TrainingConfig training;
   CellsConfig cells;                    // a factory deck with robot cells

@@ -375,10 +375,17 @@ void History::end_row() {
   }
   pending_error_.clear();
   if (error.empty() && !missing.empty()) error = "history row " + std::to_string(rows_) + " lacks columns: " + missing;
-  collectively(comm_, [&] {
-    if (!error.empty()) throw Error(error);
-    if (rank_ == 0) commit_row_on_rank0();
-  });
+  try {
+    collectively(comm_, [&] {
+      if (!error.empty()) throw Error(error);
+      if (rank_ == 0) commit_row_on_rank0();
+    });
+  } catch (...) {
+    // The row is not counted (another rank's error may come after rank 0 published it): its
+    // next attempt is published again, columns flushed first.
+    visible_rows_ = std::min(visible_rows_, rows_);
+    throw;
+  }
   ++rows_;
   published_ = true;
 }
@@ -399,6 +406,8 @@ void History::commit_row_on_rank0() {
   if (!swmr_started_) {
     h5::check_status(H5Fstart_swmr_write(file_.get()), "cannot start SWMR writing of history file " + staging_.path());
     swmr_started_ = true;
+  } else {  // a retried rename: this attempt's columns reach the file first
+    h5::check_status(H5Fflush(file_.get(), H5F_SCOPE_LOCAL), "cannot flush history file " + staging_.path());
   }
   std::error_code ec;
   fs::rename(staging_.path(), path_, ec);
@@ -411,19 +420,25 @@ void History::publish_rows_on_rank0(std::int64_t rows) {
   if (visible_rows_ >= rows) return;
   // Readers follow the file: the rows' columns reach it before `row` grows.
   h5::check_status(H5Fflush(file_.get(), H5F_SCOPE_LOCAL), "cannot flush history file " + path_);
-  const hsize_t size = static_cast<hsize_t>(rows);
-  h5::check_status(H5Dset_extent(row_.get(), &size), "cannot extend the committed rows of " + path_);
   std::vector<std::int64_t> indices(static_cast<std::size_t>(rows - visible_rows_));
   std::iota(indices.begin(), indices.end(), visible_rows_);
-  h5::Handle file_space = h5::checked(H5Dget_space(row_.get()), "cannot get a dataspace");
-  const hsize_t start = static_cast<hsize_t>(visible_rows_), count = indices.size();
-  h5::check_status(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &count, nullptr),
-                   "cannot select the committed rows");
-  h5::Handle memory_space = h5::checked(H5Screate_simple(1, &count, nullptr), "cannot create a dataspace");
-  h5::check_status(H5Dwrite(row_.get(), H5T_NATIVE_INT64, memory_space.get(), file_space.get(), H5P_DEFAULT,
-                            indices.data()),
-                   "cannot write the committed rows of " + path_);
-  h5::check_status(H5Dflush(row_.get()), "cannot flush history file " + path_);
+  const hsize_t size = static_cast<hsize_t>(rows);
+  h5::check_status(H5Dset_extent(row_.get(), &size), "cannot extend the committed rows of " + path_);
+  try {
+    h5::Handle file_space = h5::checked(H5Dget_space(row_.get()), "cannot get a dataspace");
+    const hsize_t start = static_cast<hsize_t>(visible_rows_), count = indices.size();
+    h5::check_status(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &count, nullptr),
+                     "cannot select the committed rows");
+    h5::Handle memory_space = h5::checked(H5Screate_simple(1, &count, nullptr), "cannot create a dataspace");
+    h5::check_status(H5Dwrite(row_.get(), H5T_NATIVE_INT64, memory_space.get(), file_space.get(), H5P_DEFAULT,
+                              indices.data()),
+                     "cannot write the committed rows of " + path_);
+    h5::check_status(H5Dflush(row_.get()), "cannot flush history file " + path_);
+  } catch (...) {
+    const hsize_t visible = static_cast<hsize_t>(visible_rows_);  // readers must not count the rows
+    H5Dset_extent(row_.get(), &visible);                          // best effort: already failing
+    throw;
+  }
   visible_rows_ = rows;
   published_at_ = std::chrono::steady_clock::now();
 }
@@ -449,7 +464,9 @@ History::~History() {
 }
 
 // Assigning over a history publishes its rows, as its destructor does: destroy it, then
-// move `other` into its place (History has neither const nor reference members).
+// move `other` into its place (History is final and has neither const nor reference
+// members, and its members move without throwing).
+static_assert(std::is_nothrow_move_constructible_v<History>, "History's move assignment reconstructs it in place");
 History& History::operator=(History&& other) noexcept {
   if (this != &other) {
     this->~History();
@@ -487,8 +504,8 @@ void History::start_sync() {
   try {
     h5::QuietErrors quiet;
     publish_rows_on_rank0(rows_);
-  } catch (const Error&) {
-    return;  // sync() publishes again and reports the failure on every rank
+  } catch (const std::exception&) {
+    return;  // not collective: sync() publishes again and reports the failure on every rank
   }
   syncing_rows_ = rows_;
   try {

@@ -11,9 +11,10 @@
 //
 // Rows reach readers in groups: end_row() publishes the rows committed so far (flushes the
 // columns, then extends `row`) when publish_interval_s() has passed since the last time, so
-// a reader sees a row within that interval (1 s by default), and a run that commits rows
-// faster (a training iteration takes milliseconds) pays for the flushes once a second, not
-// once a row (they were two thirds of a reach training run's history time). sync(), every
+// a reader sees a row within that interval (1 s by default) or, where rows come further
+// apart, with the next one; a run that commits rows faster (a training iteration takes
+// milliseconds) pays for the flushes once a second, not once a row (they were two thirds of
+// a reach training run's history time). sync(), every
 // checkpoint's, publishes first: the rows a checkpoint counts are always in `row`. The rows
 // a run killed between publications leaves out come after its last checkpoint, which a
 // restart cuts anyway. publish() and the destructor publish the rest at the end.
@@ -50,7 +51,7 @@
 
 namespace kollektiv::io {
 
-class History {
+class History final {
  public:
   // A new history file (parent directories created). If `path` exists, throws
   // Error(ExitCode::bad_input) unless `overwrite`, which replaces it at the first row.

@@ -35,9 +35,8 @@ void gather_rows(View<const T**> src, View<const int*> rows, int n, int cols, Vi
 }
 
 // A minibatch: the rollout's rows `rows(i)`, i < n, with their advantages and returns.
-void gather_minibatch(View<const int*> rows, int n, const Rollout& ro, View<const Real*> advantage,
-                      View<const Real*> returns, const PpoBatch& batch) {
-  const int obs_dim = static_cast<int>(ro.obs.extent(1)), act_dim = static_cast<int>(ro.actions.extent(1));
+void gather_minibatch(View<const int*> rows, int n, int obs_dim, int act_dim, const Rollout& ro,
+                      View<const Real*> advantage, View<const Real*> returns, const PpoBatch& batch) {
   const auto r_obs = ro.obs;
   const auto r_act = ro.actions;
   const auto r_lp = ro.log_prob, r_v = ro.value;
@@ -385,11 +384,6 @@ PpoStats PpoLearner::update(const Rollout& ro) {
   batch.returns = View<Real*>("learning::mb_returns", std::max(n, 1));
   batch.old_value = View<Real*>("learning::mb_value", std::max(n, 1));
 
-  // An epoch's rows (n at most) and its minibatches' segment offsets (a block's segment in
-  // each minibatch, and each minibatch's leading 0).
-  View<int*> epoch_rows("learning::epoch_rows", std::max(n, 1));
-  View<int*> epoch_offsets("learning::epoch_offsets", static_cast<std::size_t>(n_mb) * (robots + 1));
-
   // A minibatch's rows are ordered by (block, t, gid): each block is one segment, in a fixed
   // order. The robots in (block, gid) order, once per update, and where each block starts.
   std::vector<int> by_block(static_cast<std::size_t>(robots));
@@ -403,6 +397,17 @@ PpoStats PpoLearner::update(const Rollout& ro) {
   std::vector<std::int64_t> block_gid(by_block.size());  // gid of the robots in that order
   for (std::size_t i = 0; i < by_block.size(); ++i) block_gid[i] = gid(by_block[i]);
   std::vector<int> block_minibatch(by_block.size());  // a block's minibatches at one t
+
+  // An epoch's rows (n at most) and its minibatches' segment offsets (each minibatch's
+  // leading 0, then the end of each of its non-empty segments: at most one per block and row),
+  // and their host copies.
+  const std::size_t blocks = block_start.size() - 1;
+  const std::size_t offsets = static_cast<std::size_t>(n_mb) + std::min(static_cast<std::size_t>(n_mb) * blocks,
+                                                                         static_cast<std::size_t>(n));
+  View<int*> epoch_rows(Kokkos::view_alloc(Kokkos::WithoutInitializing, "learning::epoch_rows"), std::max(n, 1));
+  View<int*> epoch_offsets(Kokkos::view_alloc(Kokkos::WithoutInitializing, "learning::epoch_offsets"), offsets);
+  const auto rows_host = Kokkos::create_mirror_view(epoch_rows);  // the same Views on host backends
+  const auto offsets_host = Kokkos::create_mirror_view(epoch_offsets);
 
   for (int epoch = 0; epoch < cfg_.epochs; ++epoch) {
     // Minibatch of global sample (gid, t): a pure function of the seed, the update, the
@@ -442,20 +447,20 @@ PpoStats PpoLearner::update(const Rollout& ro) {
       first_row.push_back(first_row.back() + static_cast<int>(mb_rows[b].size()));
       first_offset.push_back(first_offset.back() + static_cast<int>(mb_offsets[b].size()));
     }
-    auto rows_host = Kokkos::create_mirror_view(epoch_rows);
-    auto offsets_host = Kokkos::create_mirror_view(epoch_offsets);
     for (int b = 0; b < n_mb; ++b) {
       std::copy(mb_rows[b].begin(), mb_rows[b].end(), rows_host.data() + first_row[b]);
       std::copy(mb_offsets[b].begin(), mb_offsets[b].end(), offsets_host.data() + first_offset[b]);
     }
-    Kokkos::deep_copy(epoch_rows, rows_host);
-    Kokkos::deep_copy(epoch_offsets, offsets_host);
+    const auto used_rows = Kokkos::make_pair(0, first_row.back());
+    const auto used_offsets = Kokkos::make_pair(0, first_offset.back());
+    Kokkos::deep_copy(Kokkos::subview(epoch_rows, used_rows), Kokkos::subview(rows_host, used_rows));
+    Kokkos::deep_copy(Kokkos::subview(epoch_offsets, used_offsets), Kokkos::subview(offsets_host, used_offsets));
 
     for (int b = 0; b < n_mb; ++b) {
       if (global_size[b] == 0) continue;  // the same decision on every rank
       const int k = static_cast<int>(mb_rows[b].size());
-      gather_minibatch(Kokkos::subview(epoch_rows, Kokkos::make_pair(first_row[b], first_row[b + 1])), k, ro,
-                       advantage, returns, batch);
+      gather_minibatch(Kokkos::subview(epoch_rows, Kokkos::make_pair(first_row[b], first_row[b + 1])), k, obs_dim,
+                       act_dim, ro, advantage, returns, batch);
       batch.rows = k;
       batch.segments.begin = Kokkos::subview(epoch_offsets, Kokkos::make_pair(first_offset[b], first_offset[b + 1]));
       batch.segments.count = static_cast<int>(mb_offsets[b].size()) - 1;
