@@ -399,10 +399,8 @@ void History::commit_row_on_rank0() {
   }
   // The first row of this process publishes the file: SWMR writing (which flushes it), then
   // the rename.
-  if (visible_rows_ <= rows_) {  // once: a row whose rename failed retries only the rename
-    write_row(row_.get(), rows_, std::vector<std::int64_t>{rows_}, "the committed rows of " + path_);
-    visible_rows_ = rows_ + 1;
-  }
+  write_row(row_.get(), rows_, std::vector<std::int64_t>{rows_}, "the committed rows of " + path_);
+  visible_rows_ = rows_ + 1;
   if (!swmr_started_) {
     h5::check_status(H5Fstart_swmr_write(file_.get()), "cannot start SWMR writing of history file " + staging_.path());
     swmr_started_ = true;
