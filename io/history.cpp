@@ -264,7 +264,7 @@ History::Column& History::check_append(const std::string& path, std::size_t widt
   require(path != row_dataset, std::string("history column name '") + row_dataset + "' is reserved for the committed rows");
   auto [it, is_new] = columns_.try_emplace(path);
   Column& column = it->second;
-  if (is_new && (published_ || swmr_started_)) {
+  if (is_new && (row_committed_ || swmr_started_)) {
     columns_.erase(it);
     throw Error("history column '" + path + "' is first appended in row " + std::to_string(rows_) +
                 ", after the first row: a history readers follow while it is written has the columns of its "
@@ -387,7 +387,7 @@ void History::end_row() {
     throw;
   }
   ++rows_;
-  published_ = true;
+  row_committed_ = true;
 }
 
 void History::commit_row_on_rank0() {
@@ -529,7 +529,7 @@ void History::write_static(const std::string& path, std::int64_t count,
       throw Error(message);
     }
     require(!path.empty(), "history dataset names must not be empty");
-    require(!published_ && !swmr_started_,
+    require(!row_committed_ && !swmr_started_,
             "history dataset '" + path + "' is written after the first row; static datasets go in before it");
     require(path != row_dataset, std::string("history dataset name '") + row_dataset + "' is reserved for the committed rows");
     require(count >= 0, "history dataset '" + path + "' needs a count >= 0, got " + std::to_string(count));

@@ -198,7 +198,7 @@ class History final {
   std::chrono::steady_clock::time_point published_at_;  // rank 0: the last publication
   std::future<void> syncing_;     // rank 0: the fsync start_sync() began, until sync()
   std::int64_t syncing_rows_ = 0; // the rows committed when it began
-  bool published_ = false;     // a row was committed: the columns are fixed
+  bool row_committed_ = false; // a row was committed: the columns are fixed
   bool swmr_started_ = false;  // rank 0: SWMR writing began (the file's structure is fixed)
   std::string pending_error_;  // this row's first error, thrown by the next collective call
 };
