@@ -567,10 +567,14 @@ template <class T>
 void transpose_weights(View<const T*> params, const DenseLayer& layer, View<T*> wt) {
   const int in = layer.in, out = layer.out;
   const std::int64_t wo = layer.weight_offset;
+  // A thread per row of wt (an output), its inputs in a loop: on CPU backends the per-index
+  // cost of a two-dimensional range policy was the whole copy's (0.4 ms of a 30 ms training
+  // iteration); on GPU backends consecutive threads still write consecutive rows.
   Kokkos::parallel_for(
-      "learning::transpose_weights", Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {out, in}),
-      KOKKOS_LAMBDA(const int i, const int j) {
-        wt(static_cast<std::int64_t>(i) * in + j) = params(wo + static_cast<std::int64_t>(j) * out + i);
+      "learning::transpose_weights", Kokkos::RangePolicy<ExecSpace>(0, out), KOKKOS_LAMBDA(const int i) {
+        T* row = &wt(static_cast<std::int64_t>(i) * in);
+        const T* column = &params(wo + i);
+        for (int j = 0; j < in; ++j) row[j] = column[static_cast<std::int64_t>(j) * out];
       });
 }
 
