@@ -45,6 +45,11 @@ What it does, in one invocation:
              kollektiv_all_iterations_env_steps_per_s=X1 torch_env_steps_per_s=Y ratio=X/Y
              pair_ratio_median=.. pair_ratios=r1,..,rK (each repeat's kollektiv rate over the
              torch rate of the run right after it)
+             torch_rollout_ms=.. torch_update_ms=.. kollektiv_rollout_ms=.. kollektiv_update_ms=..
+             rollout_ratio=.. update_ratio=.. (where the time goes, per iteration, medians:
+             the rollout is acting and physics, kollektiv's physics and inference phases; the
+             update is the rest, from the bootstrap values and GAE on, kollektiv's update and
+             communication phases, whose phase table covers all N iterations)
              torch=VERSION threads=T blas_threads=B mode=M iterations=N repeat=K kollektiv_ranks=R
              kollektiv_return=.. kollektiv_success=.. kollektiv_error_m=..
              torch_return=.. torch_success=.. torch_error_m=..
@@ -617,9 +622,11 @@ def train_torch(deck, robot, iterations, seed, mode, threads, log_every):
     obs = env.observe()
     last = None  # statistics of the latest iteration in which episodes ended
     t_start = None
+    rollout_s = 0.0  # the timed iterations' rollouts (acting, physics, GAE); the rest is the update
     for it in range(iterations):
         if it == 1:
             t_start = time.perf_counter()  # iteration 1 (lazy allocation, JIT warm-up) not timed
+        t_rollout = time.perf_counter()
         ep = [0, 0.0, 0, 0.0, 0.0]
         with torch.no_grad():
             for s in range(horizon):
@@ -640,6 +647,8 @@ def train_torch(deck, robot, iterations, seed, mode, threads, log_every):
                     ep[0] += stats[0]
                     for j in range(1, 5):
                         ep[j] += float(stats[j])
+            if t_start is not None:  # kollektiv counts what follows (its learner's) to its update phase
+                rollout_s += time.perf_counter() - t_rollout
             # Bootstrap values and GAE (kollektiv's solvers/learning/gae.cpp), statistics of the rollout.
             nz = (lambda x: norm(x)) if normalize_obs else (lambda x: x)
             last_value = value(nz(obs)).squeeze(1)
@@ -688,7 +697,8 @@ def train_torch(deck, robot, iterations, seed, mode, threads, log_every):
                   flush=True)
     wall = time.perf_counter() - t_start if t_start else float("nan")
     timed = (iterations - 1) * rows
-    return {"rate": timed / wall if iterations > 1 else float("nan"), "wall_s": wall, "last": last or {}}
+    return {"rate": timed / wall if iterations > 1 else float("nan"), "wall_s": wall, "last": last or {},
+            "rollout_s": rollout_s / max(iterations - 1, 1), "update_s": (wall - rollout_s) / max(iterations - 1, 1)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -885,6 +895,12 @@ def run_kollektiv(exe, deck, ranks, iterations):
     if times and len(times["wall_s"]) == iterations and iterations > 1:
         r["rate"] = (times["env_steps"][-1] - times["env_steps"][0]) / (times["wall_s"][-1] - times["wall_s"][0])
         r["window"] = "2..N"
+    # Its phase table (wall seconds of the whole run, mean over ranks): the rollout is physics and
+    # inference, the update its update and communication phases.
+    phases = dict(re.findall(r"^(physics|inference|update|communication)\s+\S+\s+(\S+)\s+\S+\s+\S+%", p.stdout, re.M))
+    if len(phases) == 4:
+        r["rollout_s"] = (float(phases["physics"]) + float(phases["inference"])) / iterations
+        r["update_s"] = (float(phases["update"]) + float(phases["communication"])) / iterations
     prog = re.findall(r"^iter \d+/\d+ .*?return (\S+)\s+success \S+\s+quality \S+\s+error (\S+) m", p.stdout, re.M)
     if prog:
         r["return"], r["error"] = float(prog[-1][0]), float(prog[-1][1])
@@ -998,6 +1014,14 @@ def main():
         pairs = [k["rate"] / r["rate"] for k, r in zip(k_runs, t_runs)]
         fields.append(f"pair_ratio_median={median(pairs):.3f}")
         fields.append("pair_ratios=" + ",".join(f"{x:.2f}" for x in pairs))
+    # Where the two differ: milliseconds per iteration of the rollout (acting and physics) and of
+    # the update (GAE, the epochs' minibatches, kollektiv's gradient sums over the ranks), medians.
+    t_roll, t_upd = median([r["rollout_s"] for r in t_runs]), median([r["update_s"] for r in t_runs])
+    fields += [f"torch_rollout_ms={1e3 * t_roll:.1f}", f"torch_update_ms={1e3 * t_upd:.1f}"]
+    if k_runs and all("rollout_s" in k for k in k_runs):
+        k_roll, k_upd = median([k["rollout_s"] for k in k_runs]), median([k["update_s"] for k in k_runs])
+        fields += [f"kollektiv_rollout_ms={1e3 * k_roll:.1f}", f"kollektiv_update_ms={1e3 * k_upd:.1f}",
+                   f"rollout_ratio={t_roll / k_roll:.2f}", f"update_ratio={t_upd / k_upd:.2f}"]
     fields += [f"torch={t_runs[-1]['torch']}", f"threads={threads}", f"blas_threads={blas}", f"mode={mode}",
                f"iterations={args.iterations}", f"repeat={args.repeat}"]
     if k_runs:
