@@ -49,7 +49,8 @@ What it does, in one invocation:
              rollout_ratio=.. update_ratio=.. (where the time goes, per iteration, medians:
              the rollout is acting and physics, kollektiv's physics and inference phases; the
              update is the rest, from the bootstrap values and GAE on, kollektiv's update and
-             communication phases, whose phase table covers all N iterations)
+             communication phases, from its history's timings over iterations 2..N; without
+             h5py these fields are left out)
              torch=VERSION threads=T blas_threads=B mode=M iterations=N repeat=K kollektiv_ranks=R
              kollektiv_return=.. kollektiv_success=.. kollektiv_error_m=..
              torch_return=.. torch_success=.. torch_error_m=..
@@ -854,13 +855,15 @@ HISTORY_TIMES = """
 import json, sys, h5py
 with h5py.File(sys.argv[1], "r", swmr=True) as f:
     n = f["row"].shape[0]
-    print(json.dumps({"env_steps": f["env_steps"][:n].tolist(), "wall_s": f["timings/wall_s"][:n].tolist()}))
+    names = ["env_steps"] + ["timings/" + c for c in ("wall_s", "physics_s", "inference_s", "update_s", "communication_s")]
+    print(json.dumps({name.split("/")[-1]: f[name][:n].tolist() for name in names}))
 """
 
 
 def history_times(path):
-    """env_steps and timings/wall_s (from the start of the training loop) at the end of each
-    iteration, from kollektiv's history: with this interpreter's h5py, else Debian's; None
+    """env_steps and the timings (wall_s from the start of the training loop, and the phases'
+    physics_s, inference_s, update_s, communication_s, each summed since then) at the end of
+    each iteration, from kollektiv's history: with this interpreter's h5py, else Debian's; None
     where neither has h5py."""
     for python in (sys.executable, DEBIAN_PYTHON):
         if not os.path.exists(python):
@@ -893,14 +896,14 @@ def run_kollektiv(exe, deck, ranks, iterations):
     # the RESULT line's counts all N iterations and the final checkpoint and policy export.
     r["rate"], r["window"] = r["rate_all"], "1..N"
     if times and len(times["wall_s"]) == iterations and iterations > 1:
+        def per_iteration(*columns):  # over iterations 2..N
+            return sum(times[c][-1] - times[c][0] for c in columns) / (iterations - 1)
         r["rate"] = (times["env_steps"][-1] - times["env_steps"][0]) / (times["wall_s"][-1] - times["wall_s"][0])
         r["window"] = "2..N"
-    # Its phase table (wall seconds of the whole run, mean over ranks): the rollout is physics and
-    # inference, the update its update and communication phases.
-    phases = dict(re.findall(r"^(physics|inference|update|communication)\s+\S+\s+(\S+)\s+\S+\s+\S+%", p.stdout, re.M))
-    if len(phases) == 4:
-        r["rollout_s"] = (float(phases["physics"]) + float(phases["inference"])) / iterations
-        r["update_s"] = (float(phases["update"]) + float(phases["communication"])) / iterations
+        # The rollout is the physics and inference phases, the update the update and
+        # communication phases (rank 0's), over the same iterations.
+        r["rollout_s"] = per_iteration("physics_s", "inference_s")
+        r["update_s"] = per_iteration("update_s", "communication_s")
     prog = re.findall(r"^iter \d+/\d+ .*?return (\S+)\s+success \S+\s+quality \S+\s+error (\S+) m", p.stdout, re.M)
     if prog:
         r["return"], r["error"] = float(prog[-1][0]), float(prog[-1][1])
